@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file libsippresence.h
+ * @brief libsippresence: sans-I/O SIP presence and BLF (busy-lamp) engine.
+ *
+ * The host owns sockets, clock, threads and files; the library keeps hints,
+ * device/presence/call state and subscriptions, and answers with decisions and
+ * NOTIFY bodies through callbacks.
+ *
+ * Threads: no object is thread-safe. The host serialises every call on one
+ * sippres_ctx and its children; separate contexts may be used concurrently
+ * from different threads. The library keeps no mutable global state.
+ *
+ * Strings: every `const char *` argument is a NUL-terminated UTF-8 string
+ * unless it comes with an explicit length. Every string the library hands out
+ * (in callbacks or result structs) is a borrowed view, valid until the callback
+ * returns or until the next call on the same context, whichever comes first.
+ *
+ * Errors: functions return an int; >= 0 is success (sometimes a count), < 0 is
+ * one of the SIPPRES_E_* codes. On failure no output argument is touched and
+ * no state is half-changed.
+ */
+#ifndef LIBSIPPRESENCE_H
+#define LIBSIPPRESENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sippres-version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @cond hidden */
+#if defined(_WIN32) && !defined(__GNUC__)
+#define SIPPRES_EXPORT
+#elif defined(SIPPRES_BUILDING) && (defined(__GNUC__) || defined(__clang__))
+#define SIPPRES_EXPORT __attribute__((visibility("default")))
+#else
+#define SIPPRES_EXPORT
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define SIPPRES_DEPRECATED_FOR(f) __attribute__((deprecated("use " #f)))
+#else
+#define SIPPRES_DEPRECATED_FOR(f)
+#endif
+/** @endcond */
+
+/* ------------------------------------------------------------------------- */
+/** @defgroup errors Error codes
+ * Negative return values. Never renumbered, never reused.
+ * @{ */
+#define SIPPRES_OK 0            /**< Success. @since 0.1 */
+#define SIPPRES_E_INVAL (-1)    /**< An argument is invalid. @since 0.1 */
+#define SIPPRES_E_NOMEM (-2)    /**< An allocation failed. @since 0.1 */
+#define SIPPRES_E_ABI (-3)      /**< A size-prefixed struct has an unsupported size or unknown non-zero tail. @since 0.1 */
+#define SIPPRES_E_NOTFOUND (-4) /**< The named object does not exist. @since 0.1 */
+#define SIPPRES_E_EXISTS (-5)   /**< The object already exists. @since 0.1 */
+#define SIPPRES_E_CALLBACK (-6) /**< A host callback returned a negative value. @since 0.1 */
+#define SIPPRES_E_PARSE (-7)    /**< Text could not be parsed; see the diagnostic. @since 0.1 */
+#define SIPPRES_E_TOOBIG (-8)   /**< A string or count exceeds a documented limit. @since 0.1 */
+#define SIPPRES_E_REENTRANT (-9) /**< Called from inside a callback where that is not allowed. @since 0.1 */
+#define SIPPRES_E_RANDOM (-10)  /**< The random callback failed. @since 0.1 */
+/** @} */
+
+/**
+ * Describe an error code.
+ * @return a static string, never NULL (unknown codes give "unknown error").
+ * @since 0.1
+ */
+SIPPRES_EXPORT const char *sippres_strerror(int err);
+
+/** @return the library's version string, e.g. "0.1.0". @since 0.1 */
+SIPPRES_EXPORT const char *sippres_version_string(void);
+
+/* ------------------------------------------------------------------------- */
+/** @defgroup limits Limits
+ * @{ */
+#define SIPPRES_MAX_NAME 1024   /**< Longest context, extension, device, provider or call-id name, in bytes. @since 0.1 */
+#define SIPPRES_MAX_TEXT 65536  /**< Longest hint value, presence subtype/message or call field, in bytes. @since 0.1 */
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @defgroup ctx Context, allocator, callbacks
+ * @{ */
+
+/** Opaque library context. @since 0.1 */
+struct sippres_ctx;
+/** Opaque extension-state watch. @since 0.1 */
+struct sippres_watch;
+
+/**
+ * Optional allocator, copied at context creation. All four function members
+ * are required when the struct is given. The library never asks for 0 bytes.
+ * libxml2 (used only by XML parsers) keeps its own global allocator.
+ * @since 0.1
+ */
+struct sippres_allocator {
+	size_t size; /**< sizeof(struct sippres_allocator), set by the host */
+	void *user_data;
+	void *(*malloc)(void *user_data, size_t n);
+	void *(*realloc)(void *user_data, void *ptr, size_t n);
+	void (*free)(void *user_data, void *ptr);
+};
+
+/** Log levels handed to the log callback. @since 0.1 */
+enum sippres_log_level {
+	SIPPRES_LOG_ERROR = 0,
+	SIPPRES_LOG_WARNING = 1,
+	SIPPRES_LOG_INFO = 2,
+	SIPPRES_LOG_DEBUG = 3
+};
+
+/**
+ * Context configuration, read at creation. A NULL config means all defaults.
+ * Members are only ever appended; the host sets size = sizeof.
+ * @since 0.1
+ */
+struct sippres_config {
+	size_t size;                               /**< sizeof(struct sippres_config) */
+	const struct sippres_allocator *allocator; /**< NULL: malloc/realloc/free */
+	uint32_t log_level;                        /**< highest sippres_log_level passed to the log callback */
+	uint32_t flags;                            /**< reserved, must be 0 */
+};
+
+struct sippres_exten_status;
+
+/**
+ * Host callbacks, copied at creation. NULL members mean "feature unused".
+ * Each takes user_data first; a negative return aborts the triggering call
+ * with SIPPRES_E_CALLBACK where documented.
+ * @since 0.1
+ */
+struct sippres_callbacks {
+	size_t size; /**< sizeof(struct sippres_callbacks), set by the host */
+	/** Pre-formatted log line (no trailing newline). @since 0.1 */
+	void (*log)(void *user_data, int level, const char *msg);
+	/** Fill buf with len random bytes; return 0, or < 0 on failure. NULL:
+	 *  the library uses a non-cryptographic generator seeded per context. @since 0.1 */
+	int (*random)(void *user_data, uint8_t *buf, size_t len);
+};
+
+/**
+ * Create a context.
+ * @param cfg       NULL or a config (size-checked).
+ * @param cb        NULL or callbacks (size-checked).
+ * @param user_data handed to every callback.
+ * @param ret       receives the context; untouched on failure.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_ABI or SIPPRES_E_NOMEM.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struct sippres_callbacks *cb,
+                                   void *user_data, struct sippres_ctx **ret);
+
+/** Free a context and everything it owns. No callback fires. NULL is a no-op. @since 0.1 */
+SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx);
+
+/**
+ * Fill buf with len bytes from the context's random source (the random callback,
+ * or the built-in fallback generator).
+ * @return 0 or SIPPRES_E_RANDOM / SIPPRES_E_INVAL.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, size_t len);
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @defgroup diag Diagnostics
+ * @{ */
+
+/**
+ * Where and why a piece of text was rejected. Passed in by the host (size
+ * set), filled by the library on SIPPRES_E_PARSE, SIPPRES_E_INVAL and
+ * SIPPRES_E_TOOBIG from text-taking functions.
+ * @since 0.1
+ */
+struct sippres_diag {
+	size_t size;      /**< sizeof(struct sippres_diag) */
+	uint32_t line;    /**< 1-based line, 0 when the input is a single value */
+	uint32_t column;  /**< 1-based byte offset in the line or value where the problem is, 0 if unknown */
+	char message[256]; /**< NUL-terminated description */
+};
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @defgroup states Device, extension and presence states
+ * Numeric values are Asterisk's.
+ * @{ */
+
+/** Device states (Asterisk's enum ast_device_state). @since 0.1 */
+enum sippres_device_state {
+	SIPPRES_DEVICE_UNKNOWN = 0,
+	SIPPRES_DEVICE_NOT_INUSE = 1,
+	SIPPRES_DEVICE_INUSE = 2,
+	SIPPRES_DEVICE_BUSY = 3,
+	SIPPRES_DEVICE_INVALID = 4,
+	SIPPRES_DEVICE_UNAVAILABLE = 5,
+	SIPPRES_DEVICE_RINGING = 6,
+	SIPPRES_DEVICE_RINGINUSE = 7,
+	SIPPRES_DEVICE_ONHOLD = 8
+};
+#define SIPPRES_DEVICE_STATE_COUNT 9 /**< number of device states. @since 0.1 */
+
+/** Extension state bits (Asterisk's enum ast_extension_states). @since 0.1 */
+enum sippres_exten_state {
+	SIPPRES_EXTEN_REMOVED = -2,     /**< the hint was removed */
+	SIPPRES_EXTEN_DEACTIVATED = -1, /**< the hint is gone for another reason */
+	SIPPRES_EXTEN_NOT_INUSE = 0,
+	SIPPRES_EXTEN_INUSE = 1,
+	SIPPRES_EXTEN_BUSY = 2,
+	SIPPRES_EXTEN_UNAVAILABLE = 4,
+	SIPPRES_EXTEN_RINGING = 8,
+	SIPPRES_EXTEN_ONHOLD = 16
+};
+
+/** Presence states (Asterisk's enum ast_presence_state). @since 0.1 */
+enum sippres_presence_state {
+	SIPPRES_PRESENCE_NOT_SET = 0,
+	SIPPRES_PRESENCE_UNAVAILABLE = 1,
+	SIPPRES_PRESENCE_AVAILABLE = 2,
+	SIPPRES_PRESENCE_AWAY = 3,
+	SIPPRES_PRESENCE_XA = 4,
+	SIPPRES_PRESENCE_CHAT = 5,
+	SIPPRES_PRESENCE_DND = 6,
+	SIPPRES_PRESENCE_INVALID = 7
+};
+#define SIPPRES_PRESENCE_STATE_COUNT 8 /**< number of presence states. @since 0.1 */
+
+/**
+ * Parse a device state name (NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE,
+ * RINGING, RINGINUSE, ONHOLD, UNKNOWN), case-insensitively.
+ * @return the state (>= 0) or SIPPRES_E_INVAL for any other text.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_device_state_from_string(const char *s, size_t len);
+/** @return the parseable name ("NOT_INUSE", ...) or "UNKNOWN" for out-of-range values. @since 0.1 */
+SIPPRES_EXPORT const char *sippres_device_state_name(int state);
+/** @return the human description ("Not in use", "Ring+Inuse", ...) as Asterisk prints it. @since 0.1 */
+SIPPRES_EXPORT const char *sippres_device_state_description(int state);
+/**
+ * Aggregate device states as Asterisk's ast_devstate_aggregate does.
+ * @return the aggregated device state; SIPPRES_DEVICE_INVALID for n == 0,
+ *         SIPPRES_E_INVAL for an out-of-range member or states == NULL with n > 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_device_state_aggregate(const int *states, size_t n);
+/** Map an (aggregated) device state to an extension state. @since 0.1 */
+SIPPRES_EXPORT int sippres_device_to_exten_state(int device_state);
+/** @return "Idle", "InUse", "Busy", "Unavailable", "Ringing", "InUse&Ringing", "Hold", "InUse&Hold" or "Unknown". @since 0.1 */
+SIPPRES_EXPORT const char *sippres_exten_state_string(int exten_state);
+
+/** Parse a presence state name (not_set, unavailable, available, away, xa, chat, dnd), case-insensitively.
+ *  @return the state or SIPPRES_E_INVAL. @since 0.1 */
+SIPPRES_EXPORT int sippres_presence_state_from_string(const char *s, size_t len);
+/** @return "not_set", "available", ... ("" for INVALID and out of range). @since 0.1 */
+SIPPRES_EXPORT const char *sippres_presence_state_name(int state);
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @defgroup hints Hints
+ * A hint ties (context, extension) to devices and presence providers:
+ * `DEV1&DEV2[,PROV1&PROV2][(Display Name)]`, e.g.
+ * `PJSIP/alice&PJSIP/bob,CustomPresence:alice(Alice)`. An extension starting
+ * with `_` is a pattern (X, Z, N, [a-z0-9 ranges], `.`, `!`; `-` ignored);
+ * `${EXTEN}` and `${EXTEN:offset[:length]}` in its value are substituted when
+ * a concrete extension is first looked up.
+ * @{ */
+
+/**
+ * Add or replace a hint. Replacing keeps the hint's watchers and notifies
+ * them when the extension or presence state changes as a result.
+ * @param diag NULL or a diagnostic filled on SIPPRES_E_PARSE / SIPPRES_E_INVAL / SIPPRES_E_TOOBIG.
+ * @return 0 (new), 1 (replaced) or < 0; on error nothing is registered or changed.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context, const char *exten,
+                                    const char *value, struct sippres_diag *diag);
+/**
+ * Remove a hint (or a pattern hint with every extension instantiated from it).
+ * Watchers get a final event with exten_state SIPPRES_EXTEN_REMOVED and are freed.
+ * @return 0, SIPPRES_E_NOTFOUND or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_hint_remove(struct sippres_ctx *ctx, const char *context, const char *exten);
+
+/** Call details that dialog-info and call pickup need. @since 0.1 */
+enum sippres_call_state {
+	SIPPRES_CALL_EARLY = 0,     /**< ringing */
+	SIPPRES_CALL_CONFIRMED = 1, /**< answered */
+	SIPPRES_CALL_HELD = 2,      /**< answered and on hold */
+	SIPPRES_CALL_TERMINATED = 3
+};
+/** Direction of a call, as seen from the device. @since 0.1 */
+enum sippres_call_direction {
+	SIPPRES_DIRECTION_RECIPIENT = 0, /**< the device is called */
+	SIPPRES_DIRECTION_INITIATOR = 1  /**< the device calls */
+};
+#define SIPPRES_CALL_NAME_RESTRICTED 0x1u   /**< remote display name is private. @since 0.1 */
+#define SIPPRES_CALL_NUMBER_RESTRICTED 0x2u /**< remote number/URI is private. @since 0.1 */
+
+/**
+ * A call on a device, as input (sippres_call_set, size set by the host) and
+ * as output (causing call in a status, size set by the library). NULL string
+ * members mean "not known".
+ * @since 0.1
+ */
+struct sippres_call {
+	size_t size;
+	const char *call_id;        /**< required on input */
+	const char *local_tag;
+	const char *remote_tag;
+	uint32_t state;             /**< enum sippres_call_state */
+	uint32_t direction;         /**< enum sippres_call_direction */
+	uint32_t flags;             /**< SIPPRES_CALL_* privacy bits */
+	const char *local_uri;      /**< the device's identity, e.g. sip:1000@pbx.example.com */
+	const char *local_display;
+	const char *remote_uri;     /**< the other party, e.g. sip:1001@pbx.example.com */
+	const char *remote_display;
+};
+
+/** One device of a hint, as reported in a status. @since 0.1 */
+struct sippres_device_info {
+	const char *name;
+	int32_t state;                     /**< enum sippres_device_state */
+	const struct sippres_call *causing_call; /**< NULL, or the call that explains the state */
+};
+
+/** Why a status is reported. @since 0.1 */
+enum sippres_status_reason {
+	SIPPRES_REASON_QUERY = 0,    /**< answer to a query or iteration */
+	SIPPRES_REASON_DEVICE = 1,   /**< a device state changed (or RINGING repeated) */
+	SIPPRES_REASON_PRESENCE = 2, /**< the presence triple changed */
+	SIPPRES_REASON_HINT = 3,     /**< the hint was replaced and its state changed */
+	SIPPRES_REASON_REMOVED = 4   /**< the hint was removed; final event */
+};
+
+/**
+ * The state of one hinted extension. The library fills it; strings and
+ * arrays are views (see @file). For sippres_exten_status_get the host sets size.
+ * @since 0.1
+ */
+struct sippres_exten_status {
+	size_t size;
+	const char *context;
+	const char *exten;
+	const char *value;            /**< the hint text as registered (substituted for instances) */
+	const char *display_name;     /**< "(...)" part, "" if none */
+	uint32_t reason;              /**< enum sippres_status_reason */
+	int32_t exten_state;          /**< enum sippres_exten_state bits */
+	int32_t device_state;         /**< aggregated enum sippres_device_state */
+	uint32_t presence_state;      /**< aggregated enum sippres_presence_state */
+	const char *presence_subtype; /**< "" when unset */
+	const char *presence_message; /**< "" when unset */
+	const struct sippres_device_info *devices;
+	size_t n_devices;
+	const struct sippres_call *causing_call; /**< the oldest ringing call of a RINGING device, else the first device's causing call; NULL if none */
+	uint32_t is_pattern;          /**< 1 for a pattern hint itself (iteration only) */
+};
+
+/**
+ * Look up an extension's current state. Instantiates a matching pattern hint
+ * on first use, as Asterisk does.
+ * @return 0, SIPPRES_E_NOTFOUND (no hint), SIPPRES_E_NOMEM, SIPPRES_E_INVAL, SIPPRES_E_ABI.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_exten_status_get(struct sippres_ctx *ctx, const char *context, const char *exten,
+                                            struct sippres_exten_status *out);
+
+/**
+ * Call fn for every hint (explicit, pattern and instantiated), in the order
+ * they were added. fn returning < 0 stops the iteration.
+ * @return the number of hints visited, or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_hint_foreach(struct sippres_ctx *ctx,
+                                        int (*fn)(void *user_data, const struct sippres_exten_status *st),
+                                        void *user_data);
+
+/**
+ * Watch an extension: fn fires on every extension-state change (and on a
+ * repeated RINGING), on a presence triple change, on a hint replacement that
+ * changes the state, and once with SIPPRES_REASON_REMOVED, after which the
+ * watch is freed. The watch owns no reference to user_data.
+ * A pattern match is instantiated. fn must not change state (such calls return
+ * SIPPRES_E_REENTRANT); it may query and may remove any watch.
+ * @return 0, SIPPRES_E_NOTFOUND (no hint), < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_watch_add(struct sippres_ctx *ctx, const char *context, const char *exten,
+                                     void (*fn)(void *user_data, const struct sippres_exten_status *st),
+                                     void *user_data, struct sippres_watch **ret);
+/** Remove a watch; no event fires. NULL is a no-op. @since 0.1 */
+SIPPRES_EXPORT void sippres_watch_remove(struct sippres_ctx *ctx, struct sippres_watch *watch);
+
+/* ------------------------------------------------------------------------- */
+/**
+ * Push a device state (`PJSIP/alice`, `Custom:lamp`: Tech/resource or
+ * Provider:resource; names compare case-insensitively). A device the host never
+ * set is UNKNOWN. Watchers of every hint containing the device are told.
+ * @return 0, SIPPRES_E_INVAL (bad name or state), SIPPRES_E_REENTRANT, SIPPRES_E_NOMEM.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_device_state_set(struct sippres_ctx *ctx, const char *device, int state);
+/** @return the device's current state (>= 0), or SIPPRES_E_INVAL. @since 0.1 */
+SIPPRES_EXPORT int sippres_device_state_get(struct sippres_ctx *ctx, const char *device);
+
+/**
+ * Push a presence state for a provider (`CustomPresence:alice`). subtype and
+ * message may be NULL; "" means the same as NULL (unset).
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT, SIPPRES_E_NOMEM, SIPPRES_E_TOOBIG.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const char *provider, int state,
+                                              const char *subtype, const char *message);
+
+/**
+ * Add or update a call on a device, keyed by call->call_id. A call in state
+ * SIPPRES_CALL_TERMINATED is removed. Call details fire no watcher by
+ * themselves: push them before the device state they explain.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM, SIPPRES_E_TOOBIG.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_call_set(struct sippres_ctx *ctx, const char *device, const struct sippres_call *call);
+/** Remove a call from a device. @return 0 or SIPPRES_E_NOTFOUND / SIPPRES_E_INVAL. @since 0.1 */
+SIPPRES_EXPORT int sippres_call_clear(struct sippres_ctx *ctx, const char *device, const char *call_id);
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBSIPPRESENCE_H */

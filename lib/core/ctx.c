@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/* The context: allocator, callbacks, logging, randomness, errors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core-private.h"
+
+static void *default_malloc(void *ud, size_t n)
+{
+	(void)ud;
+	return malloc(n);
+}
+
+static void *default_realloc(void *ud, void *p, size_t n)
+{
+	(void)ud;
+	return realloc(p, n);
+}
+
+static void default_free(void *ud, void *p)
+{
+	(void)ud;
+	free(p);
+}
+
+/* Size of the first published version of each host struct. */
+#define ALLOCATOR_V1_SIZE (offsetof(struct sippres_allocator, free) + sizeof(void (*)(void *, void *)))
+#define CONFIG_V1_SIZE (offsetof(struct sippres_config, flags) + sizeof(uint32_t))
+#define CALLBACKS_V1_SIZE (offsetof(struct sippres_callbacks, random) + sizeof(void *))
+
+int sp_check_struct(const void *p, size_t min_size, size_t known_size)
+{
+	size_t size;
+	const unsigned char *b = p;
+
+	if (!p)
+		return SIPPRES_E_INVAL;
+	memcpy(&size, p, sizeof(size));
+	if (size < min_size)
+		return SIPPRES_E_ABI;
+	/* A newer host may pass a bigger struct: accept it only when every
+	 * member we do not know is zero (unused). */
+	for (size_t i = known_size; i < size; i++) {
+		if (b[i] != 0)
+			return SIPPRES_E_ABI;
+	}
+	return 0;
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, size_t len)
+{
+	if (!ctx || (!buf && len))
+		return SIPPRES_E_INVAL;
+	if (len == 0)
+		return 0;
+	if (ctx->cb.random) {
+		if (ctx->cb.random(ctx->user_data, buf, len) < 0)
+			return SIPPRES_E_RANDOM;
+		return 0;
+	}
+	while (len) {
+		uint64_t r = splitmix64(&ctx->rng_state);
+		size_t k = len < sizeof(r) ? len : sizeof(r);
+		memcpy(buf, &r, k);
+		buf += k;
+		len -= k;
+	}
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struct sippres_callbacks *cb,
+                                   void *user_data, struct sippres_ctx **ret)
+{
+	struct sippres_allocator alloc = {
+		.size = sizeof(alloc), .malloc = default_malloc, .realloc = default_realloc, .free = default_free,
+	};
+	struct sippres_config conf = {.size = sizeof(conf), .log_level = SIPPRES_LOG_INFO};
+	struct sippres_callbacks cbs;
+	struct sippres_ctx *ctx;
+	int r;
+
+	if (!ret)
+		return SIPPRES_E_INVAL;
+	memset(&cbs, 0, sizeof(cbs));
+	if (cfg) {
+		r = sp_check_struct(cfg, CONFIG_V1_SIZE, sizeof(*cfg));
+		if (r < 0)
+			return r;
+		memcpy(&conf, cfg, CONFIG_V1_SIZE);
+		if (conf.flags != 0 || conf.log_level > SIPPRES_LOG_DEBUG)
+			return SIPPRES_E_INVAL;
+		if (conf.allocator) {
+			r = sp_check_struct(conf.allocator, ALLOCATOR_V1_SIZE, sizeof(alloc));
+			if (r < 0)
+				return r;
+			memcpy(&alloc, conf.allocator, ALLOCATOR_V1_SIZE);
+			if (!alloc.malloc || !alloc.realloc || !alloc.free)
+				return SIPPRES_E_INVAL;
+		}
+	}
+	if (cb) {
+		r = sp_check_struct(cb, CALLBACKS_V1_SIZE, sizeof(*cb));
+		if (r < 0)
+			return r;
+		memcpy(&cbs, cb, CALLBACKS_V1_SIZE);
+	}
+	cbs.size = sizeof(cbs);
+
+	ctx = alloc.malloc(alloc.user_data, sizeof(*ctx));
+	if (!ctx)
+		return SIPPRES_E_NOMEM;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->alloc = alloc;
+	ctx->cb = cbs;
+	ctx->user_data = user_data;
+	ctx->log_level = conf.log_level;
+	ctx->rng_state = (uint64_t)(uintptr_t)ctx ^ UINT64_C(0x6a09e667f3bcc908);
+
+	r = sippres_ctx_random(ctx, (uint8_t *)&ctx->hash_seed, sizeof(ctx->hash_seed));
+	if (r < 0) {
+		alloc.free(alloc.user_data, ctx);
+		return r;
+	}
+	r = sp_registry_new(ctx);
+	if (r < 0) {
+		alloc.free(alloc.user_data, ctx);
+		return r;
+	}
+	*ret = ctx;
+	return 0;
+}
+
+SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	sp_registry_free(ctx);
+	ctx->alloc.free(ctx->alloc.user_data, ctx);
+}
+
+void *sp_malloc(struct sippres_ctx *ctx, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	return ctx->alloc.malloc(ctx->alloc.user_data, n);
+}
+
+void *sp_calloc(struct sippres_ctx *ctx, size_t nmemb, size_t size)
+{
+	void *p;
+
+	if (nmemb == 0 || size == 0 || nmemb > SIZE_MAX / size)
+		return NULL;
+	p = sp_malloc(ctx, nmemb * size);
+	if (p)
+		memset(p, 0, nmemb * size);
+	return p;
+}
+
+void *sp_realloc(struct sippres_ctx *ctx, void *p, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	if (!p)
+		return sp_malloc(ctx, n);
+	return ctx->alloc.realloc(ctx->alloc.user_data, p, n);
+}
+
+void *sp_reallocarray(struct sippres_ctx *ctx, void *p, size_t nmemb, size_t size)
+{
+	if (nmemb == 0 || size == 0 || nmemb > SIZE_MAX / size)
+		return NULL;
+	return sp_realloc(ctx, p, nmemb * size);
+}
+
+void sp_free(struct sippres_ctx *ctx, void *p)
+{
+	if (p)
+		ctx->alloc.free(ctx->alloc.user_data, p);
+}
+
+char *sp_strndup(struct sippres_ctx *ctx, const char *s, size_t n)
+{
+	char *d;
+
+	if (n == SIZE_MAX)
+		return NULL;
+	d = sp_malloc(ctx, n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+char *sp_strdup(struct sippres_ctx *ctx, const char *s)
+{
+	return sp_strndup(ctx, s, strlen(s));
+}
+
+void sp_log(struct sippres_ctx *ctx, int level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (!ctx->cb.log || level > (int)ctx->log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ctx->cb.log(ctx->user_data, level, buf);
+}
+
+#define DIAG_V1_SIZE (offsetof(struct sippres_diag, message) + sizeof(((struct sippres_diag *)0)->message))
+
+void sp_diag_clear(struct sippres_diag *diag)
+{
+	if (!diag || diag->size < DIAG_V1_SIZE)
+		return;
+	diag->line = 0;
+	diag->column = 0;
+	diag->message[0] = '\0';
+}
+
+void sp_diag(struct sippres_diag *diag, uint32_t line, uint32_t column, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!diag || diag->size < DIAG_V1_SIZE)
+		return;
+	diag->line = line;
+	diag->column = column;
+	va_start(ap, fmt);
+	vsnprintf(diag->message, sizeof(diag->message), fmt, ap);
+	va_end(ap);
+}
+
+SIPPRES_EXPORT const char *sippres_strerror(int err)
+{
+	switch (err) {
+	case SIPPRES_OK: return "success";
+	case SIPPRES_E_INVAL: return "invalid argument";
+	case SIPPRES_E_NOMEM: return "out of memory";
+	case SIPPRES_E_ABI: return "unsupported structure size or unknown non-zero members";
+	case SIPPRES_E_NOTFOUND: return "not found";
+	case SIPPRES_E_EXISTS: return "already exists";
+	case SIPPRES_E_CALLBACK: return "a callback failed";
+	case SIPPRES_E_PARSE: return "parse error";
+	case SIPPRES_E_TOOBIG: return "too big";
+	case SIPPRES_E_REENTRANT: return "not allowed from inside a callback";
+	case SIPPRES_E_RANDOM: return "random source failed";
+	default: return "unknown error";
+	}
+}
+
+SIPPRES_EXPORT const char *sippres_version_string(void)
+{
+	return SIPPRES_VERSION_STRING;
+}

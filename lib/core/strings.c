@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* String helpers: ASCII case folding, UTF-8 checks, name validation, hashing. */
+#include <string.h>
+
+#include "core-private.h"
+
+int sp_ascii_lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+bool sp_memeq_nocase(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (sp_ascii_lower((unsigned char)a[i]) != sp_ascii_lower((unsigned char)b[i]))
+			return false;
+	}
+	return true;
+}
+
+bool sp_streq_nocase(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+
+	return la == strlen(b) && sp_memeq_nocase(a, b, la);
+}
+
+size_t sp_utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+bool sp_text_ok(const char *s, size_t n, size_t *bad_offset)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t k;
+
+		if (u[i] < 0x20 || u[i] == 0x7f) {
+			if (bad_offset)
+				*bad_offset = i;
+			return false;
+		}
+		k = sp_utf8_seq_len(u + i, n - i);
+		if (k == 0) {
+			if (bad_offset)
+				*bad_offset = i;
+			return false;
+		}
+		i += k;
+	}
+	return true;
+}
+
+bool sp_name_ok(const char *s)
+{
+	size_t n;
+
+	if (!s)
+		return false;
+	n = strnlen(s, SIPPRES_MAX_NAME + 1);
+	if (n == 0 || n > SIPPRES_MAX_NAME)
+		return false;
+	if (!sp_text_ok(s, n, NULL))
+		return false;
+	return strchr(s, ' ') == NULL;
+}
+
+uint32_t sp_hash(uint32_t seed, const char *s, bool nocase)
+{
+	uint32_t h = 2166136261u ^ seed;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (nocase)
+			c = (unsigned char)sp_ascii_lower(c);
+		h ^= c;
+		h *= 16777619u;
+	}
+	/* final avalanche so low bits depend on every byte */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	return h;
+}
