@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/* Hint parsing (valid and malformed forms), patterns, status, scale. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <libsippresence/libsippresence.h>
+
+static int setup(void **state)
+{
+	struct sippres_ctx *ctx;
+
+	if (sippres_ctx_new(NULL, NULL, NULL, &ctx) < 0)
+		return -1;
+	*state = ctx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	sippres_ctx_free(*state);
+	return 0;
+}
+
+static void get(struct sippres_ctx *ctx, const char *exten, struct sippres_exten_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", exten, st), 0);
+}
+
+static void test_valid_forms(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct sippres_exten_status st;
+	struct {
+		const char *value;
+		size_t ndev;
+		const char *dev0;
+		const char *display;
+		int exten_state; /* with every device UNKNOWN and providers unset */
+	} cases[] = {
+		{"PJSIP/alice", 1, "PJSIP/alice", "", SIPPRES_EXTEN_NOT_INUSE},
+		{"PJSIP/alice&PJSIP/bob", 2, "PJSIP/alice", "", SIPPRES_EXTEN_NOT_INUSE},
+		{"PJSIP/alice&PJSIP/bob,CustomPresence:alice", 2, "PJSIP/alice", "", SIPPRES_EXTEN_NOT_INUSE},
+		{"PJSIP/alice,CustomPresence:alice(Alice Smith)", 1, "PJSIP/alice", "Alice Smith", SIPPRES_EXTEN_NOT_INUSE},
+		{"PJSIP/alice(Alice)", 1, "PJSIP/alice", "Alice", SIPPRES_EXTEN_NOT_INUSE},
+		{",CustomPresence:lamp1", 0, NULL, "", SIPPRES_EXTEN_UNAVAILABLE}, /* presence-only */
+		{"&&PJSIP/a&&", 1, "PJSIP/a", "", SIPPRES_EXTEN_NOT_INUSE},        /* empty names skipped */
+		{" PJSIP/a & Custom:b ", 2, "PJSIP/a", "", SIPPRES_EXTEN_NOT_INUSE},
+		{"Local/1000@from-internal", 1, "Local/1000@from-internal", "", SIPPRES_EXTEN_NOT_INUSE},
+		{"DAHDI/1/2", 1, "DAHDI/1/2", "", SIPPRES_EXTEN_NOT_INUSE},
+		{"PJSIP/a&pjsip/A", 1, "PJSIP/a", "", SIPPRES_EXTEN_NOT_INUSE}, /* same device, case-insensitive */
+		{"Custom:x(Zoë (home))", 1, "Custom:x", "Zoë (home)", SIPPRES_EXTEN_NOT_INUSE},
+		{"Custom:x()", 1, "Custom:x", "", SIPPRES_EXTEN_NOT_INUSE},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char exten[16];
+		struct sippres_diag diag = {.size = sizeof(diag)};
+		int r;
+
+		snprintf(exten, sizeof(exten), "%zu", 100 + i);
+		r = sippres_hint_set(ctx, "default", exten, cases[i].value, &diag);
+		if (r != 0)
+			fail_msg("'%s' rejected: %s", cases[i].value, diag.message);
+		get(ctx, exten, &st);
+		assert_int_equal(st.n_devices, cases[i].ndev);
+		if (cases[i].dev0)
+			assert_string_equal(st.devices[0].name, cases[i].dev0);
+		assert_string_equal(st.display_name, cases[i].display);
+		assert_string_equal(st.value, cases[i].value);
+		assert_string_equal(st.exten, exten);
+		assert_string_equal(st.context, "default");
+		assert_int_equal(st.exten_state, cases[i].exten_state);
+		assert_int_equal(st.presence_state, SIPPRES_PRESENCE_NOT_SET);
+		assert_string_equal(st.presence_subtype, "");
+		assert_string_equal(st.presence_message, "");
+		assert_int_equal(st.reason, SIPPRES_REASON_QUERY);
+		assert_int_equal(st.is_pattern, 0);
+	}
+}
+
+static void test_malformed(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct sippres_exten_status st = {.size = sizeof(st)};
+	struct {
+		const char *value;
+		int err;
+		uint32_t column;
+	} cases[] = {
+		{"", SIPPRES_E_PARSE, 1},
+		{"&&", SIPPRES_E_PARSE, 1},
+		{",", SIPPRES_E_PARSE, 1},
+		{"alice", SIPPRES_E_PARSE, 1},                 /* neither / nor : */
+		{"PJSIP/alice&bob", SIPPRES_E_PARSE, 13},      /* second name bad */
+		{"PJSIP/", SIPPRES_E_PARSE, 6},                /* empty resource */
+		{"/alice", SIPPRES_E_PARSE, 1},                /* empty tech */
+		{"PJ SIP/alice", SIPPRES_E_PARSE, 3},          /* space in tech */
+		{"PJSIP/al ice", SIPPRES_E_PARSE, 9},          /* space in resource */
+		{"PJSIP/a,CustomPresence:a,x", SIPPRES_E_PARSE, 25}, /* two commas */
+		{"PJSIP/a(Alice", SIPPRES_E_PARSE, 8},         /* unclosed display */
+		{"PJSIP/a(Alice)x", SIPPRES_E_PARSE, 8},       /* text after display */
+		{"PJSIP/a,presence", SIPPRES_E_PARSE, 9},      /* bad provider */
+		{"PJSIP/a\tb", SIPPRES_E_PARSE, 8},            /* control character */
+		{"PJSIP/a\nb", SIPPRES_E_PARSE, 8},
+		{"PJSIP/\xff", SIPPRES_E_PARSE, 7},            /* invalid UTF-8 */
+		{"PJSIP/\xc0\xaf", SIPPRES_E_PARSE, 7},        /* overlong */
+		{"PJSIP/a)", SIPPRES_E_PARSE, 8},              /* stray ) */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sippres_diag diag = {.size = sizeof(diag)};
+		int r = sippres_hint_set(ctx, "default", "500", cases[i].value, &diag);
+
+		if (r != cases[i].err || diag.column != cases[i].column)
+			fail_msg("'%s': got %d column %u (%s), want %d column %u", cases[i].value, r, diag.column,
+			         diag.message, cases[i].err, cases[i].column);
+		assert_true(diag.message[0] != '\0');
+		/* nothing half-registered */
+		assert_int_equal(sippres_exten_status_get(ctx, "default", "500", &st), SIPPRES_E_NOTFOUND);
+	}
+	assert_int_equal(sippres_hint_foreach(ctx, NULL, NULL), SIPPRES_E_INVAL);
+}
+
+static void test_bad_arguments(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct sippres_diag diag = {.size = sizeof(diag)};
+	struct sippres_exten_status st = {.size = sizeof(st)};
+	char *big = malloc(SIPPRES_MAX_TEXT + 10);
+
+	assert_non_null(big);
+	assert_int_equal(sippres_hint_set(NULL, "default", "1", "PJSIP/a", NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_hint_set(ctx, NULL, "1", "PJSIP/a", NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_hint_set(ctx, "", "1", "PJSIP/a", NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_hint_set(ctx, "default", "", "PJSIP/a", &diag), SIPPRES_E_INVAL);
+	assert_string_equal(diag.message, "invalid extension name");
+	assert_int_equal(sippres_hint_set(ctx, "default", "1 2", "PJSIP/a", NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_hint_set(ctx, "default", "1", NULL, NULL), SIPPRES_E_INVAL);
+	memset(big, 'a', SIPPRES_MAX_TEXT + 5);
+	memcpy(big, "PJSIP/", 6);
+	big[SIPPRES_MAX_TEXT + 5] = '\0';
+	assert_int_equal(sippres_hint_set(ctx, "default", "1", big, &diag), SIPPRES_E_TOOBIG);
+	big[2000] = '\0'; /* a 2000-byte device name: over SIPPRES_MAX_NAME */
+	assert_int_equal(sippres_hint_set(ctx, "default", "1", big, &diag), SIPPRES_E_PARSE);
+	memset(big, '1', SIPPRES_MAX_NAME + 1);
+	big[SIPPRES_MAX_NAME + 1] = '\0';
+	assert_int_equal(sippres_hint_set(ctx, "default", big, "PJSIP/a", NULL), SIPPRES_E_INVAL);
+	free(big);
+	/* a diag with a too-small size is never written */
+	{
+		struct sippres_diag small = {.size = 8, .line = 77};
+		assert_int_equal(sippres_hint_set(ctx, "default", "1", "bad", &small), SIPPRES_E_PARSE);
+		assert_int_equal(small.line, 77);
+	}
+	/* status struct too small for version 0.1 */
+	assert_int_equal(sippres_hint_set(ctx, "default", "1", "PJSIP/a", NULL), 0);
+	st.size = 8;
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "1", &st), SIPPRES_E_ABI);
+	st.size = sizeof(st);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "2", &st), SIPPRES_E_NOTFOUND);
+	assert_int_equal(sippres_exten_status_get(ctx, "other", "1", &st), SIPPRES_E_NOTFOUND);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "1", NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_hint_remove(ctx, "default", "2"), SIPPRES_E_NOTFOUND);
+	assert_int_equal(sippres_hint_remove(ctx, "default", "1"), 0);
+	assert_int_equal(sippres_hint_remove(ctx, "default", "1"), SIPPRES_E_NOTFOUND);
+	/* device and provider names */
+	assert_int_equal(sippres_device_state_set(ctx, "alice", SIPPRES_DEVICE_INUSE), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/alice", 9), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/alice", -1), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_device_state_set(ctx, NULL, 0), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_device_state_get(ctx, "alice"), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_presence_state_set(ctx, "presence", 0, NULL, NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_presence_state_set(ctx, "CustomPresence:a", 8, NULL, NULL), SIPPRES_E_INVAL);
+}
+
+static void test_replace(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct sippres_exten_status st;
+
+	assert_int_equal(sippres_hint_set(ctx, "default", "1000", "PJSIP/alice", NULL), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/bob", SIPPRES_DEVICE_BUSY), 0);
+	get(ctx, "1000", &st);
+	assert_int_equal(st.exten_state, SIPPRES_EXTEN_NOT_INUSE);
+	assert_int_equal(sippres_hint_set(ctx, "default", "1000", "PJSIP/alice&PJSIP/bob(Bob)", NULL), 1);
+	get(ctx, "1000", &st);
+	assert_int_equal(st.exten_state, SIPPRES_EXTEN_BUSY);
+	assert_int_equal(st.n_devices, 2);
+	assert_string_equal(st.devices[1].name, "PJSIP/bob");
+	assert_int_equal(st.devices[1].state, SIPPRES_DEVICE_BUSY);
+	assert_string_equal(st.display_name, "Bob");
+	/* a failed replacement leaves the old hint in place */
+	assert_int_equal(sippres_hint_set(ctx, "default", "1000", "junk", NULL), SIPPRES_E_PARSE);
+	get(ctx, "1000", &st);
+	assert_string_equal(st.value, "PJSIP/alice&PJSIP/bob(Bob)");
+	/* same extension in another context is another hint */
+	assert_int_equal(sippres_hint_set(ctx, "other", "1000", "Custom:x", NULL), 0);
+	get(ctx, "1000", &st);
+	assert_string_equal(st.value, "PJSIP/alice&PJSIP/bob(Bob)");
+	/* device state set before any hint names it is kept */
+	assert_int_equal(sippres_device_state_get(ctx, "pjsip/BOB"), SIPPRES_DEVICE_BUSY);
+	assert_int_equal(sippres_device_state_get(ctx, "PJSIP/nobody"), SIPPRES_DEVICE_UNKNOWN);
+}
+
+static void test_presence_aggregation(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct sippres_exten_status st;
+
+	assert_int_equal(sippres_hint_set(ctx, "default", "1", "PJSIP/a,CustomPresence:a&CustomPresence:b", NULL), 0);
+	get(ctx, "1", &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_NOT_SET);
+	assert_int_equal(sippres_presence_state_set(ctx, "CustomPresence:a", SIPPRES_PRESENCE_AVAILABLE, "", "here"), 0);
+	get(ctx, "1", &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AVAILABLE);
+	assert_string_equal(st.presence_subtype, "");
+	assert_string_equal(st.presence_message, "here");
+	/* b: away outranks available, and its own subtype/message win */
+	assert_int_equal(sippres_presence_state_set(ctx, "CustomPresence:b", SIPPRES_PRESENCE_AWAY, "lunch", NULL), 0);
+	get(ctx, "1", &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AWAY);
+	assert_string_equal(st.presence_subtype, "lunch");
+	assert_string_equal(st.presence_message, "");
+	/* every rank, pairwise: the higher ranked provider wins, ties keep the first */
+	{
+		static const int rank[8] = {1, 3, 2, 5, 6, 4, 7, 0}; /* by enum value */
+		for (int a = 0; a < 8; a++) {
+			for (int b = 0; b < 8; b++) {
+				assert_int_equal(sippres_presence_state_set(ctx, "CustomPresence:a", a, "A", NULL), 0);
+				assert_int_equal(sippres_presence_state_set(ctx, "CustomPresence:b", b, "B", NULL), 0);
+				get(ctx, "1", &st);
+				assert_int_equal(st.presence_state, rank[b] > rank[a] ? b : a);
+				assert_string_equal(st.presence_subtype, rank[b] > rank[a] ? "B" : "A");
+			}
+		}
+	}
+	/* DND beats XA */
+	assert_int_equal(sippres_presence_state_set(ctx, "CustomPresence:a", SIPPRES_PRESENCE_XA, NULL, NULL), 0);
+	assert_int_equal(sippres_presence_state_set(ctx, "customPRESENCE:B", SIPPRES_PRESENCE_DND, NULL, "busy"), 0);
+	get(ctx, "1", &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_DND);
+	assert_string_equal(st.presence_message, "busy");
+}
+
+static void test_patterns(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct sippres_exten_status st = {.size = sizeof(st)};
+	struct sippres_diag diag = {.size = sizeof(diag)};
+
+	assert_int_equal(sippres_hint_set(ctx, "default", "_2XX", "Custom:lamp${EXTEN}(Lamp ${EXTEN})", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_20X", "PJSIP/${EXTEN:1}&Custom:${EXTEN:-2:1}", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_3.", "Custom:dot${EXTEN:0:-1}", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_4!", "Custom:bang", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_5[1-3a]N", "Custom:cls", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_6-XX", "Custom:dash", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_[", "Custom:x", &diag), SIPPRES_E_PARSE);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_[]", "Custom:x", &diag), SIPPRES_E_PARSE);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_[9-1]", "Custom:x", &diag), SIPPRES_E_PARSE);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_", "Custom:x", &diag), SIPPRES_E_PARSE);
+
+	/* most specific pattern wins: _20X over _2XX */
+	get(ctx, "205", &st);
+	assert_string_equal(st.value, "PJSIP/05&Custom:0");
+	assert_int_equal(st.n_devices, 2);
+	get(ctx, "215", &st);
+	assert_string_equal(st.value, "Custom:lamp215(Lamp 215)");
+	assert_string_equal(st.display_name, "Lamp 215");
+	/* '.' needs at least one more character */
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "3", &st), SIPPRES_E_NOTFOUND);
+	get(ctx, "3abc", &st);
+	assert_string_equal(st.value, "Custom:dot3ab");
+	get(ctx, "4", &st);
+	assert_string_equal(st.value, "Custom:bang");
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "52", &st), SIPPRES_E_NOTFOUND);
+	get(ctx, "5a9", &st);
+	get(ctx, "529", &st);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "541", &st), SIPPRES_E_NOTFOUND);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "521", &st), SIPPRES_E_NOTFOUND); /* N is 2-9 */
+	get(ctx, "612", &st);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "2000", &st), SIPPRES_E_NOTFOUND);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "2x5", &st), SIPPRES_E_NOTFOUND);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "_2XX", &st), SIPPRES_E_NOTFOUND);
+
+	/* an instance is a real hint: device changes reach it */
+	assert_int_equal(sippres_device_state_set(ctx, "Custom:lamp215", SIPPRES_DEVICE_INUSE), 0);
+	get(ctx, "215", &st);
+	assert_int_equal(st.exten_state, SIPPRES_EXTEN_INUSE);
+
+	/* changing the pattern updates its instances */
+	assert_int_equal(sippres_hint_set(ctx, "default", "_2XX", "Custom:other${EXTEN}", NULL), 1);
+	get(ctx, "215", &st);
+	assert_string_equal(st.value, "Custom:other215");
+	assert_int_equal(st.exten_state, SIPPRES_EXTEN_NOT_INUSE);
+	/* a pattern change that would break an instance is refused as a whole */
+	assert_int_equal(sippres_hint_set(ctx, "default", "_2XX", "Custom:${EXTEN:9}", &diag), SIPPRES_E_PARSE);
+	get(ctx, "215", &st);
+	assert_string_equal(st.value, "Custom:other215");
+
+	/* removing the pattern removes its instances */
+	assert_int_equal(sippres_hint_remove(ctx, "default", "_2XX"), 0);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "215", &st), SIPPRES_E_NOTFOUND);
+	/* _20X still serves 205 */
+	get(ctx, "205", &st);
+	/* an instance set explicitly stops following its pattern */
+	assert_int_equal(sippres_hint_set(ctx, "default", "209", "Custom:explicit", NULL), 0);
+	get(ctx, "209", &st);
+	assert_string_equal(st.value, "Custom:explicit");
+	assert_int_equal(sippres_hint_set(ctx, "default", "207", "Custom:x", NULL), 0);
+	get(ctx, "208", &st); /* instance */
+	assert_int_equal(sippres_hint_set(ctx, "default", "208", "Custom:mine", NULL), 1);
+	assert_int_equal(sippres_hint_remove(ctx, "default", "_20X"), 0);
+	get(ctx, "208", &st);
+	assert_string_equal(st.value, "Custom:mine");
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "205", &st), SIPPRES_E_NOTFOUND);
+}
+
+static int count_cb(void *ud, const struct sippres_exten_status *st)
+{
+	int *n = ud;
+	(*n)++;
+	return st->is_pattern ? -1 : 0; /* stop at the first pattern */
+}
+
+static void test_foreach(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	int n = 0;
+
+	assert_int_equal(sippres_hint_foreach(ctx, count_cb, &n), 0);
+	assert_int_equal(sippres_hint_set(ctx, "a", "1", "PJSIP/x", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "b", "2", "PJSIP/y", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "b", "_3X", "PJSIP/z", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "b", "4", "PJSIP/w", NULL), 0);
+	assert_int_equal(sippres_hint_foreach(ctx, count_cb, &n), 3); /* stopped at _3X */
+	assert_int_equal(n, 3);
+}
+
+/* 100,000 hints; a device change reaches only the hints that name it. */
+static int scale_hits;
+static void scale_cb(void *ud, const struct sippres_exten_status *st)
+{
+	(void)ud;
+	(void)st;
+	scale_hits++;
+}
+
+static void test_scale(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct sippres_exten_status st;
+	struct sippres_watch *w;
+	char exten[16], value[64];
+
+	for (int i = 0; i < 100000; i++) {
+		snprintf(exten, sizeof(exten), "%d", 100000 + i);
+		snprintf(value, sizeof(value), "PJSIP/u%d&Custom:group%d,CustomPresence:u%d", i, i % 1000, i);
+		assert_int_equal(sippres_hint_set(ctx, "scale", exten, value, NULL), 0);
+		assert_int_equal(sippres_watch_add(ctx, "scale", exten, scale_cb, NULL, &w), 0);
+	}
+	scale_hits = 0;
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/u777", SIPPRES_DEVICE_INUSE), 0);
+	assert_int_equal(scale_hits, 1);
+	assert_int_equal(sippres_device_state_set(ctx, "Custom:group5", SIPPRES_DEVICE_BUSY), 0);
+	assert_int_equal(scale_hits, 1 + 100); /* group5 is in 100 hints */
+	assert_int_equal(sippres_presence_state_set(ctx, "CustomPresence:u99999", SIPPRES_PRESENCE_DND, NULL, NULL), 0);
+	assert_int_equal(scale_hits, 102);
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	assert_int_equal(sippres_exten_status_get(ctx, "scale", "100777", &st), 0);
+	assert_int_equal(st.exten_state, SIPPRES_EXTEN_INUSE);
+	assert_int_equal(sippres_exten_status_get(ctx, "scale", "100005", &st), 0);
+	assert_int_equal(st.exten_state, SIPPRES_EXTEN_BUSY);
+	assert_int_equal(sippres_hint_remove(ctx, "scale", "100005"), 0);
+	assert_int_equal(scale_hits, 103); /* its REMOVED event */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_valid_forms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_presence_aggregation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_patterns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("hints", tests, NULL, NULL);
+}
