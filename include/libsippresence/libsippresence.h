@@ -677,6 +677,99 @@ SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t no
 SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t now_ms);
 /** @} */
 
+/* ------------------------------------------------------------------------- */
+/** @defgroup config Config loaders (Asterisk extensions.conf and pjsip.conf)
+ * Loaders that take the text of Asterisk configuration files and register
+ * what they describe: hints from extensions.conf, endpoints (and resource
+ * lists) from pjsip.conf. They do no I/O: `#include` goes through a host
+ * callback. A bad line is a *problem*: it is reported with its file and line
+ * number and loading goes on with the next line, so one typo does not lose a
+ * whole file. Loaders add and replace; they never remove what an earlier load
+ * registered. docs/mini-ua.md lists every supported key.
+ *
+ * The syntax is Asterisk's: `[section]` headers, `[name](!)` templates,
+ * `[name](tmpl1,tmpl2)` inheritance (the named sections must come earlier),
+ * `[name](+)` appending to an earlier section, `key = value` and
+ * `key => value` lines, `;` comments, `\;` for a literal semicolon, `;--`
+ * ... `--;` block comments, `#include "file"` / `#include file` and
+ * `#tryinclude` (bounded depth, no loops).
+ * @{ */
+
+/**
+ * Host hooks for a config load. Everything is optional; the host sets size.
+ * @since 0.1
+ */
+struct sippres_config_io {
+	size_t size; /**< sizeof(struct sippres_config_io), set by the host */
+	void *user_data; /**< handed to every hook */
+	/** Read an included file. name is the directive's argument without quotes
+	 *  or angle brackets, as written (resolving relative names is the host's
+	 *  business). Return 0 with *text and *len set (the text stays valid until
+	 *  release), SIPPRES_E_NOTFOUND when the file does not exist (silent for
+	 *  `#tryinclude`), or another negative code. NULL: every `#include` is a
+	 *  problem. @since 0.1 */
+	int (*include)(void *user_data, const char *name, const char **text, size_t *len);
+	/** Give back a text that include returned; called once per successful
+	 *  include, before the load returns. NULL: nothing to release. @since 0.1 */
+	void (*release)(void *user_data, const char *text, size_t len);
+	/** A problem: file is the name of the top file or of the included file
+	 *  where it was found, diag->line its 1-based line, diag->column the 1-based
+	 *  byte column in that line (0 when it concerns the whole line or section),
+	 *  diag->message the reason. Problems are reported when the load is done,
+	 *  in reading order. NULL: problems are only counted. @since 0.1 */
+	void (*problem)(void *user_data, const char *file, const struct sippres_diag *diag);
+	/** An object was registered: type "hint" (name "exten@context"),
+	 *  "endpoint" or "resource_list" (name: the section name). Hosts use it to
+	 *  learn the endpoint names they must identify requests against. @since 0.1 */
+	void (*loaded)(void *user_data, const char *type, const char *name);
+};
+
+/**
+ * Load hints from Asterisk extensions.conf text.
+ *
+ * Every `exten => NAME,hint,VALUE` (or `exten = ...`, or `same => hint,VALUE`
+ * after an `exten` line) of every context becomes sippres_hint_set(ctx,
+ * context, NAME, VALUE). Other priorities, `[general]`, `[globals]` and
+ * templates are skipped. A second hint for the same extension and context
+ * in one load is a problem and the first one stays, as in Asterisk. A hint
+ * the library rejects is a problem positioned at the offending column.
+ * `include => ctx` lines are problems: context includes are not supported.
+ *
+ * @param file name of the text, used in problems and to detect include loops
+ *             (NULL: "extensions.conf").
+ * @param text the file's bytes (not necessarily NUL-terminated).
+ * @param io   NULL, or hooks (size-checked).
+ * @return the number of problems (>= 0), or SIPPRES_E_INVAL (bad arguments),
+ *         SIPPRES_E_ABI (io size), SIPPRES_E_NOMEM, SIPPRES_E_REENTRANT (called
+ *         from a callback). After an error part of the text may be loaded.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const char *file, const char *text,
+                                                  size_t len, const struct sippres_config_io *io);
+
+/**
+ * Load endpoints (and resource lists) from Asterisk pjsip.conf text.
+ *
+ * Each non-template section with `type=endpoint` becomes
+ * sippres_endpoint_set(ctx, name, ...) with the keys context,
+ * subscribe_context, allow_subscribe, sub_min_expiry,
+ * notify_early_inuse_ringing, and the libsippresence keys presence_profile
+ * (standard|asterisk), sub_max_expiry, sub_default_expiry and
+ * notify_failure_limit. Other endpoint keys are ignored (Asterisk has many).
+ * A bad value is a problem and the endpoint is not loaded (Asterisk refuses
+ * such an object too). `type=resource_list` sections (event, list_item,
+ * full_state, notification_batch_interval, resource_display_name) are
+ * checked; sections of other types are ignored; a section without type is a
+ * problem.
+ *
+ * @param file as for sippres_config_load_extensions() (NULL: "pjsip.conf").
+ * @return the number of problems (>= 0) or < 0 as for sippres_config_load_extensions().
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_config_load_pjsip(struct sippres_ctx *ctx, const char *file, const char *text,
+                                             size_t len, const struct sippres_config_io *io);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

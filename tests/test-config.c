@@ -1,0 +1,972 @@
+/* SPDX-License-Identifier: MIT */
+/* Config loaders: extensions.conf hints and pjsip.conf endpoints/resource
+ * lists; every construct, malformed lines reported with their line numbers
+ * while the rest loads, includes, templates, argument checks, OOM. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <libsippresence/libsippresence.h>
+
+#include "config/pjsip-private.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+struct problem {
+	char file[64];
+	uint32_t line, column;
+	char message[256];
+};
+
+struct vfile {
+	const char *name;
+	const char *text;
+};
+
+struct io_state {
+	struct problem problems[64];
+	size_t n_problems;
+	const struct vfile *files; /* NULL-name terminated */
+	int includes, releases;
+	char loaded[64][80];
+	size_t n_loaded;
+	/* endpoints captured by the test sink */
+	struct {
+		char name[64];
+		struct sippres_endpoint ep;
+		char context[64], subscribe_context[64];
+	} eps[16];
+	size_t n_eps;
+	struct {
+		char name[64], event[32];
+		char items[8][32];
+		size_t n_items;
+		int full_state, display;
+		uint32_t batch;
+	} lists[8];
+	size_t n_lists;
+	int list_result; /* what the list sink returns */
+};
+
+static void on_problem(void *ud, const char *file, const struct sippres_diag *d)
+{
+	struct io_state *s = ud;
+	struct problem *p;
+
+	assert_true(s->n_problems < 64);
+	assert_int_equal(d->size, sizeof(*d));
+	p = &s->problems[s->n_problems++];
+	snprintf(p->file, sizeof(p->file), "%s", file);
+	p->line = d->line;
+	p->column = d->column;
+	snprintf(p->message, sizeof(p->message), "%s", d->message);
+}
+
+static int on_include(void *ud, const char *name, const char **text, size_t *len)
+{
+	struct io_state *s = ud;
+
+	for (const struct vfile *f = s->files; f && f->name; f++) {
+		if (strcmp(f->name, name) == 0) {
+			*text = f->text;
+			*len = strlen(f->text);
+			s->includes++;
+			return 0;
+		}
+	}
+	return SIPPRES_E_NOTFOUND;
+}
+
+static void on_release(void *ud, const char *text, size_t len)
+{
+	struct io_state *s = ud;
+
+	assert_non_null(text);
+	assert_int_equal(len, strlen(text));
+	s->releases++;
+}
+
+static void on_loaded(void *ud, const char *type, const char *name)
+{
+	struct io_state *s = ud;
+
+	assert_true(s->n_loaded < 64);
+	snprintf(s->loaded[s->n_loaded++], 80, "%s %s", type, name);
+}
+
+static struct sippres_config_io make_io(struct io_state *s)
+{
+	struct sippres_config_io io = {
+		.size = sizeof(io),
+		.user_data = s,
+		.include = on_include,
+		.release = on_release,
+		.problem = on_problem,
+		.loaded = on_loaded,
+	};
+	return io;
+}
+
+static int setup(void **state)
+{
+	struct sippres_ctx *ctx;
+
+	if (sippres_ctx_new(NULL, NULL, NULL, &ctx) < 0)
+		return -1;
+	*state = ctx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	sippres_ctx_free(*state);
+	return 0;
+}
+
+static int load_ext(struct sippres_ctx *ctx, struct io_state *s, const char *text)
+{
+	struct sippres_config_io io = make_io(s);
+
+	return sippres_config_load_extensions(ctx, "extensions.conf", text, strlen(text), &io);
+}
+
+/* The hint value registered for exten@context, or NULL. */
+static const char *hint_value(struct sippres_ctx *ctx, const char *context, const char *exten)
+{
+	static char buf[256];
+	struct sippres_exten_status st = {.size = sizeof(st)};
+
+	if (sippres_exten_status_get(ctx, context, exten, &st) != 0)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%s", st.value);
+	return buf;
+}
+
+static void expect_problem(const struct io_state *s, size_t i, const char *file, uint32_t line, uint32_t column,
+                           const char *needle)
+{
+	if (i >= s->n_problems)
+		fail_msg("expected problem %zu (%s:%u: %s), only %zu reported", i, file, line, needle, s->n_problems);
+	if (strcmp(s->problems[i].file, file) != 0 || s->problems[i].line != line ||
+	    (column != (uint32_t)-1 && s->problems[i].column != column) || !strstr(s->problems[i].message, needle))
+		fail_msg("problem %zu is %s:%u:%u: %s; expected %s:%u:%d containing '%s'", i, s->problems[i].file,
+		         s->problems[i].line, s->problems[i].column, s->problems[i].message, file, line, (int)column,
+		         needle);
+}
+
+#define ANYCOL ((uint32_t)-1)
+
+/* ---- extensions.conf ------------------------------------------------------ */
+
+static void test_ext_constructs(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	struct sippres_exten_status st = {.size = sizeof(st)};
+	const char *text =
+		"; a comment line\n"
+		"[general]\n"
+		"static=yes\n"
+		"exten => 9999,hint,PJSIP/general ; not a context\n"
+		"[globals]\n"
+		"exten => 9998,hint,PJSIP/globals\n"
+		"\n"
+		"[default]\n"
+		"exten => 1000,1,Dial(PJSIP/alice)\n"
+		"exten => 1000,hint,PJSIP/alice&PJSIP/bob,CustomPresence:alice(Alice)\n"
+		"exten = 1001,hint,PJSIP/carol\n"
+		"  exten   =>   1002 , hint ,  PJSIP/dave  \n"
+		"exten => 1003,hint,PJSIP/erin(Erin\\; Smith) ; comment after an escaped semicolon\n"
+		"exten => 1004,1,Answer()\n"
+		" same => n,Hangup()\n"
+		" same => hint,PJSIP/frank\n"
+		"exten => _2XX,hint,Custom:lamp${EXTEN}\n"
+		"exten => _[1,3]5XX,hint,Custom:bracket${EXTEN}\n"
+		"EXTEN => 1005,hint,PJSIP/upper\n"
+		"ignorepat => 9\n"
+		"switch => Realtime/foo\n"
+		"\r\n"
+		"[internal] ;-- a block comment\n"
+		"exten => 3000,hint,PJSIP/hidden\n"
+		"still in the comment --; exten => 3001,hint,PJSIP/after\n"
+		"exten => 3002,hint,,CustomPresence:lamp\r\n"
+		"exten => 3003,2,Noop(x) ;-- opened and closed on one line --;\n"
+		"exten => 3004,hint,PJSIP/x ;-- nested ;-- deeper --; still --; \n"
+		"exten => 3005,hint,PJSIP/y\n";
+	int r;
+
+	r = load_ext(ctx, &s, text);
+	if (r != 0)
+		fail_msg("%d problems, first: line %u: %s", r, s.problems[0].line, s.problems[0].message);
+	assert_int_equal(s.n_problems, 0);
+	assert_null(hint_value(ctx, "general", "9999"));
+	assert_null(hint_value(ctx, "globals", "9998"));
+	assert_string_equal(hint_value(ctx, "default", "1000"), "PJSIP/alice&PJSIP/bob,CustomPresence:alice(Alice)");
+	assert_string_equal(hint_value(ctx, "default", "1001"), "PJSIP/carol");
+	assert_string_equal(hint_value(ctx, "default", "1002"), "PJSIP/dave");
+	assert_string_equal(hint_value(ctx, "default", "1003"), "PJSIP/erin(Erin; Smith)");
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "1003", &st), 0);
+	assert_string_equal(st.display_name, "Erin; Smith");
+	assert_string_equal(hint_value(ctx, "default", "1004"), "PJSIP/frank");
+	assert_string_equal(hint_value(ctx, "default", "1005"), "PJSIP/upper");
+	assert_string_equal(hint_value(ctx, "default", "234"), "Custom:lamp234");
+	assert_string_equal(hint_value(ctx, "default", "3599"), "Custom:bracket3599");
+	assert_null(hint_value(ctx, "default", "2599"));
+	assert_null(hint_value(ctx, "internal", "3000"));
+	assert_string_equal(hint_value(ctx, "internal", "3001"), "PJSIP/after");
+	assert_string_equal(hint_value(ctx, "internal", "3002"), ",CustomPresence:lamp");
+	assert_null(hint_value(ctx, "internal", "3003"));
+	assert_string_equal(hint_value(ctx, "internal", "3004"), "PJSIP/x"); /* nested block comment after it */
+	assert_string_equal(hint_value(ctx, "internal", "3005"), "PJSIP/y");
+	/* the loaded callback names every hint */
+	assert_int_equal(s.n_loaded, 12);
+	assert_string_equal(s.loaded[0], "hint 1000@default");
+	assert_string_equal(s.loaded[s.n_loaded - 1], "hint 3005@internal");
+}
+
+static void test_ext_block_comment_keeps_text_before(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+
+	assert_int_equal(load_ext(ctx, &s, "[c]\nexten => 1,hint,PJSIP/a ;-- comment --;\nexten => 2,hint,PJSIP/b;--x\n--;\n"), 0);
+	assert_string_equal(hint_value(ctx, "c", "1"), "PJSIP/a");
+	assert_string_equal(hint_value(ctx, "c", "2"), "PJSIP/b");
+}
+
+static void test_ext_malformed(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	static const char text[] =
+		"exten => 1,hint,PJSIP/nocontext\n"          /* 1: outside a section */
+		"[default]\n"                                 /* 2 */
+		"exten => 1000,hint,PJSIP/alice\n"            /* 3 ok */
+		"this line has no equal sign\n"               /* 4 */
+		"exten => 1001,hint,PJSIP/bad name\n"         /* 5: space in a device name */
+		"exten => 1002\n"                             /* 6: no priority */
+		"exten => 1003,hint\n"                        /* 7: no value */
+		"exten => 1004,hint,PJSIP/carol,,x\n"         /* 8: library rejects */
+		"exten => _1X[,hint,Custom:x\n"               /* 9: bad pattern */
+		"exten => 1000,hint,PJSIP/again\n"            /* 10: duplicate */
+		"exten => 1005/5551234,hint,PJSIP/cid\n"      /* 11: caller ID */
+		"= novalue\n"                                 /* 12: no name */
+		"[broken\n"                                   /* 13: header */
+		"exten => 1006,hint,PJSIP/skipped\n"          /* 14: skipped silently */
+		"[ok2](\n"                                    /* 15: options not closed */
+		"[ok3] trailing\n"                            /* 16 */
+		"[ok4]\n"                                     /* 17 */
+		"include => other\n"                          /* 18: unsupported */
+		"same => hint,PJSIP/nosame\n"                 /* 19: same without exten */
+		"exten => 1007,hint,PJSIP/dan\n"              /* 20 ok */
+		"#exec /bin/true\n"                           /* 21 */
+		"#frobnicate\n"                               /* 22 */
+		"exten => 10\0008,hint,PJSIP/nul\n"           /* 23: NUL byte */
+		"exten => 1009,hint,PJSIP/last\n"             /* 24 ok */
+		"[]\n"                                        /* 25 */
+		"exten => ,hint,PJSIP/x\n"                    /* 26: no section (skipped), reported? no */
+		"[ok5]\n"                                     /* 27 */
+		"exten => ,hint,PJSIP/x\n"                    /* 28: empty extension */
+		"[bad context]\n"                             /* 29 */
+		"exten => 1,hint,PJSIP/x\n"                   /* 30: context name */
+		"[ok6]\n"                                     /* 31 */
+		"exten => 1,hint,PJSIP/x ;-- never closed\n"; /* 32 */
+	struct sippres_config_io io = make_io(&s);
+	size_t len = sizeof(text) - 1; /* the text has a NUL inside */
+	int r;
+
+	r = sippres_config_load_extensions(ctx, "x.conf", text, len, &io);
+	assert_int_equal(r, (int)s.n_problems);
+	expect_problem(&s, 0, "x.conf", 1, 1, "outside any [section]");
+	expect_problem(&s, 1, "x.conf", 4, 1, "no '='");
+	expect_problem(&s, 2, "x.conf", 5, 20 + 9, "hint 1001@default"); /* the space */
+	expect_problem(&s, 3, "x.conf", 6, 10, "expected 'extension,priority,application'");
+	expect_problem(&s, 4, "x.conf", 7, ANYCOL, "hint without a value");
+	expect_problem(&s, 5, "x.conf", 8, ANYCOL, "hint 1004@default");
+	expect_problem(&s, 6, "x.conf", 9, 10 + 3, "invalid extension pattern '_1X['");
+	expect_problem(&s, 7, "x.conf", 10, 10, "already defined at x.conf:3");
+	expect_problem(&s, 8, "x.conf", 11, 10 + 4, "caller ID");
+	expect_problem(&s, 9, "x.conf", 12, 1, "no name before '='");
+	expect_problem(&s, 10, "x.conf", 13, 1, "without closing ']'");
+	expect_problem(&s, 11, "x.conf", 15, 6, "without closing ')'");
+	expect_problem(&s, 12, "x.conf", 16, 7, "unexpected text after the section header");
+	expect_problem(&s, 13, "x.conf", 18, 12, "context includes are not supported");
+	expect_problem(&s, 14, "x.conf", 19, 9, "'same =>' without an earlier 'exten =>'");
+	expect_problem(&s, 15, "x.conf", 21, 1, "#exec is not supported");
+	expect_problem(&s, 16, "x.conf", 22, 1, "unknown directive '#frobnicate'");
+	expect_problem(&s, 17, "x.conf", 23, 12, "NUL byte");
+	expect_problem(&s, 18, "x.conf", 25, 1, "empty section name");
+	expect_problem(&s, 19, "x.conf", 28, 10, "empty extension name");
+	expect_problem(&s, 20, "x.conf", 30, 10, "invalid context name");
+	expect_problem(&s, 21, "x.conf", 32, 0, "block comment ';--' not closed");
+	assert_int_equal(s.n_problems, 22);
+	/* everything else loaded */
+	assert_string_equal(hint_value(ctx, "default", "1000"), "PJSIP/alice");
+	assert_string_equal(hint_value(ctx, "ok4", "1007"), "PJSIP/dan");
+	assert_string_equal(hint_value(ctx, "ok4", "1009"), "PJSIP/last");
+	assert_string_equal(hint_value(ctx, "ok6", "1"), "PJSIP/x");
+	assert_null(hint_value(ctx, "default", "1001"));
+	assert_null(hint_value(ctx, "default", "1006"));
+	assert_null(hint_value(ctx, "default", "1004"));
+}
+
+static void test_ext_column_of_library_diag(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	struct sippres_diag d = {.size = sizeof(d)};
+	const char *value = "PJSIP/carol,,x";
+	int r;
+
+	/* the library's own column for this value ... */
+	r = sippres_hint_set(ctx, "scratch", "1", value, &d);
+	assert_true(r < 0);
+	assert_true(d.column > 0);
+	/* ... shifted to the line: the value starts at column 17 */
+	r = load_ext(ctx, &s, "[c]\nexten => 5,hint,PJSIP/carol,,x\n");
+	assert_int_equal(r, 1);
+	expect_problem(&s, 0, "extensions.conf", 2, 17 + d.column - 1, "hint 5@c");
+	assert_non_null(strstr(s.problems[0].message, d.message));
+}
+
+static void test_ext_templates(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	const char *text =
+		"[base](!)\n"
+		"exten => 100,hint,PJSIP/base\n"
+		"[other](!)\n"
+		"exten => 200,hint,PJSIP/other\n"
+		"[sales](base, other)\n"
+		"exten => 300,hint,PJSIP/own\n"
+		"[sales](+)\n"
+		"exten => 301,hint,PJSIP/appended\n"
+		"[nobase](missing)\n"
+		"exten => 400,hint,PJSIP/nobase\n"
+		"[ghost](+)\n"
+		"exten => 500,hint,PJSIP/ghost\n";
+
+	assert_int_equal(load_ext(ctx, &s, text), 2);
+	expect_problem(&s, 0, "extensions.conf", 9, 10, "inheritance from 'missing'");
+	expect_problem(&s, 1, "extensions.conf", 11, 2, "cannot append: no earlier section 'ghost'");
+	assert_null(hint_value(ctx, "base", "100"));
+	assert_null(hint_value(ctx, "other", "200"));
+	assert_string_equal(hint_value(ctx, "sales", "100"), "PJSIP/base");
+	assert_string_equal(hint_value(ctx, "sales", "200"), "PJSIP/other");
+	assert_string_equal(hint_value(ctx, "sales", "300"), "PJSIP/own");
+	assert_string_equal(hint_value(ctx, "sales", "301"), "PJSIP/appended");
+	assert_string_equal(hint_value(ctx, "nobase", "400"), "PJSIP/nobase");
+	assert_null(hint_value(ctx, "ghost", "500"));
+}
+
+static void test_ext_includes(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	const struct vfile files[] = {
+		{"hints.conf", "exten => 2000,hint,PJSIP/inc ; continues [default]\n[more]\n#include <deeper.conf>\n"},
+		{"deeper.conf", "exten => 2001,hint,PJSIP/deep\nexten => 2002,hint,PJSIP/a b\n"},
+		{"loop.conf", "[loop]\nexten => 1,hint,PJSIP/loop\n#include loop.conf\n#include \"extensions.conf\"\n"},
+		{NULL, NULL},
+	};
+	struct io_state s = {.files = files};
+	const char *text =
+		"[default]\n"
+		"#include \"hints.conf\"\n"
+		"#include missing.conf\n"
+		"#tryinclude missing.conf\n"
+		"#include loop.conf\n"
+		"#include\n"
+		"exten => 2003,hint,PJSIP/after ; back in loop's [loop] section\n";
+
+	assert_int_equal(load_ext(ctx, &s, text), 5);
+	expect_problem(&s, 0, "deeper.conf", 2, 20 + 7, "hint 2002@more"); /* the space */
+	expect_problem(&s, 1, "extensions.conf", 3, 10, "cannot include 'missing.conf'");
+	expect_problem(&s, 2, "loop.conf", 3, 10, "include loop: 'loop.conf'");
+	expect_problem(&s, 3, "loop.conf", 4, 11, "include loop: 'extensions.conf'");
+	expect_problem(&s, 4, "extensions.conf", 6, 1, "#include without a file name");
+	assert_string_equal(hint_value(ctx, "default", "2000"), "PJSIP/inc");
+	assert_string_equal(hint_value(ctx, "more", "2001"), "PJSIP/deep");
+	assert_string_equal(hint_value(ctx, "loop", "1"), "PJSIP/loop");
+	assert_string_equal(hint_value(ctx, "loop", "2003"), "PJSIP/after");
+	assert_int_equal(s.includes, 3);
+	assert_int_equal(s.releases, 3);
+}
+
+static int include_chain(void *ud, const char *name, const char **text, size_t *len)
+{
+	static char buf[64][32];
+	int *n = ud;
+	int k = atoi(name + 1);
+
+	(*n)++;
+	snprintf(buf[k % 64], sizeof(buf[0]), "#include f%d\n", k + 1);
+	*text = buf[k % 64];
+	*len = strlen(buf[k % 64]);
+	return 0;
+}
+
+static void test_ext_include_depth(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	int calls = 0;
+	struct sippres_config_io io = {.size = sizeof(io), .user_data = &calls, .include = include_chain};
+	int r;
+
+	r = sippres_config_load_extensions(ctx, "f0", "#include f1\n", 12, &io);
+	assert_int_equal(r, 1);
+	assert_int_equal(calls, 16); /* f1..f16 nested in f0 */
+	/* with a problem callback, the message says why */
+	io.user_data = &s;
+	io.problem = on_problem;
+	io.include = NULL;
+	r = sippres_config_load_extensions(ctx, "top", "#include x\n", 11, &io);
+	assert_int_equal(r, 1);
+	expect_problem(&s, 0, "top", 1, 10, "no include callback");
+}
+
+static void test_ext_duplicates_across_loads_replace(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+
+	assert_int_equal(load_ext(ctx, &s, "[d]\nexten => 1,hint,PJSIP/a\n"), 0);
+	/* a second load (a reload) replaces the hint */
+	assert_int_equal(load_ext(ctx, &s, "[d]\nexten => 1,hint,PJSIP/b\n"), 0);
+	assert_string_equal(hint_value(ctx, "d", "1"), "PJSIP/b");
+}
+
+static void test_ext_args(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct sippres_config_io io = {.size = sizeof(io)};
+	unsigned char big[sizeof(io) + 8];
+	const char *t;
+
+	assert_int_equal(sippres_config_load_extensions(NULL, "f", "", 0, NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_config_load_extensions(ctx, "f", NULL, 1, NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_config_load_extensions(ctx, "f", NULL, 0, NULL), 0);
+	t = "[a]\nexten=>1,hint,PJSIP/a\n";
+	assert_int_equal(sippres_config_load_extensions(ctx, NULL, t, strlen(t), NULL), 0);
+	assert_string_equal(hint_value(ctx, "a", "1"), "PJSIP/a");
+	io.size = sizeof(io) - 1;
+	assert_int_equal(sippres_config_load_extensions(ctx, "f", "", 0, &io), SIPPRES_E_ABI);
+	/* a bigger struct from a newer host is fine while the unknown tail is zero */
+	memset(big, 0, sizeof(big));
+	io.size = sizeof(big);
+	memcpy(big, &io, sizeof(io));
+	assert_int_equal(sippres_config_load_extensions(ctx, "f", "", 0, (const void *)big), 0);
+	big[sizeof(io) + 3] = 1;
+	assert_int_equal(sippres_config_load_extensions(ctx, "f", "", 0, (const void *)big), SIPPRES_E_ABI);
+	/* a problem without a callback is still counted */
+	assert_int_equal(sippres_config_load_extensions(ctx, "f", "junk\n", 5, NULL), 1);
+	/* a BOM and a last line without newline */
+	t = "\xEF\xBB\xBF[b]\nexten=>1,hint,PJSIP/b";
+	assert_int_equal(sippres_config_load_extensions(ctx, "f", t, strlen(t), NULL), 0);
+	assert_string_equal(hint_value(ctx, "b", "1"), "PJSIP/b");
+}
+
+static int reentrant_calls;
+static void reentrant_watch(void *ud, const struct sippres_exten_status *st)
+{
+	struct sippres_ctx *ctx = ud;
+
+	(void)st;
+	reentrant_calls++;
+	assert_int_equal(sippres_config_load_extensions(ctx, "f", "", 0, NULL), SIPPRES_E_REENTRANT);
+}
+
+static void test_ext_reentrant(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct sippres_watch *w;
+
+	assert_int_equal(sippres_hint_set(ctx, "r", "1", "Custom:r", NULL), 0);
+	assert_int_equal(sippres_watch_add(ctx, "r", "1", reentrant_watch, ctx, &w), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "Custom:r", SIPPRES_DEVICE_INUSE), 0);
+	assert_int_equal(reentrant_calls, 1);
+}
+
+/* ---- pjsip.conf ------------------------------------------------------------ */
+
+static int sink_endpoint(void *ud, const char *name, const struct sippres_endpoint *ep, struct sippres_diag *diag)
+{
+	struct io_state *s = ud;
+
+	(void)diag;
+	assert_true(s->n_eps < 16);
+	assert_int_equal(ep->size, sizeof(*ep));
+	snprintf(s->eps[s->n_eps].name, 64, "%s", name);
+	s->eps[s->n_eps].ep = *ep;
+	snprintf(s->eps[s->n_eps].context, 64, "%s", ep->context ? ep->context : "(null)");
+	snprintf(s->eps[s->n_eps].subscribe_context, 64, "%s", ep->subscribe_context ? ep->subscribe_context : "(null)");
+	s->n_eps++;
+	if (strcmp(name, "refused") == 0) {
+		snprintf(diag->message, sizeof(diag->message), "refused by the sink");
+		return SIPPRES_E_INVAL;
+	}
+	return 0;
+}
+
+static int sink_list(void *ud, const struct sp_conf_list *l, struct sippres_diag *diag)
+{
+	struct io_state *s = ud;
+
+	(void)diag;
+	assert_true(s->n_lists < 8);
+	snprintf(s->lists[s->n_lists].name, 64, "%s", l->name);
+	snprintf(s->lists[s->n_lists].event, 32, "%s", l->event);
+	assert_true(l->n_items <= 8);
+	for (size_t i = 0; i < l->n_items; i++)
+		snprintf(s->lists[s->n_lists].items[i], 32, "%s", l->items[i]);
+	s->lists[s->n_lists].n_items = l->n_items;
+	s->lists[s->n_lists].full_state = l->full_state;
+	s->lists[s->n_lists].display = l->resource_display_name;
+	s->lists[s->n_lists].batch = l->notification_batch_interval;
+	s->n_lists++;
+	if (s->list_result < 0)
+		snprintf(diag->message, sizeof(diag->message), "lists refused");
+	return s->list_result;
+}
+
+static int load_pj(struct sippres_ctx *ctx, struct io_state *s, const char *text)
+{
+	struct sippres_config_io io = make_io(s);
+	struct sp_pjsip_sink sink = {.user_data = s, .endpoint = sink_endpoint, .list = sink_list};
+
+	return sp_config_pjsip(ctx, "pjsip.conf", text, strlen(text), &io, &sink);
+}
+
+static const struct sippres_endpoint *ep_named(struct io_state *s, const char *name, size_t *idx)
+{
+	for (size_t i = 0; i < s->n_eps; i++) {
+		if (strcmp(s->eps[i].name, name) == 0) {
+			if (idx)
+				*idx = i;
+			return &s->eps[i].ep;
+		}
+	}
+	fail_msg("endpoint %s not loaded", name);
+	return NULL;
+}
+
+static void test_pjsip_endpoints(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	const struct sippres_endpoint *ep;
+	size_t i = 0;
+	const char *text =
+		"[transport-udp]\n"
+		"type=transport\n"
+		"protocol=udp\n"
+		"bind=0.0.0.0\n"
+		"\n"
+		"[alice]\n"
+		"type=endpoint\n"
+		"context=internal\n"
+		"disallow=all ; an option we ignore\n"
+		"allow=ulaw\n"
+		"aors=alice\n"
+		"[alice]\n"
+		"type=aor\n"
+		"max_contacts=1\n"
+		"[bob]\n"
+		"type = endpoint\n"
+		"context => internal\n"
+		"subscribe_context=blf\n"
+		"allow_subscribe=no\n"
+		"sub_min_expiry=60\n"
+		"notify_early_inuse_ringing=yes\n"
+		"presence_profile=asterisk\n"
+		"sub_max_expiry=1800\n"
+		"sub_default_expiry=900\n"
+		"notify_failure_limit=3\n"
+		"[carol]\n"
+		"type=endpoint\n"
+		"presence_profile=Standard\n"
+		"allow_subscribe=on\n"
+		"context=\n"
+		"[global]\n"
+		"type=global\n"
+		"user_agent=x\n";
+
+	assert_int_equal(load_pj(ctx, &s, text), 0);
+	assert_int_equal(s.n_eps, 3);
+	ep = ep_named(&s, "alice", &i);
+	assert_string_equal(s.eps[i].context, "internal");
+	assert_string_equal(s.eps[i].subscribe_context, "(null)");
+	assert_int_equal(ep->flags, 0);
+	assert_int_equal(ep->profile, SIPPRES_PROFILE_STANDARD);
+	assert_int_equal(ep->sub_min_expiry, 0);
+	assert_int_equal(ep->max_expiry, 0);
+	assert_int_equal(ep->default_expiry, 0);
+	assert_int_equal(ep->notify_failure_limit, 0);
+	ep = ep_named(&s, "bob", &i);
+	assert_string_equal(s.eps[i].context, "internal");
+	assert_string_equal(s.eps[i].subscribe_context, "blf");
+	assert_int_equal(ep->flags, SIPPRES_ENDPOINT_DENY_SUBSCRIBE | SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING);
+	assert_int_equal(ep->profile, SIPPRES_PROFILE_ASTERISK);
+	assert_int_equal(ep->sub_min_expiry, 60);
+	assert_int_equal(ep->max_expiry, 1800);
+	assert_int_equal(ep->default_expiry, 900);
+	assert_int_equal(ep->notify_failure_limit, 3);
+	ep = ep_named(&s, "carol", &i);
+	assert_string_equal(s.eps[i].context, "(null)");
+	assert_int_equal(ep->flags, 0);
+	assert_int_equal(s.n_loaded, 3);
+	assert_string_equal(s.loaded[0], "endpoint alice");
+	assert_string_equal(s.loaded[2], "endpoint carol");
+}
+
+static void test_pjsip_booleans(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	const char *yes[] = {"yes", "YES", "true", "True", "y", "t", "1", "on", "ON"};
+	const char *no[] = {"no", "No", "false", "FALSE", "n", "f", "0", "off", "Off"};
+	char text[256];
+
+	for (size_t k = 0; k < 9; k++) {
+		struct io_state s = {0};
+
+		snprintf(text, sizeof(text),
+		         "[a]\ntype=endpoint\nnotify_early_inuse_ringing=%s\nallow_subscribe=%s\n"
+		         "[b]\ntype=endpoint\nnotify_early_inuse_ringing=%s\nallow_subscribe=%s\n",
+		         yes[k], no[k], no[k], yes[k]);
+		assert_int_equal(load_pj(ctx, &s, text), 0);
+		assert_int_equal(s.n_eps, 2);
+		assert_int_equal(s.eps[0].ep.flags,
+		                 SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING | SIPPRES_ENDPOINT_DENY_SUBSCRIBE);
+		assert_int_equal(s.eps[1].ep.flags, 0);
+	}
+}
+
+static void test_pjsip_templates(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	size_t i = 0;
+	const char *text =
+		"[phone](!)\n"                     /* 1 */
+		"type=endpoint\n"                  /* 2 */
+		"context=office\n"                 /* 3 */
+		"sub_min_expiry=120\n"             /* 4 */
+		"[blf](!)\n"                       /* 5 */
+		"notify_early_inuse_ringing=yes\n" /* 6 */
+		"presence_profile=asterisk\n"      /* 7 */
+		"[dave](phone,blf)\n"              /* 8 */
+		"sub_min_expiry=30 ; own value wins\n"
+		"[erin](phone)\n"                  /* 10 */
+		"[erin](+)\n"                      /* 11 */
+		"subscribe_context=erin-blf\n"     /* 12 */
+		"[frank](erin)\n"                  /* 13: inherits from a normal section */
+		"[ghost](nothere)\n"               /* 14 */
+		"type=endpoint\n";
+
+	assert_int_equal(load_pj(ctx, &s, text), 1);
+	expect_problem(&s, 0, "pjsip.conf", 14, 9, "inheritance from 'nothere'");
+	assert_int_equal(s.n_eps, 4); /* no template became an endpoint */
+	ep_named(&s, "dave", &i);
+	assert_string_equal(s.eps[i].context, "office");
+	assert_int_equal(s.eps[i].ep.sub_min_expiry, 30);
+	assert_int_equal(s.eps[i].ep.flags, SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING);
+	assert_int_equal(s.eps[i].ep.profile, SIPPRES_PROFILE_ASTERISK);
+	ep_named(&s, "erin", &i);
+	assert_string_equal(s.eps[i].context, "office");
+	assert_string_equal(s.eps[i].subscribe_context, "erin-blf");
+	assert_int_equal(s.eps[i].ep.sub_min_expiry, 120);
+	assert_int_equal(s.eps[i].ep.profile, SIPPRES_PROFILE_STANDARD);
+	ep_named(&s, "frank", &i);
+	assert_string_equal(s.eps[i].context, "office");
+	assert_string_equal(s.eps[i].subscribe_context, "erin-blf"); /* erin's (+) came before [frank] */
+	ep_named(&s, "ghost", NULL);
+}
+
+static void test_pjsip_malformed(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	const char *text =
+		"[ok1]\n"                              /* 1 */
+		"type=endpoint\n"                      /* 2 */
+		"[bad1]\n"                             /* 3 */
+		"type=endpoint\n"                      /* 4 */
+		"allow_subscribe=maybe\n"              /* 5 */
+		"sub_min_expiry=-5\n"                  /* 6 */
+		"[bad2]\n"                             /* 7 */
+		"type=endpoint\n"                      /* 8 */
+		"sub_min_expiry=99999999999\n"         /* 9 */
+		"presence_profile=rfc\n"               /* 10 */
+		"notify_failure_limit=3x\n"            /* 11 */
+		"context=has space\n"                  /* 12 */
+		"[notype]\n"                           /* 13 */
+		"context=x\n"                          /* 14 */
+		"[ok2]\n"                              /* 15 */
+		"type=endpoint\n"                      /* 16 */
+		"allow_subscribe=\n"                   /* 17: empty is not a boolean */
+		"[ok3]\n"                              /* 18 */
+		"type=endpoint\n"                      /* 19 */
+		"sub_max_expiry= 600 \n"               /* 20 */
+		"[ok1]\n"                              /* 21: defined again */
+		"type=endpoint\n"                      /* 22 */
+		"context=second\n"                     /* 23 */
+		"[refused]\n"                          /* 24 */
+		"type=endpoint\n"                      /* 25 */
+		"[bad name]\n"                         /* 26 */
+		"type=endpoint\n";                     /* 27 */
+	size_t i = 0;
+
+	assert_int_equal(load_pj(ctx, &s, text), 11);
+	expect_problem(&s, 0, "pjsip.conf", 5, 17, "endpoint 'bad1': allow_subscribe: 'maybe' is not a boolean");
+	expect_problem(&s, 1, "pjsip.conf", 6, 16, "sub_min_expiry: '-5' is not a number");
+	expect_problem(&s, 2, "pjsip.conf", 9, 16, "'99999999999' is not a number");
+	expect_problem(&s, 3, "pjsip.conf", 10, 18, "presence_profile: 'rfc'");
+	expect_problem(&s, 4, "pjsip.conf", 11, 22, "notify_failure_limit: '3x'");
+	expect_problem(&s, 5, "pjsip.conf", 12, 9, "'has space' is not a valid context name");
+	expect_problem(&s, 6, "pjsip.conf", 13, 0, "section 'notype' has no type");
+	expect_problem(&s, 7, "pjsip.conf", 17, 17, "allow_subscribe: '' is not a boolean");
+	expect_problem(&s, 8, "pjsip.conf", 21, 0, "endpoint 'ok1' is already defined at pjsip.conf:1");
+	expect_problem(&s, 9, "pjsip.conf", 24, 0, "endpoint 'refused': refused by the sink");
+	expect_problem(&s, 10, "pjsip.conf", 26, 0, "'bad name' is not a valid endpoint name");
+	assert_int_equal(s.n_problems, 11);
+	/* endpoints without problems loaded, the bad ones not */
+	ep_named(&s, "ok3", &i);
+	assert_int_equal(s.eps[i].ep.max_expiry, 600);
+	for (i = 0; i < s.n_eps; i++) {
+		assert_string_not_equal(s.eps[i].name, "bad1");
+		assert_string_not_equal(s.eps[i].name, "bad2");
+		assert_string_not_equal(s.eps[i].name, "ok2");
+	}
+	/* ok1 twice, the second one last */
+	assert_string_equal(s.eps[0].name, "ok1");
+	assert_string_equal(s.eps[2].name, "ok1");
+	assert_string_equal(s.eps[2].context, "second");
+}
+
+static void test_pjsip_resource_lists(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	const char *text =
+		"[sales]\n"                                         /* 1 */
+		"type=resource_list\n"                              /* 2 */
+		"event=presence\n"                                  /* 3 */
+		"list_item=alice\n"                                 /* 4 */
+		"list_item=bob , carol,,dave \n"                    /* 5 */
+		"list_item=alice\n"                                 /* 6: duplicate */
+		"full_state=yes\n"                                  /* 7 */
+		"notification_batch_interval=2000\n"                /* 8 */
+		"resource_display_name=true\n"                      /* 9 */
+		"[noevent]\n"                                       /* 10 */
+		"type=resource_list\n"                              /* 11 */
+		"list_item=alice\n"                                 /* 12 */
+		"[noitems]\n"                                       /* 13 */
+		"type=resource_list\n"                              /* 14 */
+		"event=dialog\n"                                    /* 15 */
+		"[badvals]\n"                                       /* 16 */
+		"type=resource_list\n"                              /* 17 */
+		"event=dialog\n"                                    /* 18 */
+		"list_item=x\n"                                     /* 19 */
+		"full_state=sometimes\n"                            /* 20 */
+		"notification_batch_interval=soon\n"                /* 21 */
+		"colour=blue\n"                                     /* 22: unknown key */
+		"[lst](!)\n"                                        /* 23 */
+		"type=resource_list\n"                              /* 24 */
+		"event=dialog\n"                                    /* 25 */
+		"list_item=t1\n"                                    /* 26 */
+		"[fromtmpl](lst)\n"                                 /* 27 */
+		"list_item=t2,t1\n"                                 /* 28 */
+		"[longevent]\n"                                     /* 29 */
+		"type=resource_list\n"                              /* 30 */
+		"event=0123456789012345678901234567890123\n"        /* 31 */
+		"list_item=a\n";                                    /* 32 */
+
+	assert_int_equal(load_pj(ctx, &s, text), 8);
+	expect_problem(&s, 0, "pjsip.conf", 6, 11, "duplicated list item 'alice'");
+	expect_problem(&s, 1, "pjsip.conf", 10, 0, "resource_list 'noevent' has no event");
+	expect_problem(&s, 2, "pjsip.conf", 13, 0, "resource_list 'noitems' has no list_item");
+	expect_problem(&s, 3, "pjsip.conf", 20, 12, "full_state: 'sometimes' is not a boolean");
+	expect_problem(&s, 4, "pjsip.conf", 21, 29, "notification_batch_interval: 'soon'");
+	expect_problem(&s, 5, "pjsip.conf", 22, 8, "unknown key 'colour'");
+	expect_problem(&s, 6, "pjsip.conf", 28, 14, "duplicated list item 't1'");
+	expect_problem(&s, 7, "pjsip.conf", 31, 7, "event '0123456789");
+	assert_int_equal(s.n_lists, 2);
+	assert_string_equal(s.lists[0].name, "sales");
+	assert_string_equal(s.lists[0].event, "presence");
+	assert_int_equal(s.lists[0].n_items, 4);
+	assert_string_equal(s.lists[0].items[0], "alice");
+	assert_string_equal(s.lists[0].items[1], "bob");
+	assert_string_equal(s.lists[0].items[2], "carol");
+	assert_string_equal(s.lists[0].items[3], "dave");
+	assert_int_equal(s.lists[0].full_state, 1);
+	assert_int_equal(s.lists[0].display, 1);
+	assert_int_equal(s.lists[0].batch, 2000);
+	assert_string_equal(s.lists[1].name, "fromtmpl");
+	assert_int_equal(s.lists[1].n_items, 2);
+	assert_string_equal(s.lists[1].items[0], "t1");
+	assert_string_equal(s.lists[1].items[1], "t2");
+	assert_int_equal(s.lists[1].full_state, 0);
+	assert_int_equal(s.lists[1].batch, 0);
+	assert_int_equal(s.n_loaded, 2);
+	assert_string_equal(s.loaded[0], "resource_list sales");
+}
+
+static void test_pjsip_list_sink_refusal(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {.list_result = SIPPRES_E_NOTFOUND};
+
+	assert_int_equal(load_pj(ctx, &s, "[l]\ntype=resource_list\nevent=presence\nlist_item=a\n"), 1);
+	expect_problem(&s, 0, "pjsip.conf", 1, 0, "resource_list 'l': lists refused");
+	assert_int_equal(s.n_loaded, 0);
+	/* a fatal sink error stops the load */
+	memset(&s, 0, sizeof(s));
+	s.list_result = SIPPRES_E_NOMEM;
+	assert_int_equal(load_pj(ctx, &s, "[l]\ntype=resource_list\nevent=presence\nlist_item=a\n"), SIPPRES_E_NOMEM);
+}
+
+static void test_pjsip_includes(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	const struct vfile files[] = {
+		{"endpoints.conf", "[inc](!)\ntype=endpoint\ncontext=from-inc\n"},
+		{NULL, NULL},
+	};
+	struct io_state s = {.files = files};
+	size_t i = 0;
+
+	assert_int_equal(load_pj(ctx, &s, "#include endpoints.conf\n[user](inc)\nsub_min_expiry=bad\n[user2](inc)\n"), 1);
+	expect_problem(&s, 0, "pjsip.conf", 3, 16, "endpoint 'user': sub_min_expiry: 'bad'");
+	ep_named(&s, "user2", &i);
+	assert_string_equal(s.eps[i].context, "from-inc");
+	assert_int_equal(s.n_eps, 1);
+}
+
+static void test_pjsip_inherited_bad_value(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+
+	/* a bad value in a template is reported at the template's line for each user */
+	assert_int_equal(load_pj(ctx, &s, "[t](!)\ntype=endpoint\nallow_subscribe=perhaps\n[u1](t)\n[u2](t)\n"), 2);
+	expect_problem(&s, 0, "pjsip.conf", 3, 17, "endpoint 'u1'");
+	expect_problem(&s, 1, "pjsip.conf", 3, 17, "endpoint 'u2'");
+	assert_int_equal(s.n_eps, 0);
+}
+
+/* ---- allocation failures --------------------------------------------------- */
+
+struct failer {
+	long count, fail_at, live;
+};
+
+static void *f_malloc(void *ud, size_t n)
+{
+	struct failer *f = ud;
+	void *p;
+
+	assert_true(n > 0);
+	if (++f->count == f->fail_at)
+		return NULL;
+	p = malloc(n);
+	if (p)
+		f->live++;
+	return p;
+}
+
+static void *f_realloc(void *ud, void *ptr, size_t n)
+{
+	struct failer *f = ud;
+
+	assert_true(n > 0);
+	if (++f->count == f->fail_at)
+		return NULL;
+	return realloc(ptr, n);
+}
+
+static void f_free(void *ud, void *ptr)
+{
+	struct failer *f = ud;
+
+	if (ptr)
+		f->live--;
+	free(ptr);
+}
+
+static void test_oom(void **state)
+{
+	const struct vfile files[] = {{"inc.conf", "exten => 3,hint,PJSIP/c\n"}, {NULL, NULL}};
+	const char *ext = "[default]\nexten => 1,hint,PJSIP/a\n#include inc.conf\n[t](!)\nexten => 2,hint,PJSIP/b\n"
+	                  "[u](t)\nexten => _2X,hint,Custom:${EXTEN}\nbad line\n";
+	const char *pj = "[t](!)\ntype=endpoint\ncontext=c\n[a](t)\nallow_subscribe=x\n[b](t)\n[l]\ntype=resource_list\n"
+	                 "event=presence\nlist_item=a,b,a\n#include inc.conf\n";
+	long n;
+
+	(void)state;
+	for (int which = 0; which < 2; which++) {
+		for (n = 1;; n++) {
+			struct failer f = {.fail_at = n};
+			struct sippres_allocator alloc = {.size = sizeof(alloc), .user_data = &f, .malloc = f_malloc,
+			                                  .realloc = f_realloc, .free = f_free};
+			struct sippres_config cfg = {.size = sizeof(cfg), .allocator = &alloc};
+			struct io_state s = {.files = files};
+			struct sippres_config_io io = make_io(&s);
+			struct sp_pjsip_sink sink = {.user_data = &s, .endpoint = sink_endpoint, .list = sink_list};
+			struct sippres_ctx *ctx;
+			int r;
+
+			if (sippres_ctx_new(&cfg, NULL, NULL, &ctx) < 0) {
+				assert_int_equal(f.live, 0);
+				continue;
+			}
+			if (which == 0)
+				r = sippres_config_load_extensions(ctx, "e", ext, strlen(ext), &io);
+			else
+				r = sp_config_pjsip(ctx, "p", pj, strlen(pj), &io, &sink);
+			if (r < 0)
+				assert_int_equal(r, SIPPRES_E_NOMEM);
+			assert_int_equal(s.includes, s.releases);
+			sippres_ctx_free(ctx);
+			assert_int_equal(f.live, 0);
+			if (r >= 0 && f.count < f.fail_at) {
+				assert_int_equal(r, which == 0 ? 1 : 3);
+				break;
+			}
+		}
+		assert_true(n > 10);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ext_constructs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_block_comment_keeps_text_before, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_column_of_library_diag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_templates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_includes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_include_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_duplicates_across_loads_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_reentrant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_endpoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_booleans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_templates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_resource_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_list_sink_refusal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_includes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_inherited_bad_value, setup, teardown),
+		cmocka_unit_test(test_oom),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
