@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: MIT */
+/* The notifier: library callbacks, SIP request/response handling, NOTIFY
+ * transactions, control commands. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <osipparser2/osip_port.h>
+
+#include "core.h"
+
+#define UA_ALLOW "OPTIONS, SUBSCRIBE, NOTIFY"
+#define UA_ALLOW_EVENTS "presence, dialog"
+#define UA_USER_AGENT "sippres-mini-ua"
+
+/* ---- a set of strings (endpoint names) ------------------------------------------ */
+
+static size_t slot_of(const struct strset *s, const char *v)
+{
+	size_t i = (size_t)ua_fnv64(v, strlen(v)) & (s->cap - 1);
+
+	while (s->slots[i] && strcmp(s->slots[i], v) != 0)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+int strset_add(struct strset *s, const char *v)
+{
+	size_t i;
+
+	if ((s->count + 1) * 2 > s->cap) {
+		struct strset n = {.cap = s->cap ? s->cap * 2 : 64};
+
+		n.slots = calloc(n.cap, sizeof(*n.slots));
+		if (!n.slots)
+			return -1;
+		for (size_t k = 0; k < s->cap; k++) {
+			if (s->slots[k])
+				n.slots[slot_of(&n, s->slots[k])] = s->slots[k];
+		}
+		n.count = s->count;
+		free(s->slots);
+		*s = n;
+	}
+	i = slot_of(s, v);
+	if (s->slots[i])
+		return 0;
+	s->slots[i] = strdup(v);
+	if (!s->slots[i])
+		return -1;
+	s->count++;
+	return 0;
+}
+
+bool strset_has(const struct strset *s, const char *v)
+{
+	return s->cap && s->slots[slot_of(s, v)] != NULL;
+}
+
+void strset_free(struct strset *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->slots[i]);
+	free(s->slots);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- transport ------------------------------------------------------------------- */
+
+void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *dst)
+{
+	char a[80];
+
+	if (ua_verbosity >= 2) {
+		addr_format(dst, a, sizeof(a));
+		ua_log(LOG_TRACE, "send %zu bytes to %s:\n%.*s", len, a, (int)len, data);
+	}
+	if (sendto(ua->fd, data, len, 0, (const struct sockaddr *)&dst->ss, dst->len) < 0) {
+		addr_format(dst, a, sizeof(a));
+		ua_log(LOG_WARN, "sendto %s: %s", a, strerror(errno));
+		return;
+	}
+	ua->tx++;
+}
+
+/* host:port we are reachable at from dst (the bound address, or for a
+ * wildcard bind the source address the kernel picks for dst). */
+static void local_for(struct ua *ua, const struct ua_addr *dst, char *out, size_t len)
+{
+	struct ua_addr a;
+	int fd;
+
+	if (!addr_is_wildcard(&ua->local)) {
+		snprintf(out, len, "%s", ua->local_str);
+		return;
+	}
+	a = ua->local;
+	fd = socket(dst->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		a.len = sizeof(a.ss);
+		if (connect(fd, (const struct sockaddr *)&dst->ss, dst->len) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&a.ss, &a.len) < 0)
+			a = ua->local;
+		close(fd);
+	}
+	if (a.ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a.ss)->sin6_port = ((struct sockaddr_in6 *)&ua->local.ss)->sin6_port;
+	else
+		((struct sockaddr_in *)&a.ss)->sin_port = ((struct sockaddr_in *)&ua->local.ss)->sin_port;
+	addr_format(&a, out, len);
+}
+
+/* ---- library callbacks -------------------------------------------------------------- */
+
+static void cb_log(void *user_data, int level, const char *msg)
+{
+	(void)user_data;
+	ua_log(level == SIPPRES_LOG_ERROR ? LOG_ERR : level == SIPPRES_LOG_WARNING ? LOG_WARN
+	                                           : level == SIPPRES_LOG_INFO    ? LOG_INFO
+	                                                                          : LOG_DEBUG,
+	       "lib: %s", msg);
+}
+
+static int cb_random(void *user_data, uint8_t *buf, size_t len)
+{
+	(void)user_data;
+	return ua_random(buf, len) < 0 ? -1 : 0;
+}
+
+static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sippres_notify *n)
+{
+	struct ua *ua = user_data;
+	struct notify_out o;
+	struct ua_addr dst;
+	char branch[32], via[80], contact[600];
+	char *user, *data;
+	size_t len = 0;
+	uint64_t now = ua_now_mono_ms();
+
+	(void)sub;
+	if (n->terminated)
+		store_forget(ua, n->call_id, n->local_tag); /* the subscription ends with this NOTIFY */
+	if (addr_from_uri(n->contact, ua->local.ss.ss_family, &dst) < 0) {
+		ua_log(LOG_WARN, "NOTIFY for %s: cannot send to Contact %s", n->call_id, n->contact);
+		return -1;
+	}
+	memcpy(branch, "z9hG4bK", 7);
+	ua_random_token(branch + 7, 20);
+	local_for(ua, &dst, via, sizeof(via));
+	user = sip_uri_user(n->local_uri);
+	snprintf(contact, sizeof(contact), "sip:%s%s%s", user ? user : "", user ? "@" : "", via);
+	free(user);
+	memset(&o, 0, sizeof(o));
+	o.ruri = n->contact;
+	o.via_sent_by = via;
+	o.branch = branch;
+	o.from_uri = n->local_uri;
+	o.from_tag = n->local_tag;
+	o.to_uri = n->remote_uri;
+	o.to_tag = n->remote_tag;
+	o.call_id = n->call_id;
+	o.cseq = n->cseq;
+	o.contact = contact;
+	o.event = n->event;
+	o.subscription_state = n->subscription_state;
+	o.content_type = n->content_type;
+	o.body = n->body;
+	o.body_len = n->body_len;
+	o.require_eventlist = n->require_eventlist != 0;
+	o.allow_events = UA_ALLOW_EVENTS;
+	o.user_agent = UA_USER_AGENT;
+	data = sip_build_notify(&o, &len);
+	if (!data) {
+		ua_log(LOG_ERR, "cannot build the NOTIFY for %s (Contact %s)", n->call_id, n->contact);
+		return -1;
+	}
+	ua_log(LOG_DEBUG, "NOTIFY %s cseq %u %s (%s, %zu body bytes)", n->call_id, n->cseq, n->subscription_state,
+	       n->content_type ? n->content_type : "no body", n->body_len);
+	ua_send(ua, data, len, &dst);
+	if (!ntx_add(&ua->ntx, branch, n->call_id, n->local_tag, n->cseq, data, len, &dst, now))
+		ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u will not be retransmitted", n->call_id, n->cseq);
+	return 0;
+}
+
+static void cb_persist(void *user_data, struct sippres_sub *sub, const void *record, size_t len)
+{
+	store_persist(user_data, sub, record, len);
+}
+
+static void cb_forget(void *user_data, struct sippres_sub *sub)
+{
+	store_forget_sub(user_data, sub);
+}
+
+int ua_init(struct ua *ua, uint32_t t1)
+{
+	struct sippres_config cfg = {.size = sizeof(cfg), .log_level = SIPPRES_LOG_INFO};
+	struct sippres_callbacks cb = {
+		.size = sizeof(cb),
+		.log = cb_log,
+		.random = cb_random,
+		.notify = cb_notify,
+		.persist = cb_persist,
+		.forget = cb_forget,
+	};
+	int r;
+
+	memset(ua, 0, sizeof(*ua));
+	ua->fd = -1;
+	if (ua_verbosity > 0)
+		cfg.log_level = SIPPRES_LOG_DEBUG;
+	if (ntx_table_init(&ua->ntx, t1) < 0 || stx_table_init(&ua->stx, 64u * (t1 ? t1 : 500)) < 0)
+		return -1;
+	r = sippres_ctx_new(&cfg, &cb, ua, &ua->ctx);
+	if (r < 0) {
+		ua_log(LOG_ERR, "sippres_ctx_new: %s", sippres_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
+void ua_fini(struct ua *ua)
+{
+	sippres_ctx_free(ua->ctx); /* no callback fires: stored records stay */
+	ntx_table_fini(&ua->ntx);
+	stx_table_fini(&ua->stx);
+	strset_free(&ua->endpoints);
+	free(ua->state_dir);
+	if (ua->fd >= 0)
+		close(ua->fd);
+	memset(ua, 0, sizeof(*ua));
+	ua->fd = -1;
+}
+
+/* ---- SIP: requests ------------------------------------------------------------------- */
+
+static void respond(struct ua *ua, const struct sip_in *in, const struct ua_addr *src, const char *key, int status,
+                    const char *reason, const char *to_tag, const char *extra)
+{
+	size_t len = 0;
+	char *data = sip_build_response(in, src, status, reason, to_tag, extra, &len);
+
+	if (!data) {
+		ua_log(LOG_ERR, "cannot build a %d response", status);
+		return;
+	}
+	ua_send(ua, data, len, src);
+	if (key && stx_add(&ua->stx, key, data, len, ua_now_mono_ms()) < 0)
+		ua_log(LOG_WARN, "out of memory: a retransmitted %s will be processed again", in->method);
+	free(data);
+}
+
+/* The response a decision asks for. */
+static void respond_decision(struct ua *ua, const struct sip_in *in, const struct ua_addr *src, const char *key,
+                             const struct sippres_subscribe_res *res, const char *resource)
+{
+	struct sbuf x;
+	char local[80];
+
+	sbuf_init(&x);
+	if (res->status >= 200 && res->status < 300) {
+		local_for(ua, src, local, sizeof(local));
+		sbuf_printf(&x, "Expires: %u\r\n", res->expires);
+		sbuf_printf(&x, "Contact: <sip:%s%s%s>\r\n", resource && resource[0] ? resource : "",
+		            resource && resource[0] ? "@" : "", local);
+	}
+	if (res->min_expires)
+		sbuf_printf(&x, "Min-Expires: %u\r\n", res->min_expires);
+	if (res->require_eventlist)
+		sbuf_printf(&x, "Require: eventlist\r\n");
+	if (res->allow_events)
+		sbuf_printf(&x, "Allow-Events: %s\r\n", res->allow_events);
+	if (res->accept)
+		sbuf_printf(&x, "Accept: %s\r\n", res->accept);
+	if (x.oom) {
+		sbuf_free(&x);
+		respond(ua, in, src, key, 500, NULL, NULL, NULL);
+		return;
+	}
+	respond(ua, in, src, key, (int)res->status, res->reason,
+	        res->status >= 200 && res->status < 300 ? res->local_tag : NULL, x.s);
+	sbuf_free(&x);
+}
+
+static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struct ua_addr *src, const char *key)
+{
+	struct sippres_subscribe_req req;
+	struct sippres_subscribe_res res;
+	struct sippres_sub *sub = NULL;
+	struct sub_facts f;
+	const char *endpoint;
+	int r;
+
+	if (sip_subscribe_facts(in, &f) < 0) {
+		sub_facts_free(&f);
+		respond(ua, in, src, key, 500, NULL, NULL, NULL);
+		return;
+	}
+	if (f.bad || !f.contact) {
+		ua_log(LOG_INFO, "SUBSCRIBE %s: 400 (%s)", in->call_id, f.bad ? f.bad : "no Contact");
+		respond(ua, in, src, key, 400, f.bad ? "Bad Request" : "Missing Contact", NULL, NULL);
+		sub_facts_free(&f);
+		return;
+	}
+	if (f.from_user && strset_has(&ua->endpoints, f.from_user))
+		endpoint = f.from_user;
+	else if (strset_has(&ua->endpoints, "anonymous"))
+		endpoint = "anonymous";
+	else
+		endpoint = NULL;
+	if (!endpoint) {
+		ua_log(LOG_INFO, "SUBSCRIBE %s from %s: 403 (no such endpoint)", in->call_id, f.from_uri);
+		respond(ua, in, src, key, 403, NULL, NULL, NULL);
+		sub_facts_free(&f);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.endpoint = endpoint;
+	req.ruri_scheme = f.ruri_scheme;
+	req.ruri_user = f.ruri_user;
+	req.ruri_host = f.ruri_host;
+	req.ruri_port = f.ruri_port;
+	req.flags = f.eventlist ? SIPPRES_SUBSCRIBE_EVENTLIST : 0;
+	req.from_uri = f.from_uri;
+	req.from_tag = in->from_tag;
+	req.call_id = in->call_id;
+	req.contact = f.contact;
+	req.event = f.event;
+	req.event_id = f.event_id;
+	req.accept = (const char *const *)f.accept;
+	req.n_accept = f.n_accept;
+	req.expires = f.expires;
+	req.user_agent = f.user_agent;
+	memset(&res, 0, sizeof(res));
+	res.size = sizeof(res);
+	r = sippres_subscribe(ua->ctx, &req, ua_now_wall_ms(), &res, &sub);
+	if (r < 0) {
+		ua_log(LOG_ERR, "sippres_subscribe: %s", sippres_strerror(r));
+		respond(ua, in, src, key, 500, NULL, NULL, NULL);
+	} else {
+		ua_log(LOG_INFO, "SUBSCRIBE %s to %s from endpoint %s, event %s: %u %s", in->call_id, f.ruri_user, endpoint,
+		       f.event ? f.event : "(none)", res.status, res.reason ? res.reason : "");
+		respond_decision(ua, in, src, key, &res, f.ruri_user);
+	}
+	sub_facts_free(&f);
+}
+
+static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const struct sip_in *in,
+                                 const struct ua_addr *src, const char *key)
+{
+	struct sippres_subscribe_res res;
+	int64_t expires = sip_expires(in);
+	char *user;
+	int r;
+
+	if (expires == -2) {
+		respond(ua, in, src, key, 400, "Bad Request", NULL, NULL);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	res.size = sizeof(res);
+	r = sippres_sub_refresh(ua->ctx, sub, expires, ua_now_wall_ms(), &res);
+	if (r < 0) {
+		ua_log(LOG_ERR, "sippres_sub_refresh: %s", sippres_strerror(r));
+		respond(ua, in, src, key, 500, NULL, NULL, NULL);
+		return;
+	}
+	ua_log(LOG_INFO, "SUBSCRIBE %s refresh (Expires %lld): %u", in->call_id, (long long)expires, res.status);
+	user = in->msg->req_uri->username;
+	respond_decision(ua, in, src, key, &res, user);
+}
+
+static bool known_method(const char *m)
+{
+	static const char *const known[] = {"INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "PRACK",
+	                                    "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE"};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (strcmp(m, known[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void on_request(struct ua *ua, const struct sip_in *in, const struct ua_addr *src)
+{
+	const char *m = in->method;
+	const struct stx *cached;
+	const char *mf;
+	char *key;
+
+	if (strcmp(m, "ACK") == 0)
+		return; /* no INVITE transactions here: nothing to acknowledge */
+	key = stx_key(in);
+	if (!key)
+		return;
+	cached = stx_find(&ua->stx, key);
+	if (cached) {
+		ua_log(LOG_DEBUG, "retransmitted %s %s: same response again", m, in->call_id);
+		ua_send(ua, cached->data, cached->len, src);
+		free(key);
+		return;
+	}
+	if (in->bad) {
+		ua_log(LOG_INFO, "%s %s: 400 (%s)", m, in->call_id, in->bad);
+		respond(ua, in, src, key, 400, NULL, NULL, NULL);
+		goto out;
+	}
+	if (!in->msg->sip_version || strcmp(in->msg->sip_version, "SIP/2.0") != 0) {
+		respond(ua, in, src, key, 505, NULL, NULL, NULL);
+		goto out;
+	}
+	mf = sip_header(in, "max-forwards", NULL);
+	if (mf && strcmp(m, "OPTIONS") != 0 && strspn(mf, " \t0") == strlen(mf) && strchr(mf, '0')) {
+		respond(ua, in, src, key, 483, NULL, NULL, NULL);
+		goto out;
+	}
+	if (strcmp(m, "CANCEL") == 0) {
+		/* RFC 6665 4.6: answered, otherwise ignored; 481 when nothing matches */
+		struct sip_in probe = *in;
+		char *k2;
+
+		probe.method = "SUBSCRIBE";
+		k2 = stx_key(&probe);
+		respond(ua, in, src, key, k2 && stx_find(&ua->stx, k2) ? 200 : 481, NULL, NULL, NULL);
+		free(k2);
+		goto out;
+	}
+	if (in->to_tag) {
+		struct sippres_sub *sub = sippres_sub_find(ua->ctx, in->call_id, in->to_tag);
+
+		if (!sub) {
+			ua_log(LOG_INFO, "%s %s: 481 (no dialog with tag %s)", m, in->call_id, in->to_tag);
+			respond(ua, in, src, key, 481, NULL, NULL, NULL);
+		} else if (strcmp(m, "SUBSCRIBE") == 0) {
+			on_subscribe_refresh(ua, sub, in, src, key);
+		} else if (strcmp(m, "OPTIONS") == 0) {
+			respond(ua, in, src, key, 200, NULL, NULL, "Allow: " UA_ALLOW "\r\nAllow-Events: " UA_ALLOW_EVENTS "\r\n");
+		} else if (strcmp(m, "NOTIFY") == 0) {
+			respond(ua, in, src, key, 481, NULL, NULL, NULL); /* we subscribe to nothing */
+		} else if (known_method(m)) {
+			respond(ua, in, src, key, 405, NULL, NULL, "Allow: " UA_ALLOW "\r\n");
+		} else {
+			respond(ua, in, src, key, 501, NULL, NULL, "Allow: " UA_ALLOW "\r\n");
+		}
+		goto out;
+	}
+	if (strcmp(m, "SUBSCRIBE") == 0)
+		on_subscribe_new(ua, in, src, key);
+	else if (strcmp(m, "OPTIONS") == 0)
+		respond(ua, in, src, key, 200, NULL, NULL, "Allow: " UA_ALLOW "\r\nAllow-Events: " UA_ALLOW_EVENTS "\r\n");
+	else if (strcmp(m, "NOTIFY") == 0 || strcmp(m, "BYE") == 0)
+		respond(ua, in, src, key, 481, NULL, NULL, NULL);
+	else if (known_method(m))
+		respond(ua, in, src, key, 405, NULL, NULL, "Allow: " UA_ALLOW "\r\n");
+	else
+		respond(ua, in, src, key, 501, NULL, NULL, "Allow: " UA_ALLOW "\r\n");
+out:
+	free(key);
+}
+
+/* ---- SIP: responses (to our NOTIFYs) ------------------------------------------------------ */
+
+static void report(struct ua *ua, const char *call_id, const char *local_tag, uint32_t cseq, int status)
+{
+	struct sippres_sub *sub = sippres_sub_find(ua->ctx, call_id, local_tag);
+	int r;
+
+	if (!sub)
+		return; /* the subscription ended meanwhile (a final NOTIFY, or an earlier failure) */
+	r = sippres_sub_notify_result(ua->ctx, sub, cseq, status, ua_now_wall_ms());
+	if (r < 0)
+		ua_log(LOG_ERR, "sippres_sub_notify_result: %s", sippres_strerror(r));
+	else if (r == 1)
+		ua_log(LOG_INFO, "subscription %s ended after NOTIFY cseq %u got %d", call_id, cseq, status);
+}
+
+static void on_response(struct ua *ua, const struct sip_in *in)
+{
+	struct ntx *x;
+	char *call_id, *tag;
+	uint32_t cseq;
+
+	if (!in->branch || strcmp(in->cseq_method, "NOTIFY") != 0 || !(x = ntx_find(&ua->ntx, in->branch))) {
+		ua_log(LOG_DEBUG, "response %d %s %s matches no transaction", in->status, in->cseq_method, in->call_id);
+		return;
+	}
+	if (in->status < 200) {
+		ntx_proceeding(&ua->ntx, x, ua_now_mono_ms());
+		return;
+	}
+	ua_log(LOG_DEBUG, "NOTIFY %s cseq %u: %d", x->call_id, x->cseq, in->status);
+	/* take what we need: the library may send NOTIFYs (and add transactions) from report() */
+	call_id = x->call_id;
+	tag = x->local_tag;
+	cseq = x->cseq;
+	x->call_id = x->local_tag = NULL;
+	ntx_remove(&ua->ntx, x);
+	report(ua, call_id, tag, cseq, in->status);
+	free(call_id);
+	free(tag);
+}
+
+void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src)
+{
+	struct sip_in in;
+	char err[128], a[80];
+
+	ua->rx++;
+	if (ua_verbosity >= 2) {
+		addr_format(src, a, sizeof(a));
+		ua_log(LOG_TRACE, "received %zu bytes from %s:\n%.*s", len, a, (int)len, buf);
+	}
+	/* keep-alives: CRLF (RFC 5626) and empty datagrams */
+	if (len <= 4 && strspn(buf, "\r\n") == len)
+		return;
+	if (sip_parse(buf, len, &in, err, sizeof(err)) < 0) {
+		ua->dropped++;
+		addr_format(src, a, sizeof(a));
+		ua_log(LOG_DEBUG, "dropped a datagram of %zu bytes from %s: %s", len, a, err);
+		return;
+	}
+	if (in.is_request)
+		on_request(ua, &in, src);
+	else
+		on_response(ua, &in);
+	sip_in_free(&in);
+}
+
+/* ---- timers ------------------------------------------------------------------------------- */
+
+void ua_run_timers(struct ua *ua)
+{
+	uint64_t mono = ua_now_mono_ms(), wall, deadline;
+	struct ntx *x;
+	int guard = 0;
+
+	while ((x = ntx_due(&ua->ntx, mono)) != NULL) {
+		if (mono >= x->f_at) {
+			char *call_id = x->call_id, *tag = x->local_tag;
+			uint32_t cseq = x->cseq;
+
+			ua_log(LOG_INFO, "NOTIFY %s cseq %u: no response (timer F)", call_id, cseq);
+			x->call_id = x->local_tag = NULL;
+			ntx_remove(&ua->ntx, x);
+			report(ua, call_id, tag, cseq, 408);
+			free(call_id);
+			free(tag);
+		} else {
+			ua->retransmits++;
+			ua_log(LOG_DEBUG, "retransmitting NOTIFY %s cseq %u", x->call_id, x->cseq);
+			ua_send(ua, x->data, x->len, &x->dst);
+			ntx_fired(&ua->ntx, x, mono);
+		}
+	}
+	stx_expire(&ua->stx, mono);
+	/* the library: queued NOTIFYs, expiry; handle_timeout may schedule more that are due at once */
+	wall = ua_now_wall_ms();
+	while (guard++ < 8 && sippres_ctx_next_timeout(ua->ctx, wall, &deadline) == 1 && deadline <= wall) {
+		int r = sippres_ctx_handle_timeout(ua->ctx, wall);
+
+		if (r < 0) {
+			ua_log(LOG_ERR, "sippres_ctx_handle_timeout: %s", sippres_strerror(r));
+			break;
+		}
+	}
+}
+
+int ua_poll_timeout(struct ua *ua)
+{
+	uint64_t mono = ua_now_mono_ms(), wall = ua_now_wall_ms(), deadline, t = UINT64_MAX, n;
+
+	n = ntx_next(&ua->ntx);
+	if (n != UINT64_MAX)
+		t = n > mono ? n - mono : 0;
+	n = stx_next(&ua->stx);
+	if (n != UINT64_MAX && (n > mono ? n - mono : 0) < t)
+		t = n > mono ? n - mono : 0;
+	if (sippres_ctx_next_timeout(ua->ctx, wall, &deadline) == 1) {
+		n = deadline > wall ? deadline - wall : 0;
+		if (n < t)
+			t = n;
+	}
+	if (t == UINT64_MAX)
+		return -1;
+	return t > 60000 ? 60000 : (int)t;
+}
+
+/* ---- control commands ------------------------------------------------------------------------ */
+
+static void one_line(struct sbuf *out, const char *prefix, const char *text)
+{
+	sbuf_add(out, prefix, strlen(prefix));
+	for (const char *p = text; *p; p++)
+		sbuf_add(out, (*p == '\n' || *p == '\r') ? " " : p, 1);
+	sbuf_add(out, "\n", 1);
+}
+
+static void err_reply(struct sbuf *out, const char *reason)
+{
+	one_line(out, "ERR ", reason);
+}
+
+static int show_hint(void *user_data, const struct sippres_exten_status *st)
+{
+	struct sbuf *out = user_data;
+
+	sbuf_printf(out, "%s@%s: %s State:%s Presence:%s", st->exten, st->context, st->value,
+	            st->is_pattern ? "Pattern" : sippres_exten_state_string(st->exten_state),
+	            st->is_pattern ? "-" : sippres_presence_state_name((int)st->presence_state));
+	if (!st->is_pattern && st->presence_subtype[0])
+		sbuf_printf(out, " Subtype:%s", st->presence_subtype);
+	if (!st->is_pattern && st->presence_message[0])
+		sbuf_printf(out, " Message:%s", st->presence_message);
+	sbuf_add(out, "\n", 1);
+	return 0;
+}
+
+struct show_subs {
+	struct ua *ua;
+	struct sbuf *out;
+	uint64_t now;
+};
+
+static int show_sub(void *user_data, struct sippres_sub *sub)
+{
+	struct show_subs *s = user_data;
+	struct sippres_sub_info i = {.size = sizeof(i)};
+
+	if (sippres_sub_get_info(s->ua->ctx, sub, &i) < 0)
+		return 0;
+	sbuf_printf(s->out,
+	            "%s %s@%s event=%s%s%s type=%s state=%s expires=%llu cseq=%u version=%u call-id=%s tag=%s contact=%s\n",
+	            i.endpoint, i.resource, i.context, i.event, i.event_id ? ";id=" : "", i.event_id ? i.event_id : "",
+	            i.content_type ? i.content_type : "-", sippres_exten_state_string(i.exten_state),
+	            (unsigned long long)(i.expires_at_ms > s->now ? (i.expires_at_ms - s->now + 999) / 1000 : 0),
+	            i.next_cseq, i.version, i.call_id, i.local_tag, i.contact);
+	return 0;
+}
+
+void ua_command(struct ua *ua, const char *line, struct sbuf *out)
+{
+	struct sippres_diag diag = {.size = sizeof(diag)};
+	char err[256];
+	struct cmd c;
+	int r = 0;
+
+	if (cmd_parse(line, &c, err, sizeof(err)) < 0) {
+		err_reply(out, err);
+		return;
+	}
+	switch (c.kind) {
+	case CMD_NONE:
+		return;
+	case CMD_QUIT:
+		ua->quit = true;
+		break;
+	case CMD_DEVSTATE:
+		r = sippres_device_state_set(ua->ctx, c.a, c.state);
+		if (r >= 0)
+			store_save_device(ua, c.a, c.state);
+		break;
+	case CMD_PRESENCE:
+		r = sippres_presence_state_set(ua->ctx, c.a, c.state, c.c, c.d);
+		if (r >= 0)
+			store_save_presence(ua, c.a, c.state, c.c, c.d);
+		break;
+	case CMD_HINT_ADD:
+		r = sippres_hint_set(ua->ctx, c.c, c.a, c.b, &diag);
+		if (r < 0 && diag.message[0]) {
+			snprintf(err, sizeof(err), "%s", diag.message);
+			err_reply(out, err);
+			cmd_free(&c);
+			return;
+		}
+		break;
+	case CMD_HINT_REMOVE:
+		r = sippres_hint_remove(ua->ctx, c.c, c.a);
+		if (r == SIPPRES_E_NOTFOUND) {
+			err_reply(out, "no such hint");
+			cmd_free(&c);
+			return;
+		}
+		break;
+	case CMD_CALL_SET: {
+		struct sippres_call call = {
+			.size = sizeof(call),
+			.call_id = c.b,
+			.local_tag = c.local_tag,
+			.remote_tag = c.remote_tag,
+			.state = (uint32_t)c.state,
+			.direction = c.direction < 0 ? SIPPRES_DIRECTION_RECIPIENT : (uint32_t)c.direction,
+			.local_uri = c.local,
+			.local_display = c.local_display,
+			.remote_uri = c.remote,
+			.remote_display = c.remote_display,
+		};
+		r = sippres_call_set(ua->ctx, c.a, &call);
+		break;
+	}
+	case CMD_CALL_CLEAR:
+		r = sippres_call_clear(ua->ctx, c.a, c.b);
+		if (r == SIPPRES_E_NOTFOUND) {
+			err_reply(out, "no such call");
+			cmd_free(&c);
+			return;
+		}
+		break;
+	case CMD_SHOW_HINTS:
+		r = sippres_hint_foreach(ua->ctx, show_hint, out);
+		break;
+	case CMD_SHOW_SUBS: {
+		struct show_subs s = {.ua = ua, .out = out, .now = ua_now_wall_ms()};
+
+		r = sippres_sub_foreach(ua->ctx, show_sub, &s);
+		break;
+	}
+	}
+	cmd_free(&c);
+	if (r < 0)
+		err_reply(out, sippres_strerror(r));
+	else
+		sbuf_add(out, "OK\n", 3);
+}

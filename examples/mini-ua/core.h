@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* The running notifier: one context, one UDP socket, transactions, storage. */
+#ifndef MINI_UA_CORE_H
+#define MINI_UA_CORE_H
+
+#include <libsippresence/libsippresence.h>
+
+#include "ua.h"
+
+struct strset {
+	char **slots;
+	size_t cap, count;
+};
+int strset_add(struct strset *s, const char *v);
+bool strset_has(const struct strset *s, const char *v);
+void strset_free(struct strset *s);
+
+struct ua {
+	struct sippres_ctx *ctx;
+	int fd;
+	struct ua_addr local;      /* bound address (real port) */
+	char local_str[80];        /* host:port, [v6]:port */
+	struct ntx_table ntx;
+	struct stx_table stx;
+	struct strset endpoints;   /* endpoint names from pjsip.conf */
+	char *state_dir;           /* NULL: no persistence */
+	bool quit;
+	bool restoring;            /* sippres_sub_restore() running: records already on disk */
+	/* statistics for logs */
+	unsigned long rx, tx, retransmits, dropped;
+};
+
+/* core.c */
+int ua_init(struct ua *ua, uint32_t t1);
+void ua_fini(struct ua *ua);
+void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src);
+/* Run due timers (library, retransmissions, response cache). */
+void ua_run_timers(struct ua *ua);
+/* Milliseconds until the next timer (-1: none). */
+int ua_poll_timeout(struct ua *ua);
+/* One control line; writes the reply to out (ends with "OK\n" or "ERR ...\n"). */
+void ua_command(struct ua *ua, const char *line, struct sbuf *out);
+void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *dst);
+
+/* store.c: --state-dir */
+int store_open(struct ua *ua, const char *dir);
+void store_persist(struct ua *ua, struct sippres_sub *sub, const void *record, size_t len);
+void store_forget(struct ua *ua, const char *call_id, const char *local_tag);
+void store_forget_sub(struct ua *ua, struct sippres_sub *sub);
+void store_save_device(struct ua *ua, const char *device, int state);
+void store_save_presence(struct ua *ua, const char *provider, int state, const char *subtype, const char *message);
+/* Device and presence states, then subscriptions (which queue their NOTIFYs). */
+int store_load(struct ua *ua);
+
+#endif

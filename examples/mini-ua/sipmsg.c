@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: MIT */
+/* SIP messages through libosip2: parsing datagrams, extracting the facts of
+ * a SUBSCRIBE, building responses and NOTIFY requests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <osipparser2/osip_port.h>
+
+#include "ua.h"
+
+static void osip_trace_to_log(const char *fi, int li, osip_trace_level_t level, const char *chfr, va_list ap)
+{
+	char buf[512];
+
+	(void)level;
+	if (ua_verbosity < 2)
+		return;
+	vsnprintf(buf, sizeof(buf), chfr, ap);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	ua_log(LOG_TRACE, "osip %s:%d: %s", fi, li, buf);
+}
+
+void sipmsg_init(void)
+{
+	parser_init();
+	/* osip traces to stdout by default, which is our control channel */
+	osip_trace_initialize_func(END_TRACE_LEVEL, osip_trace_to_log);
+	for (int l = TRACE_LEVEL0; l < END_TRACE_LEVEL; l++)
+		osip_trace_disable_level((osip_trace_level_t)l);
+}
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* Convert an osip-allocated string to a malloc'ed one (they are the same
+ * allocator unless osip_malloc_func was changed; copy to be sure). */
+static char *from_osip(char *s)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	osip_free(s);
+	return d;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > UINT32_MAX)
+			return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static const char *param(osip_list_t *params, const char *name)
+{
+	osip_generic_param_t *p = NULL;
+	char n[32];
+
+	snprintf(n, sizeof(n), "%s", name); /* osip takes a char * */
+	if (osip_generic_param_get_byname(params, n, &p) != 0 || !p)
+		return NULL;
+	return p->gvalue ? p->gvalue : "";
+}
+
+int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen)
+{
+	osip_message_t *m = NULL;
+	osip_via_t *via = NULL;
+	char *copy;
+
+	memset(in, 0, sizeof(*in));
+	if (len == 0 || memchr(buf, '\0', len)) {
+		snprintf(err, errlen, "empty or binary datagram");
+		return -1;
+	}
+	copy = malloc(len + 1);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	if (osip_message_init(&m) != 0) {
+		free(copy);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (osip_message_parse(m, copy, len) != 0) {
+		free(copy);
+		osip_message_free(m);
+		snprintf(err, errlen, "not a SIP message");
+		return -1;
+	}
+	free(copy);
+	in->msg = m;
+	in->is_request = MSG_IS_REQUEST(m);
+	if (in->is_request) {
+		if (!m->sip_method || !m->req_uri || !m->req_uri->scheme) {
+			snprintf(err, errlen, "request without method or Request-URI");
+			goto bad;
+		}
+		in->method = m->sip_method;
+	} else {
+		in->status = m->status_code;
+		if (in->status < 100 || in->status > 699) {
+			snprintf(err, errlen, "status code %d out of range", in->status);
+			goto bad;
+		}
+	}
+	if (osip_message_get_via(m, 0, &via) < 0 || !via || !via->host) {
+		snprintf(err, errlen, "no Via");
+		goto bad;
+	}
+	in->branch = param(&via->via_params, "branch");
+	if (!m->from || !m->from->url || !m->to || !m->to->url) {
+		snprintf(err, errlen, "no From or To");
+		goto bad;
+	}
+	if (!m->call_id || !m->call_id->number || osip_call_id_to_str(m->call_id, &in->call_id) != 0 || !in->call_id) {
+		snprintf(err, errlen, "no Call-ID");
+		goto bad;
+	}
+	in->call_id = from_osip(in->call_id);
+	if (!in->call_id) {
+		snprintf(err, errlen, "out of memory");
+		goto bad;
+	}
+	if (!m->cseq || !m->cseq->method || parse_u32(m->cseq->number, &in->cseq) < 0) {
+		snprintf(err, errlen, "no valid CSeq");
+		goto bad;
+	}
+	in->cseq_method = m->cseq->method;
+	in->from_tag = param(&m->from->gen_params, "tag");
+	in->to_tag = param(&m->to->gen_params, "tag");
+	if (in->to_tag && !in->to_tag[0])
+		in->to_tag = NULL;
+	if (in->is_request && strcmp(in->cseq_method, in->method) != 0)
+		in->bad = "CSeq method does not match the request method";
+	else if (in->is_request && (!in->from_tag || !in->from_tag[0]))
+		in->bad = "From without tag";
+	return 0;
+bad:
+	sip_in_free(in);
+	return -1;
+}
+
+void sip_in_free(struct sip_in *in)
+{
+	if (in->msg)
+		osip_message_free(in->msg);
+	free(in->call_id);
+	memset(in, 0, sizeof(*in));
+}
+
+static bool name_is(const char *hname, const char *name, const char *compact)
+{
+	return hname && (strcasecmp(hname, name) == 0 || (compact && strcasecmp(hname, compact) == 0));
+}
+
+const char *sip_header(const struct sip_in *in, const char *name, const char *compact)
+{
+	osip_list_t *l = &in->msg->headers;
+
+	for (int i = 0; i < osip_list_size(l); i++) {
+		osip_header_t *h = osip_list_get(l, i);
+
+		if (h && name_is(h->hname, name, compact))
+			return h->hvalue ? h->hvalue : "";
+	}
+	return NULL;
+}
+
+bool sip_header_has_token(const struct sip_in *in, const char *name, const char *compact, const char *token)
+{
+	osip_list_t *l = &in->msg->headers;
+	size_t tl = strlen(token);
+
+	for (int i = 0; i < osip_list_size(l); i++) {
+		osip_header_t *h = osip_list_get(l, i);
+		const char *s;
+
+		if (!h || !name_is(h->hname, name, compact) || !h->hvalue)
+			continue;
+		for (s = h->hvalue; *s;) {
+			const char *e;
+
+			while (*s == ' ' || *s == '\t' || *s == ',')
+				s++;
+			e = s;
+			while (*e && *e != ',' && *e != ' ' && *e != '\t' && *e != ';')
+				e++;
+			if ((size_t)(e - s) == tl && strncasecmp(s, token, tl) == 0)
+				return true;
+			while (*e && *e != ',')
+				e++;
+			s = e;
+		}
+	}
+	return false;
+}
+
+int64_t sip_expires(const struct sip_in *in)
+{
+	const char *v = sip_header(in, "expires", NULL);
+	uint64_t n = 0;
+	size_t i = 0;
+
+	if (!v)
+		return -1;
+	while (v[i] == ' ' || v[i] == '\t')
+		i++;
+	if (v[i] < '0' || v[i] > '9')
+		return -2;
+	for (; v[i] >= '0' && v[i] <= '9'; i++) {
+		if (n < UINT32_MAX)
+			n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	while (v[i] == ' ' || v[i] == '\t')
+		i++;
+	if (v[i])
+		return -2;
+	return n > UINT32_MAX ? (int64_t)UINT32_MAX : (int64_t)n;
+}
+
+/* "presence;id=7" -> event "presence", id "7". */
+static int parse_event(const char *v, struct sub_facts *f)
+{
+	const char *s = v, *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s;
+	while (*e && *e != ';' && *e != ' ' && *e != '\t')
+		e++;
+	if (e == s)
+		return 0; /* an empty Event header: as if none */
+	f->event = strndup(s, (size_t)(e - s));
+	if (!f->event)
+		return -1;
+	while (*e) {
+		const char *nb, *ne, *vb, *ve;
+
+		while (*e == ' ' || *e == '\t' || *e == ';')
+			e++;
+		nb = e;
+		while (*e && *e != '=' && *e != ';' && *e != ' ' && *e != '\t')
+			e++;
+		ne = e;
+		while (*e == ' ' || *e == '\t')
+			e++;
+		vb = ve = e;
+		if (*e == '=') {
+			e++;
+			while (*e == ' ' || *e == '\t')
+				e++;
+			vb = e;
+			while (*e && *e != ';' && *e != ' ' && *e != '\t')
+				e++;
+			ve = e;
+		}
+		if (ne - nb == 2 && strncasecmp(nb, "id", 2) == 0 && ve > vb && !f->event_id) {
+			f->event_id = strndup(vb, (size_t)(ve - vb));
+			if (!f->event_id)
+				return -1;
+		}
+		while (*e && *e != ';')
+			e++;
+	}
+	return 0;
+}
+
+int sip_subscribe_facts(const struct sip_in *in, struct sub_facts *f)
+{
+	osip_message_t *m = in->msg;
+	osip_contact_t *c = NULL;
+	const char *ev, *ua;
+	int n;
+
+	memset(f, 0, sizeof(*f));
+	f->expires = -1;
+	f->ruri_scheme = xstrdup(m->req_uri->scheme);
+	f->ruri_user = xstrdup(m->req_uri->username ? m->req_uri->username : "");
+	f->ruri_host = xstrdup(m->req_uri->host ? m->req_uri->host : "");
+	if (!f->ruri_scheme || !f->ruri_user || !f->ruri_host)
+		return -1;
+	if (m->req_uri->port && m->req_uri->port[0]) {
+		uint32_t p;
+
+		if (parse_u32(m->req_uri->port, &p) < 0 || p > 65535)
+			f->bad = "bad port in the Request-URI";
+		else
+			f->ruri_port = p;
+	}
+	if (osip_uri_to_str(m->from->url, &f->from_uri) != 0 || !f->from_uri)
+		return -1;
+	f->from_uri = from_osip(f->from_uri);
+	if (!f->from_uri)
+		return -1;
+	if (m->from->url->username) {
+		f->from_user = strdup(m->from->url->username);
+		if (!f->from_user)
+			return -1;
+	}
+	if (osip_message_get_contact(m, 0, &c) >= 0 && c) {
+		if (!c->url) {
+			f->bad = "unusable Contact";
+		} else {
+			if (osip_uri_to_str(c->url, &f->contact) != 0 || !f->contact)
+				return -1;
+			f->contact = from_osip(f->contact);
+			if (!f->contact)
+				return -1;
+		}
+	}
+	ev = sip_header(in, "event", "o");
+	if (ev && parse_event(ev, f) < 0)
+		return -1;
+	n = osip_list_size(&m->accepts);
+	if (n > 0) {
+		f->accept = calloc((size_t)n, sizeof(*f->accept));
+		if (!f->accept)
+			return -1;
+		for (int i = 0; i < n; i++) {
+			osip_accept_t *a = osip_list_get(&m->accepts, i);
+			char *s = NULL;
+
+			if (!a || !a->type || !a->type[0]) {
+				s = strdup("");
+			} else {
+				if (osip_accept_to_str(a, &s) != 0 || !s)
+					return -1;
+				s = from_osip(s);
+			}
+			if (!s)
+				return -1;
+			f->accept[f->n_accept++] = s;
+		}
+	}
+	f->expires = sip_expires(in);
+	if (f->expires == -2) {
+		f->bad = "malformed Expires";
+		f->expires = -1;
+	}
+	f->eventlist = sip_header_has_token(in, "supported", "k", "eventlist");
+	ua = sip_header(in, "user-agent", NULL);
+	if (ua) {
+		f->user_agent = strdup(ua);
+		if (!f->user_agent)
+			return -1;
+	}
+	return 0;
+}
+
+void sub_facts_free(struct sub_facts *f)
+{
+	free(f->ruri_scheme);
+	free(f->ruri_user);
+	free(f->ruri_host);
+	free(f->from_uri);
+	free(f->from_user);
+	free(f->contact);
+	free(f->event);
+	free(f->event_id);
+	for (size_t i = 0; i < f->n_accept; i++)
+		free(f->accept[i]);
+	free(f->accept);
+	free(f->user_agent);
+	memset(f, 0, sizeof(*f));
+}
+
+const char *sip_reason(int status)
+{
+	switch (status) {
+	case 100: return "Trying";
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 408: return "Request Timeout";
+	case 416: return "Unsupported URI Scheme";
+	case 420: return "Bad Extension";
+	case 423: return "Interval Too Brief";
+	case 481: return "Call/Transaction Does Not Exist";
+	case 482: return "Loop Detected";
+	case 483: return "Too Many Hops";
+	case 489: return "Bad Event";
+	case 500: return "Server Internal Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "Version Not Supported";
+	case 603: return "Decline";
+	default: return status < 300 ? "OK" : "Error";
+	}
+}
+
+/* Add "Name: value\r\n" lines as headers. */
+static int add_extra(osip_message_t *r, const char *extra)
+{
+	const char *s = extra;
+
+	while (s && *s) {
+		const char *eol = strstr(s, "\r\n"), *colon;
+		char name[64], *value;
+		size_t nl;
+		int rc;
+
+		if (!eol)
+			eol = s + strlen(s);
+		colon = memchr(s, ':', (size_t)(eol - s));
+		if (!colon || (size_t)(colon - s) >= sizeof(name))
+			return -1;
+		nl = (size_t)(colon - s);
+		memcpy(name, s, nl);
+		name[nl] = '\0';
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		value = strndup(colon, (size_t)(eol - colon));
+		if (!value)
+			return -1;
+		rc = osip_message_set_header(r, name, value);
+		free(value);
+		if (rc != 0)
+			return -1;
+		s = *eol ? eol + 2 : eol;
+	}
+	return 0;
+}
+
+static char *to_string(osip_message_t *m, size_t *len)
+{
+	char *s = NULL, *out;
+	size_t l = 0;
+
+	if (osip_message_to_str(m, &s, &l) != 0 || !s)
+		return NULL;
+	out = malloc(l + 1);
+	if (out) {
+		memcpy(out, s, l);
+		out[l] = '\0';
+		*len = l;
+	}
+	osip_free(s);
+	return out;
+}
+
+char *sip_build_response(const struct sip_in *req, const struct ua_addr *src, int status, const char *reason,
+                         const char *to_tag, const char *extra, size_t *len)
+{
+	osip_message_t *q = req->msg, *r = NULL;
+	char *out = NULL;
+	char tag[17];
+
+	if (osip_message_init(&r) != 0)
+		return NULL;
+	osip_message_set_version(r, osip_strdup("SIP/2.0"));
+	osip_message_set_status_code(r, status);
+	osip_message_set_reason_phrase(r, osip_strdup(reason ? reason : sip_reason(status)));
+	for (int i = 0; i < osip_list_size(&q->vias); i++) {
+		osip_via_t *v = osip_list_get(&q->vias, i), *c = NULL;
+
+		if (osip_via_clone(v, &c) != 0)
+			goto out;
+		if (i == 0 && src) {
+			osip_generic_param_t *rp = NULL;
+			char host[64], port[8], rport[] = "rport";
+
+			addr_host(src, host, sizeof(host));
+			snprintf(port, sizeof(port), "%u", addr_port(src));
+			/* RFC 3581 rport, RFC 3261 18.2.1 received */
+			if (osip_via_param_get_byname(c, rport, &rp) == 0 && rp) {
+				if (!rp->gvalue || !rp->gvalue[0]) {
+					osip_free(rp->gvalue);
+					rp->gvalue = osip_strdup(port);
+				}
+				osip_via_set_received(c, osip_strdup(host));
+			} else if (!c->host || strcmp(c->host, host) != 0) {
+				osip_via_set_received(c, osip_strdup(host));
+			}
+		}
+		osip_list_add(&r->vias, c, -1);
+	}
+	if (osip_from_clone(q->from, &r->from) != 0 || osip_to_clone(q->to, &r->to) != 0 ||
+	    osip_call_id_clone(q->call_id, &r->call_id) != 0 || osip_cseq_clone(q->cseq, &r->cseq) != 0)
+		goto out;
+	if (!req->to_tag && status != 100) {
+		if (!to_tag) {
+			ua_random_token(tag, 16);
+			to_tag = tag;
+		}
+		osip_to_set_tag(r->to, osip_strdup(to_tag));
+	}
+	if (extra && add_extra(r, extra) < 0)
+		goto out;
+	out = to_string(r, len);
+out:
+	osip_message_free(r);
+	return out;
+}
+
+char *sip_build_notify(const struct notify_out *n, size_t *len)
+{
+	osip_message_t *m = NULL;
+	osip_uri_t *u = NULL;
+	char *out = NULL;
+	struct sbuf b;
+	char num[16];
+
+	sbuf_init(&b);
+	if (osip_message_init(&m) != 0)
+		return NULL;
+	osip_message_set_method(m, osip_strdup("NOTIFY"));
+	osip_message_set_version(m, osip_strdup("SIP/2.0"));
+	if (osip_uri_init(&u) != 0)
+		goto out;
+	if (osip_uri_parse(u, n->ruri) != 0) {
+		osip_uri_free(u);
+		goto out;
+	}
+	osip_message_set_uri(m, u);
+	sbuf_printf(&b, "SIP/2.0/UDP %s;branch=%s;rport", n->via_sent_by, n->branch);
+	if (b.oom || osip_message_set_via(m, b.s) != 0)
+		goto out;
+	b.len = 0;
+	sbuf_printf(&b, "<%s>;tag=%s", n->from_uri, n->from_tag);
+	if (b.oom || osip_message_set_from(m, b.s) != 0)
+		goto out;
+	b.len = 0;
+	sbuf_printf(&b, "<%s>;tag=%s", n->to_uri, n->to_tag);
+	if (b.oom || osip_message_set_to(m, b.s) != 0)
+		goto out;
+	if (osip_message_set_call_id(m, n->call_id) != 0)
+		goto out;
+	snprintf(num, sizeof(num), "%u", n->cseq);
+	b.len = 0;
+	sbuf_printf(&b, "%s NOTIFY", num);
+	if (b.oom || osip_message_set_cseq(m, b.s) != 0)
+		goto out;
+	b.len = 0;
+	sbuf_printf(&b, "<%s>", n->contact);
+	if (b.oom || osip_message_set_contact(m, b.s) != 0)
+		goto out;
+	if (osip_message_set_max_forwards(m, "70") != 0 || osip_message_set_header(m, "Event", n->event) != 0 ||
+	    osip_message_set_header(m, "Subscription-State", n->subscription_state) != 0)
+		goto out;
+	if (n->allow_events && osip_message_set_header(m, "Allow-Events", n->allow_events) != 0)
+		goto out;
+	if (n->require_eventlist && osip_message_set_header(m, "Require", "eventlist") != 0)
+		goto out;
+	if (n->user_agent && osip_message_set_header(m, "User-Agent", n->user_agent) != 0)
+		goto out;
+	if (n->content_type) {
+		if (osip_message_set_content_type(m, n->content_type) != 0)
+			goto out;
+		if (n->body_len > 0 && osip_message_set_body(m, n->body, n->body_len) != 0)
+			goto out;
+	}
+	out = to_string(m, len);
+out:
+	sbuf_free(&b);
+	osip_message_free(m);
+	return out;
+}
+
+char *sip_uri_user(const char *uri)
+{
+	osip_uri_t *u = NULL;
+	char *user = NULL;
+
+	if (osip_uri_init(&u) != 0)
+		return NULL;
+	if (osip_uri_parse(u, uri) == 0 && u->username)
+		user = strdup(u->username);
+	osip_uri_free(u);
+	return user;
+}

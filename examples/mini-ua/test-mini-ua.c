@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the mini UA's parts that need no subscription engine:
+ * addresses, SIP parsing and building through libosip2 (including a
+ * mutation loop over malformed messages), control commands, timers E/F and
+ * the response cache. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <libsippresence/libsippresence.h>
+
+#include "ua.h"
+
+static const char *subscribe_msg =
+	"SUBSCRIBE sip:1000@127.0.0.1:5070 SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1f743526c5bf02d1;rport\r\n"
+	"Contact: <sip:alice-0x55a78799dc50@127.0.0.1:5062>\r\n"
+	"Max-Forwards: 70\r\n"
+	"To: <sip:1000@127.0.0.1:5070>\r\n"
+	"From: <sip:alice@127.0.0.1:5062>;tag=27f1be309b9cec79\r\n"
+	"Call-ID: aab825501797c37c\r\n"
+	"CSeq: 10895 SUBSCRIBE\r\n"
+	"User-Agent: baresip v1.0.0 (x86_64/linux)\r\n"
+	"Event: presence\r\n"
+	"Expires: 600\r\n"
+	"Supported: gruu\r\n"
+	"Content-Length: 0\r\n"
+	"\r\n";
+
+static void test_addr(void **state)
+{
+	struct ua_addr a;
+	char buf[80];
+
+	(void)state;
+	assert_int_equal(addr_parse_listen("127.0.0.1:5070", &a), 0);
+	addr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.1:5070");
+	assert_false(addr_is_wildcard(&a));
+	assert_int_equal(addr_parse_listen("[::1]:5070", &a), 0);
+	addr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "[::1]:5070");
+	addr_host(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "::1");
+	assert_int_equal(addr_port(&a), 5070);
+	assert_int_equal(addr_parse_listen("0.0.0.0:0", &a), 0);
+	assert_true(addr_is_wildcard(&a));
+	assert_int_equal(addr_parse_listen("[::]:5060", &a), 0);
+	assert_true(addr_is_wildcard(&a));
+	assert_int_equal(addr_parse_listen("::1:5070", &a), -1);
+	assert_int_equal(addr_parse_listen("127.0.0.1", &a), -1);
+	assert_int_equal(addr_parse_listen("127.0.0.1:", &a), -1);
+	assert_int_equal(addr_parse_listen("127.0.0.1:70000", &a), -1);
+	assert_int_equal(addr_parse_listen("127.0.0.1:-1", &a), -1);
+	assert_int_equal(addr_parse_listen("example.com:5060", &a), -1);
+	assert_int_equal(addr_parse_listen("[::1]5070", &a), -1);
+	assert_int_equal(addr_from_uri("sip:bob@127.0.0.2:5099;transport=udp", AF_INET, &a), 0);
+	addr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.2:5099");
+	assert_int_equal(addr_from_uri("sip:bob@127.0.0.2", AF_INET, &a), 0);
+	assert_int_equal(addr_port(&a), 5060);
+	assert_int_equal(addr_from_uri("sip:bob@[::1]:5062", AF_INET6, &a), 0);
+	addr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "[::1]:5062");
+	assert_int_equal(addr_from_uri("sip:bob@[::1]:5062", AF_INET, &a), -1); /* wrong family */
+	assert_int_equal(addr_from_uri("sip:bob@localhost:7", AF_INET, &a), 0);
+	addr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.1:7");
+	assert_int_equal(addr_from_uri("not a uri", AF_INET, &a), -1);
+	assert_int_equal(addr_from_uri("sip:bob@127.0.0.1:0", AF_INET, &a), -1);
+}
+
+static void test_parse_subscribe(void **state)
+{
+	struct sip_in in;
+	struct sub_facts f;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(sip_parse(subscribe_msg, strlen(subscribe_msg), &in, err, sizeof(err)), 0);
+	assert_true(in.is_request);
+	assert_string_equal(in.method, "SUBSCRIBE");
+	assert_string_equal(in.call_id, "aab825501797c37c");
+	assert_string_equal(in.from_tag, "27f1be309b9cec79");
+	assert_null(in.to_tag);
+	assert_int_equal(in.cseq, 10895);
+	assert_string_equal(in.branch, "z9hG4bK1f743526c5bf02d1");
+	assert_null(in.bad);
+	assert_int_equal(sip_subscribe_facts(&in, &f), 0);
+	assert_null(f.bad);
+	assert_string_equal(f.ruri_scheme, "sip");
+	assert_string_equal(f.ruri_user, "1000");
+	assert_string_equal(f.ruri_host, "127.0.0.1");
+	assert_int_equal(f.ruri_port, 5070);
+	assert_string_equal(f.from_uri, "sip:alice@127.0.0.1:5062");
+	assert_string_equal(f.from_user, "alice");
+	assert_string_equal(f.contact, "sip:alice-0x55a78799dc50@127.0.0.1:5062");
+	assert_string_equal(f.event, "presence");
+	assert_null(f.event_id);
+	assert_int_equal(f.n_accept, 0);
+	assert_int_equal(f.expires, 600);
+	assert_false(f.eventlist);
+	assert_string_equal(f.user_agent, "baresip v1.0.0 (x86_64/linux)");
+	sub_facts_free(&f);
+	sip_in_free(&in);
+}
+
+static void test_parse_compact_ipv6(void **state)
+{
+	const char *m = "SUBSCRIBE sip:2000@[::1]:5070;user=phone SIP/2.0\r\n"
+	                "v: SIP/2.0/UDP [::1]:5062;branch=z9hG4bKv6;rport\r\n"
+	                "m: \"Bob\" <sip:bob@[::1]:5062;transport=udp>;expires=60\r\n"
+	                "t: <sip:2000@[::1]>;tag=totag\r\n"
+	                "f: \"Bob\" <sip:bob@[::1]>;tag=ft\r\n"
+	                "i: abc@[::1]\r\n"
+	                "CSeq: 7 SUBSCRIBE\r\n"
+	                "o: dialog ; id=42\r\n"
+	                "Accept: application/dialog-info+xml, application/pidf+xml;q=0.5\r\n"
+	                "Accept: application/xpidf+xml\r\n"
+	                "k: replaces, EventList\r\n"
+	                "Expires:  0 \r\n"
+	                "l: 0\r\n\r\n";
+	struct sip_in in;
+	struct sub_facts f;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(sip_parse(m, strlen(m), &in, err, sizeof(err)), 0);
+	assert_string_equal(in.to_tag, "totag");
+	assert_string_equal(in.call_id, "abc@[::1]");
+	assert_int_equal(sip_subscribe_facts(&in, &f), 0);
+	assert_string_equal(f.ruri_host, "::1");
+	assert_string_equal(f.contact, "sip:bob@[::1]:5062;transport=udp");
+	assert_string_equal(f.event, "dialog");
+	assert_string_equal(f.event_id, "42");
+	assert_int_equal(f.n_accept, 3);
+	assert_string_equal(f.accept[0], "application/dialog-info+xml");
+	assert_non_null(strstr(f.accept[1], "application/pidf+xml"));
+	assert_non_null(strstr(f.accept[1], "q=0.5"));
+	assert_string_equal(f.accept[2], "application/xpidf+xml");
+	assert_int_equal(f.expires, 0);
+	assert_true(f.eventlist);
+	assert_null(f.user_agent);
+	sub_facts_free(&f);
+	sip_in_free(&in);
+}
+
+static char *replace(const char *s, const char *from, const char *to)
+{
+	const char *p = strstr(s, from);
+	size_t n = strlen(s) - strlen(from) + strlen(to) + 1;
+	char *r = malloc(n);
+
+	assert_non_null(p);
+	snprintf(r, n, "%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
+	return r;
+}
+
+static void test_parse_errors(void **state)
+{
+	struct sip_in in;
+	struct sub_facts f;
+	char err[128];
+	struct {
+		const char *from, *to;
+		int parse;          /* expected sip_parse result */
+		const char *bad;    /* expected in.bad or facts.bad substring */
+	} cases[] = {
+		{"Call-ID: aab825501797c37c\r\n", "", -1, NULL},
+		{"CSeq: 10895 SUBSCRIBE\r\n", "", -1, NULL},
+		{"CSeq: 10895 SUBSCRIBE\r\n", "CSeq: x SUBSCRIBE\r\n", -1, NULL},
+		{"CSeq: 10895 SUBSCRIBE\r\n", "CSeq: 99999999999 SUBSCRIBE\r\n", -1, NULL},
+		{"CSeq: 10895 SUBSCRIBE\r\n", "CSeq: 1 NOTIFY\r\n", 0, "CSeq method"},
+		{";tag=27f1be309b9cec79", "", 0, "From without tag"},
+		{"Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1f743526c5bf02d1;rport\r\n", "", -1, NULL},
+		{"From: <sip:alice@127.0.0.1:5062>;tag=27f1be309b9cec79\r\n", "", -1, NULL},
+		{"Expires: 600\r\n", "Expires: soon\r\n", 0, "malformed Expires"},
+		{"Expires: 600\r\n", "Expires: 99999999999\r\n", 0, NULL},
+		{"SUBSCRIBE sip:1000@127.0.0.1:5070 SIP/2.0", "SUBSCRIBE sip:1000@127.0.0.1:99999 SIP/2.0", 0, "bad port"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *m = replace(subscribe_msg, cases[i].from, cases[i].to);
+		int r = sip_parse(m, strlen(m), &in, err, sizeof(err));
+
+		if (r != cases[i].parse)
+			fail_msg("case %zu: parse gave %d (%s)", i, r, r < 0 ? err : "");
+		if (r == 0) {
+			assert_int_equal(sip_subscribe_facts(&in, &f), 0);
+			if (cases[i].bad) {
+				const char *bad = in.bad ? in.bad : f.bad;
+
+				if (!bad || !strstr(bad, cases[i].bad))
+					fail_msg("case %zu: expected '%s', got '%s'", i, cases[i].bad, bad ? bad : "(none)");
+			} else {
+				assert_null(in.bad);
+				assert_null(f.bad);
+			}
+			if (i == 9)
+				assert_int_equal(f.expires, UINT32_MAX);
+			sub_facts_free(&f);
+			sip_in_free(&in);
+		}
+		free(m);
+	}
+	assert_int_equal(sip_parse("", 0, &in, err, sizeof(err)), -1);
+	assert_int_equal(sip_parse("garbage\r\n\r\n", 11, &in, err, sizeof(err)), -1);
+	assert_int_equal(sip_parse("SIP/2.0 200 OK\r\n\r\n", 18, &in, err, sizeof(err)), -1);
+	assert_int_equal(sip_parse("NOTIFY x\0y SIP/2.0\r\n\r\n", 22, &in, err, sizeof(err)), -1);
+}
+
+/* Random damage to real messages: parse, extract, answer; nothing may crash. */
+static void test_mutations(void **state)
+{
+	const char *seeds[] = {
+		subscribe_msg,
+		"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKx;rport=5070;received=127.0.0.1\r\n"
+		"From: <sip:1000@127.0.0.1>;tag=a\r\nTo: <sip:alice@127.0.0.1>;tag=b\r\nCall-ID: c\r\nCSeq: 5 NOTIFY\r\n"
+		"Content-Length: 0\r\n\r\n",
+		"OPTIONS sip:127.0.0.1:5070 SIP/2.0\r\nv: SIP/2.0/UDP [::1]:9;branch=z9hG4bKo\r\nf: <sip:a@[::1]>;tag=1\r\n"
+		"t: <sip:b@[::1]>\r\ni: x\r\nCSeq: 1 OPTIONS\r\nAccept: a/b, c/d;q=1\r\nk: x\r\no: presence;id=\r\n"
+		"l: 5\r\n\r\nhello",
+	};
+	const char junk[] = "<>;:=,@\"\\[]\r\n \t\x01\xff/SIP2.0z9hG4bK";
+	uint64_t seed = 88172645463325252ull;
+	struct ua_addr src;
+	char err[128];
+	int parsed = 0, answered = 0;
+
+	(void)state;
+	assert_int_equal(addr_parse_listen("127.0.0.1:5062", &src), 0);
+	for (int iter = 0; iter < 60000; iter++) {
+		const char *s = seeds[iter % 3];
+		size_t n = strlen(s);
+		char buf[2048];
+		struct sip_in in;
+		int edits;
+
+		memcpy(buf, s, n);
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		edits = 1 + (int)(seed % 8);
+		for (int e = 0; e < edits; e++) {
+			size_t pos;
+
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			pos = n ? (size_t)(seed >> 16) % n : 0;
+			switch (seed % 5) {
+			case 0: /* replace a byte */
+				if (n)
+					buf[pos] = junk[(seed >> 40) % (sizeof(junk) - 1)];
+				break;
+			case 1: /* delete a run */
+				if (n) {
+					size_t k = 1 + (size_t)((seed >> 32) % 16);
+
+					if (pos + k > n)
+						k = n - pos;
+					memmove(buf + pos, buf + pos + k, n - pos - k);
+					n -= k;
+				}
+				break;
+			case 2: /* insert a junk byte */
+				if (n + 1 < sizeof(buf)) {
+					memmove(buf + pos + 1, buf + pos, n - pos);
+					buf[pos] = junk[(seed >> 40) % (sizeof(junk) - 1)];
+					n++;
+				}
+				break;
+			case 3: /* truncate */
+				n = pos;
+				break;
+			default: /* duplicate a chunk */
+				if (n && n + 64 < sizeof(buf)) {
+					size_t k = 1 + (size_t)((seed >> 32) % 64);
+
+					if (pos + k > n)
+						k = n - pos;
+					memmove(buf + pos + k, buf + pos, n - pos);
+					n += k;
+				}
+				break;
+			}
+		}
+		if (sip_parse(buf, n, &in, err, sizeof(err)) == 0) {
+			size_t len;
+			char *r;
+
+			parsed++;
+			if (in.is_request && !strcmp(in.method, in.cseq_method)) {
+				struct sub_facts f;
+
+				if (sip_subscribe_facts(&in, &f) == 0)
+					(void)f;
+				sub_facts_free(&f);
+				r = sip_build_response(&in, &src, 200, NULL, NULL, "Expires: 5\r\n", &len);
+				answered += r != NULL;
+				free(r);
+				r = sip_build_response(&in, &src, 481, NULL, "tag", NULL, &len);
+				free(r);
+				free(stx_key(&in));
+			}
+			sip_in_free(&in);
+		}
+	}
+	/* the damage is mild enough that much of it still parses and gets answered */
+	print_message("# %d of 60000 damaged messages parsed, %d answered\n", parsed, answered);
+	assert_true(parsed > 6000);
+	assert_true(answered > 3000);
+}
+
+static void test_build_response(void **state)
+{
+	struct sip_in in, out;
+	struct ua_addr src;
+	char err[128];
+	size_t len;
+	char *r;
+
+	(void)state;
+	assert_int_equal(addr_parse_listen("127.0.0.9:6000", &src), 0);
+	assert_int_equal(sip_parse(subscribe_msg, strlen(subscribe_msg), &in, err, sizeof(err)), 0);
+	r = sip_build_response(&in, &src, 200, "OK", "mytag", "Expires: 600\r\nContact: <sip:1000@127.0.0.1:5070>\r\n",
+	                       &len);
+	assert_non_null(r);
+	assert_int_equal(len, strlen(r));
+	assert_int_equal(sip_parse(r, len, &out, err, sizeof(err)), 0);
+	assert_false(out.is_request);
+	assert_int_equal(out.status, 200);
+	assert_string_equal(out.to_tag, "mytag");
+	assert_string_equal(out.from_tag, "27f1be309b9cec79");
+	assert_string_equal(out.call_id, "aab825501797c37c");
+	assert_int_equal(out.cseq, 10895);
+	assert_string_equal(out.cseq_method, "SUBSCRIBE");
+	assert_string_equal(out.branch, "z9hG4bK1f743526c5bf02d1");
+	assert_non_null(strstr(r, ";rport=6000"));
+	assert_non_null(strstr(r, "received=127.0.0.9"));
+	assert_string_equal(sip_header(&out, "expires", NULL), "600");
+	assert_int_equal(osip_list_size(&out.msg->contacts), 1);
+	assert_non_null(strstr(r, "Content-Length: 0"));
+	sip_in_free(&out);
+	free(r);
+	/* no tag given: a random one; a response to a request with a To tag keeps it */
+	r = sip_build_response(&in, &src, 403, NULL, NULL, NULL, &len);
+	assert_int_equal(sip_parse(r, len, &out, err, sizeof(err)), 0);
+	assert_non_null(out.to_tag);
+	assert_int_equal(strlen(out.to_tag), 16);
+	assert_non_null(strstr(r, "SIP/2.0 403 Forbidden\r\n"));
+	sip_in_free(&out);
+	free(r);
+	sip_in_free(&in);
+}
+
+static void test_build_notify(void **state)
+{
+	struct notify_out n = {
+		.ruri = "sip:alice-0x55@[::1]:5062;transport=udp",
+		.via_sent_by = "[::1]:5070",
+		.branch = "z9hG4bKabc",
+		.from_uri = "sip:1000@[::1]:5070",
+		.from_tag = "ours",
+		.to_uri = "sip:alice@[::1]",
+		.to_tag = "theirs",
+		.call_id = "cid@host",
+		.cseq = 7,
+		.contact = "sip:1000@[::1]:5070",
+		.event = "presence;id=7",
+		.subscription_state = "active;expires=599",
+		.content_type = "application/pidf+xml",
+		.body = "<?xml version=\"1.0\"?>\n<presence/>\n",
+		.body_len = 34,
+		.require_eventlist = true,
+		.allow_events = "presence, dialog",
+	};
+	struct sip_in in;
+	char err[128];
+	size_t len;
+	char *m = sip_build_notify(&n, &len);
+
+	(void)state;
+	assert_non_null(m);
+	assert_int_equal(sip_parse(m, len, &in, err, sizeof(err)), 0);
+	assert_string_equal(in.method, "NOTIFY");
+	assert_int_equal(in.cseq, 7);
+	assert_string_equal(in.from_tag, "ours");
+	assert_string_equal(in.to_tag, "theirs");
+	assert_string_equal(in.call_id, "cid@host");
+	assert_string_equal(in.branch, "z9hG4bKabc");
+	assert_string_equal(sip_header(&in, "event", "o"), "presence;id=7");
+	assert_string_equal(sip_header(&in, "subscription-state", NULL), "active;expires=599");
+	assert_string_equal(sip_header(&in, "require", NULL), "eventlist");
+	assert_string_equal(sip_header(&in, "max-forwards", NULL), "70");
+	assert_non_null(strstr(m, "NOTIFY sip:alice-0x55@[::1]:5062;transport=udp SIP/2.0\r\n"));
+	assert_non_null(strstr(m, "Content-Type: application/pidf+xml\r\n"));
+	assert_non_null(strstr(m, "Contact: <sip:1000@[::1]:5070>\r\n"));
+	assert_non_null(strstr(m, "\r\n\r\n<?xml version=\"1.0\"?>\n<presence/>\n"));
+	assert_int_equal(strlen(strstr(m, "\r\n\r\n") + 4), 34);
+	sip_in_free(&in);
+	free(m);
+	/* no body: no Content-Type, Content-Length 0 */
+	n.content_type = NULL;
+	n.require_eventlist = false;
+	m = sip_build_notify(&n, &len);
+	assert_non_null(m);
+	assert_null(strstr(m, "Content-Type"));
+	assert_null(strstr(m, "Require"));
+	assert_non_null(strstr(m, "Content-Length: 0"));
+	free(m);
+	/* a URI osip cannot take */
+	n.ruri = "not a uri";
+	assert_null(sip_build_notify(&n, &len));
+}
+
+static void test_tokens(void **state)
+{
+	const char *m = "SUBSCRIBE sip:1@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n"
+	                "To: <sip:1@h>\r\nCall-ID: x\r\nCSeq: 1 SUBSCRIBE\r\nSupported: timer,  eventlist ;x=1\r\n"
+	                "Supported: 100rel\r\n\r\n";
+	struct sip_in in;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(sip_parse(m, strlen(m), &in, err, sizeof(err)), 0);
+	assert_true(sip_header_has_token(&in, "supported", "k", "eventlist"));
+	assert_true(sip_header_has_token(&in, "supported", "k", "100REL"));
+	assert_false(sip_header_has_token(&in, "supported", "k", "event"));
+	assert_false(sip_header_has_token(&in, "require", NULL, "eventlist"));
+	assert_int_equal(sip_expires(&in), -1);
+	sip_in_free(&in);
+	{
+		char *u = sip_uri_user("sip:alice@h:5");
+
+		assert_string_equal(u, "alice");
+		free(u);
+	}
+	assert_null(sip_uri_user("sip:h"));
+}
+
+/* ---- commands ----------------------------------------------------------------------------- */
+
+static void parse_ok(const char *line, struct cmd *c)
+{
+	char err[256];
+
+	if (cmd_parse(line, c, err, sizeof(err)) != 0)
+		fail_msg("'%s' rejected: %s", line, err);
+}
+
+static void parse_err(const char *line, const char *needle)
+{
+	char err[256];
+	struct cmd c;
+
+	if (cmd_parse(line, &c, err, sizeof(err)) != -1)
+		fail_msg("'%s' accepted", line);
+	if (!strstr(err, needle))
+		fail_msg("'%s': error '%s' lacks '%s'", line, err, needle);
+}
+
+static void test_commands(void **state)
+{
+	struct cmd c;
+
+	(void)state;
+	parse_ok("", &c);
+	assert_int_equal(c.kind, CMD_NONE);
+	parse_ok("   # a comment", &c);
+	assert_int_equal(c.kind, CMD_NONE);
+	parse_ok("quit", &c);
+	assert_int_equal(c.kind, CMD_QUIT);
+	parse_ok("devstate change PJSIP/alice RINGING", &c);
+	assert_int_equal(c.kind, CMD_DEVSTATE);
+	assert_string_equal(c.a, "PJSIP/alice");
+	assert_int_equal(c.state, SIPPRES_DEVICE_RINGING);
+	cmd_free(&c);
+	parse_ok("  devstate   change Custom:lamp1 not_inuse\r", &c);
+	assert_int_equal(c.state, SIPPRES_DEVICE_NOT_INUSE);
+	cmd_free(&c);
+	parse_ok("presencestate change CustomPresence:alice away,lunch,Out to lunch, back at 2", &c);
+	assert_int_equal(c.kind, CMD_PRESENCE);
+	assert_string_equal(c.a, "CustomPresence:alice");
+	assert_int_equal(c.state, SIPPRES_PRESENCE_AWAY);
+	assert_string_equal(c.c, "lunch");
+	assert_string_equal(c.d, "Out to lunch, back at 2");
+	cmd_free(&c);
+	parse_ok("presencestate change CustomPresence:alice \"DND,,Busy\"", &c);
+	assert_int_equal(c.state, SIPPRES_PRESENCE_DND);
+	assert_string_equal(c.c, "");
+	assert_string_equal(c.d, "Busy");
+	cmd_free(&c);
+	parse_ok("presencestate change CustomPresence:alice available", &c);
+	assert_int_equal(c.state, SIPPRES_PRESENCE_AVAILABLE);
+	assert_null(c.c);
+	assert_null(c.d);
+	cmd_free(&c);
+	parse_ok("dialplan add extension 1000,hint,PJSIP/alice&PJSIP/bob,CustomPresence:alice(Alice Smith) into default",
+	         &c);
+	assert_int_equal(c.kind, CMD_HINT_ADD);
+	assert_string_equal(c.a, "1000");
+	assert_string_equal(c.b, "PJSIP/alice&PJSIP/bob,CustomPresence:alice(Alice Smith)");
+	assert_string_equal(c.c, "default");
+	assert_false(c.replace);
+	cmd_free(&c);
+	parse_ok("dialplan add extension _[1,2]XX,hint,Custom:${EXTEN} into from-internal replace", &c);
+	assert_string_equal(c.a, "_[1,2]XX");
+	assert_string_equal(c.b, "Custom:${EXTEN}");
+	assert_string_equal(c.c, "from-internal");
+	assert_true(c.replace);
+	cmd_free(&c);
+	parse_ok("dialplan remove extension 1000@default hint", &c);
+	assert_int_equal(c.kind, CMD_HINT_REMOVE);
+	assert_string_equal(c.a, "1000");
+	assert_string_equal(c.c, "default");
+	cmd_free(&c);
+	parse_ok("dialplan remove extension 1000@default", &c);
+	cmd_free(&c);
+	parse_ok("call set PJSIP/alice abc123 early direction=recipient remote=sip:bob@pbx "
+	         "remote_display=\"Bob \\\"B\\\" Smith\" local=sip:1000@pbx local_display=Alice local_tag=lt remote_tag=rt",
+	         &c);
+	assert_int_equal(c.kind, CMD_CALL_SET);
+	assert_string_equal(c.a, "PJSIP/alice");
+	assert_string_equal(c.b, "abc123");
+	assert_int_equal(c.state, SIPPRES_CALL_EARLY);
+	assert_int_equal(c.direction, SIPPRES_DIRECTION_RECIPIENT);
+	assert_string_equal(c.remote, "sip:bob@pbx");
+	assert_string_equal(c.remote_display, "Bob \"B\" Smith");
+	assert_string_equal(c.local, "sip:1000@pbx");
+	assert_string_equal(c.local_display, "Alice");
+	assert_string_equal(c.local_tag, "lt");
+	assert_string_equal(c.remote_tag, "rt");
+	cmd_free(&c);
+	parse_ok("call set PJSIP/alice x held", &c);
+	assert_int_equal(c.state, SIPPRES_CALL_HELD);
+	assert_int_equal(c.direction, -1);
+	cmd_free(&c);
+	parse_ok("call clear PJSIP/alice x", &c);
+	assert_int_equal(c.kind, CMD_CALL_CLEAR);
+	cmd_free(&c);
+	parse_ok("core show hints", &c);
+	assert_int_equal(c.kind, CMD_SHOW_HINTS);
+	parse_ok("pjsip show subscriptions inbound", &c);
+	assert_int_equal(c.kind, CMD_SHOW_SUBS);
+
+	parse_err("frobnicate", "unknown command");
+	parse_err("quit now", "usage: quit");
+	parse_err("devstate change PJSIP/alice", "usage: devstate");
+	parse_err("devstate change PJSIP/alice SLEEPY", "unknown device state 'SLEEPY'");
+	parse_err("presencestate change CustomPresence:a sleepy,x", "unknown presence state 'sleepy'");
+	parse_err("presencestate change CustomPresence:a", "usage: presencestate");
+	parse_err("dialplan add extension 1000,1,Dial(x) into default", "only hints");
+	parse_err("dialplan add extension 1000,hint,PJSIP/a default", "usage: dialplan add");
+	parse_err("dialplan add extension into default", "usage: dialplan add");
+	parse_err("dialplan remove extension 1000 hint", "<exten>@<context>");
+	parse_err("dialplan remove extension 1000@default 1", "usage: dialplan remove");
+	parse_err("call set PJSIP/a x ringing", "unknown call state 'ringing'");
+	parse_err("call set PJSIP/a x early colour=red", "unknown call key 'colour'");
+	parse_err("call set PJSIP/a x early direction=sideways", "direction must be");
+	parse_err("call set PJSIP/a x early remote", "expected key=value");
+	parse_err("call set PJSIP/a x early remote_display=\"unterminated", "unterminated quote");
+	parse_err("call clear PJSIP/a", "usage: call clear");
+	parse_err("core show hint", "unknown command");
+}
+
+/* ---- transactions --------------------------------------------------------------------------- */
+
+static void test_timers(void **state)
+{
+	struct ntx_table t;
+	struct ua_addr dst;
+	struct ntx *x;
+	uint64_t now = 1000;
+	uint32_t expect[] = {500, 1000, 2000, 4000, 4000, 4000, 4000, 4000, 4000, 4000};
+	size_t fired = 0;
+
+	(void)state;
+	assert_int_equal(addr_parse_listen("127.0.0.1:1", &dst), 0);
+	assert_int_equal(ntx_table_init(&t, 500), 0);
+	assert_int_equal(ntx_next(&t), UINT64_MAX);
+	x = ntx_add(&t, "z9hG4bKa", "cid", "tag", 3, strdup("data"), 4, &dst, now);
+	assert_non_null(x);
+	assert_ptr_equal(ntx_find(&t, "z9hG4bKa"), x);
+	assert_null(ntx_find(&t, "z9hG4bKb"));
+	/* E: 500, 1000, 2000, 4000, 4000 ... until F at 32 s */
+	for (;;) {
+		uint64_t next = ntx_next(&t);
+
+		assert_null(ntx_due(&t, next - 1));
+		x = ntx_due(&t, next);
+		assert_non_null(x);
+		if (next >= x->f_at) {
+			assert_int_equal(next, 1000 + 32000);
+			break;
+		}
+		assert_true(fired < 10);
+		assert_int_equal(next - now, expect[fired]);
+		fired++;
+		now = next;
+		ntx_fired(&t, x, now);
+	}
+	/* retransmissions at 0.5, 1.5, 3.5, 7.5, 11.5 ... 31.5 s */
+	assert_int_equal(fired, 10);
+	ntx_remove(&t, x);
+	assert_int_equal(t.count, 0);
+	/* a provisional response switches to T2 */
+	x = ntx_add(&t, "z9hG4bKp", "cid", "tag", 4, strdup("data"), 4, &dst, 0);
+	ntx_proceeding(&t, x, 100);
+	assert_int_equal(ntx_next(&t), 4100);
+	ntx_fired(&t, x, 4100);
+	assert_int_equal(ntx_next(&t), 8100);
+	/* many transactions come out in deadline order */
+	for (int i = 0; i < 500; i++) {
+		char b[32];
+
+		snprintf(b, sizeof(b), "z9hG4bK%d", i);
+		assert_non_null(ntx_add(&t, b, "c", "t", (uint32_t)i, strdup("d"), 1, &dst, (uint64_t)((i * 7919) % 1000)));
+	}
+	{
+		uint64_t last = 0;
+		int n = 0;
+
+		while ((x = ntx_due(&t, UINT64_MAX - 1)) != NULL) {
+			assert_true(x->fire_at >= last);
+			last = x->fire_at;
+			ntx_remove(&t, x);
+			n++;
+		}
+		assert_int_equal(n, 501);
+	}
+	ntx_table_fini(&t);
+	/* T1 can be scaled for tests */
+	assert_int_equal(ntx_table_init(&t, 50), 0);
+	x = ntx_add(&t, "z9hG4bKs", "c", "t", 1, strdup("d"), 1, &dst, 0);
+	assert_int_equal(ntx_next(&t), 50);
+	assert_int_equal(x->f_at, 3200);
+	ntx_table_fini(&t);
+}
+
+static void test_response_cache(void **state)
+{
+	struct stx_table t;
+	struct sip_in in;
+	char err[128];
+	char *k1, *k2, *k3, *m;
+
+	(void)state;
+	assert_int_equal(stx_table_init(&t, 32000), 0);
+	assert_int_equal(sip_parse(subscribe_msg, strlen(subscribe_msg), &in, err, sizeof(err)), 0);
+	k1 = stx_key(&in);
+	sip_in_free(&in);
+	/* the same request again: same key; another branch: another key */
+	assert_int_equal(sip_parse(subscribe_msg, strlen(subscribe_msg), &in, err, sizeof(err)), 0);
+	k2 = stx_key(&in);
+	sip_in_free(&in);
+	assert_string_equal(k1, k2);
+	m = replace(subscribe_msg, "z9hG4bK1f74", "z9hG4bK9f74");
+	assert_int_equal(sip_parse(m, strlen(m), &in, err, sizeof(err)), 0);
+	k3 = stx_key(&in);
+	sip_in_free(&in);
+	free(m);
+	assert_string_not_equal(k1, k3);
+	assert_int_equal(stx_add(&t, k1, "resp1", 5, 1000), 0);
+	assert_int_equal(stx_add(&t, k3, "resp3", 5, 2000), 0);
+	assert_memory_equal(stx_find(&t, k2)->data, "resp1", 5);
+	assert_int_equal(stx_next(&t), 33000);
+	stx_expire(&t, 32999);
+	assert_non_null(stx_find(&t, k1));
+	stx_expire(&t, 33000);
+	assert_null(stx_find(&t, k1));
+	assert_non_null(stx_find(&t, k3));
+	for (int i = 0; i < 5000; i++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "key%d", i);
+		assert_int_equal(stx_add(&t, k, "x", 1, 3000 + (uint64_t)i), 0);
+	}
+	assert_non_null(stx_find(&t, "key4999"));
+	stx_expire(&t, 100000);
+	assert_int_equal(t.count, 0);
+	assert_int_equal(stx_next(&t), UINT64_MAX);
+	stx_table_fini(&t);
+	free(k1);
+	free(k2);
+	free(k3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_parse_subscribe),
+		cmocka_unit_test(test_parse_compact_ipv6),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_build_response),
+		cmocka_unit_test(test_build_notify),
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_timers),
+		cmocka_unit_test(test_response_cache),
+	};
+
+	sipmsg_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

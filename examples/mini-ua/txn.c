@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/* Transactions over UDP: NOTIFY client transactions with RFC 3261 timers E
+ * and F (a hash by branch plus a deadline heap), and the server side's
+ * response cache that answers retransmitted requests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ua.h"
+
+static size_t bucket_of(const char *key, size_t nbuckets)
+{
+	return (size_t)(ua_fnv64(key, strlen(key)) & (nbuckets - 1));
+}
+
+/* ---- NOTIFY client transactions --------------------------------------------- */
+
+int ntx_table_init(struct ntx_table *t, uint32_t t1)
+{
+	memset(t, 0, sizeof(*t));
+	t->nbuckets = 1024;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	t->t1 = t1 ? t1 : 500;
+	return t->buckets ? 0 : -1;
+}
+
+static void ntx_free(struct ntx *x)
+{
+	free(x->call_id);
+	free(x->local_tag);
+	free(x->data);
+	free(x);
+}
+
+void ntx_table_fini(struct ntx_table *t)
+{
+	for (size_t i = 0; i < t->heap_len; i++)
+		ntx_free(t->heap[i]);
+	free(t->heap);
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+static void heap_swap(struct ntx_table *t, size_t a, size_t b)
+{
+	struct ntx *x = t->heap[a];
+
+	t->heap[a] = t->heap[b];
+	t->heap[b] = x;
+	t->heap[a]->heap_index = a;
+	t->heap[b]->heap_index = b;
+}
+
+static void heap_up(struct ntx_table *t, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+
+		if (t->heap[p]->fire_at <= t->heap[i]->fire_at)
+			break;
+		heap_swap(t, p, i);
+		i = p;
+	}
+}
+
+static void heap_down(struct ntx_table *t, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < t->heap_len && t->heap[l]->fire_at < t->heap[m]->fire_at)
+			m = l;
+		if (r < t->heap_len && t->heap[r]->fire_at < t->heap[m]->fire_at)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(t, i, m);
+		i = m;
+	}
+}
+
+static void heap_fix(struct ntx_table *t, size_t i)
+{
+	heap_up(t, i);
+	heap_down(t, i);
+}
+
+static void grow_buckets(struct ntx_table *t)
+{
+	size_t n = t->nbuckets * 2;
+	struct ntx **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct ntx *x = t->buckets[i];
+
+		while (x) {
+			struct ntx *next = x->hnext;
+			size_t j = bucket_of(x->branch, n);
+
+			x->hnext = b[j];
+			b[j] = x;
+			x = next;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
+struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id, const char *local_tag, uint32_t cseq,
+                    char *data, size_t len, const struct ua_addr *dst, uint64_t now)
+{
+	struct ntx *x = calloc(1, sizeof(*x));
+	size_t b;
+
+	if (!x)
+		goto fail;
+	if (t->heap_len == t->heap_cap) {
+		size_t n = t->heap_cap ? t->heap_cap * 2 : 64;
+		struct ntx **h = realloc(t->heap, n * sizeof(*h));
+
+		if (!h)
+			goto fail;
+		t->heap = h;
+		t->heap_cap = n;
+	}
+	snprintf(x->branch, sizeof(x->branch), "%s", branch);
+	x->call_id = strdup(call_id);
+	x->local_tag = strdup(local_tag);
+	if (!x->call_id || !x->local_tag)
+		goto fail;
+	x->cseq = cseq;
+	x->data = data;
+	x->len = len;
+	x->dst = *dst;
+	x->interval = t->t1;
+	x->fire_at = now + t->t1;
+	x->f_at = now + 64u * t->t1;
+	if (t->count >= t->nbuckets)
+		grow_buckets(t);
+	b = bucket_of(x->branch, t->nbuckets);
+	x->hnext = t->buckets[b];
+	t->buckets[b] = x;
+	t->count++;
+	x->heap_index = t->heap_len;
+	t->heap[t->heap_len++] = x;
+	heap_up(t, x->heap_index);
+	return x;
+fail:
+	if (x) {
+		free(x->call_id);
+		free(x->local_tag);
+		free(x);
+	}
+	free(data);
+	return NULL;
+}
+
+struct ntx *ntx_find(struct ntx_table *t, const char *branch)
+{
+	for (struct ntx *x = t->buckets[bucket_of(branch, t->nbuckets)]; x; x = x->hnext) {
+		if (strcmp(x->branch, branch) == 0)
+			return x;
+	}
+	return NULL;
+}
+
+void ntx_remove(struct ntx_table *t, struct ntx *x)
+{
+	struct ntx **pp = &t->buckets[bucket_of(x->branch, t->nbuckets)];
+	size_t i = x->heap_index;
+
+	while (*pp && *pp != x)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = x->hnext;
+	t->count--;
+	t->heap_len--;
+	if (i != t->heap_len) {
+		t->heap[i] = t->heap[t->heap_len];
+		t->heap[i]->heap_index = i;
+		heap_fix(t, i);
+	}
+	ntx_free(x);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+void ntx_proceeding(struct ntx_table *t, struct ntx *x, uint64_t now)
+{
+	if (x->proceeding)
+		return;
+	x->proceeding = true;
+	x->interval = UA_T2_MS;
+	x->fire_at = min_u64(now + UA_T2_MS, x->f_at);
+	heap_fix(t, x->heap_index);
+}
+
+uint64_t ntx_next(const struct ntx_table *t)
+{
+	return t->heap_len ? t->heap[0]->fire_at : UINT64_MAX;
+}
+
+struct ntx *ntx_due(struct ntx_table *t, uint64_t now)
+{
+	if (t->heap_len && t->heap[0]->fire_at <= now)
+		return t->heap[0];
+	return NULL;
+}
+
+void ntx_fired(struct ntx_table *t, struct ntx *x, uint64_t now)
+{
+	/* E doubles up to T2 while Trying; stays at T2 while Proceeding */
+	if (!x->proceeding) {
+		x->interval *= 2;
+		if (x->interval > UA_T2_MS)
+			x->interval = UA_T2_MS;
+	}
+	x->fire_at = min_u64(now + x->interval, x->f_at);
+	heap_fix(t, x->heap_index);
+}
+
+/* ---- server response cache ---------------------------------------------------- */
+
+int stx_table_init(struct stx_table *t, uint32_t lifetime_ms)
+{
+	memset(t, 0, sizeof(*t));
+	t->nbuckets = 1024;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	t->lifetime = lifetime_ms;
+	return t->buckets ? 0 : -1;
+}
+
+static void stx_free(struct stx *s)
+{
+	free(s->key);
+	free(s->data);
+	free(s);
+}
+
+void stx_table_fini(struct stx_table *t)
+{
+	struct stx *s = t->qhead;
+
+	while (s) {
+		struct stx *n = s->qnext;
+
+		stx_free(s);
+		s = n;
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+char *stx_key(const struct sip_in *req)
+{
+	struct sbuf b;
+	osip_via_t *v = NULL;
+
+	sbuf_init(&b);
+	osip_message_get_via(req->msg, 0, &v);
+	/* RFC 3261 17.2.3: branch (magic cookie) + sent-by + method; else the
+	 * RFC 2543 way: Call-ID, From tag, CSeq and the top Via */
+	if (req->branch && strncmp(req->branch, "z9hG4bK", 7) == 0) {
+		sbuf_printf(&b, "%s|%s|%s|%s", req->branch, v && v->host ? v->host : "", v && v->port ? v->port : "",
+		            req->method);
+	} else {
+		sbuf_printf(&b, "~%s|%s|%u|%s|%s|%s|%s", req->call_id, req->from_tag ? req->from_tag : "", req->cseq,
+		            req->method, req->branch ? req->branch : "", v && v->host ? v->host : "",
+		            req->to_tag ? req->to_tag : "");
+	}
+	if (b.oom) {
+		sbuf_free(&b);
+		return NULL;
+	}
+	return b.s;
+}
+
+const struct stx *stx_find(const struct stx_table *t, const char *key)
+{
+	for (const struct stx *s = t->buckets[bucket_of(key, t->nbuckets)]; s; s = s->hnext) {
+		if (strcmp(s->key, key) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static void stx_grow(struct stx_table *t)
+{
+	size_t n = t->nbuckets * 2;
+	struct stx **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct stx *s = t->buckets[i];
+
+		while (s) {
+			struct stx *next = s->hnext;
+			size_t j = bucket_of(s->key, n);
+
+			s->hnext = b[j];
+			b[j] = s;
+			s = next;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
+int stx_add(struct stx_table *t, const char *key, const char *data, size_t len, uint64_t now)
+{
+	struct stx *s = calloc(1, sizeof(*s));
+	size_t b;
+
+	if (!s)
+		return -1;
+	s->key = strdup(key);
+	s->data = malloc(len ? len : 1);
+	if (!s->key || !s->data) {
+		stx_free(s);
+		return -1;
+	}
+	memcpy(s->data, data, len);
+	s->len = len;
+	s->expires = now + t->lifetime;
+	if (t->count >= t->nbuckets)
+		stx_grow(t);
+	b = bucket_of(key, t->nbuckets);
+	s->hnext = t->buckets[b];
+	t->buckets[b] = s;
+	if (t->qtail)
+		t->qtail->qnext = s;
+	else
+		t->qhead = s;
+	t->qtail = s;
+	t->count++;
+	return 0;
+}
+
+void stx_expire(struct stx_table *t, uint64_t now)
+{
+	while (t->qhead && t->qhead->expires <= now) {
+		struct stx *s = t->qhead, **pp = &t->buckets[bucket_of(s->key, t->nbuckets)];
+
+		while (*pp && *pp != s)
+			pp = &(*pp)->hnext;
+		if (*pp)
+			*pp = s->hnext;
+		t->qhead = s->qnext;
+		if (!t->qhead)
+			t->qtail = NULL;
+		t->count--;
+		stx_free(s);
+	}
+}
+
+uint64_t stx_next(const struct stx_table *t)
+{
+	return t->qhead ? t->qhead->expires : UINT64_MAX;
+}

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/* sippres-mini-ua: a SIP presence notifier over UDP with libsippresence inside.
+ * Shared declarations of the program's parts. */
+#ifndef MINI_UA_H
+#define MINI_UA_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <osipparser2/osip_parser.h>
+
+/* ---- util.c --------------------------------------------------------------- */
+
+extern int ua_verbosity; /* 0: info, 1: debug (-v), 2: SIP trace (-vv) */
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void ua_log(int level, const char *fmt, ...); /* level: 0 error, 1 warning, 2 info, 3 debug, 4 trace */
+#define LOG_ERR 0
+#define LOG_WARN 1
+#define LOG_INFO 2
+#define LOG_DEBUG 3
+#define LOG_TRACE 4
+
+uint64_t ua_now_wall_ms(void); /* CLOCK_REALTIME: the library's clock (survives restarts) */
+uint64_t ua_now_mono_ms(void); /* CLOCK_MONOTONIC: retransmission timers */
+int ua_random(void *buf, size_t len);
+/* a token of n characters [0-9a-z] (n+1 bytes written) */
+void ua_random_token(char *out, size_t n);
+uint64_t ua_fnv64(const void *p, size_t n);
+
+/* Growable string buffer. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+void sbuf_init(struct sbuf *b);
+void sbuf_free(struct sbuf *b);
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void sbuf_printf(struct sbuf *b, const char *fmt, ...);
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
+
+/* ---- addr.c ------------------------------------------------------------------ */
+
+struct ua_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+/* "127.0.0.1:5070", "[::1]:5070", "[::]:5060", "0.0.0.0:5060" (port required). */
+int addr_parse_listen(const char *s, struct ua_addr *out);
+/* Numeric host (IPv4, IPv6 with or without brackets) and port. */
+int addr_from_host_port(const char *host, unsigned port, struct ua_addr *out);
+/* "1.2.3.4:5" or "[::1]:5" */
+void addr_format(const struct ua_addr *a, char *buf, size_t len);
+/* Host only, IPv6 without brackets. */
+void addr_host(const struct ua_addr *a, char *buf, size_t len);
+unsigned addr_port(const struct ua_addr *a);
+bool addr_is_wildcard(const struct ua_addr *a);
+bool addr_equal(const struct ua_addr *a, const struct ua_addr *b);
+/* Where to send a request for this URI string (sip:user@host:port;params):
+ * numeric hosts and "localhost"; others through getaddrinfo. family: AF_INET or AF_INET6. */
+int addr_from_uri(const char *uri, int family, struct ua_addr *out);
+
+/* ---- sipmsg.c ---------------------------------------------------------------- */
+
+void sipmsg_init(void); /* parser_init + osip traces to our log */
+
+/* A parsed datagram: osip message plus the facts every handler needs. */
+struct sip_in {
+	osip_message_t *msg;
+	bool is_request;
+	const char *method;     /* requests */
+	int status;             /* responses */
+	char *call_id;          /* "number@host" */
+	const char *from_tag;   /* NULL: none */
+	const char *to_tag;     /* NULL: none */
+	uint32_t cseq;
+	const char *cseq_method;
+	const char *branch;     /* top Via branch, NULL: none */
+	const char *bad;        /* requests: a reason to answer 400, else NULL */
+};
+/* Parse and check the mandatory headers (Via, From, To, Call-ID, CSeq whose
+ * method matches). Returns 0, or -1 with a reason in err (message dropped). */
+int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen);
+void sip_in_free(struct sip_in *in);
+
+/* The facts of a SUBSCRIBE for the library. Strings owned by the struct. */
+struct sub_facts {
+	char *ruri_scheme, *ruri_user, *ruri_host;
+	unsigned ruri_port;
+	char *from_uri, *from_user;
+	char *contact;          /* NULL: no Contact */
+	char *event, *event_id; /* NULL: none */
+	char **accept;          /* each Accept element ("" for an empty Accept header) */
+	size_t n_accept;
+	int64_t expires;        /* -1: none */
+	bool eventlist;         /* Supported: eventlist */
+	char *user_agent;
+	const char *bad;        /* non-NULL: a reason to answer 400 */
+};
+int sip_subscribe_facts(const struct sip_in *in, struct sub_facts *f); /* < 0: out of memory */
+void sub_facts_free(struct sub_facts *f);
+/* Expires header: -1 absent, -2 malformed, else the value (capped at 2^32-1). */
+int64_t sip_expires(const struct sip_in *in);
+/* The value of the first header called name or its compact form (NULL: none). */
+const char *sip_header(const struct sip_in *in, const char *name, const char *compact);
+/* true when a header (name or compact form) lists token (comma lists, any case). */
+bool sip_header_has_token(const struct sip_in *in, const char *name, const char *compact, const char *token);
+
+/* Build a response to a request. src: where the request came from (received/rport).
+ * to_tag: added when the To has none (NULL: random). extra: more header lines
+ * ("Name: value\r\n"...) or NULL. Returns a malloc'ed message or NULL. */
+char *sip_build_response(const struct sip_in *req, const struct ua_addr *src, int status, const char *reason,
+                         const char *to_tag, const char *extra, size_t *len);
+
+struct notify_out {
+	const char *ruri;          /* the subscriber's Contact */
+	const char *via_sent_by;   /* host:port ([v6]:port) */
+	const char *branch;
+	const char *from_uri, *from_tag;
+	const char *to_uri, *to_tag;
+	const char *call_id;
+	uint32_t cseq;
+	const char *contact;       /* our Contact URI */
+	const char *event;
+	const char *subscription_state;
+	const char *content_type;  /* NULL: no body */
+	const char *body;
+	size_t body_len;
+	bool require_eventlist;
+	const char *allow_events;  /* NULL: none */
+	const char *user_agent;    /* NULL: none */
+};
+/* Returns a malloc'ed NOTIFY or NULL (a field osip cannot parse, or out of memory). */
+char *sip_build_notify(const struct notify_out *n, size_t *len);
+/* user part of a SIP URI string (malloc'ed), NULL if none. */
+char *sip_uri_user(const char *uri);
+/* Reason phrase for a status. */
+const char *sip_reason(int status);
+
+/* ---- cmd.c ------------------------------------------------------------------- */
+
+enum cmd_kind {
+	CMD_NONE = 0, /* empty line or comment: no reply */
+	CMD_DEVSTATE,
+	CMD_PRESENCE,
+	CMD_HINT_ADD,
+	CMD_HINT_REMOVE,
+	CMD_CALL_SET,
+	CMD_CALL_CLEAR,
+	CMD_SHOW_HINTS,
+	CMD_SHOW_SUBS,
+	CMD_QUIT,
+};
+
+struct cmd {
+	enum cmd_kind kind;
+	char *a, *b, *c, *d;   /* per kind: device/state; provider/state/subtype/message; exten/value/context;
+	                          exten/context; device/call-id */
+	int state;             /* parsed state (devstate, presence, call) */
+	bool replace;
+	/* call set */
+	int direction;         /* -1: not given */
+	char *remote, *remote_display, *local, *local_display, *local_tag, *remote_tag;
+};
+/* Parse one control line. Returns 0 (cmd filled), or -1 with err set. */
+int cmd_parse(const char *line, struct cmd *cmd, char *err, size_t errlen);
+void cmd_free(struct cmd *cmd);
+
+/* ---- txn.c ------------------------------------------------------------------- */
+
+#define UA_T2_MS 4000u
+
+/* NOTIFY client transaction (RFC 3261 17.1.2, timers E and F over UDP). */
+struct ntx {
+	char branch[48];
+	char *call_id, *local_tag; /* which subscription (looked up again on the outcome) */
+	uint32_t cseq;
+	char *data;
+	size_t len;
+	struct ua_addr dst;
+	uint64_t fire_at;          /* next timer (E or F), monotonic ms */
+	uint64_t f_at;             /* timer F */
+	uint32_t interval;         /* current E interval */
+	bool proceeding;
+	size_t heap_index;
+	struct ntx *hnext;
+};
+
+struct ntx_table {
+	struct ntx **buckets;
+	size_t nbuckets, count;
+	struct ntx **heap;
+	size_t heap_len, heap_cap;
+	uint32_t t1;               /* ms, 500 by default */
+};
+int ntx_table_init(struct ntx_table *t, uint32_t t1);
+void ntx_table_fini(struct ntx_table *t);
+/* Takes ownership of data. Returns the transaction or NULL (out of memory: data freed). */
+struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id, const char *local_tag, uint32_t cseq,
+                    char *data, size_t len, const struct ua_addr *dst, uint64_t now);
+struct ntx *ntx_find(struct ntx_table *t, const char *branch);
+void ntx_remove(struct ntx_table *t, struct ntx *x); /* and free */
+/* A provisional response: retransmit every T2 from now on. */
+void ntx_proceeding(struct ntx_table *t, struct ntx *x, uint64_t now);
+/* Earliest timer, or UINT64_MAX. */
+uint64_t ntx_next(const struct ntx_table *t);
+/* The transaction whose timer is due at now, or NULL. The caller then either
+ * retransmits it (ntx_fired: E) or, when now >= f_at, times it out. */
+struct ntx *ntx_due(struct ntx_table *t, uint64_t now);
+/* After a retransmission for timer E: schedule the next one. */
+void ntx_fired(struct ntx_table *t, struct ntx *x, uint64_t now);
+
+/* Server transactions: the last response to each request, kept 64*T1 so a
+ * retransmitted request gets the same answer (RFC 3261 17.2.2). */
+struct stx {
+	char *key;
+	char *data;
+	size_t len;
+	uint64_t expires;          /* monotonic ms */
+	struct stx *hnext, *qnext;
+};
+struct stx_table {
+	struct stx **buckets;
+	size_t nbuckets, count;
+	struct stx *qhead, *qtail; /* FIFO: equal lifetimes */
+	uint32_t lifetime;
+};
+int stx_table_init(struct stx_table *t, uint32_t lifetime_ms);
+void stx_table_fini(struct stx_table *t);
+/* The transaction key of a request (NULL: out of memory). */
+char *stx_key(const struct sip_in *req);
+const struct stx *stx_find(const struct stx_table *t, const char *key);
+/* Remember a response (copies data). */
+int stx_add(struct stx_table *t, const char *key, const char *data, size_t len, uint64_t now);
+void stx_expire(struct stx_table *t, uint64_t now);
+uint64_t stx_next(const struct stx_table *t);
+
+#endif

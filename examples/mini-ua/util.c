@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging, clocks, randomness, string buffers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "ua.h"
+
+int ua_verbosity;
+
+void ua_log(int level, const char *fmt, ...)
+{
+	static const char *const names[] = {"error", "warning", "info", "debug", "trace"};
+	char buf[4096];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+
+	if (level > LOG_INFO + ua_verbosity)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%02d:%02d:%02d.%03ld sippres-mini-ua %s: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+	        ts.tv_nsec / 1000000, names[level < 0 ? 0 : level > 4 ? 4 : level], buf);
+}
+
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t ua_now_wall_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+uint64_t ua_now_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* A buffered getrandom(): tags and branches need many small pieces. */
+int ua_random(void *buf, size_t len)
+{
+	static unsigned char pool[4096];
+	static size_t avail;
+	unsigned char *out = buf;
+
+	while (len > 0) {
+		size_t n;
+
+		if (avail == 0) {
+			ssize_t r = getrandom(pool, sizeof(pool), 0);
+
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			avail = (size_t)r;
+			if (avail == 0)
+				return -1;
+		}
+		n = len < avail ? len : avail;
+		memcpy(out, pool + sizeof(pool) - avail, n);
+		memset(pool + sizeof(pool) - avail, 0, n);
+		avail -= n;
+		out += n;
+		len -= n;
+	}
+	return 0;
+}
+
+void ua_random_token(char *out, size_t n)
+{
+	static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	unsigned char r[64];
+
+	while (n > 0) {
+		size_t k = n < sizeof(r) ? n : sizeof(r);
+
+		if (ua_random(r, k) < 0)
+			memset(r, 0, k); /* cannot happen on Linux >= 3.17; stay deterministic rather than crash */
+		for (size_t i = 0; i < k; i++)
+			*out++ = alphabet[r[i] % 36];
+		n -= k;
+	}
+	*out = '\0';
+}
+
+uint64_t ua_fnv64(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+void sbuf_init(struct sbuf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void sbuf_free(struct sbuf *b)
+{
+	free(b->s);
+	memset(b, 0, sizeof(*b));
+}
+
+static bool sbuf_reserve(struct sbuf *b, size_t extra)
+{
+	size_t cap;
+	char *s;
+
+	if (b->oom)
+		return false;
+	if (b->len + extra + 1 <= b->cap)
+		return true;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	s = realloc(b->s, cap);
+	if (!s) {
+		b->oom = true;
+		return false;
+	}
+	b->s = s;
+	b->cap = cap;
+	return true;
+}
+
+void sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (!sbuf_reserve(b, n))
+		return;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !sbuf_reserve(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
