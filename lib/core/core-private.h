@@ -11,6 +11,7 @@
 #include "libsippresence.h"
 
 struct sp_registry;
+struct sp_bodies;
 
 struct sippres_ctx {
 	struct sippres_allocator alloc;
@@ -21,6 +22,7 @@ struct sippres_ctx {
 	uint32_t hash_seed;   /* per-context seed against hash flooding */
 	int in_callback;      /* > 0 while a watcher callback runs */
 	struct sp_registry *reg;
+	struct sp_bodies *bodies; /* body generator registry (lib/bodies) */
 };
 
 /* Allocation through the context's allocator. sp_malloc(ctx, 0) returns NULL. */

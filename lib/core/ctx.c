@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core-private.h"
+#include "bodies/bodies-private.h"
 
 static void *default_malloc(void *ud, size_t n)
 {
@@ -135,6 +136,12 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 		alloc.free(alloc.user_data, ctx);
 		return r;
 	}
+	r = sp_bodies_init(ctx);
+	if (r < 0) {
+		sp_registry_free(ctx);
+		alloc.free(alloc.user_data, ctx);
+		return r;
+	}
 	*ret = ctx;
 	return 0;
 }
@@ -143,6 +150,7 @@ SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	sp_bodies_fini(ctx);
 	sp_registry_free(ctx);
 	ctx->alloc.free(ctx->alloc.user_data, ctx);
 }
