@@ -862,6 +862,17 @@ SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *reco
                                        struct sippres_sub **ret);
 
 /**
+ * Tell the context the time. NOTIFYs caused by state changes (which take no
+ * time argument) compute Subscription-State expires from the latest now_ms
+ * the context was given by this or any other call taking now_ms; a host that
+ * runs sippres_ctx_next_timeout() each loop iteration need not call it.
+ * Time never goes backwards: an older value is ignored.
+ * @return 0 or SIPPRES_E_INVAL.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_set_time(struct sippres_ctx *ctx, uint64_t now_ms);
+
+/**
  * When the library next needs sippres_ctx_handle_timeout().
  * @return 1 with *deadline_ms set, 0 when nothing is scheduled, or < 0.
  * @since 0.1
