@@ -125,6 +125,8 @@ struct sippres_config {
 };
 
 struct sippres_exten_status;
+struct sippres_sub;
+struct sippres_notify;
 
 /**
  * Host callbacks, copied at creation. NULL members mean "feature unused".
@@ -139,6 +141,15 @@ struct sippres_callbacks {
 	/** Fill buf with len random bytes; return 0, or < 0 on failure. NULL:
 	 *  the library uses a non-cryptographic generator seeded per context. @since 0.1 */
 	int (*random)(void *user_data, uint8_t *buf, size_t len);
+	/** Send a NOTIFY. Return 0, or < 0 when it could not be handed to the
+	 *  transport (counted as a failed NOTIFY). After the callback for a NOTIFY
+	 *  with terminated set returns, the subscription is freed. @since 0.1 */
+	int (*notify)(void *user_data, struct sippres_sub *sub, const struct sippres_notify *n);
+	/** Store (replace) the subscription's record; see sippres_sub_restore(). @since 0.1 */
+	void (*persist)(void *user_data, struct sippres_sub *sub, const void *record, size_t len);
+	/** Delete the subscription's record: it ended. The sub is freed after the
+	 *  callback returns. @since 0.1 */
+	void (*forget)(void *user_data, struct sippres_sub *sub);
 };
 
 /**
@@ -631,6 +642,250 @@ SIPPRES_EXPORT int sippres_xml_end(struct sippres_xml *xml);
 SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hook);
 /** @} */
 /* END bodies ---------------------------------------------------------------- */
+
+/** @defgroup subs Subscriptions (RFC 6665 notifier)
+ * The host hands over a SUBSCRIBE's facts; the library decides the response,
+ * keeps the subscription and produces every NOTIFY through the notify
+ * callback. The NOTIFY that follows a 200 (initial, refresh, unsubscribe) is
+ * queued and sent from sippres_ctx_handle_timeout(), so the host can send its
+ * response first: sippres_ctx_next_timeout() reports it as due at once. State
+ * changes notify synchronously, inside the call that changed the state.
+ *
+ * Times are milliseconds on a clock the host chooses (now_ms). A host that
+ * persists subscriptions across restarts must use a clock that survives them
+ * (wall-clock milliseconds), because records hold absolute expiry times.
+ * @{ */
+
+#define SIPPRES_ENDPOINT_DENY_SUBSCRIBE 0x1u            /**< allow_subscribe=no: 603. @since 0.1 */
+#define SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING 0x2u /**< dialog-info: early for InUse&Ringing. @since 0.1 */
+
+/**
+ * Per-endpoint subscription options (pjsip.conf type=endpoint). Zero members
+ * mean the documented default.
+ * @since 0.1
+ */
+struct sippres_endpoint {
+	size_t size;
+	const char *context;            /**< dialplan context; NULL or "": "default" */
+	const char *subscribe_context;  /**< context for SUBSCRIBE; NULL or "": context */
+	uint32_t profile;               /**< enum sippres_profile */
+	uint32_t flags;                 /**< SIPPRES_ENDPOINT_* */
+	uint32_t body_options;          /**< vendor body options (SIPPRES_BODY_*) */
+	uint32_t sub_min_expiry;        /**< below it: 423 (0: no minimum) */
+	uint32_t max_expiry;            /**< granted Expires cap; 0: 3600 */
+	uint32_t default_expiry;        /**< when Expires is absent; 0: 3600 */
+	uint32_t notify_failure_limit;  /**< NOTIFY failures (408, timeout, 5xx) tolerated in a row
+	                                     before the subscription is dropped; 0: drop at the first, as pjsip */
+};
+
+/**
+ * Add or replace an endpoint. Subscriptions of a replaced endpoint keep going
+ * with the new options.
+ * @return 0 (new), 1 (replaced), SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *name, const struct sippres_endpoint *ep);
+/**
+ * Remove an endpoint; its subscriptions end with a final NOTIFY
+ * (terminated;reason=deactivated).
+ * @return 0 or SIPPRES_E_NOTFOUND / SIPPRES_E_INVAL / SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_endpoint_remove(struct sippres_ctx *ctx, const char *name);
+
+#define SIPPRES_SUBSCRIBE_EVENTLIST 0x1u /**< the SUBSCRIBE has Supported: eventlist. @since 0.1 */
+
+/**
+ * The facts of an out-of-dialog SUBSCRIBE, as the host's SIP stack parsed
+ * them. Strings are NUL-terminated and only read during the call.
+ * @since 0.1
+ */
+struct sippres_subscribe_req {
+	size_t size;
+	const char *endpoint;     /**< endpoint name (identified/authenticated by the host) */
+	const char *ruri_scheme;  /**< "sip", "sips", "tel", ... */
+	const char *ruri_user;    /**< the resource (Request-URI user part) */
+	const char *ruri_host;
+	uint32_t ruri_port;       /**< 0: no port in the Request-URI */
+	uint32_t flags;           /**< SIPPRES_SUBSCRIBE_* */
+	const char *from_uri;     /**< the subscriber's URI (From, without tag) */
+	const char *from_tag;
+	const char *call_id;
+	const char *contact;      /**< the subscriber's Contact URI: where NOTIFYs go */
+	const char *event;        /**< Event package ("presence", "dialog"); NULL: no Event header */
+	const char *event_id;     /**< the Event id parameter, or NULL */
+	const char *const *accept; /**< each Accept header value (comma lists and parameters allowed) */
+	size_t n_accept;          /**< 0: no Accept header */
+	int64_t expires;          /**< Expires value; < 0: no Expires header */
+	const char *user_agent;   /**< NULL: none */
+	const char *local_tag;    /**< the To tag the host will use; NULL: the library makes one */
+};
+
+/**
+ * The decision for a SUBSCRIBE (initial or refresh). The host sets size;
+ * strings are views valid until the next call on the context.
+ * @since 0.1
+ */
+struct sippres_subscribe_res {
+	size_t size;
+	uint32_t status;           /**< SIP status to answer: 200, 400, 403, 404, 406, 416, 423, 481, 489, 500, 603 */
+	const char *reason;        /**< reason phrase */
+	uint32_t expires;          /**< for 2xx: the Expires header value */
+	uint32_t min_expires;      /**< non-zero: add Min-Expires (423) */
+	uint32_t require_eventlist; /**< add Require: eventlist */
+	const char *local_tag;     /**< for 2xx: the To tag of the dialog */
+	const char *allow_events;  /**< add Allow-Events with this value when not NULL (489) */
+	const char *accept;        /**< add Accept with this value when not NULL (406) */
+};
+
+/** Why a NOTIFY is sent. @since 0.1 */
+enum sippres_notify_reason {
+	SIPPRES_NOTIFY_INITIAL = 0,  /**< after the 200 to the initial SUBSCRIBE */
+	SIPPRES_NOTIFY_CHANGE = 1,   /**< the resource's state changed */
+	SIPPRES_NOTIFY_REFRESH = 2,  /**< after the 200 to a refresh */
+	SIPPRES_NOTIFY_FINAL = 3,    /**< the subscription ends (unsubscribe, expiry, removal, fetch) */
+	SIPPRES_NOTIFY_RESTORED = 4  /**< first NOTIFY after sippres_sub_restore() */
+};
+
+/**
+ * One NOTIFY to send, handed to the notify callback; views valid until it returns.
+ * @since 0.1
+ */
+struct sippres_notify {
+	size_t size;
+	uint32_t reason;                /**< enum sippres_notify_reason */
+	uint32_t cseq;                  /**< CSeq number to use (the library counts per subscription) */
+	uint32_t terminated;            /**< 1: final NOTIFY; the sub is freed after the callback */
+	uint32_t require_eventlist;     /**< add Require: eventlist */
+	const char *event;              /**< Event header value, id echoed: "presence;id=7" */
+	const char *subscription_state; /**< "active;expires=599", "terminated;reason=timeout", ... */
+	const char *content_type;       /**< NULL: no body */
+	const char *body;
+	size_t body_len;
+	const char *call_id;            /**< the dialog */
+	const char *local_tag;          /**< our tag (From of the NOTIFY) */
+	const char *remote_tag;         /**< the subscriber's tag (To of the NOTIFY) */
+	const char *remote_uri;         /**< the subscriber's URI (To) */
+	const char *local_uri;          /**< the resource URI (From) */
+	const char *contact;            /**< the subscriber's Contact: Request-URI of the NOTIFY */
+};
+
+/**
+ * Decide an out-of-dialog SUBSCRIBE. For a 200, *ret receives the new
+ * subscription and its first NOTIFY is queued (sent by the next
+ * sippres_ctx_handle_timeout()). For other answers *ret is untouched. A
+ * SIP-level refusal is a decision, not an error: the return value is 0.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM, SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req,
+                                     uint64_t now_ms, struct sippres_subscribe_res *res, struct sippres_sub **ret);
+
+/**
+ * Decide an in-dialog SUBSCRIBE (refresh, or Expires: 0 to unsubscribe).
+ * expires < 0: no Expires header (the endpoint default applies). The NOTIFY
+ * that follows is queued; an unsubscribe ends the subscription after it.
+ * @return 0 or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_sub *sub, int64_t expires,
+                                       uint64_t now_ms, struct sippres_subscribe_res *res);
+
+/**
+ * Report the final response to a NOTIFY (sip_status 408 for a transaction
+ * timeout). Failures count against the endpoint's notify_failure_limit; 481
+ * and the RFC 6665 4.2.2 codes always end the subscription (no further NOTIFY;
+ * forget fires, then the sub is freed).
+ * @return 0, 1 when the subscription ended, or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_sub_notify_result(struct sippres_ctx *ctx, struct sippres_sub *sub, uint32_t cseq,
+                                             int sip_status, uint64_t now_ms);
+
+/**
+ * End a subscription from the host side: a final NOTIFY with
+ * terminated;reason=deactivated (asterisk profile: terminated) is sent now.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_sub_terminate(struct sippres_ctx *ctx, struct sippres_sub *sub, uint64_t now_ms);
+
+/** Find a subscription by its dialog (Call-ID and our tag). @return NULL if none. @since 0.1 */
+SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, const char *call_id,
+                                                    const char *local_tag);
+/** Attach host data to a subscription. @since 0.1 */
+SIPPRES_EXPORT void sippres_sub_set_user_data(struct sippres_sub *sub, void *user_data);
+/** @return the host data attached to a subscription (NULL initially). @since 0.1 */
+SIPPRES_EXPORT void *sippres_sub_get_user_data(const struct sippres_sub *sub);
+
+/** A subscription's facts; views valid until the next call on the context. @since 0.1 */
+struct sippres_sub_info {
+	size_t size;
+	const char *endpoint;
+	const char *context;
+	const char *resource;
+	const char *event;
+	const char *event_id;       /**< NULL: none */
+	const char *content_type;
+	const char *call_id;
+	const char *local_tag;
+	const char *remote_tag;
+	const char *remote_uri;
+	const char *local_uri;
+	const char *contact;
+	const char *user_agent;     /**< "" when none */
+	uint64_t expires_at_ms;
+	uint32_t next_cseq;
+	uint32_t profile;
+	uint32_t version;           /**< next dialog-info version */
+	int32_t exten_state;        /**< the resource's current extension state */
+};
+
+/** Fill info (host sets size). @return 0 or SIPPRES_E_INVAL / SIPPRES_E_ABI. @since 0.1 */
+SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct sippres_sub *sub,
+                                        struct sippres_sub_info *info);
+/** Call fn for each subscription (creation order); fn < 0 stops. @return count or < 0. @since 0.1 */
+SIPPRES_EXPORT int sippres_sub_foreach(struct sippres_ctx *ctx,
+                                       int (*fn)(void *user_data, struct sippres_sub *sub), void *user_data);
+/** @return the number of live subscriptions. @since 0.1 */
+SIPPRES_EXPORT size_t sippres_sub_count(const struct sippres_ctx *ctx);
+
+/**
+ * Recreate a subscription from a record handed to the persist callback
+ * (after a restart). Expired records are refused with SIPPRES_E_NOTFOUND
+ * (forget is not called: the host deletes the record). A full-state NOTIFY
+ * that continues the CSeq and dialog-info version is queued.
+ * @return 0, SIPPRES_E_PARSE (corrupt, truncated or unknown version),
+ *         SIPPRES_E_NOTFOUND (expired, or endpoint/hint gone), SIPPRES_E_EXISTS, SIPPRES_E_NOMEM.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms,
+                                       struct sippres_sub **ret);
+
+/**
+ * Tell the context the time. NOTIFYs caused by state changes (which take no
+ * time argument) compute Subscription-State expires from the latest now_ms
+ * the context was given by this or any other call taking now_ms; a host that
+ * runs sippres_ctx_next_timeout() each loop iteration need not call it.
+ * Time never goes backwards: an older value is ignored.
+ * @return 0 or SIPPRES_E_INVAL.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_set_time(struct sippres_ctx *ctx, uint64_t now_ms);
+
+/**
+ * When the library next needs sippres_ctx_handle_timeout().
+ * @return 1 with *deadline_ms set, 0 when nothing is scheduled, or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t now_ms, uint64_t *deadline_ms);
+/**
+ * Do what is due at now_ms: queued NOTIFYs, subscription expiry (final NOTIFY
+ * terminated;reason=timeout), batched list notifications.
+ * @return the number of NOTIFYs sent, or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t now_ms);
+/** @} */
 
 #ifdef __cplusplus
 }
