@@ -296,32 +296,60 @@ static void append_child(struct sp_rls_node *p, struct sp_rls_node *c)
 	p->last_child = c;
 }
 
+/* Names already in the tree: an open-addressing set (first visit wins). */
 struct visited {
-	const char **v;
-	size_t n, cap;
+	const char **slot;
+	size_t cap, n;
 };
+
+static size_t vhash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
 
 static bool was_visited(const struct visited *vis, const char *name)
 {
-	for (size_t i = 0; i < vis->n; i++) {
-		if (strcmp(vis->v[i], name) == 0)
+	if (!vis->cap)
+		return false;
+	for (size_t i = vhash(name) & (vis->cap - 1);; i = (i + 1) & (vis->cap - 1)) {
+		if (!vis->slot[i])
+			return false;
+		if (strcmp(vis->slot[i], name) == 0)
 			return true;
 	}
-	return false;
 }
 
 static int visit(struct sippres_ctx *ctx, struct visited *vis, const char *name)
 {
-	if (vis->n == vis->cap) {
-		size_t cap = vis->cap ? vis->cap * 2 : 32;
-		const char **v = sp_reallocarray(ctx, (void *)vis->v, cap, sizeof(*v));
-		if (!v)
+	if ((vis->n + 1) * 2 > vis->cap) {
+		size_t cap = vis->cap ? vis->cap * 2 : 64;
+		const char **slot = sp_calloc(ctx, cap, sizeof(*slot));
+
+		if (!slot)
 			return SIPPRES_E_NOMEM;
-		vis->v = v;
+		for (size_t i = 0; i < vis->cap; i++) {
+			if (vis->slot[i]) {
+				size_t j = vhash(vis->slot[i]) & (cap - 1);
+				while (slot[j])
+					j = (j + 1) & (cap - 1);
+				slot[j] = vis->slot[i];
+			}
+		}
+		sp_free(ctx, (void *)vis->slot);
+		vis->slot = slot;
 		vis->cap = cap;
 	}
-	vis->v[vis->n++] = name;
-	return 0;
+	for (size_t i = vhash(name) & (vis->cap - 1);; i = (i + 1) & (vis->cap - 1)) {
+		if (!vis->slot[i]) {
+			vis->slot[i] = name;
+			vis->n++;
+			return 0;
+		}
+	}
 }
 
 /* Asterisk's build_node_children: depth-first, first visit wins, failed
@@ -421,11 +449,11 @@ int sp_rls_build(struct sippres_ctx *ctx, const struct sp_list_def *def, const c
 		r = SIPPRES_E_NOTFOUND;
 		goto fail;
 	}
-	sp_free(ctx, (void *)vis.v);
+	sp_free(ctx, (void *)vis.slot);
 	*ret = rls;
 	return 0;
 fail:
-	sp_free(ctx, (void *)vis.v);
+	sp_free(ctx, (void *)vis.slot);
 	sp_rls_free(ctx, rls);
 	return r;
 }
@@ -534,12 +562,37 @@ static int random_token(struct sippres_ctx *ctx, char *out, size_t n)
 	return 0;
 }
 
+/* scheme:name@host[:port] without printf: this runs twice per member per NOTIFY. */
 static void member_uri(const struct sp_rls *rls, const char *name, char *out, size_t cap)
 {
-	if (rls->port)
-		snprintf(out, cap, "%s:%s@%s:%u", rls->scheme, name, rls->host, rls->port);
-	else
-		snprintf(out, cap, "%s:%s@%s", rls->scheme, name, rls->host);
+	size_t n = 0;
+	const char *pieces[3] = {rls->scheme, name, rls->host};
+	const char sep[3] = {':', '@', '\0'};
+
+	for (int i = 0; i < 3; i++) {
+		size_t l = strlen(pieces[i]);
+
+		if (n + l + 2 >= cap)
+			break;
+		memcpy(out + n, pieces[i], l);
+		n += l;
+		if (sep[i])
+			out[n++] = sep[i];
+	}
+	if (rls->port && n + 7 < cap) {
+		char digits[6];
+		int k = 0;
+		uint32_t p = rls->port;
+
+		out[n++] = ':';
+		do {
+			digits[k++] = (char)('0' + p % 10);
+			p /= 10;
+		} while (p && k < 6);
+		while (k)
+			out[n++] = digits[--k];
+	}
+	out[n] = '\0';
 }
 
 /* One part of a multipart body. */
@@ -547,14 +600,16 @@ struct part {
 	struct sp_rls_node *node;
 	char cid[80];
 	char id[24];
-	char *ctype; /* allocated */
-	struct sp_buf body;
+	const char *ctype;
+	char *ctype_owned; /* nested lists: their multipart Content-Type */
+	size_t off, len;   /* the body inside the arena */
 	bool has_body;
 };
 
 struct render_ctx {
 	struct sippres_ctx *ctx;
 	struct sippres_sub *s;
+	struct sp_buf arena; /* every part's body, back to back */
 	bool asterisk;
 	bool final;
 	uint8_t final_reason;
@@ -563,10 +618,8 @@ struct render_ctx {
 
 static void parts_free(struct sippres_ctx *ctx, struct part *parts, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		sp_free(ctx, parts[i].ctype);
-		buf_free(&parts[i].body);
-	}
+	for (size_t i = 0; i < n; i++)
+		sp_free(ctx, parts[i].ctype_owned);
 	sp_free(ctx, parts);
 }
 
@@ -616,12 +669,12 @@ static int render_leaf(struct render_ctx *rc, struct sp_rls_node *leaf, struct p
 	r = sippres_body_render(ctx, s->content_type, &in, &body);
 	if (r < 0)
 		return r;
-	buf_add(&p->body, body.data, body.len);
-	if (p->body.err)
-		return p->body.err;
-	p->ctype = sp_strdup(ctx, s->content_type);
-	if (!p->ctype)
-		return SIPPRES_E_NOMEM;
+	p->off = rc->arena.len;
+	buf_add(&rc->arena, body.data, body.len);
+	if (rc->arena.err)
+		return rc->arena.err;
+	p->len = body.len;
+	p->ctype = s->content_type;
 	if (bump)
 		leaf->version++;
 	leaf->sent_any = true;
@@ -714,8 +767,25 @@ static void add_part(struct render_ctx *rc, struct sp_buf *out, const char *boun
 		buf_str(out, cid);
 		buf_str(out, ">\r\nContent-Type: ");
 		buf_str(out, ctype);
-		snprintf(line, sizeof(line), "\r\nContent-Length: %5zu\r\n\r\n", len);
-		buf_str(out, line);
+		{
+			/* pjproject pads the length to 5 characters */
+			char digits[24];
+			int k = 0;
+			size_t v = len;
+
+			do {
+				digits[k++] = (char)('0' + v % 10);
+				v /= 10;
+			} while (v);
+			memcpy(line, "\r\nContent-Length: ", 18);
+			size_t n = 18;
+			for (int pad = k; pad < 5; pad++)
+				line[n++] = ' ';
+			while (k)
+				line[n++] = digits[--k];
+			memcpy(line + n, "\r\n\r\n", 4);
+			buf_add(out, line, n + 4);
+		}
 		buf_add(out, body, len);
 	} else {
 		buf_str(out, "--");
@@ -735,9 +805,18 @@ static int make_cid(struct render_ctx *rc, char *cid, size_t cap)
 	char local[24];
 	int r = rc->asterisk ? random_letters(rc->ctx, local, 5) : random_token(rc->ctx, local, 12);
 
+	size_t ln, hn;
+
 	if (r < 0)
 		return r;
-	snprintf(cid, cap, "%s@%s", local, rc->s->rls->host);
+	ln = strlen(local);
+	hn = strlen(rc->s->rls->host);
+	if (ln + hn + 2 > cap)
+		hn = cap - ln - 2;
+	memcpy(cid, local, ln);
+	cid[ln] = '@';
+	memcpy(cid + ln + 1, rc->s->rls->host, hn);
+	cid[ln + 1 + hn] = '\0';
 	return 0;
 }
 
@@ -765,7 +844,6 @@ static int build_parts(struct render_ctx *rc, struct sp_rls_node *node, bool ful
 			continue;
 		p = &parts[np++];
 		p->node = c;
-		p->body.ctx = ctx;
 		r = rc->asterisk ? random_letters(ctx, p->id, 5) : random_token(ctx, p->id, 8);
 		if (r < 0)
 			break;
@@ -774,11 +852,21 @@ static int build_parts(struct render_ctx *rc, struct sp_rls_node *node, bool ful
 			size_t nsub;
 			bool sub_full = full || c->full_state;
 
+			struct sp_buf nested = {.ctx = ctx};
+
 			r = build_parts(rc, c, sub_full, &sub, &nsub);
 			if (r < 0)
 				break;
-			r = assemble(rc, c, sub_full, sub, nsub, 0, SIZE_MAX, &p->body, &p->ctype);
+			r = assemble(rc, c, sub_full, sub, nsub, 0, SIZE_MAX, &nested, &p->ctype_owned);
 			parts_free(ctx, sub, nsub);
+			if (r >= 0) {
+				p->ctype = p->ctype_owned;
+				p->off = rc->arena.len;
+				p->len = nested.len;
+				buf_add(&rc->arena, nested.p, nested.len);
+				r = rc->arena.err;
+			}
+			buf_free(&nested);
 			if (r < 0)
 				break;
 			c->version++;
@@ -835,7 +923,7 @@ static int assemble(struct render_ctx *rc, struct sp_rls_node *node, bool full, 
 	buf_free(&rlmi);
 	for (size_t i = lo; i < np && i < hi; i++) {
 		if (parts[i].has_body)
-			add_part(rc, out, boundary, parts[i].cid, parts[i].ctype, parts[i].body.p, parts[i].body.len);
+			add_part(rc, out, boundary, parts[i].cid, parts[i].ctype, rc->arena.p + parts[i].off, parts[i].len);
 	}
 	buf_str(out, rc->asterisk ? "\r\n--" : "--");
 	buf_str(out, boundary);
@@ -879,7 +967,7 @@ int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reaso
 {
 	struct sp_rls *rls = s->rls;
 	struct render_ctx rc = {.ctx = ctx, .s = s, .asterisk = s->ep->opts.profile == SIPPRES_PROFILE_ASTERISK,
-	                        .final = final, .final_reason = final_reason, .reason = reason};
+	                        .final = final, .final_reason = final_reason, .reason = reason, .arena = {.ctx = ctx}};
 	bool full = reason != SIPPRES_NOTIFY_CHANGE || final || rls->root->full_state;
 	size_t max = s->ep->opts.max_notify_size ? s->ep->opts.max_notify_size : DEFAULT_MAX_NOTIFY;
 	struct part *parts;
@@ -890,8 +978,10 @@ int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reaso
 		return 0; /* partial state and nothing changed: no NOTIFY */
 	sp_subs_batch(ctx, s, 0); /* this NOTIFY carries whatever was batched */
 	r = build_parts(&rc, rls->root, full, &parts, &np);
-	if (r < 0)
+	if (r < 0) {
+		buf_free(&rc.arena);
 		return r;
+	}
 	do {
 		struct sp_buf out = {.ctx = ctx};
 		char *ctype = NULL;
@@ -928,6 +1018,7 @@ int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reaso
 		full = false; /* the rest goes out as partial state */
 	} while (lo < np);
 	parts_free(ctx, parts, np);
+	buf_free(&rc.arena);
 	if (r == 0 && !final)
 		prune_removed(ctx, rls->root);
 	return r < 0 ? r : 0;
