@@ -71,6 +71,15 @@ extern "C" {
  */
 SIPPRES_EXPORT const char *sippres_strerror(int err);
 
+/**
+ * Initialise the libraries libsippresence uses (libxml2, for the XML list
+ * loader). Call it once from the main thread before several threads use
+ * libsippresence; single-threaded hosts need not call it. Idempotent.
+ * libxml2 keeps its own global allocator: the library never changes it.
+ * @since 0.1
+ */
+SIPPRES_EXPORT void sippres_global_init(void);
+
 /** @return the library's version string, e.g. "0.1.0". @since 0.1 */
 SIPPRES_EXPORT const char *sippres_version_string(void);
 
@@ -438,6 +447,211 @@ SIPPRES_EXPORT int sippres_call_clear(struct sippres_ctx *ctx, const char *devic
 /** @} */
 
 /* ------------------------------------------------------------------------- */
+/* BEGIN bodies (issue 3) ---------------------------------------------------- */
+/** @defgroup bodies NOTIFY body generators
+ * The library renders NOTIFY bodies itself: application/pidf+xml (with the
+ * RPID and Digium supplements), application/xpidf+xml,
+ * application/cpim-pidf+xml (XPIDF content, as Asterisk sends it) and
+ * application/dialog-info+xml. Generators are registered per context, keyed
+ * by content type; the built-ins are registered when the context is created,
+ * and the host may unregister any of them or register its own generators and
+ * supplements, which write through the escaping XML writer (sippres_xml_*).
+ * docs/bodies.md describes every body, profile and vendor option.
+ * @{ */
+
+/** Body profiles: how a body is rendered. @since 0.1 */
+enum sippres_profile {
+	SIPPRES_PROFILE_STANDARD = 0, /**< RFC-correct, schema-valid bodies (the default) */
+	SIPPRES_PROFILE_ASTERISK = 1  /**< byte-for-byte what Asterisk (PJSIP) sends */
+};
+
+/** Content types of the built-in generators. @since 0.1 */
+#define SIPPRES_CONTENT_TYPE_PIDF "application/pidf+xml"
+#define SIPPRES_CONTENT_TYPE_XPIDF "application/xpidf+xml"
+#define SIPPRES_CONTENT_TYPE_CPIM_PIDF "application/cpim-pidf+xml"
+#define SIPPRES_CONTENT_TYPE_DIALOG_INFO "application/dialog-info+xml"
+
+/** @name Endpoint body options (sippres_body_input.flags)
+ * @{ */
+/** dialog-info: report an extension that is in use and ringing (ring while
+ *  busy) as `early` rather than `confirmed`, so the ringing call can be
+ *  picked up. Asterisk's `notify_early_inuse_ringing`; Cisco SPA phones need
+ *  it. Both profiles. @since 0.1 */
+#define SIPPRES_BODY_EARLY_INUSE_RINGING 0x1u
+/** dialog-info, standard profile: report at most one `<dialog>` (the most
+ *  interesting one: early > confirmed > terminated). Linksys SPA962 crashes on
+ *  several dialogs and Cisco SPA9000 assumes one. The asterisk profile always
+ *  sends exactly one dialog. @since 0.1 */
+#define SIPPRES_BODY_SINGLE_DIALOG 0x2u
+/** dialog-info, standard profile: when nothing is going on, send one dummy
+ *  `<dialog id="EXTEN"><state>terminated</state></dialog>` instead of an empty
+ *  document. Bria, Aastra and Yealink misbehave on an empty document. The
+ *  asterisk profile always sends this dialog. @since 0.1 */
+#define SIPPRES_BODY_DUMMY_DIALOG 0x4u
+/** @} */
+
+/**
+ * What a body is rendered from: one resource (hinted extension) as one
+ * subscriber sees it. Strings are NUL-terminated UTF-8 (invalid UTF-8 and
+ * characters XML forbids are replaced by U+FFFD in the body; everything is
+ * escaped). NULL strings are "not known". The host sets size = sizeof.
+ * @since 0.1
+ */
+struct sippres_body_input {
+	size_t size;                  /**< sizeof(struct sippres_body_input) */
+	uint32_t profile;             /**< enum sippres_profile */
+	uint32_t flags;               /**< SIPPRES_BODY_* options of the subscriber's endpoint */
+	const char *exten;            /**< resource (extension) name; required, not empty */
+	const char *local_uri;        /**< the presentity: SUBSCRIBE Request-URI with the user replaced by
+	                                   the resource, port kept (sip:1000@192.0.2.10:5060); required */
+	const char *remote_uri;       /**< the subscriber: From URI without port (sip:carol@192.0.2.20);
+	                                   used by the asterisk profile (PIDF contact, XPIDF address) */
+	const char *domain;           /**< host for dialog-info identities built from numbers;
+	                                   NULL: the host part of local_uri */
+	const char *user_agent;       /**< User-Agent of the initial SUBSCRIBE, NULL if none */
+	int32_t exten_state;          /**< enum sippres_exten_state bits */
+	uint32_t presence_state;      /**< enum sippres_presence_state, NOT_SET..DND (INVALID is refused) */
+	const char *presence_subtype; /**< NULL or "" when unset */
+	const char *presence_message; /**< NULL or "" when unset */
+	const struct sippres_device_info *devices; /**< the hint's devices with their causing calls */
+	size_t n_devices;
+	const struct sippres_call *causing_call; /**< the oldest ringing call (for pickup), else NULL */
+	uint32_t version;             /**< dialog-info version to render (the subscription's counter) */
+};
+
+/**
+ * A rendered body: a view into the context, valid until the next
+ * sippres_body_render() on the same context or its destruction.
+ * The host sets size = sizeof before the call.
+ * @since 0.1
+ */
+struct sippres_body {
+	size_t size;              /**< sizeof(struct sippres_body) */
+	const char *content_type; /**< the generator's content type (NUL-terminated) */
+	const char *data;         /**< the body (also NUL-terminated, the NUL is not counted) */
+	size_t len;               /**< body length in bytes */
+	size_t version_offset;    /**< where the dialog-info version digits start in data */
+	size_t version_len;       /**< how many digits; 0 when the body has no version */
+};
+
+/**
+ * Render the body of one content type.
+ * Content types compare case-insensitively; parameters (";charset=...") are
+ * not allowed here. The generator writes the XML prolog line, runs the
+ * supplements registered for the type and checks that the document is
+ * complete.
+ * @return 0; SIPPRES_E_NOTFOUND when no generator is registered for the type;
+ *         SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM, SIPPRES_E_RANDOM,
+ *         SIPPRES_E_TOOBIG, SIPPRES_E_CALLBACK (a host generator or
+ *         supplement failed), SIPPRES_E_REENTRANT (called from a generator).
+ *         On failure out is untouched.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *content_type,
+                                       const struct sippres_body_input *in, struct sippres_body *out);
+
+/**
+ * Copy a rendered body with its version digits replaced by version: the way
+ * to send one rendering to many subscriptions whose counters differ.
+ * buf_size of body->len + 10 is always enough.
+ * @param ret_len receives the new length (the copy is not NUL-terminated).
+ * @return 0; SIPPRES_E_INVAL (no version in body, NULL arguments);
+ *         SIPPRES_E_TOOBIG (buf too small; nothing written).
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, uint32_t version,
+                                              char *buf, size_t buf_size, size_t *ret_len);
+
+/**
+ * @return 1 if a generator is registered for content_type, 0 if not, or
+ *         SIPPRES_E_INVAL.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_supported(struct sippres_ctx *ctx, const char *content_type);
+
+/** The escaping XML writer handed to host generators and supplements. Valid
+ *  only during the callback. @since 0.1 */
+struct sippres_xml;
+
+/** Where a supplement is called (its hook argument). @since 0.1 */
+enum sippres_body_hook {
+	SIPPRES_BODY_HOOK_ROOT = 0, /**< the root start tag is open: add attributes (namespace declarations) */
+	SIPPRES_BODY_HOOK_MAIN = 1, /**< after the generator's main children (PIDF tuples, dialogs) */
+	SIPPRES_BODY_HOOK_END = 2   /**< just before the root closes (PIDF dm:person and other extensions) */
+};
+
+/**
+ * Register a generator for a content type, replacing the one registered
+ * (built-in or not). generate writes the root element and everything in it
+ * through xml (the library has written the prolog line) and calls
+ * sippres_xml_supplements() at the hook points it supports.
+ * @param generate returns 0, or < 0 to fail the render with SIPPRES_E_CALLBACK.
+ * @return 0 (added), 1 (replaced), SIPPRES_E_INVAL, SIPPRES_E_NOMEM, SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_generator_register(struct sippres_ctx *ctx, const char *content_type,
+                                                   int (*generate)(void *user_data, struct sippres_xml *xml,
+                                                                   const struct sippres_body_input *in),
+                                                   void *user_data);
+/**
+ * Unregister the generator of a content type (this is how a built-in one is
+ * disabled). Supplements registered for the type stay registered.
+ * @return 0, SIPPRES_E_NOTFOUND, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_generator_unregister(struct sippres_ctx *ctx, const char *content_type);
+
+/**
+ * Register a supplement for a content type under a name. Supplements run in
+ * registration order at each hook point; registering an existing name
+ * replaces it in place. The built-in ones for application/pidf+xml are
+ * "digium" (Digium/Sangoma presence tuple) and "rpid" (eyeBeam/RPID person),
+ * registered in that order.
+ * @param supplement called at every hook the generator offers; returns 0, or
+ *        < 0 to fail the render with SIPPRES_E_CALLBACK.
+ * @return 0 (added), 1 (replaced), SIPPRES_E_INVAL, SIPPRES_E_NOMEM, SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_supplement_register(struct sippres_ctx *ctx, const char *content_type,
+                                                    const char *name,
+                                                    int (*supplement)(void *user_data, struct sippres_xml *xml,
+                                                                      const struct sippres_body_input *in,
+                                                                      uint32_t hook),
+                                                    void *user_data);
+/** Unregister a supplement (e.g. "digium" or "rpid" of application/pidf+xml).
+ *  @return 0, SIPPRES_E_NOTFOUND, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT. @since 0.1 */
+SIPPRES_EXPORT int sippres_body_supplement_unregister(struct sippres_ctx *ctx, const char *content_type,
+                                                      const char *name);
+
+/**
+ * Open an element. name is an XML name (ASCII letters, digits, `_ - . :`,
+ * not starting with a digit, `-` or `.`), at most 64 elements deep.
+ * Writer errors are sticky: after the first failure every call returns it.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_NOMEM, SIPPRES_E_TOOBIG.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_xml_start(struct sippres_xml *xml, const char *name);
+/**
+ * Add an attribute to the element just opened (before any child or text).
+ * The value is escaped; len is its length in bytes, or (size_t)-1 for a
+ * NUL-terminated value. An embedded NUL becomes U+FFFD.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_NOMEM, SIPPRES_E_TOOBIG. @since 0.1
+ */
+SIPPRES_EXPORT int sippres_xml_attr(struct sippres_xml *xml, const char *name, const char *value, size_t len);
+/** Add escaped text to the open element (not after a child element); len as
+ *  for sippres_xml_attr. @return as sippres_xml_attr. @since 0.1 */
+SIPPRES_EXPORT int sippres_xml_text(struct sippres_xml *xml, const char *text, size_t len);
+/** Close the innermost open element. @return 0 or the sticky error / SIPPRES_E_INVAL. @since 0.1 */
+SIPPRES_EXPORT int sippres_xml_end(struct sippres_xml *xml);
+/**
+ * From a host generator: run the supplements registered for the content type
+ * being rendered at one hook point (enum sippres_body_hook).
+ * @return 0, a writer error, or SIPPRES_E_CALLBACK. @since 0.1
+ */
+SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hook);
+/** @} */
+/* END bodies ---------------------------------------------------------------- */
+
 /** @defgroup subs Subscriptions (RFC 6665 notifier)
  * The host hands over a SUBSCRIBE's facts; the library decides the response,
  * keeps the subscription and produces every NOTIFY through the notify
@@ -450,12 +664,6 @@ SIPPRES_EXPORT int sippres_call_clear(struct sippres_ctx *ctx, const char *devic
  * persists subscriptions across restarts must use a clock that survives them
  * (wall-clock milliseconds), because records hold absolute expiry times.
  * @{ */
-
-/** Output profiles: how bodies and answers are rendered. @since 0.1 */
-enum sippres_profile {
-	SIPPRES_PROFILE_STANDARD = 0, /**< RFC-correct bodies and answers (default) */
-	SIPPRES_PROFILE_ASTERISK = 1  /**< byte-for-byte what Asterisk's PJSIP sends */
-};
 
 #define SIPPRES_ENDPOINT_DENY_SUBSCRIBE 0x1u            /**< allow_subscribe=no: 603. @since 0.1 */
 #define SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING 0x2u /**< dialog-info: early for InUse&Ringing. @since 0.1 */
@@ -471,12 +679,14 @@ struct sippres_endpoint {
 	const char *subscribe_context;  /**< context for SUBSCRIBE; NULL or "": context */
 	uint32_t profile;               /**< enum sippres_profile */
 	uint32_t flags;                 /**< SIPPRES_ENDPOINT_* */
-	uint32_t body_options;          /**< vendor body options (SIPPRES_BODY_OPT_*) */
+	uint32_t body_options;          /**< vendor body options (SIPPRES_BODY_*) */
 	uint32_t sub_min_expiry;        /**< below it: 423 (0: no minimum) */
 	uint32_t max_expiry;            /**< granted Expires cap; 0: 3600 */
 	uint32_t default_expiry;        /**< when Expires is absent; 0: 3600 */
 	uint32_t notify_failure_limit;  /**< NOTIFY failures (408, timeout, 5xx) tolerated in a row
 	                                     before the subscription is dropped; 0: drop at the first, as pjsip */
+	uint32_t max_notify_size;       /**< list NOTIFY bodies larger than this are split over several
+	                                     NOTIFYs; 0: 64000 bytes */
 };
 
 /**
@@ -638,7 +848,8 @@ struct sippres_sub_info {
 	uint32_t next_cseq;
 	uint32_t profile;
 	uint32_t version;           /**< next dialog-info version */
-	int32_t exten_state;        /**< the resource's current extension state */
+	int32_t exten_state;        /**< the resource's current extension state (DEACTIVATED for a list) */
+	uint32_t is_list;           /**< 1: an RFC 4662 list subscription (resource is the list) */
 };
 
 /** Fill info (host sets size). @return 0 or SIPPRES_E_INVAL / SIPPRES_E_ABI. @since 0.1 */
@@ -663,6 +874,17 @@ SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *reco
                                        struct sippres_sub **ret);
 
 /**
+ * Tell the context the time. NOTIFYs caused by state changes (which take no
+ * time argument) compute Subscription-State expires from the latest now_ms
+ * the context was given by this or any other call taking now_ms; a host that
+ * runs sippres_ctx_next_timeout() each loop iteration need not call it.
+ * Time never goes backwards: an older value is ignored.
+ * @return 0 or SIPPRES_E_INVAL.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_set_time(struct sippres_ctx *ctx, uint64_t now_ms);
+
+/**
  * When the library next needs sippres_ctx_handle_timeout().
  * @return 1 with *deadline_ms set, 0 when nothing is scheduled, or < 0.
  * @since 0.1
@@ -675,6 +897,59 @@ SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t no
  * @since 0.1
  */
 SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t now_ms);
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @defgroup lists Resource lists (RFC 4662)
+ * A SUBSCRIBE with Supported: eventlist whose Request-URI user names a list
+ * of the same event becomes a list subscription: its NOTIFYs carry a
+ * multipart/related body with an RLMI document and one part per member
+ * (nested lists as nested multiparts). docs/lists.md has the details.
+ * @{ */
+
+/**
+ * A resource list (pjsip.conf type=resource_list). Items name extensions
+ * (looked up in the subscriber's subscribe_context) or other lists of the
+ * same event.
+ * @since 0.1
+ */
+struct sippres_list {
+	size_t size;
+	const char *name;               /**< the list's name: the Request-URI user that subscribes to it */
+	const char *event;              /**< "presence" or "dialog" (must equal the SUBSCRIBE's Event) */
+	const char *const *items;       /**< member names, in order */
+	size_t n_items;                 /**< at least 1 */
+	uint32_t full_state;            /**< 1: every NOTIFY carries every member (no partial state) */
+	uint32_t batch_interval_ms;     /**< notification_batch_interval: coalesce changes (top-level list's value is used) */
+	uint32_t resource_display_name; /**< 1: a member's RLMI name is its hint's display name */
+};
+
+/**
+ * Add or replace a list. Items are trimmed; empty and repeated items are
+ * dropped. A replacement applies to new subscriptions and to existing ones
+ * at their next refresh.
+ * @return 0 (new), 1 (replaced), SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM, SIPPRES_E_TOOBIG.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippres_list *list);
+/** Remove a list definition (existing subscriptions keep their members). @since 0.1 */
+SIPPRES_EXPORT int sippres_list_remove(struct sippres_ctx *ctx, const char *name);
+
+/**
+ * Load lists from an RFC 4826 document: an rls-services document
+ * (`<service uri="sip:NAME@host">` with `<list>` and `<packages>`) or a
+ * resource-lists document (each `<list name="...">`, for the given event).
+ * Entry URIs' user parts become items; nested `<list>`s become lists named
+ * by their name attribute. Parsed with libxml2 without network access, DTDs
+ * or entity expansion, at most 10 levels and 1 MiB.
+ * @param event  event for resource-lists documents (NULL: "presence"); ignored for rls-services.
+ * @param diag   NULL or filled on error (line and message).
+ * @return the number of lists loaded (>= 0), SIPPRES_E_PARSE, SIPPRES_E_TOOBIG, SIPPRES_E_NOMEM, SIPPRES_E_INVAL.
+ *         Nothing is loaded when the document has an error.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xml, size_t len, const char *event,
+                                         struct sippres_diag *diag);
 /** @} */
 
 /* ------------------------------------------------------------------------- */
@@ -748,19 +1023,22 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
                                                   size_t len, const struct sippres_config_io *io);
 
 /**
- * Load endpoints (and resource lists) from Asterisk pjsip.conf text.
+ * Load endpoints and resource lists from Asterisk pjsip.conf text.
  *
  * Each non-template section with `type=endpoint` becomes
- * sippres_endpoint_set(ctx, name, ...) with the keys context,
- * subscribe_context, allow_subscribe, sub_min_expiry,
+ * sippres_endpoint_set(ctx, name, ...) with the Asterisk keys context,
+ * subscribe_context, allow_subscribe, sub_min_expiry and
  * notify_early_inuse_ringing, and the libsippresence keys presence_profile
- * (standard|asterisk), sub_max_expiry, sub_default_expiry and
- * notify_failure_limit. Other endpoint keys are ignored (Asterisk has many).
- * A bad value is a problem and the endpoint is not loaded (Asterisk refuses
- * such an object too). `type=resource_list` sections (event, list_item,
- * full_state, notification_batch_interval, resource_display_name) are
- * checked; sections of other types are ignored; a section without type is a
- * problem.
+ * (standard|asterisk), sub_max_expiry, sub_default_expiry,
+ * notify_failure_limit, max_notify_size, dialog_info_single_dialog and
+ * dialog_info_dummy_dialog (SIPPRES_BODY_SINGLE_DIALOG / _DUMMY_DIALOG).
+ * Other endpoint keys are ignored (Asterisk has many). A bad value is a
+ * problem and the endpoint is not loaded (Asterisk refuses such an object
+ * too). Each `type=resource_list` section (event, list_item repeatable and
+ * comma-separated, full_state, notification_batch_interval,
+ * resource_display_name) becomes sippres_list_set(); a duplicated item is a
+ * problem and is dropped, a list without event or items is not loaded.
+ * Sections of other types are ignored; a section without type is a problem.
  *
  * @param file as for sippres_config_load_extensions() (NULL: "pjsip.conf").
  * @return the number of problems (>= 0) or < 0 as for sippres_config_load_extensions().

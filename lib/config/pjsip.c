@@ -49,6 +49,17 @@ static int endpoint_key(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, 
 			ep->flags |= flag;
 		else
 			ep->flags &= ~flag;
+	} else if (sp_streq_nocase(k, "dialog_info_single_dialog") || sp_streq_nocase(k, "dialog_info_dummy_dialog")) {
+		uint32_t flag = sp_streq_nocase(k, "dialog_info_single_dialog") ? SIPPRES_BODY_SINGLE_DIALOG
+		                                                                 : SIPPRES_BODY_DUMMY_DIALOG;
+
+		b = sp_conf_bool(val);
+		if (b < 0)
+			BAD("endpoint '%s': %s: '%s' is not a boolean (yes/no)", cat->name, k, val);
+		if (b)
+			ep->body_options |= flag;
+		else
+			ep->body_options &= ~flag;
 	} else if (sp_streq_nocase(k, "presence_profile")) {
 		if (sp_streq_nocase(val, "standard"))
 			ep->profile = SIPPRES_PROFILE_STANDARD;
@@ -57,7 +68,8 @@ static int endpoint_key(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, 
 		else
 			BAD("endpoint '%s': presence_profile: '%s' is neither 'standard' nor 'asterisk'", cat->name, val);
 	} else if (sp_streq_nocase(k, "sub_min_expiry") || sp_streq_nocase(k, "sub_max_expiry") ||
-	           sp_streq_nocase(k, "sub_default_expiry") || sp_streq_nocase(k, "notify_failure_limit")) {
+	           sp_streq_nocase(k, "sub_default_expiry") || sp_streq_nocase(k, "notify_failure_limit") ||
+	           sp_streq_nocase(k, "max_notify_size")) {
 		if (sp_conf_uint(val, &u) < 0)
 			BAD("endpoint '%s': %s: '%s' is not a number from 0 to 4294967295", cat->name, k, val);
 		if (sp_streq_nocase(k, "sub_min_expiry"))
@@ -66,6 +78,8 @@ static int endpoint_key(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, 
 			ep->max_expiry = u;
 		else if (sp_streq_nocase(k, "sub_default_expiry"))
 			ep->default_expiry = u;
+		else if (sp_streq_nocase(k, "max_notify_size"))
+			ep->max_notify_size = u;
 		else
 			ep->notify_failure_limit = u;
 	}

@@ -11,6 +11,9 @@
 #include "libsippresence.h"
 
 struct sp_registry;
+struct sp_bodies;
+struct sp_subs;
+struct sp_lists;
 
 struct sippres_ctx {
 	struct sippres_allocator alloc;
@@ -21,6 +24,9 @@ struct sippres_ctx {
 	uint32_t hash_seed;   /* per-context seed against hash flooding */
 	int in_callback;      /* > 0 while a watcher callback runs */
 	struct sp_registry *reg;
+	struct sp_bodies *bodies; /* body generator registry (lib/bodies) */
+	struct sp_subs *subs;     /* subscription engine (lib/subs) */
+	struct sp_lists *lists;   /* resource list definitions (lib/lists) */
 };
 
 /* Allocation through the context's allocator. sp_malloc(ctx, 0) returns NULL. */
@@ -31,6 +37,12 @@ void *sp_reallocarray(struct sippres_ctx *ctx, void *p, size_t nmemb, size_t siz
 void sp_free(struct sippres_ctx *ctx, void *p);
 char *sp_strndup(struct sippres_ctx *ctx, const char *s, size_t n);
 char *sp_strdup(struct sippres_ctx *ctx, const char *s);
+
+/* n characters drawn from alphabet (one random byte each) and a NUL; n <= 64. */
+int sp_random_string(struct sippres_ctx *ctx, char *out, size_t n, const char *alphabet);
+#define SP_ALPHA_LOWER "abcdefghijklmnopqrstuvwxyz"
+#define SP_ALPHA_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define SP_ALPHA_HEX "0123456789abcdef"
 
 /* Logging: formats only when a log callback is set and the level passes. */
 #if defined(__GNUC__)
@@ -81,10 +93,21 @@ struct sp_hnode *sp_map_chain(const struct sp_map *m, uint32_t hash);
 void sp_map_insert(struct sippres_ctx *ctx, struct sp_map *m, struct sp_hnode *n, uint32_t hash);
 void sp_map_remove(struct sp_map *m, struct sp_hnode *n);
 
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 7)
+#define SP_FALLTHROUGH __attribute__((fallthrough))
+#else
+#define SP_FALLTHROUGH ((void)0)
+#endif
+
 #define SP_CONTAINER_OF(ptr, type, member) ((type *)((uintptr_t)(ptr) - offsetof(type, member)))
 
 /* Registry lifecycle (state/registry.c) */
 int sp_registry_new(struct sippres_ctx *ctx);
 void sp_registry_free(struct sippres_ctx *ctx);
+/* Subscription engine lifecycle (subs/subs.c) */
+int sp_subs_new(struct sippres_ctx *ctx);
+void sp_subs_free(struct sippres_ctx *ctx);
+int sp_lists_new(struct sippres_ctx *ctx);
+void sp_lists_free(struct sippres_ctx *ctx);
 
 #endif

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+
 #include "core-private.h"
+#include "bodies/bodies-private.h"
 
 static void *default_malloc(void *ud, size_t n)
 {
@@ -27,7 +30,7 @@ static void default_free(void *ud, void *p)
 /* Size of the first published version of each host struct. */
 #define ALLOCATOR_V1_SIZE (offsetof(struct sippres_allocator, free) + sizeof(void (*)(void *, void *)))
 #define CONFIG_V1_SIZE (offsetof(struct sippres_config, flags) + sizeof(uint32_t))
-#define CALLBACKS_V1_SIZE (offsetof(struct sippres_callbacks, random) + sizeof(void *))
+#define CALLBACKS_V1_SIZE (offsetof(struct sippres_callbacks, forget) + sizeof(void *))
 
 int sp_check_struct(const void *p, size_t min_size, size_t known_size)
 {
@@ -74,6 +77,23 @@ SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, siz
 		buf += k;
 		len -= k;
 	}
+	return 0;
+}
+
+int sp_random_string(struct sippres_ctx *ctx, char *out, size_t n, const char *alphabet)
+{
+	size_t alen = strlen(alphabet);
+	uint8_t rnd[64];
+	int r;
+
+	if (n > sizeof(rnd) || alen == 0 || alen > 256)
+		return SIPPRES_E_INVAL;
+	r = sippres_ctx_random(ctx, rnd, n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		out[i] = alphabet[rnd[i] % alen];
+	out[n] = '\0';
 	return 0;
 }
 
@@ -135,6 +155,27 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 		alloc.free(alloc.user_data, ctx);
 		return r;
 	}
+	r = sp_bodies_init(ctx);
+	if (r < 0) {
+		sp_registry_free(ctx);
+		alloc.free(alloc.user_data, ctx);
+		return r;
+	}
+	r = sp_subs_new(ctx);
+	if (r < 0) {
+		sp_bodies_fini(ctx);
+		sp_registry_free(ctx);
+		alloc.free(alloc.user_data, ctx);
+		return r;
+	}
+	r = sp_lists_new(ctx);
+	if (r < 0) {
+		sp_subs_free(ctx);
+		sp_bodies_fini(ctx);
+		sp_registry_free(ctx);
+		alloc.free(alloc.user_data, ctx);
+		return r;
+	}
 	*ret = ctx;
 	return 0;
 }
@@ -143,6 +184,9 @@ SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	sp_subs_free(ctx);
+	sp_lists_free(ctx);
+	sp_bodies_fini(ctx);
 	sp_registry_free(ctx);
 	ctx->alloc.free(ctx->alloc.user_data, ctx);
 }
@@ -260,6 +304,11 @@ SIPPRES_EXPORT const char *sippres_strerror(int err)
 	case SIPPRES_E_RANDOM: return "random source failed";
 	default: return "unknown error";
 	}
+}
+
+SIPPRES_EXPORT void sippres_global_init(void)
+{
+	xmlInitParser();
 }
 
 SIPPRES_EXPORT const char *sippres_version_string(void)

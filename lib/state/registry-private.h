@@ -7,6 +7,14 @@
 
 struct sp_hint;
 struct sp_source;
+struct sp_rls_node;
+
+/* A subscription (leaf == NULL: the link is inside a struct sippres_sub) or a
+ * resource-list member (leaf) watching a hint. */
+struct sp_hlink {
+	struct sp_hlink *prev, *next;
+	struct sp_rls_node *leaf;
+};
 
 /* A call on a device; pub's strings point into the same allocation. */
 struct sp_call {
@@ -71,6 +79,8 @@ struct sp_hint {
 	struct sp_hint *pat_next; /* in context->patterns */
 	struct sp_hint *all_prev, *all_next;
 	struct sippres_watch *watches;
+	struct sp_hlink *links; /* subscriptions and list members watching this extension (lib/subs) */
+	size_t nlinks;
 };
 
 struct sippres_watch {
@@ -95,5 +105,9 @@ struct sp_registry {
 	struct sippres_watch *graveyard;
 	uint64_t call_seq;
 };
+
+/* For the subscription engine: find (instantiating a pattern) and describe a hint. */
+int sp_hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sp_hint **ret);
+void sp_hint_status(struct sippres_ctx *ctx, const struct sp_hint *h, struct sippres_exten_status *st);
 
 #endif

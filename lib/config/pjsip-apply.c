@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* The public pjsip.conf loader: checked endpoints and resource lists go
+ * into the context. */
+#include <string.h>
+
+#include "pjsip-private.h"
+
+static int apply_endpoint(void *user_data, const char *name, const struct sippres_endpoint *ep,
+                          struct sippres_diag *diag)
+{
+	int r = sippres_endpoint_set(user_data, name, ep);
+
+	(void)diag;
+	return r < 0 ? r : 0;
+}
+
+static int apply_list(void *user_data, const struct sp_conf_list *l, struct sippres_diag *diag)
+{
+	struct sippres_list list;
+	int r;
+
+	memset(&list, 0, sizeof(list));
+	list.size = sizeof(list);
+	list.name = l->name;
+	list.event = l->event;
+	list.items = l->items;
+	list.n_items = l->n_items;
+	list.full_state = l->full_state;
+	list.batch_interval_ms = l->notification_batch_interval;
+	list.resource_display_name = l->resource_display_name;
+	r = sippres_list_set(user_data, &list);
+	if (r == SIPPRES_E_TOOBIG)
+		sp_diag(diag, 0, 0, "too many list items or names too long");
+	return r < 0 ? r : 0;
+}
+
+SIPPRES_EXPORT int sippres_config_load_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
+                                             const struct sippres_config_io *io)
+{
+	struct sp_pjsip_sink sink = {.user_data = ctx, .endpoint = apply_endpoint, .list = apply_list};
+
+	return sp_config_pjsip(ctx, file, text, len, io, &sink);
+}
