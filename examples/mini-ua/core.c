@@ -338,7 +338,11 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 	memset(&res, 0, sizeof(res));
 	res.size = sizeof(res);
 	r = sippres_subscribe(ua->ctx, &req, ua_now_wall_ms(), &res, &sub);
-	if (r < 0) {
+	if (r == SIPPRES_E_INVAL) {
+		/* a field the library cannot take (invalid UTF-8, control characters, too long) */
+		ua_log(LOG_INFO, "SUBSCRIBE %s: 400 (a header the library refuses)", in->call_id);
+		respond(ua, in, src, key, 400, NULL, NULL, NULL);
+	} else if (r < 0) {
 		ua_log(LOG_ERR, "sippres_subscribe: %s", sippres_strerror(r));
 		respond(ua, in, src, key, 500, NULL, NULL, NULL);
 	} else {

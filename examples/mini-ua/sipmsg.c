@@ -295,7 +295,16 @@ int sip_subscribe_facts(const struct sip_in *in, struct sub_facts *f)
 	f->expires = -1;
 	f->ruri_scheme = xstrdup(m->req_uri->scheme);
 	f->ruri_user = xstrdup(m->req_uri->username ? m->req_uri->username : "");
-	f->ruri_host = xstrdup(m->req_uri->host ? m->req_uri->host : "");
+	/* the host as a URI writes it: osip drops the brackets of an IPv6 reference */
+	if (m->req_uri->host && strchr(m->req_uri->host, ':')) {
+		size_t hl = strlen(m->req_uri->host) + 3;
+
+		f->ruri_host = malloc(hl);
+		if (f->ruri_host)
+			snprintf(f->ruri_host, hl, "[%s]", m->req_uri->host);
+	} else {
+		f->ruri_host = xstrdup(m->req_uri->host ? m->req_uri->host : "");
+	}
 	if (!f->ruri_scheme || !f->ruri_user || !f->ruri_host)
 		return -1;
 	if (m->req_uri->port && m->req_uri->port[0]) {

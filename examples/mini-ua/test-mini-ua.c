@@ -135,7 +135,7 @@ static void test_parse_compact_ipv6(void **state)
 	assert_string_equal(in.to_tag, "totag");
 	assert_string_equal(in.call_id, "abc@[::1]");
 	assert_int_equal(sip_subscribe_facts(&in, &f), 0);
-	assert_string_equal(f.ruri_host, "::1");
+	assert_string_equal(f.ruri_host, "[::1]");
 	assert_string_equal(f.contact, "sip:bob@[::1]:5062;transport=udp");
 	assert_string_equal(f.event, "dialog");
 	assert_string_equal(f.event_id, "42");
