@@ -861,6 +861,104 @@ static void test_pjsip_inherited_bad_value(void **state)
 	assert_int_equal(s.n_eps, 0);
 }
 
+/* ---- the public pjsip.conf loader, checked through the engine's decisions ---------------- */
+
+static struct sippres_sub *decided[32];
+static size_t n_decided;
+
+static int decide(struct sippres_ctx *ctx, const char *endpoint, const char *resource, const char *event,
+                  int64_t expires, uint32_t flags, struct sippres_subscribe_res *res)
+{
+	static int n;
+	char call_id[32], tag[16];
+	struct sippres_subscribe_req req;
+	struct sippres_sub *sub = NULL;
+
+	snprintf(call_id, sizeof(call_id), "call%d", ++n);
+	snprintf(tag, sizeof(tag), "t%d", n);
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.endpoint = endpoint;
+	req.ruri_scheme = "sip";
+	req.ruri_user = resource;
+	req.ruri_host = "pbx.example.com";
+	req.flags = flags;
+	req.from_uri = "sip:someone@example.com";
+	req.from_tag = tag;
+	req.call_id = call_id;
+	req.contact = "sip:someone@192.0.2.1";
+	req.event = event;
+	req.expires = expires;
+	memset(res, 0, sizeof(*res));
+	res->size = sizeof(*res);
+	assert_int_equal(sippres_subscribe(ctx, &req, 1000, res, &sub), 0);
+	if (sub && n_decided < 32)
+		decided[n_decided++] = sub;
+	return (int)res->status;
+}
+
+static void test_pjsip_public_loader(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	struct sippres_config_io io = make_io(&s);
+	struct sippres_subscribe_res res;
+	const char *ext = "[office]\nexten => 1000,hint,PJSIP/alice\nexten => 1001,hint,PJSIP/bob\n"
+	                  "[blf]\nexten => alice,hint,PJSIP/alice\n";
+	const char *pj =
+		"[phone](!)\ntype=endpoint\ncontext=office\nsub_min_expiry=60\n"
+		"[alice](phone)\n"
+		"[bob](phone)\npresence_profile=asterisk\n"
+		"[lobby](phone)\nallow_subscribe=no\n"
+		"[reception](phone)\nsubscribe_context=blf\nsub_max_expiry=1800\nsub_default_expiry=900\n"
+		"[blf-keys]\ntype=resource_list\nevent=presence\nlist_item=1000,1001,1000\nfull_state=yes\n"
+		"[bad]\ntype=resource_list\nevent=presence\nlist_item=has space\n";
+
+	assert_int_equal(sippres_config_load_extensions(ctx, "extensions.conf", ext, strlen(ext), &io), 0);
+	assert_int_equal(sippres_config_load_pjsip(ctx, "pjsip.conf", pj, strlen(pj), &io), 2);
+	expect_problem(&s, 0, "pjsip.conf", 17, 21, "duplicated list item '1000'");
+	expect_problem(&s, 1, "pjsip.conf", 22, 11, "'has space' is not a valid name");
+	assert_string_equal(s.loaded[3], "endpoint alice");
+	assert_string_equal(s.loaded[6], "endpoint reception");
+	assert_string_equal(s.loaded[7], "resource_list blf-keys");
+	assert_int_equal(s.n_loaded, 8);
+
+	assert_int_equal(decide(ctx, "alice", "1001", "presence", 600, 0, &res), 200);
+	assert_int_equal(res.expires, 600);
+	assert_int_equal(decide(ctx, "alice", "1001", "presence", 30, 0, &res), 423); /* template's minimum */
+	assert_int_equal(res.min_expires, 60);
+	assert_int_equal(decide(ctx, "bob", "1001", "presence", 30, 0, &res), 423);    /* asterisk: no Min-Expires */
+	assert_int_equal(res.min_expires, 0);
+	assert_int_equal(decide(ctx, "bob", "1001", "presence", 0, 0, &res), 400);     /* asterisk refuses a fetch */
+	assert_int_equal(decide(ctx, "lobby", "1001", "presence", 600, 0, &res), 603);
+	assert_int_equal(decide(ctx, "reception", "alice", "presence", 3600, 0, &res), 200); /* context blf */
+	assert_int_equal(res.expires, 1800);
+	assert_int_equal(decide(ctx, "reception", "alice", "presence", -1, 0, &res), 200);
+	assert_int_equal(res.expires, 900);
+	assert_int_equal(decide(ctx, "reception", "1000", "presence", 600, 0, &res), 404);   /* not in blf */
+	assert_int_equal(decide(ctx, "nobody", "1000", "presence", 600, 0, &res), 403);
+	assert_int_equal(decide(ctx, "alice", "blf-keys", "presence", 600, SIPPRES_SUBSCRIBE_EVENTLIST, &res), 200);
+	assert_int_equal(res.require_eventlist, 1);
+	assert_int_equal(decide(ctx, "alice", "blf-keys", "dialog", 600, SIPPRES_SUBSCRIBE_EVENTLIST, &res), 404);
+	assert_int_equal(decide(ctx, "alice", "bad", "presence", 600, SIPPRES_SUBSCRIBE_EVENTLIST, &res), 404);
+	/* reloading replaces: alice loses her minimum */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sippres_config_load_pjsip(ctx, "pjsip.conf", "[alice]\ntype=endpoint\ncontext=office\n", 37,
+	                                           &io), 0);
+	assert_int_equal(decide(ctx, "alice", "1001", "presence", 30, 0, &res), 200);
+	/* arguments */
+	assert_int_equal(sippres_config_load_pjsip(NULL, "f", "", 0, NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_config_load_pjsip(ctx, "f", NULL, 3, NULL), SIPPRES_E_INVAL);
+	io.size = 8;
+	assert_int_equal(sippres_config_load_pjsip(ctx, "f", "", 0, &io), SIPPRES_E_ABI);
+	/* End the subscriptions before the context goes: sippres_ctx_free() with a
+	 * list subscription and a plain one on the same hint writes into freed
+	 * memory (an engine bug, reported with a reproducer). */
+	for (size_t i = 0; i < n_decided; i++)
+		assert_int_equal(sippres_sub_terminate(ctx, decided[i], 2000), 0);
+	assert_int_equal(sippres_sub_count(ctx), 0);
+}
+
 /* ---- allocation failures --------------------------------------------------- */
 
 struct failer {
@@ -910,7 +1008,7 @@ static void test_oom(void **state)
 	long n;
 
 	(void)state;
-	for (int which = 0; which < 2; which++) {
+	for (int which = 0; which < 3; which++) {
 		for (n = 1;; n++) {
 			struct failer f = {.fail_at = n};
 			struct sippres_allocator alloc = {.size = sizeof(alloc), .user_data = &f, .malloc = f_malloc,
@@ -928,8 +1026,10 @@ static void test_oom(void **state)
 			}
 			if (which == 0)
 				r = sippres_config_load_extensions(ctx, "e", ext, strlen(ext), &io);
-			else
+			else if (which == 1)
 				r = sp_config_pjsip(ctx, "p", pj, strlen(pj), &io, &sink);
+			else
+				r = sippres_config_load_pjsip(ctx, "p", pj, strlen(pj), &io); /* into the engine */
 			if (r < 0)
 				assert_int_equal(r, SIPPRES_E_NOMEM);
 			assert_int_equal(s.includes, s.releases);
@@ -965,6 +1065,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pjsip_list_sink_refusal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_includes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_inherited_bad_value, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_public_loader, setup, teardown),
 		cmocka_unit_test(test_oom),
 	};
 

@@ -179,10 +179,52 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 	}
 	ua_log(LOG_DEBUG, "NOTIFY %s cseq %u %s (%s, %zu body bytes)", n->call_id, n->cseq, n->subscription_state,
 	       n->content_type ? n->content_type : "no body", n->body_len);
-	ua_send(ua, data, len, &dst);
-	if (!ntx_add(&ua->ntx, branch, n->call_id, n->local_tag, n->cseq, data, len, &dst, now))
-		ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u will not be retransmitted", n->call_id, n->cseq);
+	{
+		struct ntx *x = ntx_add(&ua->ntx, branch, n->call_id, n->local_tag, n->cseq, data, len, &dst, now);
+
+		if (!x) {
+			ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u not sent", n->call_id, n->cseq);
+			return -1;
+		}
+		if (ua->outq_len == ua->outq_cap) {
+			size_t cap = ua->outq_cap ? ua->outq_cap * 2 : 64;
+			struct ntx **q = realloc(ua->outq, cap * sizeof(*q));
+
+			if (!q) {
+				ua_send(ua, x->data, x->len, &x->dst); /* cannot defer: send now */
+				return 0;
+			}
+			ua->outq = q;
+			ua->outq_cap = cap;
+		}
+		x->queued = true;
+		ua->outq[ua->outq_len++] = x;
+	}
 	return 0;
+}
+
+void ua_flush(struct ua *ua)
+{
+	for (size_t i = 0; i < ua->outq_len; i++) {
+		struct ntx *x = ua->outq[i];
+
+		if (!x)
+			continue; /* finished before it was sent */
+		x->queued = false;
+		ua_send(ua, x->data, x->len, &x->dst);
+	}
+	ua->outq_len = 0;
+}
+
+/* A transaction is going away: make sure the send queue forgets it. */
+static void unqueue(struct ua *ua, struct ntx *x)
+{
+	if (!x->queued)
+		return;
+	for (size_t i = 0; i < ua->outq_len; i++) {
+		if (ua->outq[i] == x)
+			ua->outq[i] = NULL;
+	}
 }
 
 static void cb_persist(void *user_data, struct sippres_sub *sub, const void *record, size_t len)
@@ -225,6 +267,7 @@ int ua_init(struct ua *ua, uint32_t t1)
 void ua_fini(struct ua *ua)
 {
 	sippres_ctx_free(ua->ctx); /* no callback fires: stored records stay */
+	free(ua->outq);
 	ntx_table_fini(&ua->ntx);
 	stx_table_fini(&ua->stx);
 	strset_free(&ua->endpoints);
@@ -503,6 +546,7 @@ static void on_response(struct ua *ua, const struct sip_in *in)
 	tag = x->local_tag;
 	cseq = x->cseq;
 	x->call_id = x->local_tag = NULL;
+	unqueue(ua, x);
 	ntx_remove(&ua->ntx, x);
 	report(ua, call_id, tag, cseq, in->status);
 	free(call_id);
@@ -533,6 +577,7 @@ void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_
 	else
 		on_response(ua, &in);
 	sip_in_free(&in);
+	ua_flush(ua);
 }
 
 /* ---- timers ------------------------------------------------------------------------------- */
@@ -543,6 +588,7 @@ void ua_run_timers(struct ua *ua)
 	struct ntx *x;
 	int guard = 0;
 
+	ua_flush(ua);
 	while ((x = ntx_due(&ua->ntx, mono)) != NULL) {
 		if (mono >= x->f_at) {
 			char *call_id = x->call_id, *tag = x->local_tag;
@@ -550,6 +596,7 @@ void ua_run_timers(struct ua *ua)
 
 			ua_log(LOG_INFO, "NOTIFY %s cseq %u: no response (timer F)", call_id, cseq);
 			x->call_id = x->local_tag = NULL;
+			unqueue(ua, x);
 			ntx_remove(&ua->ntx, x);
 			report(ua, call_id, tag, cseq, 408);
 			free(call_id);
@@ -567,6 +614,7 @@ void ua_run_timers(struct ua *ua)
 	while (guard++ < 8 && sippres_ctx_next_timeout(ua->ctx, wall, &deadline) == 1 && deadline <= wall) {
 		int r = sippres_ctx_handle_timeout(ua->ctx, wall);
 
+		ua_flush(ua);
 		if (r < 0) {
 			ua_log(LOG_ERR, "sippres_ctx_handle_timeout: %s", sippres_strerror(r));
 			break;
@@ -725,6 +773,7 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 	}
 	}
 	cmd_free(&c);
+	ua_flush(ua); /* NOTIFYs caused by the command go out before its reply */
 	if (r < 0)
 		err_reply(out, sippres_strerror(r));
 	else

@@ -24,8 +24,13 @@ struct ua {
 	struct stx_table stx;
 	struct strset endpoints;   /* endpoint names from pjsip.conf */
 	char *state_dir;           /* NULL: no persistence */
+	/* NOTIFYs built in the notify callback, sent when the library call that
+	 * made them returns: the library persists the subscription's next CSeq
+	 * after the callback, and a crash in between must not let a restart
+	 * reuse a CSeq that went out */
+	struct ntx **outq;
+	size_t outq_len, outq_cap;
 	bool quit;
-	bool restoring;            /* sippres_sub_restore() running: records already on disk */
 	/* statistics for logs */
 	unsigned long rx, tx, retransmits, dropped;
 };
@@ -41,6 +46,8 @@ int ua_poll_timeout(struct ua *ua);
 /* One control line; writes the reply to out (ends with "OK\n" or "ERR ...\n"). */
 void ua_command(struct ua *ua, const char *line, struct sbuf *out);
 void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *dst);
+/* Send the NOTIFYs the library produced during the last call(s). */
+void ua_flush(struct ua *ua);
 
 /* store.c: --state-dir */
 int store_open(struct ua *ua, const char *dir);

@@ -283,7 +283,6 @@ static int load_subscriptions(struct ua *ua)
 	closedir(d);
 	if (n > 1)
 		qsort(names, n, sizeof(*names), name_cmp);
-	ua->restoring = true;
 	for (size_t i = 0; i < n; i++) {
 		char path[4096], canon[4096];
 		struct sippres_sub *sub = NULL;
@@ -319,7 +318,7 @@ static int load_subscriptions(struct ua *ua)
 			}
 		}
 	}
-	ua->restoring = false;
+	ua_flush(ua);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

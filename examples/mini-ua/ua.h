@@ -190,6 +190,7 @@ struct ntx {
 	uint64_t f_at;             /* timer F */
 	uint32_t interval;         /* current E interval */
 	bool proceeding;
+	bool queued;               /* built, not yet sent (in ua->outq) */
 	size_t heap_index;
 	struct ntx *hnext;
 };
