@@ -50,7 +50,8 @@ class UA:
 
     def __init__(self, conf_dir, listen='127.0.0.1:0', state_dir=None, extra=()):
         self.conf_dir = conf_dir
-        argv = [ARGS.ua, '--listen', listen, '--extensions', os.path.join(conf_dir, 'extensions.conf'),
+        # MINIUA_WRAPPER="valgrind -q --error-exitcode=99" runs the UA under a tool
+        argv = os.environ.get('MINIUA_WRAPPER', '').split() + [ARGS.ua, '--listen', listen, '--extensions', os.path.join(conf_dir, 'extensions.conf'),
                 '--pjsip', os.path.join(conf_dir, 'pjsip.conf'), '-v']
         if state_dir:
             argv += ['--state-dir', state_dir]
