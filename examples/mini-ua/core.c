@@ -237,7 +237,7 @@ static void cb_forget(void *user_data, struct sippres_sub *sub)
 	store_forget_sub(user_data, sub);
 }
 
-int ua_init(struct ua *ua, uint32_t t1)
+int ua_init(struct ua *ua, uint32_t t1, bool persist)
 {
 	struct sippres_config cfg = {.size = sizeof(cfg), .log_level = SIPPRES_LOG_INFO};
 	struct sippres_callbacks cb = {
@@ -245,8 +245,9 @@ int ua_init(struct ua *ua, uint32_t t1)
 		.log = cb_log,
 		.random = cb_random,
 		.notify = cb_notify,
-		.persist = cb_persist,
-		.forget = cb_forget,
+		/* without a state directory the library need not build records at all */
+		.persist = persist ? cb_persist : NULL,
+		.forget = persist ? cb_forget : NULL,
 	};
 	int r;
 
@@ -343,7 +344,7 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 		return;
 	}
 	if (f.bad || !f.contact) {
-		ua_log(LOG_INFO, "SUBSCRIBE %s: 400 (%s)", in->call_id, f.bad ? f.bad : "no Contact");
+		ua_log(LOG_DEBUG, "SUBSCRIBE %s: 400 (%s)", in->call_id, f.bad ? f.bad : "no Contact");
 		respond(ua, in, src, key, 400, f.bad ? "Bad Request" : "Missing Contact", NULL, NULL);
 		sub_facts_free(&f);
 		return;
@@ -355,7 +356,7 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 	else
 		endpoint = NULL;
 	if (!endpoint) {
-		ua_log(LOG_INFO, "SUBSCRIBE %s from %s: 403 (no such endpoint)", in->call_id, f.from_uri);
+		ua_log(LOG_DEBUG, "SUBSCRIBE %s from %s: 403 (no such endpoint)", in->call_id, f.from_uri);
 		respond(ua, in, src, key, 403, NULL, NULL, NULL);
 		sub_facts_free(&f);
 		return;
@@ -383,13 +384,13 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 	r = sippres_subscribe(ua->ctx, &req, ua_now_wall_ms(), &res, &sub);
 	if (r == SIPPRES_E_INVAL) {
 		/* a field the library cannot take (invalid UTF-8, control characters, too long) */
-		ua_log(LOG_INFO, "SUBSCRIBE %s: 400 (a header the library refuses)", in->call_id);
+		ua_log(LOG_DEBUG, "SUBSCRIBE %s: 400 (a header the library refuses)", in->call_id);
 		respond(ua, in, src, key, 400, NULL, NULL, NULL);
 	} else if (r < 0) {
 		ua_log(LOG_ERR, "sippres_subscribe: %s", sippres_strerror(r));
 		respond(ua, in, src, key, 500, NULL, NULL, NULL);
 	} else {
-		ua_log(LOG_INFO, "SUBSCRIBE %s to %s from endpoint %s, event %s: %u %s", in->call_id, f.ruri_user, endpoint,
+		ua_log(LOG_DEBUG, "SUBSCRIBE %s to %s from endpoint %s, event %s: %u %s", in->call_id, f.ruri_user, endpoint,
 		       f.event ? f.event : "(none)", res.status, res.reason ? res.reason : "");
 		respond_decision(ua, in, src, key, &res, f.ruri_user);
 	}
@@ -416,7 +417,7 @@ static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const s
 		respond(ua, in, src, key, 500, NULL, NULL, NULL);
 		return;
 	}
-	ua_log(LOG_INFO, "SUBSCRIBE %s refresh (Expires %lld): %u", in->call_id, (long long)expires, res.status);
+	ua_log(LOG_DEBUG, "SUBSCRIBE %s refresh (Expires %lld): %u", in->call_id, (long long)expires, res.status);
 	user = in->msg->req_uri->username;
 	respond_decision(ua, in, src, key, &res, user);
 }
@@ -453,7 +454,7 @@ static void on_request(struct ua *ua, const struct sip_in *in, const struct ua_a
 		return;
 	}
 	if (in->bad) {
-		ua_log(LOG_INFO, "%s %s: 400 (%s)", m, in->call_id, in->bad);
+		ua_log(LOG_DEBUG, "%s %s: 400 (%s)", m, in->call_id, in->bad);
 		respond(ua, in, src, key, 400, NULL, NULL, NULL);
 		goto out;
 	}
@@ -481,7 +482,7 @@ static void on_request(struct ua *ua, const struct sip_in *in, const struct ua_a
 		struct sippres_sub *sub = sippres_sub_find(ua->ctx, in->call_id, in->to_tag);
 
 		if (!sub) {
-			ua_log(LOG_INFO, "%s %s: 481 (no dialog with tag %s)", m, in->call_id, in->to_tag);
+			ua_log(LOG_DEBUG, "%s %s: 481 (no dialog with tag %s)", m, in->call_id, in->to_tag);
 			respond(ua, in, src, key, 481, NULL, NULL, NULL);
 		} else if (strcmp(m, "SUBSCRIBE") == 0) {
 			on_subscribe_refresh(ua, sub, in, src, key);
@@ -523,7 +524,7 @@ static void report(struct ua *ua, const char *call_id, const char *local_tag, ui
 	if (r < 0)
 		ua_log(LOG_ERR, "sippres_sub_notify_result: %s", sippres_strerror(r));
 	else if (r == 1)
-		ua_log(LOG_INFO, "subscription %s ended after NOTIFY cseq %u got %d", call_id, cseq, status);
+		ua_log(LOG_DEBUG, "subscription %s ended after NOTIFY cseq %u got %d", call_id, cseq, status);
 }
 
 static void on_response(struct ua *ua, const struct sip_in *in)
@@ -594,7 +595,7 @@ void ua_run_timers(struct ua *ua)
 			char *call_id = x->call_id, *tag = x->local_tag;
 			uint32_t cseq = x->cseq;
 
-			ua_log(LOG_INFO, "NOTIFY %s cseq %u: no response (timer F)", call_id, cseq);
+			ua_log(LOG_DEBUG, "NOTIFY %s cseq %u: no response (timer F)", call_id, cseq);
 			x->call_id = x->local_tag = NULL;
 			unqueue(ua, x);
 			ntx_remove(&ua->ntx, x);

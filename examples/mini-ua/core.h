@@ -36,7 +36,7 @@ struct ua {
 };
 
 /* core.c */
-int ua_init(struct ua *ua, uint32_t t1);
+int ua_init(struct ua *ua, uint32_t t1, bool persist);
 void ua_fini(struct ua *ua);
 void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src);
 /* Run due timers (library, retransmissions, response cache). */

@@ -306,7 +306,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 
 	sipmsg_init();
-	if (ua_init(&ua, (uint32_t)t1) < 0)
+	if (ua_init(&ua, (uint32_t)t1, state_dir != NULL) < 0)
 		return 1;
 	if (open_socket(&ua, listen) < 0 || load_config(&ua, pjsip, true) < 0 ||
 	    load_config(&ua, extensions, false) < 0 || (state_dir && store_open(&ua, state_dir) < 0) ||
