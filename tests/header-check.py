@@ -7,10 +7,12 @@ header-check.py c        --cc 'CMD' -I DIR...   each public header compiles alon
 header-check.py c++      --cxx 'CMD' -I DIR...  the same as -std=c++11; the object refers to
                                                 the library by unmangled C names (extern "C")
                                                 (exit 77 when there is no C++ compiler)
-header-check.py coverage --headers DIR --layout-test FILE
+header-check.py coverage --headers DIR --layout-test FILE [--cc 'CMD' -I DIR...]
                                                 every struct member, enum constant and numeric
                                                 SIPPRES_* macro of the public headers appears,
-                                                in order, in the frozen-layout test
+                                                in order, in the frozen-layout test; with --cc,
+                                                a failure also prints the lines to add, with
+                                                the values of the current header
 """
 
 import argparse
@@ -145,11 +147,48 @@ def check_coverage(args):
               'members/constants with their current values (appending only):')
         for p in problems:
             print('- ' + p)
+        if args.cc:
+            changed = [n for n, m in structs.items()
+                       if re.findall(r'\bMEMBER\s*\(\s*%s\s*,\s*(\w+)\s*,' % re.escape(n), test) != m]
+            print_layout_lines(args, structs, changed, [c for c in constants if c not in listed_constants])
         return 1
     print('ok: %d structs (%d members) and %d constants of the public header are frozen in %s'
           % (len(structs), sum(len(m) for m in structs.values()), len(constants),
              os.path.basename(args.layout_test)))
     return 0
+
+
+def print_layout_lines(args, structs, names, constants):
+    """Print MEMBER/CONSTANT lines with the values of the current header."""
+    prog = ['#include <stdio.h>', '#include <stddef.h>', '#include <libsippresence/libsippresence.h>',
+            'int main(void)', '{']
+    for name in names:
+        short = name[len('sippres_'):]
+        prog.append(r'printf("\nstatic void test_%s(void **state)\n{\n\tstatic const struct member m[] = {\n");'
+                    % short)
+        for m in structs[name]:
+            prog.append(r'printf("\t\tMEMBER(%s, %s, %%zu, %%zu),\n", offsetof(struct %s, %s), '
+                        r'sizeof(((struct %s *)0)->%s));' % (name, m, name, m, name, m))
+        prog.append(r'printf("\t};\n\t(void)state;\n\tCHECK_STRUCT(%s, %%zu, m);\n}\n", sizeof(struct %s));'
+                    % (name, name))
+    if constants:
+        prog.append(r'printf("\n");')
+    for c in constants:
+        prog.append(r'printf("\t\tCONSTANT(%s, %%lld),\n", (long long)(%s));' % (c, c))
+    prog += ['return 0;', '}']
+    with tempfile.TemporaryDirectory() as tmp:
+        src, exe = os.path.join(tmp, 'layout.c'), os.path.join(tmp, 'layout')
+        with open(src, 'w') as f:
+            f.write('\n'.join(prog) + '\n')
+        r = subprocess.run(shlex.split(args.cc) + ['-I' + d for d in args.include] + [src, '-o', exe],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print('(could not compute the current values: %s)' % r.stderr.strip())
+            return
+        out = subprocess.run([exe], capture_output=True, text=True).stdout
+    print('\nThe current header has these values. Check that the existing lines of the test still hold '
+          '(only appends are allowed), then add what is new (and a cmocka_unit_test() entry for each new '
+          'test function):' + out)
 
 
 def main():
