@@ -85,9 +85,12 @@ static void test_callbacks(void **state)
 		MEMBER(sippres_callbacks, size, 0, 8),
 		MEMBER(sippres_callbacks, log, 8, 8),
 		MEMBER(sippres_callbacks, random, 16, 8),
+		MEMBER(sippres_callbacks, notify, 24, 8),
+		MEMBER(sippres_callbacks, persist, 32, 8),
+		MEMBER(sippres_callbacks, forget, 40, 8),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_callbacks, 24, m);
+	CHECK_STRUCT(sippres_callbacks, 48, m);
 }
 
 static void test_diag(void **state)
@@ -155,6 +158,156 @@ static void test_exten_status(void **state)
 	};
 	(void)state;
 	CHECK_STRUCT(sippres_exten_status, 104, m);
+}
+
+static void test_body_input(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_body_input, size, 0, 8),
+		MEMBER(sippres_body_input, profile, 8, 4),
+		MEMBER(sippres_body_input, flags, 12, 4),
+		MEMBER(sippres_body_input, exten, 16, 8),
+		MEMBER(sippres_body_input, local_uri, 24, 8),
+		MEMBER(sippres_body_input, remote_uri, 32, 8),
+		MEMBER(sippres_body_input, domain, 40, 8),
+		MEMBER(sippres_body_input, user_agent, 48, 8),
+		MEMBER(sippres_body_input, exten_state, 56, 4),
+		MEMBER(sippres_body_input, presence_state, 60, 4),
+		MEMBER(sippres_body_input, presence_subtype, 64, 8),
+		MEMBER(sippres_body_input, presence_message, 72, 8),
+		MEMBER(sippres_body_input, devices, 80, 8),
+		MEMBER(sippres_body_input, n_devices, 88, 8),
+		MEMBER(sippres_body_input, causing_call, 96, 8),
+		MEMBER(sippres_body_input, version, 104, 4),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_body_input, 112, m);
+}
+
+static void test_body(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_body, size, 0, 8),
+		MEMBER(sippres_body, content_type, 8, 8),
+		MEMBER(sippres_body, data, 16, 8),
+		MEMBER(sippres_body, len, 24, 8),
+		MEMBER(sippres_body, version_offset, 32, 8),
+		MEMBER(sippres_body, version_len, 40, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_body, 48, m);
+}
+
+static void test_endpoint(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_endpoint, size, 0, 8),
+		MEMBER(sippres_endpoint, context, 8, 8),
+		MEMBER(sippres_endpoint, subscribe_context, 16, 8),
+		MEMBER(sippres_endpoint, profile, 24, 4),
+		MEMBER(sippres_endpoint, flags, 28, 4),
+		MEMBER(sippres_endpoint, body_options, 32, 4),
+		MEMBER(sippres_endpoint, sub_min_expiry, 36, 4),
+		MEMBER(sippres_endpoint, max_expiry, 40, 4),
+		MEMBER(sippres_endpoint, default_expiry, 44, 4),
+		MEMBER(sippres_endpoint, notify_failure_limit, 48, 4),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_endpoint, 56, m);
+}
+
+static void test_subscribe_req(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_subscribe_req, size, 0, 8),
+		MEMBER(sippres_subscribe_req, endpoint, 8, 8),
+		MEMBER(sippres_subscribe_req, ruri_scheme, 16, 8),
+		MEMBER(sippres_subscribe_req, ruri_user, 24, 8),
+		MEMBER(sippres_subscribe_req, ruri_host, 32, 8),
+		MEMBER(sippres_subscribe_req, ruri_port, 40, 4),
+		MEMBER(sippres_subscribe_req, flags, 44, 4),
+		MEMBER(sippres_subscribe_req, from_uri, 48, 8),
+		MEMBER(sippres_subscribe_req, from_tag, 56, 8),
+		MEMBER(sippres_subscribe_req, call_id, 64, 8),
+		MEMBER(sippres_subscribe_req, contact, 72, 8),
+		MEMBER(sippres_subscribe_req, event, 80, 8),
+		MEMBER(sippres_subscribe_req, event_id, 88, 8),
+		MEMBER(sippres_subscribe_req, accept, 96, 8),
+		MEMBER(sippres_subscribe_req, n_accept, 104, 8),
+		MEMBER(sippres_subscribe_req, expires, 112, 8),
+		MEMBER(sippres_subscribe_req, user_agent, 120, 8),
+		MEMBER(sippres_subscribe_req, local_tag, 128, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_subscribe_req, 136, m);
+}
+
+static void test_subscribe_res(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_subscribe_res, size, 0, 8),
+		MEMBER(sippres_subscribe_res, status, 8, 4),
+		MEMBER(sippres_subscribe_res, reason, 16, 8),
+		MEMBER(sippres_subscribe_res, expires, 24, 4),
+		MEMBER(sippres_subscribe_res, min_expires, 28, 4),
+		MEMBER(sippres_subscribe_res, require_eventlist, 32, 4),
+		MEMBER(sippres_subscribe_res, local_tag, 40, 8),
+		MEMBER(sippres_subscribe_res, allow_events, 48, 8),
+		MEMBER(sippres_subscribe_res, accept, 56, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_subscribe_res, 64, m);
+}
+
+static void test_notify(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_notify, size, 0, 8),
+		MEMBER(sippres_notify, reason, 8, 4),
+		MEMBER(sippres_notify, cseq, 12, 4),
+		MEMBER(sippres_notify, terminated, 16, 4),
+		MEMBER(sippres_notify, require_eventlist, 20, 4),
+		MEMBER(sippres_notify, event, 24, 8),
+		MEMBER(sippres_notify, subscription_state, 32, 8),
+		MEMBER(sippres_notify, content_type, 40, 8),
+		MEMBER(sippres_notify, body, 48, 8),
+		MEMBER(sippres_notify, body_len, 56, 8),
+		MEMBER(sippres_notify, call_id, 64, 8),
+		MEMBER(sippres_notify, local_tag, 72, 8),
+		MEMBER(sippres_notify, remote_tag, 80, 8),
+		MEMBER(sippres_notify, remote_uri, 88, 8),
+		MEMBER(sippres_notify, local_uri, 96, 8),
+		MEMBER(sippres_notify, contact, 104, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_notify, 112, m);
+}
+
+static void test_sub_info(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_sub_info, size, 0, 8),
+		MEMBER(sippres_sub_info, endpoint, 8, 8),
+		MEMBER(sippres_sub_info, context, 16, 8),
+		MEMBER(sippres_sub_info, resource, 24, 8),
+		MEMBER(sippres_sub_info, event, 32, 8),
+		MEMBER(sippres_sub_info, event_id, 40, 8),
+		MEMBER(sippres_sub_info, content_type, 48, 8),
+		MEMBER(sippres_sub_info, call_id, 56, 8),
+		MEMBER(sippres_sub_info, local_tag, 64, 8),
+		MEMBER(sippres_sub_info, remote_tag, 72, 8),
+		MEMBER(sippres_sub_info, remote_uri, 80, 8),
+		MEMBER(sippres_sub_info, local_uri, 88, 8),
+		MEMBER(sippres_sub_info, contact, 96, 8),
+		MEMBER(sippres_sub_info, user_agent, 104, 8),
+		MEMBER(sippres_sub_info, expires_at_ms, 112, 8),
+		MEMBER(sippres_sub_info, next_cseq, 120, 4),
+		MEMBER(sippres_sub_info, profile, 124, 4),
+		MEMBER(sippres_sub_info, version, 128, 4),
+		MEMBER(sippres_sub_info, exten_state, 132, 4),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_sub_info, 136, m);
 }
 
 struct constant {
@@ -249,6 +402,19 @@ static void test_enums(void **state)
 		CONSTANT(SIPPRES_REASON_PRESENCE, 2),
 		CONSTANT(SIPPRES_REASON_HINT, 3),
 		CONSTANT(SIPPRES_REASON_REMOVED, 4),
+
+		CONSTANT(SIPPRES_PROFILE_STANDARD, 0),
+		CONSTANT(SIPPRES_PROFILE_ASTERISK, 1),
+
+		CONSTANT(SIPPRES_BODY_HOOK_ROOT, 0),
+		CONSTANT(SIPPRES_BODY_HOOK_MAIN, 1),
+		CONSTANT(SIPPRES_BODY_HOOK_END, 2),
+
+		CONSTANT(SIPPRES_NOTIFY_INITIAL, 0),
+		CONSTANT(SIPPRES_NOTIFY_CHANGE, 1),
+		CONSTANT(SIPPRES_NOTIFY_REFRESH, 2),
+		CONSTANT(SIPPRES_NOTIFY_FINAL, 3),
+		CONSTANT(SIPPRES_NOTIFY_RESTORED, 4),
 	};
 	(void)state;
 	CHECK_CONSTANTS("enum constants", c);
@@ -263,6 +429,12 @@ static void test_macros(void **state)
 		CONSTANT(SIPPRES_PRESENCE_STATE_COUNT, 8),
 		CONSTANT(SIPPRES_CALL_NAME_RESTRICTED, 0x1),
 		CONSTANT(SIPPRES_CALL_NUMBER_RESTRICTED, 0x2),
+		CONSTANT(SIPPRES_BODY_EARLY_INUSE_RINGING, 0x1),
+		CONSTANT(SIPPRES_BODY_SINGLE_DIALOG, 0x2),
+		CONSTANT(SIPPRES_BODY_DUMMY_DIALOG, 0x4),
+		CONSTANT(SIPPRES_ENDPOINT_DENY_SUBSCRIBE, 0x1),
+		CONSTANT(SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING, 0x2),
+		CONSTANT(SIPPRES_SUBSCRIBE_EVENTLIST, 0x1),
 	};
 	(void)state;
 	CHECK_CONSTANTS("numeric macros", c);
@@ -278,6 +450,13 @@ int main(void)
 		cmocka_unit_test(test_call),
 		cmocka_unit_test(test_device_info),
 		cmocka_unit_test(test_exten_status),
+		cmocka_unit_test(test_body_input),
+		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_endpoint),
+		cmocka_unit_test(test_subscribe_req),
+		cmocka_unit_test(test_subscribe_res),
+		cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_sub_info),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_macros),

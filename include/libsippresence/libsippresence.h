@@ -125,6 +125,8 @@ struct sippres_config {
 };
 
 struct sippres_exten_status;
+struct sippres_sub;
+struct sippres_notify;
 
 /**
  * Host callbacks, copied at creation. NULL members mean "feature unused".
@@ -139,6 +141,15 @@ struct sippres_callbacks {
 	/** Fill buf with len random bytes; return 0, or < 0 on failure. NULL:
 	 *  the library uses a non-cryptographic generator seeded per context. @since 0.1 */
 	int (*random)(void *user_data, uint8_t *buf, size_t len);
+	/** Send a NOTIFY. Return 0, or < 0 when it could not be handed to the
+	 *  transport (counted as a failed NOTIFY). After the callback for a NOTIFY
+	 *  with terminated set returns, the subscription is freed. @since 0.1 */
+	int (*notify)(void *user_data, struct sippres_sub *sub, const struct sippres_notify *n);
+	/** Store (replace) the subscription's record; see sippres_sub_restore(). @since 0.1 */
+	void (*persist)(void *user_data, struct sippres_sub *sub, const void *record, size_t len);
+	/** Delete the subscription's record: it ended. The sub is freed after the
+	 *  callback returns. @since 0.1 */
+	void (*forget)(void *user_data, struct sippres_sub *sub);
 };
 
 /**
@@ -424,6 +435,456 @@ SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const cha
 SIPPRES_EXPORT int sippres_call_set(struct sippres_ctx *ctx, const char *device, const struct sippres_call *call);
 /** Remove a call from a device. @return 0 or SIPPRES_E_NOTFOUND / SIPPRES_E_INVAL. @since 0.1 */
 SIPPRES_EXPORT int sippres_call_clear(struct sippres_ctx *ctx, const char *device, const char *call_id);
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/* BEGIN bodies (issue 3) ---------------------------------------------------- */
+/** @defgroup bodies NOTIFY body generators
+ * The library renders NOTIFY bodies itself: application/pidf+xml (with the
+ * RPID and Digium supplements), application/xpidf+xml,
+ * application/cpim-pidf+xml (XPIDF content, as Asterisk sends it) and
+ * application/dialog-info+xml. Generators are registered per context, keyed
+ * by content type; the built-ins are registered when the context is created,
+ * and the host may unregister any of them or register its own generators and
+ * supplements, which write through the escaping XML writer (sippres_xml_*).
+ * docs/bodies.md describes every body, profile and vendor option.
+ * @{ */
+
+/** Body profiles: how a body is rendered. @since 0.1 */
+enum sippres_profile {
+	SIPPRES_PROFILE_STANDARD = 0, /**< RFC-correct, schema-valid bodies (the default) */
+	SIPPRES_PROFILE_ASTERISK = 1  /**< byte-for-byte what Asterisk (PJSIP) sends */
+};
+
+/** Content types of the built-in generators. @since 0.1 */
+#define SIPPRES_CONTENT_TYPE_PIDF "application/pidf+xml"
+#define SIPPRES_CONTENT_TYPE_XPIDF "application/xpidf+xml"
+#define SIPPRES_CONTENT_TYPE_CPIM_PIDF "application/cpim-pidf+xml"
+#define SIPPRES_CONTENT_TYPE_DIALOG_INFO "application/dialog-info+xml"
+
+/** @name Endpoint body options (sippres_body_input.flags)
+ * @{ */
+/** dialog-info: report an extension that is in use and ringing (ring while
+ *  busy) as `early` rather than `confirmed`, so the ringing call can be
+ *  picked up. Asterisk's `notify_early_inuse_ringing`; Cisco SPA phones need
+ *  it. Both profiles. @since 0.1 */
+#define SIPPRES_BODY_EARLY_INUSE_RINGING 0x1u
+/** dialog-info, standard profile: report at most one `<dialog>` (the most
+ *  interesting one: early > confirmed > terminated). Linksys SPA962 crashes on
+ *  several dialogs and Cisco SPA9000 assumes one. The asterisk profile always
+ *  sends exactly one dialog. @since 0.1 */
+#define SIPPRES_BODY_SINGLE_DIALOG 0x2u
+/** dialog-info, standard profile: when nothing is going on, send one dummy
+ *  `<dialog id="EXTEN"><state>terminated</state></dialog>` instead of an empty
+ *  document. Bria, Aastra and Yealink misbehave on an empty document. The
+ *  asterisk profile always sends this dialog. @since 0.1 */
+#define SIPPRES_BODY_DUMMY_DIALOG 0x4u
+/** @} */
+
+/**
+ * What a body is rendered from: one resource (hinted extension) as one
+ * subscriber sees it. Strings are NUL-terminated UTF-8 (invalid UTF-8 and
+ * characters XML forbids are replaced by U+FFFD in the body; everything is
+ * escaped). NULL strings are "not known". The host sets size = sizeof.
+ * @since 0.1
+ */
+struct sippres_body_input {
+	size_t size;                  /**< sizeof(struct sippres_body_input) */
+	uint32_t profile;             /**< enum sippres_profile */
+	uint32_t flags;               /**< SIPPRES_BODY_* options of the subscriber's endpoint */
+	const char *exten;            /**< resource (extension) name; required, not empty */
+	const char *local_uri;        /**< the presentity: SUBSCRIBE Request-URI with the user replaced by
+	                                   the resource, port kept (sip:1000@192.0.2.10:5060); required */
+	const char *remote_uri;       /**< the subscriber: From URI without port (sip:carol@192.0.2.20);
+	                                   used by the asterisk profile (PIDF contact, XPIDF address) */
+	const char *domain;           /**< host for dialog-info identities built from numbers;
+	                                   NULL: the host part of local_uri */
+	const char *user_agent;       /**< User-Agent of the initial SUBSCRIBE, NULL if none */
+	int32_t exten_state;          /**< enum sippres_exten_state bits */
+	uint32_t presence_state;      /**< enum sippres_presence_state, NOT_SET..DND (INVALID is refused) */
+	const char *presence_subtype; /**< NULL or "" when unset */
+	const char *presence_message; /**< NULL or "" when unset */
+	const struct sippres_device_info *devices; /**< the hint's devices with their causing calls */
+	size_t n_devices;
+	const struct sippres_call *causing_call; /**< the oldest ringing call (for pickup), else NULL */
+	uint32_t version;             /**< dialog-info version to render (the subscription's counter) */
+};
+
+/**
+ * A rendered body: a view into the context, valid until the next
+ * sippres_body_render() on the same context or its destruction.
+ * The host sets size = sizeof before the call.
+ * @since 0.1
+ */
+struct sippres_body {
+	size_t size;              /**< sizeof(struct sippres_body) */
+	const char *content_type; /**< the generator's content type (NUL-terminated) */
+	const char *data;         /**< the body (also NUL-terminated, the NUL is not counted) */
+	size_t len;               /**< body length in bytes */
+	size_t version_offset;    /**< where the dialog-info version digits start in data */
+	size_t version_len;       /**< how many digits; 0 when the body has no version */
+};
+
+/**
+ * Render the body of one content type.
+ * Content types compare case-insensitively; parameters (";charset=...") are
+ * not allowed here. The generator writes the XML prolog line, runs the
+ * supplements registered for the type and checks that the document is
+ * complete.
+ * @return 0; SIPPRES_E_NOTFOUND when no generator is registered for the type;
+ *         SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM, SIPPRES_E_RANDOM,
+ *         SIPPRES_E_TOOBIG, SIPPRES_E_CALLBACK (a host generator or
+ *         supplement failed), SIPPRES_E_REENTRANT (called from a generator).
+ *         On failure out is untouched.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *content_type,
+                                       const struct sippres_body_input *in, struct sippres_body *out);
+
+/**
+ * Copy a rendered body with its version digits replaced by version: the way
+ * to send one rendering to many subscriptions whose counters differ.
+ * buf_size of body->len + 10 is always enough.
+ * @param ret_len receives the new length (the copy is not NUL-terminated).
+ * @return 0; SIPPRES_E_INVAL (no version in body, NULL arguments);
+ *         SIPPRES_E_TOOBIG (buf too small; nothing written).
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, uint32_t version,
+                                              char *buf, size_t buf_size, size_t *ret_len);
+
+/**
+ * @return 1 if a generator is registered for content_type, 0 if not, or
+ *         SIPPRES_E_INVAL.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_supported(struct sippres_ctx *ctx, const char *content_type);
+
+/** The escaping XML writer handed to host generators and supplements. Valid
+ *  only during the callback. @since 0.1 */
+struct sippres_xml;
+
+/** Where a supplement is called (its hook argument). @since 0.1 */
+enum sippres_body_hook {
+	SIPPRES_BODY_HOOK_ROOT = 0, /**< the root start tag is open: add attributes (namespace declarations) */
+	SIPPRES_BODY_HOOK_MAIN = 1, /**< after the generator's main children (PIDF tuples, dialogs) */
+	SIPPRES_BODY_HOOK_END = 2   /**< just before the root closes (PIDF dm:person and other extensions) */
+};
+
+/**
+ * Register a generator for a content type, replacing the one registered
+ * (built-in or not). generate writes the root element and everything in it
+ * through xml (the library has written the prolog line) and calls
+ * sippres_xml_supplements() at the hook points it supports.
+ * @param generate returns 0, or < 0 to fail the render with SIPPRES_E_CALLBACK.
+ * @return 0 (added), 1 (replaced), SIPPRES_E_INVAL, SIPPRES_E_NOMEM, SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_generator_register(struct sippres_ctx *ctx, const char *content_type,
+                                                   int (*generate)(void *user_data, struct sippres_xml *xml,
+                                                                   const struct sippres_body_input *in),
+                                                   void *user_data);
+/**
+ * Unregister the generator of a content type (this is how a built-in one is
+ * disabled). Supplements registered for the type stay registered.
+ * @return 0, SIPPRES_E_NOTFOUND, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_generator_unregister(struct sippres_ctx *ctx, const char *content_type);
+
+/**
+ * Register a supplement for a content type under a name. Supplements run in
+ * registration order at each hook point; registering an existing name
+ * replaces it in place. The built-in ones for application/pidf+xml are
+ * "digium" (Digium/Sangoma presence tuple) and "rpid" (eyeBeam/RPID person),
+ * registered in that order.
+ * @param supplement called at every hook the generator offers; returns 0, or
+ *        < 0 to fail the render with SIPPRES_E_CALLBACK.
+ * @return 0 (added), 1 (replaced), SIPPRES_E_INVAL, SIPPRES_E_NOMEM, SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_body_supplement_register(struct sippres_ctx *ctx, const char *content_type,
+                                                    const char *name,
+                                                    int (*supplement)(void *user_data, struct sippres_xml *xml,
+                                                                      const struct sippres_body_input *in,
+                                                                      uint32_t hook),
+                                                    void *user_data);
+/** Unregister a supplement (e.g. "digium" or "rpid" of application/pidf+xml).
+ *  @return 0, SIPPRES_E_NOTFOUND, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT. @since 0.1 */
+SIPPRES_EXPORT int sippres_body_supplement_unregister(struct sippres_ctx *ctx, const char *content_type,
+                                                      const char *name);
+
+/**
+ * Open an element. name is an XML name (ASCII letters, digits, `_ - . :`,
+ * not starting with a digit, `-` or `.`), at most 64 elements deep.
+ * Writer errors are sticky: after the first failure every call returns it.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_NOMEM, SIPPRES_E_TOOBIG.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_xml_start(struct sippres_xml *xml, const char *name);
+/**
+ * Add an attribute to the element just opened (before any child or text).
+ * The value is escaped; len is its length in bytes, or (size_t)-1 for a
+ * NUL-terminated value. An embedded NUL becomes U+FFFD.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_NOMEM, SIPPRES_E_TOOBIG. @since 0.1
+ */
+SIPPRES_EXPORT int sippres_xml_attr(struct sippres_xml *xml, const char *name, const char *value, size_t len);
+/** Add escaped text to the open element (not after a child element); len as
+ *  for sippres_xml_attr. @return as sippres_xml_attr. @since 0.1 */
+SIPPRES_EXPORT int sippres_xml_text(struct sippres_xml *xml, const char *text, size_t len);
+/** Close the innermost open element. @return 0 or the sticky error / SIPPRES_E_INVAL. @since 0.1 */
+SIPPRES_EXPORT int sippres_xml_end(struct sippres_xml *xml);
+/**
+ * From a host generator: run the supplements registered for the content type
+ * being rendered at one hook point (enum sippres_body_hook).
+ * @return 0, a writer error, or SIPPRES_E_CALLBACK. @since 0.1
+ */
+SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hook);
+/** @} */
+/* END bodies ---------------------------------------------------------------- */
+
+/** @defgroup subs Subscriptions (RFC 6665 notifier)
+ * The host hands over a SUBSCRIBE's facts; the library decides the response,
+ * keeps the subscription and produces every NOTIFY through the notify
+ * callback. The NOTIFY that follows a 200 (initial, refresh, unsubscribe) is
+ * queued and sent from sippres_ctx_handle_timeout(), so the host can send its
+ * response first: sippres_ctx_next_timeout() reports it as due at once. State
+ * changes notify synchronously, inside the call that changed the state.
+ *
+ * Times are milliseconds on a clock the host chooses (now_ms). A host that
+ * persists subscriptions across restarts must use a clock that survives them
+ * (wall-clock milliseconds), because records hold absolute expiry times.
+ * @{ */
+
+#define SIPPRES_ENDPOINT_DENY_SUBSCRIBE 0x1u            /**< allow_subscribe=no: 603. @since 0.1 */
+#define SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING 0x2u /**< dialog-info: early for InUse&Ringing. @since 0.1 */
+
+/**
+ * Per-endpoint subscription options (pjsip.conf type=endpoint). Zero members
+ * mean the documented default.
+ * @since 0.1
+ */
+struct sippres_endpoint {
+	size_t size;
+	const char *context;            /**< dialplan context; NULL or "": "default" */
+	const char *subscribe_context;  /**< context for SUBSCRIBE; NULL or "": context */
+	uint32_t profile;               /**< enum sippres_profile */
+	uint32_t flags;                 /**< SIPPRES_ENDPOINT_* */
+	uint32_t body_options;          /**< vendor body options (SIPPRES_BODY_*) */
+	uint32_t sub_min_expiry;        /**< below it: 423 (0: no minimum) */
+	uint32_t max_expiry;            /**< granted Expires cap; 0: 3600 */
+	uint32_t default_expiry;        /**< when Expires is absent; 0: 3600 */
+	uint32_t notify_failure_limit;  /**< NOTIFY failures (408, timeout, 5xx) tolerated in a row
+	                                     before the subscription is dropped; 0: drop at the first, as pjsip */
+};
+
+/**
+ * Add or replace an endpoint. Subscriptions of a replaced endpoint keep going
+ * with the new options.
+ * @return 0 (new), 1 (replaced), SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *name, const struct sippres_endpoint *ep);
+/**
+ * Remove an endpoint; its subscriptions end with a final NOTIFY
+ * (terminated;reason=deactivated).
+ * @return 0 or SIPPRES_E_NOTFOUND / SIPPRES_E_INVAL / SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_endpoint_remove(struct sippres_ctx *ctx, const char *name);
+
+#define SIPPRES_SUBSCRIBE_EVENTLIST 0x1u /**< the SUBSCRIBE has Supported: eventlist. @since 0.1 */
+
+/**
+ * The facts of an out-of-dialog SUBSCRIBE, as the host's SIP stack parsed
+ * them. Strings are NUL-terminated and only read during the call.
+ * @since 0.1
+ */
+struct sippres_subscribe_req {
+	size_t size;
+	const char *endpoint;     /**< endpoint name (identified/authenticated by the host) */
+	const char *ruri_scheme;  /**< "sip", "sips", "tel", ... */
+	const char *ruri_user;    /**< the resource (Request-URI user part) */
+	const char *ruri_host;
+	uint32_t ruri_port;       /**< 0: no port in the Request-URI */
+	uint32_t flags;           /**< SIPPRES_SUBSCRIBE_* */
+	const char *from_uri;     /**< the subscriber's URI (From, without tag) */
+	const char *from_tag;
+	const char *call_id;
+	const char *contact;      /**< the subscriber's Contact URI: where NOTIFYs go */
+	const char *event;        /**< Event package ("presence", "dialog"); NULL: no Event header */
+	const char *event_id;     /**< the Event id parameter, or NULL */
+	const char *const *accept; /**< each Accept header value (comma lists and parameters allowed) */
+	size_t n_accept;          /**< 0: no Accept header */
+	int64_t expires;          /**< Expires value; < 0: no Expires header */
+	const char *user_agent;   /**< NULL: none */
+	const char *local_tag;    /**< the To tag the host will use; NULL: the library makes one */
+};
+
+/**
+ * The decision for a SUBSCRIBE (initial or refresh). The host sets size;
+ * strings are views valid until the next call on the context.
+ * @since 0.1
+ */
+struct sippres_subscribe_res {
+	size_t size;
+	uint32_t status;           /**< SIP status to answer: 200, 400, 403, 404, 406, 416, 423, 481, 489, 500, 603 */
+	const char *reason;        /**< reason phrase */
+	uint32_t expires;          /**< for 2xx: the Expires header value */
+	uint32_t min_expires;      /**< non-zero: add Min-Expires (423) */
+	uint32_t require_eventlist; /**< add Require: eventlist */
+	const char *local_tag;     /**< for 2xx: the To tag of the dialog */
+	const char *allow_events;  /**< add Allow-Events with this value when not NULL (489) */
+	const char *accept;        /**< add Accept with this value when not NULL (406) */
+};
+
+/** Why a NOTIFY is sent. @since 0.1 */
+enum sippres_notify_reason {
+	SIPPRES_NOTIFY_INITIAL = 0,  /**< after the 200 to the initial SUBSCRIBE */
+	SIPPRES_NOTIFY_CHANGE = 1,   /**< the resource's state changed */
+	SIPPRES_NOTIFY_REFRESH = 2,  /**< after the 200 to a refresh */
+	SIPPRES_NOTIFY_FINAL = 3,    /**< the subscription ends (unsubscribe, expiry, removal, fetch) */
+	SIPPRES_NOTIFY_RESTORED = 4  /**< first NOTIFY after sippres_sub_restore() */
+};
+
+/**
+ * One NOTIFY to send, handed to the notify callback; views valid until it returns.
+ * @since 0.1
+ */
+struct sippres_notify {
+	size_t size;
+	uint32_t reason;                /**< enum sippres_notify_reason */
+	uint32_t cseq;                  /**< CSeq number to use (the library counts per subscription) */
+	uint32_t terminated;            /**< 1: final NOTIFY; the sub is freed after the callback */
+	uint32_t require_eventlist;     /**< add Require: eventlist */
+	const char *event;              /**< Event header value, id echoed: "presence;id=7" */
+	const char *subscription_state; /**< "active;expires=599", "terminated;reason=timeout", ... */
+	const char *content_type;       /**< NULL: no body */
+	const char *body;
+	size_t body_len;
+	const char *call_id;            /**< the dialog */
+	const char *local_tag;          /**< our tag (From of the NOTIFY) */
+	const char *remote_tag;         /**< the subscriber's tag (To of the NOTIFY) */
+	const char *remote_uri;         /**< the subscriber's URI (To) */
+	const char *local_uri;          /**< the resource URI (From) */
+	const char *contact;            /**< the subscriber's Contact: Request-URI of the NOTIFY */
+};
+
+/**
+ * Decide an out-of-dialog SUBSCRIBE. For a 200, *ret receives the new
+ * subscription and its first NOTIFY is queued (sent by the next
+ * sippres_ctx_handle_timeout()). For other answers *ret is untouched. A
+ * SIP-level refusal is a decision, not an error: the return value is 0.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM, SIPPRES_E_REENTRANT.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req,
+                                     uint64_t now_ms, struct sippres_subscribe_res *res, struct sippres_sub **ret);
+
+/**
+ * Decide an in-dialog SUBSCRIBE (refresh, or Expires: 0 to unsubscribe).
+ * expires < 0: no Expires header (the endpoint default applies). The NOTIFY
+ * that follows is queued; an unsubscribe ends the subscription after it.
+ * @return 0 or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_sub *sub, int64_t expires,
+                                       uint64_t now_ms, struct sippres_subscribe_res *res);
+
+/**
+ * Report the final response to a NOTIFY (sip_status 408 for a transaction
+ * timeout). Failures count against the endpoint's notify_failure_limit; 481
+ * and the RFC 6665 4.2.2 codes always end the subscription (no further NOTIFY;
+ * forget fires, then the sub is freed).
+ * @return 0, 1 when the subscription ended, or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_sub_notify_result(struct sippres_ctx *ctx, struct sippres_sub *sub, uint32_t cseq,
+                                             int sip_status, uint64_t now_ms);
+
+/**
+ * End a subscription from the host side: a final NOTIFY with
+ * terminated;reason=deactivated (asterisk profile: terminated) is sent now.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_sub_terminate(struct sippres_ctx *ctx, struct sippres_sub *sub, uint64_t now_ms);
+
+/** Find a subscription by its dialog (Call-ID and our tag). @return NULL if none. @since 0.1 */
+SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, const char *call_id,
+                                                    const char *local_tag);
+/** Attach host data to a subscription. @since 0.1 */
+SIPPRES_EXPORT void sippres_sub_set_user_data(struct sippres_sub *sub, void *user_data);
+/** @return the host data attached to a subscription (NULL initially). @since 0.1 */
+SIPPRES_EXPORT void *sippres_sub_get_user_data(const struct sippres_sub *sub);
+
+/** A subscription's facts; views valid until the next call on the context. @since 0.1 */
+struct sippres_sub_info {
+	size_t size;
+	const char *endpoint;
+	const char *context;
+	const char *resource;
+	const char *event;
+	const char *event_id;       /**< NULL: none */
+	const char *content_type;
+	const char *call_id;
+	const char *local_tag;
+	const char *remote_tag;
+	const char *remote_uri;
+	const char *local_uri;
+	const char *contact;
+	const char *user_agent;     /**< "" when none */
+	uint64_t expires_at_ms;
+	uint32_t next_cseq;
+	uint32_t profile;
+	uint32_t version;           /**< next dialog-info version */
+	int32_t exten_state;        /**< the resource's current extension state */
+};
+
+/** Fill info (host sets size). @return 0 or SIPPRES_E_INVAL / SIPPRES_E_ABI. @since 0.1 */
+SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct sippres_sub *sub,
+                                        struct sippres_sub_info *info);
+/** Call fn for each subscription (creation order); fn < 0 stops. @return count or < 0. @since 0.1 */
+SIPPRES_EXPORT int sippres_sub_foreach(struct sippres_ctx *ctx,
+                                       int (*fn)(void *user_data, struct sippres_sub *sub), void *user_data);
+/** @return the number of live subscriptions. @since 0.1 */
+SIPPRES_EXPORT size_t sippres_sub_count(const struct sippres_ctx *ctx);
+
+/**
+ * Recreate a subscription from a record handed to the persist callback
+ * (after a restart). Expired records are refused with SIPPRES_E_NOTFOUND
+ * (forget is not called: the host deletes the record). A full-state NOTIFY
+ * that continues the CSeq and dialog-info version is queued.
+ * @return 0, SIPPRES_E_PARSE (corrupt, truncated or unknown version),
+ *         SIPPRES_E_NOTFOUND (expired, or endpoint/hint gone), SIPPRES_E_EXISTS, SIPPRES_E_NOMEM.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms,
+                                       struct sippres_sub **ret);
+
+/**
+ * Tell the context the time. NOTIFYs caused by state changes (which take no
+ * time argument) compute Subscription-State expires from the latest now_ms
+ * the context was given by this or any other call taking now_ms; a host that
+ * runs sippres_ctx_next_timeout() each loop iteration need not call it.
+ * Time never goes backwards: an older value is ignored.
+ * @return 0 or SIPPRES_E_INVAL.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_set_time(struct sippres_ctx *ctx, uint64_t now_ms);
+
+/**
+ * When the library next needs sippres_ctx_handle_timeout().
+ * @return 1 with *deadline_ms set, 0 when nothing is scheduled, or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t now_ms, uint64_t *deadline_ms);
+/**
+ * Do what is due at now_ms: queued NOTIFYs, subscription expiry (final NOTIFY
+ * terminated;reason=timeout), batched list notifications.
+ * @return the number of NOTIFYs sent, or < 0.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t now_ms);
 /** @} */
 
 #ifdef __cplusplus

@@ -11,6 +11,8 @@
 #include "libsippresence.h"
 
 struct sp_registry;
+struct sp_bodies;
+struct sp_subs;
 
 struct sippres_ctx {
 	struct sippres_allocator alloc;
@@ -21,6 +23,8 @@ struct sippres_ctx {
 	uint32_t hash_seed;   /* per-context seed against hash flooding */
 	int in_callback;      /* > 0 while a watcher callback runs */
 	struct sp_registry *reg;
+	struct sp_bodies *bodies; /* body generator registry (lib/bodies) */
+	struct sp_subs *subs;     /* subscription engine (lib/subs) */
 };
 
 /* Allocation through the context's allocator. sp_malloc(ctx, 0) returns NULL. */
@@ -86,5 +90,8 @@ void sp_map_remove(struct sp_map *m, struct sp_hnode *n);
 /* Registry lifecycle (state/registry.c) */
 int sp_registry_new(struct sippres_ctx *ctx);
 void sp_registry_free(struct sippres_ctx *ctx);
+/* Subscription engine lifecycle (subs/subs.c) */
+int sp_subs_new(struct sippres_ctx *ctx);
+void sp_subs_free(struct sippres_ctx *ctx);
 
 #endif

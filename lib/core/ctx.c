@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core-private.h"
+#include "bodies/bodies-private.h"
 
 static void *default_malloc(void *ud, size_t n)
 {
@@ -27,7 +28,7 @@ static void default_free(void *ud, void *p)
 /* Size of the first published version of each host struct. */
 #define ALLOCATOR_V1_SIZE (offsetof(struct sippres_allocator, free) + sizeof(void (*)(void *, void *)))
 #define CONFIG_V1_SIZE (offsetof(struct sippres_config, flags) + sizeof(uint32_t))
-#define CALLBACKS_V1_SIZE (offsetof(struct sippres_callbacks, random) + sizeof(void *))
+#define CALLBACKS_V1_SIZE (offsetof(struct sippres_callbacks, forget) + sizeof(void *))
 
 int sp_check_struct(const void *p, size_t min_size, size_t known_size)
 {
@@ -135,6 +136,19 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 		alloc.free(alloc.user_data, ctx);
 		return r;
 	}
+	r = sp_bodies_init(ctx);
+	if (r < 0) {
+		sp_registry_free(ctx);
+		alloc.free(alloc.user_data, ctx);
+		return r;
+	}
+	r = sp_subs_new(ctx);
+	if (r < 0) {
+		sp_bodies_fini(ctx);
+		sp_registry_free(ctx);
+		alloc.free(alloc.user_data, ctx);
+		return r;
+	}
 	*ret = ctx;
 	return 0;
 }
@@ -143,6 +157,8 @@ SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	sp_subs_free(ctx);
+	sp_bodies_fini(ctx);
 	sp_registry_free(ctx);
 	ctx->alloc.free(ctx->alloc.user_data, ctx);
 }

@@ -71,6 +71,8 @@ struct sp_hint {
 	struct sp_hint *pat_next; /* in context->patterns */
 	struct sp_hint *all_prev, *all_next;
 	struct sippres_watch *watches;
+	struct sippres_sub *subs; /* subscriptions to this extension (lib/subs) */
+	size_t nsubs;
 };
 
 struct sippres_watch {
@@ -95,5 +97,9 @@ struct sp_registry {
 	struct sippres_watch *graveyard;
 	uint64_t call_seq;
 };
+
+/* For the subscription engine: find (instantiating a pattern) and describe a hint. */
+int sp_hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sp_hint **ret);
+void sp_hint_status(struct sippres_ctx *ctx, const struct sp_hint *h, struct sippres_exten_status *st);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "registry-private.h"
+#include "subs/subs-private.h"
 
 /* ---------------------------------------------------------------- sources */
 
@@ -404,7 +405,7 @@ static void dispatch(struct sippres_ctx *ctx, struct sp_hint *h, uint32_t reason
 {
 	struct sippres_exten_status st;
 
-	if (!h->watches)
+	if (!h->watches && !h->subs)
 		return;
 	fill_status(ctx, h, reason, SCRATCH_DISPATCH, &st);
 	ctx->in_callback++;
@@ -413,6 +414,8 @@ static void dispatch(struct sippres_ctx *ctx, struct sp_hint *h, uint32_t reason
 			w->fn(w->user_data, &st);
 	}
 	ctx->in_callback--;
+	if (h->subs)
+		sp_subs_hint_event(ctx, h, &st);
 	if (ctx->in_callback == 0)
 		sweep_graveyard(ctx);
 }
@@ -644,7 +647,7 @@ static int instantiate(struct sippres_ctx *ctx, struct sp_hint *p, const char *e
 }
 
 /* Find the hint for (context, exten), instantiating a pattern hint if needed. */
-static int lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sp_hint **ret)
+int sp_hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sp_hint **ret)
 {
 	struct sp_context *c;
 	struct sp_hint *h;
@@ -796,6 +799,11 @@ SIPPRES_EXPORT int sippres_hint_remove(struct sippres_ctx *ctx, const char *cont
 	return 0;
 }
 
+void sp_hint_status(struct sippres_ctx *ctx, const struct sp_hint *h, struct sippres_exten_status *st)
+{
+	fill_status(ctx, h, SIPPRES_REASON_QUERY, SCRATCH_QUERY, st);
+}
+
 #define STATUS_V1_SIZE (offsetof(struct sippres_exten_status, is_pattern) + sizeof(uint32_t))
 
 SIPPRES_EXPORT int sippres_exten_status_get(struct sippres_ctx *ctx, const char *context, const char *exten,
@@ -811,7 +819,7 @@ SIPPRES_EXPORT int sippres_exten_status_get(struct sippres_ctx *ctx, const char 
 	size = out->size;
 	if (size < STATUS_V1_SIZE)
 		return SIPPRES_E_ABI;
-	r = lookup(ctx, context, exten, &h);
+	r = sp_hint_lookup(ctx, context, exten, &h);
 	if (r < 0)
 		return r;
 	fill_status(ctx, h, SIPPRES_REASON_QUERY, SCRATCH_QUERY, &st);
@@ -859,7 +867,7 @@ SIPPRES_EXPORT int sippres_watch_add(struct sippres_ctx *ctx, const char *contex
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
-	r = lookup(ctx, context, exten, &h);
+	r = sp_hint_lookup(ctx, context, exten, &h);
 	if (r < 0)
 		return r;
 	w = sp_calloc(ctx, 1, sizeof(*w));

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* NOTIFY body generators: the escaping XML writer, the generator registry and
+ * the built-in generators (pidf, xpidf, dialog-info) and supplements. */
+#ifndef SIPPRES_BODIES_PRIVATE_H
+#define SIPPRES_BODIES_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core-private.h"
+
+/* Hook for the context (lib/core/ctx.c): built-ins registered at creation. */
+int sp_bodies_init(struct sippres_ctx *ctx);
+void sp_bodies_fini(struct sippres_ctx *ctx);
+
+/* ---- XML writer -------------------------------------------------------- */
+
+#define SP_XML_MAX_DEPTH 64
+
+enum sp_xml_format {
+	SP_XML_STANDARD = 0, /* two-space indent, <x/>, empty attributes as x="" */
+	SP_XML_ASTERISK = 1  /* pj_xml_print: one-space indent, <x />, empty attributes bare */
+};
+
+struct sp_xml_level {
+	uint32_t name_off; /* the element name inside buf (after '<') */
+	uint32_t name_len;
+	uint8_t children;  /* has child elements */
+	uint8_t text;      /* has text */
+};
+
+struct sp_bodies;
+
+/* The writer. Errors are sticky in err: every write is a no-op once it is set. */
+struct sippres_xml {
+	struct sippres_ctx *ctx;
+	char *buf;
+	size_t len;
+	size_t cap;
+	int err;
+	uint32_t format;
+	uint32_t depth;
+	bool open;          /* the innermost start tag is still open (attributes allowed) */
+	bool root_done;     /* the root element has been closed */
+	size_t version_off; /* where the marked number starts, version_len 0 if none */
+	size_t version_len;
+	/* what is being rendered, for supplements */
+	struct sp_bodies *bodies;
+	const char *content_type;
+	const struct sippres_body_input *in;
+	struct sp_xml_level stack[SP_XML_MAX_DEPTH];
+};
+
+/* Reset for a new document, keeping the buffer. */
+void sp_xml_reset(struct sippres_xml *w, uint32_t format);
+void sp_xml_release(struct sippres_xml *w);
+/* Make room for n more bytes; false (and err set) on failure. */
+bool sp_xml_reserve(struct sippres_xml *w, size_t n);
+
+/* Raw bytes, no escaping: only for constant markup the library writes. */
+void sp_xml_raw(struct sippres_xml *w, const char *s, size_t n);
+#define sp_xml_lit(w, s) sp_xml_raw((w), (s), sizeof(s) - 1)
+/* The prolog line, and for XPIDF a doctype line after it. */
+void sp_xml_prolog(struct sippres_xml *w);
+
+/* Elements. Names are trusted (literals). */
+void sp_xml_start(struct sippres_xml *w, const char *name, size_t n);
+#define sp_xml_start_lit(w, s) sp_xml_start((w), (s), sizeof(s) - 1)
+void sp_xml_end(struct sippres_xml *w);
+/* <name>escaped text</name> as one element */
+void sp_xml_elem_text(struct sippres_xml *w, const char *name, size_t n, const char *text, size_t tn);
+
+/* Attributes: name is a trusted literal; values are escaped unless _raw. */
+void sp_xml_attr(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
+void sp_xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
+#define sp_xml_attr_lit(w, name, v) sp_xml_attr_raw((w), (name), sizeof(name) - 1, (v), sizeof(v) - 1)
+#define sp_xml_attr_str(w, name, v) sp_xml_attr((w), (name), sizeof(name) - 1, (v), strlen(v))
+/* Composed values: open, then any number of escaped / raw parts, then close. */
+void sp_xml_attr_open(struct sippres_xml *w, const char *name, size_t n);
+void sp_xml_attr_part(struct sippres_xml *w, const char *v, size_t vn);
+void sp_xml_attr_close(struct sippres_xml *w);
+/* A number attribute; mark records its digits as the version field. */
+void sp_xml_attr_u32(struct sippres_xml *w, const char *name, size_t n, uint32_t v, bool mark);
+/* An xs:ID made of a literal prefix and a mangled value: bytes outside
+ * [A-Za-z0-9.-] become _XX (upper-case hex). */
+void sp_xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const char *prefix, const char *v);
+
+/* Escaped text content of the innermost element. */
+void sp_xml_text(struct sippres_xml *w, const char *s, size_t n);
+/* Text without escaping: only for literals. */
+void sp_xml_text_raw(struct sippres_xml *w, const char *s, size_t n);
+#define sp_xml_text_lit(w, s) sp_xml_text_raw((w), (s), sizeof(s) - 1)
+
+/* Escape s[0..n) into out (which must hold 6 * n bytes); returns the bytes
+ * written. attr: also escape TAB as &#9;. Exposed for tests. */
+size_t sp_xml_escape(char *out, const char *s, size_t n, bool attr);
+
+/* ---- registry ------------------------------------------------------------ */
+
+/* Run the supplements of w->content_type at one hook; returns w->err or SIPPRES_E_CALLBACK. */
+int sp_bodies_run_supplements(struct sippres_xml *w, uint32_t hook);
+
+/* ---- shared helpers for the generators --------------------------------- */
+
+enum sp_pidf_state { SP_NOTIFY_OPEN = 0, SP_NOTIFY_INUSE = 1, SP_NOTIFY_CLOSED = 2 };
+
+/* Asterisk's ast_sip_presence_exten_state_to_str table. */
+struct sp_exten_map {
+	const char *statestring; /* dialog-info <state>: early, confirmed, terminated */
+	int local_state;         /* enum sp_pidf_state */
+	bool on_the_phone;       /* eyeBeam activity, else "--" */
+	const char *note;        /* PIDF note */
+};
+void sp_exten_map(int32_t exten_state, bool early_inuse_ringing, struct sp_exten_map *m);
+
+static inline bool sp_str_set(const char *s)
+{
+	return s && s[0];
+}
+
+/* Built-in generators and supplements (pidf.c, xpidf.c, dialog-info.c) */
+int sp_gen_pidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in);
+int sp_supp_digium(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook);
+int sp_supp_rpid(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook);
+int sp_gen_xpidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in);
+int sp_gen_dialog_info(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in);
+
+/* true when the user agent contains "digium" or "sangoma" (ASCII case-insensitive) */
+bool sp_ua_is_digium(const char *ua);
+
+#endif

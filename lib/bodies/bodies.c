@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT */
+/* The body generator registry and the public render / writer entry points.
+ *
+ * Generators and supplements are registered per context and keyed by content
+ * type, like Asterisk's body generator modules: one generator per type,
+ * any number of supplements per type, run in registration order at the hook
+ * points the generator offers. The built-ins are registered at context
+ * creation (sp_bodies_init) and can be unregistered or replaced by the host. */
+#include <string.h>
+
+#include "bodies/bodies-private.h"
+
+#define SP_MAX_TYPE_LEN 255
+
+struct sp_generator {
+	struct sp_generator *next;
+	char *content_type;
+	int (*fn)(void *user_data, struct sippres_xml *xml, const struct sippres_body_input *in);
+	void *user_data;
+	bool builtin;
+};
+
+struct sp_supplement {
+	struct sp_supplement *next;
+	char *content_type;
+	char *name;
+	int (*fn)(void *user_data, struct sippres_xml *xml, const struct sippres_body_input *in, uint32_t hook);
+	void *user_data;
+	bool builtin;
+};
+
+struct sp_bodies {
+	struct sp_generator *gens;
+	struct sp_supplement *supps; /* registration order */
+	struct sippres_xml xml;      /* the render buffer, reused */
+	int busy;                    /* > 0 while a generator runs */
+};
+
+#define BODY_INPUT_V1_SIZE (offsetof(struct sippres_body_input, version) + sizeof(uint32_t))
+#define BODY_V1_SIZE (offsetof(struct sippres_body, version_len) + sizeof(size_t))
+#define CALL_V1_SIZE (offsetof(struct sippres_call, remote_display) + sizeof(const char *))
+#define BODY_FLAGS_ALL (SIPPRES_BODY_EARLY_INUSE_RINGING | SIPPRES_BODY_SINGLE_DIALOG | SIPPRES_BODY_DUMMY_DIALOG)
+
+static int lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+static bool type_eq(const char *a, const char *b)
+{
+	while (*a && lower((unsigned char)*a) == lower((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+/* A content type or supplement name: 1..255 printable ASCII bytes without
+ * spaces, quotes or ';' (no parameters). */
+static bool token_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return false;
+	for (; s[n]; n++) {
+		unsigned char c = (unsigned char)s[n];
+		if (c <= 0x20 || c >= 0x7f || c == ';' || c == '"' || c == ',' || n >= SP_MAX_TYPE_LEN)
+			return false;
+	}
+	return n > 0;
+}
+
+static char *dup(struct sippres_ctx *ctx, const char *s)
+{
+	size_t n = strlen(s);
+	char *d = sp_malloc(ctx, n + 1);
+
+	if (d)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+static struct sp_generator *find_gen(struct sp_bodies *b, const char *type)
+{
+	for (struct sp_generator *g = b->gens; g; g = g->next) {
+		if (type_eq(g->content_type, type))
+			return g;
+	}
+	return NULL;
+}
+
+static int gen_register(struct sippres_ctx *ctx, const char *type,
+                        int (*fn)(void *, struct sippres_xml *, const struct sippres_body_input *), void *ud,
+                        bool builtin)
+{
+	struct sp_bodies *b = ctx->bodies;
+	struct sp_generator *g = find_gen(b, type), **tail;
+
+	if (g) {
+		g->fn = fn;
+		g->user_data = ud;
+		g->builtin = builtin;
+		return 1;
+	}
+	g = sp_malloc(ctx, sizeof(*g));
+	if (!g)
+		return SIPPRES_E_NOMEM;
+	g->content_type = dup(ctx, type);
+	if (!g->content_type) {
+		sp_free(ctx, g);
+		return SIPPRES_E_NOMEM;
+	}
+	g->next = NULL;
+	g->fn = fn;
+	g->user_data = ud;
+	g->builtin = builtin;
+	for (tail = &b->gens; *tail; tail = &(*tail)->next)
+		;
+	*tail = g;
+	return 0;
+}
+
+static int supp_register(struct sippres_ctx *ctx, const char *type, const char *name,
+                         int (*fn)(void *, struct sippres_xml *, const struct sippres_body_input *, uint32_t),
+                         void *ud, bool builtin)
+{
+	struct sp_bodies *b = ctx->bodies;
+	struct sp_supplement *s, **tail;
+
+	for (tail = &b->supps; *tail; tail = &(*tail)->next) {
+		s = *tail;
+		if (type_eq(s->content_type, type) && strcmp(s->name, name) == 0) {
+			s->fn = fn;
+			s->user_data = ud;
+			s->builtin = builtin;
+			return 1;
+		}
+	}
+	s = sp_malloc(ctx, sizeof(*s));
+	if (!s)
+		return SIPPRES_E_NOMEM;
+	s->content_type = dup(ctx, type);
+	s->name = dup(ctx, name);
+	if (!s->content_type || !s->name) {
+		sp_free(ctx, s->content_type);
+		sp_free(ctx, s->name);
+		sp_free(ctx, s);
+		return SIPPRES_E_NOMEM;
+	}
+	s->next = NULL;
+	s->fn = fn;
+	s->user_data = ud;
+	s->builtin = builtin;
+	*tail = s;
+	return 0;
+}
+
+void sp_bodies_fini(struct sippres_ctx *ctx)
+{
+	struct sp_bodies *b = ctx->bodies;
+
+	if (!b)
+		return;
+	while (b->gens) {
+		struct sp_generator *g = b->gens;
+		b->gens = g->next;
+		sp_free(ctx, g->content_type);
+		sp_free(ctx, g);
+	}
+	while (b->supps) {
+		struct sp_supplement *s = b->supps;
+		b->supps = s->next;
+		sp_free(ctx, s->content_type);
+		sp_free(ctx, s->name);
+		sp_free(ctx, s);
+	}
+	sp_xml_release(&b->xml);
+	sp_free(ctx, b);
+	ctx->bodies = NULL;
+}
+
+int sp_bodies_init(struct sippres_ctx *ctx)
+{
+	struct sp_bodies *b = sp_calloc(ctx, 1, sizeof(*b));
+	int r;
+
+	if (!b)
+		return SIPPRES_E_NOMEM;
+	b->xml.ctx = ctx;
+	ctx->bodies = b;
+	/* Asterisk loads the digium supplement before the eyebeam one
+	 * (alphabetical module order), so the digium tuple precedes dm:person. */
+	if ((r = gen_register(ctx, SIPPRES_CONTENT_TYPE_PIDF, sp_gen_pidf, NULL, true)) < 0 ||
+	    (r = gen_register(ctx, SIPPRES_CONTENT_TYPE_XPIDF, sp_gen_xpidf, NULL, true)) < 0 ||
+	    (r = gen_register(ctx, SIPPRES_CONTENT_TYPE_CPIM_PIDF, sp_gen_xpidf, NULL, true)) < 0 ||
+	    (r = gen_register(ctx, SIPPRES_CONTENT_TYPE_DIALOG_INFO, sp_gen_dialog_info, NULL, true)) < 0 ||
+	    (r = supp_register(ctx, SIPPRES_CONTENT_TYPE_PIDF, "digium", sp_supp_digium, NULL, true)) < 0 ||
+	    (r = supp_register(ctx, SIPPRES_CONTENT_TYPE_PIDF, "rpid", sp_supp_rpid, NULL, true)) < 0) {
+		sp_bodies_fini(ctx);
+		return r;
+	}
+	return 0;
+}
+
+int sp_bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
+{
+	if (w->err)
+		return w->err;
+	for (struct sp_supplement *s = w->bodies->supps; s; s = s->next) {
+		int r;
+
+		if (!type_eq(s->content_type, w->content_type))
+			continue;
+		r = s->fn(s->user_data, w, w->in, hook);
+		if (w->err)
+			return w->err;
+		if (r < 0) {
+			w->err = s->builtin ? r : SIPPRES_E_CALLBACK;
+			return w->err;
+		}
+	}
+	return 0;
+}
+
+/* ---- mapping helpers ------------------------------------------------------ */
+
+void sp_exten_map(int32_t st, bool early_inuse_ringing, struct sp_exten_map *m)
+{
+	switch (st) {
+	case SIPPRES_EXTEN_RINGING:
+		*m = (struct sp_exten_map){"early", SP_NOTIFY_INUSE, true, "Ringing"};
+		break;
+	case SIPPRES_EXTEN_INUSE | SIPPRES_EXTEN_RINGING:
+		*m = (struct sp_exten_map){early_inuse_ringing ? "early" : "confirmed", SP_NOTIFY_INUSE, true, "Ringing"};
+		break;
+	case SIPPRES_EXTEN_INUSE:
+	case SIPPRES_EXTEN_BUSY:
+		*m = (struct sp_exten_map){"confirmed", SP_NOTIFY_INUSE, true, "On the phone"};
+		break;
+	case SIPPRES_EXTEN_UNAVAILABLE:
+		*m = (struct sp_exten_map){"terminated", SP_NOTIFY_CLOSED, false, "Unavailable"};
+		break;
+	case SIPPRES_EXTEN_ONHOLD:
+		*m = (struct sp_exten_map){"confirmed", SP_NOTIFY_INUSE, true, "On hold"};
+		break;
+	default: /* NOT_INUSE, InUse&Hold, DEACTIVATED, REMOVED, anything else */
+		*m = (struct sp_exten_map){"terminated", SP_NOTIFY_OPEN, false, "Ready"};
+		break;
+	}
+}
+
+bool sp_ua_is_digium(const char *ua)
+{
+	static const char *const needles[] = {"digium", "sangoma"};
+
+	if (!ua)
+		return false;
+	for (size_t k = 0; k < 2; k++) {
+		const char *nd = needles[k];
+		size_t nl = strlen(nd);
+		for (const char *p = ua; *p; p++) {
+			size_t i = 0;
+			while (i < nl && p[i] && lower((unsigned char)p[i]) == nd[i])
+				i++;
+			if (i == nl)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+static int check_call(const struct sippres_call *c)
+{
+	if (!c)
+		return 0;
+	if (c->size < CALL_V1_SIZE)
+		return SIPPRES_E_ABI;
+	return 0;
+}
+
+static int check_input(const struct sippres_body_input *in)
+{
+	int r = sp_check_struct(in, BODY_INPUT_V1_SIZE, sizeof(*in));
+
+	if (r < 0)
+		return r;
+	if (in->profile > SIPPRES_PROFILE_ASTERISK || (in->flags & ~BODY_FLAGS_ALL))
+		return SIPPRES_E_INVAL;
+	if (!sp_str_set(in->exten) || !sp_str_set(in->local_uri))
+		return SIPPRES_E_INVAL;
+	if (in->presence_state >= SIPPRES_PRESENCE_INVALID)
+		return SIPPRES_E_INVAL;
+	if (in->n_devices && !in->devices)
+		return SIPPRES_E_INVAL;
+	if ((r = check_call(in->causing_call)) < 0)
+		return r;
+	for (size_t i = 0; i < in->n_devices; i++) {
+		if ((r = check_call(in->devices[i].causing_call)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *content_type,
+                                       const struct sippres_body_input *in, struct sippres_body *out)
+{
+	struct sp_bodies *b;
+	struct sp_generator *g;
+	struct sippres_xml *w;
+	int r;
+
+	if (!ctx || !ctx->bodies || !token_ok(content_type) || !in || !out)
+		return SIPPRES_E_INVAL;
+	if (out->size < BODY_V1_SIZE)
+		return SIPPRES_E_ABI;
+	r = check_input(in);
+	if (r < 0)
+		return r;
+	b = ctx->bodies;
+	if (b->busy)
+		return SIPPRES_E_REENTRANT;
+	g = find_gen(b, content_type);
+	if (!g)
+		return SIPPRES_E_NOTFOUND;
+
+	w = &b->xml;
+	sp_xml_reset(w, in->profile == SIPPRES_PROFILE_ASTERISK ? SP_XML_ASTERISK : SP_XML_STANDARD);
+	w->bodies = b;
+	w->content_type = g->content_type;
+	w->in = in;
+	sp_xml_prolog(w);
+	b->busy++;
+	r = g->fn(g->user_data, w, in);
+	b->busy--;
+	if (w->err)
+		r = w->err;
+	else if (r < 0 && !g->builtin)
+		r = SIPPRES_E_CALLBACK;
+	else if (r >= 0 && (!w->root_done || w->depth))
+		r = g->builtin ? SIPPRES_E_INVAL : SIPPRES_E_CALLBACK; /* an incomplete document */
+	if (r < 0)
+		return r;
+	w->buf[w->len] = '\0';
+	out->content_type = g->content_type;
+	out->data = w->buf;
+	out->len = w->len;
+	out->version_offset = w->version_off;
+	out->version_len = w->version_len;
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, uint32_t version, char *buf,
+                                              size_t buf_size, size_t *ret_len)
+{
+	char digits[10];
+	size_t k = 0, head, tail, need;
+
+	if (!body || !buf || !ret_len || body->size < BODY_V1_SIZE || !body->data || body->version_len == 0 ||
+	    body->version_len > sizeof(digits) || body->version_offset > body->len ||
+	    body->version_len > body->len - body->version_offset)
+		return SIPPRES_E_INVAL;
+	do {
+		digits[sizeof(digits) - 1 - k++] = (char)('0' + version % 10);
+		version /= 10;
+	} while (version);
+	head = body->version_offset;
+	tail = body->len - head - body->version_len;
+	need = head + k + tail;
+	if (need > buf_size)
+		return SIPPRES_E_TOOBIG;
+	memcpy(buf, body->data, head);
+	memcpy(buf + head, digits + sizeof(digits) - k, k);
+	memcpy(buf + head + k, body->data + head + body->version_len, tail);
+	*ret_len = need;
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_body_supported(struct sippres_ctx *ctx, const char *content_type)
+{
+	if (!ctx || !ctx->bodies || !token_ok(content_type))
+		return SIPPRES_E_INVAL;
+	return find_gen(ctx->bodies, content_type) ? 1 : 0;
+}
+
+SIPPRES_EXPORT int sippres_body_generator_register(struct sippres_ctx *ctx, const char *content_type,
+                                                   int (*generate)(void *user_data, struct sippres_xml *xml,
+                                                                   const struct sippres_body_input *in),
+                                                   void *user_data)
+{
+	if (!ctx || !ctx->bodies || !token_ok(content_type) || !generate)
+		return SIPPRES_E_INVAL;
+	if (ctx->bodies->busy)
+		return SIPPRES_E_REENTRANT;
+	return gen_register(ctx, content_type, generate, user_data, false);
+}
+
+SIPPRES_EXPORT int sippres_body_generator_unregister(struct sippres_ctx *ctx, const char *content_type)
+{
+	struct sp_generator **pp;
+
+	if (!ctx || !ctx->bodies || !token_ok(content_type))
+		return SIPPRES_E_INVAL;
+	if (ctx->bodies->busy)
+		return SIPPRES_E_REENTRANT;
+	for (pp = &ctx->bodies->gens; *pp; pp = &(*pp)->next) {
+		struct sp_generator *g = *pp;
+		if (type_eq(g->content_type, content_type)) {
+			*pp = g->next;
+			sp_free(ctx, g->content_type);
+			sp_free(ctx, g);
+			return 0;
+		}
+	}
+	return SIPPRES_E_NOTFOUND;
+}
+
+SIPPRES_EXPORT int sippres_body_supplement_register(struct sippres_ctx *ctx, const char *content_type,
+                                                    const char *name,
+                                                    int (*supplement)(void *user_data, struct sippres_xml *xml,
+                                                                      const struct sippres_body_input *in,
+                                                                      uint32_t hook),
+                                                    void *user_data)
+{
+	if (!ctx || !ctx->bodies || !token_ok(content_type) || !token_ok(name) || !supplement)
+		return SIPPRES_E_INVAL;
+	if (ctx->bodies->busy)
+		return SIPPRES_E_REENTRANT;
+	return supp_register(ctx, content_type, name, supplement, user_data, false);
+}
+
+SIPPRES_EXPORT int sippres_body_supplement_unregister(struct sippres_ctx *ctx, const char *content_type,
+                                                      const char *name)
+{
+	struct sp_supplement **pp;
+
+	if (!ctx || !ctx->bodies || !token_ok(content_type) || !token_ok(name))
+		return SIPPRES_E_INVAL;
+	if (ctx->bodies->busy)
+		return SIPPRES_E_REENTRANT;
+	for (pp = &ctx->bodies->supps; *pp; pp = &(*pp)->next) {
+		struct sp_supplement *s = *pp;
+		if (type_eq(s->content_type, content_type) && strcmp(s->name, name) == 0) {
+			*pp = s->next;
+			sp_free(ctx, s->content_type);
+			sp_free(ctx, s->name);
+			sp_free(ctx, s);
+			return 0;
+		}
+	}
+	return SIPPRES_E_NOTFOUND;
+}
+
+/* ---- the writer, for host generators -------------------------------------- */
+
+static bool xml_name_ok(const char *s, size_t *len)
+{
+	size_t n = 0;
+
+	if (!s)
+		return false;
+	for (; s[n]; n++) {
+		unsigned char c = (unsigned char)s[n];
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+		bool other = (c >= '0' && c <= '9') || c == '-' || c == '.';
+		if (!alpha && !(other && n > 0))
+			return false;
+		if (n >= 256)
+			return false;
+	}
+	*len = n;
+	return n > 0;
+}
+
+static int writer_fail(struct sippres_xml *w, int err)
+{
+	if (!w->err)
+		w->err = err;
+	return w->err;
+}
+
+SIPPRES_EXPORT int sippres_xml_start(struct sippres_xml *xml, const char *name)
+{
+	size_t n;
+
+	if (!xml)
+		return SIPPRES_E_INVAL;
+	if (!xml_name_ok(name, &n))
+		return writer_fail(xml, SIPPRES_E_INVAL);
+	sp_xml_start(xml, name, n);
+	return xml->err;
+}
+
+SIPPRES_EXPORT int sippres_xml_attr(struct sippres_xml *xml, const char *name, const char *value, size_t len)
+{
+	size_t n;
+
+	if (!xml)
+		return SIPPRES_E_INVAL;
+	if (!xml_name_ok(name, &n) || (!value && len))
+		return writer_fail(xml, SIPPRES_E_INVAL);
+	if (len == (size_t)-1)
+		len = strlen(value);
+	sp_xml_attr(xml, name, n, value ? value : "", len);
+	return xml->err;
+}
+
+SIPPRES_EXPORT int sippres_xml_text(struct sippres_xml *xml, const char *text, size_t len)
+{
+	if (!xml)
+		return SIPPRES_E_INVAL;
+	if (!text && len)
+		return writer_fail(xml, SIPPRES_E_INVAL);
+	if (len == (size_t)-1)
+		len = strlen(text);
+	sp_xml_text(xml, text ? text : "", len);
+	return xml->err;
+}
+
+SIPPRES_EXPORT int sippres_xml_end(struct sippres_xml *xml)
+{
+	if (!xml)
+		return SIPPRES_E_INVAL;
+	sp_xml_end(xml);
+	return xml->err;
+}
+
+SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hook)
+{
+	if (!xml)
+		return SIPPRES_E_INVAL;
+	if (hook > SIPPRES_BODY_HOOK_END || !xml->bodies)
+		return writer_fail(xml, SIPPRES_E_INVAL);
+	return sp_bodies_run_supplements(xml, hook);
+}

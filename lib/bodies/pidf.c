@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* application/pidf+xml (RFC 3863) and its two supplements: "rpid" (the
+ * eyeBeam on-the-phone person, plus RFC 4480 activities and a note for the
+ * presence state in the standard profile) and "digium" (the Digium/Sangoma
+ * presence tuple).
+ *
+ * asterisk profile (behaviour of res_pjsip_pidf_body_generator and the two
+ * supplement modules, as documented in reference/asterisk-behaviour.md 2.5):
+ *   presence(entity, xmlns, [rpid: xmlns:dm, xmlns:rpid])
+ *     note, tuple(id=exten){status{basic}, contact priority=1 = subscriber},
+ *     [digium tuple], [rpid: dm:person]
+ * standard profile (RFC 3863/4479/4480 schema order):
+ *   presence(xmlns, entity, [xmlns:dm, xmlns:rpid])
+ *     tuple(id=t<exten>){status{basic}, contact priority=1 = presentity},
+ *     [digium tuple], note, [dm:person id=p<exten>{rpid:activities, dm:note}] */
+#include <string.h>
+
+#include "bodies/bodies-private.h"
+
+#define NS_PIDF "urn:ietf:params:xml:ns:pidf"
+#define NS_DM "urn:ietf:params:xml:ns:pidf:data-model"
+#define NS_RPID "urn:ietf:params:xml:ns:pidf:rpid"
+
+static void text_str(struct sippres_xml *w, const char *s)
+{
+	sp_xml_text(w, s, strlen(s));
+}
+
+int sp_gen_pidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
+{
+	struct sp_exten_map m;
+	bool ast = in->profile == SIPPRES_PROFILE_ASTERISK;
+	const char *contact = ast ? (in->remote_uri ? in->remote_uri : "") : in->local_uri;
+
+	(void)user_data;
+	sp_exten_map(in->exten_state, false, &m);
+
+	sp_xml_start_lit(w, "presence");
+	if (ast) {
+		sp_xml_attr_str(w, "entity", in->local_uri);
+		sp_xml_attr_lit(w, "xmlns", NS_PIDF);
+	} else {
+		sp_xml_attr_lit(w, "xmlns", NS_PIDF);
+		sp_xml_attr_str(w, "entity", in->local_uri);
+	}
+	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
+
+	if (ast)
+		sp_xml_elem_text(w, "note", 4, m.note, strlen(m.note));
+
+	sp_xml_start_lit(w, "tuple");
+	if (ast)
+		sp_xml_attr_str(w, "id", in->exten);
+	else
+		sp_xml_attr_id(w, "id", 2, "t", in->exten);
+	sp_xml_start_lit(w, "status");
+	sp_xml_start_lit(w, "basic");
+	if (m.local_state == SP_NOTIFY_CLOSED)
+		sp_xml_text_lit(w, "closed");
+	else
+		sp_xml_text_lit(w, "open");
+	sp_xml_end(w); /* basic */
+	sp_xml_end(w); /* status */
+	sp_xml_start_lit(w, "contact");
+	sp_xml_attr_lit(w, "priority", "1");
+	text_str(w, contact);
+	sp_xml_end(w); /* contact */
+	sp_xml_end(w); /* tuple */
+
+	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
+	if (!ast)
+		sp_xml_elem_text(w, "note", 4, m.note, strlen(m.note));
+	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);
+	sp_xml_end(w); /* presence */
+	return w->err;
+}
+
+/* ---- Digium / Sangoma presence tuple ------------------------------------- */
+
+int sp_supp_digium(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook)
+{
+	const char *type;
+
+	(void)user_data;
+	if (hook != SIPPRES_BODY_HOOK_MAIN || !sp_ua_is_digium(in->user_agent))
+		return 0;
+	type = sippres_presence_state_name((int)in->presence_state);
+	sp_xml_start_lit(w, "tuple");
+	sp_xml_attr_lit(w, "id", "digium-presence");
+	sp_xml_start_lit(w, "status");
+	sp_xml_start_lit(w, "digium_presence");
+	sp_xml_attr_str(w, "type", type);
+	if (sp_str_set(in->presence_subtype))
+		sp_xml_attr_str(w, "subtype", in->presence_subtype);
+	if (sp_str_set(in->presence_message))
+		text_str(w, in->presence_message);
+	sp_xml_end(w); /* digium_presence */
+	sp_xml_end(w); /* status */
+	sp_xml_end(w); /* tuple */
+	return w->err;
+}
+
+/* ---- RPID (eyeBeam) person ------------------------------------------------ */
+
+/* The RFC 4480 activity and the note the standard profile gives a presence
+ * state (Asterisk sends presence only to Digium phones). */
+static void presence_rpid(uint32_t ps, const char **activity, const char **note)
+{
+	*activity = NULL;
+	*note = NULL;
+	switch (ps) {
+	case SIPPRES_PRESENCE_AWAY:
+		*activity = "rpid:away";
+		*note = "Away";
+		break;
+	case SIPPRES_PRESENCE_XA:
+		*activity = "rpid:away";
+		*note = "Extended away";
+		break;
+	case SIPPRES_PRESENCE_DND:
+		*activity = "rpid:busy";
+		*note = "Do not disturb";
+		break;
+	case SIPPRES_PRESENCE_CHAT:
+		*note = "Available for chat";
+		break;
+	case SIPPRES_PRESENCE_UNAVAILABLE:
+		*note = "Unavailable";
+		break;
+	default:
+		break;
+	}
+}
+
+int sp_supp_rpid(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook)
+{
+	struct sp_exten_map m;
+	bool ast = in->profile == SIPPRES_PROFILE_ASTERISK;
+	const char *activity, *note;
+
+	(void)user_data;
+	if (hook == SIPPRES_BODY_HOOK_ROOT) {
+		sp_xml_attr_lit(w, "xmlns:dm", NS_DM);
+		sp_xml_attr_lit(w, "xmlns:rpid", NS_RPID);
+		return w->err;
+	}
+	if (hook != SIPPRES_BODY_HOOK_END)
+		return 0;
+	sp_exten_map(in->exten_state, false, &m);
+	sp_xml_start_lit(w, "dm:person");
+	if (ast) {
+		if (m.on_the_phone) {
+			sp_xml_start_lit(w, "rpid:activities");
+			sp_xml_start_lit(w, "rpid:on-the-phone");
+			sp_xml_end(w);
+			sp_xml_end(w);
+		}
+		sp_xml_end(w);
+		return w->err;
+	}
+
+	sp_xml_attr_id(w, "id", 2, "p", in->exten);
+	presence_rpid(in->presence_state, &activity, &note);
+	if (m.on_the_phone || activity || sp_str_set(in->presence_subtype)) {
+		sp_xml_start_lit(w, "rpid:activities");
+		if (m.on_the_phone) {
+			sp_xml_start_lit(w, "rpid:on-the-phone");
+			sp_xml_end(w);
+		}
+		if (activity) {
+			sp_xml_start(w, activity, strlen(activity));
+			sp_xml_end(w);
+		}
+		if (sp_str_set(in->presence_subtype))
+			sp_xml_elem_text(w, "rpid:other", 10, in->presence_subtype, strlen(in->presence_subtype));
+		sp_xml_end(w); /* rpid:activities */
+	}
+	if (sp_str_set(in->presence_message))
+		note = in->presence_message;
+	if (note)
+		sp_xml_elem_text(w, "dm:note", 7, note, strlen(note));
+	sp_xml_end(w); /* dm:person */
+	return w->err;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/* application/xpidf+xml, also registered as application/cpim-pidf+xml (the
+ * same XPIDF body under the old CPIM name, as Asterisk sends it).
+ *
+ * asterisk profile (res_pjsip_xpidf_body_generator + pjxpidf_create,
+ * reference/asterisk-behaviour.md 2.7):
+ *   <presence>
+ *    <presentity uri="LOCAL;method=SUBSCRIBE" />
+ *    <atom atomid="RANDOM" id="EXTEN">
+ *     <address uri="REMOTE;user=ip" priority="0.80000">
+ *      <status status="open|inuse|closed" />
+ *      <msnsubstatus substatus="online|onthephone|offline" />
+ * standard profile: the chan_sip shape most phones were tested against
+ * (reference/xpidf.md 5): the XPIDF doctype line, priority="0.800000", the
+ * address is the presentity (like the PIDF contact), and the presence state
+ * refines msnsubstatus (away, busy) when the phone is not in use. */
+#include <string.h>
+
+#include "bodies/bodies-private.h"
+
+#define XPIDF_DOCTYPE "<!DOCTYPE presence PUBLIC \"-//IETF//DTD RFCxxxx XPIDF 1.0//EN\" \"xpidf.dtd\">\n"
+
+int sp_gen_xpidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	bool ast = in->profile == SIPPRES_PROFILE_ASTERISK;
+	struct sp_exten_map m;
+	uint8_t rnd[16];
+	char atomid[32];
+	const char *status, *substatus, *addr;
+	int r;
+
+	(void)user_data;
+	/* The atom id: 32 lower-case hex digits from the context's random source
+	 * (Asterisk's pjproject makes a unique string per body). */
+	r = sippres_ctx_random(w->ctx, rnd, sizeof(rnd));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		atomid[2 * i] = hex[rnd[i] >> 4];
+		atomid[2 * i + 1] = hex[rnd[i] & 15];
+	}
+
+	sp_exten_map(in->exten_state, false, &m);
+	switch (m.local_state) {
+	case SP_NOTIFY_CLOSED:
+		status = "closed";
+		substatus = "offline";
+		break;
+	case SP_NOTIFY_INUSE:
+		status = "inuse";
+		substatus = "onthephone";
+		break;
+	default:
+		status = "open";
+		substatus = "online";
+		if (!ast) {
+			if (in->presence_state == SIPPRES_PRESENCE_AWAY || in->presence_state == SIPPRES_PRESENCE_XA)
+				substatus = "away";
+			else if (in->presence_state == SIPPRES_PRESENCE_DND)
+				substatus = "busy";
+		}
+		break;
+	}
+	addr = ast ? (in->remote_uri ? in->remote_uri : "") : in->local_uri;
+
+	if (!ast)
+		sp_xml_lit(w, XPIDF_DOCTYPE);
+	sp_xml_start_lit(w, "presence");
+	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
+
+	sp_xml_start_lit(w, "presentity");
+	sp_xml_attr_open(w, "uri", 3);
+	sp_xml_attr_part(w, in->local_uri, strlen(in->local_uri));
+	sp_xml_raw(w, ";method=SUBSCRIBE", 17);
+	sp_xml_attr_close(w);
+	sp_xml_end(w);
+
+	sp_xml_start_lit(w, "atom");
+	sp_xml_attr_raw(w, "atomid", 6, atomid, sizeof(atomid));
+	sp_xml_attr_str(w, "id", in->exten);
+	sp_xml_start_lit(w, "address");
+	sp_xml_attr_open(w, "uri", 3);
+	sp_xml_attr_part(w, addr, strlen(addr));
+	sp_xml_raw(w, ";user=ip", 8);
+	sp_xml_attr_close(w);
+	if (ast)
+		sp_xml_attr_lit(w, "priority", "0.80000");
+	else
+		sp_xml_attr_lit(w, "priority", "0.800000");
+	sp_xml_start_lit(w, "status");
+	sp_xml_attr_raw(w, "status", 6, status, strlen(status));
+	sp_xml_end(w);
+	sp_xml_start_lit(w, "msnsubstatus");
+	sp_xml_attr_raw(w, "substatus", 9, substatus, strlen(substatus));
+	sp_xml_end(w);
+	sp_xml_end(w); /* address */
+	sp_xml_end(w); /* atom */
+
+	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
+	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);
+	sp_xml_end(w); /* presence */
+	return w->err;
+}

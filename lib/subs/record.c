@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* Record layout (all integers little-endian):
+ *   "SPRC" | u8 format version (1) | u8 string count | u16 reserved (0)
+ *   u64 absolute expiry (ms, host clock) | u32 next CSeq | u32 next dialog-info version
+ *   string count x (u16 length | bytes)
+ *   u32 CRC-32 (IEEE) of everything before it
+ * Strings must be valid UTF-8 without NUL; names must be non-empty. */
+#include <string.h>
+
+#include "core/core-private.h"
+#include "record.h"
+
+#define FORMAT 1
+#define HEADER 24
+
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+	}
+	return ~c;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
+}
+
+size_t sp_record_encode(uint8_t *buf, size_t cap, uint64_t expires_at, uint32_t cseq, uint32_t version,
+                        const char *const strs[SR_COUNT])
+{
+	size_t off = HEADER;
+
+	if (cap < HEADER + 4)
+		return 0;
+	memcpy(buf, "SPRC", 4);
+	buf[4] = FORMAT;
+	buf[5] = SR_COUNT;
+	put16(buf + 6, 0);
+	put64(buf + 8, expires_at);
+	put32(buf + 16, cseq);
+	put32(buf + 20, version);
+	for (int i = 0; i < SR_COUNT; i++) {
+		size_t n = strs[i] ? strlen(strs[i]) : 0;
+
+		if (n > UINT16_MAX || off + 2 + n + 4 > cap)
+			return 0;
+		put16(buf + off, (uint16_t)n);
+		memcpy(buf + off + 2, strs[i] ? strs[i] : "", n);
+		off += 2 + n;
+	}
+	put32(buf + off, crc32_ieee(buf, off));
+	return off + 4;
+}
+
+int sp_record_read(const void *data, size_t len, struct sp_record *out)
+{
+	const uint8_t *p = data;
+	size_t off = HEADER, w = 0;
+
+	if (len < HEADER + 4 || len > SP_RECORD_MAX || memcmp(p, "SPRC", 4) != 0 || p[4] != FORMAT ||
+	    p[5] != SR_COUNT || get16(p + 6) != 0)
+		return SIPPRES_E_PARSE;
+	if (crc32_ieee(p, len - 4) != get32(p + len - 4))
+		return SIPPRES_E_PARSE;
+	out->expires_at = get64(p + 8);
+	out->cseq = get32(p + 16);
+	out->version = get32(p + 20);
+	for (int i = 0; i < SR_COUNT; i++) {
+		size_t n;
+
+		if (off + 2 > len - 4)
+			return SIPPRES_E_PARSE;
+		n = get16(p + off);
+		off += 2;
+		if (n > len - 4 - off || w + n + 1 > sizeof(out->buf) || memchr(p + off, 0, n) ||
+		    !sp_text_ok((const char *)p + off, n, NULL))
+			return SIPPRES_E_PARSE;
+		memcpy(out->buf + w, p + off, n);
+		out->buf[w + n] = '\0';
+		out->s[i] = out->buf + w;
+		w += n + 1;
+		off += n;
+	}
+	if (off != len - 4)
+		return SIPPRES_E_PARSE;
+	for (int i = SR_ENDPOINT; i <= SR_LOCAL_URI; i++) {
+		if (!out->s[i][0])
+			return SIPPRES_E_PARSE;
+	}
+	if (out->cseq == 0)
+		return SIPPRES_E_PARSE;
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* Persistence records: a compact, versioned, checksummed binary form of a
+ * subscription (docs/subscriptions.md describes the layout). */
+#ifndef SIPPRES_RECORD_H
+#define SIPPRES_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SP_RECORD_MAX 20000
+
+enum sp_record_str {
+	SR_ENDPOINT, SR_RESOURCE, SR_EVENT, SR_CONTENT_TYPE, SR_CALL_ID, SR_LOCAL_TAG, SR_REMOTE_TAG,
+	SR_REMOTE_URI, SR_CONTACT, SR_LOCAL_URI, SR_EVENT_ID, SR_USER_AGENT, SR_BODY_REMOTE, SR_COUNT
+};
+
+struct sp_record {
+	uint64_t expires_at;
+	uint32_t cseq;
+	uint32_t version;
+	/* NUL-terminated copies inside buf */
+	const char *s[SR_COUNT];
+	char buf[SP_RECORD_MAX];
+};
+
+struct sippres_sub;
+/* Encode; returns the length, or 0 when it does not fit. */
+size_t sp_record_encode(uint8_t *buf, size_t cap, uint64_t expires_at, uint32_t cseq, uint32_t version,
+                        const char *const strs[SR_COUNT]);
+size_t sp_record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap);
+/* Decode and validate; SIPPRES_E_PARSE for anything corrupt, truncated or unknown. */
+int sp_record_read(const void *data, size_t len, struct sp_record *out);
+
+#endif

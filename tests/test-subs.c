@@ -1,0 +1,721 @@
+/* SPDX-License-Identifier: MIT */
+/* The subscription engine with a fake clock: every decision code in both
+ * profiles, Accept negotiation, lifecycle (initial, change, refresh,
+ * unsubscribe, expiry, removal, fetch), NOTIFY failure policy, fan-out,
+ * persistence and restore. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <libsippresence/libsippresence.h>
+
+#define MAX_N 64
+
+struct captured {
+	struct sippres_sub *sub;
+	uint32_t reason, cseq, terminated, require_eventlist;
+	char event[64], substate[64], content_type[64], call_id[64], local_tag[32], remote_tag[32], contact[64],
+	        local_uri[64], remote_uri[64];
+	char body[4096];
+	size_t body_len;
+};
+
+struct fx {
+	struct sippres_ctx *ctx;
+	struct captured n[MAX_N];
+	int nn;
+	int forgets;
+	struct sippres_sub *forgotten[MAX_N];
+	uint8_t record[20000];
+	size_t record_len;
+	int persists;
+	int fail_notify; /* the notify callback returns -1 */
+	uint64_t now;
+};
+
+#define CPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "(null)")
+
+static int on_notify(void *ud, struct sippres_sub *sub, const struct sippres_notify *n)
+{
+	struct fx *f = ud;
+	struct captured *c;
+
+	assert_true(f->nn < MAX_N);
+	c = &f->n[f->nn++];
+	c->sub = sub;
+	c->reason = n->reason;
+	c->cseq = n->cseq;
+	c->terminated = n->terminated;
+	c->require_eventlist = n->require_eventlist;
+	CPY(c->event, n->event);
+	CPY(c->substate, n->subscription_state);
+	CPY(c->content_type, n->content_type);
+	CPY(c->call_id, n->call_id);
+	CPY(c->local_tag, n->local_tag);
+	CPY(c->remote_tag, n->remote_tag);
+	CPY(c->contact, n->contact);
+	CPY(c->local_uri, n->local_uri);
+	CPY(c->remote_uri, n->remote_uri);
+	assert_true(n->body_len < sizeof(c->body));
+	memcpy(c->body, n->body, n->body_len);
+	c->body[n->body_len] = '\0';
+	c->body_len = n->body_len;
+	assert_int_equal(strlen(c->body), n->body_len);
+	return f->fail_notify ? -1 : 0;
+}
+
+static void on_persist(void *ud, struct sippres_sub *sub, const void *rec, size_t len)
+{
+	struct fx *f = ud;
+	(void)sub;
+	assert_true(len <= sizeof(f->record));
+	memcpy(f->record, rec, len);
+	f->record_len = len;
+	f->persists++;
+}
+
+static void on_forget(void *ud, struct sippres_sub *sub)
+{
+	struct fx *f = ud;
+	assert_true(f->forgets < MAX_N);
+	f->forgotten[f->forgets++] = sub;
+}
+
+static int fixed_random(void *ud, uint8_t *buf, size_t len)
+{
+	static uint8_t x;
+	(void)ud;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = x++;
+	return 0;
+}
+
+static struct sippres_ctx *new_ctx(struct fx *f)
+{
+	struct sippres_callbacks cb = {.size = sizeof(cb), .notify = on_notify, .persist = on_persist,
+	                               .forget = on_forget, .random = fixed_random};
+	struct sippres_ctx *ctx;
+
+	assert_int_equal(sippres_ctx_new(NULL, &cb, f, &ctx), 0);
+	return ctx;
+}
+
+static void add_endpoint(struct sippres_ctx *ctx, const char *name, uint32_t profile, uint32_t min)
+{
+	struct sippres_endpoint ep = {.size = sizeof(ep), .context = "default", .profile = profile,
+	                              .sub_min_expiry = min};
+	assert_true(sippres_endpoint_set(ctx, name, &ep) >= 0);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->ctx = new_ctx(f);
+	f->now = 1000000;
+	add_endpoint(f->ctx, "std", SIPPRES_PROFILE_STANDARD, 60);
+	add_endpoint(f->ctx, "ast", SIPPRES_PROFILE_ASTERISK, 60);
+	assert_int_equal(sippres_hint_set(f->ctx, "default", "1000", "PJSIP/alice&PJSIP/bob,CustomPresence:alice", NULL), 0);
+	assert_int_equal(sippres_hint_set(f->ctx, "default", "2000", "PJSIP/carol", NULL), 0);
+	assert_int_equal(sippres_hint_set(f->ctx, "default", "_3XX", "Custom:lamp${EXTEN}", NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	sippres_ctx_free(f->ctx);
+	free(f);
+	return 0;
+}
+
+/* A default SUBSCRIBE, to be modified by each case. */
+static struct sippres_subscribe_req base_req(const char *ep, const char *resource, const char *event)
+{
+	static const char *accept_none[1];
+	struct sippres_subscribe_req r = {
+		.size = sizeof(r), .endpoint = ep, .ruri_scheme = "sip", .ruri_user = resource,
+		.ruri_host = "192.0.2.10", .ruri_port = 5060, .from_uri = "sip:carol@192.0.2.20:5062",
+		.from_tag = "ftag", .call_id = "call-1@192.0.2.20", .contact = "sip:carol@192.0.2.20:5062",
+		.event = event, .accept = accept_none, .n_accept = 0, .expires = 600, .user_agent = "Yealink",
+	};
+	return r;
+}
+
+static uint32_t decide(struct fx *f, struct sippres_subscribe_req *req, struct sippres_subscribe_res *res,
+                       struct sippres_sub **sub)
+{
+	struct sippres_sub *s = NULL;
+
+	memset(res, 0, sizeof(*res));
+	res->size = sizeof(*res);
+	assert_int_equal(sippres_subscribe(f->ctx, req, f->now, res, &s), 0);
+	if (sub)
+		*sub = s;
+	if (res->status == 200)
+		assert_non_null(s);
+	else
+		assert_null(s);
+	return res->status;
+}
+
+static int flush(struct fx *f)
+{
+	uint64_t deadline;
+	int before = f->nn;
+
+	assert_int_equal(sippres_ctx_next_timeout(f->ctx, f->now, &deadline), 1);
+	assert_true(deadline <= f->now);
+	assert_true(sippres_ctx_handle_timeout(f->ctx, f->now) >= 0);
+	return f->nn - before;
+}
+
+static void test_decisions(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_subscribe_res res;
+	struct sippres_subscribe_req r;
+	const char *acc[40];
+
+	for (int prof = 0; prof < 2; prof++) {
+		const char *ep = prof ? "ast" : "std";
+		bool ast = prof == 1;
+
+		r = base_req("nobody", "1000", "presence");
+		assert_int_equal(decide(f, &r, &res, NULL), 403);
+		r = base_req(ep, "1000", "presence");
+		r.ruri_scheme = "tel";
+		assert_int_equal(decide(f, &r, &res, NULL), 416);
+		r.ruri_scheme = "SIPS";
+		r.call_id = "dec-sips";
+		assert_int_equal(decide(f, &r, &res, NULL), 200);
+		r = base_req(ep, "1000", "presence");
+		r.call_id = "";
+		assert_int_equal(decide(f, &r, &res, NULL), 400);
+		r = base_req(ep, "1000", "presence");
+		r.contact = NULL;
+		assert_int_equal(decide(f, &r, &res, NULL), 400);
+		/* Expires: 0 on an initial SUBSCRIBE: Asterisk 400, standard fetch */
+		r = base_req(ep, "1000", "presence");
+		r.expires = 0;
+		r.call_id = ast ? "x" : "fetch-decision";
+		assert_int_equal(decide(f, &r, &res, NULL), ast ? 400 : 200);
+		/* below the minimum (60) */
+		r = base_req(ep, "1000", "presence");
+		r.expires = 30;
+		assert_int_equal(decide(f, &r, &res, NULL), 423);
+		assert_int_equal(res.min_expires, ast ? 0 : 60);
+		assert_string_equal(res.reason, "Interval Too Brief");
+		/* Event */
+		r = base_req(ep, "1000", NULL);
+		assert_int_equal(decide(f, &r, &res, NULL), 489);
+		if (ast)
+			assert_null(res.allow_events);
+		else
+			assert_string_equal(res.allow_events, "presence, dialog");
+		r = base_req(ep, "1000", "shablagoo");
+		assert_int_equal(decide(f, &r, &res, NULL), 489);
+		r = base_req(ep, "1000", "Presence"); /* byte-exact */
+		assert_int_equal(decide(f, &r, &res, NULL), 489);
+		r = base_req(ep, "1000", "message-summary");
+		assert_int_equal(decide(f, &r, &res, NULL), 489);
+		/* Accept with nothing usable: 489 (asterisk) / 406 with Accept (standard) */
+		r = base_req(ep, "1000", "presence");
+		acc[0] = "application/simple-message-summary";
+		r.accept = acc;
+		r.n_accept = 1;
+		assert_int_equal(decide(f, &r, &res, NULL), ast ? 489 : 406);
+		if (!ast)
+			assert_non_null(strstr(res.accept, "application/pidf+xml"));
+		/* resource */
+		r = base_req(ep, "9999", "presence");
+		assert_int_equal(decide(f, &r, &res, NULL), 404);
+		r = base_req(ep, "", "presence");
+		assert_int_equal(decide(f, &r, &res, NULL), 404);
+		/* pattern hint instantiated on subscribe */
+		r = base_req(ep, "305", "dialog");
+		r.call_id = ast ? "pat-a" : "pat-s";
+		assert_int_equal(decide(f, &r, &res, NULL), 200);
+		/* expiry: capped at 3600, default 3600 */
+		r = base_req(ep, "1000", "presence");
+		r.expires = 100000;
+		r.call_id = ast ? "cap-a" : "cap-s";
+		assert_int_equal(decide(f, &r, &res, NULL), 200);
+		assert_int_equal(res.expires, 3600);
+		assert_string_equal(res.reason, "OK");
+		assert_non_null(res.local_tag);
+		r.expires = -1;
+		r.call_id = ast ? "def-a" : "def-s";
+		assert_int_equal(decide(f, &r, &res, NULL), 200);
+		assert_int_equal(res.expires, 3600);
+	}
+	/* the standard profile never answers 423 to 3600 s or more, even with a larger minimum */
+	add_endpoint(f->ctx, "bigmin", SIPPRES_PROFILE_STANDARD, 7200);
+	r = base_req("bigmin", "1000", "presence");
+	r.expires = 3600;
+	r.call_id = "bigmin";
+	assert_int_equal(decide(f, &r, &res, NULL), 200);
+	/* allow_subscribe=no */
+	{
+		struct sippres_endpoint ep = {.size = sizeof(ep), .flags = SIPPRES_ENDPOINT_DENY_SUBSCRIBE};
+		assert_int_equal(sippres_endpoint_set(f->ctx, "deny", &ep), 0);
+		r = base_req("deny", "1000", "presence");
+		assert_int_equal(decide(f, &r, &res, NULL), 603);
+		assert_string_equal(res.reason, "Decline");
+	}
+	/* subscribe_context wins over context */
+	{
+		struct sippres_endpoint ep = {.size = sizeof(ep), .context = "default", .subscribe_context = "blf"};
+		assert_int_equal(sippres_endpoint_set(f->ctx, "sc", &ep), 0);
+		r = base_req("sc", "1000", "presence");
+		assert_int_equal(decide(f, &r, &res, NULL), 404);
+		assert_int_equal(sippres_hint_set(f->ctx, "blf", "1000", "PJSIP/x", NULL), 0);
+		r.call_id = "sc-1";
+		assert_int_equal(decide(f, &r, &res, NULL), 200);
+	}
+	/* argument errors are errors, not decisions */
+	r = base_req("std", "1000", "presence");
+	memset(&res, 0, sizeof(res));
+	res.size = sizeof(res);
+	{
+		struct sippres_sub *s;
+		assert_int_equal(sippres_subscribe(f->ctx, NULL, 0, &res, &s), SIPPRES_E_INVAL);
+		r.size = 8;
+		assert_int_equal(sippres_subscribe(f->ctx, &r, 0, &res, &s), SIPPRES_E_ABI);
+		r.size = sizeof(r);
+		res.size = 4;
+		assert_int_equal(sippres_subscribe(f->ctx, &r, 0, &res, &s), SIPPRES_E_ABI);
+	}
+}
+
+static const char *choose(struct fx *f, const char *ep, const char *event, const char **acc, size_t n)
+{
+	static char ct[64];
+	struct sippres_subscribe_res res;
+	struct sippres_subscribe_req r = base_req(ep, "1000", event);
+	struct sippres_sub *s;
+	static int k;
+	char cid[32];
+	struct sippres_sub_info info = {.size = sizeof(info)};
+
+	snprintf(cid, sizeof(cid), "accept-%d", k++);
+	r.call_id = cid;
+	r.accept = acc;
+	r.n_accept = n;
+	if (decide(f, &r, &res, &s) != 200)
+		return NULL;
+	assert_int_equal(sippres_sub_get_info(f->ctx, s, &info), 0);
+	snprintf(ct, sizeof(ct), "%s", info.content_type);
+	return ct;
+}
+
+static void test_accept(void **state)
+{
+	struct fx *f = *state;
+	const char *a[40];
+
+	/* no Accept: the package default */
+	assert_string_equal(choose(f, "ast", "presence", a, 0), "application/pidf+xml");
+	assert_string_equal(choose(f, "ast", "dialog", a, 0), "application/dialog-info+xml");
+	assert_string_equal(choose(f, "std", "dialog", a, 0), "application/dialog-info+xml");
+	/* asterisk: the first exact match; q ignored; parameters never match */
+	a[0] = "application/xpidf+xml;q=0.1, application/pidf+xml";
+	assert_string_equal(choose(f, "ast", "presence", a, 1), "application/pidf+xml");
+	a[0] = "multipart/related, application/rlmi+xml";
+	a[1] = "application/xpidf+xml, application/pidf+xml";
+	assert_string_equal(choose(f, "ast", "presence", a, 2), "application/xpidf+xml");
+	a[0] = "Application/PIDF+XML";
+	assert_null(choose(f, "ast", "presence", a, 1));
+	a[0] = "application/pidf+xml";
+	assert_string_equal(choose(f, "ast", "dialog", a, 1), "application/pidf+xml"); /* cross-event works */
+	/* asterisk looks at 32 values only */
+	for (int i = 0; i < 40; i++)
+		a[i] = "text/plain";
+	a[35] = "application/pidf+xml";
+	assert_null(choose(f, "ast", "presence", a, 40));
+	a[31] = "application/dialog-info+xml";
+	assert_string_equal(choose(f, "ast", "presence", a, 40), "application/dialog-info+xml");
+	/* standard: q-values honoured, ties in order, case-insensitive, wildcards */
+	a[0] = "application/xpidf+xml;q=0.1, application/pidf+xml";
+	assert_string_equal(choose(f, "std", "presence", a, 1), "application/pidf+xml");
+	a[0] = "application/xpidf+xml;q=0.9, application/PIDF+xml;q=0.5";
+	assert_string_equal(choose(f, "std", "presence", a, 1), "application/xpidf+xml");
+	a[0] = "application/xpidf+xml; q=0.5";
+	a[1] = "application/dialog-info+xml;q=0.5";
+	assert_string_equal(choose(f, "std", "presence", a, 2), "application/xpidf+xml");
+	a[0] = "application/pidf+xml;q=0";
+	assert_null(choose(f, "std", "presence", a, 1));
+	a[0] = "*/*";
+	assert_string_equal(choose(f, "std", "dialog", a, 1), "application/dialog-info+xml");
+	a[0] = "application/*;q=0.2, text/html";
+	assert_string_equal(choose(f, "std", "presence", a, 1), "application/pidf+xml");
+	a[0] = "application/pidf+xml;q=bogus, application/xpidf+xml;q=0.3";
+	assert_string_equal(choose(f, "std", "presence", a, 1), "application/xpidf+xml");
+	a[0] = ",,, ,";
+	assert_null(choose(f, "std", "presence", a, 1));
+}
+
+static struct sippres_sub *subscribe_ok(struct fx *f, const char *ep, const char *res_name, const char *event,
+                                        const char *call_id, int64_t expires)
+{
+	struct sippres_subscribe_res res;
+	struct sippres_subscribe_req r = base_req(ep, res_name, event);
+	struct sippres_sub *s;
+
+	r.call_id = call_id;
+	r.expires = expires;
+	r.event_id = strcmp(event, "dialog") == 0 ? "7" : NULL;
+	assert_int_equal(decide(f, &r, &res, &s), 200);
+	return s;
+}
+
+static void test_lifecycle_standard(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_subscribe_res res = {.size = sizeof(res)};
+	struct sippres_sub *s = subscribe_ok(f, "std", "1000", "presence", "life-1", 600);
+	uint64_t deadline;
+
+	/* nothing is sent before the host runs the timers (it answers 200 first) */
+	assert_int_equal(f->nn, 0);
+	assert_int_equal(sippres_ctx_next_timeout(f->ctx, f->now, &deadline), 1);
+	assert_int_equal(deadline, f->now);
+	/* a state change before the initial NOTIFY only updates what it will carry */
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE), 0);
+	assert_int_equal(f->nn, 0);
+	f->now += 250;
+	assert_int_equal(flush(f), 1);
+	assert_int_equal(f->n[0].reason, SIPPRES_NOTIFY_INITIAL);
+	assert_int_equal(f->n[0].cseq, 1);
+	assert_string_equal(f->n[0].event, "presence");
+	assert_string_equal(f->n[0].substate, "active;expires=599");
+	assert_string_equal(f->n[0].content_type, "application/pidf+xml");
+	assert_string_equal(f->n[0].call_id, "life-1");
+	assert_string_equal(f->n[0].remote_tag, "ftag");
+	assert_string_equal(f->n[0].contact, "sip:carol@192.0.2.20:5062");
+	assert_string_equal(f->n[0].local_uri, "sip:1000@192.0.2.10:5060");
+	assert_string_equal(f->n[0].remote_uri, "sip:carol@192.0.2.20:5062");
+	assert_non_null(strstr(f->n[0].body, "<basic>open</basic>"));
+	assert_non_null(strstr(f->n[0].body, "on-the-phone"));
+	assert_non_null(sippres_sub_find(f->ctx, "life-1", f->n[0].local_tag));
+	assert_ptr_equal(sippres_sub_find(f->ctx, "life-1", f->n[0].local_tag), s);
+	assert_null(sippres_sub_find(f->ctx, "life-1", "other"));
+	/* the timer now is the expiry */
+	assert_int_equal(sippres_ctx_next_timeout(f->ctx, f->now, &deadline), 1);
+	assert_int_equal(deadline, 1000000 + 600000);
+	/* a change: synchronous NOTIFY; the same state again: none */
+	f->now += 10000;
+	assert_int_equal(sippres_ctx_set_time(f->ctx, f->now), 0);
+	assert_int_equal(sippres_ctx_set_time(f->ctx, f->now - 5000), 0); /* never backwards */
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_UNAVAILABLE), 0);
+	assert_int_equal(f->nn, 2);
+	assert_int_equal(f->n[1].reason, SIPPRES_NOTIFY_CHANGE);
+	assert_int_equal(f->n[1].cseq, 2);
+	assert_string_equal(f->n[1].substate, "active;expires=589");
+	assert_non_null(strstr(f->n[1].body, "<basic>closed</basic>")); /* UNAVAILABLE outranks UNKNOWN */
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_UNAVAILABLE), 0);
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/carol", SIPPRES_DEVICE_BUSY), 0); /* other hint */
+	assert_int_equal(f->nn, 2);
+	/* presence changes reach PIDF subscribers */
+	assert_int_equal(sippres_presence_state_set(f->ctx, "CustomPresence:alice", SIPPRES_PRESENCE_AWAY, "lunch", "Out"), 0);
+	assert_int_equal(f->nn, 3);
+	assert_non_null(strstr(f->n[2].body, "away"));
+	/* refresh */
+	f->now += 1000;
+	assert_int_equal(sippres_sub_refresh(f->ctx, s, 900, f->now, &res), 0);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(res.expires, 900);
+	assert_int_equal(f->nn, 3);
+	assert_int_equal(flush(f), 1);
+	assert_int_equal(f->n[3].reason, SIPPRES_NOTIFY_REFRESH);
+	assert_string_equal(f->n[3].substate, "active;expires=900");
+	assert_int_equal(f->n[3].cseq, 4);
+	/* a too-short refresh: 423 with Min-Expires in the standard profile */
+	assert_int_equal(sippres_sub_refresh(f->ctx, s, 10, f->now, &res), 0);
+	assert_int_equal(res.status, 423);
+	assert_int_equal(res.min_expires, 60);
+	/* unsubscribe */
+	assert_int_equal(sippres_sub_refresh(f->ctx, s, 0, f->now, &res), 0);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(res.expires, 0);
+	assert_int_equal(f->forgets, 0);
+	assert_int_equal(flush(f), 1);
+	assert_int_equal(f->n[4].reason, SIPPRES_NOTIFY_FINAL);
+	assert_int_equal(f->n[4].terminated, 1);
+	assert_string_equal(f->n[4].substate, "terminated;reason=timeout");
+	assert_non_null(strstr(f->n[4].body, "<presence"));
+	assert_int_equal(f->forgets, 1);
+	assert_ptr_equal(f->forgotten[0], s);
+	assert_int_equal(sippres_sub_count(f->ctx), 0);
+	assert_int_equal(sippres_ctx_next_timeout(f->ctx, f->now, &deadline), 0);
+}
+
+static void test_lifecycle_asterisk_dialog(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_subscribe_res res = {.size = sizeof(res)};
+	struct sippres_sub *s = subscribe_ok(f, "ast", "1000", "dialog", "ast-1", 300);
+
+	assert_int_equal(flush(f), 1);
+	assert_string_equal(f->n[0].event, "dialog;id=7");
+	assert_string_equal(f->n[0].substate, "active;expires=300");
+	assert_non_null(strstr(f->n[0].body, "version=\"0\""));
+	assert_non_null(strstr(f->n[0].body, "<state>terminated</state>"));
+	/* a presence change still notifies in the asterisk profile, with a new version */
+	assert_int_equal(sippres_presence_state_set(f->ctx, "CustomPresence:alice", SIPPRES_PRESENCE_DND, NULL, NULL), 0);
+	assert_int_equal(f->nn, 2);
+	assert_non_null(strstr(f->n[1].body, "version=\"1\""));
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/bob", SIPPRES_DEVICE_RINGING), 0);
+	assert_non_null(strstr(f->n[2].body, "version=\"2\""));
+	assert_non_null(strstr(f->n[2].body, "<state>early</state>"));
+	assert_non_null(strstr(f->n[2].body, "direction=\"recipient\""));
+	/* a refresh re-sends the last body: version unchanged */
+	assert_int_equal(sippres_sub_refresh(f->ctx, s, 300, f->now, &res), 0);
+	assert_int_equal(flush(f), 1);
+	assert_non_null(strstr(f->n[3].body, "version=\"2\""));
+	assert_string_equal(f->n[3].body, f->n[2].body);
+	/* expiry: terminated without reason */
+	f->now += 300 * 1000;
+	assert_int_equal(sippres_ctx_handle_timeout(f->ctx, f->now), 1);
+	assert_string_equal(f->n[4].substate, "terminated");
+	assert_int_equal(f->n[4].terminated, 1);
+	assert_non_null(strstr(f->n[4].body, "version=\"2\""));
+	assert_int_equal(f->forgets, 1);
+	assert_int_equal(sippres_sub_count(f->ctx), 0);
+}
+
+static void test_versions_standard(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_subscribe_res res = {.size = sizeof(res)};
+	struct sippres_sub *s = subscribe_ok(f, "std", "1000", "dialog", "ver-1", 600);
+
+	assert_int_equal(flush(f), 1);
+	assert_non_null(strstr(f->n[0].body, "version=\"0\""));
+	/* presence-only changes do not reach dialog-info subscribers in the standard profile */
+	assert_int_equal(sippres_presence_state_set(f->ctx, "CustomPresence:alice", SIPPRES_PRESENCE_DND, NULL, NULL), 0);
+	assert_int_equal(f->nn, 1);
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/bob", SIPPRES_DEVICE_INUSE), 0);
+	assert_non_null(strstr(f->n[1].body, "version=\"1\""));
+	/* every NOTIFY carries the next version, refresh included (RFC 4235) */
+	assert_int_equal(sippres_sub_refresh(f->ctx, s, 600, f->now, &res), 0);
+	assert_int_equal(flush(f), 1);
+	assert_non_null(strstr(f->n[2].body, "version=\"2\""));
+	/* hint removal: final NOTIFY with noresource */
+	assert_int_equal(sippres_hint_remove(f->ctx, "default", "1000"), 0);
+	assert_int_equal(f->nn, 4);
+	assert_string_equal(f->n[3].substate, "terminated;reason=noresource");
+	assert_non_null(strstr(f->n[3].body, "version=\"3\""));
+	assert_int_equal(f->forgets, 1);
+}
+
+static void test_fetch(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_subscribe_res res;
+	struct sippres_subscribe_req r = base_req("std", "1000", "presence");
+	struct sippres_sub *s;
+
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/bob", SIPPRES_DEVICE_BUSY), 0);
+	r.expires = 0;
+	assert_int_equal(decide(f, &r, &res, &s), 200);
+	assert_int_equal(res.expires, 0);
+	assert_int_equal(flush(f), 1);
+	assert_string_equal(f->n[0].substate, "terminated;reason=timeout");
+	assert_non_null(strstr(f->n[0].body, "on-the-phone"));
+	assert_int_equal(sippres_sub_count(f->ctx), 0);
+	assert_int_equal(f->persists, 0); /* a fetch is never stored */
+}
+
+static void test_fanout_and_failures(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_sub *a[3], *b[2];
+	struct sippres_endpoint ep = {.size = sizeof(ep), .context = "default", .notify_failure_limit = 2};
+
+	assert_int_equal(sippres_endpoint_set(f->ctx, "tolerant", &ep), 0);
+	a[0] = subscribe_ok(f, "std", "1000", "presence", "fa-0", 600);
+	a[1] = subscribe_ok(f, "ast", "1000", "presence", "fa-1", 600);
+	a[2] = subscribe_ok(f, "tolerant", "1000", "dialog", "fa-2", 600);
+	b[0] = subscribe_ok(f, "std", "2000", "presence", "fb-0", 600);
+	b[1] = subscribe_ok(f, "std", "2000", "dialog", "fb-1", 600);
+	assert_int_equal(flush(f), 5);
+	f->nn = 0;
+	/* a change on 1000 reaches its 3 subscriptions and no other */
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_RINGING), 0);
+	assert_int_equal(f->nn, 3);
+	for (int i = 0; i < 3; i++)
+		assert_non_null(strstr(f->n[i].call_id, "fa-"));
+	/* a 2xx keeps it, 408 with limit 0 ends it (pjsip) */
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[0], 2, 200, f->now), 0);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[0], 2, 180, f->now), 0);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[0], 2, 408, f->now), 1);
+	assert_int_equal(f->forgets, 1);
+	assert_ptr_equal(f->forgotten[0], a[0]);
+	/* tolerant endpoint: two failures survive, the third ends it; a 2xx resets the count */
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 408, f->now), 0);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 503, f->now), 0);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 200, f->now), 0);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 408, f->now), 0);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 408, f->now), 0);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 408, f->now), 1);
+	assert_int_equal(f->forgets, 2);
+	/* 481 always ends */
+	assert_int_equal(sippres_sub_notify_result(f->ctx, b[0], 2, 481, f->now), 1);
+	assert_int_equal(f->forgets, 3);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, b[1], 2, 99, f->now), SIPPRES_E_INVAL);
+	/* a notify callback that cannot send counts as a failure */
+	f->fail_notify = 1;
+	f->nn = 0;
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE), 0);
+	assert_int_equal(f->nn, 1);
+	assert_int_equal(f->forgets, 4);
+	assert_int_equal(sippres_sub_count(f->ctx), 1);
+	f->fail_notify = 0;
+	/* the host ends one: deactivated */
+	assert_int_equal(sippres_sub_terminate(f->ctx, b[1], f->now), 0);
+	assert_string_equal(f->n[f->nn - 1].substate, "terminated;reason=deactivated");
+	assert_int_equal(sippres_sub_count(f->ctx), 0);
+}
+
+static void test_endpoint_removal(void **state)
+{
+	struct fx *f = *state;
+
+	subscribe_ok(f, "ast", "1000", "presence", "er-0", 600);
+	subscribe_ok(f, "std", "1000", "presence", "er-1", 600);
+	assert_int_equal(flush(f), 2);
+	assert_int_equal(sippres_endpoint_remove(f->ctx, "ast"), 0);
+	assert_int_equal(f->nn, 3);
+	assert_string_equal(f->n[2].substate, "terminated");
+	assert_int_equal(sippres_sub_count(f->ctx), 1);
+	assert_int_equal(sippres_endpoint_remove(f->ctx, "ast"), SIPPRES_E_NOTFOUND);
+}
+
+static void test_persist_restore(void **state)
+{
+	struct fx *f = *state, g;
+	struct sippres_sub *s = subscribe_ok(f, "ast", "1000", "dialog", "pr-1", 600), *r;
+	uint8_t rec[20000];
+	size_t len;
+
+	assert_int_equal(flush(f), 1);
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/bob", SIPPRES_DEVICE_INUSE), 0);
+	assert_int_equal(f->nn, 2);
+	assert_true(f->persists >= 3); /* created, and after each NOTIFY */
+	memcpy(rec, f->record, f->record_len);
+	len = f->record_len;
+	(void)s;
+
+	/* a new process: same config, the record comes back */
+	memset(&g, 0, sizeof(g));
+	g.ctx = new_ctx(&g);
+	add_endpoint(g.ctx, "ast", SIPPRES_PROFILE_ASTERISK, 60);
+	assert_int_equal(sippres_hint_set(g.ctx, "default", "1000", "PJSIP/alice&PJSIP/bob,CustomPresence:alice", NULL), 0);
+	assert_int_equal(sippres_device_state_set(g.ctx, "PJSIP/bob", SIPPRES_DEVICE_BUSY), 0);
+	g.now = f->now + 5000;
+	assert_int_equal(sippres_sub_restore(g.ctx, rec, len, g.now, &r), 0);
+	assert_int_equal(sippres_sub_restore(g.ctx, rec, len, g.now, &r), SIPPRES_E_EXISTS);
+	assert_int_equal(flush(&g), 1);
+	assert_int_equal(g.n[0].reason, SIPPRES_NOTIFY_RESTORED);
+	assert_int_equal(g.n[0].cseq, 3);                         /* continues CSeq */
+	assert_non_null(strstr(g.n[0].body, "version=\"2\"")); /* continues the version */
+	assert_string_equal(g.n[0].call_id, "pr-1");
+	assert_string_equal(g.n[0].local_tag, f->n[0].local_tag);
+	assert_string_equal(g.n[0].event, "dialog;id=7");
+	assert_string_equal(g.n[0].substate, "active;expires=595");
+	assert_int_equal(sippres_ctx_handle_timeout(g.ctx, f->now + 600 * 1000), 1); /* expires as before */
+	assert_string_equal(g.n[1].substate, "terminated");
+	sippres_ctx_free(g.ctx);
+
+	/* expired, unknown endpoint, corrupt and truncated records */
+	memset(&g, 0, sizeof(g));
+	g.ctx = new_ctx(&g);
+	assert_int_equal(sippres_sub_restore(g.ctx, rec, len, f->now, &r), SIPPRES_E_NOTFOUND); /* no endpoint */
+	add_endpoint(g.ctx, "ast", SIPPRES_PROFILE_ASTERISK, 60);
+	assert_int_equal(sippres_sub_restore(g.ctx, rec, len, f->now, &r), SIPPRES_E_NOTFOUND); /* no hint */
+	assert_int_equal(sippres_hint_set(g.ctx, "default", "1000", "PJSIP/alice", NULL), 0);
+	assert_int_equal(sippres_sub_restore(g.ctx, rec, len, f->now + 601 * 1000, &r), SIPPRES_E_NOTFOUND);
+	for (size_t cut = 0; cut < len; cut++)
+		assert_int_equal(sippres_sub_restore(g.ctx, rec, cut, f->now, &r), cut ? SIPPRES_E_PARSE : SIPPRES_E_PARSE);
+	for (size_t i = 0; i < len; i++) {
+		for (int bit = 0; bit < 8; bit += 3) {
+			rec[i] ^= (uint8_t)(1u << bit);
+			assert_int_equal(sippres_sub_restore(g.ctx, rec, len, f->now, &r), SIPPRES_E_PARSE);
+			rec[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+	assert_int_equal(sippres_sub_count(g.ctx), 0);
+	assert_int_equal(sippres_sub_restore(g.ctx, rec, len, f->now, &r), 0);
+	sippres_ctx_free(g.ctx);
+}
+
+static void test_golden_asterisk_pidf(void **state)
+{
+	struct fx *f = *state;
+	char path[512], want[4096];
+	FILE *fp;
+	size_t n;
+
+	/* asterisk-behaviour.md example A, end to end through the engine */
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE), 0);
+	subscribe_ok(f, "ast", "1000", "presence", "golden", 3600);
+	assert_int_equal(flush(f), 1);
+	snprintf(path, sizeof(path), "%s/asterisk/ref-example-a-pidf.xml", GOLDEN_DIR);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	n = fread(want, 1, sizeof(want) - 1, fp);
+	fclose(fp);
+	want[n] = '\0';
+	assert_string_equal(f->n[0].body, want);
+}
+
+static void test_info_and_foreach(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_sub *s = subscribe_ok(f, "std", "305", "presence", "info-1", 600);
+	struct sippres_sub_info info = {.size = sizeof(info)};
+	int x = 5;
+
+	assert_int_equal(sippres_sub_get_info(f->ctx, s, &info), 0);
+	assert_string_equal(info.endpoint, "std");
+	assert_string_equal(info.context, "default");
+	assert_string_equal(info.resource, "305");
+	assert_string_equal(info.event, "presence");
+	assert_null(info.event_id);
+	assert_string_equal(info.user_agent, "Yealink");
+	assert_int_equal(info.expires_at_ms, f->now + 600000);
+	assert_int_equal(info.next_cseq, 1);
+	assert_int_equal(info.profile, SIPPRES_PROFILE_STANDARD);
+	sippres_sub_set_user_data(s, &x);
+	assert_ptr_equal(sippres_sub_get_user_data(s), &x);
+	assert_int_equal(sippres_sub_foreach(f->ctx, NULL, NULL), SIPPRES_E_INVAL);
+	info.size = 4;
+	assert_int_equal(sippres_sub_get_info(f->ctx, s, &info), SIPPRES_E_ABI);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_decisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle_standard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle_asterisk_dialog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions_standard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_and_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_endpoint_removal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_persist_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_golden_asterisk_pidf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_info_and_foreach, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("subs", tests, NULL, NULL);
+}

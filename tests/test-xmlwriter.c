@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* The XML writer on its own: both formattings, every escape, UTF-8 repair,
+ * structural errors, limits, and the public sippres_xml_* wrappers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bodies/bodies-private.h"
+
+static struct sippres_ctx *ctx;
+
+static int setup(void **state)
+{
+	(void)state;
+	return sippres_ctx_new(NULL, NULL, NULL, &ctx);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sippres_ctx_free(ctx);
+	return 0;
+}
+
+static void w_init(struct sippres_xml *w, uint32_t format)
+{
+	memset(w, 0, sizeof(*w));
+	w->ctx = ctx;
+	sp_xml_reset(w, format);
+}
+
+static const char *w_str(struct sippres_xml *w)
+{
+	assert_int_equal(w->err, 0);
+	assert_true(sp_xml_reserve(w, 1));
+	w->buf[w->len] = 0;
+	return w->buf;
+}
+
+/* The same small document in both formattings. */
+static void build(struct sippres_xml *w)
+{
+	sp_xml_prolog(w);
+	sp_xml_start_lit(w, "root");
+	sp_xml_attr_str(w, "a", "1");
+	sp_xml_attr_str(w, "empty", "");
+	sp_xml_start_lit(w, "leaf");
+	sp_xml_end(w);
+	sp_xml_start_lit(w, "txt");
+	sp_xml_text(w, "hi", 2);
+	sp_xml_end(w);
+	sp_xml_start_lit(w, "emptytext");
+	sp_xml_text(w, "", 0);
+	sp_xml_end(w);
+	sp_xml_start_lit(w, "p");
+	sp_xml_start_lit(w, "q");
+	sp_xml_start_lit(w, "r");
+	sp_xml_attr_str(w, "x", "y");
+	sp_xml_end(w);
+	sp_xml_end(w);
+	sp_xml_end(w);
+	sp_xml_end(w);
+}
+
+static void test_formats(void **state)
+{
+	struct sippres_xml w;
+
+	(void)state;
+	w_init(&w, SP_XML_ASTERISK);
+	build(&w);
+	assert_string_equal(w_str(&w), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	                               "<root a=\"1\" empty>\n"
+	                               " <leaf />\n"
+	                               " <txt>hi</txt>\n"
+	                               " <emptytext />\n"
+	                               " <p>\n"
+	                               "  <q>\n"
+	                               "   <r x=\"y\" />\n"
+	                               "  </q>\n"
+	                               " </p>\n"
+	                               "</root>\n");
+	assert_true(w.root_done);
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	build(&w);
+	assert_string_equal(w_str(&w), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	                               "<root a=\"1\" empty=\"\">\n"
+	                               "  <leaf/>\n"
+	                               "  <txt>hi</txt>\n"
+	                               "  <emptytext/>\n"
+	                               "  <p>\n"
+	                               "    <q>\n"
+	                               "      <r x=\"y\"/>\n"
+	                               "    </q>\n"
+	                               "  </p>\n"
+	                               "</root>\n");
+	/* the prolog line is exactly Asterisk's 39 bytes */
+	assert_int_equal(strlen("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"), 39);
+	sp_xml_release(&w);
+}
+
+static void check_escape(const char *in, size_t n, bool attr, const char *want)
+{
+	char out[1024];
+	size_t len;
+
+	assert_true(6 * n < sizeof(out));
+	len = sp_xml_escape(out, in, n, attr);
+	out[len] = 0;
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(out, want);
+}
+
+#define ESC(lit, attr, want) check_escape((lit), sizeof(lit) - 1, (attr), (want))
+
+static void test_escape(void **state)
+{
+	(void)state;
+	ESC("plain sip:1000@x;a=b", false, "plain sip:1000@x;a=b");
+	ESC("&<>\"'", false, "&amp;&lt;&gt;&quot;&apos;");
+	ESC("&<>\"'", true, "&amp;&lt;&gt;&quot;&apos;");
+	ESC("a\r\nb\tc", false, "a&#13;&#10;b\tc");
+	ESC("a\r\nb\tc", true, "a&#13;&#10;b&#9;c");
+	/* NUL and the other C0 controls XML forbids become U+FFFD; DEL is allowed */
+	ESC("\x00\x01\x08\x0b\x0c\x0e\x1f\x7f", false,
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\x7f");
+	/* valid UTF-8 of every length passes */
+	ESC("\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xef\xbf\xbd", false,
+	    "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xef\xbf\xbd");
+	/* U+FFFE / U+FFFF are not XML characters; U+FFFD is */
+	ESC("\xef\xbf\xbe|\xef\xbf\xbf", false, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	/* invalid UTF-8: each byte that does not start a valid sequence becomes U+FFFD */
+	ESC("\x80", false, "\xef\xbf\xbd");
+	ESC("\xff", false, "\xef\xbf\xbd");
+	ESC("\xc0\xaf", false, "\xef\xbf\xbd\xef\xbf\xbd");                 /* overlong */
+	ESC("\xe0\x80\xaf", false, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* overlong */
+	ESC("\xed\xa0\x80", false, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* surrogate */
+	ESC("\xf4\x90\x80\x80", false, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* > U+10FFFF */
+	ESC("\xc3", false, "\xef\xbf\xbd");                                 /* truncated */
+	ESC("\xe2\x82", false, "\xef\xbf\xbd\xef\xbf\xbd");
+	ESC("a\xc3" "b", false, "a\xef\xbf\xbd" "b");
+	/* the worst case stays within 6 bytes per input byte */
+	ESC("\"\"\"", true, "&quot;&quot;&quot;");
+}
+
+static void test_u32_and_id(void **state)
+{
+	struct sippres_xml w;
+
+	(void)state;
+	w_init(&w, SP_XML_STANDARD);
+	sp_xml_start_lit(&w, "x");
+	sp_xml_attr_u32(&w, "a", 1, 0, false);
+	sp_xml_attr_u32(&w, "version", 7, 4294967295u, true);
+	sp_xml_attr_id(&w, "id", 2, "t", "1000");
+	sp_xml_attr_id(&w, "id2", 3, "p", "a b/\xc3\xa9_.-Z");
+	sp_xml_end(&w);
+	assert_string_equal(w_str(&w), "<x a=\"0\" version=\"4294967295\" id=\"t1000\" id2=\"pa_20b_2F_C3_A9_5F.-Z\"/>\n");
+	assert_int_equal(w.version_len, 10);
+	assert_memory_equal(w.buf + w.version_off, "4294967295", 10);
+	sp_xml_release(&w);
+}
+
+static void test_structure_errors(void **state)
+{
+	struct sippres_xml w;
+
+	(void)state;
+	w_init(&w, SP_XML_STANDARD);
+	/* attribute after a child */
+	sp_xml_start_lit(&w, "a");
+	sp_xml_start_lit(&w, "b");
+	sp_xml_end(&w);
+	sp_xml_attr_str(&w, "x", "1");
+	assert_int_equal(w.err, SIPPRES_E_INVAL);
+	/* sticky: nothing more is written */
+	size_t len = w.len;
+	sp_xml_start_lit(&w, "c");
+	assert_int_equal(w.len, len);
+
+	/* mixed content: a child after text */
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	sp_xml_start_lit(&w, "a");
+	sp_xml_text(&w, "t", 1);
+	sp_xml_start_lit(&w, "b");
+	assert_int_equal(w.err, SIPPRES_E_INVAL);
+	/* text after a child */
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	sp_xml_start_lit(&w, "a");
+	sp_xml_start_lit(&w, "b");
+	sp_xml_end(&w);
+	sp_xml_text(&w, "t", 1);
+	assert_int_equal(w.err, SIPPRES_E_INVAL);
+	/* end without start, text without element, a second root */
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	sp_xml_end(&w);
+	assert_int_equal(w.err, SIPPRES_E_INVAL);
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	sp_xml_text(&w, "t", 1);
+	assert_int_equal(w.err, SIPPRES_E_INVAL);
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	sp_xml_start_lit(&w, "a");
+	sp_xml_end(&w);
+	sp_xml_start_lit(&w, "b");
+	assert_int_equal(w.err, SIPPRES_E_INVAL);
+	/* depth limit */
+	sp_xml_reset(&w, SP_XML_ASTERISK);
+	for (int i = 0; i < SP_XML_MAX_DEPTH; i++)
+		sp_xml_start_lit(&w, "d");
+	assert_int_equal(w.err, 0);
+	sp_xml_start_lit(&w, "d");
+	assert_int_equal(w.err, SIPPRES_E_TOOBIG);
+	/* deep indentation is written correctly */
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	for (int i = 0; i < SP_XML_MAX_DEPTH; i++)
+		sp_xml_start_lit(&w, "d");
+	for (int i = 0; i < SP_XML_MAX_DEPTH; i++)
+		sp_xml_end(&w);
+	assert_int_equal(w.err, 0);
+	assert_non_null(strstr(w_str(&w), "\n                                                                                                                              <d/>\n"));
+	sp_xml_release(&w);
+}
+
+static void test_big_values(void **state)
+{
+	struct sippres_xml w;
+	size_t n = 256 * 1024;
+	char *big = malloc(n);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		big[i] = "a<&\"\xc3\xa9\x01"[i % 7];
+	w_init(&w, SP_XML_ASTERISK);
+	sp_xml_start_lit(&w, "x");
+	sp_xml_attr(&w, "v", 1, big, n);
+	sp_xml_text(&w, big, n);
+	sp_xml_end(&w);
+	assert_int_equal(w.err, 0);
+	assert_true(w.len > 2 * n);
+	assert_true(w.len < w.cap);
+	sp_xml_release(&w);
+	free(big);
+}
+
+/* Host-facing wrappers: name checks and sticky errors. */
+static void test_public_writer(void **state)
+{
+	struct sippres_xml w;
+
+	(void)state;
+	w_init(&w, SP_XML_STANDARD);
+	assert_int_equal(sippres_xml_start(&w, "ok:name-1.x_y"), 0);
+	assert_int_equal(sippres_xml_attr(&w, "v", "a\0b", 3), 0);
+	assert_int_equal(sippres_xml_attr(&w, "n", NULL, 0), 0);
+	assert_int_equal(sippres_xml_text(&w, "t\"", (size_t)-1), 0);
+	assert_int_equal(sippres_xml_end(&w), 0);
+	assert_string_equal(w_str(&w), "<ok:name-1.x_y v=\"a\xef\xbf\xbd" "b\" n=\"\">t&quot;</ok:name-1.x_y>\n");
+
+	static const char *const bad_names[] = {"", "1a", "-a", ".a", "a b", "a>", "a\"", "\xc3\xa9", "a/b"};
+	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		sp_xml_reset(&w, SP_XML_STANDARD);
+		assert_int_equal(sippres_xml_start(&w, bad_names[i]), SIPPRES_E_INVAL);
+		assert_int_equal(sippres_xml_start(&w, "x"), SIPPRES_E_INVAL); /* sticky */
+	}
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	assert_int_equal(sippres_xml_start(&w, NULL), SIPPRES_E_INVAL);
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	sippres_xml_start(&w, "x");
+	assert_int_equal(sippres_xml_attr(&w, "a", NULL, 3), SIPPRES_E_INVAL);
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	sippres_xml_start(&w, "x");
+	assert_int_equal(sippres_xml_text(&w, NULL, 3), SIPPRES_E_INVAL);
+	sp_xml_reset(&w, SP_XML_STANDARD);
+	/* no render in progress: no supplements to run */
+	assert_int_equal(sippres_xml_supplements(&w, 0), SIPPRES_E_INVAL);
+	sp_xml_release(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_u32_and_id),
+		cmocka_unit_test(test_structure_errors),
+		cmocka_unit_test(test_big_values),
+		cmocka_unit_test(test_public_writer),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
