@@ -64,6 +64,9 @@ def main():
             continue
         base_cls = base[name][0]
         want = [(n, off) for _, n, off in members(base_cls)]
+        if not want or want[0] != ('size', '0'):
+            print('trim-appended: %s matches the suppression but does not start with size; not trimmed' % name)
+            continue
         for cls in classes:
             have = members(cls)
             if len(have) <= len(want) or [(n, off) for _, n, off in have[:len(want)]] != want:

@@ -7,12 +7,14 @@ header-check.py c        --cc 'CMD' -I DIR...   each public header compiles alon
 header-check.py c++      --cxx 'CMD' -I DIR...  the same as -std=c++11; the object refers to
                                                 the library by unmangled C names (extern "C")
                                                 (exit 77 when there is no C++ compiler)
-header-check.py coverage --headers DIR --layout-test FILE [--cc 'CMD' -I DIR...]
+header-check.py coverage --headers DIR --layout-test FILE [--abignore FILE] [--cc 'CMD' -I DIR...]
                                                 every struct member, enum constant and numeric
                                                 SIPPRES_* macro of the public headers appears,
                                                 in order, in the frozen-layout test; with --cc,
                                                 a failure also prints the lines to add, with
-                                                the values of the current header
+                                                the values of the current header; with
+                                                --abignore, the structs it lets grow must be
+                                                exactly those that start with size_t size
 """
 
 import argparse
@@ -100,8 +102,8 @@ def strip_comments(text):
 
 
 def header_items(headers_dir):
-    """(structs {name: [members]}, constants [names]) of the public headers."""
-    structs, constants = {}, []
+    """(structs {name: [members]}, constants [names], size-prefixed struct names) of the public headers."""
+    structs, constants, sized = {}, [], set()
     for fn in HEADERS:
         path = os.path.join(headers_dir, fn)
         if not os.path.exists(path):
@@ -114,6 +116,8 @@ def header_items(headers_dir):
                 decl = ' '.join(decl.split())
                 if not decl:
                     continue
+                if not members and decl == 'size_t size':
+                    sized.add(m.group(1))
                 mm = re.search(r'\(\s*\*\s*(\w+)\s*\)', decl) or re.search(r'(\w+)\s*(\[[^\]]*\]\s*)*$', decl)
                 members.append(mm.group(1))
             structs[m.group(1)] = members
@@ -123,11 +127,11 @@ def header_items(headers_dir):
             for m in re.finditer(r'^\s*#\s*define\s+(SIPPRES_\w+)\s+\(?\s*-?\s*(0x[0-9a-fA-F]+|\d+)[uUlL]*\s*\)?\s*$',
                                  text, re.M):
                 constants.append(m.group(1))
-    return structs, constants
+    return structs, constants, sized
 
 
 def check_coverage(args):
-    structs, constants = header_items(args.headers)
+    structs, constants, sized = header_items(args.headers)
     with open(args.layout_test, encoding='utf-8') as f:
         test = strip_comments(f.read())
     problems = []
@@ -142,15 +146,29 @@ def check_coverage(args):
     for c in constants:
         if c not in listed_constants:
             problems.append('%s has no CONSTANT line in %s' % (c, args.layout_test))
+    if args.abignore:
+        # The structs that may grow at the end (the abi-check suppression) are
+        # exactly those that start with size_t size.
+        with open(args.abignore, encoding='utf-8') as f:
+            regexps = [re.compile(m) for m in re.findall(r'^\s*name_regexp\s*=\s*(\S+)\s*$', f.read(), re.M)]
+        growable = set(n for n in structs if any(r.search(n) for r in regexps))
+        for n in sorted(sized - growable):
+            problems.append('struct %s starts with size_t size but %s does not let it grow: add it to '
+                            'name_regexp' % (n, args.abignore))
+        for n in sorted(growable - sized):
+            problems.append('struct %s does not start with size_t size but %s lets it grow: remove it from '
+                            'name_regexp' % (n, args.abignore))
     if problems:
-        print('FAILED: the frozen-layout test does not cover the public header; add the new '
-              'members/constants with their current values (appending only):')
+        print('FAILED: the frozen ABI records do not match the public header (the layout test takes '
+              'new members and constants with their current values, appending only):')
         for p in problems:
             print('- ' + p)
         if args.cc:
             changed = [n for n, m in structs.items()
                        if re.findall(r'\bMEMBER\s*\(\s*%s\s*,\s*(\w+)\s*,' % re.escape(n), test) != m]
-            print_layout_lines(args, structs, changed, [c for c in constants if c not in listed_constants])
+            missing = [c for c in constants if c not in listed_constants]
+            if changed or missing:
+                print_layout_lines(args, structs, changed, missing)
         return 1
     print('ok: %d structs (%d members) and %d constants of the public header are frozen in %s'
           % (len(structs), sum(len(m) for m in structs.values()), len(constants),
@@ -200,6 +218,8 @@ def main():
     ap.add_argument('-I', dest='include', action='append', default=[])
     ap.add_argument('--headers', help='folder with the public headers (coverage)')
     ap.add_argument('--layout-test', help='tests/test-abi-layout.c (coverage)')
+    ap.add_argument('--abignore', help='abi/libsippresence.abignore (coverage): its growable structs must be '
+                    'exactly those starting with size_t size')
     args = ap.parse_args()
     if args.mode == 'coverage':
         return check_coverage(args)
