@@ -211,6 +211,7 @@ static void test_endpoint(void **state)
 		MEMBER(sippres_endpoint, max_expiry, 40, 4),
 		MEMBER(sippres_endpoint, default_expiry, 44, 4),
 		MEMBER(sippres_endpoint, notify_failure_limit, 48, 4),
+		MEMBER(sippres_endpoint, max_notify_size, 52, 4),
 	};
 	(void)state;
 	CHECK_STRUCT(sippres_endpoint, 56, m);
@@ -305,9 +306,26 @@ static void test_sub_info(void **state)
 		MEMBER(sippres_sub_info, profile, 124, 4),
 		MEMBER(sippres_sub_info, version, 128, 4),
 		MEMBER(sippres_sub_info, exten_state, 132, 4),
+		MEMBER(sippres_sub_info, is_list, 136, 4),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_sub_info, 136, m);
+	CHECK_STRUCT(sippres_sub_info, 144, m);
+}
+
+static void test_list(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_list, size, 0, 8),
+		MEMBER(sippres_list, name, 8, 8),
+		MEMBER(sippres_list, event, 16, 8),
+		MEMBER(sippres_list, items, 24, 8),
+		MEMBER(sippres_list, n_items, 32, 8),
+		MEMBER(sippres_list, full_state, 40, 4),
+		MEMBER(sippres_list, batch_interval_ms, 44, 4),
+		MEMBER(sippres_list, resource_display_name, 48, 4),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_list, 56, m);
 }
 
 struct constant {
@@ -457,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_subscribe_res),
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_sub_info),
+		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_macros),

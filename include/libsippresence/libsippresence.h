@@ -71,6 +71,15 @@ extern "C" {
  */
 SIPPRES_EXPORT const char *sippres_strerror(int err);
 
+/**
+ * Initialise the libraries libsippresence uses (libxml2, for the XML list
+ * loader). Call it once from the main thread before several threads use
+ * libsippresence; single-threaded hosts need not call it. Idempotent.
+ * libxml2 keeps its own global allocator: the library never changes it.
+ * @since 0.1
+ */
+SIPPRES_EXPORT void sippres_global_init(void);
+
 /** @return the library's version string, e.g. "0.1.0". @since 0.1 */
 SIPPRES_EXPORT const char *sippres_version_string(void);
 
@@ -676,6 +685,8 @@ struct sippres_endpoint {
 	uint32_t default_expiry;        /**< when Expires is absent; 0: 3600 */
 	uint32_t notify_failure_limit;  /**< NOTIFY failures (408, timeout, 5xx) tolerated in a row
 	                                     before the subscription is dropped; 0: drop at the first, as pjsip */
+	uint32_t max_notify_size;       /**< list NOTIFY bodies larger than this are split over several
+	                                     NOTIFYs; 0: 64000 bytes */
 };
 
 /**
@@ -837,7 +848,8 @@ struct sippres_sub_info {
 	uint32_t next_cseq;
 	uint32_t profile;
 	uint32_t version;           /**< next dialog-info version */
-	int32_t exten_state;        /**< the resource's current extension state */
+	int32_t exten_state;        /**< the resource's current extension state (DEACTIVATED for a list) */
+	uint32_t is_list;           /**< 1: an RFC 4662 list subscription (resource is the list) */
 };
 
 /** Fill info (host sets size). @return 0 or SIPPRES_E_INVAL / SIPPRES_E_ABI. @since 0.1 */
@@ -885,6 +897,59 @@ SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t no
  * @since 0.1
  */
 SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t now_ms);
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @defgroup lists Resource lists (RFC 4662)
+ * A SUBSCRIBE with Supported: eventlist whose Request-URI user names a list
+ * of the same event becomes a list subscription: its NOTIFYs carry a
+ * multipart/related body with an RLMI document and one part per member
+ * (nested lists as nested multiparts). docs/lists.md has the details.
+ * @{ */
+
+/**
+ * A resource list (pjsip.conf type=resource_list). Items name extensions
+ * (looked up in the subscriber's subscribe_context) or other lists of the
+ * same event.
+ * @since 0.1
+ */
+struct sippres_list {
+	size_t size;
+	const char *name;               /**< the list's name: the Request-URI user that subscribes to it */
+	const char *event;              /**< "presence" or "dialog" (must equal the SUBSCRIBE's Event) */
+	const char *const *items;       /**< member names, in order */
+	size_t n_items;                 /**< at least 1 */
+	uint32_t full_state;            /**< 1: every NOTIFY carries every member (no partial state) */
+	uint32_t batch_interval_ms;     /**< notification_batch_interval: coalesce changes (top-level list's value is used) */
+	uint32_t resource_display_name; /**< 1: a member's RLMI name is its hint's display name */
+};
+
+/**
+ * Add or replace a list. Items are trimmed; empty and repeated items are
+ * dropped. A replacement applies to new subscriptions and to existing ones
+ * at their next refresh.
+ * @return 0 (new), 1 (replaced), SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM, SIPPRES_E_TOOBIG.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippres_list *list);
+/** Remove a list definition (existing subscriptions keep their members). @since 0.1 */
+SIPPRES_EXPORT int sippres_list_remove(struct sippres_ctx *ctx, const char *name);
+
+/**
+ * Load lists from an RFC 4826 document: an rls-services document
+ * (`<service uri="sip:NAME@host">` with `<list>` and `<packages>`) or a
+ * resource-lists document (each `<list name="...">`, for the given event).
+ * Entry URIs' user parts become items; nested `<list>`s become lists named
+ * by their name attribute. Parsed with libxml2 without network access, DTDs
+ * or entity expansion, at most 10 levels and 1 MiB.
+ * @param event  event for resource-lists documents (NULL: "presence"); ignored for rls-services.
+ * @param diag   NULL or filled on error (line and message).
+ * @return the number of lists loaded (>= 0), SIPPRES_E_PARSE, SIPPRES_E_TOOBIG, SIPPRES_E_NOMEM, SIPPRES_E_INVAL.
+ *         Nothing is loaded when the document has an error.
+ * @since 0.1
+ */
+SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xml, size_t len, const char *event,
+                                         struct sippres_diag *diag);
 /** @} */
 
 #ifdef __cplusplus

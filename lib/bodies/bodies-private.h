@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/core-private.h"
 
@@ -31,6 +32,7 @@ struct sp_xml_level {
 };
 
 struct sp_bodies;
+struct sp_type;
 
 /* The writer. Errors are sticky in err: every write is a no-op once it is set. */
 struct sippres_xml {
@@ -47,7 +49,7 @@ struct sippres_xml {
 	size_t version_len;
 	/* what is being rendered, for supplements */
 	struct sp_bodies *bodies;
-	const char *content_type;
+	const struct sp_type *type; /* the content type being rendered */
 	const struct sippres_body_input *in;
 	struct sp_xml_level stack[SP_XML_MAX_DEPTH];
 };
@@ -55,12 +57,46 @@ struct sippres_xml {
 /* Reset for a new document, keeping the buffer. */
 void sp_xml_reset(struct sippres_xml *w, uint32_t format);
 void sp_xml_release(struct sippres_xml *w);
-/* Make room for n more bytes; false (and err set) on failure. */
+/* Make room for n more bytes (plus the NUL); false (and err set) on failure. */
 bool sp_xml_reserve(struct sippres_xml *w, size_t n);
+bool sp_xml_grow(struct sippres_xml *w, size_t n);
+/* The write position with room for n bytes, or NULL (err set). */
+static inline char *sp_xml_room(struct sippres_xml *w, size_t n)
+{
+	if (w->err)
+		return NULL;
+	if (n < w->cap - w->len)
+		return w->buf + w->len;
+	return sp_xml_grow(w, n) ? w->buf + w->len : NULL;
+}
 
 /* Raw bytes, no escaping: only for constant markup the library writes. */
-void sp_xml_raw(struct sippres_xml *w, const char *s, size_t n);
+static inline void sp_xml_raw(struct sippres_xml *w, const char *s, size_t n)
+{
+	char *o = sp_xml_room(w, n);
+
+	if (o) {
+		memcpy(o, s, n);
+		w->len += n;
+	}
+}
 #define sp_xml_lit(w, s) sp_xml_raw((w), (s), sizeof(s) - 1)
+/* Select the literal for the current formatting. */
+#define SP_FMT(w, ast, std) ((w)->format == SP_XML_ASTERISK ? (ast) : (std))
+#define sp_xml_lit2(w, ast, std) \
+	((w)->format == SP_XML_ASTERISK ? sp_xml_lit((w), ast) : sp_xml_lit((w), std))
+
+/* Fast path for fixed markup: begin writing child content of the innermost
+ * element as raw fragments (closes its start tag, marks it as having
+ * children). The fragments that follow (sp_xml_lit, sp_xml_esc_text,
+ * sp_xml_esc_attr, sp_xml_id) must form complete elements, each starting
+ * with the newline and indent of the child depth for the current format. */
+void sp_xml_children(struct sippres_xml *w);
+/* Escaped value fragments (text or attribute rules), no structure checks. */
+void sp_xml_esc_text(struct sippres_xml *w, const char *s, size_t n);
+void sp_xml_esc_attr(struct sippres_xml *w, const char *s, size_t n);
+/* The mangled xs:ID form of v (see sp_xml_attr_id), no quotes. */
+void sp_xml_id(struct sippres_xml *w, const char *v);
 /* The prolog line, and for XPIDF a doctype line after it. */
 void sp_xml_prolog(struct sippres_xml *w);
 
@@ -98,7 +134,7 @@ size_t sp_xml_escape(char *out, const char *s, size_t n, bool attr);
 
 /* ---- registry ------------------------------------------------------------ */
 
-/* Run the supplements of w->content_type at one hook; returns w->err or SIPPRES_E_CALLBACK. */
+/* Run the supplements of w->type at one hook; returns w->err or SIPPRES_E_CALLBACK. */
 int sp_bodies_run_supplements(struct sippres_xml *w, uint32_t hook);
 
 /* ---- shared helpers for the generators --------------------------------- */

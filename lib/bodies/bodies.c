@@ -12,28 +12,31 @@
 
 #define SP_MAX_TYPE_LEN 255
 
-struct sp_generator {
-	struct sp_generator *next;
-	char *content_type;
-	int (*fn)(void *user_data, struct sippres_xml *xml, const struct sippres_body_input *in);
-	void *user_data;
-	bool builtin;
-};
-
 struct sp_supplement {
 	struct sp_supplement *next;
-	char *content_type;
 	char *name;
 	int (*fn)(void *user_data, struct sippres_xml *xml, const struct sippres_body_input *in, uint32_t hook);
 	void *user_data;
 	bool builtin;
 };
 
+/* One record per content type: its generator (fn NULL when none is
+ * registered) and its supplements in registration order. Supplements only
+ * compare pointers to their type at render time. */
+struct sp_type {
+	struct sp_type *next;
+	char *name;
+	size_t len;
+	int (*fn)(void *user_data, struct sippres_xml *xml, const struct sippres_body_input *in);
+	void *user_data;
+	bool builtin;
+	struct sp_supplement *supps;
+};
+
 struct sp_bodies {
-	struct sp_generator *gens;
-	struct sp_supplement *supps; /* registration order */
-	struct sippres_xml xml;      /* the render buffer, reused */
-	int busy;                    /* > 0 while a generator runs */
+	struct sp_type *types;
+	struct sippres_xml xml; /* the render buffer, reused */
+	int busy;               /* > 0 while a generator runs */
 };
 
 #define BODY_INPUT_V1_SIZE (offsetof(struct sippres_body_input, version) + sizeof(uint32_t))
@@ -44,15 +47,6 @@ struct sp_bodies {
 static int lower(int c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
-static bool type_eq(const char *a, const char *b)
-{
-	while (*a && lower((unsigned char)*a) == lower((unsigned char)*b)) {
-		a++;
-		b++;
-	}
-	return *a == *b;
 }
 
 /* A content type or supplement name: 1..255 printable ASCII bytes without
@@ -81,56 +75,74 @@ static char *dup(struct sippres_ctx *ctx, const char *s)
 	return d;
 }
 
-static struct sp_generator *find_gen(struct sp_bodies *b, const char *type)
+static struct sp_type *find_type(struct sp_bodies *b, const char *name, size_t len)
 {
-	for (struct sp_generator *g = b->gens; g; g = g->next) {
-		if (type_eq(g->content_type, type))
-			return g;
+	for (struct sp_type *t = b->types; t; t = t->next) {
+		size_t i = 0;
+
+		if (t->len != len)
+			continue;
+		if (memcmp(t->name, name, len) == 0)
+			return t;
+		while (i < len && lower((unsigned char)t->name[i]) == lower((unsigned char)name[i]))
+			i++;
+		if (i == len)
+			return t;
 	}
 	return NULL;
+}
+
+static struct sp_type *get_type(struct sippres_ctx *ctx, const char *name)
+{
+	struct sp_bodies *b = ctx->bodies;
+	size_t len = strlen(name);
+	struct sp_type *t = find_type(b, name, len), **tail;
+
+	if (t)
+		return t;
+	t = sp_calloc(ctx, 1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->name = dup(ctx, name);
+	if (!t->name) {
+		sp_free(ctx, t);
+		return NULL;
+	}
+	t->len = len;
+	for (tail = &b->types; *tail; tail = &(*tail)->next)
+		;
+	*tail = t;
+	return t;
 }
 
 static int gen_register(struct sippres_ctx *ctx, const char *type,
                         int (*fn)(void *, struct sippres_xml *, const struct sippres_body_input *), void *ud,
                         bool builtin)
 {
-	struct sp_bodies *b = ctx->bodies;
-	struct sp_generator *g = find_gen(b, type), **tail;
+	struct sp_type *t = get_type(ctx, type);
+	int r;
 
-	if (g) {
-		g->fn = fn;
-		g->user_data = ud;
-		g->builtin = builtin;
-		return 1;
-	}
-	g = sp_malloc(ctx, sizeof(*g));
-	if (!g)
+	if (!t)
 		return SIPPRES_E_NOMEM;
-	g->content_type = dup(ctx, type);
-	if (!g->content_type) {
-		sp_free(ctx, g);
-		return SIPPRES_E_NOMEM;
-	}
-	g->next = NULL;
-	g->fn = fn;
-	g->user_data = ud;
-	g->builtin = builtin;
-	for (tail = &b->gens; *tail; tail = &(*tail)->next)
-		;
-	*tail = g;
-	return 0;
+	r = t->fn ? 1 : 0;
+	t->fn = fn;
+	t->user_data = ud;
+	t->builtin = builtin;
+	return r;
 }
 
 static int supp_register(struct sippres_ctx *ctx, const char *type, const char *name,
                          int (*fn)(void *, struct sippres_xml *, const struct sippres_body_input *, uint32_t),
                          void *ud, bool builtin)
 {
-	struct sp_bodies *b = ctx->bodies;
+	struct sp_type *t = get_type(ctx, type);
 	struct sp_supplement *s, **tail;
 
-	for (tail = &b->supps; *tail; tail = &(*tail)->next) {
+	if (!t)
+		return SIPPRES_E_NOMEM;
+	for (tail = &t->supps; *tail; tail = &(*tail)->next) {
 		s = *tail;
-		if (type_eq(s->content_type, type) && strcmp(s->name, name) == 0) {
+		if (strcmp(s->name, name) == 0) {
 			s->fn = fn;
 			s->user_data = ud;
 			s->builtin = builtin;
@@ -140,11 +152,8 @@ static int supp_register(struct sippres_ctx *ctx, const char *type, const char *
 	s = sp_malloc(ctx, sizeof(*s));
 	if (!s)
 		return SIPPRES_E_NOMEM;
-	s->content_type = dup(ctx, type);
 	s->name = dup(ctx, name);
-	if (!s->content_type || !s->name) {
-		sp_free(ctx, s->content_type);
-		sp_free(ctx, s->name);
+	if (!s->name) {
 		sp_free(ctx, s);
 		return SIPPRES_E_NOMEM;
 	}
@@ -162,18 +171,17 @@ void sp_bodies_fini(struct sippres_ctx *ctx)
 
 	if (!b)
 		return;
-	while (b->gens) {
-		struct sp_generator *g = b->gens;
-		b->gens = g->next;
-		sp_free(ctx, g->content_type);
-		sp_free(ctx, g);
-	}
-	while (b->supps) {
-		struct sp_supplement *s = b->supps;
-		b->supps = s->next;
-		sp_free(ctx, s->content_type);
-		sp_free(ctx, s->name);
-		sp_free(ctx, s);
+	while (b->types) {
+		struct sp_type *t = b->types;
+		b->types = t->next;
+		while (t->supps) {
+			struct sp_supplement *s = t->supps;
+			t->supps = s->next;
+			sp_free(ctx, s->name);
+			sp_free(ctx, s);
+		}
+		sp_free(ctx, t->name);
+		sp_free(ctx, t);
 	}
 	sp_xml_release(&b->xml);
 	sp_free(ctx, b);
@@ -207,12 +215,9 @@ int sp_bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
 {
 	if (w->err)
 		return w->err;
-	for (struct sp_supplement *s = w->bodies->supps; s; s = s->next) {
-		int r;
+	for (const struct sp_supplement *s = w->type->supps; s; s = s->next) {
+		int r = s->fn(s->user_data, w, w->in, hook);
 
-		if (!type_eq(s->content_type, w->content_type))
-			continue;
-		r = s->fn(s->user_data, w, w->in, hook);
 		if (w->err)
 			return w->err;
 		if (r < 0) {
@@ -252,20 +257,16 @@ void sp_exten_map(int32_t st, bool early_inuse_ringing, struct sp_exten_map *m)
 
 bool sp_ua_is_digium(const char *ua)
 {
-	static const char *const needles[] = {"digium", "sangoma"};
-
 	if (!ua)
 		return false;
-	for (size_t k = 0; k < 2; k++) {
-		const char *nd = needles[k];
-		size_t nl = strlen(nd);
-		for (const char *p = ua; *p; p++) {
-			size_t i = 0;
-			while (i < nl && p[i] && lower((unsigned char)p[i]) == nd[i])
-				i++;
-			if (i == nl)
-				return true;
-		}
+	for (const char *p = ua; *p; p++) {
+		int c = *p | 0x20; /* ASCII lower case for letters */
+		if (c == 'd' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'g' && (p[3] | 0x20) == 'i' &&
+		    (p[4] | 0x20) == 'u' && (p[5] | 0x20) == 'm')
+			return true;
+		if (c == 's' && (p[1] | 0x20) == 'a' && (p[2] | 0x20) == 'n' && (p[3] | 0x20) == 'g' &&
+		    (p[4] | 0x20) == 'o' && (p[5] | 0x20) == 'm' && (p[6] | 0x20) == 'a')
+			return true;
 	}
 	return false;
 }
@@ -308,11 +309,11 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
                                        const struct sippres_body_input *in, struct sippres_body *out)
 {
 	struct sp_bodies *b;
-	struct sp_generator *g;
+	struct sp_type *t;
 	struct sippres_xml *w;
 	int r;
 
-	if (!ctx || !ctx->bodies || !token_ok(content_type) || !in || !out)
+	if (!ctx || !ctx->bodies || !content_type || !in || !out)
 		return SIPPRES_E_INVAL;
 	if (out->size < BODY_V1_SIZE)
 		return SIPPRES_E_ABI;
@@ -322,29 +323,29 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
 	b = ctx->bodies;
 	if (b->busy)
 		return SIPPRES_E_REENTRANT;
-	g = find_gen(b, content_type);
-	if (!g)
-		return SIPPRES_E_NOTFOUND;
+	t = find_type(b, content_type, strlen(content_type));
+	if (!t || !t->fn)
+		return token_ok(content_type) ? SIPPRES_E_NOTFOUND : SIPPRES_E_INVAL;
 
 	w = &b->xml;
 	sp_xml_reset(w, in->profile == SIPPRES_PROFILE_ASTERISK ? SP_XML_ASTERISK : SP_XML_STANDARD);
 	w->bodies = b;
-	w->content_type = g->content_type;
+	w->type = t;
 	w->in = in;
 	sp_xml_prolog(w);
 	b->busy++;
-	r = g->fn(g->user_data, w, in);
+	r = t->fn(t->user_data, w, in);
 	b->busy--;
 	if (w->err)
 		r = w->err;
-	else if (r < 0 && !g->builtin)
+	else if (r < 0 && !t->builtin)
 		r = SIPPRES_E_CALLBACK;
 	else if (r >= 0 && (!w->root_done || w->depth))
-		r = g->builtin ? SIPPRES_E_INVAL : SIPPRES_E_CALLBACK; /* an incomplete document */
+		r = t->builtin ? SIPPRES_E_INVAL : SIPPRES_E_CALLBACK; /* an incomplete document */
 	if (r < 0)
 		return r;
 	w->buf[w->len] = '\0';
-	out->content_type = g->content_type;
+	out->content_type = t->name;
 	out->data = w->buf;
 	out->len = w->len;
 	out->version_offset = w->version_off;
@@ -380,9 +381,12 @@ SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, u
 
 SIPPRES_EXPORT int sippres_body_supported(struct sippres_ctx *ctx, const char *content_type)
 {
+	struct sp_type *t;
+
 	if (!ctx || !ctx->bodies || !token_ok(content_type))
 		return SIPPRES_E_INVAL;
-	return find_gen(ctx->bodies, content_type) ? 1 : 0;
+	t = find_type(ctx->bodies, content_type, strlen(content_type));
+	return t && t->fn ? 1 : 0;
 }
 
 SIPPRES_EXPORT int sippres_body_generator_register(struct sippres_ctx *ctx, const char *content_type,
@@ -399,22 +403,19 @@ SIPPRES_EXPORT int sippres_body_generator_register(struct sippres_ctx *ctx, cons
 
 SIPPRES_EXPORT int sippres_body_generator_unregister(struct sippres_ctx *ctx, const char *content_type)
 {
-	struct sp_generator **pp;
+	struct sp_type *t;
 
 	if (!ctx || !ctx->bodies || !token_ok(content_type))
 		return SIPPRES_E_INVAL;
 	if (ctx->bodies->busy)
 		return SIPPRES_E_REENTRANT;
-	for (pp = &ctx->bodies->gens; *pp; pp = &(*pp)->next) {
-		struct sp_generator *g = *pp;
-		if (type_eq(g->content_type, content_type)) {
-			*pp = g->next;
-			sp_free(ctx, g->content_type);
-			sp_free(ctx, g);
-			return 0;
-		}
-	}
-	return SIPPRES_E_NOTFOUND;
+	t = find_type(ctx->bodies, content_type, strlen(content_type));
+	if (!t || !t->fn)
+		return SIPPRES_E_NOTFOUND;
+	t->fn = NULL;
+	t->user_data = NULL;
+	t->builtin = false;
+	return 0;
 }
 
 SIPPRES_EXPORT int sippres_body_supplement_register(struct sippres_ctx *ctx, const char *content_type,
@@ -435,16 +436,19 @@ SIPPRES_EXPORT int sippres_body_supplement_unregister(struct sippres_ctx *ctx, c
                                                       const char *name)
 {
 	struct sp_supplement **pp;
+	struct sp_type *t;
 
 	if (!ctx || !ctx->bodies || !token_ok(content_type) || !token_ok(name))
 		return SIPPRES_E_INVAL;
 	if (ctx->bodies->busy)
 		return SIPPRES_E_REENTRANT;
-	for (pp = &ctx->bodies->supps; *pp; pp = &(*pp)->next) {
+	t = find_type(ctx->bodies, content_type, strlen(content_type));
+	if (!t)
+		return SIPPRES_E_NOTFOUND;
+	for (pp = &t->supps; *pp; pp = &(*pp)->next) {
 		struct sp_supplement *s = *pp;
-		if (type_eq(s->content_type, content_type) && strcmp(s->name, name) == 0) {
+		if (strcmp(s->name, name) == 0) {
 			*pp = s->next;
-			sp_free(ctx, s->content_type);
 			sp_free(ctx, s->name);
 			sp_free(ctx, s);
 			return 0;
@@ -531,7 +535,7 @@ SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hoo
 {
 	if (!xml)
 		return SIPPRES_E_INVAL;
-	if (hook > SIPPRES_BODY_HOOK_END || !xml->bodies)
+	if (hook > SIPPRES_BODY_HOOK_END || !xml->type)
 		return writer_fail(xml, SIPPRES_E_INVAL);
 	return sp_bodies_run_supplements(xml, hook);
 }

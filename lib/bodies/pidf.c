@@ -26,14 +26,17 @@ static void text_str(struct sippres_xml *w, const char *s)
 	sp_xml_text(w, s, strlen(s));
 }
 
+/* The fixed parts are written as raw fragments per formatting (the fast
+ * path); every value goes through the escaping writer. */
 int sp_gen_pidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
 {
 	struct sp_exten_map m;
 	bool ast = in->profile == SIPPRES_PROFILE_ASTERISK;
-	const char *contact = ast ? (in->remote_uri ? in->remote_uri : "") : in->local_uri;
+	bool closed;
 
 	(void)user_data;
 	sp_exten_map(in->exten_state, false, &m);
+	closed = m.local_state == SP_NOTIFY_CLOSED;
 
 	sp_xml_start_lit(w, "presence");
 	if (ast) {
@@ -45,31 +48,42 @@ int sp_gen_pidf(void *user_data, struct sippres_xml *w, const struct sippres_bod
 	}
 	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
 
-	if (ast)
-		sp_xml_elem_text(w, "note", 4, m.note, strlen(m.note));
+	sp_xml_children(w);
+	if (ast) {
+		const char *contact = in->remote_uri ? in->remote_uri : "";
 
-	sp_xml_start_lit(w, "tuple");
-	if (ast)
-		sp_xml_attr_str(w, "id", in->exten);
-	else
-		sp_xml_attr_id(w, "id", 2, "t", in->exten);
-	sp_xml_start_lit(w, "status");
-	sp_xml_start_lit(w, "basic");
-	if (m.local_state == SP_NOTIFY_CLOSED)
-		sp_xml_text_lit(w, "closed");
-	else
-		sp_xml_text_lit(w, "open");
-	sp_xml_end(w); /* basic */
-	sp_xml_end(w); /* status */
-	sp_xml_start_lit(w, "contact");
-	sp_xml_attr_lit(w, "priority", "1");
-	text_str(w, contact);
-	sp_xml_end(w); /* contact */
-	sp_xml_end(w); /* tuple */
+		sp_xml_lit(w, "\n <note>");
+		sp_xml_raw(w, m.note, strlen(m.note));
+		sp_xml_lit(w, "</note>\n <tuple id=\"");
+		sp_xml_esc_attr(w, in->exten, strlen(in->exten));
+		if (closed)
+			sp_xml_lit(w, "\">\n  <status>\n   <basic>closed</basic>\n  </status>\n  <contact priority=\"1\"");
+		else
+			sp_xml_lit(w, "\">\n  <status>\n   <basic>open</basic>\n  </status>\n  <contact priority=\"1\"");
+		if (contact[0]) {
+			sp_xml_lit(w, ">");
+			sp_xml_esc_text(w, contact, strlen(contact));
+			sp_xml_lit(w, "</contact>\n </tuple>");
+		} else {
+			sp_xml_lit(w, " />\n </tuple>");
+		}
+	} else {
+		sp_xml_lit(w, "\n  <tuple id=\"t");
+		sp_xml_id(w, in->exten);
+		if (closed)
+			sp_xml_lit(w, "\">\n    <status>\n      <basic>closed</basic>\n    </status>\n    <contact priority=\"1\">");
+		else
+			sp_xml_lit(w, "\">\n    <status>\n      <basic>open</basic>\n    </status>\n    <contact priority=\"1\">");
+		sp_xml_esc_text(w, in->local_uri, strlen(in->local_uri));
+		sp_xml_lit(w, "</contact>\n  </tuple>");
+	}
 
 	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
-	if (!ast)
-		sp_xml_elem_text(w, "note", 4, m.note, strlen(m.note));
+	if (!ast) {
+		sp_xml_lit(w, "\n  <note>");
+		sp_xml_raw(w, m.note, strlen(m.note));
+		sp_xml_lit(w, "</note>");
+	}
 	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);
 	sp_xml_end(w); /* presence */
 	return w->err;
@@ -135,8 +149,8 @@ static void presence_rpid(uint32_t ps, const char **activity, const char **note)
 int sp_supp_rpid(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook)
 {
 	struct sp_exten_map m;
-	bool ast = in->profile == SIPPRES_PROFILE_ASTERISK;
 	const char *activity, *note;
+	bool other;
 
 	(void)user_data;
 	if (hook == SIPPRES_BODY_HOOK_ROOT) {
@@ -147,38 +161,49 @@ int sp_supp_rpid(void *user_data, struct sippres_xml *w, const struct sippres_bo
 	if (hook != SIPPRES_BODY_HOOK_END)
 		return 0;
 	sp_exten_map(in->exten_state, false, &m);
-	sp_xml_start_lit(w, "dm:person");
-	if (ast) {
-		if (m.on_the_phone) {
-			sp_xml_start_lit(w, "rpid:activities");
-			sp_xml_start_lit(w, "rpid:on-the-phone");
-			sp_xml_end(w);
-			sp_xml_end(w);
-		}
-		sp_xml_end(w);
+	sp_xml_children(w);
+	if (in->profile == SIPPRES_PROFILE_ASTERISK) {
+		/* eyeBeam: only ever on-the-phone, presence is not mapped */
+		if (m.on_the_phone)
+			sp_xml_lit(w, "\n <dm:person>\n  <rpid:activities>\n   <rpid:on-the-phone />\n"
+			              "  </rpid:activities>\n </dm:person>");
+		else
+			sp_xml_lit(w, "\n <dm:person />");
 		return w->err;
 	}
 
-	sp_xml_attr_id(w, "id", 2, "p", in->exten);
 	presence_rpid(in->presence_state, &activity, &note);
-	if (m.on_the_phone || activity || sp_str_set(in->presence_subtype)) {
-		sp_xml_start_lit(w, "rpid:activities");
-		if (m.on_the_phone) {
-			sp_xml_start_lit(w, "rpid:on-the-phone");
-			sp_xml_end(w);
-		}
-		if (activity) {
-			sp_xml_start(w, activity, strlen(activity));
-			sp_xml_end(w);
-		}
-		if (sp_str_set(in->presence_subtype))
-			sp_xml_elem_text(w, "rpid:other", 10, in->presence_subtype, strlen(in->presence_subtype));
-		sp_xml_end(w); /* rpid:activities */
-	}
+	other = sp_str_set(in->presence_subtype);
 	if (sp_str_set(in->presence_message))
 		note = in->presence_message;
-	if (note)
-		sp_xml_elem_text(w, "dm:note", 7, note, strlen(note));
-	sp_xml_end(w); /* dm:person */
+	sp_xml_lit(w, "\n  <dm:person id=\"p");
+	sp_xml_id(w, in->exten);
+	if (!m.on_the_phone && !activity && !other && !note) {
+		sp_xml_lit(w, "\"/>");
+		return w->err;
+	}
+	sp_xml_lit(w, "\">");
+	if (m.on_the_phone || activity || other) {
+		sp_xml_lit(w, "\n    <rpid:activities>");
+		if (m.on_the_phone)
+			sp_xml_lit(w, "\n      <rpid:on-the-phone/>");
+		if (activity) {
+			sp_xml_lit(w, "\n      <");
+			sp_xml_raw(w, activity, strlen(activity));
+			sp_xml_lit(w, "/>");
+		}
+		if (other) {
+			sp_xml_lit(w, "\n      <rpid:other>");
+			sp_xml_esc_text(w, in->presence_subtype, strlen(in->presence_subtype));
+			sp_xml_lit(w, "</rpid:other>");
+		}
+		sp_xml_lit(w, "\n    </rpid:activities>");
+	}
+	if (note) {
+		sp_xml_lit(w, "\n    <dm:note>");
+		sp_xml_esc_text(w, note, strlen(note));
+		sp_xml_lit(w, "</dm:note>");
+	}
+	sp_xml_lit(w, "\n  </dm:person>");
 	return w->err;
 }

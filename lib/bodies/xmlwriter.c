@@ -78,6 +78,12 @@ static size_t utf8_ok(const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* Word-at-a-time tests (exact as booleans): a byte equal to zero, a byte
+ * below n (for bytes < 0x80). */
+#define ONES(c) (UINT64_C(0x0101010101010101) * (uint8_t)(c))
+#define HASZERO(v) (((v) - ONES(1)) & ~(v) & ONES(0x80))
+#define HASLESS(v, n) (((v) - ONES(n)) & ~(v) & ONES(0x80))
+
 #define PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
 
 size_t sp_xml_escape(char *out, const char *s, size_t n, bool attr)
@@ -86,16 +92,23 @@ size_t sp_xml_escape(char *out, const char *s, size_t n, bool attr)
 	char *o = out;
 
 	while (p < end) {
-		const unsigned char *run = p;
-
-		while (p < end && !esc_class[*p])
-			p++;
-		if (p != run) {
-			memcpy(o, run, (size_t)(p - run));
-			o += p - run;
+		/* eight bytes at a time while none needs attention */
+		while (end - p >= 8) {
+			uint64_t v;
+			memcpy(&v, p, 8);
+			if ((v & ONES(0x80)) | HASLESS(v, 0x20) | HASZERO(v ^ ONES('&')) | HASZERO(v ^ ONES('<')) |
+			    HASZERO(v ^ ONES('>')) | HASZERO(v ^ ONES('"')) | HASZERO(v ^ ONES('\'')))
+				break;
+			memcpy(o, &v, 8);
+			o += 8;
+			p += 8;
 		}
 		if (p >= end)
 			break;
+		if (!esc_class[*p]) {
+			*o++ = (char)*p++;
+			continue;
+		}
 		switch (*p) {
 		case '&': PUT(o, "&amp;"); break;
 		case '<': PUT(o, "&lt;"); break;
@@ -147,7 +160,7 @@ void sp_xml_release(struct sippres_xml *w)
 	w->len = w->cap = 0;
 }
 
-bool sp_xml_reserve(struct sippres_xml *w, size_t n)
+bool sp_xml_grow(struct sippres_xml *w, size_t n)
 {
 	size_t want, cap;
 	char *b;
@@ -162,7 +175,7 @@ bool sp_xml_reserve(struct sippres_xml *w, size_t n)
 		return false;
 	}
 	want = w->len + n + 1;
-	cap = w->cap ? w->cap : 1024;
+	cap = w->cap ? w->cap : 2048;
 	while (cap < want)
 		cap *= 2;
 	b = sp_realloc(w->ctx, w->buf, cap);
@@ -175,12 +188,9 @@ bool sp_xml_reserve(struct sippres_xml *w, size_t n)
 	return true;
 }
 
-void sp_xml_raw(struct sippres_xml *w, const char *s, size_t n)
+bool sp_xml_reserve(struct sippres_xml *w, size_t n)
 {
-	if (!sp_xml_reserve(w, n))
-		return;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
+	return sp_xml_room(w, n) != NULL;
 }
 
 void sp_xml_prolog(struct sippres_xml *w)
@@ -188,48 +198,27 @@ void sp_xml_prolog(struct sippres_xml *w)
 	sp_xml_lit(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 }
 
-static void escaped(struct sippres_xml *w, const char *s, size_t n, bool attr)
+/* Room for an escaped copy of n bytes plus extra; NULL (err set) on failure. */
+static char *room_escaped(struct sippres_xml *w, size_t n, size_t extra)
 {
-	if (n > (SIZE_MAX / 2) / 6) {
+	if (n > (SIZE_MAX / 8) / 6) {
 		if (!w->err)
 			w->err = SIPPRES_E_TOOBIG;
-		return;
+		return NULL;
 	}
-	if (!sp_xml_reserve(w, n * 6))
-		return;
-	w->len += sp_xml_escape(w->buf + w->len, s, n, attr);
+	return sp_xml_room(w, 6 * n + extra);
 }
 
-/* Newline and indent for an element or closing tag at depth d. */
-static void newline(struct sippres_xml *w, uint32_t d)
+static inline size_t indent_of(const struct sippres_xml *w, uint32_t d)
 {
-	size_t n = w->format == SP_XML_ASTERISK ? d : 2u * d;
-	char *o;
-
-	if (!sp_xml_reserve(w, n + 1))
-		return;
-	o = w->buf + w->len;
-	*o++ = '\n';
-	while (n) {
-		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-		memcpy(o, spaces, k);
-		o += k;
-		n -= k;
-	}
-	w->len = (size_t)(o - w->buf);
-}
-
-static void close_start_tag(struct sippres_xml *w)
-{
-	if (w->open) {
-		sp_xml_lit(w, ">");
-		w->open = false;
-	}
+	return w->format == SP_XML_ASTERISK ? d : 2u * d;
 }
 
 void sp_xml_start(struct sippres_xml *w, const char *name, size_t n)
 {
 	struct sp_xml_level *lv;
+	size_t ind;
+	char *o;
 
 	if (w->err)
 		return;
@@ -237,39 +226,47 @@ void sp_xml_start(struct sippres_xml *w, const char *name, size_t n)
 		w->err = SIPPRES_E_TOOBIG;
 		return;
 	}
+	ind = indent_of(w, w->depth);
+	o = sp_xml_room(w, n + ind + 3);
+	if (!o)
+		return;
 	if (w->depth > 0) {
 		struct sp_xml_level *parent = &w->stack[w->depth - 1];
 		if (parent->text) {
 			w->err = SIPPRES_E_INVAL; /* no mixed content */
 			return;
 		}
-		close_start_tag(w);
+		if (w->open)
+			*o++ = '>';
 		parent->children = 1;
-		newline(w, w->depth);
+		*o++ = '\n';
+		memcpy(o, spaces, ind); /* ind <= 2 * (SP_XML_MAX_DEPTH - 1) < sizeof(spaces) */
+		o += ind;
 	} else if (w->root_done) {
 		w->err = SIPPRES_E_INVAL; /* one root */
 		return;
 	}
-	if (!sp_xml_reserve(w, n + 1))
-		return;
-	if (w->len > UINT32_MAX - n) {
+	*o++ = '<';
+	if ((size_t)(o - w->buf) > UINT32_MAX - n) {
 		w->err = SIPPRES_E_TOOBIG;
 		return;
 	}
-	w->buf[w->len++] = '<';
 	lv = &w->stack[w->depth++];
-	lv->name_off = (uint32_t)w->len;
+	lv->name_off = (uint32_t)(o - w->buf);
 	lv->name_len = (uint32_t)n;
 	lv->children = 0;
 	lv->text = 0;
-	memcpy(w->buf + w->len, name, n);
-	w->len += n;
+	memcpy(o, name, n);
+	o += n;
+	w->len = (size_t)(o - w->buf);
 	w->open = true;
 }
 
 void sp_xml_end(struct sippres_xml *w)
 {
 	struct sp_xml_level *lv;
+	size_t ind;
+	char *o;
 
 	if (w->err)
 		return;
@@ -278,33 +275,38 @@ void sp_xml_end(struct sippres_xml *w)
 		return;
 	}
 	lv = &w->stack[w->depth - 1];
+	ind = indent_of(w, w->depth - 1);
+	o = sp_xml_room(w, (size_t)lv->name_len + ind + 6);
+	if (!o)
+		return;
 	if (w->open) {
 		if (w->format == SP_XML_ASTERISK)
-			sp_xml_lit(w, " />");
-		else
-			sp_xml_lit(w, "/>");
+			*o++ = ' ';
+		*o++ = '/';
+		*o++ = '>';
 		w->open = false;
 	} else {
-		if (lv->children)
-			newline(w, w->depth - 1);
-		if (!sp_xml_reserve(w, (size_t)lv->name_len + 3))
-			return;
-		w->buf[w->len++] = '<';
-		w->buf[w->len++] = '/';
-		memcpy(w->buf + w->len, w->buf + lv->name_off, lv->name_len);
-		w->len += lv->name_len;
-		w->buf[w->len++] = '>';
+		if (lv->children) {
+			*o++ = '\n';
+			memcpy(o, spaces, ind);
+			o += ind;
+		}
+		*o++ = '<';
+		*o++ = '/';
+		memcpy(o, w->buf + lv->name_off, lv->name_len);
+		o += lv->name_len;
+		*o++ = '>';
 	}
-	if (w->err)
-		return;
 	w->depth--;
 	if (w->depth == 0) {
 		w->root_done = true;
-		sp_xml_lit(w, "\n");
+		*o++ = '\n';
 	}
+	w->len = (size_t)(o - w->buf);
 }
 
-static bool text_begin(struct sippres_xml *w)
+/* Close the start tag for text; false (err set) when text is not allowed. */
+static bool text_begin(struct sippres_xml *w, char **o, size_t n, bool escape)
 {
 	struct sp_xml_level *lv;
 
@@ -314,23 +316,37 @@ static bool text_begin(struct sippres_xml *w)
 		w->err = SIPPRES_E_INVAL;
 		return false;
 	}
+	*o = escape ? room_escaped(w, n, 1) : sp_xml_room(w, n + 1);
+	if (!*o)
+		return false;
 	lv = &w->stack[w->depth - 1];
-	close_start_tag(w);
+	if (w->open) {
+		*(*o)++ = '>';
+		w->open = false;
+	}
 	lv->text = 1;
 	return true;
 }
 
 void sp_xml_text(struct sippres_xml *w, const char *s, size_t n)
 {
+	char *o;
+
 	/* like pj: an element with empty text is an empty element */
-	if (n && text_begin(w))
-		escaped(w, s, n, false);
+	if (n && text_begin(w, &o, n, true)) {
+		o += sp_xml_escape(o, s, n, false);
+		w->len = (size_t)(o - w->buf);
+	}
 }
 
 void sp_xml_text_raw(struct sippres_xml *w, const char *s, size_t n)
 {
-	if (n && text_begin(w))
-		sp_xml_raw(w, s, n);
+	char *o;
+
+	if (n && text_begin(w, &o, n, false)) {
+		memcpy(o, s, n);
+		w->len = (size_t)(o + n - w->buf);
+	}
 }
 
 void sp_xml_elem_text(struct sippres_xml *w, const char *name, size_t n, const char *text, size_t tn)
@@ -340,30 +356,42 @@ void sp_xml_elem_text(struct sippres_xml *w, const char *name, size_t n, const c
 	sp_xml_end(w);
 }
 
-void sp_xml_attr_open(struct sippres_xml *w, const char *name, size_t n)
+/* ` name="` */
+static char *attr_head(struct sippres_xml *w, const char *name, size_t n, size_t extra)
 {
 	char *o;
 
 	if (w->err)
-		return;
+		return NULL;
 	if (!w->open) {
 		w->err = SIPPRES_E_INVAL;
-		return;
+		return NULL;
 	}
-	if (!sp_xml_reserve(w, n + 3))
-		return;
-	o = w->buf + w->len;
+	o = sp_xml_room(w, n + 3 + extra);
+	if (!o)
+		return NULL;
 	*o++ = ' ';
 	memcpy(o, name, n);
 	o += n;
 	*o++ = '=';
 	*o++ = '"';
-	w->len = (size_t)(o - w->buf);
+	return o;
+}
+
+void sp_xml_attr_open(struct sippres_xml *w, const char *name, size_t n)
+{
+	char *o = attr_head(w, name, n, 0);
+
+	if (o)
+		w->len = (size_t)(o - w->buf);
 }
 
 void sp_xml_attr_part(struct sippres_xml *w, const char *v, size_t vn)
 {
-	escaped(w, v, vn, true);
+	char *o = room_escaped(w, vn, 0);
+
+	if (o)
+		w->len += sp_xml_escape(o, v, vn, true);
 }
 
 void sp_xml_attr_close(struct sippres_xml *w)
@@ -373,42 +401,48 @@ void sp_xml_attr_close(struct sippres_xml *w)
 
 void sp_xml_attr(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn)
 {
+	char *o;
+
 	if (vn == 0) {
 		sp_xml_attr_raw(w, name, n, v, 0);
 		return;
 	}
-	sp_xml_attr_open(w, name, n);
-	escaped(w, v, vn, true);
-	sp_xml_attr_close(w);
+	if (vn > (SIZE_MAX / 8) / 6) {
+		if (!w->err)
+			w->err = SIPPRES_E_TOOBIG;
+		return;
+	}
+	o = attr_head(w, name, n, 6 * vn + 1);
+	if (!o)
+		return;
+	o += sp_xml_escape(o, v, vn, true);
+	*o++ = '"';
+	w->len = (size_t)(o - w->buf);
 }
 
 void sp_xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn)
 {
 	char *o;
 
-	if (w->err)
-		return;
-	if (!w->open) {
-		w->err = SIPPRES_E_INVAL;
-		return;
-	}
 	if (vn == 0 && w->format == SP_XML_ASTERISK) {
 		/* pj_xml_print prints an attribute with an empty value as its bare name */
-		if (!sp_xml_reserve(w, n + 1))
+		if (w->err)
 			return;
-		w->buf[w->len++] = ' ';
-		memcpy(w->buf + w->len, name, n);
-		w->len += n;
+		if (!w->open) {
+			w->err = SIPPRES_E_INVAL;
+			return;
+		}
+		o = sp_xml_room(w, n + 1);
+		if (!o)
+			return;
+		*o++ = ' ';
+		memcpy(o, name, n);
+		w->len = (size_t)(o + n - w->buf);
 		return;
 	}
-	if (!sp_xml_reserve(w, n + vn + 4))
+	o = attr_head(w, name, n, vn + 1);
+	if (!o)
 		return;
-	o = w->buf + w->len;
-	*o++ = ' ';
-	memcpy(o, name, n);
-	o += n;
-	*o++ = '=';
-	*o++ = '"';
 	if (vn)
 		memcpy(o, v, vn);
 	o += vn;
@@ -420,36 +454,63 @@ void sp_xml_attr_u32(struct sippres_xml *w, const char *name, size_t n, uint32_t
 {
 	char digits[10];
 	size_t k = 0;
+	char *o;
 
 	do {
 		digits[sizeof(digits) - 1 - k++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	sp_xml_attr_open(w, name, n);
-	if (mark && !w->err) {
-		w->version_off = w->len;
+	o = attr_head(w, name, n, k + 1);
+	if (!o)
+		return;
+	if (mark) {
+		w->version_off = (size_t)(o - w->buf);
 		w->version_len = k;
 	}
-	sp_xml_raw(w, digits + sizeof(digits) - k, k);
-	sp_xml_attr_close(w);
+	memcpy(o, digits + sizeof(digits) - k, k);
+	o += k;
+	*o++ = '"';
+	w->len = (size_t)(o - w->buf);
 }
 
-void sp_xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const char *prefix, const char *v)
+void sp_xml_children(struct sippres_xml *w)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t vn = strlen(v);
-	char *o;
+	struct sp_xml_level *lv;
 
-	sp_xml_attr_open(w, name, n);
-	sp_xml_raw(w, prefix, strlen(prefix));
-	if (vn > (SIZE_MAX / 2) / 3) {
-		if (!w->err)
-			w->err = SIPPRES_E_TOOBIG;
+	if (w->err)
+		return;
+	if (w->depth == 0 || w->stack[w->depth - 1].text) {
+		w->err = SIPPRES_E_INVAL;
 		return;
 	}
-	if (!sp_xml_reserve(w, 3 * vn))
-		return;
-	o = w->buf + w->len;
+	lv = &w->stack[w->depth - 1];
+	lv->children = 1;
+	if (w->open) {
+		w->open = false;
+		sp_xml_lit(w, ">");
+	}
+}
+
+void sp_xml_esc_text(struct sippres_xml *w, const char *s, size_t n)
+{
+	char *o = room_escaped(w, n, 0);
+
+	if (o)
+		w->len += sp_xml_escape(o, s, n, false);
+}
+
+void sp_xml_esc_attr(struct sippres_xml *w, const char *s, size_t n)
+{
+	char *o = room_escaped(w, n, 0);
+
+	if (o)
+		w->len += sp_xml_escape(o, s, n, true);
+}
+
+static char *id_copy(char *o, const char *v, size_t vn)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
 	for (size_t i = 0; i < vn; i++) {
 		unsigned char c = (unsigned char)v[i];
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -461,6 +522,39 @@ void sp_xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const cha
 			*o++ = hex[c & 15];
 		}
 	}
+	return o;
+}
+
+void sp_xml_id(struct sippres_xml *w, const char *v)
+{
+	size_t vn = strlen(v);
+	char *o;
+
+	if (vn > (SIZE_MAX / 8) / 3) {
+		if (!w->err)
+			w->err = SIPPRES_E_TOOBIG;
+		return;
+	}
+	o = sp_xml_room(w, 3 * vn);
+	if (o)
+		w->len = (size_t)(id_copy(o, v, vn) - w->buf);
+}
+
+void sp_xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const char *prefix, const char *v)
+{
+	size_t vn = strlen(v), pn = strlen(prefix);
+	char *o;
+
+	if (vn > (SIZE_MAX / 8) / 3) {
+		if (!w->err)
+			w->err = SIPPRES_E_TOOBIG;
+		return;
+	}
+	o = attr_head(w, name, n, pn + 3 * vn + 1);
+	if (!o)
+		return;
+	memcpy(o, prefix, pn);
+	o = id_copy(o + pn, v, vn);
+	*o++ = '"';
 	w->len = (size_t)(o - w->buf);
-	sp_xml_attr_close(w);
 }

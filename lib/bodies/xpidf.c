@@ -69,33 +69,22 @@ int sp_gen_xpidf(void *user_data, struct sippres_xml *w, const struct sippres_bo
 	sp_xml_start_lit(w, "presence");
 	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
 
-	sp_xml_start_lit(w, "presentity");
-	sp_xml_attr_open(w, "uri", 3);
-	sp_xml_attr_part(w, in->local_uri, strlen(in->local_uri));
-	sp_xml_raw(w, ";method=SUBSCRIBE", 17);
-	sp_xml_attr_close(w);
-	sp_xml_end(w);
-
-	sp_xml_start_lit(w, "atom");
-	sp_xml_attr_raw(w, "atomid", 6, atomid, sizeof(atomid));
-	sp_xml_attr_str(w, "id", in->exten);
-	sp_xml_start_lit(w, "address");
-	sp_xml_attr_open(w, "uri", 3);
-	sp_xml_attr_part(w, addr, strlen(addr));
-	sp_xml_raw(w, ";user=ip", 8);
-	sp_xml_attr_close(w);
-	if (ast)
-		sp_xml_attr_lit(w, "priority", "0.80000");
-	else
-		sp_xml_attr_lit(w, "priority", "0.800000");
-	sp_xml_start_lit(w, "status");
-	sp_xml_attr_raw(w, "status", 6, status, strlen(status));
-	sp_xml_end(w);
-	sp_xml_start_lit(w, "msnsubstatus");
-	sp_xml_attr_raw(w, "substatus", 9, substatus, strlen(substatus));
-	sp_xml_end(w);
-	sp_xml_end(w); /* address */
-	sp_xml_end(w); /* atom */
+	/* fixed markup as raw fragments per formatting, values escaped */
+	sp_xml_children(w);
+	sp_xml_lit2(w, "\n <presentity uri=\"", "\n  <presentity uri=\"");
+	sp_xml_esc_attr(w, in->local_uri, strlen(in->local_uri));
+	sp_xml_lit2(w, ";method=SUBSCRIBE\" />\n <atom atomid=\"", ";method=SUBSCRIBE\"/>\n  <atom atomid=\"");
+	sp_xml_raw(w, atomid, sizeof(atomid));
+	sp_xml_lit(w, "\" id=\"");
+	sp_xml_esc_attr(w, in->exten, strlen(in->exten));
+	sp_xml_lit2(w, "\">\n  <address uri=\"", "\">\n    <address uri=\"");
+	sp_xml_esc_attr(w, addr, strlen(addr));
+	sp_xml_lit2(w, ";user=ip\" priority=\"0.80000\">\n   <status status=\"",
+	            ";user=ip\" priority=\"0.800000\">\n      <status status=\"");
+	sp_xml_raw(w, status, strlen(status));
+	sp_xml_lit2(w, "\" />\n   <msnsubstatus substatus=\"", "\"/>\n      <msnsubstatus substatus=\"");
+	sp_xml_raw(w, substatus, strlen(substatus));
+	sp_xml_lit2(w, "\" />\n  </address>\n </atom>", "\"/>\n    </address>\n  </atom>");
 
 	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
 	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);

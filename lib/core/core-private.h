@@ -13,6 +13,7 @@
 struct sp_registry;
 struct sp_bodies;
 struct sp_subs;
+struct sp_lists;
 
 struct sippres_ctx {
 	struct sippres_allocator alloc;
@@ -25,6 +26,7 @@ struct sippres_ctx {
 	struct sp_registry *reg;
 	struct sp_bodies *bodies; /* body generator registry (lib/bodies) */
 	struct sp_subs *subs;     /* subscription engine (lib/subs) */
+	struct sp_lists *lists;   /* resource list definitions (lib/lists) */
 };
 
 /* Allocation through the context's allocator. sp_malloc(ctx, 0) returns NULL. */
@@ -85,6 +87,12 @@ struct sp_hnode *sp_map_chain(const struct sp_map *m, uint32_t hash);
 void sp_map_insert(struct sippres_ctx *ctx, struct sp_map *m, struct sp_hnode *n, uint32_t hash);
 void sp_map_remove(struct sp_map *m, struct sp_hnode *n);
 
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 7)
+#define SP_FALLTHROUGH __attribute__((fallthrough))
+#else
+#define SP_FALLTHROUGH ((void)0)
+#endif
+
 #define SP_CONTAINER_OF(ptr, type, member) ((type *)((uintptr_t)(ptr) - offsetof(type, member)))
 
 /* Registry lifecycle (state/registry.c) */
@@ -93,5 +101,7 @@ void sp_registry_free(struct sippres_ctx *ctx);
 /* Subscription engine lifecycle (subs/subs.c) */
 int sp_subs_new(struct sippres_ctx *ctx);
 void sp_subs_free(struct sippres_ctx *ctx);
+int sp_lists_new(struct sippres_ctx *ctx);
+void sp_lists_free(struct sippres_ctx *ctx);
 
 #endif

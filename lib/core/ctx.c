@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+
 #include "core-private.h"
 #include "bodies/bodies-private.h"
 
@@ -149,6 +151,14 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 		alloc.free(alloc.user_data, ctx);
 		return r;
 	}
+	r = sp_lists_new(ctx);
+	if (r < 0) {
+		sp_subs_free(ctx);
+		sp_bodies_fini(ctx);
+		sp_registry_free(ctx);
+		alloc.free(alloc.user_data, ctx);
+		return r;
+	}
 	*ret = ctx;
 	return 0;
 }
@@ -158,6 +168,7 @@ SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx)
 	if (!ctx)
 		return;
 	sp_subs_free(ctx);
+	sp_lists_free(ctx);
 	sp_bodies_fini(ctx);
 	sp_registry_free(ctx);
 	ctx->alloc.free(ctx->alloc.user_data, ctx);
@@ -276,6 +287,11 @@ SIPPRES_EXPORT const char *sippres_strerror(int err)
 	case SIPPRES_E_RANDOM: return "random source failed";
 	default: return "unknown error";
 	}
+}
+
+SIPPRES_EXPORT void sippres_global_init(void)
+{
+	xmlInitParser();
 }
 
 SIPPRES_EXPORT const char *sippres_version_string(void)

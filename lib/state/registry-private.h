@@ -7,6 +7,14 @@
 
 struct sp_hint;
 struct sp_source;
+struct sp_rls_node;
+
+/* A subscription (leaf == NULL: the link is inside a struct sippres_sub) or a
+ * resource-list member (leaf) watching a hint. */
+struct sp_hlink {
+	struct sp_hlink *prev, *next;
+	struct sp_rls_node *leaf;
+};
 
 /* A call on a device; pub's strings point into the same allocation. */
 struct sp_call {
@@ -71,8 +79,8 @@ struct sp_hint {
 	struct sp_hint *pat_next; /* in context->patterns */
 	struct sp_hint *all_prev, *all_next;
 	struct sippres_watch *watches;
-	struct sippres_sub *subs; /* subscriptions to this extension (lib/subs) */
-	size_t nsubs;
+	struct sp_hlink *links; /* subscriptions and list members watching this extension (lib/subs) */
+	size_t nlinks;
 };
 
 struct sippres_watch {

@@ -298,7 +298,7 @@ static const struct sippres_call *device_causing_call(const struct sp_source *d)
 			if (c->pub.state == SIPPRES_CALL_HELD)
 				return &c->pub;
 		}
-		/* fall through */
+		SP_FALLTHROUGH;
 	case SIPPRES_DEVICE_INUSE:
 	case SIPPRES_DEVICE_BUSY:
 		for (c = d->calls_head; c; c = c->next) {
@@ -405,7 +405,7 @@ static void dispatch(struct sippres_ctx *ctx, struct sp_hint *h, uint32_t reason
 {
 	struct sippres_exten_status st;
 
-	if (!h->watches && !h->subs)
+	if (!h->watches && !h->links)
 		return;
 	fill_status(ctx, h, reason, SCRATCH_DISPATCH, &st);
 	ctx->in_callback++;
@@ -414,7 +414,7 @@ static void dispatch(struct sippres_ctx *ctx, struct sp_hint *h, uint32_t reason
 			w->fn(w->user_data, &st);
 	}
 	ctx->in_callback--;
-	if (h->subs)
+	if (h->links)
 		sp_subs_hint_event(ctx, h, &st);
 	if (ctx->in_callback == 0)
 		sweep_graveyard(ctx);

@@ -1,12 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* Binary min-heap of subscriptions ordered by expiry; each subscription
- * keeps its index so removal and update are O(log n). */
+/* Binary min-heap of objects ordered by a uint64_t deadline stored in the
+ * object; each object keeps its index (at idx_off) so removal and update are
+ * O(log n). Used for subscription expiry and list batching. */
+#include <string.h>
+
 #include "subs-private.h"
+
+#define KEY(hp, o) (*(const uint64_t *)(const void *)((const char *)(o) + (hp)->key_off))
+#define IDX(hp, o) (*(uint32_t *)(void *)((char *)(o) + (hp)->idx_off))
+
+void sp_heap_init(struct sp_heap *hp, size_t key_off, size_t idx_off)
+{
+	memset(hp, 0, sizeof(*hp));
+	hp->key_off = key_off;
+	hp->idx_off = idx_off;
+}
 
 int sp_heap_reserve(struct sippres_ctx *ctx, struct sp_heap *hp, uint32_t n)
 {
 	uint32_t cap = hp->cap ? hp->cap : 64;
-	struct sippres_sub **v;
+	void **v;
 
 	if (n <= hp->cap)
 		return 0;
@@ -23,44 +36,39 @@ int sp_heap_reserve(struct sippres_ctx *ctx, struct sp_heap *hp, uint32_t n)
 	return 0;
 }
 
-static bool before(const struct sippres_sub *a, const struct sippres_sub *b)
+static void place(struct sp_heap *hp, uint32_t i, void *o)
 {
-	return a->expires_at < b->expires_at;
-}
-
-static void place(struct sp_heap *hp, uint32_t i, struct sippres_sub *s)
-{
-	hp->v[i] = s;
-	s->heap_idx = i;
+	hp->v[i] = o;
+	IDX(hp, o) = i;
 }
 
 static void sift_up(struct sp_heap *hp, uint32_t i)
 {
-	struct sippres_sub *s = hp->v[i];
+	void *o = hp->v[i];
 
 	while (i > 0) {
 		uint32_t p = (i - 1) / 2;
-		if (!before(s, hp->v[p]))
+		if (!(KEY(hp, o) < KEY(hp, hp->v[p])))
 			break;
 		place(hp, i, hp->v[p]);
 		i = p;
 	}
-	place(hp, i, s);
+	place(hp, i, o);
 }
 
 static void sift_down(struct sp_heap *hp, uint32_t i)
 {
-	struct sippres_sub *s = hp->v[i];
+	void *o = hp->v[i];
 
 	for (;;) {
 		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-		struct sippres_sub *best = s;
+		void *best = o;
 
-		if (l < hp->n && before(hp->v[l], best)) {
+		if (l < hp->n && KEY(hp, hp->v[l]) < KEY(hp, best)) {
 			m = l;
 			best = hp->v[l];
 		}
-		if (r < hp->n && before(hp->v[r], best)) {
+		if (r < hp->n && KEY(hp, hp->v[r]) < KEY(hp, best)) {
 			m = r;
 			best = hp->v[r];
 		}
@@ -69,43 +77,48 @@ static void sift_down(struct sp_heap *hp, uint32_t i)
 		place(hp, i, best);
 		i = m;
 	}
-	place(hp, i, s);
+	place(hp, i, o);
 }
 
 /* The caller reserved room first. */
-void sp_heap_push(struct sp_heap *hp, struct sippres_sub *s)
+void sp_heap_push(struct sp_heap *hp, void *o)
 {
-	place(hp, hp->n, s);
+	place(hp, hp->n, o);
 	hp->n++;
 	sift_up(hp, hp->n - 1);
 }
 
-void sp_heap_remove(struct sp_heap *hp, struct sippres_sub *s)
+void sp_heap_remove(struct sp_heap *hp, void *o)
 {
-	uint32_t i = s->heap_idx;
+	uint32_t i = IDX(hp, o);
 
 	if (i == SP_NOT_IN_HEAP)
 		return;
 	hp->n--;
 	if (i != hp->n) {
-		struct sippres_sub *moved = hp->v[hp->n];
+		void *moved = hp->v[hp->n];
 
 		place(hp, i, moved);
 		sift_down(hp, i);
-		sift_up(hp, moved->heap_idx);
+		sift_up(hp, IDX(hp, moved));
 	}
-	s->heap_idx = SP_NOT_IN_HEAP;
+	IDX(hp, o) = SP_NOT_IN_HEAP;
 }
 
-void sp_heap_update(struct sp_heap *hp, struct sippres_sub *s)
+void sp_heap_update(struct sp_heap *hp, void *o)
 {
-	sift_up(hp, s->heap_idx);
-	sift_down(hp, s->heap_idx);
+	sift_up(hp, IDX(hp, o));
+	sift_down(hp, IDX(hp, o));
 }
 
-struct sippres_sub *sp_heap_top(const struct sp_heap *hp)
+void *sp_heap_top(const struct sp_heap *hp)
 {
 	return hp->n ? hp->v[0] : NULL;
+}
+
+uint64_t sp_heap_key(const struct sp_heap *hp, const void *o)
+{
+	return KEY(hp, o);
 }
 
 void sp_heap_free(struct sippres_ctx *ctx, struct sp_heap *hp)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Record layout (all integers little-endian):
- *   "SPRC" | u8 format version (1) | u8 string count | u16 reserved (0)
+ *   "SPRC" | u8 format version (1) | u8 string count | u16 flags (bit 0: list subscription)
  *   u64 absolute expiry (ms, host clock) | u32 next CSeq | u32 next dialog-info version
+ *   (for a list subscription: the next RLMI version of the list)
  *   string count x (u16 length | bytes)
  *   u32 CRC-32 (IEEE) of everything before it
  * Strings must be valid UTF-8 without NUL; names must be non-empty. */
@@ -58,7 +59,7 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
 }
 
-size_t sp_record_encode(uint8_t *buf, size_t cap, uint64_t expires_at, uint32_t cseq, uint32_t version,
+size_t sp_record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq, uint32_t version,
                         const char *const strs[SR_COUNT])
 {
 	size_t off = HEADER;
@@ -68,7 +69,7 @@ size_t sp_record_encode(uint8_t *buf, size_t cap, uint64_t expires_at, uint32_t 
 	memcpy(buf, "SPRC", 4);
 	buf[4] = FORMAT;
 	buf[5] = SR_COUNT;
-	put16(buf + 6, 0);
+	put16(buf + 6, flags);
 	put64(buf + 8, expires_at);
 	put32(buf + 16, cseq);
 	put32(buf + 20, version);
@@ -91,10 +92,11 @@ int sp_record_read(const void *data, size_t len, struct sp_record *out)
 	size_t off = HEADER, w = 0;
 
 	if (len < HEADER + 4 || len > SP_RECORD_MAX || memcmp(p, "SPRC", 4) != 0 || p[4] != FORMAT ||
-	    p[5] != SR_COUNT || get16(p + 6) != 0)
+	    p[5] != SR_COUNT || (get16(p + 6) & ~SP_RECORD_LIST) != 0)
 		return SIPPRES_E_PARSE;
 	if (crc32_ieee(p, len - 4) != get32(p + len - 4))
 		return SIPPRES_E_PARSE;
+	out->flags = get16(p + 6);
 	out->expires_at = get64(p + 8);
 	out->cseq = get32(p + 16);
 	out->version = get32(p + 20);

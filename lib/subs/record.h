@@ -14,7 +14,10 @@ enum sp_record_str {
 	SR_REMOTE_URI, SR_CONTACT, SR_LOCAL_URI, SR_EVENT_ID, SR_USER_AGENT, SR_BODY_REMOTE, SR_COUNT
 };
 
+#define SP_RECORD_LIST 0x1u
+
 struct sp_record {
+	uint16_t flags;
 	uint64_t expires_at;
 	uint32_t cseq;
 	uint32_t version;
@@ -25,7 +28,7 @@ struct sp_record {
 
 struct sippres_sub;
 /* Encode; returns the length, or 0 when it does not fit. */
-size_t sp_record_encode(uint8_t *buf, size_t cap, uint64_t expires_at, uint32_t cseq, uint32_t version,
+size_t sp_record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq, uint32_t version,
                         const char *const strs[SR_COUNT]);
 size_t sp_record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap);
 /* Decode and validate; SIPPRES_E_PARSE for anything corrupt, truncated or unknown. */

@@ -30,11 +30,12 @@ struct sippres_sub {
 	struct sp_hnode node;          /* in the dialog map (call-id + local tag) */
 	struct sp_hint *hint;
 	struct sp_endpoint *ep;
-	struct sippres_sub *hprev, *hnext; /* subscriptions of the same hint */
+	struct sp_hlink hl;            /* in the hint's links (leaf NULL) */
 	struct sippres_sub *aprev, *anext; /* every subscription, creation order */
 	struct sippres_sub *qnext;     /* queue of NOTIFYs due now */
 	void *user_data;
-	const char *content_type;      /* interned */
+	struct sp_rls *rls;            /* list subscriptions: the resource tree (lib/lists) */
+	const char *content_type;      /* interned; for lists: the members' type */
 	uint64_t expires_at;
 	uint32_t heap_idx;
 	uint32_t cseq;                 /* next CSeq */
@@ -57,6 +58,45 @@ static inline const char *sp_sub_str(const struct sippres_sub *s, int which)
 }
 
 struct sp_subs;
+struct sp_rls;
+struct sp_list_def;
+
+/* The batching timer of a list subscription: the first member of struct sp_rls. */
+struct sp_batch {
+	uint64_t at;
+	uint32_t idx;
+	struct sippres_sub *owner;
+};
+
+/* subs.c, for the list code */
+int sp_subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason,
+                 const char *content_type, const char *body, size_t body_len);
+bool sp_version_bumps(const struct sippres_sub *s, uint32_t reason, uint8_t final_reason);
+const char *sp_final_reason_name(uint8_t r);
+uint64_t sp_subs_now(const struct sippres_ctx *ctx);
+/* Schedule (or cancel, at == 0) a batched list NOTIFY for s. */
+int sp_subs_batch(struct sippres_ctx *ctx, struct sippres_sub *s, uint64_t at);
+/* A list member changed: send the owner's NOTIFY now (partial or full as the list says). */
+int sp_subs_list_changed(struct sippres_ctx *ctx, struct sippres_sub *s);
+
+/* lists.c */
+int sp_lists_new(struct sippres_ctx *ctx);
+void sp_lists_free(struct sippres_ctx *ctx);
+const struct sp_list_def *sp_list_find(struct sippres_ctx *ctx, const char *name, const char *event);
+/* Build the resource tree of a list subscription (members looked up in
+ * context). SIPPRES_E_NOTFOUND when no member resolves (500). */
+int sp_rls_build(struct sippres_ctx *ctx, const struct sp_list_def *def, const char *context, const char *scheme,
+                 const char *host, uint32_t port, struct sp_rls **ret);
+void sp_rls_attach(struct sp_rls *rls, struct sippres_sub *owner);
+void sp_rls_free(struct sippres_ctx *ctx, struct sp_rls *rls);
+/* Send the NOTIFY (or NOTIFYs, when split) of a list subscription. */
+int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason);
+void sp_rls_leaf_event(struct sippres_ctx *ctx, struct sp_rls_node *leaf, const struct sippres_exten_status *st);
+uint32_t sp_rls_root_version(const struct sp_rls *rls);
+const char *sp_rls_name(const struct sp_rls *rls);
+bool sp_rls_same_members(const struct sp_rls *a, const struct sp_rls *b);
+void sp_rls_set_root_version(struct sp_rls *rls, uint32_t v);
+bool sp_rls_has_changes(const struct sp_rls *rls);
 
 int sp_subs_new(struct sippres_ctx *ctx);
 void sp_subs_free(struct sippres_ctx *ctx);
@@ -87,16 +127,23 @@ const char *sp_accept_choose(struct sippres_ctx *ctx, int event, bool asterisk, 
 /* The Accept header value listing what can be produced for an event (406). */
 const char *sp_accept_list(int event);
 
-/* Binary min-heap of subscriptions by expiry (heap.c). */
+/* Binary min-heap of objects keyed by a uint64_t deadline inside them (heap.c). */
 struct sp_heap {
-	struct sippres_sub **v;
+	void **v;
 	uint32_t n, cap;
+	size_t key_off, idx_off;
 };
+void sp_heap_init(struct sp_heap *hp, size_t key_off, size_t idx_off);
 int sp_heap_reserve(struct sippres_ctx *ctx, struct sp_heap *hp, uint32_t n);
-void sp_heap_push(struct sp_heap *hp, struct sippres_sub *s);
-void sp_heap_remove(struct sp_heap *hp, struct sippres_sub *s);
-void sp_heap_update(struct sp_heap *hp, struct sippres_sub *s);
-struct sippres_sub *sp_heap_top(const struct sp_heap *hp);
+void sp_heap_push(struct sp_heap *hp, void *o);
+void sp_heap_remove(struct sp_heap *hp, void *o);
+void sp_heap_update(struct sp_heap *hp, void *o);
+void *sp_heap_top(const struct sp_heap *hp);
+uint64_t sp_heap_key(const struct sp_heap *hp, const void *o);
 void sp_heap_free(struct sippres_ctx *ctx, struct sp_heap *hp);
+
+/* Link and unlink a watcher of a hint. */
+void sp_hlink_add(struct sp_hint *h, struct sp_hlink *l);
+void sp_hlink_remove(struct sp_hint *h, struct sp_hlink *l);
 
 #endif

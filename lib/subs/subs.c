@@ -3,6 +3,7 @@
  * lifecycle, NOTIFY production (render once per hint, patch per
  * subscription), expiry and NOTIFY failure policy. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "subs-private.h"
@@ -17,7 +18,8 @@ struct sp_subs {
 	struct sp_map dialogs;
 	struct sippres_sub *all_head, *all_tail;
 	size_t count;
-	struct sp_heap heap;
+	struct sp_heap heap;   /* subscriptions by expiry */
+	struct sp_heap batch;  /* list subscriptions with a batched NOTIFY due (struct sp_batch) */
 	struct sippres_sub *q_head, *q_tail;
 	char **types;
 	size_t ntypes, types_cap;
@@ -139,7 +141,7 @@ static void endpoint_destroy(struct sippres_ctx *ctx, struct sp_endpoint *e)
 	sp_free(ctx, e);
 }
 
-#define ENDPOINT_V1_SIZE (offsetof(struct sippres_endpoint, notify_failure_limit) + sizeof(uint32_t))
+#define ENDPOINT_V1_SIZE (offsetof(struct sippres_endpoint, max_notify_size) + sizeof(uint32_t))
 
 SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *name, const struct sippres_endpoint *ep)
 {
@@ -236,21 +238,34 @@ static void queue_push(struct sp_subs *ss, struct sippres_sub *s, uint8_t what)
 	ss->q_tail = s;
 }
 
+void sp_hlink_add(struct sp_hint *h, struct sp_hlink *l)
+{
+	l->prev = NULL;
+	l->next = h->links;
+	if (h->links)
+		h->links->prev = l;
+	h->links = l;
+	h->nlinks++;
+}
+
+void sp_hlink_remove(struct sp_hint *h, struct sp_hlink *l)
+{
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		h->links = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	h->nlinks--;
+	l->prev = l->next = NULL;
+}
+
 static void sub_unlink_hint(struct sippres_sub *s)
 {
-	struct sp_hint *h = s->hint;
-
-	if (!h)
+	if (!s->hint)
 		return;
-	if (s->hprev)
-		s->hprev->hnext = s->hnext;
-	else
-		h->subs = s->hnext;
-	if (s->hnext)
-		s->hnext->hprev = s->hprev;
-	h->nsubs--;
+	sp_hlink_remove(s->hint, &s->hl);
 	s->hint = NULL;
-	s->hprev = s->hnext = NULL;
 }
 
 static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
@@ -261,6 +276,11 @@ static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 		ss->last.valid = false; /* the cache key points into this subscription */
 	sub_unlink_hint(s);
 	sp_heap_remove(&ss->heap, s);
+	if (s->rls) {
+		sp_heap_remove(&ss->batch, (struct sp_batch *)(void *)s->rls);
+		sp_rls_free(ctx, s->rls);
+		s->rls = NULL;
+	}
 	queue_remove(ss, s);
 	sp_map_remove(&ss->dialogs, &s->node);
 	if (s->aprev)
@@ -382,7 +402,7 @@ static int render(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 	return 0;
 }
 
-static const char *final_reason_name(uint8_t r)
+const char *sp_final_reason_name(uint8_t r)
 {
 	switch (r) {
 	case SF_NORESOURCE: return "noresource";
@@ -422,55 +442,36 @@ static int send_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t 
 
 static int notify_failed(struct sippres_ctx *ctx, struct sippres_sub *s, int status);
 
-static int send_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason,
-                       const struct sippres_exten_status *given, bool final, uint8_t final_reason)
+/* Hand one NOTIFY to the host. Returns 0, or 1 when the NOTIFY could not be
+ * sent and the failure policy ended the subscription (already freed). */
+int sp_subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason,
+                 const char *content_type, const char *body, size_t body_len)
 {
 	struct sp_subs *ss = ctx->subs;
-	struct sippres_exten_status own;
-	const struct sippres_exten_status *st = given;
 	struct sippres_notify n;
-	bool asterisk = is_asterisk(s), bump;
-	uint32_t version = s->version;
-	const char *body;
-	size_t body_len;
 	int r;
-
-	if (!st) {
-		if (!s->hint)
-			return SIPPRES_E_NOTFOUND;
-		sp_hint_status(ctx, s->hint, &own);
-		st = &own;
-	}
-	/* Asterisk re-sends its cached body on refresh and termination, so the
-	 * dialog-info version stays; the standard profile counts every NOTIFY. */
-	bump = !asterisk || !s->sent_any ||
-	       !(reason == SIPPRES_NOTIFY_REFRESH || (reason == SIPPRES_NOTIFY_FINAL && final_reason != SF_NORESOURCE));
-	if (!bump)
-		version = s->version - 1;
-	r = render(ctx, s, st, version, &body, &body_len);
-	if (r < 0)
-		return r;
 
 	memset(&n, 0, sizeof(n));
 	n.size = sizeof(n);
 	n.reason = reason;
 	n.cseq = s->cseq;
 	n.terminated = final;
+	n.require_eventlist = s->rls != NULL;
 	r = event_header(ctx, s, &n.event);
 	if (r < 0)
 		return r;
 	if (final) {
-		if (asterisk)
+		if (is_asterisk(s))
 			snprintf(ss->substate, sizeof(ss->substate), "terminated");
 		else
-			snprintf(ss->substate, sizeof(ss->substate), "terminated;reason=%s", final_reason_name(final_reason));
+			snprintf(ss->substate, sizeof(ss->substate), "terminated;reason=%s", sp_final_reason_name(final_reason));
 	} else {
 		uint64_t left = s->expires_at > ss->now ? (s->expires_at - ss->now) / 1000 : 0;
 		memcpy(ss->substate, "active;expires=", 15);
 		u32_to_str(ss->substate + 15, left > UINT32_MAX ? UINT32_MAX : (uint32_t)left);
 	}
 	n.subscription_state = ss->substate;
-	n.content_type = s->content_type;
+	n.content_type = content_type;
 	n.body = body;
 	n.body_len = body_len;
 	n.call_id = sp_sub_str(s, SS_CALL_ID);
@@ -479,10 +480,7 @@ static int send_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t 
 	n.remote_uri = sp_sub_str(s, SS_REMOTE_URI);
 	n.local_uri = sp_sub_str(s, SS_LOCAL_URI);
 	n.contact = sp_sub_str(s, SS_CONTACT);
-
 	s->cseq++;
-	if (bump)
-		s->version++;
 	s->sent_any = 1;
 	if (ctx->cb.notify) {
 		ctx->in_callback++;
@@ -497,6 +495,78 @@ static int send_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t 
 	if (!final)
 		persist(ctx, s);
 	return 0;
+}
+
+static int send_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason,
+                       const struct sippres_exten_status *given, bool final, uint8_t final_reason)
+{
+	struct sippres_exten_status own;
+	const struct sippres_exten_status *st = given;
+	bool bump;
+	uint32_t version = s->version;
+	const char *body;
+	size_t body_len;
+	int r;
+
+	if (s->rls)
+		return sp_rls_notify(ctx, s, reason, final, final_reason);
+	if (!st) {
+		if (!s->hint)
+			return SIPPRES_E_NOTFOUND;
+		sp_hint_status(ctx, s->hint, &own);
+		st = &own;
+	}
+	/* Asterisk re-sends its cached body on refresh and termination, so the
+	 * dialog-info version stays; the standard profile counts every NOTIFY. */
+	bump = sp_version_bumps(s, reason, final_reason);
+	if (!bump)
+		version = s->version - 1;
+	r = render(ctx, s, st, version, &body, &body_len);
+	if (r < 0)
+		return r;
+	if (bump)
+		s->version++;
+	return sp_subs_emit(ctx, s, reason, final, final_reason, s->content_type, body, body_len);
+}
+
+bool sp_version_bumps(const struct sippres_sub *s, uint32_t reason, uint8_t final_reason)
+{
+	return !is_asterisk(s) || !s->sent_any ||
+	       !(reason == SIPPRES_NOTIFY_REFRESH || (reason == SIPPRES_NOTIFY_FINAL && final_reason != SF_NORESOURCE));
+}
+
+uint64_t sp_subs_now(const struct sippres_ctx *ctx)
+{
+	return ctx->subs->now;
+}
+
+int sp_subs_batch(struct sippres_ctx *ctx, struct sippres_sub *s, uint64_t at)
+{
+	struct sp_subs *ss = ctx->subs;
+	struct sp_batch *b = (struct sp_batch *)(void *)s->rls;
+
+	if (!b)
+		return 0;
+	if (at == 0) {
+		sp_heap_remove(&ss->batch, b);
+		return 0;
+	}
+	if (b->idx != SP_NOT_IN_HEAP)
+		return 0; /* one timer at a time: the NOTIFY carries everything up to then */
+	if (s->queued != SQ_NONE)
+		return 0; /* a full-state NOTIFY is on its way */
+	if (sp_heap_reserve(ctx, &ss->batch, ss->batch.n + 1) < 0)
+		return sp_subs_list_changed(ctx, s); /* cannot wait: send now */
+	b->at = at;
+	sp_heap_push(&ss->batch, b);
+	return 0;
+}
+
+int sp_subs_list_changed(struct sippres_ctx *ctx, struct sippres_sub *s)
+{
+	if (s->queued != SQ_NONE)
+		return 0; /* the queued full-state NOTIFY will carry it */
+	return send_notify(ctx, s, SIPPRES_NOTIFY_CHANGE, NULL, false, 0);
 }
 
 /* RFC 6665 4.2.2: these NOTIFY answers always end the subscription. */
@@ -534,10 +604,17 @@ static int finish(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 
 void sp_subs_hint_event(struct sippres_ctx *ctx, struct sp_hint *h, const struct sippres_exten_status *st)
 {
-	struct sippres_sub *s = h->subs, *next;
+	struct sp_hlink *l, *next;
 
-	for (; s; s = next) {
-		next = s->hnext;
+	for (l = h->links; l; l = next) {
+		struct sippres_sub *s;
+
+		next = l->next;
+		if (l->leaf) {
+			sp_rls_leaf_event(ctx, l->leaf, st);
+			continue;
+		}
+		s = SP_CONTAINER_OF(l, struct sippres_sub, hl);
 		if (st->reason == SIPPRES_REASON_REMOVED) {
 			finish(ctx, s, st, SF_NORESOURCE);
 			continue;
@@ -647,11 +724,8 @@ static int sub_create(struct sippres_ctx *ctx, struct sp_endpoint *ep, struct sp
 	s->cseq = 1;
 	s->digium = sp_ua_is_digium(f->v[SS_USER_AGENT]);
 	s->hint = h;
-	s->hnext = h->subs;
-	if (h->subs)
-		h->subs->hprev = s;
-	h->subs = s;
-	h->nsubs++;
+	if (h)
+		sp_hlink_add(h, &s->hl);
 	s->aprev = ss->all_tail;
 	if (ss->all_tail)
 		ss->all_tail->anext = s;
@@ -701,6 +775,8 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	struct sub_fields f;
 	struct sippres_sub *s;
 	struct sippres_exten_status st;
+	const struct sp_list_def *def;
+	struct sp_rls *rls = NULL;
 	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD];
 	const char *content_type;
 	uint64_t requested;
@@ -786,33 +862,58 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		decide(res, 404, "Not Found");
 		return 0;
 	}
-	r = sp_hint_lookup(ctx, ep->sub_context, req->ruri_user, &h);
-	if (r == SIPPRES_E_NOTFOUND || r == SIPPRES_E_INVAL) {
-		decide(res, 404, "Not Found");
-		return 0;
+	memset(&st, 0, sizeof(st));
+	h = NULL;
+	def = (req->flags & SIPPRES_SUBSCRIBE_EVENTLIST) ? sp_list_find(ctx, req->ruri_user, sp_event_name(event))
+	                                                  : NULL;
+	if (def) {
+		/* RFC 4662: a list subscription (asterisk-behaviour.md 3.1) */
+		char scheme[8];
+
+		snprintf(scheme, sizeof(scheme), "%s", req->ruri_scheme);
+		for (char *p = scheme; *p; p++)
+			*p = (char)sp_ascii_lower((unsigned char)*p);
+		r = sp_rls_build(ctx, def, ep->sub_context, scheme, req->ruri_host, req->ruri_port, &rls);
+		if (r == SIPPRES_E_NOTFOUND) {
+			decide(res, 500, "Server Internal Error");
+			return 0;
+		}
+		if (r < 0)
+			return r;
+	} else {
+		r = sp_hint_lookup(ctx, ep->sub_context, req->ruri_user, &h);
+		if (r == SIPPRES_E_NOTFOUND || r == SIPPRES_E_INVAL) {
+			decide(res, 404, "Not Found");
+			return 0;
+		}
+		if (r < 0)
+			return r;
+		sp_hint_status(ctx, h, &st);
+		if (st.presence_state == SIPPRES_PRESENCE_INVALID && !asterisk) {
+			decide(res, 404, "Not Found");
+			return 0;
+		}
 	}
-	if (r < 0)
-		return r;
-	sp_hint_status(ctx, h, &st);
-	if (st.presence_state == SIPPRES_PRESENCE_INVALID && !asterisk) {
-		decide(res, 404, "Not Found");
-		return 0;
-	}
+
 	if (!(req->local_tag && req->local_tag[0])) {
 		uint8_t rnd[8];
 		static const char hex[] = "0123456789abcdef";
 
 		r = sippres_ctx_random(ctx, rnd, sizeof(rnd));
-		if (r < 0)
+		if (r < 0) {
+			sp_rls_free(ctx, rls);
 			return r;
+		}
 		for (int i = 0; i < 8; i++) {
 			ss->tag[2 * i] = hex[rnd[i] >> 4];
 			ss->tag[2 * i + 1] = hex[rnd[i] & 15];
 		}
 		ss->tag[16] = '\0';
 	}
-	if (sippres_sub_find(ctx, req->call_id, req->local_tag && req->local_tag[0] ? req->local_tag : ss->tag))
+	if (sippres_sub_find(ctx, req->call_id, req->local_tag && req->local_tag[0] ? req->local_tag : ss->tag)) {
+		sp_rls_free(ctx, rls);
 		return SIPPRES_E_EXISTS;
+	}
 	if (req->ruri_port)
 		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s:%u", req->ruri_scheme, req->ruri_user, req->ruri_host,
 		         req->ruri_port);
@@ -833,8 +934,15 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	f.v[SS_USER_AGENT] = req->user_agent;
 	f.v[SS_BODY_REMOTE] = body_remote;
 	r = sub_create(ctx, ep, h, event, content_type, &f, &s);
-	if (r < 0)
+	if (r < 0) {
+		sp_rls_free(ctx, rls);
 		return r;
+	}
+	if (rls) {
+		s->rls = rls;
+		sp_rls_attach(rls, s);
+		res->require_eventlist = 1;
+	}
 	decide(res, 200, "OK");
 	res->local_tag = sp_sub_str(s, SS_LOCAL_TAG);
 	if (fetch) {
@@ -855,6 +963,50 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		}
 	}
 	*ret = s;
+	return 0;
+}
+
+/* Asterisk rebuilds a list's tree at each refresh and replaces it when its
+ * top-level members changed, carrying the version over. 1: nothing left. */
+static int refresh_list(struct sippres_ctx *ctx, struct sippres_sub *s)
+{
+	const struct sp_list_def *def = sp_list_find(ctx, sp_rls_name(s->rls), sp_event_name(s->event));
+	const char *host = strchr(sp_sub_str(s, SS_LOCAL_URI), '@');
+	struct sp_rls *nr;
+	char scheme[8];
+	uint32_t port = 0;
+	char hostbuf[MAX_FIELD];
+	const char *colon;
+	int r;
+
+	if (!def || !host)
+		return 1;
+	snprintf(scheme, sizeof(scheme), "%.*s", (int)strcspn(sp_sub_str(s, SS_LOCAL_URI), ":"),
+	         sp_sub_str(s, SS_LOCAL_URI));
+	host++;
+	colon = host[0] == '[' ? strstr(host, "]:") : strrchr(host, ':');
+	if (colon && colon[0] == ']')
+		colon++;
+	if (colon) {
+		port = (uint32_t)strtoul(colon + 1, NULL, 10);
+		snprintf(hostbuf, sizeof(hostbuf), "%.*s", (int)(colon - host), host);
+	} else {
+		snprintf(hostbuf, sizeof(hostbuf), "%s", host);
+	}
+	r = sp_rls_build(ctx, def, s->ep->sub_context, scheme, hostbuf, port, &nr);
+	if (r == SIPPRES_E_NOTFOUND)
+		return 1;
+	if (r < 0)
+		return r;
+	if (sp_rls_same_members(s->rls, nr)) {
+		sp_rls_free(ctx, nr);
+		return 0;
+	}
+	sp_rls_set_root_version(nr, sp_rls_root_version(s->rls));
+	sp_heap_remove(&ctx->subs->batch, (struct sp_batch *)(void *)s->rls);
+	sp_rls_free(ctx, s->rls);
+	s->rls = nr;
+	sp_rls_attach(nr, s);
 	return 0;
 }
 
@@ -898,6 +1050,20 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 	decide(res, 200, "OK");
 	res->local_tag = sp_sub_str(s, SS_LOCAL_TAG);
 	res->expires = (uint32_t)(requested < s->ep->opts.max_expiry ? requested : s->ep->opts.max_expiry);
+	if (s->rls) {
+		int r = refresh_list(ctx, s);
+
+		res->require_eventlist = 1;
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			/* the list is gone or has no members left: end it */
+			sp_heap_remove(&ss->heap, s);
+			s->final_reason = SF_NORESOURCE;
+			queue_push(ss, s, SQ_FINAL);
+			return 0;
+		}
+	}
 	schedule(ss, s, now_ms + (uint64_t)res->expires * 1000);
 	queue_push(ss, s, SQ_REFRESH);
 	persist(ctx, s);
@@ -973,7 +1139,7 @@ SIPPRES_EXPORT void *sippres_sub_get_user_data(const struct sippres_sub *s)
 	return s ? s->user_data : NULL;
 }
 
-#define INFO_V1_SIZE (offsetof(struct sippres_sub_info, exten_state) + sizeof(int32_t))
+#define INFO_V1_SIZE (offsetof(struct sippres_sub_info, is_list) + sizeof(uint32_t))
 
 SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct sippres_sub *s,
                                         struct sippres_sub_info *info)
@@ -989,8 +1155,9 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
 	memset(&i, 0, sizeof(i));
 	i.size = sizeof(i);
 	i.endpoint = s->ep->name;
-	i.context = s->hint ? s->hint->cx->name : "";
-	i.resource = s->hint ? s->hint->exten : "";
+	i.context = s->hint ? s->hint->cx->name : s->ep->sub_context;
+	i.resource = s->rls ? sp_rls_name(s->rls) : s->hint ? s->hint->exten : "";
+	i.is_list = s->rls != NULL;
 	i.event = sp_event_name(s->event);
 	i.event_id = sp_sub_str(s, SS_EVENT_ID)[0] ? sp_sub_str(s, SS_EVENT_ID) : NULL;
 	i.content_type = s->content_type;
@@ -1005,7 +1172,7 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
 	i.next_cseq = s->cseq;
 	i.profile = s->ep->opts.profile;
 	i.version = s->version;
-	i.exten_state = s->hint ? s->hint->exten_state : SIPPRES_EXTEN_REMOVED;
+	i.exten_state = s->hint ? s->hint->exten_state : s->rls ? SIPPRES_EXTEN_DEACTIVATED : SIPPRES_EXTEN_REMOVED;
 	if (size > sizeof(i)) {
 		memset(info, 0, size);
 		size = sizeof(i);
@@ -1059,9 +1226,16 @@ SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t no
 		return 1;
 	}
 	top = sp_heap_top(&ctx->subs->heap);
-	if (!top)
-		return 0;
-	*deadline_ms = top->expires_at;
+	{
+		struct sp_batch *b = sp_heap_top(&ctx->subs->batch);
+
+		if (!top && !b)
+			return 0;
+		if (top && (!b || top->expires_at <= b->at))
+			*deadline_ms = top->expires_at;
+		else
+			*deadline_ms = b->at;
+	}
 	return 1;
 }
 
@@ -1105,6 +1279,19 @@ SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t 
 		else
 			sent++;
 	}
+	for (;;) {
+		struct sp_batch *b = sp_heap_top(&ss->batch);
+		int r;
+
+		if (!b || b->at > now_ms)
+			break;
+		sp_heap_remove(&ss->batch, b);
+		r = sp_subs_list_changed(ctx, b->owner);
+		if (r < 0)
+			err = r;
+		else
+			sent++;
+	}
 	while ((s = sp_heap_top(&ss->heap)) && s->expires_at <= now_ms) {
 		int r;
 
@@ -1129,6 +1316,7 @@ SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *reco
 	struct sp_hint *h;
 	struct sub_fields f;
 	struct sippres_sub *s;
+	struct sp_rls *rls = NULL;
 	const char *content_type;
 	int event, r;
 
@@ -1149,11 +1337,38 @@ SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *reco
 	content_type = sp_content_type_intern(ctx, rec.s[SR_CONTENT_TYPE], strlen(rec.s[SR_CONTENT_TYPE]), false);
 	if (!content_type)
 		return SIPPRES_E_NOTFOUND;
-	r = sp_hint_lookup(ctx, ep->sub_context, rec.s[SR_RESOURCE], &h);
-	if (r < 0)
-		return r == SIPPRES_E_INVAL ? SIPPRES_E_NOTFOUND : r;
-	if (sippres_sub_find(ctx, rec.s[SR_CALL_ID], rec.s[SR_LOCAL_TAG]))
+	h = NULL;
+	if (rec.flags & SP_RECORD_LIST) {
+		const struct sp_list_def *def = sp_list_find(ctx, rec.s[SR_RESOURCE], rec.s[SR_EVENT]);
+		const char *uri = rec.s[SR_LOCAL_URI], *host = strchr(uri, '@'), *colon;
+		char scheme[8], hostbuf[MAX_FIELD];
+		uint32_t port = 0;
+
+		if (!def || !host)
+			return SIPPRES_E_NOTFOUND;
+		snprintf(scheme, sizeof(scheme), "%.*s", (int)strcspn(uri, ":"), uri);
+		host++;
+		colon = host[0] == '[' ? strstr(host, "]:") : strrchr(host, ':');
+		if (colon && colon[0] == ']')
+			colon++;
+		if (colon) {
+			port = (uint32_t)strtoul(colon + 1, NULL, 10);
+			snprintf(hostbuf, sizeof(hostbuf), "%.*s", (int)(colon - host), host);
+		} else {
+			snprintf(hostbuf, sizeof(hostbuf), "%s", host);
+		}
+		r = sp_rls_build(ctx, def, ep->sub_context, scheme, hostbuf, port, &rls);
+		if (r < 0)
+			return r;
+	} else {
+		r = sp_hint_lookup(ctx, ep->sub_context, rec.s[SR_RESOURCE], &h);
+		if (r < 0)
+			return r == SIPPRES_E_INVAL ? SIPPRES_E_NOTFOUND : r;
+	}
+	if (sippres_sub_find(ctx, rec.s[SR_CALL_ID], rec.s[SR_LOCAL_TAG])) {
+		sp_rls_free(ctx, rls);
 		return SIPPRES_E_EXISTS;
+	}
 	memset(&f, 0, sizeof(f));
 	f.v[SS_CALL_ID] = rec.s[SR_CALL_ID];
 	f.v[SS_LOCAL_TAG] = rec.s[SR_LOCAL_TAG];
@@ -1165,10 +1380,18 @@ SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *reco
 	f.v[SS_USER_AGENT] = rec.s[SR_USER_AGENT];
 	f.v[SS_BODY_REMOTE] = rec.s[SR_BODY_REMOTE];
 	r = sub_create(ctx, ep, h, event, content_type, &f, &s);
-	if (r < 0)
+	if (r < 0) {
+		sp_rls_free(ctx, rls);
 		return r;
+	}
 	s->cseq = rec.cseq;
-	s->version = rec.version;
+	if (rls) {
+		s->rls = rls;
+		sp_rls_attach(rls, s);
+		sp_rls_set_root_version(rls, rec.version);
+	} else {
+		s->version = rec.version;
+	}
 	s->sent_any = rec.version > 0;
 	schedule(ctx->subs, s, rec.expires_at);
 	queue_push(ctx->subs, s, SQ_RESTORED);
@@ -1182,7 +1405,7 @@ size_t sp_record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap)
 	const char *strs[SR_COUNT];
 
 	strs[SR_ENDPOINT] = s->ep->name;
-	strs[SR_RESOURCE] = s->hint ? s->hint->exten : "";
+	strs[SR_RESOURCE] = s->rls ? sp_rls_name(s->rls) : s->hint ? s->hint->exten : "";
 	strs[SR_EVENT] = sp_event_name(s->event);
 	strs[SR_CONTENT_TYPE] = s->content_type;
 	strs[SR_CALL_ID] = sp_sub_str(s, SS_CALL_ID);
@@ -1194,7 +1417,8 @@ size_t sp_record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap)
 	strs[SR_EVENT_ID] = sp_sub_str(s, SS_EVENT_ID);
 	strs[SR_USER_AGENT] = sp_sub_str(s, SS_USER_AGENT);
 	strs[SR_BODY_REMOTE] = sp_sub_str(s, SS_BODY_REMOTE);
-	return sp_record_encode(buf, cap, s->expires_at, s->cseq, s->version, strs);
+	return sp_record_encode(buf, cap, s->rls ? SP_RECORD_LIST : 0, s->expires_at, s->cseq,
+	                        s->rls ? sp_rls_root_version(s->rls) : s->version, strs);
 }
 
 /* -------------------------------------------------------------- lifecycle */
@@ -1205,6 +1429,8 @@ int sp_subs_new(struct sippres_ctx *ctx)
 
 	if (!ss)
 		return SIPPRES_E_NOMEM;
+	sp_heap_init(&ss->heap, offsetof(struct sippres_sub, expires_at), offsetof(struct sippres_sub, heap_idx));
+	sp_heap_init(&ss->batch, offsetof(struct sp_batch, at), offsetof(struct sp_batch, idx));
 	if (sp_map_init(ctx, &ss->endpoints, 16) < 0) {
 		sp_free(ctx, ss);
 		return SIPPRES_E_NOMEM;
@@ -1228,6 +1454,7 @@ void sp_subs_free(struct sippres_ctx *ctx)
 	s = ss->all_head;
 	while (s) {
 		struct sippres_sub *next = s->anext;
+		sp_rls_free(ctx, s->rls);
 		sp_free(ctx, s);
 		s = next;
 	}
@@ -1245,6 +1472,7 @@ void sp_subs_free(struct sippres_ctx *ctx)
 	sp_map_fini(ctx, &ss->endpoints);
 	sp_map_fini(ctx, &ss->dialogs);
 	sp_heap_free(ctx, &ss->heap);
+	sp_heap_free(ctx, &ss->batch);
 	sp_free(ctx, ss->patch);
 	sp_free(ctx, ss->event_hdr);
 	sp_free(ctx, ss);

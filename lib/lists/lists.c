@@ -1,0 +1,1060 @@
+/* SPDX-License-Identifier: MIT */
+/* Resource lists (RFC 4662): list definitions, expansion into a resource tree
+ * (depth-first, first visit wins, failed leaves and empty sublists pruned),
+ * and the multipart/related NOTIFY bodies with their RLMI documents, in full
+ * or partial state, split over several NOTIFYs when too large. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bodies/bodies-private.h"
+#include "subs/subs-private.h"
+
+#define MAX_ITEMS 10000
+#define MAX_TREE 20000
+#define DEFAULT_MAX_NOTIFY 64000
+
+struct sp_list_def {
+	struct sp_hnode node;
+	char *name;
+	char *event;
+	char **items;
+	size_t n_items;
+	uint32_t full_state;
+	uint32_t batch_ms;
+	uint32_t display_name;
+};
+
+struct sp_rls_node {
+	struct sp_rls_node *parent, *next, *children, *last_child;
+	char *name;
+	char *display;
+	bool is_list;
+	bool full_state;   /* lists */
+	bool changed;      /* leaves: the body changed since the last NOTIFY that carried it */
+	bool removed;      /* leaves: the hint went away; reported terminated once, then pruned */
+	bool sent_any;     /* leaves: a body went out (asterisk version rule) */
+	uint32_t version;  /* lists: next RLMI version; leaves: next dialog-info version */
+	struct sp_hlink link;
+	struct sp_hint *hint;
+	struct sp_rls *rls;
+};
+
+struct sp_rls {
+	struct sp_batch batch; /* first: the batch heap points here */
+	struct sp_rls_node *root;
+	uint32_t batch_ms;
+	char *scheme;
+	char *host;
+	uint32_t port;
+	size_t nnodes;
+};
+
+struct sp_lists {
+	struct sp_map defs;
+};
+
+/* A growable byte buffer with a sticky error. */
+struct sp_buf {
+	struct sippres_ctx *ctx;
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void buf_add(struct sp_buf *b, const char *s, size_t n)
+{
+	if (b->err)
+		return;
+	if (n >= b->cap - b->len || !b->p) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *p;
+
+		while (cap - b->len <= n) {
+			if (cap > SIZE_MAX / 4) {
+				b->err = SIPPRES_E_TOOBIG;
+				return;
+			}
+			cap *= 2;
+		}
+		p = sp_realloc(b->ctx, b->p, cap);
+		if (!p) {
+			b->err = SIPPRES_E_NOMEM;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_str(struct sp_buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static void buf_free(struct sp_buf *b)
+{
+	sp_free(b->ctx, b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ------------------------------------------------------------ definitions */
+
+static uint32_t def_hash(struct sippres_ctx *ctx, const char *name)
+{
+	return sp_hash(ctx->hash_seed, name, false);
+}
+
+static struct sp_list_def *def_find(struct sippres_ctx *ctx, const char *name)
+{
+	uint32_t h = def_hash(ctx, name);
+
+	for (struct sp_hnode *n = sp_map_chain(&ctx->lists->defs, h); n; n = n->next) {
+		struct sp_list_def *d = SP_CONTAINER_OF(n, struct sp_list_def, node);
+		if (n->hash == h && strcmp(d->name, name) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+const struct sp_list_def *sp_list_find(struct sippres_ctx *ctx, const char *name, const char *event)
+{
+	const struct sp_list_def *d = name ? def_find(ctx, name) : NULL;
+
+	/* the list's event must equal the SUBSCRIBE's, byte for byte */
+	return d && event && strcmp(d->event, event) == 0 ? d : NULL;
+}
+
+static void def_destroy(struct sippres_ctx *ctx, struct sp_list_def *d)
+{
+	for (size_t i = 0; i < d->n_items; i++)
+		sp_free(ctx, d->items[i]);
+	sp_free(ctx, d->items);
+	sp_free(ctx, d->name);
+	sp_free(ctx, d->event);
+	sp_free(ctx, d);
+}
+
+#define LIST_V1_SIZE (offsetof(struct sippres_list, resource_display_name) + sizeof(uint32_t))
+
+SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippres_list *list)
+{
+	struct sp_list_def *d, *old;
+	int r;
+
+	if (!ctx || !list)
+		return SIPPRES_E_INVAL;
+	r = sp_check_struct(list, LIST_V1_SIZE, sizeof(*list));
+	if (r < 0)
+		return r;
+	if (!sp_name_ok(list->name) || !list->event || sp_event_parse(list->event) < 0 || list->n_items == 0 ||
+	    !list->items || list->full_state > 1 || list->resource_display_name > 1)
+		return SIPPRES_E_INVAL;
+	if (list->n_items > MAX_ITEMS)
+		return SIPPRES_E_TOOBIG;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	d = sp_calloc(ctx, 1, sizeof(*d));
+	if (!d)
+		return SIPPRES_E_NOMEM;
+	d->name = sp_strdup(ctx, list->name);
+	d->event = sp_strdup(ctx, list->event);
+	d->items = sp_calloc(ctx, list->n_items, sizeof(*d->items));
+	if (!d->name || !d->event || !d->items) {
+		def_destroy(ctx, d);
+		return SIPPRES_E_NOMEM;
+	}
+	for (size_t i = 0; i < list->n_items; i++) {
+		const char *it = list->items[i];
+		size_t n;
+		bool dup = false;
+
+		if (!it) {
+			def_destroy(ctx, d);
+			return SIPPRES_E_INVAL;
+		}
+		while (*it == ' ' || *it == '\t')
+			it++;
+		n = strlen(it);
+		while (n && (it[n - 1] == ' ' || it[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		d->items[d->n_items] = sp_strndup(ctx, it, n);
+		if (!d->items[d->n_items]) {
+			def_destroy(ctx, d);
+			return SIPPRES_E_NOMEM;
+		}
+		if (!sp_name_ok(d->items[d->n_items])) {
+			d->n_items++;
+			def_destroy(ctx, d);
+			return SIPPRES_E_INVAL;
+		}
+		for (size_t j = 0; j < d->n_items; j++)
+			dup = dup || strcmp(d->items[j], d->items[d->n_items]) == 0;
+		if (dup) {
+			sp_log(ctx, SIPPRES_LOG_INFO, "list %s: ignoring duplicated item %s", d->name, d->items[d->n_items]);
+			sp_free(ctx, d->items[d->n_items]);
+			continue;
+		}
+		d->n_items++;
+	}
+	if (d->n_items == 0) {
+		def_destroy(ctx, d);
+		return SIPPRES_E_INVAL;
+	}
+	d->full_state = list->full_state;
+	d->batch_ms = list->batch_interval_ms;
+	d->display_name = list->resource_display_name;
+	old = def_find(ctx, list->name);
+	if (old) {
+		sp_map_remove(&ctx->lists->defs, &old->node);
+		def_destroy(ctx, old);
+	}
+	sp_map_insert(ctx, &ctx->lists->defs, &d->node, def_hash(ctx, d->name));
+	return old ? 1 : 0;
+}
+
+SIPPRES_EXPORT int sippres_list_remove(struct sippres_ctx *ctx, const char *name)
+{
+	struct sp_list_def *d;
+
+	if (!ctx || !sp_name_ok(name))
+		return SIPPRES_E_INVAL;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	d = def_find(ctx, name);
+	if (!d)
+		return SIPPRES_E_NOTFOUND;
+	sp_map_remove(&ctx->lists->defs, &d->node);
+	def_destroy(ctx, d);
+	return 0;
+}
+
+/* -------------------------------------------------------------- the tree */
+
+static void node_free(struct sippres_ctx *ctx, struct sp_rls_node *n)
+{
+	struct sp_rls_node *c = n->children;
+
+	while (c) {
+		struct sp_rls_node *next = c->next;
+		node_free(ctx, c);
+		c = next;
+	}
+	if (n->hint)
+		sp_hlink_remove(n->hint, &n->link);
+	sp_free(ctx, n->name);
+	sp_free(ctx, n->display);
+	sp_free(ctx, n);
+}
+
+void sp_rls_free(struct sippres_ctx *ctx, struct sp_rls *rls)
+{
+	if (!rls)
+		return;
+	if (rls->root)
+		node_free(ctx, rls->root);
+	sp_free(ctx, rls->scheme);
+	sp_free(ctx, rls->host);
+	sp_free(ctx, rls);
+}
+
+static struct sp_rls_node *node_new(struct sippres_ctx *ctx, struct sp_rls *rls, const char *name, const char *display)
+{
+	struct sp_rls_node *n;
+
+	if (rls->nnodes >= MAX_TREE)
+		return NULL;
+	n = sp_calloc(ctx, 1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->name = sp_strdup(ctx, name);
+	n->display = sp_strdup(ctx, display);
+	if (!n->name || !n->display) {
+		sp_free(ctx, n->name);
+		sp_free(ctx, n->display);
+		sp_free(ctx, n);
+		return NULL;
+	}
+	n->rls = rls;
+	n->link.leaf = n;
+	rls->nnodes++;
+	return n;
+}
+
+static void append_child(struct sp_rls_node *p, struct sp_rls_node *c)
+{
+	c->parent = p;
+	if (p->last_child)
+		p->last_child->next = c;
+	else
+		p->children = c;
+	p->last_child = c;
+}
+
+/* Names already in the tree: an open-addressing set (first visit wins). */
+struct visited {
+	const char **slot;
+	size_t cap, n;
+};
+
+static size_t vhash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static bool was_visited(const struct visited *vis, const char *name)
+{
+	if (!vis->cap)
+		return false;
+	for (size_t i = vhash(name) & (vis->cap - 1);; i = (i + 1) & (vis->cap - 1)) {
+		if (!vis->slot[i])
+			return false;
+		if (strcmp(vis->slot[i], name) == 0)
+			return true;
+	}
+}
+
+static int visit(struct sippres_ctx *ctx, struct visited *vis, const char *name)
+{
+	if ((vis->n + 1) * 2 > vis->cap) {
+		size_t cap = vis->cap ? vis->cap * 2 : 64;
+		const char **slot = sp_calloc(ctx, cap, sizeof(*slot));
+
+		if (!slot)
+			return SIPPRES_E_NOMEM;
+		for (size_t i = 0; i < vis->cap; i++) {
+			if (vis->slot[i]) {
+				size_t j = vhash(vis->slot[i]) & (cap - 1);
+				while (slot[j])
+					j = (j + 1) & (cap - 1);
+				slot[j] = vis->slot[i];
+			}
+		}
+		sp_free(ctx, (void *)vis->slot);
+		vis->slot = slot;
+		vis->cap = cap;
+	}
+	for (size_t i = vhash(name) & (vis->cap - 1);; i = (i + 1) & (vis->cap - 1)) {
+		if (!vis->slot[i]) {
+			vis->slot[i] = name;
+			vis->n++;
+			return 0;
+		}
+	}
+}
+
+/* Asterisk's build_node_children: depth-first, first visit wins, failed
+ * leaves omitted, sublists kept only when they have members. */
+static int build_children(struct sippres_ctx *ctx, struct sp_rls *rls, struct sp_rls_node *node,
+                          const struct sp_list_def *def, const char *context, struct visited *vis, int depth)
+{
+	for (size_t i = 0; i < def->n_items; i++) {
+		const char *item = def->items[i];
+		const struct sp_list_def *sub;
+		struct sp_rls_node *c;
+		struct sp_hint *h;
+		int r;
+
+		if (was_visited(vis, item))
+			continue;
+		sub = sp_list_find(ctx, item, def->event);
+		if (sub && depth < 16) {
+			r = visit(ctx, vis, item);
+			if (r < 0)
+				return r;
+			c = node_new(ctx, rls, item, item);
+			if (!c)
+				return SIPPRES_E_NOMEM;
+			c->is_list = true;
+			c->full_state = sub->full_state;
+			append_child(node, c);
+			r = build_children(ctx, rls, c, sub, context, vis, depth + 1);
+			if (r < 0)
+				return r;
+			if (!c->children) {
+				/* prune the empty sublist */
+				node->last_child = NULL;
+				for (struct sp_rls_node *x = node->children; x; x = x->next) {
+					if (x->next == c) {
+						x->next = NULL;
+						node->last_child = x;
+					}
+				}
+				if (node->children == c)
+					node->children = NULL;
+				node_free(ctx, c);
+				rls->nnodes--;
+			}
+			continue;
+		}
+		r = sp_hint_lookup(ctx, context, item, &h);
+		if (r == SIPPRES_E_NOMEM)
+			return r;
+		if (r < 0 || h->presence_state == SIPPRES_PRESENCE_INVALID) {
+			sp_log(ctx, SIPPRES_LOG_DEBUG, "list %s: member %s does not resolve", def->name, item);
+			continue;
+		}
+		r = visit(ctx, vis, item);
+		if (r < 0)
+			return r;
+		c = node_new(ctx, rls, item,
+		             def->display_name && h->body.display && h->body.display[0] ? h->body.display : item);
+		if (!c)
+			return SIPPRES_E_NOMEM;
+		c->hint = h;
+		c->changed = true;
+		sp_hlink_add(h, &c->link);
+		append_child(node, c);
+	}
+	return 0;
+}
+
+int sp_rls_build(struct sippres_ctx *ctx, const struct sp_list_def *def, const char *context, const char *scheme,
+                 const char *host, uint32_t port, struct sp_rls **ret)
+{
+	struct visited vis = {0};
+	struct sp_rls *rls = sp_calloc(ctx, 1, sizeof(*rls));
+	int r = SIPPRES_E_NOMEM;
+
+	if (!rls)
+		return r;
+	rls->scheme = sp_strdup(ctx, scheme);
+	rls->host = sp_strdup(ctx, host);
+	rls->port = port;
+	rls->batch_ms = def->batch_ms; /* the top-level list's interval only, as Asterisk */
+	rls->batch.idx = SP_NOT_IN_HEAP;
+	if (!rls->scheme || !rls->host)
+		goto fail;
+	rls->root = node_new(ctx, rls, def->name, def->name);
+	if (!rls->root)
+		goto fail;
+	rls->root->is_list = true;
+	rls->root->full_state = def->full_state;
+	r = visit(ctx, &vis, def->name);
+	if (r < 0)
+		goto fail;
+	r = build_children(ctx, rls, rls->root, def, context, &vis, 0);
+	if (r < 0)
+		goto fail;
+	if (!rls->root->children) {
+		r = SIPPRES_E_NOTFOUND;
+		goto fail;
+	}
+	sp_free(ctx, (void *)vis.slot);
+	*ret = rls;
+	return 0;
+fail:
+	sp_free(ctx, (void *)vis.slot);
+	sp_rls_free(ctx, rls);
+	return r;
+}
+
+void sp_rls_attach(struct sp_rls *rls, struct sippres_sub *owner)
+{
+	rls->batch.owner = owner;
+}
+
+const char *sp_rls_name(const struct sp_rls *rls)
+{
+	return rls->root->name;
+}
+
+bool sp_rls_same_members(const struct sp_rls *a, const struct sp_rls *b)
+{
+	const struct sp_rls_node *x = a->root->children, *y = b->root->children;
+
+	/* top level only, by name and display name, as Asterisk compares */
+	for (; x && y; x = x->next, y = y->next) {
+		if (strcmp(x->name, y->name) != 0 || strcmp(x->display, y->display) != 0)
+			return false;
+	}
+	return !x && !y;
+}
+
+uint32_t sp_rls_root_version(const struct sp_rls *rls)
+{
+	return rls->root->version;
+}
+
+void sp_rls_set_root_version(struct sp_rls *rls, uint32_t v)
+{
+	rls->root->version = v;
+}
+
+static bool subtree_changed(const struct sp_rls_node *n)
+{
+	if (!n->is_list)
+		return n->changed;
+	for (const struct sp_rls_node *c = n->children; c; c = c->next) {
+		if (subtree_changed(c))
+			return true;
+	}
+	return false;
+}
+
+bool sp_rls_has_changes(const struct sp_rls *rls)
+{
+	return subtree_changed(rls->root);
+}
+
+void sp_rls_leaf_event(struct sippres_ctx *ctx, struct sp_rls_node *leaf, const struct sippres_exten_status *st)
+{
+	struct sp_rls *rls = leaf->rls;
+	struct sippres_sub *s = rls->batch.owner;
+
+	if (st->reason == SIPPRES_REASON_REMOVED) {
+		/* the hint is going away now: report the member terminated once */
+		sp_hlink_remove(leaf->hint, &leaf->link);
+		leaf->hint = NULL;
+		leaf->removed = true;
+	}
+	leaf->changed = true;
+	if (!s)
+		return;
+	if (rls->batch_ms && st->reason != SIPPRES_REASON_REMOVED) {
+		sp_subs_batch(ctx, s, sp_subs_now(ctx) + rls->batch_ms);
+		return;
+	}
+	sp_subs_list_changed(ctx, s);
+}
+
+/* ------------------------------------------------------------- rendering */
+
+static int random_letters(struct sippres_ctx *ctx, char *out, size_t n)
+{
+	uint8_t rnd[32];
+	int r;
+
+	if (n > sizeof(rnd))
+		n = sizeof(rnd);
+	r = sippres_ctx_random(ctx, rnd, n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)('a' + rnd[i] % 26);
+	out[n] = '\0';
+	return 0;
+}
+
+static int random_token(struct sippres_ctx *ctx, char *out, size_t n)
+{
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	uint8_t rnd[32];
+	int r;
+
+	if (n > sizeof(rnd))
+		n = sizeof(rnd);
+	r = sippres_ctx_random(ctx, rnd, n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		out[i] = alnum[rnd[i] % 62];
+	out[n] = '\0';
+	return 0;
+}
+
+/* scheme:name@host[:port] without printf: this runs twice per member per NOTIFY. */
+static void member_uri(const struct sp_rls *rls, const char *name, char *out, size_t cap)
+{
+	size_t n = 0;
+	const char *pieces[3] = {rls->scheme, name, rls->host};
+	const char sep[3] = {':', '@', '\0'};
+
+	for (int i = 0; i < 3; i++) {
+		size_t l = strlen(pieces[i]);
+
+		if (n + l + 2 >= cap)
+			break;
+		memcpy(out + n, pieces[i], l);
+		n += l;
+		if (sep[i])
+			out[n++] = sep[i];
+	}
+	if (rls->port && n + 7 < cap) {
+		char digits[6];
+		int k = 0;
+		uint32_t p = rls->port;
+
+		out[n++] = ':';
+		do {
+			digits[k++] = (char)('0' + p % 10);
+			p /= 10;
+		} while (p && k < 6);
+		while (k)
+			out[n++] = digits[--k];
+	}
+	out[n] = '\0';
+}
+
+/* One part of a multipart body. */
+struct part {
+	struct sp_rls_node *node;
+	char cid[80];
+	char id[24];
+	const char *ctype;
+	char *ctype_owned; /* nested lists: their multipart Content-Type */
+	size_t off, len;   /* the body inside the arena */
+	bool has_body;
+};
+
+struct render_ctx {
+	struct sippres_ctx *ctx;
+	struct sippres_sub *s;
+	struct sp_buf arena; /* every part's body, back to back */
+	bool asterisk;
+	bool final;
+	uint8_t final_reason;
+	uint32_t reason;
+};
+
+static void parts_free(struct sippres_ctx *ctx, struct part *parts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sp_free(ctx, parts[i].ctype_owned);
+	sp_free(ctx, parts);
+}
+
+/* The body of a member: its own document, as a single subscription would get. */
+static int render_leaf(struct render_ctx *rc, struct sp_rls_node *leaf, struct part *p)
+{
+	struct sippres_ctx *ctx = rc->ctx;
+	struct sippres_sub *s = rc->s;
+	struct sippres_exten_status st;
+	struct sippres_body_input in;
+	struct sippres_body body = {.size = sizeof(body)};
+	char uri[4200];
+	bool bump;
+	int r;
+
+	if (leaf->removed) {
+		memset(&st, 0, sizeof(st));
+		st.size = sizeof(st);
+		st.exten = leaf->name;
+		st.exten_state = SIPPRES_EXTEN_REMOVED;
+		st.presence_subtype = st.presence_message = "";
+	} else {
+		sp_hint_status(ctx, leaf->hint, &st);
+	}
+	member_uri(leaf->rls, leaf->name, uri, sizeof(uri));
+	/* member dialog-info versions follow the rules of a single subscription */
+	bump = !rc->asterisk || !leaf->sent_any ||
+	       !(rc->reason == SIPPRES_NOTIFY_REFRESH || (rc->final && !leaf->removed));
+	memset(&in, 0, sizeof(in));
+	in.size = sizeof(in);
+	in.profile = s->ep->opts.profile;
+	in.flags = s->ep->opts.body_options;
+	if (s->ep->opts.flags & SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING)
+		in.flags |= SIPPRES_BODY_EARLY_INUSE_RINGING;
+	in.exten = leaf->name;
+	in.local_uri = uri;
+	in.remote_uri = sp_sub_str(s, SS_BODY_REMOTE);
+	in.user_agent = s->digium ? sp_sub_str(s, SS_USER_AGENT) : NULL;
+	in.exten_state = st.exten_state;
+	in.presence_state = st.presence_state == SIPPRES_PRESENCE_INVALID ? SIPPRES_PRESENCE_NOT_SET : st.presence_state;
+	in.presence_subtype = st.presence_subtype;
+	in.presence_message = st.presence_message;
+	in.devices = st.devices;
+	in.n_devices = st.n_devices;
+	in.causing_call = st.causing_call;
+	in.version = bump ? leaf->version : leaf->version - 1;
+	r = sippres_body_render(ctx, s->content_type, &in, &body);
+	if (r < 0)
+		return r;
+	p->off = rc->arena.len;
+	buf_add(&rc->arena, body.data, body.len);
+	if (rc->arena.err)
+		return rc->arena.err;
+	p->len = body.len;
+	p->ctype = s->content_type;
+	if (bump)
+		leaf->version++;
+	leaf->sent_any = true;
+	p->has_body = true;
+	return 0;
+}
+
+static bool part_at(const struct part *parts, size_t np, size_t *pi, const struct sp_rls_node *c)
+{
+	if (*pi < np && parts[*pi].node == c) {
+		(*pi)++;
+		return true;
+	}
+	return false;
+}
+
+/* The RLMI document of node. Parts in [lo, hi) get an instance; in full
+ * state every member is named (those without an instance in this NOTIFY are
+ * reported in the next one: RFC 4662 4.5). */
+static int render_rlmi(struct render_ctx *rc, struct sp_rls_node *node, bool full, const struct part *parts,
+                       size_t np, size_t lo, size_t hi, struct sp_buf *out)
+{
+	struct sippres_xml w;
+	char uri[4200];
+	size_t pi = 0;
+	int r;
+
+	memset(&w, 0, sizeof(w));
+	w.ctx = rc->ctx;
+	sp_xml_reset(&w, rc->asterisk ? SP_XML_ASTERISK : SP_XML_STANDARD);
+	sp_xml_prolog(&w);
+	sp_xml_start_lit(&w, "list");
+	sp_xml_attr_lit(&w, "xmlns", "urn:ietf:params:xml:ns:rlmi");
+	member_uri(node->rls, node->name, uri, sizeof(uri));
+	sp_xml_attr_str(&w, "uri", uri);
+	sp_xml_attr_u32(&w, "version", 7, node->version, false);
+	if (full)
+		sp_xml_attr_lit(&w, "fullState", "true");
+	else
+		sp_xml_attr_lit(&w, "fullState", "false");
+	sp_xml_elem_text(&w, "name", 4, node->name, strlen(node->name));
+	for (struct sp_rls_node *c = node->children; c; c = c->next) {
+		size_t at = pi;
+		const struct part *p = part_at(parts, np, &pi, c) ? &parts[at] : NULL;
+		bool terminated = rc->final || c->removed;
+
+		if (p && (at < lo || at >= hi))
+			p = NULL;
+		if (!p && !full)
+			continue;
+		sp_xml_start_lit(&w, "resource");
+		member_uri(node->rls, c->name, uri, sizeof(uri));
+		sp_xml_attr_str(&w, "uri", uri);
+		sp_xml_elem_text(&w, "name", 4, c->display, strlen(c->display));
+		if (p) {
+			sp_xml_start_lit(&w, "instance");
+			sp_xml_attr_str(&w, "id", p->id);
+			if (terminated)
+				sp_xml_attr_lit(&w, "state", "terminated");
+			else
+				sp_xml_attr_lit(&w, "state", "active");
+			if (terminated && !rc->asterisk)
+				sp_xml_attr_str(&w, "reason",
+				                c->removed ? "noresource" : sp_final_reason_name(rc->final_reason));
+			if (p->has_body)
+				sp_xml_attr_str(&w, "cid", p->cid);
+			sp_xml_end(&w);
+		}
+		sp_xml_end(&w);
+	}
+	sp_xml_end(&w);
+	r = w.err;
+	if (!r)
+		buf_add(out, w.buf, w.len);
+	sp_xml_release(&w);
+	return r ? r : out->err;
+}
+
+/* Asterisk (pjproject's multipart printer): CRLF before each boundary,
+ * Content-Length padded to 5 characters. Standard: RFC 2046 layout. */
+static void add_part(struct render_ctx *rc, struct sp_buf *out, const char *boundary, const char *cid,
+                     const char *ctype, const char *body, size_t len)
+{
+	char line[64];
+
+	if (rc->asterisk) {
+		buf_str(out, "\r\n--");
+		buf_str(out, boundary);
+		buf_str(out, "\r\nContent-ID: <");
+		buf_str(out, cid);
+		buf_str(out, ">\r\nContent-Type: ");
+		buf_str(out, ctype);
+		{
+			/* pjproject pads the length to 5 characters */
+			char digits[24];
+			int k = 0;
+			size_t v = len;
+
+			do {
+				digits[k++] = (char)('0' + v % 10);
+				v /= 10;
+			} while (v);
+			memcpy(line, "\r\nContent-Length: ", 18);
+			size_t n = 18;
+			for (int pad = k; pad < 5; pad++)
+				line[n++] = ' ';
+			while (k)
+				line[n++] = digits[--k];
+			memcpy(line + n, "\r\n\r\n", 4);
+			buf_add(out, line, n + 4);
+		}
+		buf_add(out, body, len);
+	} else {
+		buf_str(out, "--");
+		buf_str(out, boundary);
+		buf_str(out, "\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <");
+		buf_str(out, cid);
+		buf_str(out, ">\r\nContent-Type: ");
+		buf_str(out, ctype);
+		buf_str(out, "\r\n\r\n");
+		buf_add(out, body, len);
+		buf_str(out, "\r\n");
+	}
+}
+
+static int make_cid(struct render_ctx *rc, char *cid, size_t cap)
+{
+	char local[24];
+	int r = rc->asterisk ? random_letters(rc->ctx, local, 5) : random_token(rc->ctx, local, 12);
+
+	size_t ln, hn;
+
+	if (r < 0)
+		return r;
+	ln = strlen(local);
+	hn = strlen(rc->s->rls->host);
+	if (ln + hn + 2 > cap)
+		hn = cap - ln - 2;
+	memcpy(cid, local, ln);
+	cid[ln] = '@';
+	memcpy(cid + ln + 1, rc->s->rls->host, hn);
+	cid[ln + 1 + hn] = '\0';
+	return 0;
+}
+
+static int assemble(struct render_ctx *rc, struct sp_rls_node *node, bool full, const struct part *parts, size_t np,
+                    size_t lo, size_t hi, struct sp_buf *out, char **ctype);
+
+/* Parts for node's members that go into this NOTIFY (all in full state, the
+ * changed ones otherwise). Renders member bodies and nested lists once. */
+static int build_parts(struct render_ctx *rc, struct sp_rls_node *node, bool full, struct part **ret, size_t *nret)
+{
+	struct sippres_ctx *ctx = rc->ctx;
+	struct part *parts;
+	size_t n = 0, np = 0;
+	int r = 0;
+
+	for (struct sp_rls_node *c = node->children; c; c = c->next)
+		n++;
+	parts = sp_calloc(ctx, n ? n : 1, sizeof(*parts));
+	if (!parts)
+		return SIPPRES_E_NOMEM;
+	for (struct sp_rls_node *c = node->children; c; c = c->next) {
+		struct part *p;
+
+		if (!full && !subtree_changed(c))
+			continue;
+		p = &parts[np++];
+		p->node = c;
+		r = rc->asterisk ? random_letters(ctx, p->id, 5) : random_token(ctx, p->id, 8);
+		if (r < 0)
+			break;
+		if (c->is_list) {
+			struct part *sub;
+			size_t nsub;
+			bool sub_full = full || c->full_state;
+
+			struct sp_buf nested = {.ctx = ctx};
+
+			r = build_parts(rc, c, sub_full, &sub, &nsub);
+			if (r < 0)
+				break;
+			r = assemble(rc, c, sub_full, sub, nsub, 0, SIZE_MAX, &nested, &p->ctype_owned);
+			parts_free(ctx, sub, nsub);
+			if (r >= 0) {
+				p->ctype = p->ctype_owned;
+				p->off = rc->arena.len;
+				p->len = nested.len;
+				buf_add(&rc->arena, nested.p, nested.len);
+				r = rc->arena.err;
+			}
+			buf_free(&nested);
+			if (r < 0)
+				break;
+			c->version++;
+			p->has_body = true;
+		} else if (c->removed && !rc->asterisk) {
+			p->has_body = false; /* terminated;reason=noresource: nothing to show */
+		} else {
+			r = render_leaf(rc, c, p);
+			if (r < 0)
+				break;
+		}
+		if (p->has_body) {
+			r = make_cid(rc, p->cid, sizeof(p->cid));
+			if (r < 0)
+				break;
+		}
+	}
+	if (r < 0) {
+		parts_free(ctx, parts, np);
+		return r;
+	}
+	*ret = parts;
+	*nret = np;
+	return 0;
+}
+
+/* node's multipart body with the parts in [lo, hi); *ctype gets its
+ * Content-Type (allocated). */
+static int assemble(struct render_ctx *rc, struct sp_rls_node *node, bool full, const struct part *parts, size_t np,
+                    size_t lo, size_t hi, struct sp_buf *out, char **ctype)
+{
+	struct sippres_ctx *ctx = rc->ctx;
+	struct sp_buf rlmi = {.ctx = ctx};
+	char boundary[24], root_cid[80], type[200];
+	int r;
+
+	r = render_rlmi(rc, node, full, parts, np, lo, hi, &rlmi);
+	if (r >= 0)
+		r = rc->asterisk ? random_letters(ctx, boundary, 5) : random_token(ctx, boundary, 20);
+	if (r >= 0)
+		r = make_cid(rc, root_cid, sizeof(root_cid));
+	if (r < 0) {
+		buf_free(&rlmi);
+		return r;
+	}
+	if (rc->asterisk)
+		snprintf(type, sizeof(type), "multipart/related;type=\"application/rlmi+xml\";boundary=%s", boundary);
+	else
+		snprintf(type, sizeof(type),
+		         "multipart/related;type=\"application/rlmi+xml\";start=\"<%s>\";boundary=\"%s\"", root_cid,
+		         boundary);
+	add_part(rc, out, boundary, root_cid,
+	         rc->asterisk ? "application/rlmi+xml" : "application/rlmi+xml;charset=\"UTF-8\"", rlmi.p, rlmi.len);
+	buf_free(&rlmi);
+	for (size_t i = lo; i < np && i < hi; i++) {
+		if (parts[i].has_body)
+			add_part(rc, out, boundary, parts[i].cid, parts[i].ctype, rc->arena.p + parts[i].off, parts[i].len);
+	}
+	buf_str(out, rc->asterisk ? "\r\n--" : "--");
+	buf_str(out, boundary);
+	buf_str(out, "--\r\n");
+	if (out->err)
+		return out->err;
+	*ctype = sp_strdup(ctx, type);
+	return *ctype ? 0 : SIPPRES_E_NOMEM;
+}
+
+static void clear_changed(struct sp_rls_node *n)
+{
+	n->changed = false;
+	for (struct sp_rls_node *c = n->children; c; c = c->next)
+		clear_changed(c);
+}
+
+/* Drop members whose removal has been reported. */
+static void prune_removed(struct sippres_ctx *ctx, struct sp_rls_node *node)
+{
+	struct sp_rls_node **pp = &node->children, *last = NULL;
+
+	while (*pp) {
+		struct sp_rls_node *c = *pp;
+
+		if (c->is_list)
+			prune_removed(ctx, c);
+		if (!c->is_list && c->removed && !c->changed) {
+			*pp = c->next;
+			c->rls->nnodes--;
+			node_free(ctx, c);
+			continue;
+		}
+		last = c;
+		pp = &c->next;
+	}
+	node->last_child = last;
+}
+
+int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason)
+{
+	struct sp_rls *rls = s->rls;
+	struct render_ctx rc = {.ctx = ctx, .s = s, .asterisk = s->ep->opts.profile == SIPPRES_PROFILE_ASTERISK,
+	                        .final = final, .final_reason = final_reason, .reason = reason, .arena = {.ctx = ctx}};
+	bool full = reason != SIPPRES_NOTIFY_CHANGE || final || rls->root->full_state;
+	size_t max = s->ep->opts.max_notify_size ? s->ep->opts.max_notify_size : DEFAULT_MAX_NOTIFY;
+	struct part *parts;
+	size_t np, lo = 0;
+	int r;
+
+	if (!full && !sp_rls_has_changes(rls))
+		return 0; /* partial state and nothing changed: no NOTIFY */
+	sp_subs_batch(ctx, s, 0); /* this NOTIFY carries whatever was batched */
+	r = build_parts(&rc, rls->root, full, &parts, &np);
+	if (r < 0) {
+		buf_free(&rc.arena);
+		return r;
+	}
+	do {
+		struct sp_buf out = {.ctx = ctx};
+		char *ctype = NULL;
+		size_t hi = np;
+		bool last;
+
+		/* the most members that fit, one at least */
+		for (;;) {
+			r = assemble(&rc, rls->root, full, parts, np, lo, hi, &out, &ctype);
+			if (r < 0 || out.len <= max || hi - lo <= 1)
+				break;
+			buf_free(&out);
+			out.ctx = ctx;
+			sp_free(ctx, ctype);
+			ctype = NULL;
+			hi = lo + (hi - lo) * 3 / 4;
+		}
+		if (r < 0) {
+			buf_free(&out);
+			break;
+		}
+		if (out.len > max)
+			sp_log(ctx, SIPPRES_LOG_WARNING, "list %s: one member alone exceeds %zu bytes", rls->root->name, max);
+		last = hi >= np;
+		rls->root->version++;
+		for (size_t i = lo; i < hi && i < np; i++)
+			clear_changed(parts[i].node);
+		r = sp_subs_emit(ctx, s, reason, final && last, final_reason, ctype, out.p, out.len);
+		buf_free(&out);
+		sp_free(ctx, ctype);
+		if (r != 0)
+			break; /* 1: the subscription ended */
+		lo = hi;
+		full = false; /* the rest goes out as partial state */
+	} while (lo < np);
+	parts_free(ctx, parts, np);
+	buf_free(&rc.arena);
+	if (r == 0 && !final)
+		prune_removed(ctx, rls->root);
+	return r < 0 ? r : 0;
+}
+
+/* -------------------------------------------------------------- lifecycle */
+
+int sp_lists_new(struct sippres_ctx *ctx)
+{
+	struct sp_lists *l = sp_calloc(ctx, 1, sizeof(*l));
+
+	if (!l)
+		return SIPPRES_E_NOMEM;
+	if (sp_map_init(ctx, &l->defs, 16) < 0) {
+		sp_free(ctx, l);
+		return SIPPRES_E_NOMEM;
+	}
+	ctx->lists = l;
+	return 0;
+}
+
+void sp_lists_free(struct sippres_ctx *ctx)
+{
+	struct sp_lists *l = ctx->lists;
+
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->defs.nbuckets; i++) {
+		struct sp_hnode *n = l->defs.buckets[i];
+		while (n) {
+			struct sp_hnode *next = n->next;
+			def_destroy(ctx, SP_CONTAINER_OF(n, struct sp_list_def, node));
+			n = next;
+		}
+	}
+	sp_map_fini(ctx, &l->defs);
+	sp_free(ctx, l);
+	ctx->lists = NULL;
+}
