@@ -376,6 +376,65 @@ static void test_golden_standard(void **state)
 	golden("standard", "list-terminated", f->n[4].content_type, f->n[4].body);
 }
 
+/* The five list goldens the issue asks for, in both profiles. */
+static void test_goldens_both_profiles(void **state)
+{
+	struct fx *f = *state;
+
+	list(f, "pres_sublist", "presence", "carol,201", 0, 0, 0);
+	list(f, "nested", "presence", "alice,pres_sublist", 0, 0, 1);
+	list(f, "batched", "presence", "alice,bob,carol", 0, 300, 0);
+	for (int prof = 0; prof < 2; prof++) {
+		const char *ep = prof ? "ast" : "std", *dir = prof ? "asterisk" : "standard";
+		struct sippres_subscribe_res res = {.size = sizeof(res)};
+		struct sippres_sub *s, *b;
+		char cid[16];
+		int base;
+
+		/* fresh states and a fresh clock for each profile */
+		f->now = 5000 + (uint64_t)prof * 100000;
+		assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_NOT_INUSE), 0);
+		assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/bob", SIPPRES_DEVICE_NOT_INUSE), 0);
+		assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/carol", SIPPRES_DEVICE_NOT_INUSE), 0);
+		clear(f);
+		f->rnd = 0;
+		snprintf(cid, sizeof(cid), "gb-%d", prof);
+		/* initial (nested list) */
+		assert_int_equal(sub(f, ep, "nested", "presence", true, cid, &s, NULL), 200);
+		flush(f);
+		assert_int_equal(f->nn, 1);
+		golden(dir, "list5-initial-nested", f->n[0].content_type, f->n[0].body);
+		/* partial: carol (inside the sublist) rings */
+		assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/carol", SIPPRES_DEVICE_RINGING), 0);
+		assert_int_equal(f->nn, 2);
+		assert_non_null(strstr(f->n[1].body, "fullState=\"false\""));
+		golden(dir, "list5-partial-nested", f->n[1].content_type, f->n[1].body);
+		/* termination */
+		assert_int_equal(sippres_sub_refresh(f->ctx, s, 0, f->now, &res), 0);
+		flush(f);
+		assert_int_equal(f->n[2].terminated, 1);
+		golden(dir, "list5-terminated", f->n[2].content_type, f->n[2].body);
+		/* batched: two changes, one NOTIFY */
+		snprintf(cid, sizeof(cid), "gbb-%d", prof);
+		assert_int_equal(sub(f, ep, "batched", "presence", true, cid, &b, NULL), 200);
+		flush(f);
+		base = f->nn;
+		assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE), 0);
+		assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/bob", SIPPRES_DEVICE_ONHOLD), 0);
+		assert_int_equal(f->nn, base);
+		{
+			uint64_t dl = 0;
+			int rr = sippres_ctx_next_timeout(f->ctx, f->now, &dl);
+			if (rr != 1 || dl != f->now + 300)
+				fail_msg("next timeout %d %llu (now %llu, nn %d base %d)", rr, (unsigned long long)dl, (unsigned long long)f->now, f->nn, base);
+		}
+		assert_int_equal(sippres_ctx_handle_timeout(f->ctx, f->now + 300), 1);
+		assert_int_equal(f->nn, base + 1);
+		golden(dir, "list5-batched", f->n[base].content_type, f->n[base].body);
+		assert_int_equal(sippres_sub_terminate(f->ctx, b, f->now + 300), 0);
+	}
+}
+
 static void test_full_state_option(void **state)
 {
 	struct fx *f = *state;
@@ -573,6 +632,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expansion_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_golden_asterisk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_golden_standard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_goldens_both_profiles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_state_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split, setup, teardown),

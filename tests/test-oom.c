@@ -198,6 +198,39 @@ static int run_sequence(struct failer *f)
 			STEP(sippres_ctx_handle_timeout(ctx, 3000));
 		}
 	}
+	/* a list subscription: expansion, multipart NOTIFYs, partial state, batching */
+	{
+		const char *items[] = {"1000", "nested", "201"};
+		const char *sub_items[] = {"202", "1000"};
+		struct sippres_list l = {.size = sizeof(l), .name = "blf", .event = "presence", .items = items,
+		                         .n_items = 3, .batch_interval_ms = 100};
+		struct sippres_list n = {.size = sizeof(n), .name = "nested", .event = "presence", .items = sub_items,
+		                         .n_items = 2};
+		struct sippres_sub *ls = NULL;
+		static const char xml[] = "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\">"
+		                          "<list name=\"x\"><entry uri=\"sip:1000@h\"/><list name=\"y\">"
+		                          "<entry uri=\"sip:201@h\"/></list></list></resource-lists>";
+
+		STEP(sippres_list_set(ctx, &l));
+		STEP(sippres_list_set(ctx, &n));
+		STEP(sippres_list_load_xml(ctx, xml, sizeof(xml) - 1, "presence", NULL));
+		req.endpoint = "std";
+		req.call_id = "cid-list";
+		req.ruri_user = "blf";
+		req.flags = SIPPRES_SUBSCRIBE_EVENTLIST;
+		STEP(sippres_subscribe(ctx, &req, 1000, &res, &ls));
+		if (last == 0 && res.status == 200) {
+			STEP(sippres_ctx_handle_timeout(ctx, 1000));
+			STEP(sippres_device_state_set(ctx, "PJSIP/bob", SIPPRES_DEVICE_RINGING));
+			STEP(sippres_ctx_handle_timeout(ctx, 1200));
+			if (sippres_sub_find(ctx, "cid-list", res.local_tag)) {
+				STEP(sippres_sub_refresh(ctx, ls, 600, 1300, &res));
+				STEP(sippres_ctx_handle_timeout(ctx, 1300));
+			}
+		}
+		req.ruri_user = "1000";
+		req.flags = 0;
+	}
 	STEP(sippres_endpoint_remove(ctx, "alice"));
 	STEP(sippres_ctx_handle_timeout(ctx, 10000000));
 	STEP(sippres_call_clear(ctx, "PJSIP/alice", "c1"));

@@ -896,8 +896,9 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	}
 
 	if (!(req->local_tag && req->local_tag[0])) {
+		/* 64 random bits as 16 hex digits */
 		uint8_t rnd[8];
-		static const char hex[] = "0123456789abcdef";
+		static const char hex[] = SP_ALPHA_HEX;
 
 		r = sippres_ctx_random(ctx, rnd, sizeof(rnd));
 		if (r < 0) {
@@ -971,29 +972,12 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 static int refresh_list(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
 	const struct sp_list_def *def = sp_list_find(ctx, sp_rls_name(s->rls), sp_event_name(s->event));
-	const char *host = strchr(sp_sub_str(s, SS_LOCAL_URI), '@');
 	struct sp_rls *nr;
-	char scheme[8];
-	uint32_t port = 0;
-	char hostbuf[MAX_FIELD];
-	const char *colon;
 	int r;
 
-	if (!def || !host)
+	if (!def)
 		return 1;
-	snprintf(scheme, sizeof(scheme), "%.*s", (int)strcspn(sp_sub_str(s, SS_LOCAL_URI), ":"),
-	         sp_sub_str(s, SS_LOCAL_URI));
-	host++;
-	colon = host[0] == '[' ? strstr(host, "]:") : strrchr(host, ':');
-	if (colon && colon[0] == ']')
-		colon++;
-	if (colon) {
-		port = (uint32_t)strtoul(colon + 1, NULL, 10);
-		snprintf(hostbuf, sizeof(hostbuf), "%.*s", (int)(colon - host), host);
-	} else {
-		snprintf(hostbuf, sizeof(hostbuf), "%s", host);
-	}
-	r = sp_rls_build(ctx, def, s->ep->sub_context, scheme, hostbuf, port, &nr);
+	r = sp_rls_build_at(ctx, def, s->ep->sub_context, sp_sub_str(s, SS_LOCAL_URI), &nr);
 	if (r == SIPPRES_E_NOTFOUND)
 		return 1;
 	if (r < 0)
@@ -1340,24 +1324,10 @@ SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *reco
 	h = NULL;
 	if (rec.flags & SP_RECORD_LIST) {
 		const struct sp_list_def *def = sp_list_find(ctx, rec.s[SR_RESOURCE], rec.s[SR_EVENT]);
-		const char *uri = rec.s[SR_LOCAL_URI], *host = strchr(uri, '@'), *colon;
-		char scheme[8], hostbuf[MAX_FIELD];
-		uint32_t port = 0;
 
-		if (!def || !host)
+		if (!def)
 			return SIPPRES_E_NOTFOUND;
-		snprintf(scheme, sizeof(scheme), "%.*s", (int)strcspn(uri, ":"), uri);
-		host++;
-		colon = host[0] == '[' ? strstr(host, "]:") : strrchr(host, ':');
-		if (colon && colon[0] == ']')
-			colon++;
-		if (colon) {
-			port = (uint32_t)strtoul(colon + 1, NULL, 10);
-			snprintf(hostbuf, sizeof(hostbuf), "%.*s", (int)(colon - host), host);
-		} else {
-			snprintf(hostbuf, sizeof(hostbuf), "%s", host);
-		}
-		r = sp_rls_build(ctx, def, ep->sub_context, scheme, hostbuf, port, &rls);
+		r = sp_rls_build_at(ctx, def, ep->sub_context, rec.s[SR_LOCAL_URI], &rls);
 		if (r < 0)
 			return r;
 	} else {
