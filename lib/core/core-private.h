@@ -38,6 +38,12 @@ void sp_free(struct sippres_ctx *ctx, void *p);
 char *sp_strndup(struct sippres_ctx *ctx, const char *s, size_t n);
 char *sp_strdup(struct sippres_ctx *ctx, const char *s);
 
+/* n characters drawn from alphabet (one random byte each) and a NUL; n <= 64. */
+int sp_random_string(struct sippres_ctx *ctx, char *out, size_t n, const char *alphabet);
+#define SP_ALPHA_LOWER "abcdefghijklmnopqrstuvwxyz"
+#define SP_ALPHA_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define SP_ALPHA_HEX "0123456789abcdef"
+
 /* Logging: formats only when a log callback is set and the level passes. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))

@@ -80,6 +80,23 @@ SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, siz
 	return 0;
 }
 
+int sp_random_string(struct sippres_ctx *ctx, char *out, size_t n, const char *alphabet)
+{
+	size_t alen = strlen(alphabet);
+	uint8_t rnd[64];
+	int r;
+
+	if (n > sizeof(rnd) || alen == 0 || alen > 256)
+		return SIPPRES_E_INVAL;
+	r = sippres_ctx_random(ctx, rnd, n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		out[i] = alphabet[rnd[i] % alen];
+	out[n] = '\0';
+	return 0;
+}
+
 SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struct sippres_callbacks *cb,
                                    void *user_data, struct sippres_ctx **ret)
 {

@@ -4,6 +4,7 @@
  * and the multipart/related NOTIFY bodies with their RLMI documents, in full
  * or partial state, split over several NOTIFYs when too large. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bodies/bodies-private.h"
@@ -458,6 +459,29 @@ fail:
 	return r;
 }
 
+int sp_rls_build_at(struct sippres_ctx *ctx, const struct sp_list_def *def, const char *context,
+                    const char *local_uri, struct sp_rls **ret)
+{
+	const char *host = strchr(local_uri, '@'), *colon;
+	char scheme[8], hostbuf[2048];
+	uint32_t port = 0;
+
+	if (!host)
+		return SIPPRES_E_NOTFOUND;
+	snprintf(scheme, sizeof(scheme), "%.*s", (int)strcspn(local_uri, ":"), local_uri);
+	host++;
+	colon = host[0] == '[' ? strstr(host, "]:") : strrchr(host, ':');
+	if (colon && colon[0] == ']')
+		colon++;
+	if (colon) {
+		port = (uint32_t)strtoul(colon + 1, NULL, 10);
+		snprintf(hostbuf, sizeof(hostbuf), "%.*s", (int)(colon - host), host);
+	} else {
+		snprintf(hostbuf, sizeof(hostbuf), "%s", host);
+	}
+	return sp_rls_build(ctx, def, context, scheme, hostbuf, port, ret);
+}
+
 void sp_rls_attach(struct sp_rls *rls, struct sippres_sub *owner)
 {
 	rls->batch.owner = owner;
@@ -529,37 +553,15 @@ void sp_rls_leaf_event(struct sippres_ctx *ctx, struct sp_rls_node *leaf, const 
 
 /* ------------------------------------------------------------- rendering */
 
+/* Asterisk's tokens are five lowercase letters; ours are longer alphanumerics. */
 static int random_letters(struct sippres_ctx *ctx, char *out, size_t n)
 {
-	uint8_t rnd[32];
-	int r;
-
-	if (n > sizeof(rnd))
-		n = sizeof(rnd);
-	r = sippres_ctx_random(ctx, rnd, n);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)('a' + rnd[i] % 26);
-	out[n] = '\0';
-	return 0;
+	return sp_random_string(ctx, out, n, SP_ALPHA_LOWER);
 }
 
 static int random_token(struct sippres_ctx *ctx, char *out, size_t n)
 {
-	static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	uint8_t rnd[32];
-	int r;
-
-	if (n > sizeof(rnd))
-		n = sizeof(rnd);
-	r = sippres_ctx_random(ctx, rnd, n);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		out[i] = alnum[rnd[i] % 62];
-	out[n] = '\0';
-	return 0;
+	return sp_random_string(ctx, out, n, SP_ALPHA_ALNUM);
 }
 
 /* scheme:name@host[:port] without printf: this runs twice per member per NOTIFY. */

@@ -87,6 +87,9 @@ const struct sp_list_def *sp_list_find(struct sippres_ctx *ctx, const char *name
  * context). SIPPRES_E_NOTFOUND when no member resolves (500). */
 int sp_rls_build(struct sippres_ctx *ctx, const struct sp_list_def *def, const char *context, const char *scheme,
                  const char *host, uint32_t port, struct sp_rls **ret);
+/* The same, for the list URI a subscription was made to (scheme:list@host[:port]). */
+int sp_rls_build_at(struct sippres_ctx *ctx, const struct sp_list_def *def, const char *context,
+                    const char *local_uri, struct sp_rls **ret);
 void sp_rls_attach(struct sp_rls *rls, struct sippres_sub *owner);
 void sp_rls_free(struct sippres_ctx *ctx, struct sp_rls *rls);
 /* Send the NOTIFY (or NOTIFYs, when split) of a list subscription. */
