@@ -7,8 +7,8 @@ with a small SIP client written here on the Python standard library (no SIP
 library, no code of the project): SUBSCRIBE, the 200 and the NOTIFYs (headers
 and PIDF / dialog-info bodies), device state changes through the notifier's
 standard input, refresh, a NOTIFY answered 481, unsubscribe, the library's
-decisions passed through (403, 404, 406, 489, fetch), and the final NOTIFYs on
-quit. Loopback only; every wait is bounded.
+decisions passed through (403, 404, 406, 489, fetch), OPTIONS and INVITE, and
+the final NOTIFYs on quit. Loopback only; every wait is bounded.
 
 usage: sofia-notifier-smoke.py PATH-TO-sippres-sofia-notifier
 Exit status: 0 pass, 1 fail, 77 skipped (the example was not built).
@@ -151,6 +151,24 @@ class UA:
                 self.sock.sendto(data, self.server)
                 resend = time.monotonic() + 1.0
         raise Fail('no final response to SUBSCRIBE %s %s' % (d.resource, d.event))
+
+    def request(self, method, timeout=5.0):
+        """An out-of-dialog request without body; returns the final response."""
+        branch = 'z9hG4bK%x' % random.getrandbits(48)
+        data = '\r\n'.join([
+            '%s sip:1000@127.0.0.1:%d SIP/2.0' % (method, self.server[1]),
+            'Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport' % (self.port, branch),
+            'Max-Forwards: 70', 'From: <sip:alice@127.0.0.1>;tag=%x' % random.getrandbits(32),
+            'To: <sip:1000@127.0.0.1:%d>' % self.server[1], 'Call-ID: %x@127.0.0.1' % random.getrandbits(64),
+            'CSeq: 1 %s' % method, 'Contact: <sip:alice@127.0.0.1:%d>' % self.port,
+            'Content-Length: 0', '', '']).encode()
+        self.sock.sendto(data, self.server)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if branch in self.responses:
+                return self.responses.pop(branch)
+            self.pump(deadline - time.monotonic())
+        raise Fail('no final response to %s' % method)
 
     def pump(self, timeout):
         self.sock.settimeout(max(timeout, 0.001))
@@ -430,6 +448,10 @@ def scenario(n, ua):
     check(r.status == 489, 'unusable Accept, asterisk profile: 489 (got %s)' % r.first)
     r = ua.subscribe(Dialog(ua, 'alice', '1000', 'message-summary', None), 600)
     check(r.status == 489, 'unknown Event package: 489 (got %s)' % r.first)
+    r = ua.request('OPTIONS')
+    check(r.status == 200 and 'SUBSCRIBE' in r.get('allow', ''), 'OPTIONS: 200 with Allow (got %s)' % r.first)
+    r = ua.request('INVITE')
+    check(r.status == 405, 'INVITE: 405, this is a notifier only (got %s)' % r.first)
     f = Dialog(ua, 'alice', '1001', 'presence', None)
     r = ua.subscribe(f, 0)
     check(r.status == 200, 'fetch (initial Expires: 0): 200 (got %s)' % r.first)

@@ -447,9 +447,12 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_
 	default:
 		if (app->verbose)
 			logf_("nua event %s %d %s", nua_event_name(event), status, phrase ? phrase : "");
-		/* a request nua answered itself (OPTIONS) on a handle nobody owns */
-		if (!p && nh && nh != nua_default(app->nua) && sip && sip->sip_request && status >= 200)
+		if (!p && nh && nh != nua_default(app->nua) && sip && sip->sip_request) {
+			/* a request on a handle nobody owns: answer it if nua did not */
+			if (status < 200)
+				nua_respond(nh, SIP_405_METHOD_NOT_ALLOWED, NUTAG_WITH_THIS(app->nua), TAG_END());
 			nua_handle_destroy(nh);
+		}
 		break;
 	}
 	pump(app);
@@ -841,7 +844,7 @@ int main(int argc, char **argv)
 	su_root_threading(app.root, 0); /* nua runs on this thread: one loop, no locks */
 	app.nua = nua_create(app.root, on_nua_event, &app, NUTAG_URL(url),
 	                     NUTAG_APPL_METHOD("SUBSCRIBE"),              /* we answer SUBSCRIBEs */
-	                     NUTAG_ALLOW("SUBSCRIBE, NOTIFY, OPTIONS"),
+	                     SIPTAG_ALLOW_STR("OPTIONS, SUBSCRIBE, NOTIFY"), /* nua: 405 to others */
 	                     NUTAG_ALLOW_EVENTS("presence, dialog"),      /* nua answers 489 to others */
 	                     NUTAG_APPL_EVENT("presence, dialog"),        /* ... and refreshes too */
 	                     SIPTAG_USER_AGENT_STR("sippres-sofia-notifier libsippresence"),
