@@ -19,6 +19,16 @@
  * Errors: functions return an int; >= 0 is success (sometimes a count), < 0 is
  * one of the SIPPRES_E_* codes. On failure no output argument is touched and
  * no state is half-changed.
+ *
+ * Callbacks run synchronously inside the call that triggered them. From a
+ * callback the host may call only what reads or detaches: the state-name
+ * helpers, sippres_exten_status_get(), sippres_hint_foreach(),
+ * sippres_device_state_get(), sippres_sub_find(), sippres_sub_get_info(),
+ * sippres_sub_get_user_data(), sippres_sub_set_user_data(),
+ * sippres_sub_count(), sippres_watch_remove(), sippres_body_supported() and
+ * sippres_ctx_random(). Every call that changes state (hints, devices,
+ * presence, calls, endpoints, lists, subscriptions, timers) returns
+ * SIPPRES_E_REENTRANT there.
  */
 #ifndef LIBSIPPRESENCE_H
 #define LIBSIPPRESENCE_H
@@ -753,7 +763,11 @@ struct sippres_subscribe_req {
 	size_t n_accept;          /**< 0: no Accept header */
 	int64_t expires;          /**< Expires value; < 0: no Expires header */
 	const char *user_agent;   /**< NULL: none */
-	const char *local_tag;    /**< the To tag the host will use; NULL: the library makes one */
+	const char *local_tag;    /**< the To tag the host will use; NULL: the library makes one (returned in
+	                               sippres_subscribe_res.local_tag). A stack that picks its own tag only
+	                               after answering may pass NULL and find its subscriptions through its
+	                               own dialog handle (sippres_sub_set_user_data()) instead of
+	                               sippres_sub_find(). */
 };
 
 /**
