@@ -19,6 +19,16 @@
  * Errors: functions return an int; >= 0 is success (sometimes a count), < 0 is
  * one of the SIPPRES_E_* codes. On failure no output argument is touched and
  * no state is half-changed.
+ *
+ * Callbacks run synchronously inside the call that triggered them. From a
+ * callback the host may call only what reads or detaches: the state-name
+ * helpers, sippres_exten_status_get(), sippres_hint_foreach(),
+ * sippres_device_state_get(), sippres_sub_find(), sippres_sub_get_info(),
+ * sippres_sub_get_user_data(), sippres_sub_set_user_data(),
+ * sippres_sub_count(), sippres_watch_remove(), sippres_body_supported() and
+ * sippres_ctx_random(). Every call that changes state (hints, devices,
+ * presence, calls, endpoints, lists, subscriptions, timers) returns
+ * SIPPRES_E_REENTRANT there.
  */
 #ifndef LIBSIPPRESENCE_H
 #define LIBSIPPRESENCE_H
@@ -107,9 +117,13 @@ struct sippres_watch;
  */
 struct sippres_allocator {
 	size_t size; /**< sizeof(struct sippres_allocator), set by the host */
+	/** user_data handed to each of the three functions */
 	void *user_data;
+	/** allocate n bytes (n > 0); NULL on failure */
 	void *(*malloc)(void *user_data, size_t n);
+	/** resize ptr to n bytes (n > 0); NULL on failure, ptr untouched */
 	void *(*realloc)(void *user_data, void *ptr, size_t n);
+	/** free ptr */
 	void (*free)(void *user_data, void *ptr);
 };
 
@@ -326,21 +340,27 @@ enum sippres_call_direction {
  * @since 0.1
  */
 struct sippres_call {
+	/** sizeof(struct sippres_call): set by the host on input, by the library on output */
 	size_t size;
 	const char *call_id;        /**< required on input */
+	/** the device's dialog tag of the call (dialog-info local-tag), or NULL */
 	const char *local_tag;
+	/** the other party's dialog tag (dialog-info remote-tag), or NULL */
 	const char *remote_tag;
 	uint32_t state;             /**< enum sippres_call_state */
 	uint32_t direction;         /**< enum sippres_call_direction */
 	uint32_t flags;             /**< SIPPRES_CALL_* privacy bits */
 	const char *local_uri;      /**< the device's identity, e.g. sip:1000@pbx.example.com */
+	/** the device's display name, or NULL */
 	const char *local_display;
 	const char *remote_uri;     /**< the other party, e.g. sip:1001@pbx.example.com */
+	/** the other party's display name (caller ID), or NULL */
 	const char *remote_display;
 };
 
 /** One device of a hint, as reported in a status. @since 0.1 */
 struct sippres_device_info {
+	/** the device name as written in the hint, e.g. "PJSIP/alice" */
 	const char *name;
 	int32_t state;                     /**< enum sippres_device_state */
 	const struct sippres_call *causing_call; /**< NULL, or the call that explains the state */
@@ -357,12 +377,15 @@ enum sippres_status_reason {
 
 /**
  * The state of one hinted extension. The library fills it; strings and
- * arrays are views (see @file). For sippres_exten_status_get the host sets size.
+ * arrays are views (see the file documentation). For sippres_exten_status_get the host sets size.
  * @since 0.1
  */
 struct sippres_exten_status {
+	/** sizeof(struct sippres_exten_status): set by the host for sippres_exten_status_get() */
 	size_t size;
+	/** the hint's context */
 	const char *context;
+	/** the extension (for a pattern hint itself: the pattern, starting with "_") */
 	const char *exten;
 	const char *value;            /**< the hint text as registered (substituted for instances) */
 	const char *display_name;     /**< "(...)" part, "" if none */
@@ -372,7 +395,9 @@ struct sippres_exten_status {
 	uint32_t presence_state;      /**< aggregated enum sippres_presence_state */
 	const char *presence_subtype; /**< "" when unset */
 	const char *presence_message; /**< "" when unset */
+	/** the hint's devices with their states and causing calls */
 	const struct sippres_device_info *devices;
+	/** number of entries in devices */
 	size_t n_devices;
 	const struct sippres_call *causing_call; /**< the oldest ringing call of a RINGING device, else the first device's causing call; NULL if none */
 	uint32_t is_pattern;          /**< 1 for a pattern hint itself (iteration only) */
@@ -467,8 +492,11 @@ enum sippres_profile {
 
 /** Content types of the built-in generators. @since 0.1 */
 #define SIPPRES_CONTENT_TYPE_PIDF "application/pidf+xml"
+/** Content type of the XPIDF generator. @since 0.1 */
 #define SIPPRES_CONTENT_TYPE_XPIDF "application/xpidf+xml"
+/** Content type of the XPIDF body labelled cpim-pidf, as Asterisk sends it. @since 0.1 */
 #define SIPPRES_CONTENT_TYPE_CPIM_PIDF "application/cpim-pidf+xml"
+/** Content type of the dialog-info generator. @since 0.1 */
 #define SIPPRES_CONTENT_TYPE_DIALOG_INFO "application/dialog-info+xml"
 
 /** @name Endpoint body options (sippres_body_input.flags)
@@ -514,6 +542,7 @@ struct sippres_body_input {
 	const char *presence_subtype; /**< NULL or "" when unset */
 	const char *presence_message; /**< NULL or "" when unset */
 	const struct sippres_device_info *devices; /**< the hint's devices with their causing calls */
+	/** number of entries in devices */
 	size_t n_devices;
 	const struct sippres_call *causing_call; /**< the oldest ringing call (for pickup), else NULL */
 	uint32_t version;             /**< dialog-info version to render (the subscription's counter) */
@@ -674,6 +703,7 @@ SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hoo
  * @since 0.1
  */
 struct sippres_endpoint {
+	/** sizeof(struct sippres_endpoint), set by the host */
 	size_t size;
 	const char *context;            /**< dialplan context; NULL or "": "default" */
 	const char *subscribe_context;  /**< context for SUBSCRIBE; NULL or "": context */
@@ -712,15 +742,19 @@ SIPPRES_EXPORT int sippres_endpoint_remove(struct sippres_ctx *ctx, const char *
  * @since 0.1
  */
 struct sippres_subscribe_req {
+	/** sizeof(struct sippres_subscribe_req), set by the host */
 	size_t size;
 	const char *endpoint;     /**< endpoint name (identified/authenticated by the host) */
 	const char *ruri_scheme;  /**< "sip", "sips", "tel", ... */
 	const char *ruri_user;    /**< the resource (Request-URI user part) */
+	/** the Request-URI host (required) */
 	const char *ruri_host;
 	uint32_t ruri_port;       /**< 0: no port in the Request-URI */
 	uint32_t flags;           /**< SIPPRES_SUBSCRIBE_* */
 	const char *from_uri;     /**< the subscriber's URI (From, without tag) */
+	/** the From tag (required) */
 	const char *from_tag;
+	/** the Call-ID (required) */
 	const char *call_id;
 	const char *contact;      /**< the subscriber's Contact URI: where NOTIFYs go */
 	const char *event;        /**< Event package ("presence", "dialog"); NULL: no Event header */
@@ -729,7 +763,11 @@ struct sippres_subscribe_req {
 	size_t n_accept;          /**< 0: no Accept header */
 	int64_t expires;          /**< Expires value; < 0: no Expires header */
 	const char *user_agent;   /**< NULL: none */
-	const char *local_tag;    /**< the To tag the host will use; NULL: the library makes one */
+	const char *local_tag;    /**< the To tag the host will use; NULL: the library makes one (returned in
+	                               sippres_subscribe_res.local_tag). A stack that picks its own tag only
+	                               after answering may pass NULL and find its subscriptions through its
+	                               own dialog handle (sippres_sub_set_user_data()) instead of
+	                               sippres_sub_find(). */
 };
 
 /**
@@ -738,6 +776,7 @@ struct sippres_subscribe_req {
  * @since 0.1
  */
 struct sippres_subscribe_res {
+	/** sizeof(struct sippres_subscribe_res), set by the host */
 	size_t size;
 	uint32_t status;           /**< SIP status to answer: 200, 400, 403, 404, 406, 416, 423, 481, 489, 500, 603 */
 	const char *reason;        /**< reason phrase */
@@ -763,6 +802,7 @@ enum sippres_notify_reason {
  * @since 0.1
  */
 struct sippres_notify {
+	/** sizeof(struct sippres_notify), set by the library */
 	size_t size;
 	uint32_t reason;                /**< enum sippres_notify_reason */
 	uint32_t cseq;                  /**< CSeq number to use (the library counts per subscription) */
@@ -771,7 +811,9 @@ struct sippres_notify {
 	const char *event;              /**< Event header value, id echoed: "presence;id=7" */
 	const char *subscription_state; /**< "active;expires=599", "terminated;reason=timeout", ... */
 	const char *content_type;       /**< NULL: no body */
+	/** the body, body_len bytes */
 	const char *body;
+	/** length of body in bytes */
 	size_t body_len;
 	const char *call_id;            /**< the dialog */
 	const char *local_tag;          /**< our tag (From of the NOTIFY) */
@@ -830,22 +872,37 @@ SIPPRES_EXPORT void *sippres_sub_get_user_data(const struct sippres_sub *sub);
 
 /** A subscription's facts; views valid until the next call on the context. @since 0.1 */
 struct sippres_sub_info {
+	/** sizeof(struct sippres_sub_info), set by the host */
 	size_t size;
+	/** the endpoint that subscribed */
 	const char *endpoint;
+	/** the context the resource was found in */
 	const char *context;
+	/** the resource (extension or list name) */
 	const char *resource;
+	/** the event package ("presence" or "dialog") */
 	const char *event;
 	const char *event_id;       /**< NULL: none */
+	/** the content type of the NOTIFY bodies */
 	const char *content_type;
+	/** the dialog's Call-ID */
 	const char *call_id;
+	/** our tag (From of the NOTIFYs) */
 	const char *local_tag;
+	/** the subscriber's tag (To of the NOTIFYs) */
 	const char *remote_tag;
+	/** the subscriber's URI */
 	const char *remote_uri;
+	/** the resource URI (From of the NOTIFYs) */
 	const char *local_uri;
+	/** the subscriber's Contact: where NOTIFYs go */
 	const char *contact;
 	const char *user_agent;     /**< "" when none */
+	/** when the subscription expires, on the host's clock (now_ms) */
 	uint64_t expires_at_ms;
+	/** CSeq of the next NOTIFY */
 	uint32_t next_cseq;
+	/** enum sippres_profile of the endpoint */
 	uint32_t profile;
 	uint32_t version;           /**< next dialog-info version */
 	int32_t exten_state;        /**< the resource's current extension state (DEACTIVATED for a list) */
@@ -914,6 +971,7 @@ SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t 
  * @since 0.1
  */
 struct sippres_list {
+	/** sizeof(struct sippres_list), set by the host */
 	size_t size;
 	const char *name;               /**< the list's name: the Request-URI user that subscribes to it */
 	const char *event;              /**< "presence" or "dialog" (must equal the SUBSCRIBE's Event) */

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SP_RECORD_MAX 20000
+/* A subscription's strings are at most 64 KiB together (16-bit offsets), plus
+ * the endpoint, resource and content type. */
+#define SP_RECORD_MAX 72000
 
 enum sp_record_str {
 	SR_ENDPOINT, SR_RESOURCE, SR_EVENT, SR_CONTENT_TYPE, SR_CALL_ID, SR_LOCAL_TAG, SR_REMOTE_TAG,

@@ -25,6 +25,7 @@ struct sp_subs {
 	size_t ntypes, types_cap;
 	char *patch;            /* a body with its version digits replaced */
 	size_t patch_cap;
+	uint8_t *record;        /* the persistence record being handed over */
 	char *event_hdr;        /* Event header value of the NOTIFY being sent */
 	size_t event_cap;
 	char substate[64];      /* Subscription-State value */
@@ -309,16 +310,24 @@ static void sub_end(struct sippres_ctx *ctx, struct sippres_sub *s)
 
 static void persist(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
-	uint8_t buf[SP_RECORD_MAX];
+	struct sp_subs *ss = ctx->subs;
 	size_t len;
 
 	if (!ctx->cb.persist || s->queued == SQ_DROP)
 		return;
-	len = sp_record_write(s, buf, sizeof(buf));
+	if (!ss->record) {
+		ss->record = sp_malloc(ctx, SP_RECORD_MAX);
+		if (!ss->record) {
+			sp_log(ctx, SIPPRES_LOG_WARNING, "out of memory: subscription %s not stored",
+			       sp_sub_str(s, SS_CALL_ID));
+			return;
+		}
+	}
+	len = sp_record_write(s, ss->record, SP_RECORD_MAX);
 	if (len == 0)
 		return;
 	ctx->in_callback++;
-	ctx->cb.persist(ctx->user_data, s, buf, len);
+	ctx->cb.persist(ctx->user_data, s, ss->record, len);
 	ctx->in_callback--;
 }
 
@@ -1292,10 +1301,31 @@ SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t 
 
 /* -------------------------------------------------------------- persistence */
 
+static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms, struct sp_record *recp,
+                   struct sippres_sub **ret);
+
 SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms,
                                        struct sippres_sub **ret)
 {
-	struct sp_record rec;
+	struct sp_record *recp;
+	int r;
+
+	if (!ctx || !record || !ret)
+		return SIPPRES_E_INVAL;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	set_now(ctx, now_ms);
+	recp = sp_malloc(ctx, sizeof(*recp));
+	if (!recp)
+		return SIPPRES_E_NOMEM;
+	r = restore(ctx, record, len, now_ms, recp, ret);
+	sp_free(ctx, recp);
+	return r;
+}
+
+static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms, struct sp_record *recp,
+                   struct sippres_sub **ret)
+{
 	struct sp_endpoint *ep;
 	struct sp_hint *h;
 	struct sub_fields f;
@@ -1304,66 +1334,61 @@ SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *reco
 	const char *content_type;
 	int event, r;
 
-	if (!ctx || !record || !ret)
-		return SIPPRES_E_INVAL;
-	if (ctx->in_callback)
-		return SIPPRES_E_REENTRANT;
-	set_now(ctx, now_ms);
-	r = sp_record_read(record, len, &rec);
+	r = sp_record_read(record, len, recp);
 	if (r < 0)
 		return r;
-	if (rec.expires_at <= now_ms)
+	if (recp->expires_at <= now_ms)
 		return SIPPRES_E_NOTFOUND;
-	event = sp_event_parse(rec.s[SR_EVENT]);
-	ep = endpoint_find(ctx, rec.s[SR_ENDPOINT]);
+	event = sp_event_parse(recp->s[SR_EVENT]);
+	ep = endpoint_find(ctx, recp->s[SR_ENDPOINT]);
 	if (event < 0 || !ep)
 		return SIPPRES_E_NOTFOUND;
-	content_type = sp_content_type_intern(ctx, rec.s[SR_CONTENT_TYPE], strlen(rec.s[SR_CONTENT_TYPE]), false);
+	content_type = sp_content_type_intern(ctx, recp->s[SR_CONTENT_TYPE], strlen(recp->s[SR_CONTENT_TYPE]), false);
 	if (!content_type)
 		return SIPPRES_E_NOTFOUND;
 	h = NULL;
-	if (rec.flags & SP_RECORD_LIST) {
-		const struct sp_list_def *def = sp_list_find(ctx, rec.s[SR_RESOURCE], rec.s[SR_EVENT]);
+	if (recp->flags & SP_RECORD_LIST) {
+		const struct sp_list_def *def = sp_list_find(ctx, recp->s[SR_RESOURCE], recp->s[SR_EVENT]);
 
 		if (!def)
 			return SIPPRES_E_NOTFOUND;
-		r = sp_rls_build_at(ctx, def, ep->sub_context, rec.s[SR_LOCAL_URI], &rls);
+		r = sp_rls_build_at(ctx, def, ep->sub_context, recp->s[SR_LOCAL_URI], &rls);
 		if (r < 0)
 			return r;
 	} else {
-		r = sp_hint_lookup(ctx, ep->sub_context, rec.s[SR_RESOURCE], &h);
+		r = sp_hint_lookup(ctx, ep->sub_context, recp->s[SR_RESOURCE], &h);
 		if (r < 0)
 			return r == SIPPRES_E_INVAL ? SIPPRES_E_NOTFOUND : r;
 	}
-	if (sippres_sub_find(ctx, rec.s[SR_CALL_ID], rec.s[SR_LOCAL_TAG])) {
+	if (sippres_sub_find(ctx, recp->s[SR_CALL_ID], recp->s[SR_LOCAL_TAG])) {
 		sp_rls_free(ctx, rls);
 		return SIPPRES_E_EXISTS;
 	}
 	memset(&f, 0, sizeof(f));
-	f.v[SS_CALL_ID] = rec.s[SR_CALL_ID];
-	f.v[SS_LOCAL_TAG] = rec.s[SR_LOCAL_TAG];
-	f.v[SS_REMOTE_TAG] = rec.s[SR_REMOTE_TAG];
-	f.v[SS_REMOTE_URI] = rec.s[SR_REMOTE_URI];
-	f.v[SS_CONTACT] = rec.s[SR_CONTACT];
-	f.v[SS_LOCAL_URI] = rec.s[SR_LOCAL_URI];
-	f.v[SS_EVENT_ID] = rec.s[SR_EVENT_ID];
-	f.v[SS_USER_AGENT] = rec.s[SR_USER_AGENT];
-	f.v[SS_BODY_REMOTE] = rec.s[SR_BODY_REMOTE];
+	f.v[SS_CALL_ID] = recp->s[SR_CALL_ID];
+	f.v[SS_LOCAL_TAG] = recp->s[SR_LOCAL_TAG];
+	f.v[SS_REMOTE_TAG] = recp->s[SR_REMOTE_TAG];
+	f.v[SS_REMOTE_URI] = recp->s[SR_REMOTE_URI];
+	f.v[SS_CONTACT] = recp->s[SR_CONTACT];
+	f.v[SS_LOCAL_URI] = recp->s[SR_LOCAL_URI];
+	f.v[SS_EVENT_ID] = recp->s[SR_EVENT_ID];
+	f.v[SS_USER_AGENT] = recp->s[SR_USER_AGENT];
+	f.v[SS_BODY_REMOTE] = recp->s[SR_BODY_REMOTE];
 	r = sub_create(ctx, ep, h, event, content_type, &f, &s);
 	if (r < 0) {
 		sp_rls_free(ctx, rls);
 		return r;
 	}
-	s->cseq = rec.cseq;
+	s->cseq = recp->cseq;
 	if (rls) {
 		s->rls = rls;
 		sp_rls_attach(rls, s);
-		sp_rls_set_root_version(rls, rec.version);
+		sp_rls_set_root_version(rls, recp->version);
 	} else {
-		s->version = rec.version;
+		s->version = recp->version;
 	}
-	s->sent_any = rec.version > 0;
-	schedule(ctx->subs, s, rec.expires_at);
+	s->sent_any = recp->version > 0;
+	schedule(ctx->subs, s, recp->expires_at);
 	queue_push(ctx->subs, s, SQ_RESTORED);
 	*ret = s;
 	return 0;
@@ -1444,6 +1469,7 @@ void sp_subs_free(struct sippres_ctx *ctx)
 	sp_heap_free(ctx, &ss->heap);
 	sp_heap_free(ctx, &ss->batch);
 	sp_free(ctx, ss->patch);
+	sp_free(ctx, ss->record);
 	sp_free(ctx, ss->event_hdr);
 	sp_free(ctx, ss);
 	ctx->subs = NULL;
