@@ -494,6 +494,83 @@ static void test_ext_reentrant(void **state)
 	assert_int_equal(reentrant_calls, 1);
 }
 
+static int include_fanout(void *ud, const char *name, const char **text, size_t *len)
+{
+	static char buf[64];
+	int *calls = ud;
+	int depth = atoi(name + 1);
+
+	(*calls)++;
+	snprintf(buf, sizeof(buf), "#include a%d\n#include b%d\n", depth + 1, depth + 1);
+	*text = buf; /* the reader copies what it keeps before the next include */
+	*len = strlen(buf);
+	return 0;
+}
+
+struct limit_probe {
+	int problems;
+	struct problem big; /* the "more than ... lines" problem */
+	char last[256];
+};
+
+static void on_limit_problem(void *ud, const char *file, const struct sippres_diag *d)
+{
+	struct limit_probe *p = ud;
+
+	p->problems++;
+	if (strstr(d->message, "more than") && !p->big.message[0]) {
+		snprintf(p->big.file, sizeof(p->big.file), "%s", file);
+		p->big.line = d->line;
+		snprintf(p->big.message, sizeof(p->big.message), "%s", d->message);
+	}
+	snprintf(p->last, sizeof(p->last), "%s", d->message);
+}
+
+/* Hostile text cannot make a load exponential: includes, inherited copies and
+ * stored problems are bounded. */
+static void test_limits(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct limit_probe probe;
+	struct sippres_config_io io = {.size = sizeof(io), .include = include_fanout};
+	size_t n = 0, cap = 1 << 16;
+	char *text = malloc(cap);
+	int calls = 0, r;
+
+	assert_non_null(text);
+	/* every file includes two more, 16 deep: 2^17 - 2 files without a bound */
+	io.user_data = &calls;
+	r = sippres_config_load_extensions(ctx, "f0", "#include a1\n#include b1\n", 24, &io);
+	assert_int_equal(calls, 1024);
+	assert_true(r > 0);
+	/* each section inherits its predecessor twice: 2^30 lines without a bound */
+	n += (size_t)snprintf(text + n, cap - n, "[c0]\nexten => 1,hint,PJSIP/a\n");
+	for (int i = 1; i <= 30; i++)
+		n += (size_t)snprintf(text + n, cap - n, "[c%d](c%d,c%d)\n", i, i - 1, i - 1);
+	memset(&probe, 0, sizeof(probe));
+	io.user_data = &probe;
+	io.include = NULL;
+	io.problem = on_limit_problem;
+	r = sippres_config_load_extensions(ctx, "deep.conf", text, n, &io);
+	assert_true(r > 1000); /* the limit, and a duplicated hint for every inherited copy */
+	assert_string_equal(probe.big.file, "deep.conf");
+	assert_int_equal(probe.big.line, 22); /* [c20](c19,c19) reaches 2^20 */
+	assert_non_null(strstr(probe.big.message, "more than 1048576 lines"));
+	assert_string_equal(hint_value(ctx, "c19", "1"), "PJSIP/a");
+	assert_null(hint_value(ctx, "c25", "1"));
+	/* problems beyond 1000 are counted and summarised in one more report */
+	n = (size_t)snprintf(text, cap, "[x]\n");
+	for (int i = 0; i < 2000; i++)
+		n += (size_t)snprintf(text + n, cap - n, "junk\n");
+	assert_true(n < cap);
+	memset(&probe, 0, sizeof(probe));
+	r = sippres_config_load_extensions(ctx, "junk.conf", text, n, &io);
+	assert_int_equal(r, 2000);
+	assert_int_equal(probe.problems, 1001);
+	assert_string_equal(probe.last, "1000 more problems not reported");
+	free(text);
+}
+
 /* ---- pjsip.conf ------------------------------------------------------------ */
 
 static int sink_endpoint(void *ud, const char *name, const struct sippres_endpoint *ep, struct sippres_diag *diag)
@@ -1057,6 +1134,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ext_duplicates_across_loads_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_reentrant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_endpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_booleans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_templates, setup, teardown),

@@ -1026,6 +1026,12 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
  * `key => value` lines, `;` comments, `\;` for a literal semicolon, `;--`
  * ... `--;` block comments, `#include "file"` / `#include file` and
  * `#tryinclude` (bounded depth, no loops).
+ *
+ * Bounds per load, so that no text makes a load run away: includes nest at
+ * most 16 deep and at most 1024 files are included; at most 1048576 lines are
+ * kept (lines copied by inheritance count); at most 1000 problems are
+ * handed to the problem hook, followed by one saying how many more there
+ * were (the return value counts them all).
  * @{ */
 
 /**

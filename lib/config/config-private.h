@@ -13,6 +13,12 @@
 
 /* Deepest #include nesting (the top file is depth 0). */
 #define SP_CONF_MAX_INCLUDE_DEPTH 16
+/* Bounds for one load, so that hostile text cannot make it exponential:
+ * included files (each one counts every time it is included), lines kept
+ * (inherited copies count), problems stored (the rest are only counted). */
+#define SP_CONF_MAX_INCLUDES 1024
+#define SP_CONF_MAX_VARS (1u << 20)
+#define SP_CONF_MAX_PROBLEMS 1000
 
 /* One `name = value` (or `name => value`) line of a section. */
 struct sp_conf_var {
@@ -28,6 +34,7 @@ struct sp_conf_var {
 
 /* One `[name]` section; sections may share a name (pjsip.conf does that). */
 struct sp_conf_cat {
+	struct sp_hnode node; /* in sp_conf_doc.by_name when it is the first of its name */
 	char *name;
 	const char *file;
 	uint32_t line;
@@ -50,8 +57,12 @@ struct sp_conf_doc {
 	size_t n_cats, cap_cats;
 	char **files;                /* interned file names */
 	size_t n_files;
+	struct sp_map by_name;       /* first section of each name */
 	struct sp_conf_problem *problems;
 	size_t n_problems, cap_problems;
+	size_t n_more_problems;      /* beyond SP_CONF_MAX_PROBLEMS: counted, not stored */
+	size_t n_includes, n_vars;
+	bool vars_full;              /* SP_CONF_MAX_VARS reached (reported once) */
 	const char *include_stack[SP_CONF_MAX_INCLUDE_DEPTH + 1];
 	unsigned depth;
 	uint64_t seq;                /* lines read so far, across files */

@@ -238,8 +238,10 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
 	if (r < 0)
 		return r;
 	r = sp_map_init(ctx, &L.seen, 64);
-	if (r < 0)
+	if (r < 0) {
+		sp_conf_doc_fini(&L.doc);
 		return r;
+	}
 	r = sp_conf_read(&L.doc, file ? file : "extensions.conf", text ? text : "", len);
 	for (size_t i = 0; r >= 0 && i < L.doc.n_cats; i++) {
 		const struct sp_conf_cat *cat = L.doc.cats[i];

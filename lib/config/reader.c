@@ -28,7 +28,7 @@ int sp_conf_doc_init(struct sp_conf_doc *doc, struct sippres_ctx *ctx, const str
 		memcpy(&doc->io, io, IO_V1_SIZE);
 	}
 	doc->io.size = sizeof(doc->io);
-	return 0;
+	return sp_map_init(ctx, &doc->by_name, 64);
 }
 
 static void cat_free(struct sippres_ctx *ctx, struct sp_conf_cat *c)
@@ -51,6 +51,7 @@ void sp_conf_doc_fini(struct sp_conf_doc *doc)
 		sp_free(doc->ctx, doc->files[i]);
 	sp_free(doc->ctx, doc->files);
 	sp_free(doc->ctx, doc->problems);
+	sp_map_fini(doc->ctx, &doc->by_name);
 	memset(doc, 0, sizeof(*doc));
 }
 
@@ -78,6 +79,10 @@ static int vproblem(struct sp_conf_doc *doc, const char *file, uint32_t line, ui
 {
 	struct sp_conf_problem *p;
 
+	if (doc->n_problems >= SP_CONF_MAX_PROBLEMS) {
+		doc->n_more_problems++;
+		return 0;
+	}
 	if (grow(doc->ctx, (void **)&doc->problems, &doc->cap_problems, doc->n_problems + 1, sizeof(*p)) < 0)
 		return SIPPRES_E_NOMEM;
 	p = &doc->problems[doc->n_problems++];
@@ -129,13 +134,21 @@ static int problem_cmp(const void *a, const void *b)
 
 int sp_conf_emit_problems(struct sp_conf_doc *doc)
 {
+	size_t total = doc->n_problems + doc->n_more_problems;
+
 	if (doc->n_problems > 1)
 		qsort(doc->problems, doc->n_problems, sizeof(doc->problems[0]), problem_cmp);
 	if (doc->io.problem) {
 		for (size_t i = 0; i < doc->n_problems; i++)
 			doc->io.problem(doc->io.user_data, doc->problems[i].file, &doc->problems[i].diag);
+		if (doc->n_more_problems) {
+			struct sippres_diag d = {.size = sizeof(d)};
+
+			snprintf(d.message, sizeof(d.message), "%zu more problems not reported", doc->n_more_problems);
+			doc->io.problem(doc->io.user_data, doc->problems[doc->n_problems - 1].file, &d);
+		}
 	}
-	return doc->n_problems > INT32_MAX ? INT32_MAX : (int)doc->n_problems;
+	return total > INT32_MAX ? INT32_MAX : (int)total;
 }
 
 void sp_conf_loaded(struct sp_conf_doc *doc, const char *type, const char *name)
@@ -325,6 +338,36 @@ static void trim(const char *s, size_t *b, size_t *e)
 		(*e)--;
 }
 
+/* Earlier section called name[0..n) (the first one, as Asterisk looks it
+ * it up), not counting `not`. */
+static struct sp_conf_cat *cat_find(struct sp_conf_doc *doc, const char *name, size_t n, const struct sp_conf_cat *not)
+{
+	char stack[128], *key = stack;
+	struct sp_conf_cat *found = NULL;
+	uint32_t h;
+
+	if (n >= sizeof(stack)) {
+		key = sp_strndup(doc->ctx, name, n);
+		if (!key)
+			return NULL;
+	} else {
+		memcpy(stack, name, n);
+		stack[n] = '\0';
+	}
+	h = sp_hash(doc->ctx->hash_seed, key, false);
+	for (struct sp_hnode *e = sp_map_chain(&doc->by_name, h); e; e = e->next) {
+		struct sp_conf_cat *c = SP_CONTAINER_OF(e, struct sp_conf_cat, node);
+
+		if (e->hash == h && c != not && strcmp(c->name, key) == 0) {
+			found = c;
+			break;
+		}
+	}
+	if (key != stack)
+		sp_free(doc->ctx, key);
+	return found;
+}
+
 static struct sp_conf_cat *cat_new(struct reader *rd, const char *name, size_t n)
 {
 	struct sp_conf_doc *doc = rd->doc;
@@ -344,6 +387,8 @@ static struct sp_conf_cat *cat_new(struct reader *rd, const char *name, size_t n
 	c->line = rd->line;
 	c->seq = rd->seq;
 	doc->cats[doc->n_cats++] = c;
+	if (!cat_find(doc, c->name, n, c))
+		sp_map_insert(doc->ctx, &doc->by_name, &c->node, sp_hash(doc->ctx->hash_seed, c->name, false));
 	return c;
 }
 
@@ -352,6 +397,8 @@ static int var_add(struct sp_conf_doc *doc, struct sp_conf_cat *c, const struct 
 {
 	struct sp_conf_var *v;
 
+	if (doc->n_vars >= SP_CONF_MAX_VARS)
+		return SIPPRES_E_TOOBIG;
 	if (grow(doc->ctx, (void **)&c->vars, &c->cap_vars, c->n_vars + 1, sizeof(*v)) < 0)
 		return SIPPRES_E_NOMEM;
 	v = &c->vars[c->n_vars];
@@ -364,30 +411,35 @@ static int var_add(struct sp_conf_doc *doc, struct sp_conf_cat *c, const struct 
 		return SIPPRES_E_NOMEM;
 	}
 	c->n_vars++;
+	doc->n_vars++;
 	return 0;
 }
 
-/* Earlier section called name (the first one, as Asterisk looks it up). */
-static struct sp_conf_cat *cat_find(struct sp_conf_doc *doc, const char *name, size_t n, const struct sp_conf_cat *not)
+/* var_add's SIPPRES_E_TOOBIG becomes one problem for the whole load. */
+static int too_many_lines(struct sp_conf_doc *doc, const char *file, uint32_t line, uint64_t seq)
 {
-	for (size_t i = 0; i < doc->n_cats; i++) {
-		struct sp_conf_cat *c = doc->cats[i];
-
-		if (c != not && strlen(c->name) == n && memcmp(c->name, name, n) == 0)
-			return c;
-	}
-	return NULL;
+	if (doc->vars_full)
+		return 0;
+	doc->vars_full = true;
+	return sp_conf_problem(doc, file, line, 0, seq,
+	                       "more than %u lines (inherited copies included): this line and all later ones are ignored",
+	                       SP_CONF_MAX_VARS);
 }
 
-static int inherit(struct sp_conf_doc *doc, struct sp_conf_cat *c, const struct sp_conf_cat *base)
+static int inherit(struct reader *rd, struct sp_conf_cat *c, const struct sp_conf_cat *base)
 {
-	for (size_t i = 0; i < base->n_vars; i++) {
+	struct sp_conf_doc *doc = rd->doc;
+	size_t n = base->n_vars; /* base may be c itself after (+): copy what it had */
+
+	for (size_t i = 0; i < n; i++) {
 		struct sp_conf_var t = base->vars[i];
 		int r;
 
 		t.inherited = true;
 		r = var_add(doc, c, &t, base->vars[i].name, strlen(base->vars[i].name), base->vars[i].value,
 		            strlen(base->vars[i].value));
+		if (r == SIPPRES_E_TOOBIG)
+			return too_many_lines(doc, rd->file, rd->line, rd->seq);
 		if (r < 0)
 			return r;
 	}
@@ -486,7 +538,7 @@ static int section_header(struct reader *rd, size_t n)
 					return r;
 				continue;
 			}
-			if ((r = inherit(doc, c, base)) < 0)
+			if ((r = inherit(rd, c, base)) < 0)
 				return r;
 		}
 		return 0;
@@ -543,6 +595,10 @@ static int directive(struct reader *rd, size_t n)
 		if (strcmp(doc->include_stack[i], s + ab) == 0)
 			return rproblem(rd, rd->col[ab], "include loop: '%s' is already being read; not included again", s + ab);
 	}
+	if (doc->n_includes >= SP_CONF_MAX_INCLUDES)
+		return rproblem(rd, rd->col[ab], "cannot include '%s': more than %d includes in one load", s + ab,
+		                SP_CONF_MAX_INCLUDES);
+	doc->n_includes++;
 	r = doc->io.include(doc->io.user_data, s + ab, &text, &tlen);
 	if (r < 0 || (!text && tlen)) {
 		if (try_only && r == SIPPRES_E_NOTFOUND)
@@ -571,6 +627,7 @@ static int variable(struct reader *rd, size_t n)
 	const char *s = rd->buf;
 	size_t eq, nb = 0, ne, vb, ve;
 	struct sp_conf_var v;
+	int r;
 
 	for (eq = 0; eq < n && s[eq] != '='; eq++)
 		;
@@ -597,7 +654,8 @@ static int variable(struct reader *rd, size_t n)
 	v.seq = rd->seq;
 	/* column of the value; for an empty value, just after the '=' */
 	v.value_col = vb < n ? rd->col[vb] : rd->col[eq] + 1 + (v.object ? 1 : 0);
-	return var_add(doc, doc->cur, &v, s + nb, ne - nb, s + vb, ve - vb);
+	r = var_add(doc, doc->cur, &v, s + nb, ne - nb, s + vb, ve - vb);
+	return r == SIPPRES_E_TOOBIG ? too_many_lines(doc, rd->file, rd->line, rd->seq) : r;
 }
 
 static int read_text(struct sp_conf_doc *doc, const char *file, const char *text, size_t len)
