@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "subscriber.h"
 
 static volatile sig_atomic_t got_signal;
 
@@ -43,7 +44,8 @@ static void usage(FILE *f)
 	           "  call clear <device> <call-id>\n"
 	           "  core show hints\n"
 	           "  pjsip show subscriptions inbound\n"
-	           "  quit\n");
+	           "  quit\n"
+	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n");
 }
 
 static char *read_whole(const char *path, size_t *len)
@@ -273,6 +275,8 @@ int main(int argc, char **argv)
 	static char buf[65536];
 	int o;
 
+	if (argc > 1 && strcmp(argv[1], "subscribe") == 0)
+		return subscriber_main(argc - 1, argv + 1);
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l': listen = optarg; break;

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* `sippres-mini-ua subscribe`: the mini UA as a SIP subscriber (RFC 6665)
+ * that prints every NOTIFY it receives. docs/mini-ua.md, "Subscriber mode". */
+#ifndef MINI_UA_SUBSCRIBER_H
+#define MINI_UA_SUBSCRIBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* subscriber.c: argv[0] is "subscribe". Returns the exit status: 0 after the
+ * final NOTIFY, 1 on a failed SUBSCRIBE, a timeout or a socket error, 2 for a
+ * bad command line. */
+int subscriber_main(int argc, char **argv);
+
+/* ---- notify-print.c ---------------------------------------------------------------- */
+
+/* One part of a multipart body: views into the body. */
+struct mp_part {
+	const char *headers; /* the part's header lines, without the empty line */
+	size_t headers_len;
+	const char *body;
+	size_t body_len;
+};
+/* Split a multipart body (RFC 2046) at its boundary: fills up to max parts
+ * and returns how many there are, or -1 when no delimiter line is found. */
+int multipart_split(const char *body, size_t len, const char *boundary, struct mp_part *parts, size_t max);
+/* A parameter of a MIME or SIP header value (`boundary` in
+ * `multipart/related;boundary="x"`), unquoted and malloc'ed; NULL: none. */
+char *mime_param(const char *value, const char *name);
+/* A header of a part, value trimmed and malloc'ed; NULL: none. */
+char *mime_header(const struct mp_part *part, const char *name);
+/* Print a body: as it is, or part by part ("--- part 2 of 4: Content-Type:
+ * ..., Content-ID: ...", nested parts numbered 2.1, 2.2, ...). */
+void notify_print_body(FILE *out, const char *content_type, const char *body, size_t len);
+
+#endif
