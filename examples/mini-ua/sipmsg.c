@@ -474,6 +474,35 @@ static char *to_string(osip_message_t *m, size_t *len)
 	return out;
 }
 
+/* Append a body to a message built without one, byte for byte: osip's own
+ * body handling parses a multipart body and writes it back differently (a
+ * second delimiter line, its own part headers), which breaks list NOTIFYs.
+ * msg ends with the empty line; its Content-Length line is replaced. */
+static char *splice_body(char *msg, size_t *len, const char *body, size_t body_len)
+{
+	char *end = strstr(msg, "\r\n\r\n"), *cl = strcasestr(msg, "\r\nContent-Length:");
+	struct sbuf b;
+
+	sbuf_init(&b);
+	if (end && cl && cl < end) {
+		char *eol = strstr(cl + 2, "\r\n");
+
+		sbuf_add(&b, msg, (size_t)(cl - msg));
+		sbuf_add(&b, eol, (size_t)(end - eol));
+	} else if (end) {
+		sbuf_add(&b, msg, (size_t)(end - msg));
+	}
+	sbuf_printf(&b, "\r\nContent-Length: %zu\r\n\r\n", body_len);
+	sbuf_add(&b, body, body_len);
+	free(msg);
+	if (!end || b.oom) {
+		sbuf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
+}
+
 char *sip_build_response(const struct sip_in *req, const struct ua_addr *src, int status, const char *reason,
                          const char *to_tag, const char *extra, size_t *len)
 {
@@ -579,13 +608,11 @@ char *sip_build_notify(const struct notify_out *n, size_t *len)
 		goto out;
 	if (n->user_agent && osip_message_set_header(m, "User-Agent", n->user_agent) != 0)
 		goto out;
-	if (n->content_type) {
-		if (osip_message_set_content_type(m, n->content_type) != 0)
-			goto out;
-		if (n->body_len > 0 && osip_message_set_body(m, n->body, n->body_len) != 0)
-			goto out;
-	}
+	if (n->content_type && osip_message_set_content_type(m, n->content_type) != 0)
+		goto out;
 	out = to_string(m, len);
+	if (out && n->content_type && n->body_len > 0)
+		out = splice_body(out, len, n->body, n->body_len);
 out:
 	sbuf_free(&b);
 	osip_message_free(m);
