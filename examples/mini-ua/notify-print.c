@@ -9,12 +9,23 @@
 
 #include "subscriber.h"
 
-/* A delimiter line "--boundary" that starts at s (at the start of the body or
- * of a line), searching from s to end. */
+/* After "--boundary": "--" (the close delimiter), or spaces and the end of the line. */
+static bool delimiter_ends(const char *q, const char *end)
+{
+	if (end - q >= 2 && q[0] == '-' && q[1] == '-')
+		return true;
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	return q == end || *q == '\r' || *q == '\n';
+}
+
+/* The first delimiter line "--boundary" (RFC 2046 5.1.1: at the start of
+ * the body or of a line, then "--" or the end of the line) from s on. */
 static const char *find_delimiter(const char *s, const char *start, const char *end, const char *b, size_t bl)
 {
 	for (const char *p = s; p + 2 + bl <= end; p++) {
-		if (p[0] == '-' && p[1] == '-' && memcmp(p + 2, b, bl) == 0 && (p == start || p[-1] == '\n'))
+		if (p[0] == '-' && p[1] == '-' && (p == start || p[-1] == '\n') && memcmp(p + 2, b, bl) == 0 &&
+		    delimiter_ends(p + 2 + bl, end))
 			return p;
 	}
 	return NULL;
