@@ -300,13 +300,38 @@ static void take_remote_target(struct subr *s, osip_message_t *m)
 
 static void print_response_headers(const struct sip_in *in)
 {
-	static const char *const names[] = {"Accept", "Allow-Events", "Min-Expires", "Require", "Retry-After", "Warning"};
+	static const char *const names[] = {"Allow-Events", "Min-Expires", "Require", "Retry-After", "Warning"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		const char *v = sip_header(in, names[i], NULL);
+		osip_list_t *l = &in->msg->headers;
+		const char *sep = "";
 
-		if (v)
-			printf("    %s: %s\n", names[i], v);
+		/* osip keeps each comma-separated value of a header as a header of its own */
+		for (int k = 0; k < osip_list_size(l); k++) {
+			osip_header_t *h = osip_list_get(l, k);
+
+			if (!h || !h->hname || strcasecmp(h->hname, names[i]) != 0)
+				continue;
+			if (!*sep)
+				printf("    %s: ", names[i]);
+			printf("%s%s", sep, h->hvalue ? h->hvalue : "");
+			sep = ", ";
+		}
+		if (*sep)
+			putchar('\n');
+	}
+	if (in->msg->accepts.nb_elt > 0) {
+		printf("    Accept: ");
+		for (int k = 0; k < osip_list_size(&in->msg->accepts); k++) {
+			osip_accept_t *a = osip_list_get(&in->msg->accepts, k);
+			char *v = NULL;
+
+			if (a && osip_accept_to_str(a, &v) == 0 && v) {
+				printf("%s%s", k ? ", " : "", v);
+				osip_free(v);
+			}
+		}
+		putchar('\n');
 	}
 	fflush(stdout);
 }
@@ -549,7 +574,8 @@ static void on_notify(struct subr *s, const struct sip_in *in, const char *raw, 
 
 		if (e) {
 			unsigned long left = strtoul(e, NULL, 10);
-			uint64_t at = now + (uint64_t)left * 500u;
+			/* whole seconds, maybe rounded down: up to one more */
+			uint64_t at = now + ((uint64_t)left + 1u) * 500u;
 
 			/* the notifier may shorten the subscription (RFC 6665 4.1.2.3) */
 			if (s->phase == PH_ACTIVE && s->refresh_at && at < s->refresh_at)
