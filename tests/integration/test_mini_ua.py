@@ -864,89 +864,6 @@ def test_golden_bodies():
     return '%d bodies byte-exact' % compared
 
 
-def free_port(kind=socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def test_baresip_interop():
-    """A real UA (Debian baresip-core) subscribes to 1001 and shows Online/Busy (real-peers.md 1.2)."""
-    baresip = shutil.which('baresip')
-    if not baresip:
-        raise Skip('baresip not installed (Debian baresip-core)')
-    import json
-    env = Env()
-    cfg = tempfile.mkdtemp(prefix='miniua-baresip-')
-    sip, ctrl, cons = free_port(), free_port(socket.SOCK_STREAM), free_port()
-    with open(os.path.join(cfg, 'config'), 'w') as f:
-        f.write('poll_method epoll\nsip_listen 127.0.0.1:%d\nnet_interface 127.0.0.1\ndns_server 127.0.0.1:53\n'
-                'audio_player aufile,/dev/null\naudio_source aufile,/dev/null\naudio_alert aufile,/dev/null\n'
-                'module_path /usr/lib/baresip/modules\nmodule cons.so\nmodule g711.so\nmodule_tmp uuid.so\n'
-                'module_tmp account.so\nmodule_app contact.so\nmodule_app menu.so\nmodule_app presence.so\n'
-                'module_app ctrl_tcp.so\ncons_listen 127.0.0.1:%d\nctrl_tcp_listen 127.0.0.1:%d\n'
-                % (sip, cons, ctrl))
-    with open(os.path.join(cfg, 'accounts'), 'w') as f:
-        f.write('<sip:alice@127.0.0.1:%d;transport=udp>;regint=0;pubint=0;medianat=;answermode=manual\n' % sip)
-    with open(os.path.join(cfg, 'contacts'), 'w') as f:
-        f.write('"Bob" <sip:1001@127.0.0.1:%d>;presence=p2p\n' % env.ua.addr[1])
-    bs = subprocess.Popen([baresip, '-f', cfg], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
-
-    def ctrl_cmd(command):
-        s = socket.create_connection(('127.0.0.1', ctrl), timeout=2)
-        try:
-            c = json.dumps({'command': command, 'token': 't'})
-            s.sendall(('%d:%s,' % (len(c), c)).encode())
-            if command == 'quit':
-                return None
-            data = b''
-            while not data.endswith(b','):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            return json.loads(data.split(b':', 1)[1][:-1].decode())['data']
-        finally:
-            s.close()
-
-    def status(want, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        seen = None
-        while time.monotonic() < deadline:
-            try:
-                txt = re.sub(r'\x1b\[[0-9;]*m', '', ctrl_cmd('contacts'))
-                m = re.search(r'>\s*(\w+)\s+Bob', txt)
-                seen = m.group(1) if m else txt
-                if seen == want:
-                    return
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.1)
-        raise AssertionError('baresip shows %r, expected %r' % (seen, want))
-
-    try:
-        status('Online', 8)  # it subscribes 1 s after start
-        env.ua.ok('devstate change PJSIP/bob INUSE')
-        status('Busy')
-        env.ua.ok('devstate change PJSIP/bob NOT_INUSE')
-        status('Online')
-        lines = env.ua.ok('pjsip show subscriptions inbound')
-        check(len(lines) == 1 and lines[0].startswith('alice 1001@office event=presence'), '%r', lines)
-        ctrl_cmd('quit')  # baresip unsubscribes and leaves after the terminated NOTIFY
-        check(bs.wait(40) == 0, 'baresip exit status %r', bs.returncode)
-        check(env.ua.ok('pjsip show subscriptions inbound') == [], 'the subscription outlived the un-SUBSCRIBE')
-    finally:
-        if bs.poll() is None:
-            bs.kill()
-            bs.wait(5)
-        env.close()
-        shutil.rmtree(cfg, ignore_errors=True)
-    return 'Online, Busy, Online, un-SUBSCRIBE'
-
-
 class Skip(Exception):
     pass
 
@@ -968,7 +885,6 @@ TESTS = [
     test_restart_after_kill9,
     test_expired_record_dropped,
     test_golden_bodies,
-    test_baresip_interop,
 ]
 
 
