@@ -897,8 +897,10 @@ static int setup(struct subr *s)
 	if (from) {
 		s->from_uri = strdup(from);
 		user = sip_uri_user(from);
-		if (!s->from_uri || osip_uri_init(&u) != 0)
+		if (!s->from_uri || osip_uri_init(&u) != 0) {
+			free(user);
 			return 1;
+		}
 		if (osip_uri_parse(u, from) != 0 || !u->host || !u->host[0]) {
 			osip_uri_free(u);
 			free(user);
