@@ -13,8 +13,6 @@
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 0)))
 #endif
-static void osip_trace_to_log(const char *fi, int li, osip_trace_level_t level, const char *chfr, va_list ap);
-
 static void osip_trace_to_log(const char *fi, int li, osip_trace_level_t level, const char *chfr, va_list ap)
 {
 	char buf[512];

@@ -78,9 +78,6 @@ static int grow(struct sippres_ctx *ctx, void **arr, size_t *cap, size_t need, s
 __attribute__((format(printf, 6, 0)))
 #endif
 static int vproblem(struct sp_conf_doc *doc, const char *file, uint32_t line, uint32_t column, uint64_t seq,
-                    const char *fmt, va_list ap);
-
-static int vproblem(struct sp_conf_doc *doc, const char *file, uint32_t line, uint32_t column, uint64_t seq,
                     const char *fmt, va_list ap)
 {
 	struct sp_conf_problem *p;
