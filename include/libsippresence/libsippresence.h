@@ -695,7 +695,9 @@ SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hoo
  * @{ */
 
 #define SIPPRES_ENDPOINT_DENY_SUBSCRIBE 0x1u            /**< allow_subscribe=no: 603. @since 0.1 */
-#define SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING 0x2u /**< dialog-info: early for InUse&Ringing. @since 0.1 */
+#define SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING 0x2u /**< pjsip.conf's notify_early_inuse_ringing: the same as
+                                                          SIPPRES_BODY_EARLY_INUSE_RINGING in body_options (either
+                                                          sets it). @since 0.1 */
 
 /**
  * Per-endpoint subscription options (pjsip.conf type=endpoint). Zero members
