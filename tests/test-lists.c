@@ -557,6 +557,19 @@ static void test_persist_restore_list(void **state)
 	assert_int_equal(sippres_sub_restore(f->ctx, rec, len, f->now, &r), SIPPRES_E_NOTFOUND);
 }
 
+/* A plain subscription and a list subscription on the same hint, both alive
+ * when the context is freed (the teardown frees it: valgrind/ASan see misuse). */
+static void test_free_with_plain_and_list_on_one_hint(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(sub(f, "std", "alice", "presence", false, "plain", NULL, NULL), 200);
+	assert_int_equal(sub(f, "std", "pres_list", "presence", true, "list", NULL, NULL), 200);
+	assert_int_equal(sub(f, "ast", "bob", "dialog", false, "plain2", NULL, NULL), 200);
+	flush(f);
+	assert_int_equal(f->nn, 3);
+}
+
 static void test_xml_loader(void **state)
 {
 	struct fx *f = *state;
@@ -637,6 +650,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_restore_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_with_plain_and_list_on_one_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xml_loader, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);

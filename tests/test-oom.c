@@ -131,8 +131,12 @@ static int run_sequence(struct failer *f)
 		STEP(sippres_device_state_set(ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE));
 		STEP(sippres_sub_refresh(ctx, sub, 900, 2000, &res));
 		STEP(sippres_ctx_handle_timeout(ctx, 2000));
-		if (sippres_sub_count(ctx) == 1)
-			STEP(sippres_sub_notify_result(ctx, sub, 3, 200, 2000));
+		if (sippres_sub_count(ctx) == 1) {
+			struct sippres_sub_info info = {.size = sizeof(info)};
+
+			if (sippres_sub_get_info(ctx, sub, &info) == 0 && info.next_cseq > 1)
+				STEP(sippres_sub_notify_result(ctx, sub, info.next_cseq - 1, 200, 2000));
+		}
 	}
 	req.endpoint = "std";
 	req.call_id = "cid2";
