@@ -333,8 +333,9 @@ static void test_golden_asterisk(void **state)
 	flush(f);
 	assert_non_null(strstr(f->n[2].body, "version=\"2\" fullState=\"true\""));
 	assert_int_equal(count(f->n[2].body, "<resource "), 2);
-	/* termination: full state, every instance terminated */
+	/* termination: full state, every instance terminated; the 200 requires eventlist too */
 	assert_int_equal(sippres_sub_refresh(f->ctx, s, 0, f->now, &res), 0);
+	assert_int_equal(res.require_eventlist, 1);
 	flush(f);
 	assert_string_equal(f->n[3].substate, "terminated");
 	assert_int_equal(count(f->n[3].body, "state=\"terminated\""), 2);

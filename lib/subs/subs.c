@@ -1036,6 +1036,7 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 		decide(res, 200, "OK");
 		res->local_tag = sp_sub_str(s, SS_LOCAL_TAG);
 		res->expires = 0;
+		res->require_eventlist = s->rls != NULL; /* every 2xx of a list subscription (RFC 4662 4.1) */
 		sp_heap_remove(&ss->heap, s);
 		/* the stored record expires now, so a restart before the final
 		 * NOTIFY does not bring the subscription back */

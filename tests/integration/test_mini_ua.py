@@ -653,6 +653,24 @@ def test_list_subscription():
               'list NOTIFY: %s', n.raw[:600])
         check('application/rlmi+xml' in n.body and n.body.count('application/dialog-info+xml') >= 3,
               'three members: %s', n.body)
+        check('fullState="true"' in n.body and 'version="0"' in n.body, 'initial full state: %s', n.body)
+        # two changes within the list's 200 ms batch interval: one partial NOTIFY with both members
+        t0 = time.time()
+        env.ua.ok('devstate change PJSIP/alice RINGING')
+        env.ua.ok('devstate change PJSIP/bob INUSE')
+        n = c.notify(d)
+        waited = time.time() - t0
+        check(0.1 <= waited <= 2.0, 'batched NOTIFY after %.2f s', waited)
+        check('fullState="false"' in n.body and n.body.count('<resource ') == 2, 'partial, two members: %s', n.body)
+        check('sip:1000@' in n.body and 'sip:1001@' in n.body and 'sip:1002@' not in n.body, 'members: %s', n.body)
+        check('<state>early</state>' in n.body and '<state>confirmed</state>' in n.body, 'states: %s', n.body)
+        c.no_notify(d, 0.5)
+        # unsubscribe: full state, every instance terminated
+        r = c.resubscribe(d, 0, extra=[('Supported', 'eventlist')])
+        check(r.status == 200 and r.get('require') == 'eventlist', 'unsubscribe 200: %s', r.raw)
+        n = c.notify(d)
+        check((n.get('subscription-state') or '').startswith('terminated'), 'final: %r', n.get('subscription-state'))
+        check('fullState="true"' in n.body and n.body.count('state="terminated"') == 3, 'final body: %s', n.body)
         # without Supported: eventlist the list name is no resource: 404
         d2, r2 = c.subscribe('office-blf', 'dialog')
         check(r2.status == 404, 'list without eventlist: %s', r2.start)
