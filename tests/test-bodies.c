@@ -18,6 +18,8 @@
 
 #include <libsippresence/libsippresence.h>
 
+#include "failalloc.h"
+
 #include "test-bodies-common.h"
 
 #ifndef GOLDEN_DIR
@@ -483,51 +485,6 @@ static void test_registry_per_context(void **state)
 
 /* ---- allocation failures --------------------------------------------------- */
 
-struct failer {
-	long count, fail_at, live;
-	int failed;
-};
-
-static void *f_malloc(void *ud, size_t n)
-{
-	struct failer *f = ud;
-	void *p;
-
-	assert_true(n > 0);
-	if (++f->count == f->fail_at) {
-		f->failed = 1;
-		return NULL;
-	}
-	p = malloc(n);
-	if (p)
-		f->live++;
-	return p;
-}
-
-static void *f_realloc(void *ud, void *ptr, size_t n)
-{
-	struct failer *f = ud;
-	void *p;
-
-	assert_true(n > 0);
-	if (++f->count == f->fail_at) {
-		f->failed = 1;
-		return NULL;
-	}
-	p = realloc(ptr, n);
-	if (p && !ptr)
-		f->live++;
-	return p;
-}
-
-static void f_free(void *ud, void *ptr)
-{
-	struct failer *f = ud;
-
-	if (ptr)
-		f->live--;
-	free(ptr);
-}
 
 static void test_oom(void **state)
 {
@@ -536,8 +493,8 @@ static void test_oom(void **state)
 	(void)state;
 	for (long fail_at = 1;; fail_at++) {
 		struct failer f = {.fail_at = fail_at};
-		struct sippres_allocator alloc = {.size = sizeof(alloc), .user_data = &f, .malloc = f_malloc,
-		                                  .realloc = f_realloc, .free = f_free};
+		struct sippres_allocator alloc = {.size = sizeof(alloc), .user_data = &f, .malloc = failer_malloc,
+		                                  .realloc = failer_realloc, .free = failer_free};
 		struct sippres_config cfg = {.size = sizeof(cfg), .allocator = &alloc, .log_level = SIPPRES_LOG_INFO};
 		struct sippres_callbacks cb = {.size = sizeof(cb), .random = tb_random};
 		struct sippres_ctx *ctx = NULL;

@@ -333,8 +333,9 @@ static void test_golden_asterisk(void **state)
 	flush(f);
 	assert_non_null(strstr(f->n[2].body, "version=\"2\" fullState=\"true\""));
 	assert_int_equal(count(f->n[2].body, "<resource "), 2);
-	/* termination: full state, every instance terminated */
+	/* termination: full state, every instance terminated; the 200 requires eventlist too */
 	assert_int_equal(sippres_sub_refresh(f->ctx, s, 0, f->now, &res), 0);
+	assert_int_equal(res.require_eventlist, 1);
 	flush(f);
 	assert_string_equal(f->n[3].substate, "terminated");
 	assert_int_equal(count(f->n[3].body, "state=\"terminated\""), 2);
@@ -557,6 +558,19 @@ static void test_persist_restore_list(void **state)
 	assert_int_equal(sippres_sub_restore(f->ctx, rec, len, f->now, &r), SIPPRES_E_NOTFOUND);
 }
 
+/* A plain subscription and a list subscription on the same hint, both alive
+ * when the context is freed (the teardown frees it: valgrind/ASan see misuse). */
+static void test_free_with_plain_and_list_on_one_hint(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(sub(f, "std", "alice", "presence", false, "plain", NULL, NULL), 200);
+	assert_int_equal(sub(f, "std", "pres_list", "presence", true, "list", NULL, NULL), 200);
+	assert_int_equal(sub(f, "ast", "bob", "dialog", false, "plain2", NULL, NULL), 200);
+	flush(f);
+	assert_int_equal(f->nn, 3);
+}
+
 static void test_xml_loader(void **state)
 {
 	struct fx *f = *state;
@@ -637,6 +651,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_restore_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_with_plain_and_list_on_one_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xml_loader, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);

@@ -14,49 +14,8 @@
 
 #include <libsippresence/libsippresence.h>
 
-struct failer {
-	long count;     /* allocations so far */
-	long fail_at;   /* fail this allocation (1-based); 0 = never */
-	long live;      /* blocks currently allocated */
-	int failed;     /* an allocation was refused */
-};
+#include "failalloc.h"
 
-static void *f_malloc(void *ud, size_t n)
-{
-	struct failer *f = ud;
-	void *p;
-
-	assert_true(n > 0); /* the library never asks for 0 bytes */
-	if (++f->count == f->fail_at) {
-		f->failed = 1;
-		return NULL;
-	}
-	p = malloc(n);
-	if (p)
-		f->live++;
-	return p;
-}
-
-static void *f_realloc(void *ud, void *ptr, size_t n)
-{
-	struct failer *f = ud;
-
-	assert_true(n > 0);
-	if (++f->count == f->fail_at) {
-		f->failed = 1;
-		return NULL;
-	}
-	return realloc(ptr, n);
-}
-
-static void f_free(void *ud, void *ptr)
-{
-	struct failer *f = ud;
-
-	if (ptr)
-		f->live--;
-	free(ptr);
-}
 
 static int reached_restore;
 static uint8_t saved_record[20000];
@@ -105,8 +64,8 @@ static int pick_first(void *ud, struct sippres_sub *s)
 /* Returns 1 when the whole sequence ran without an injected failure. */
 static int run_sequence(struct failer *f)
 {
-	struct sippres_allocator alloc = {.size = sizeof(alloc), .user_data = f, .malloc = f_malloc,
-	                                  .realloc = f_realloc, .free = f_free};
+	struct sippres_allocator alloc = {.size = sizeof(alloc), .user_data = f, .malloc = failer_malloc,
+	                                  .realloc = failer_realloc, .free = failer_free};
 	struct sippres_config cfg = {.size = sizeof(cfg), .allocator = &alloc};
 	struct sippres_exten_status st = {.size = sizeof(st)};
 	struct sippres_call call = {.size = sizeof(call), .call_id = "c1", .remote_uri = "sip:1@x",
@@ -172,8 +131,12 @@ static int run_sequence(struct failer *f)
 		STEP(sippres_device_state_set(ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE));
 		STEP(sippres_sub_refresh(ctx, sub, 900, 2000, &res));
 		STEP(sippres_ctx_handle_timeout(ctx, 2000));
-		if (sippres_sub_count(ctx) == 1)
-			STEP(sippres_sub_notify_result(ctx, sub, 3, 200, 2000));
+		if (sippres_sub_count(ctx) == 1) {
+			struct sippres_sub_info info = {.size = sizeof(info)};
+
+			if (sippres_sub_get_info(ctx, sub, &info) == 0 && info.next_cseq > 1)
+				STEP(sippres_sub_notify_result(ctx, sub, info.next_cseq - 1, 200, 2000));
+		}
 	}
 	req.endpoint = "std";
 	req.call_id = "cid2";

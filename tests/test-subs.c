@@ -68,6 +68,13 @@ static int on_notify(void *ud, struct sippres_sub *sub, const struct sippres_not
 	c->body[n->body_len] = '\0';
 	c->body_len = n->body_len;
 	assert_int_equal(strlen(c->body), n->body_len);
+	if (!n->terminated && f->record_len >= 20) {
+		/* the record is stored before the NOTIFY goes out: a crash after
+		 * sending never makes a restart reuse this CSeq */
+		uint32_t stored = (uint32_t)f->record[16] | ((uint32_t)f->record[17] << 8) |
+		                  ((uint32_t)f->record[18] << 16) | ((uint32_t)f->record[19] << 24);
+		assert_true(stored > n->cseq);
+	}
 	return f->fail_notify ? -1 : 0;
 }
 
@@ -446,6 +453,18 @@ static void test_lifecycle_standard(void **state)
 	assert_int_equal(sippres_sub_refresh(f->ctx, s, 0, f->now, &res), 0);
 	assert_int_equal(res.status, 200);
 	assert_int_equal(res.expires, 0);
+	{
+		/* the stored record now says "ended": a restart in between does not bring it back */
+		struct fx g;
+		struct sippres_sub *r;
+
+		memset(&g, 0, sizeof(g));
+		g.ctx = new_ctx(&g);
+		add_endpoint(g.ctx, "std", SIPPRES_PROFILE_STANDARD, 60);
+		assert_int_equal(sippres_hint_set(g.ctx, "default", "1000", "PJSIP/alice", NULL), 0);
+		assert_int_equal(sippres_sub_restore(g.ctx, f->record, f->record_len, f->now, &r), SIPPRES_E_NOTFOUND);
+		sippres_ctx_free(g.ctx);
+	}
 	assert_int_equal(f->forgets, 0);
 	assert_int_equal(flush(f), 1);
 	assert_int_equal(f->n[4].reason, SIPPRES_NOTIFY_FINAL);
@@ -565,11 +584,14 @@ static void test_fanout_and_failures(void **state)
 	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 503, f->now), 0);
 	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 200, f->now), 0);
 	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 408, f->now), 0);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 1, 408, f->now), 0); /* older: ignored */
 	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 408, f->now), 0);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 3, 200, f->now), SIPPRES_E_INVAL); /* never sent */
+	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 0, 200, f->now), SIPPRES_E_INVAL);
 	assert_int_equal(sippres_sub_notify_result(f->ctx, a[2], 2, 408, f->now), 1);
 	assert_int_equal(f->forgets, 2);
 	/* 481 always ends */
-	assert_int_equal(sippres_sub_notify_result(f->ctx, b[0], 2, 481, f->now), 1);
+	assert_int_equal(sippres_sub_notify_result(f->ctx, b[0], 1, 481, f->now), 1);
 	assert_int_equal(f->forgets, 3);
 	assert_int_equal(sippres_sub_notify_result(f->ctx, b[1], 2, 99, f->now), SIPPRES_E_INVAL);
 	/* a notify callback that cannot send counts as a failure */
@@ -725,6 +747,7 @@ static void test_info_and_foreach(void **state)
 	int x = 5;
 
 	assert_int_equal(sippres_sub_get_info(f->ctx, s, &info), 0);
+	assert_string_equal(info.local_uri, "sip:305@192.0.2.10:5060");
 	assert_string_equal(info.endpoint, "std");
 	assert_string_equal(info.context, "default");
 	assert_string_equal(info.resource, "305");
@@ -734,6 +757,23 @@ static void test_info_and_foreach(void **state)
 	assert_int_equal(info.expires_at_ms, f->now + 600000);
 	assert_int_equal(info.next_cseq, 1);
 	assert_int_equal(info.profile, SIPPRES_PROFILE_STANDARD);
+	/* an IPv6 Request-URI host is bracketed in URIs, given with or without brackets */
+	{
+		struct sippres_subscribe_res res;
+		struct sippres_subscribe_req r = base_req("std", "1000", "presence");
+		struct sippres_sub *s6;
+
+		r.ruri_host = "2001:db8::1";
+		r.call_id = "v6";
+		assert_int_equal(decide(f, &r, &res, &s6), 200);
+		assert_int_equal(sippres_sub_get_info(f->ctx, s6, &info), 0);
+		assert_string_equal(info.local_uri, "sip:1000@[2001:db8::1]:5060");
+		r.ruri_host = "[::1]";
+		r.call_id = "v6b";
+		assert_int_equal(decide(f, &r, &res, &s6), 200);
+		assert_int_equal(sippres_sub_get_info(f->ctx, s6, &info), 0);
+		assert_string_equal(info.local_uri, "sip:1000@[::1]:5060");
+	}
 	sippres_sub_set_user_data(s, &x);
 	assert_ptr_equal(sippres_sub_get_user_data(s), &x);
 	assert_int_equal(sippres_sub_foreach(f->ctx, NULL, NULL), SIPPRES_E_INVAL);

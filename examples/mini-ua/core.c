@@ -564,9 +564,15 @@ void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_
 		addr_format(src, a, sizeof(a));
 		ua_log(LOG_TRACE, "received %zu bytes from %s:\n%.*s", len, a, (int)len, buf);
 	}
-	/* keep-alives: CRLF (RFC 5626) and empty datagrams */
-	if (len <= 4 && strspn(buf, "\r\n") == len)
-		return;
+	/* keep-alives: CRLF (RFC 5626) and empty datagrams (buf is not NUL-terminated) */
+	if (len <= 4) {
+		size_t i = 0;
+
+		while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+			i++;
+		if (i == len)
+			return;
+	}
 	if (sip_parse(buf, len, &in, err, sizeof(err)) < 0) {
 		ua->dropped++;
 		addr_format(src, a, sizeof(a));

@@ -48,29 +48,6 @@ static void usage(FILE *f)
 	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n");
 }
 
-static char *read_whole(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct sbuf b;
-	char tmp[65536];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	sbuf_init(&b);
-	sbuf_add(&b, "", 0);
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		sbuf_add(&b, tmp, n);
-	if (ferror(f) || b.oom) {
-		fclose(f);
-		sbuf_free(&b);
-		return NULL;
-	}
-	fclose(f);
-	*len = b.len;
-	return b.s;
-}
-
 /* ---- configuration -------------------------------------------------------------------- */
 
 struct conf_io {
@@ -89,7 +66,7 @@ static int conf_include(void *user_data, const char *name, const char **text, si
 		snprintf(path, sizeof(path), "%s", name);
 	else
 		snprintf(path, sizeof(path), "%s/%s", c->dir, name);
-	t = read_whole(path, len);
+	t = ua_read_file(path, len);
 	if (!t)
 		return errno == ENOENT ? SIPPRES_E_NOTFOUND : SIPPRES_E_INVAL;
 	*text = t;
@@ -148,7 +125,7 @@ static int load_config(struct ua *ua, const char *path, bool pjsip)
 		return -1;
 	snprintf(c.dir, sizeof(c.dir), "%s", dirname(copy));
 	free(copy);
-	text = read_whole(path, &len);
+	text = ua_read_file(path, &len);
 	if (!text) {
 		ua_log(LOG_ERR, "cannot read %s: %s", path, strerror(errno));
 		return -1;

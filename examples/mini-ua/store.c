@@ -172,29 +172,6 @@ void store_save_presence(struct ua *ua, const char *provider, int state, const c
 	sbuf_free(&b);
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		if (buf) {
-			buf[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Split buf into at most n lines (newlines replaced by NULs). */
 static size_t lines(char *buf, char **out, size_t n)
 {
@@ -215,7 +192,7 @@ static size_t lines(char *buf, char **out, size_t n)
 static void load_state_file(struct ua *ua, const char *name, const char *path)
 {
 	size_t len;
-	char *buf = read_file(path, &len), *l[4] = {0};
+	char *buf = ua_read_file(path, &len), *l[4] = {0};
 	size_t n;
 	int r = -1, st;
 
@@ -291,7 +268,7 @@ static int load_subscriptions(struct ua *ua)
 		int r;
 
 		snprintf(path, sizeof(path), "%s/%s", ua->state_dir, names[i]);
-		rec = read_file(path, &len);
+		rec = ua_read_file(path, &len);
 		if (!rec) {
 			ua_log(LOG_ERR, "cannot read %s", path);
 			continue;

@@ -46,6 +46,8 @@ __attribute__((format(printf, 2, 3)))
 #endif
 void sbuf_printf(struct sbuf *b, const char *fmt, ...);
 void sbuf_add(struct sbuf *b, const char *s, size_t n);
+/* A whole file, NUL-terminated (not counted in *len); NULL with errno set. */
+char *ua_read_file(const char *path, size_t *len);
 
 /* ---- addr.c ------------------------------------------------------------------ */
 

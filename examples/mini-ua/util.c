@@ -166,3 +166,28 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 }
+
+char *ua_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct sbuf b;
+	char tmp[65536];
+	size_t n;
+	int err;
+
+	if (!f)
+		return NULL;
+	sbuf_init(&b);
+	sbuf_add(&b, "", 0);
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		sbuf_add(&b, tmp, n);
+	err = ferror(f) ? EIO : b.oom ? ENOMEM : 0;
+	fclose(f);
+	if (err) {
+		sbuf_free(&b);
+		errno = err;
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
+}

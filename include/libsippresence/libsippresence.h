@@ -749,8 +749,7 @@ struct sippres_subscribe_req {
 	const char *endpoint;     /**< endpoint name (identified/authenticated by the host) */
 	const char *ruri_scheme;  /**< "sip", "sips", "tel", ... */
 	const char *ruri_user;    /**< the resource (Request-URI user part) */
-	/** the Request-URI host (required) */
-	const char *ruri_host;
+	const char *ruri_host;    /**< the Request-URI host (required; an IPv6 address with or without brackets) */
 	uint32_t ruri_port;       /**< 0: no port in the Request-URI */
 	uint32_t flags;           /**< SIPPRES_SUBSCRIBE_* */
 	const char *from_uri;     /**< the subscriber's URI (From, without tag) */
@@ -848,7 +847,8 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 
 /**
  * Report the final response to a NOTIFY (sip_status 408 for a transaction
- * timeout). Failures count against the endpoint's notify_failure_limit; 481
+ * timeout). cseq is the NOTIFY's CSeq; a response to a NOTIFY older than one
+ * already answered is ignored (returns 0). Failures count against the endpoint's notify_failure_limit; 481
  * and the RFC 6665 4.2.2 codes always end the subscription (no further NOTIFY;
  * forget fires, then the sub is freed).
  * @return 0, 1 when the subscription ended, or < 0.

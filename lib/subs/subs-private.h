@@ -40,6 +40,7 @@ struct sippres_sub {
 	uint32_t heap_idx;
 	uint32_t cseq;                 /* next CSeq */
 	uint32_t version;              /* next dialog-info version */
+	uint32_t acked;                /* highest CSeq whose final response was reported */
 	uint8_t event;                 /* enum sp_event */
 	uint8_t queued;                /* enum sp_queued */
 	uint8_t final_reason;          /* for SQ_FINAL: enum sp_final */

@@ -491,6 +491,9 @@ int sp_subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason
 	n.contact = sp_sub_str(s, SS_CONTACT);
 	s->cseq++;
 	s->sent_any = 1;
+	/* store first: a host that dies after sending must not reuse this CSeq */
+	if (!final)
+		persist(ctx, s);
 	if (ctx->cb.notify) {
 		ctx->in_callback++;
 		r = ctx->cb.notify(ctx->user_data, s, &n);
@@ -501,8 +504,6 @@ int sp_subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason
 				return 1;
 		}
 	}
-	if (!final)
-		persist(ctx, s);
 	return 0;
 }
 
@@ -786,7 +787,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	struct sippres_exten_status st;
 	const struct sp_list_def *def;
 	struct sp_rls *rls = NULL;
-	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD];
+	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD], host[MAX_FIELD + 3];
 	const char *content_type;
 	uint64_t requested;
 	bool asterisk, fetch = false;
@@ -831,6 +832,12 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		decide(res, 400, "Bad Request");
 		return 0;
 	}
+	/* an IPv6 address goes into URIs in brackets, whether or not the host's
+	 * parser kept them */
+	if (strchr(req->ruri_host, ':') && req->ruri_host[0] != '[')
+		snprintf(host, sizeof(host), "[%s]", req->ruri_host);
+	else
+		snprintf(host, sizeof(host), "%s", req->ruri_host);
 	if (req->expires == 0) {
 		if (asterisk) {
 			decide(res, 400, "Bad Request");
@@ -882,7 +889,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		snprintf(scheme, sizeof(scheme), "%s", req->ruri_scheme);
 		for (char *p = scheme; *p; p++)
 			*p = (char)sp_ascii_lower((unsigned char)*p);
-		r = sp_rls_build(ctx, def, ep->sub_context, scheme, req->ruri_host, req->ruri_port, &rls);
+		r = sp_rls_build(ctx, def, ep->sub_context, scheme, host, req->ruri_port, &rls);
 		if (r == SIPPRES_E_NOTFOUND) {
 			decide(res, 500, "Server Internal Error");
 			return 0;
@@ -925,10 +932,10 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		return SIPPRES_E_EXISTS;
 	}
 	if (req->ruri_port)
-		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s:%u", req->ruri_scheme, req->ruri_user, req->ruri_host,
+		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s:%u", req->ruri_scheme, req->ruri_user, host,
 		         req->ruri_port);
 	else
-		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s", req->ruri_scheme, req->ruri_user, req->ruri_host);
+		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s", req->ruri_scheme, req->ruri_user, host);
 	for (char *p = local_uri; *p && *p != ':'; p++)
 		*p = (char)sp_ascii_lower((unsigned char)*p);
 	strip_uri(req->from_uri, body_remote, sizeof(body_remote));
@@ -1029,7 +1036,12 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 		decide(res, 200, "OK");
 		res->local_tag = sp_sub_str(s, SS_LOCAL_TAG);
 		res->expires = 0;
+		res->require_eventlist = s->rls != NULL; /* every 2xx of a list subscription (RFC 4662 4.1) */
 		sp_heap_remove(&ss->heap, s);
+		/* the stored record expires now, so a restart before the final
+		 * NOTIFY does not bring the subscription back */
+		s->expires_at = now_ms;
+		persist(ctx, s);
 		s->final_reason = SF_TIMEOUT;
 		queue_push(ss, s, SQ_FINAL);
 		return 0;
@@ -1066,12 +1078,18 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 SIPPRES_EXPORT int sippres_sub_notify_result(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t cseq,
                                              int sip_status, uint64_t now_ms)
 {
-	(void)cseq;
 	if (!ctx || !s || sip_status < 100 || sip_status > 699)
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
+	if (cseq == 0 || cseq >= s->cseq)
+		return SIPPRES_E_INVAL; /* no such NOTIFY was sent */
 	set_now(ctx, now_ms);
+	if (sip_status < 200)
+		return 0;
+	if (cseq < s->acked)
+		return 0; /* a late answer to an older NOTIFY says nothing about the dialog now */
+	s->acked = cseq;
 	if (sip_status < 300) {
 		if (sip_status >= 200)
 			s->failures = 0;
@@ -1446,10 +1464,15 @@ void sp_subs_free(struct sippres_ctx *ctx)
 
 	if (!ss)
 		return;
+	/* list trees first: freeing them unlinks their members from the hints'
+	 * watcher lists, which still hold the plain subscriptions' links */
+	for (s = ss->all_head; s; s = s->anext) {
+		sp_rls_free(ctx, s->rls);
+		s->rls = NULL;
+	}
 	s = ss->all_head;
 	while (s) {
 		struct sippres_sub *next = s->anext;
-		sp_rls_free(ctx, s->rls);
 		sp_free(ctx, s);
 		s = next;
 	}

@@ -653,6 +653,24 @@ def test_list_subscription():
               'list NOTIFY: %s', n.raw[:600])
         check('application/rlmi+xml' in n.body and n.body.count('application/dialog-info+xml') >= 3,
               'three members: %s', n.body)
+        check('fullState="true"' in n.body and 'version="0"' in n.body, 'initial full state: %s', n.body)
+        # two changes within the list's 200 ms batch interval: one partial NOTIFY with both members
+        t0 = time.time()
+        env.ua.ok('devstate change PJSIP/alice RINGING')
+        env.ua.ok('devstate change PJSIP/bob INUSE')
+        n = c.notify(d)
+        waited = time.time() - t0
+        check(0.1 <= waited <= 2.0, 'batched NOTIFY after %.2f s', waited)
+        check('fullState="false"' in n.body and n.body.count('<resource ') == 2, 'partial, two members: %s', n.body)
+        check('sip:1000@' in n.body and 'sip:1001@' in n.body and 'sip:1002@' not in n.body, 'members: %s', n.body)
+        check('<state>early</state>' in n.body and '<state>confirmed</state>' in n.body, 'states: %s', n.body)
+        c.no_notify(d, 0.5)
+        # unsubscribe: full state, every instance terminated
+        r = c.resubscribe(d, 0, extra=[('Supported', 'eventlist')])
+        check(r.status == 200 and r.get('require') == 'eventlist', 'unsubscribe 200: %s', r.raw)
+        n = c.notify(d)
+        check((n.get('subscription-state') or '').startswith('terminated'), 'final: %r', n.get('subscription-state'))
+        check('fullState="true"' in n.body and n.body.count('state="terminated"') == 3, 'final body: %s', n.body)
         # without Supported: eventlist the list name is no resource: 404
         d2, r2 = c.subscribe('office-blf', 'dialog')
         check(r2.status == 404, 'list without eventlist: %s', r2.start)
@@ -699,15 +717,20 @@ def test_restart_after_kill9():
         last_version = int(re.search(r'version="(\d+)"', n.body).group(1))
         check(last_version == 4, 'version before the crash: %d', last_version)
         ua.ok('presencestate change CustomPresence:alice dnd,,In a meeting')
+        # acknowledged means stored: kill right after the 200, before looking at its NOTIFY
+        d3, r = c.subscribe('1002', 'dialog', expires=600)
+        check(r.status == 200, '%s', r.start)
         ua.kill9()
         check(ua.proc.returncode == -signal.SIGKILL, 'not killed: %r', ua.proc.returncode)
+        c.drain(0.3)  # whatever went out before the kill
         check([f for f in os.listdir(state) if f.endswith('.sub')], 'no records in %s', state)
         # restart on the same port: each subscription gets a full-state NOTIFY continuing CSeq and version
         ua = UA(conf, listen='127.0.0.1:%d' % port, state_dir=state)
         got = {}
-        for _ in range(2):
+        for _ in range(3):
             m = c.expect(lambda m: m.method == 'NOTIFY', 'NOTIFY after the restart', 5)
             got[m.call_id] = m
+        check(sorted(got) == sorted([d.call_id, d2.call_id, d3.call_id]), 'restored %r', sorted(got))
         n = got[d.call_id]
         check_notify_headers(n, d, c, 'dialog;id=3', 'application/dialog-info+xml')
         check(n.cseq[0] == last_cseq + 1, 'CSeq after restart %d, before %d', n.cseq[0], last_cseq)
@@ -732,8 +755,10 @@ def test_restart_after_kill9():
         # the ended subscription's record is gone, the other one stays; quit keeps it too
         ua.quit()
         ua = UA(conf, listen='127.0.0.1:%d' % port, state_dir=state)
-        m = c.expect(lambda m: m.method == 'NOTIFY', 'NOTIFY after the second restart', 5)
-        check(m.call_id == d2.call_id, 'restored %s', m.call_id)
+        back = set()
+        for _ in range(2):
+            back.add(c.expect(lambda m: m.method == 'NOTIFY', 'NOTIFY after the second restart', 5).call_id)
+        check(back == {d2.call_id, d3.call_id}, 'restored %r', back)
         check(c.wait(lambda m: m.method == 'NOTIFY', 0.5) is None, 'the unsubscribed dialog came back')
         c.close()
     finally:
