@@ -457,7 +457,7 @@ static int add_extra(osip_message_t *r, const char *extra)
 	return 0;
 }
 
-static char *to_string(osip_message_t *m, size_t *len)
+char *sip_message_to_malloc(osip_message_t *m, size_t *len)
 {
 	char *s = NULL, *out;
 	size_t l = 0;
@@ -551,7 +551,7 @@ char *sip_build_response(const struct sip_in *req, const struct ua_addr *src, in
 	}
 	if (extra && add_extra(r, extra) < 0)
 		goto out;
-	out = to_string(r, len);
+	out = sip_message_to_malloc(r, len);
 out:
 	osip_message_free(r);
 	return out;
@@ -610,7 +610,7 @@ char *sip_build_notify(const struct notify_out *n, size_t *len)
 		goto out;
 	if (n->content_type && osip_message_set_content_type(m, n->content_type) != 0)
 		goto out;
-	out = to_string(m, len);
+	out = sip_message_to_malloc(m, len);
 	if (out && n->content_type && n->body_len > 0)
 		out = splice_body(out, len, n->body, n->body_len);
 out:

@@ -134,23 +134,6 @@ static void send_to(struct subr *s, const char *data, size_t len, const struct u
 
 /* ---- SUBSCRIBE ------------------------------------------------------------------------- */
 
-static char *osip_to_malloc(osip_message_t *m, size_t *len)
-{
-	char *s = NULL, *out;
-	size_t l = 0;
-
-	if (osip_message_to_str(m, &s, &l) != 0 || !s)
-		return NULL;
-	out = malloc(l + 1);
-	if (out) {
-		memcpy(out, s, l);
-		out[l] = '\0';
-		*len = l;
-	}
-	osip_free(s);
-	return out;
-}
-
 static char *build_subscribe(const struct subr *s, uint32_t cseq, uint32_t expires, const char *branch, size_t *len)
 {
 	const char *ruri = s->remote_target ? s->remote_target : s->target;
@@ -207,7 +190,7 @@ static char *build_subscribe(const struct subr *s, uint32_t cseq, uint32_t expir
 	if (osip_message_set_header(m, "Allow", "NOTIFY, OPTIONS") != 0 ||
 	    osip_message_set_header(m, "User-Agent", SUB_USER_AGENT) != 0)
 		goto out;
-	out = osip_to_malloc(m, len);
+	out = sip_message_to_malloc(m, len);
 out:
 	sbuf_free(&b);
 	osip_message_free(m);

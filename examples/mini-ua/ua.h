@@ -142,6 +142,8 @@ struct notify_out {
 };
 /* Returns a malloc'ed NOTIFY or NULL (a field osip cannot parse, or out of memory). */
 char *sip_build_notify(const struct notify_out *n, size_t *len);
+/* osip's text of a message as a malloc'd, NUL-terminated copy (free()); NULL on failure. */
+char *sip_message_to_malloc(osip_message_t *m, size_t *len);
 /* user part of a SIP URI string (malloc'ed), NULL if none. */
 char *sip_uri_user(const char *uri);
 /* Reason phrase for a status. */
