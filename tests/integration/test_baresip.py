@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+from taprun import check
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_mini_ua as notifier_tests  # noqa: E402  (the mini UA as a child process: Env, UA)
 
@@ -115,10 +117,6 @@ class Baresip:
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-
-def check(cond, msg, *args):
-    if not cond:
-        raise AssertionError(msg % args if args else msg)
 
 
 def run(exe):

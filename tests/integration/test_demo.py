@@ -15,14 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+from taprun import check
+import taprun
 
 ARGS = None
 
-
-def check(cond, msg, *args):
-    if not cond:
-        raise AssertionError(msg % args if args else msg)
 
 
 def run_demo(*extra, timeout=90):
@@ -115,21 +113,7 @@ def main():
     p.add_argument('--demo', required=True)
     p.add_argument('-k', default='')
     ARGS = p.parse_args()
-    tests = [t for t in TESTS if ARGS.k in t.__name__]
-    print('1..%d' % len(tests), flush=True)
-    failed = 0
-    for i, t in enumerate(tests, 1):
-        t0 = time.monotonic()
-        try:
-            note = t()
-            print('ok %d - %s (%.1fs)%s' % (i, t.__name__, time.monotonic() - t0, ' # ' + note if note else ''),
-                  flush=True)
-        except Exception:
-            failed += 1
-            print('not ok %d - %s' % (i, t.__name__), flush=True)
-            for line in traceback.format_exc().splitlines():
-                print('# ' + line, flush=True)
-    return 1 if failed else 0
+    return taprun.run(TESTS, ARGS.k)
 
 
 if __name__ == '__main__':

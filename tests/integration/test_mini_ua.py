@@ -19,10 +19,11 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sipclient  # noqa: E402
+from taprun import Skip, check  # noqa: E402
+import taprun  # noqa: E402
 from sipclient import Client, Msg  # noqa: E402
 
 ARGS = None
@@ -162,10 +163,6 @@ class Env:
         self.ua.quit()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-
-def check(cond, msg, *args):
-    if not cond:
-        raise AssertionError(msg % args if args else msg)
 
 
 def expires_param(state):
@@ -889,9 +886,6 @@ def test_golden_bodies():
     return '%d bodies byte-exact' % compared
 
 
-class Skip(Exception):
-    pass
-
 
 TESTS = [
     test_subscribe_presence_then_changes,
@@ -921,23 +915,7 @@ def main():
     p.add_argument('--golden', default='')
     p.add_argument('-k', default='')
     ARGS = p.parse_args()
-    tests = [t for t in TESTS if ARGS.k in t.__name__]
-    print('1..%d' % len(tests), flush=True)
-    failed = 0
-    for i, t in enumerate(tests, 1):
-        t0 = time.monotonic()
-        try:
-            note = t()
-            print('ok %d - %s (%.1fs)%s' % (i, t.__name__, time.monotonic() - t0, ' # ' + note if note else ''),
-                  flush=True)
-        except Skip as e:
-            print('ok %d - %s # SKIP %s' % (i, t.__name__, e), flush=True)
-        except Exception:
-            failed += 1
-            print('not ok %d - %s' % (i, t.__name__), flush=True)
-            for line in traceback.format_exc().splitlines():
-                print('# ' + line, flush=True)
-    return 1 if failed else 0
+    return taprun.run(TESTS, ARGS.k)
 
 
 if __name__ == '__main__':

@@ -20,19 +20,16 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sipclient  # noqa: E402
+from taprun import check  # noqa: E402
+import taprun  # noqa: E402
 import test_mini_ua as notifier_tests  # noqa: E402  (the notifier as a child process: UA, make_conf)
 from sipclient import Msg  # noqa: E402
 
 ARGS = None
 
-
-def check(cond, msg, *args):
-    if not cond:
-        raise AssertionError(msg % args if args else msg)
 
 
 class Notify:
@@ -611,9 +608,6 @@ def test_scripted_notifier():
         peer.close()
 
 
-class Skip(Exception):
-    pass
-
 
 TESTS = [
     test_dialog_blf_change_and_sigint,
@@ -638,23 +632,7 @@ def main():
     p.add_argument('-k', default='')
     ARGS = p.parse_args()
     notifier_tests.ARGS = ARGS
-    tests = [t for t in TESTS if ARGS.k in t.__name__]
-    print('1..%d' % len(tests), flush=True)
-    failed = 0
-    for i, t in enumerate(tests, 1):
-        t0 = time.monotonic()
-        try:
-            note = t()
-            print('ok %d - %s (%.1fs)%s' % (i, t.__name__, time.monotonic() - t0, ' # ' + note if note else ''),
-                  flush=True)
-        except Skip as e:
-            print('ok %d - %s # SKIP %s' % (i, t.__name__, e), flush=True)
-        except Exception:
-            failed += 1
-            print('not ok %d - %s' % (i, t.__name__), flush=True)
-            for line in traceback.format_exc().splitlines():
-                print('# ' + line, flush=True)
-    return 1 if failed else 0
+    return taprun.run(TESTS, ARGS.k)
 
 
 if __name__ == '__main__':
