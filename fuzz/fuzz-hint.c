@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Hint text and extension patterns: "EXTEN\nVALUE\nQUERY..." sets a hint
+ * (patterns included), then looks up each query line (instantiating patterns)
+ * and pushes a device and a presence state named in the value. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libsippresence/libsippresence.h>
+
+static void noop(void *ud, const struct sippres_exten_status *st)
+{
+	(void)ud;
+	(void)st;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sippres_ctx *ctx;
+	struct sippres_diag diag = {.size = sizeof(diag)};
+	struct sippres_exten_status st = {.size = sizeof(st)};
+	struct sippres_watch *w;
+	char *text = malloc(size + 1), *lines[8] = {0}, *p;
+	int n = 0;
+
+	if (!text || sippres_ctx_new(NULL, NULL, NULL, &ctx) < 0) {
+		free(text);
+		return 0;
+	}
+	memcpy(text, data, size);
+	text[size] = '\0';
+	for (p = text; n < 8 && p;) {
+		lines[n++] = p;
+		p = strchr(p, '\n');
+		if (p)
+			*p++ = '\0';
+	}
+	if (n >= 2) {
+		sippres_hint_set(ctx, "default", lines[0], lines[1], &diag);
+		sippres_hint_set(ctx, "default", lines[0], lines[1], &diag); /* replace */
+		for (int i = 2; i < n; i++) {
+			if (sippres_exten_status_get(ctx, "default", lines[i], &st) == 0) {
+				sippres_watch_add(ctx, "default", lines[i], noop, NULL, &w);
+				for (size_t d = 0; d < st.n_devices; d++)
+					sippres_device_state_set(ctx, st.devices[d].name, SIPPRES_DEVICE_RINGING);
+			}
+		}
+		sippres_hint_remove(ctx, "default", lines[0]);
+	}
+	sippres_ctx_free(ctx);
+	free(text);
+	return 0;
+}
