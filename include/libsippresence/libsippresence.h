@@ -865,8 +865,8 @@ SIPPRES_EXPORT int sippres_sub_notify_result(struct sippres_ctx *ctx, struct sip
 SIPPRES_EXPORT int sippres_sub_terminate(struct sippres_ctx *ctx, struct sippres_sub *sub, uint64_t now_ms);
 
 /** Find a subscription by its dialog (Call-ID and our tag). @return NULL if none. @since 0.1 */
-SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, const char *call_id,
-                                                    const char *local_tag);
+SIPPRES_EXPORT
+struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, const char *call_id, const char *local_tag);
 /** Attach host data to a subscription. @since 0.1 */
 SIPPRES_EXPORT void sippres_sub_set_user_data(struct sippres_sub *sub, void *user_data);
 /** @return the host data attached to a subscription (NULL initially). @since 0.1 */
