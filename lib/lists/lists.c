@@ -650,24 +650,7 @@ static int render_leaf(struct render_ctx *rc, struct sp_rls_node *leaf, struct p
 	/* member dialog-info versions follow the rules of a single subscription */
 	bump = !rc->asterisk || !leaf->sent_any ||
 	       !(rc->reason == SIPPRES_NOTIFY_REFRESH || (rc->final && !leaf->removed));
-	memset(&in, 0, sizeof(in));
-	in.size = sizeof(in);
-	in.profile = s->ep->opts.profile;
-	in.flags = s->ep->opts.body_options;
-	if (s->ep->opts.flags & SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING)
-		in.flags |= SIPPRES_BODY_EARLY_INUSE_RINGING;
-	in.exten = leaf->name;
-	in.local_uri = uri;
-	in.remote_uri = sp_sub_str(s, SS_BODY_REMOTE);
-	in.user_agent = s->digium ? sp_sub_str(s, SS_USER_AGENT) : NULL;
-	in.exten_state = st.exten_state;
-	in.presence_state = st.presence_state == SIPPRES_PRESENCE_INVALID ? SIPPRES_PRESENCE_NOT_SET : st.presence_state;
-	in.presence_subtype = st.presence_subtype;
-	in.presence_message = st.presence_message;
-	in.devices = st.devices;
-	in.n_devices = st.n_devices;
-	in.causing_call = st.causing_call;
-	in.version = bump ? leaf->version : leaf->version - 1;
+	sp_sub_body_input(s, &st, leaf->name, uri, bump ? leaf->version : leaf->version - 1, &in);
 	r = sippres_body_render(ctx, s->content_type, &in, &body);
 	if (r < 0)
 		return r;

@@ -72,6 +72,9 @@ struct sp_batch {
 /* subs.c, for the list code */
 int sp_subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason,
                  const char *content_type, const char *body, size_t body_len);
+/* What a subscription's body is rendered from (its profile, options, URIs, User-Agent) for one resource. */
+void sp_sub_body_input(const struct sippres_sub *s, const struct sippres_exten_status *st, const char *exten,
+                       const char *local_uri, uint32_t version, struct sippres_body_input *in);
 bool sp_version_bumps(const struct sippres_sub *s, uint32_t reason, uint8_t final_reason);
 const char *sp_final_reason_name(uint8_t r);
 uint64_t sp_subs_now(const struct sippres_ctx *ctx);

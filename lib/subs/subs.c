@@ -340,6 +340,28 @@ static bool shows_presence(const char *content_type)
 	       strcmp(content_type, "application/cpim-pidf+xml") != 0;
 }
 
+void sp_sub_body_input(const struct sippres_sub *s, const struct sippres_exten_status *st, const char *exten,
+                       const char *local_uri, uint32_t version, struct sippres_body_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->size = sizeof(*in);
+	in->profile = s->ep->opts.profile;
+	in->flags = body_flags(s->ep);
+	in->exten = exten;
+	in->local_uri = local_uri;
+	in->remote_uri = sp_sub_str(s, SS_BODY_REMOTE);
+	in->user_agent = s->digium ? sp_sub_str(s, SS_USER_AGENT) : NULL;
+	in->exten_state = st->exten_state;
+	in->presence_state = st->presence_state == SIPPRES_PRESENCE_INVALID ? SIPPRES_PRESENCE_NOT_SET
+	                                                                     : st->presence_state;
+	in->presence_subtype = st->presence_subtype;
+	in->presence_message = st->presence_message;
+	in->devices = st->devices;
+	in->n_devices = st->n_devices;
+	in->causing_call = st->causing_call;
+	in->version = version;
+}
+
 static int render(struct sippres_ctx *ctx, struct sippres_sub *s, const struct sippres_exten_status *st,
                   uint32_t version, const char **body, size_t *len)
 {
@@ -375,23 +397,7 @@ static int render(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 		*body = ss->patch;
 		return 0;
 	}
-	memset(&in, 0, sizeof(in));
-	in.size = sizeof(in);
-	in.profile = profile;
-	in.flags = flags;
-	in.exten = st->exten;
-	in.local_uri = local;
-	in.remote_uri = remote;
-	in.user_agent = s->digium ? sp_sub_str(s, SS_USER_AGENT) : NULL;
-	in.exten_state = st->exten_state;
-	in.presence_state = st->presence_state == SIPPRES_PRESENCE_INVALID ? SIPPRES_PRESENCE_NOT_SET
-	                                                                    : st->presence_state;
-	in.presence_subtype = st->presence_subtype;
-	in.presence_message = st->presence_message;
-	in.devices = st->devices;
-	in.n_devices = st->n_devices;
-	in.causing_call = st->causing_call;
-	in.version = version;
+	sp_sub_body_input(s, st, st->exten, local, version, &in);
 	ss->last.valid = false;
 	ss->last.body.size = sizeof(ss->last.body);
 	r = sippres_body_render(ctx, s->content_type, &in, &ss->last.body);
