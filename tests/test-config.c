@@ -592,7 +592,7 @@ static int sink_endpoint(void *ud, const char *name, const struct sippres_endpoi
 	return 0;
 }
 
-static int sink_list(void *ud, const struct sp_conf_list *l, struct sippres_diag *diag)
+static int sink_list(void *ud, const struct sippres__conf_list *l, struct sippres_diag *diag)
 {
 	struct io_state *s = ud;
 
@@ -616,9 +616,9 @@ static int sink_list(void *ud, const struct sp_conf_list *l, struct sippres_diag
 static int load_pj(struct sippres_ctx *ctx, struct io_state *s, const char *text)
 {
 	struct sippres_config_io io = make_io(s);
-	struct sp_pjsip_sink sink = {.user_data = s, .endpoint = sink_endpoint, .list = sink_list};
+	struct sippres__pjsip_sink sink = {.user_data = s, .endpoint = sink_endpoint, .list = sink_list};
 
-	return sp_config_pjsip(ctx, "pjsip.conf", text, strlen(text), &io, &sink);
+	return sippres__config_pjsip(ctx, "pjsip.conf", text, strlen(text), &io, &sink);
 }
 
 static const struct sippres_endpoint *ep_named(struct io_state *s, const char *name, size_t *idx)
@@ -1093,7 +1093,7 @@ static void test_oom(void **state)
 			struct sippres_config cfg = {.size = sizeof(cfg), .allocator = &alloc};
 			struct io_state s = {.files = files};
 			struct sippres_config_io io = make_io(&s);
-			struct sp_pjsip_sink sink = {.user_data = &s, .endpoint = sink_endpoint, .list = sink_list};
+			struct sippres__pjsip_sink sink = {.user_data = &s, .endpoint = sink_endpoint, .list = sink_list};
 			struct sippres_ctx *ctx;
 			int r;
 
@@ -1104,7 +1104,7 @@ static void test_oom(void **state)
 			if (which == 0)
 				r = sippres_config_load_extensions(ctx, "e", ext, strlen(ext), &io);
 			else if (which == 1)
-				r = sp_config_pjsip(ctx, "p", pj, strlen(pj), &io, &sink);
+				r = sippres__config_pjsip(ctx, "p", pj, strlen(pj), &io, &sink);
 			else
 				r = sippres_config_load_pjsip(ctx, "p", pj, strlen(pj), &io); /* into the engine */
 			if (r < 0)

@@ -32,13 +32,13 @@ static void w_init(struct sippres_xml *w, uint32_t format)
 {
 	memset(w, 0, sizeof(*w));
 	w->ctx = ctx;
-	sp_xml_reset(w, format);
+	sippres__xml_reset(w, format);
 }
 
 static const char *w_str(struct sippres_xml *w)
 {
 	assert_int_equal(w->err, 0);
-	assert_true(sp_xml_reserve(w, 1));
+	assert_true(sippres__xml_reserve(w, 1));
 	w->buf[w->len] = 0;
 	return w->buf;
 }
@@ -46,26 +46,26 @@ static const char *w_str(struct sippres_xml *w)
 /* The same small document in both formattings. */
 static void build(struct sippres_xml *w)
 {
-	sp_xml_prolog(w);
-	sp_xml_start_lit(w, "root");
-	sp_xml_attr_str(w, "a", "1");
-	sp_xml_attr_str(w, "empty", "");
-	sp_xml_start_lit(w, "leaf");
-	sp_xml_end(w);
-	sp_xml_start_lit(w, "txt");
-	sp_xml_text(w, "hi", 2);
-	sp_xml_end(w);
-	sp_xml_start_lit(w, "emptytext");
-	sp_xml_text(w, "", 0);
-	sp_xml_end(w);
-	sp_xml_start_lit(w, "p");
-	sp_xml_start_lit(w, "q");
-	sp_xml_start_lit(w, "r");
-	sp_xml_attr_str(w, "x", "y");
-	sp_xml_end(w);
-	sp_xml_end(w);
-	sp_xml_end(w);
-	sp_xml_end(w);
+	sippres__xml_prolog(w);
+	sippres__xml_start_lit(w, "root");
+	sippres__xml_attr_str(w, "a", "1");
+	sippres__xml_attr_str(w, "empty", "");
+	sippres__xml_start_lit(w, "leaf");
+	sippres__xml_end(w);
+	sippres__xml_start_lit(w, "txt");
+	sippres__xml_text(w, "hi", 2);
+	sippres__xml_end(w);
+	sippres__xml_start_lit(w, "emptytext");
+	sippres__xml_text(w, "", 0);
+	sippres__xml_end(w);
+	sippres__xml_start_lit(w, "p");
+	sippres__xml_start_lit(w, "q");
+	sippres__xml_start_lit(w, "r");
+	sippres__xml_attr_str(w, "x", "y");
+	sippres__xml_end(w);
+	sippres__xml_end(w);
+	sippres__xml_end(w);
+	sippres__xml_end(w);
 }
 
 static void test_formats(void **state)
@@ -73,7 +73,7 @@ static void test_formats(void **state)
 	struct sippres_xml w;
 
 	(void)state;
-	w_init(&w, SP_XML_ASTERISK);
+	w_init(&w, SIPPRES__XML_ASTERISK);
 	build(&w);
 	assert_string_equal(w_str(&w), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	                               "<root a=\"1\" empty>\n"
@@ -87,7 +87,7 @@ static void test_formats(void **state)
 	                               " </p>\n"
 	                               "</root>\n");
 	assert_true(w.root_done);
-	sp_xml_reset(&w, SP_XML_STANDARD);
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
 	build(&w);
 	assert_string_equal(w_str(&w), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	                               "<root a=\"1\" empty=\"\">\n"
@@ -102,7 +102,7 @@ static void test_formats(void **state)
 	                               "</root>\n");
 	/* the prolog line is exactly Asterisk's 39 bytes */
 	assert_int_equal(strlen("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"), 39);
-	sp_xml_release(&w);
+	sippres__xml_release(&w);
 }
 
 static void check_escape(const char *in, size_t n, bool attr, const char *want)
@@ -111,7 +111,7 @@ static void check_escape(const char *in, size_t n, bool attr, const char *want)
 	size_t len;
 
 	assert_true(6 * n < sizeof(out));
-	len = sp_xml_escape(out, in, n, attr);
+	len = sippres__xml_escape(out, in, n, attr);
 	out[len] = 0;
 	assert_int_equal(len, strlen(want));
 	assert_string_equal(out, want);
@@ -154,17 +154,17 @@ static void test_u32_and_id(void **state)
 	struct sippres_xml w;
 
 	(void)state;
-	w_init(&w, SP_XML_STANDARD);
-	sp_xml_start_lit(&w, "x");
-	sp_xml_attr_u32(&w, "a", 1, 0, false);
-	sp_xml_attr_u32(&w, "version", 7, 4294967295u, true);
-	sp_xml_attr_id(&w, "id", 2, "t", "1000");
-	sp_xml_attr_id(&w, "id2", 3, "p", "a b/\xc3\xa9_.-Z");
-	sp_xml_end(&w);
+	w_init(&w, SIPPRES__XML_STANDARD);
+	sippres__xml_start_lit(&w, "x");
+	sippres__xml_attr_u32(&w, "a", 1, 0, false);
+	sippres__xml_attr_u32(&w, "version", 7, 4294967295u, true);
+	sippres__xml_attr_id(&w, "id", 2, "t", "1000");
+	sippres__xml_attr_id(&w, "id2", 3, "p", "a b/\xc3\xa9_.-Z");
+	sippres__xml_end(&w);
 	assert_string_equal(w_str(&w), "<x a=\"0\" version=\"4294967295\" id=\"t1000\" id2=\"pa_20b_2F_C3_A9_5F.-Z\"/>\n");
 	assert_int_equal(w.version_len, 10);
 	assert_memory_equal(w.buf + w.version_off, "4294967295", 10);
-	sp_xml_release(&w);
+	sippres__xml_release(&w);
 }
 
 static void test_structure_errors(void **state)
@@ -172,59 +172,59 @@ static void test_structure_errors(void **state)
 	struct sippres_xml w;
 
 	(void)state;
-	w_init(&w, SP_XML_STANDARD);
+	w_init(&w, SIPPRES__XML_STANDARD);
 	/* attribute after a child */
-	sp_xml_start_lit(&w, "a");
-	sp_xml_start_lit(&w, "b");
-	sp_xml_end(&w);
-	sp_xml_attr_str(&w, "x", "1");
+	sippres__xml_start_lit(&w, "a");
+	sippres__xml_start_lit(&w, "b");
+	sippres__xml_end(&w);
+	sippres__xml_attr_str(&w, "x", "1");
 	assert_int_equal(w.err, SIPPRES_E_INVAL);
 	/* sticky: nothing more is written */
 	size_t len = w.len;
-	sp_xml_start_lit(&w, "c");
+	sippres__xml_start_lit(&w, "c");
 	assert_int_equal(w.len, len);
 
 	/* mixed content: a child after text */
-	sp_xml_reset(&w, SP_XML_STANDARD);
-	sp_xml_start_lit(&w, "a");
-	sp_xml_text(&w, "t", 1);
-	sp_xml_start_lit(&w, "b");
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
+	sippres__xml_start_lit(&w, "a");
+	sippres__xml_text(&w, "t", 1);
+	sippres__xml_start_lit(&w, "b");
 	assert_int_equal(w.err, SIPPRES_E_INVAL);
 	/* text after a child */
-	sp_xml_reset(&w, SP_XML_STANDARD);
-	sp_xml_start_lit(&w, "a");
-	sp_xml_start_lit(&w, "b");
-	sp_xml_end(&w);
-	sp_xml_text(&w, "t", 1);
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
+	sippres__xml_start_lit(&w, "a");
+	sippres__xml_start_lit(&w, "b");
+	sippres__xml_end(&w);
+	sippres__xml_text(&w, "t", 1);
 	assert_int_equal(w.err, SIPPRES_E_INVAL);
 	/* end without start, text without element, a second root */
-	sp_xml_reset(&w, SP_XML_STANDARD);
-	sp_xml_end(&w);
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
+	sippres__xml_end(&w);
 	assert_int_equal(w.err, SIPPRES_E_INVAL);
-	sp_xml_reset(&w, SP_XML_STANDARD);
-	sp_xml_text(&w, "t", 1);
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
+	sippres__xml_text(&w, "t", 1);
 	assert_int_equal(w.err, SIPPRES_E_INVAL);
-	sp_xml_reset(&w, SP_XML_STANDARD);
-	sp_xml_start_lit(&w, "a");
-	sp_xml_end(&w);
-	sp_xml_start_lit(&w, "b");
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
+	sippres__xml_start_lit(&w, "a");
+	sippres__xml_end(&w);
+	sippres__xml_start_lit(&w, "b");
 	assert_int_equal(w.err, SIPPRES_E_INVAL);
 	/* depth limit */
-	sp_xml_reset(&w, SP_XML_ASTERISK);
-	for (int i = 0; i < SP_XML_MAX_DEPTH; i++)
-		sp_xml_start_lit(&w, "d");
+	sippres__xml_reset(&w, SIPPRES__XML_ASTERISK);
+	for (int i = 0; i < SIPPRES__XML_MAX_DEPTH; i++)
+		sippres__xml_start_lit(&w, "d");
 	assert_int_equal(w.err, 0);
-	sp_xml_start_lit(&w, "d");
+	sippres__xml_start_lit(&w, "d");
 	assert_int_equal(w.err, SIPPRES_E_TOOBIG);
 	/* deep indentation is written correctly */
-	sp_xml_reset(&w, SP_XML_STANDARD);
-	for (int i = 0; i < SP_XML_MAX_DEPTH; i++)
-		sp_xml_start_lit(&w, "d");
-	for (int i = 0; i < SP_XML_MAX_DEPTH; i++)
-		sp_xml_end(&w);
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
+	for (int i = 0; i < SIPPRES__XML_MAX_DEPTH; i++)
+		sippres__xml_start_lit(&w, "d");
+	for (int i = 0; i < SIPPRES__XML_MAX_DEPTH; i++)
+		sippres__xml_end(&w);
 	assert_int_equal(w.err, 0);
 	assert_non_null(strstr(w_str(&w), "\n                                                                                                                              <d/>\n"));
-	sp_xml_release(&w);
+	sippres__xml_release(&w);
 }
 
 static void test_big_values(void **state)
@@ -236,15 +236,15 @@ static void test_big_values(void **state)
 	(void)state;
 	for (size_t i = 0; i < n; i++)
 		big[i] = "a<&\"\xc3\xa9\x01"[i % 7];
-	w_init(&w, SP_XML_ASTERISK);
-	sp_xml_start_lit(&w, "x");
-	sp_xml_attr(&w, "v", 1, big, n);
-	sp_xml_text(&w, big, n);
-	sp_xml_end(&w);
+	w_init(&w, SIPPRES__XML_ASTERISK);
+	sippres__xml_start_lit(&w, "x");
+	sippres__xml_attr(&w, "v", 1, big, n);
+	sippres__xml_text(&w, big, n);
+	sippres__xml_end(&w);
 	assert_int_equal(w.err, 0);
 	assert_true(w.len > 2 * n);
 	assert_true(w.len < w.cap);
-	sp_xml_release(&w);
+	sippres__xml_release(&w);
 	free(big);
 }
 
@@ -254,7 +254,7 @@ static void test_public_writer(void **state)
 	struct sippres_xml w;
 
 	(void)state;
-	w_init(&w, SP_XML_STANDARD);
+	w_init(&w, SIPPRES__XML_STANDARD);
 	assert_int_equal(sippres_xml_start(&w, "ok:name-1.x_y"), 0);
 	assert_int_equal(sippres_xml_attr(&w, "v", "a\0b", 3), 0);
 	assert_int_equal(sippres_xml_attr(&w, "n", NULL, 0), 0);
@@ -264,22 +264,22 @@ static void test_public_writer(void **state)
 
 	static const char *const bad_names[] = {"", "1a", "-a", ".a", "a b", "a>", "a\"", "\xc3\xa9", "a/b"};
 	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
-		sp_xml_reset(&w, SP_XML_STANDARD);
+		sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
 		assert_int_equal(sippres_xml_start(&w, bad_names[i]), SIPPRES_E_INVAL);
 		assert_int_equal(sippres_xml_start(&w, "x"), SIPPRES_E_INVAL); /* sticky */
 	}
-	sp_xml_reset(&w, SP_XML_STANDARD);
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
 	assert_int_equal(sippres_xml_start(&w, NULL), SIPPRES_E_INVAL);
-	sp_xml_reset(&w, SP_XML_STANDARD);
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
 	sippres_xml_start(&w, "x");
 	assert_int_equal(sippres_xml_attr(&w, "a", NULL, 3), SIPPRES_E_INVAL);
-	sp_xml_reset(&w, SP_XML_STANDARD);
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
 	sippres_xml_start(&w, "x");
 	assert_int_equal(sippres_xml_text(&w, NULL, 3), SIPPRES_E_INVAL);
-	sp_xml_reset(&w, SP_XML_STANDARD);
+	sippres__xml_reset(&w, SIPPRES__XML_STANDARD);
 	/* no render in progress: no supplements to run */
 	assert_int_equal(sippres_xml_supplements(&w, 0), SIPPRES_E_INVAL);
-	sp_xml_release(&w);
+	sippres__xml_release(&w);
 }
 
 int main(void)

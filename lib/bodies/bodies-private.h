@@ -12,27 +12,27 @@
 #include "core/core-private.h"
 
 /* Hook for the context (lib/core/ctx.c): built-ins registered at creation. */
-int sp_bodies_init(struct sippres_ctx *ctx);
-void sp_bodies_fini(struct sippres_ctx *ctx);
+int sippres__bodies_init(struct sippres_ctx *ctx);
+void sippres__bodies_fini(struct sippres_ctx *ctx);
 
 /* ---- XML writer -------------------------------------------------------- */
 
-#define SP_XML_MAX_DEPTH 64
+#define SIPPRES__XML_MAX_DEPTH 64
 
-enum sp_xml_format {
-	SP_XML_STANDARD = 0, /* two-space indent, <x/>, empty attributes as x="" */
-	SP_XML_ASTERISK = 1  /* pj_xml_print: one-space indent, <x />, empty attributes bare */
+enum sippres__xml_format {
+	SIPPRES__XML_STANDARD = 0, /* two-space indent, <x/>, empty attributes as x="" */
+	SIPPRES__XML_ASTERISK = 1  /* pj_xml_print: one-space indent, <x />, empty attributes bare */
 };
 
-struct sp_xml_level {
+struct sippres__xml_level {
 	uint32_t name_off; /* the element name inside buf (after '<') */
 	uint32_t name_len;
 	uint8_t children;  /* has child elements */
 	uint8_t text;      /* has text */
 };
 
-struct sp_bodies;
-struct sp_type;
+struct sippres__bodies;
+struct sippres__type;
 
 /* The writer. Errors are sticky in err: every write is a no-op once it is set. */
 struct sippres_xml {
@@ -48,121 +48,121 @@ struct sippres_xml {
 	size_t version_off; /* where the marked number starts, version_len 0 if none */
 	size_t version_len;
 	/* what is being rendered, for supplements */
-	struct sp_bodies *bodies;
-	const struct sp_type *type; /* the content type being rendered */
+	struct sippres__bodies *bodies;
+	const struct sippres__type *type; /* the content type being rendered */
 	const struct sippres_body_input *in;
-	struct sp_xml_level stack[SP_XML_MAX_DEPTH];
+	struct sippres__xml_level stack[SIPPRES__XML_MAX_DEPTH];
 };
 
 /* Reset for a new document, keeping the buffer. */
-void sp_xml_reset(struct sippres_xml *w, uint32_t format);
-void sp_xml_release(struct sippres_xml *w);
+void sippres__xml_reset(struct sippres_xml *w, uint32_t format);
+void sippres__xml_release(struct sippres_xml *w);
 /* Make room for n more bytes (plus the NUL); false (and err set) on failure. */
-bool sp_xml_reserve(struct sippres_xml *w, size_t n);
-bool sp_xml_grow(struct sippres_xml *w, size_t n);
+bool sippres__xml_reserve(struct sippres_xml *w, size_t n);
+bool sippres__xml_grow(struct sippres_xml *w, size_t n);
 /* The write position with room for n bytes, or NULL (err set). */
-static inline char *sp_xml_room(struct sippres_xml *w, size_t n)
+static inline char *sippres__xml_room(struct sippres_xml *w, size_t n)
 {
 	if (w->err)
 		return NULL;
 	if (n < w->cap - w->len)
 		return w->buf + w->len;
-	return sp_xml_grow(w, n) ? w->buf + w->len : NULL;
+	return sippres__xml_grow(w, n) ? w->buf + w->len : NULL;
 }
 
 /* Raw bytes, no escaping: only for constant markup the library writes. */
-static inline void sp_xml_raw(struct sippres_xml *w, const char *s, size_t n)
+static inline void sippres__xml_raw(struct sippres_xml *w, const char *s, size_t n)
 {
-	char *o = sp_xml_room(w, n);
+	char *o = sippres__xml_room(w, n);
 
 	if (o) {
 		memcpy(o, s, n);
 		w->len += n;
 	}
 }
-#define sp_xml_lit(w, s) sp_xml_raw((w), (s), sizeof(s) - 1)
+#define sippres__xml_lit(w, s) sippres__xml_raw((w), (s), sizeof(s) - 1)
 /* Select the literal for the current formatting. */
-#define SP_FMT(w, ast, std) ((w)->format == SP_XML_ASTERISK ? (ast) : (std))
-#define sp_xml_lit2(w, ast, std) \
-	((w)->format == SP_XML_ASTERISK ? sp_xml_lit((w), ast) : sp_xml_lit((w), std))
+#define SIPPRES__FMT(w, ast, std) ((w)->format == SIPPRES__XML_ASTERISK ? (ast) : (std))
+#define sippres__xml_lit2(w, ast, std) \
+	((w)->format == SIPPRES__XML_ASTERISK ? sippres__xml_lit((w), ast) : sippres__xml_lit((w), std))
 
 /* Fast path for fixed markup: begin writing child content of the innermost
  * element as raw fragments (closes its start tag, marks it as having
- * children). The fragments that follow (sp_xml_lit, sp_xml_esc_text,
- * sp_xml_esc_attr, sp_xml_id) must form complete elements, each starting
+ * children). The fragments that follow (sippres__xml_lit, sippres__xml_esc_text,
+ * sippres__xml_esc_attr, sippres__xml_id) must form complete elements, each starting
  * with the newline and indent of the child depth for the current format. */
-void sp_xml_children(struct sippres_xml *w);
+void sippres__xml_children(struct sippres_xml *w);
 /* Escaped value fragments (text or attribute rules), no structure checks. */
-void sp_xml_esc_text(struct sippres_xml *w, const char *s, size_t n);
-void sp_xml_esc_attr(struct sippres_xml *w, const char *s, size_t n);
-/* The mangled xs:ID form of v (see sp_xml_attr_id), no quotes. */
-void sp_xml_id(struct sippres_xml *w, const char *v);
+void sippres__xml_esc_text(struct sippres_xml *w, const char *s, size_t n);
+void sippres__xml_esc_attr(struct sippres_xml *w, const char *s, size_t n);
+/* The mangled xs:ID form of v (see sippres__xml_attr_id), no quotes. */
+void sippres__xml_id(struct sippres_xml *w, const char *v);
 /* The prolog line, and for XPIDF a doctype line after it. */
-void sp_xml_prolog(struct sippres_xml *w);
+void sippres__xml_prolog(struct sippres_xml *w);
 
 /* Elements. Names are trusted (literals). */
-void sp_xml_start(struct sippres_xml *w, const char *name, size_t n);
-#define sp_xml_start_lit(w, s) sp_xml_start((w), (s), sizeof(s) - 1)
-void sp_xml_end(struct sippres_xml *w);
+void sippres__xml_start(struct sippres_xml *w, const char *name, size_t n);
+#define sippres__xml_start_lit(w, s) sippres__xml_start((w), (s), sizeof(s) - 1)
+void sippres__xml_end(struct sippres_xml *w);
 /* <name>escaped text</name> as one element */
-void sp_xml_elem_text(struct sippres_xml *w, const char *name, size_t n, const char *text, size_t tn);
+void sippres__xml_elem_text(struct sippres_xml *w, const char *name, size_t n, const char *text, size_t tn);
 
 /* Attributes: name is a trusted literal; values are escaped unless _raw. */
-void sp_xml_attr(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
-void sp_xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
-#define sp_xml_attr_lit(w, name, v) sp_xml_attr_raw((w), (name), sizeof(name) - 1, (v), sizeof(v) - 1)
-#define sp_xml_attr_str(w, name, v) sp_xml_attr((w), (name), sizeof(name) - 1, (v), strlen(v))
+void sippres__xml_attr(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
+void sippres__xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
+#define sippres__xml_attr_lit(w, name, v) sippres__xml_attr_raw((w), (name), sizeof(name) - 1, (v), sizeof(v) - 1)
+#define sippres__xml_attr_str(w, name, v) sippres__xml_attr((w), (name), sizeof(name) - 1, (v), strlen(v))
 /* Composed values: open, then any number of escaped / raw parts, then close. */
-void sp_xml_attr_open(struct sippres_xml *w, const char *name, size_t n);
-void sp_xml_attr_part(struct sippres_xml *w, const char *v, size_t vn);
-void sp_xml_attr_close(struct sippres_xml *w);
+void sippres__xml_attr_open(struct sippres_xml *w, const char *name, size_t n);
+void sippres__xml_attr_part(struct sippres_xml *w, const char *v, size_t vn);
+void sippres__xml_attr_close(struct sippres_xml *w);
 /* A number attribute; mark records its digits as the version field. */
-void sp_xml_attr_u32(struct sippres_xml *w, const char *name, size_t n, uint32_t v, bool mark);
+void sippres__xml_attr_u32(struct sippres_xml *w, const char *name, size_t n, uint32_t v, bool mark);
 /* An xs:ID made of a literal prefix and a mangled value: bytes outside
  * [A-Za-z0-9.-] become _XX (upper-case hex). */
-void sp_xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const char *prefix, const char *v);
+void sippres__xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const char *prefix, const char *v);
 
 /* Escaped text content of the innermost element. */
-void sp_xml_text(struct sippres_xml *w, const char *s, size_t n);
+void sippres__xml_text(struct sippres_xml *w, const char *s, size_t n);
 /* Text without escaping: only for literals. */
-void sp_xml_text_raw(struct sippres_xml *w, const char *s, size_t n);
-#define sp_xml_text_lit(w, s) sp_xml_text_raw((w), (s), sizeof(s) - 1)
+void sippres__xml_text_raw(struct sippres_xml *w, const char *s, size_t n);
+#define sippres__xml_text_lit(w, s) sippres__xml_text_raw((w), (s), sizeof(s) - 1)
 
 /* Escape s[0..n) into out (which must hold 6 * n bytes); returns the bytes
  * written. attr: also escape TAB as &#9;. Exposed for tests. */
-size_t sp_xml_escape(char *out, const char *s, size_t n, bool attr);
+size_t sippres__xml_escape(char *out, const char *s, size_t n, bool attr);
 
 /* ---- registry ------------------------------------------------------------ */
 
 /* Run the supplements of w->type at one hook; returns w->err or SIPPRES_E_CALLBACK. */
-int sp_bodies_run_supplements(struct sippres_xml *w, uint32_t hook);
+int sippres__bodies_run_supplements(struct sippres_xml *w, uint32_t hook);
 
 /* ---- shared helpers for the generators --------------------------------- */
 
-enum sp_pidf_state { SP_NOTIFY_OPEN = 0, SP_NOTIFY_INUSE = 1, SP_NOTIFY_CLOSED = 2 };
+enum sippres__pidf_state { SIPPRES__NOTIFY_OPEN = 0, SIPPRES__NOTIFY_INUSE = 1, SIPPRES__NOTIFY_CLOSED = 2 };
 
 /* Asterisk's ast_sip_presence_exten_state_to_str table. */
-struct sp_exten_map {
+struct sippres__exten_map {
 	const char *statestring; /* dialog-info <state>: early, confirmed, terminated */
-	int local_state;         /* enum sp_pidf_state */
+	int local_state;         /* enum sippres__pidf_state */
 	bool on_the_phone;       /* eyeBeam activity, else "--" */
 	const char *note;        /* PIDF note */
 };
-void sp_exten_map(int32_t exten_state, bool early_inuse_ringing, struct sp_exten_map *m);
+void sippres__exten_map(int32_t exten_state, bool early_inuse_ringing, struct sippres__exten_map *m);
 
-static inline bool sp_str_set(const char *s)
+static inline bool sippres__str_set(const char *s)
 {
 	return s && s[0];
 }
 
 /* Built-in generators and supplements (pidf.c, xpidf.c, dialog-info.c) */
-int sp_gen_pidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in);
-int sp_supp_digium(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook);
-int sp_supp_rpid(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook);
-int sp_gen_xpidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in);
-int sp_gen_dialog_info(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in);
+int sippres__gen_pidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in);
+int sippres__supp_digium(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook);
+int sippres__supp_rpid(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook);
+int sippres__gen_xpidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in);
+int sippres__gen_dialog_info(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in);
 
 /* true when the user agent contains "digium" or "sangoma" (ASCII case-insensitive) */
-bool sp_ua_is_digium(const char *ua);
+bool sippres__ua_is_digium(const char *ua);
 
 #endif

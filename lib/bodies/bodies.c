@@ -5,15 +5,15 @@
  * type, like Asterisk's body generator modules: one generator per type,
  * any number of supplements per type, run in registration order at the hook
  * points the generator offers. The built-ins are registered at context
- * creation (sp_bodies_init) and can be unregistered or replaced by the host. */
+ * creation (sippres__bodies_init) and can be unregistered or replaced by the host. */
 #include <string.h>
 
 #include "bodies/bodies-private.h"
 
-#define SP_MAX_TYPE_LEN 255
+#define SIPPRES__MAX_TYPE_LEN 255
 
-struct sp_supplement {
-	struct sp_supplement *next;
+struct sippres__supplement {
+	struct sippres__supplement *next;
 	char *name;
 	int (*fn)(void *user_data, struct sippres_xml *xml, const struct sippres_body_input *in, uint32_t hook);
 	void *user_data;
@@ -23,18 +23,18 @@ struct sp_supplement {
 /* One record per content type: its generator (fn NULL when none is
  * registered) and its supplements in registration order. Supplements only
  * compare pointers to their type at render time. */
-struct sp_type {
-	struct sp_type *next;
+struct sippres__type {
+	struct sippres__type *next;
 	char *name;
 	size_t len;
 	int (*fn)(void *user_data, struct sippres_xml *xml, const struct sippres_body_input *in);
 	void *user_data;
 	bool builtin;
-	struct sp_supplement *supps;
+	struct sippres__supplement *supps;
 };
 
-struct sp_bodies {
-	struct sp_type *types;
+struct sippres__bodies {
+	struct sippres__type *types;
 	struct sippres_xml xml; /* the render buffer, reused */
 	int busy;               /* > 0 while a generator runs */
 };
@@ -59,7 +59,7 @@ static bool token_ok(const char *s)
 		return false;
 	for (; s[n]; n++) {
 		unsigned char c = (unsigned char)s[n];
-		if (c <= 0x20 || c >= 0x7f || c == ';' || c == '"' || c == ',' || n >= SP_MAX_TYPE_LEN)
+		if (c <= 0x20 || c >= 0x7f || c == ';' || c == '"' || c == ',' || n >= SIPPRES__MAX_TYPE_LEN)
 			return false;
 	}
 	return n > 0;
@@ -68,16 +68,16 @@ static bool token_ok(const char *s)
 static char *dup(struct sippres_ctx *ctx, const char *s)
 {
 	size_t n = strlen(s);
-	char *d = sp_malloc(ctx, n + 1);
+	char *d = sippres__malloc(ctx, n + 1);
 
 	if (d)
 		memcpy(d, s, n + 1);
 	return d;
 }
 
-static struct sp_type *find_type(struct sp_bodies *b, const char *name, size_t len)
+static struct sippres__type *find_type(struct sippres__bodies *b, const char *name, size_t len)
 {
-	for (struct sp_type *t = b->types; t; t = t->next) {
+	for (struct sippres__type *t = b->types; t; t = t->next) {
 		size_t i = 0;
 
 		if (t->len != len)
@@ -92,20 +92,20 @@ static struct sp_type *find_type(struct sp_bodies *b, const char *name, size_t l
 	return NULL;
 }
 
-static struct sp_type *get_type(struct sippres_ctx *ctx, const char *name)
+static struct sippres__type *get_type(struct sippres_ctx *ctx, const char *name)
 {
-	struct sp_bodies *b = ctx->bodies;
+	struct sippres__bodies *b = ctx->bodies;
 	size_t len = strlen(name);
-	struct sp_type *t = find_type(b, name, len), **tail;
+	struct sippres__type *t = find_type(b, name, len), **tail;
 
 	if (t)
 		return t;
-	t = sp_calloc(ctx, 1, sizeof(*t));
+	t = sippres__calloc(ctx, 1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->name = dup(ctx, name);
 	if (!t->name) {
-		sp_free(ctx, t);
+		sippres__free(ctx, t);
 		return NULL;
 	}
 	t->len = len;
@@ -119,7 +119,7 @@ static int gen_register(struct sippres_ctx *ctx, const char *type,
                         int (*fn)(void *, struct sippres_xml *, const struct sippres_body_input *), void *ud,
                         bool builtin)
 {
-	struct sp_type *t = get_type(ctx, type);
+	struct sippres__type *t = get_type(ctx, type);
 	int r;
 
 	if (!t)
@@ -135,8 +135,8 @@ static int supp_register(struct sippres_ctx *ctx, const char *type, const char *
                          int (*fn)(void *, struct sippres_xml *, const struct sippres_body_input *, uint32_t),
                          void *ud, bool builtin)
 {
-	struct sp_type *t = get_type(ctx, type);
-	struct sp_supplement *s, **tail;
+	struct sippres__type *t = get_type(ctx, type);
+	struct sippres__supplement *s, **tail;
 
 	if (!t)
 		return SIPPRES_E_NOMEM;
@@ -149,12 +149,12 @@ static int supp_register(struct sippres_ctx *ctx, const char *type, const char *
 			return 1;
 		}
 	}
-	s = sp_malloc(ctx, sizeof(*s));
+	s = sippres__malloc(ctx, sizeof(*s));
 	if (!s)
 		return SIPPRES_E_NOMEM;
 	s->name = dup(ctx, name);
 	if (!s->name) {
-		sp_free(ctx, s);
+		sippres__free(ctx, s);
 		return SIPPRES_E_NOMEM;
 	}
 	s->next = NULL;
@@ -165,32 +165,32 @@ static int supp_register(struct sippres_ctx *ctx, const char *type, const char *
 	return 0;
 }
 
-void sp_bodies_fini(struct sippres_ctx *ctx)
+void sippres__bodies_fini(struct sippres_ctx *ctx)
 {
-	struct sp_bodies *b = ctx->bodies;
+	struct sippres__bodies *b = ctx->bodies;
 
 	if (!b)
 		return;
 	while (b->types) {
-		struct sp_type *t = b->types;
+		struct sippres__type *t = b->types;
 		b->types = t->next;
 		while (t->supps) {
-			struct sp_supplement *s = t->supps;
+			struct sippres__supplement *s = t->supps;
 			t->supps = s->next;
-			sp_free(ctx, s->name);
-			sp_free(ctx, s);
+			sippres__free(ctx, s->name);
+			sippres__free(ctx, s);
 		}
-		sp_free(ctx, t->name);
-		sp_free(ctx, t);
+		sippres__free(ctx, t->name);
+		sippres__free(ctx, t);
 	}
-	sp_xml_release(&b->xml);
-	sp_free(ctx, b);
+	sippres__xml_release(&b->xml);
+	sippres__free(ctx, b);
 	ctx->bodies = NULL;
 }
 
-int sp_bodies_init(struct sippres_ctx *ctx)
+int sippres__bodies_init(struct sippres_ctx *ctx)
 {
-	struct sp_bodies *b = sp_calloc(ctx, 1, sizeof(*b));
+	struct sippres__bodies *b = sippres__calloc(ctx, 1, sizeof(*b));
 	int r;
 
 	if (!b)
@@ -199,23 +199,23 @@ int sp_bodies_init(struct sippres_ctx *ctx)
 	ctx->bodies = b;
 	/* Asterisk loads the digium supplement before the eyebeam one
 	 * (alphabetical module order), so the digium tuple precedes dm:person. */
-	if ((r = gen_register(ctx, SIPPRES_CONTENT_TYPE_PIDF, sp_gen_pidf, NULL, true)) < 0 ||
-	    (r = gen_register(ctx, SIPPRES_CONTENT_TYPE_XPIDF, sp_gen_xpidf, NULL, true)) < 0 ||
-	    (r = gen_register(ctx, SIPPRES_CONTENT_TYPE_CPIM_PIDF, sp_gen_xpidf, NULL, true)) < 0 ||
-	    (r = gen_register(ctx, SIPPRES_CONTENT_TYPE_DIALOG_INFO, sp_gen_dialog_info, NULL, true)) < 0 ||
-	    (r = supp_register(ctx, SIPPRES_CONTENT_TYPE_PIDF, "digium", sp_supp_digium, NULL, true)) < 0 ||
-	    (r = supp_register(ctx, SIPPRES_CONTENT_TYPE_PIDF, "rpid", sp_supp_rpid, NULL, true)) < 0) {
-		sp_bodies_fini(ctx);
+	if ((r = gen_register(ctx, SIPPRES_CONTENT_TYPE_PIDF, sippres__gen_pidf, NULL, true)) < 0 ||
+	    (r = gen_register(ctx, SIPPRES_CONTENT_TYPE_XPIDF, sippres__gen_xpidf, NULL, true)) < 0 ||
+	    (r = gen_register(ctx, SIPPRES_CONTENT_TYPE_CPIM_PIDF, sippres__gen_xpidf, NULL, true)) < 0 ||
+	    (r = gen_register(ctx, SIPPRES_CONTENT_TYPE_DIALOG_INFO, sippres__gen_dialog_info, NULL, true)) < 0 ||
+	    (r = supp_register(ctx, SIPPRES_CONTENT_TYPE_PIDF, "digium", sippres__supp_digium, NULL, true)) < 0 ||
+	    (r = supp_register(ctx, SIPPRES_CONTENT_TYPE_PIDF, "rpid", sippres__supp_rpid, NULL, true)) < 0) {
+		sippres__bodies_fini(ctx);
 		return r;
 	}
 	return 0;
 }
 
-int sp_bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
+int sippres__bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
 {
 	if (w->err)
 		return w->err;
-	for (const struct sp_supplement *s = w->type->supps; s; s = s->next) {
+	for (const struct sippres__supplement *s = w->type->supps; s; s = s->next) {
 		int r = s->fn(s->user_data, w, w->in, hook);
 
 		if (w->err)
@@ -230,32 +230,32 @@ int sp_bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
 
 /* ---- mapping helpers ------------------------------------------------------ */
 
-void sp_exten_map(int32_t st, bool early_inuse_ringing, struct sp_exten_map *m)
+void sippres__exten_map(int32_t st, bool early_inuse_ringing, struct sippres__exten_map *m)
 {
 	switch (st) {
 	case SIPPRES_EXTEN_RINGING:
-		*m = (struct sp_exten_map){"early", SP_NOTIFY_INUSE, true, "Ringing"};
+		*m = (struct sippres__exten_map){"early", SIPPRES__NOTIFY_INUSE, true, "Ringing"};
 		break;
 	case SIPPRES_EXTEN_INUSE | SIPPRES_EXTEN_RINGING:
-		*m = (struct sp_exten_map){early_inuse_ringing ? "early" : "confirmed", SP_NOTIFY_INUSE, true, "Ringing"};
+		*m = (struct sippres__exten_map){early_inuse_ringing ? "early" : "confirmed", SIPPRES__NOTIFY_INUSE, true, "Ringing"};
 		break;
 	case SIPPRES_EXTEN_INUSE:
 	case SIPPRES_EXTEN_BUSY:
-		*m = (struct sp_exten_map){"confirmed", SP_NOTIFY_INUSE, true, "On the phone"};
+		*m = (struct sippres__exten_map){"confirmed", SIPPRES__NOTIFY_INUSE, true, "On the phone"};
 		break;
 	case SIPPRES_EXTEN_UNAVAILABLE:
-		*m = (struct sp_exten_map){"terminated", SP_NOTIFY_CLOSED, false, "Unavailable"};
+		*m = (struct sippres__exten_map){"terminated", SIPPRES__NOTIFY_CLOSED, false, "Unavailable"};
 		break;
 	case SIPPRES_EXTEN_ONHOLD:
-		*m = (struct sp_exten_map){"confirmed", SP_NOTIFY_INUSE, true, "On hold"};
+		*m = (struct sippres__exten_map){"confirmed", SIPPRES__NOTIFY_INUSE, true, "On hold"};
 		break;
 	default: /* NOT_INUSE, InUse&Hold, DEACTIVATED, REMOVED, anything else */
-		*m = (struct sp_exten_map){"terminated", SP_NOTIFY_OPEN, false, "Ready"};
+		*m = (struct sippres__exten_map){"terminated", SIPPRES__NOTIFY_OPEN, false, "Ready"};
 		break;
 	}
 }
 
-bool sp_ua_is_digium(const char *ua)
+bool sippres__ua_is_digium(const char *ua)
 {
 	if (!ua)
 		return false;
@@ -284,13 +284,13 @@ static int check_call(const struct sippres_call *c)
 
 static int check_input(const struct sippres_body_input *in)
 {
-	int r = sp_check_struct(in, BODY_INPUT_V1_SIZE, sizeof(*in));
+	int r = sippres__check_struct(in, BODY_INPUT_V1_SIZE, sizeof(*in));
 
 	if (r < 0)
 		return r;
 	if (in->profile > SIPPRES_PROFILE_ASTERISK || (in->flags & ~BODY_FLAGS_ALL))
 		return SIPPRES_E_INVAL;
-	if (!sp_str_set(in->exten) || !sp_str_set(in->local_uri))
+	if (!sippres__str_set(in->exten) || !sippres__str_set(in->local_uri))
 		return SIPPRES_E_INVAL;
 	if (in->presence_state >= SIPPRES_PRESENCE_INVALID)
 		return SIPPRES_E_INVAL;
@@ -308,8 +308,8 @@ static int check_input(const struct sippres_body_input *in)
 SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *content_type,
                                        const struct sippres_body_input *in, struct sippres_body *out)
 {
-	struct sp_bodies *b;
-	struct sp_type *t;
+	struct sippres__bodies *b;
+	struct sippres__type *t;
 	struct sippres_xml *w;
 	int r;
 
@@ -328,11 +328,11 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
 		return token_ok(content_type) ? SIPPRES_E_NOTFOUND : SIPPRES_E_INVAL;
 
 	w = &b->xml;
-	sp_xml_reset(w, in->profile == SIPPRES_PROFILE_ASTERISK ? SP_XML_ASTERISK : SP_XML_STANDARD);
+	sippres__xml_reset(w, in->profile == SIPPRES_PROFILE_ASTERISK ? SIPPRES__XML_ASTERISK : SIPPRES__XML_STANDARD);
 	w->bodies = b;
 	w->type = t;
 	w->in = in;
-	sp_xml_prolog(w);
+	sippres__xml_prolog(w);
 	b->busy++;
 	r = t->fn(t->user_data, w, in);
 	b->busy--;
@@ -381,7 +381,7 @@ SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, u
 
 SIPPRES_EXPORT int sippres_body_supported(struct sippres_ctx *ctx, const char *content_type)
 {
-	struct sp_type *t;
+	struct sippres__type *t;
 
 	if (!ctx || !ctx->bodies || !token_ok(content_type))
 		return SIPPRES_E_INVAL;
@@ -403,7 +403,7 @@ SIPPRES_EXPORT int sippres_body_generator_register(struct sippres_ctx *ctx, cons
 
 SIPPRES_EXPORT int sippres_body_generator_unregister(struct sippres_ctx *ctx, const char *content_type)
 {
-	struct sp_type *t;
+	struct sippres__type *t;
 
 	if (!ctx || !ctx->bodies || !token_ok(content_type))
 		return SIPPRES_E_INVAL;
@@ -435,8 +435,8 @@ SIPPRES_EXPORT int sippres_body_supplement_register(struct sippres_ctx *ctx, con
 SIPPRES_EXPORT int sippres_body_supplement_unregister(struct sippres_ctx *ctx, const char *content_type,
                                                       const char *name)
 {
-	struct sp_supplement **pp;
-	struct sp_type *t;
+	struct sippres__supplement **pp;
+	struct sippres__type *t;
 
 	if (!ctx || !ctx->bodies || !token_ok(content_type) || !token_ok(name))
 		return SIPPRES_E_INVAL;
@@ -446,11 +446,11 @@ SIPPRES_EXPORT int sippres_body_supplement_unregister(struct sippres_ctx *ctx, c
 	if (!t)
 		return SIPPRES_E_NOTFOUND;
 	for (pp = &t->supps; *pp; pp = &(*pp)->next) {
-		struct sp_supplement *s = *pp;
+		struct sippres__supplement *s = *pp;
 		if (strcmp(s->name, name) == 0) {
 			*pp = s->next;
-			sp_free(ctx, s->name);
-			sp_free(ctx, s);
+			sippres__free(ctx, s->name);
+			sippres__free(ctx, s);
 			return 0;
 		}
 	}
@@ -493,7 +493,7 @@ SIPPRES_EXPORT int sippres_xml_start(struct sippres_xml *xml, const char *name)
 		return SIPPRES_E_INVAL;
 	if (!xml_name_ok(name, &n))
 		return writer_fail(xml, SIPPRES_E_INVAL);
-	sp_xml_start(xml, name, n);
+	sippres__xml_start(xml, name, n);
 	return xml->err;
 }
 
@@ -507,7 +507,7 @@ SIPPRES_EXPORT int sippres_xml_attr(struct sippres_xml *xml, const char *name, c
 		return writer_fail(xml, SIPPRES_E_INVAL);
 	if (len == (size_t)-1)
 		len = strlen(value);
-	sp_xml_attr(xml, name, n, value ? value : "", len);
+	sippres__xml_attr(xml, name, n, value ? value : "", len);
 	return xml->err;
 }
 
@@ -519,7 +519,7 @@ SIPPRES_EXPORT int sippres_xml_text(struct sippres_xml *xml, const char *text, s
 		return writer_fail(xml, SIPPRES_E_INVAL);
 	if (len == (size_t)-1)
 		len = strlen(text);
-	sp_xml_text(xml, text ? text : "", len);
+	sippres__xml_text(xml, text ? text : "", len);
 	return xml->err;
 }
 
@@ -527,7 +527,7 @@ SIPPRES_EXPORT int sippres_xml_end(struct sippres_xml *xml)
 {
 	if (!xml)
 		return SIPPRES_E_INVAL;
-	sp_xml_end(xml);
+	sippres__xml_end(xml);
 	return xml->err;
 }
 
@@ -537,5 +537,5 @@ SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hoo
 		return SIPPRES_E_INVAL;
 	if (hook > SIPPRES_BODY_HOOK_END || !xml->type)
 		return writer_fail(xml, SIPPRES_E_INVAL);
-	return sp_bodies_run_supplements(xml, hook);
+	return sippres__bodies_run_supplements(xml, hook);
 }

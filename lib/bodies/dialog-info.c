@@ -41,16 +41,16 @@ static void uri_set(struct uri *u, const char *pre, const char *main_, const cha
 
 static void uri_attr(struct sippres_xml *w, const char *name, size_t n, const struct uri *u)
 {
-	sp_xml_attr_open(w, name, n);
+	sippres__xml_attr_open(w, name, n);
 	for (int i = 0; i < 4; i++)
-		sp_xml_attr_part(w, u->part[i], u->len[i]);
-	sp_xml_attr_close(w);
+		sippres__xml_attr_part(w, u->part[i], u->len[i]);
+	sippres__xml_attr_close(w);
 }
 
 static void uri_text(struct sippres_xml *w, const struct uri *u)
 {
 	for (int i = 0; i < 4; i++)
-		sp_xml_text(w, u->part[i], u->len[i]);
+		sippres__xml_text(w, u->part[i], u->len[i]);
 }
 
 /* The host part of a SIP URI (between '@', or the scheme, and ':' ';' '>' '?'). */
@@ -85,7 +85,7 @@ static void set_domain(struct dctx *d)
 	const char *h;
 	size_t n;
 
-	if (sp_str_set(d->in->domain)) {
+	if (sippres__str_set(d->in->domain)) {
 		d->dom = d->in->domain;
 		return;
 	}
@@ -101,7 +101,7 @@ static void set_domain(struct dctx *d)
  * sip:USER@DOMAIN, unknown as sip:FALLBACK@DOMAIN. */
 static void party_uri(struct uri *u, const struct dctx *d, const char *v, const char *fallback)
 {
-	if (!sp_str_set(v))
+	if (!sippres__str_set(v))
 		uri_set(u, "sip:", fallback, "@", d->dom);
 	else if (strchr(v, ':'))
 		uri_set(u, NULL, v, NULL, NULL);
@@ -121,34 +121,34 @@ static const char *remote_display(const struct sippres_call *c)
 {
 	if (c->flags & SIPPRES_CALL_NAME_RESTRICTED)
 		return "anonymous";
-	return sp_str_set(c->remote_display) ? c->remote_display : NULL;
+	return sippres__str_set(c->remote_display) ? c->remote_display : NULL;
 }
 
 /* <identity [display=]>uri</identity> */
 static void identity(struct sippres_xml *w, const struct uri *u, const char *display)
 {
-	sp_xml_start_lit(w, "identity");
+	sippres__xml_start_lit(w, "identity");
 	if (display)
-		sp_xml_attr_str(w, "display", display);
+		sippres__xml_attr_str(w, "display", display);
 	uri_text(w, u);
-	sp_xml_end(w);
+	sippres__xml_end(w);
 }
 
 static void target(struct sippres_xml *w, const struct uri *u, bool hold, bool ast)
 {
-	sp_xml_start_lit(w, "target");
+	sippres__xml_start_lit(w, "target");
 	uri_attr(w, "uri", 3, u);
 	if (hold) {
-		sp_xml_start_lit(w, "param");
-		sp_xml_attr_lit(w, "pname", "+sip.rendering");
+		sippres__xml_start_lit(w, "param");
+		sippres__xml_attr_lit(w, "pname", "+sip.rendering");
 		/* RFC 4235's schema calls it pval; Asterisk writes pvalue */
 		if (ast)
-			sp_xml_attr_lit(w, "pvalue", "no");
+			sippres__xml_attr_lit(w, "pvalue", "no");
 		else
-			sp_xml_attr_lit(w, "pval", "no");
-		sp_xml_end(w);
+			sippres__xml_attr_lit(w, "pval", "no");
+		sippres__xml_end(w);
 	}
-	sp_xml_end(w);
+	sippres__xml_end(w);
 }
 
 static bool is_ringing_device(int32_t st)
@@ -171,77 +171,77 @@ static const struct sippres_call *ringing_call(const struct sippres_body_input *
 
 static void root_start(struct sippres_xml *w, const struct sippres_body_input *in)
 {
-	sp_xml_start_lit(w, "dialog-info");
-	sp_xml_attr_lit(w, "xmlns", NS_DIALOG_INFO);
-	sp_xml_attr_u32(w, "version", 7, in->version, true);
-	sp_xml_attr_lit(w, "state", "full");
-	sp_xml_attr_str(w, "entity", in->local_uri);
-	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
+	sippres__xml_start_lit(w, "dialog-info");
+	sippres__xml_attr_lit(w, "xmlns", NS_DIALOG_INFO);
+	sippres__xml_attr_u32(w, "version", 7, in->version, true);
+	sippres__xml_attr_lit(w, "state", "full");
+	sippres__xml_attr_str(w, "entity", in->local_uri);
+	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
 }
 
 static void root_end(struct sippres_xml *w)
 {
-	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
-	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);
-	sp_xml_end(w);
+	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
+	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);
+	sippres__xml_end(w);
 }
 
 /* ---- asterisk profile ---------------------------------------------------- */
 
 static int gen_asterisk(struct sippres_xml *w, const struct sippres_body_input *in)
 {
-	struct sp_exten_map m;
+	struct sippres__exten_map m;
 	struct dctx d = {.in = in};
 	struct uri local;
 	bool early;
 
 	set_domain(&d);
-	sp_exten_map(in->exten_state, (in->flags & SIPPRES_BODY_EARLY_INUSE_RINGING) != 0, &m);
+	sippres__exten_map(in->exten_state, (in->flags & SIPPRES_BODY_EARLY_INUSE_RINGING) != 0, &m);
 	early = strcmp(m.statestring, "early") == 0;
 	uri_set(&local, NULL, in->local_uri, NULL, NULL);
 
 	root_start(w, in);
-	sp_xml_start_lit(w, "dialog");
-	sp_xml_attr_str(w, "id", in->exten);
+	sippres__xml_start_lit(w, "dialog");
+	sippres__xml_attr_str(w, "id", in->exten);
 	if (early) {
 		const struct sippres_call *ring = ringing_call(in);
 
-		sp_xml_attr_lit(w, "direction", "recipient");
+		sippres__xml_attr_lit(w, "direction", "recipient");
 		if (ring) {
 			struct uri u;
 
 			remote_uri(&u, &d, ring);
-			sp_xml_start_lit(w, "remote");
+			sippres__xml_start_lit(w, "remote");
 			identity(w, &u, remote_display(ring));
 			target(w, &u, false, true);
-			sp_xml_end(w);
+			sippres__xml_end(w);
 		}
 		/* Asterisk adds <local> whenever it has device information (always
 		 * for subscriptions; not for outbound PUBLISH). */
 		if (in->n_devices || in->causing_call) {
-			sp_xml_start_lit(w, "local");
+			sippres__xml_start_lit(w, "local");
 			if (ring) {
 				struct uri u;
 
-				if (sp_str_set(ring->local_uri))
+				if (sippres__str_set(ring->local_uri))
 					party_uri(&u, &d, ring->local_uri, "invalid");
 				else
 					u = local;
-				identity(w, &u, sp_str_set(ring->local_display) ? ring->local_display : NULL);
+				identity(w, &u, sippres__str_set(ring->local_display) ? ring->local_display : NULL);
 			} else {
 				identity(w, &local, NULL);
 			}
 			target(w, &local, false, true);
-			sp_xml_end(w);
+			sippres__xml_end(w);
 		}
 	}
-	sp_xml_elem_text(w, "state", 5, m.statestring, strlen(m.statestring));
+	sippres__xml_elem_text(w, "state", 5, m.statestring, strlen(m.statestring));
 	if (in->exten_state == SIPPRES_EXTEN_ONHOLD) {
-		sp_xml_start_lit(w, "local");
+		sippres__xml_start_lit(w, "local");
 		target(w, &local, true, true);
-		sp_xml_end(w);
+		sippres__xml_end(w);
 	}
-	sp_xml_end(w); /* dialog */
+	sippres__xml_end(w); /* dialog */
 	root_end(w);
 	return w->err;
 }
@@ -268,7 +268,7 @@ static void add_call(struct dlist *l, const struct sippres_call *c, int32_t st)
 {
 	bool ringing;
 
-	if (!c || !sp_str_set(c->call_id) || c->state > SIPPRES_CALL_HELD || l->n >= MAX_DIALOGS)
+	if (!c || !sippres__str_set(c->call_id) || c->state > SIPPRES_CALL_HELD || l->n >= MAX_DIALOGS)
 		return; /* terminated or unknown state: not reported */
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->d[i].call == c || strcmp(l->d[i].call->call_id, c->call_id) == 0)
@@ -304,66 +304,66 @@ static void write_dialog(struct sippres_xml *w, const struct dctx *d, const stru
 	struct uri local;
 
 	uri_set(&local, NULL, in->local_uri, NULL, NULL);
-	sp_xml_start_lit(w, "dialog");
+	sippres__xml_start_lit(w, "dialog");
 	if (c) {
-		sp_xml_attr_str(w, "id", c->call_id);
-		sp_xml_attr_str(w, "call-id", c->call_id);
-		if (sp_str_set(c->local_tag))
-			sp_xml_attr_str(w, "local-tag", c->local_tag);
-		if (sp_str_set(c->remote_tag))
-			sp_xml_attr_str(w, "remote-tag", c->remote_tag);
+		sippres__xml_attr_str(w, "id", c->call_id);
+		sippres__xml_attr_str(w, "call-id", c->call_id);
+		if (sippres__str_set(c->local_tag))
+			sippres__xml_attr_str(w, "local-tag", c->local_tag);
+		if (sippres__str_set(c->remote_tag))
+			sippres__xml_attr_str(w, "remote-tag", c->remote_tag);
 	} else {
-		sp_xml_attr_str(w, "id", in->exten);
+		sippres__xml_attr_str(w, "id", in->exten);
 	}
 	if (g->direction == SIPPRES_DIRECTION_RECIPIENT)
-		sp_xml_attr_lit(w, "direction", "recipient");
+		sippres__xml_attr_lit(w, "direction", "recipient");
 	else if (g->direction == SIPPRES_DIRECTION_INITIATOR)
-		sp_xml_attr_lit(w, "direction", "initiator");
-	sp_xml_elem_text(w, "state", 5, states[g->state], strlen(states[g->state]));
+		sippres__xml_attr_lit(w, "direction", "initiator");
+	sippres__xml_elem_text(w, "state", 5, states[g->state], strlen(states[g->state]));
 
 	if (c) {
 		struct uri u;
 
-		sp_xml_start_lit(w, "local");
-		if (sp_str_set(c->local_uri))
+		sippres__xml_start_lit(w, "local");
+		if (sippres__str_set(c->local_uri))
 			party_uri(&u, d, c->local_uri, "invalid");
 		else
 			u = local;
-		identity(w, &u, sp_str_set(c->local_display) ? c->local_display : NULL);
+		identity(w, &u, sippres__str_set(c->local_display) ? c->local_display : NULL);
 		target(w, &local, g->held, false);
-		sp_xml_end(w);
-		if (sp_str_set(c->remote_uri) || (c->flags & SIPPRES_CALL_NUMBER_RESTRICTED)) {
+		sippres__xml_end(w);
+		if (sippres__str_set(c->remote_uri) || (c->flags & SIPPRES_CALL_NUMBER_RESTRICTED)) {
 			remote_uri(&u, d, c);
-			sp_xml_start_lit(w, "remote");
+			sippres__xml_start_lit(w, "remote");
 			identity(w, &u, remote_display(c));
 			target(w, &u, false, false);
-			sp_xml_end(w);
+			sippres__xml_end(w);
 		}
 	} else if (g->state == DLG_EARLY) {
-		sp_xml_start_lit(w, "local");
+		sippres__xml_start_lit(w, "local");
 		identity(w, &local, NULL);
 		target(w, &local, false, false);
-		sp_xml_end(w);
+		sippres__xml_end(w);
 	} else if (g->held) {
-		sp_xml_start_lit(w, "local");
+		sippres__xml_start_lit(w, "local");
 		target(w, &local, true, false);
-		sp_xml_end(w);
+		sippres__xml_end(w);
 	}
-	sp_xml_end(w); /* dialog */
+	sippres__xml_end(w); /* dialog */
 }
 
 static int gen_standard(struct sippres_xml *w, const struct sippres_body_input *in)
 {
 	struct dctx d = {.in = in};
 	struct dlist l = {.n = 0};
-	struct sp_exten_map m;
+	struct sippres__exten_map m;
 	int32_t st = in->exten_state;
 	size_t first = 0, count;
 
 	set_domain(&d);
 	if (st < 0)
 		st = 0; /* removed / deactivated: nothing going on */
-	sp_exten_map(in->exten_state, (in->flags & SIPPRES_BODY_EARLY_INUSE_RINGING) != 0, &m);
+	sippres__exten_map(in->exten_state, (in->flags & SIPPRES_BODY_EARLY_INUSE_RINGING) != 0, &m);
 
 	add_call(&l, in->causing_call, st);
 	for (size_t i = 0; i < in->n_devices; i++)
@@ -400,7 +400,7 @@ static int gen_standard(struct sippres_xml *w, const struct sippres_body_input *
 	return w->err;
 }
 
-int sp_gen_dialog_info(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
+int sippres__gen_dialog_info(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
 {
 	(void)user_data;
 	if (in->profile == SIPPRES_PROFILE_ASTERISK)

@@ -23,94 +23,94 @@
 
 static void text_str(struct sippres_xml *w, const char *s)
 {
-	sp_xml_text(w, s, strlen(s));
+	sippres__xml_text(w, s, strlen(s));
 }
 
 /* The fixed parts are written as raw fragments per formatting (the fast
  * path); every value goes through the escaping writer. */
-int sp_gen_pidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
+int sippres__gen_pidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
 {
-	struct sp_exten_map m;
+	struct sippres__exten_map m;
 	bool ast = in->profile == SIPPRES_PROFILE_ASTERISK;
 	bool closed;
 
 	(void)user_data;
-	sp_exten_map(in->exten_state, false, &m);
-	closed = m.local_state == SP_NOTIFY_CLOSED;
+	sippres__exten_map(in->exten_state, false, &m);
+	closed = m.local_state == SIPPRES__NOTIFY_CLOSED;
 
-	sp_xml_start_lit(w, "presence");
+	sippres__xml_start_lit(w, "presence");
 	if (ast) {
-		sp_xml_attr_str(w, "entity", in->local_uri);
-		sp_xml_attr_lit(w, "xmlns", NS_PIDF);
+		sippres__xml_attr_str(w, "entity", in->local_uri);
+		sippres__xml_attr_lit(w, "xmlns", NS_PIDF);
 	} else {
-		sp_xml_attr_lit(w, "xmlns", NS_PIDF);
-		sp_xml_attr_str(w, "entity", in->local_uri);
+		sippres__xml_attr_lit(w, "xmlns", NS_PIDF);
+		sippres__xml_attr_str(w, "entity", in->local_uri);
 	}
-	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
+	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
 
-	sp_xml_children(w);
+	sippres__xml_children(w);
 	if (ast) {
 		const char *contact = in->remote_uri ? in->remote_uri : "";
 
-		sp_xml_lit(w, "\n <note>");
-		sp_xml_raw(w, m.note, strlen(m.note));
-		sp_xml_lit(w, "</note>\n <tuple id=\"");
-		sp_xml_esc_attr(w, in->exten, strlen(in->exten));
+		sippres__xml_lit(w, "\n <note>");
+		sippres__xml_raw(w, m.note, strlen(m.note));
+		sippres__xml_lit(w, "</note>\n <tuple id=\"");
+		sippres__xml_esc_attr(w, in->exten, strlen(in->exten));
 		if (closed)
-			sp_xml_lit(w, "\">\n  <status>\n   <basic>closed</basic>\n  </status>\n  <contact priority=\"1\"");
+			sippres__xml_lit(w, "\">\n  <status>\n   <basic>closed</basic>\n  </status>\n  <contact priority=\"1\"");
 		else
-			sp_xml_lit(w, "\">\n  <status>\n   <basic>open</basic>\n  </status>\n  <contact priority=\"1\"");
+			sippres__xml_lit(w, "\">\n  <status>\n   <basic>open</basic>\n  </status>\n  <contact priority=\"1\"");
 		if (contact[0]) {
-			sp_xml_lit(w, ">");
-			sp_xml_esc_text(w, contact, strlen(contact));
-			sp_xml_lit(w, "</contact>\n </tuple>");
+			sippres__xml_lit(w, ">");
+			sippres__xml_esc_text(w, contact, strlen(contact));
+			sippres__xml_lit(w, "</contact>\n </tuple>");
 		} else {
-			sp_xml_lit(w, " />\n </tuple>");
+			sippres__xml_lit(w, " />\n </tuple>");
 		}
 	} else {
-		sp_xml_lit(w, "\n  <tuple id=\"t");
-		sp_xml_id(w, in->exten);
+		sippres__xml_lit(w, "\n  <tuple id=\"t");
+		sippres__xml_id(w, in->exten);
 		if (closed)
-			sp_xml_lit(w, "\">\n    <status>\n      <basic>closed</basic>\n    </status>\n    <contact priority=\"1\">");
+			sippres__xml_lit(w, "\">\n    <status>\n      <basic>closed</basic>\n    </status>\n    <contact priority=\"1\">");
 		else
-			sp_xml_lit(w, "\">\n    <status>\n      <basic>open</basic>\n    </status>\n    <contact priority=\"1\">");
-		sp_xml_esc_text(w, in->local_uri, strlen(in->local_uri));
-		sp_xml_lit(w, "</contact>\n  </tuple>");
+			sippres__xml_lit(w, "\">\n    <status>\n      <basic>open</basic>\n    </status>\n    <contact priority=\"1\">");
+		sippres__xml_esc_text(w, in->local_uri, strlen(in->local_uri));
+		sippres__xml_lit(w, "</contact>\n  </tuple>");
 	}
 
-	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
+	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
 	if (!ast) {
-		sp_xml_lit(w, "\n  <note>");
-		sp_xml_raw(w, m.note, strlen(m.note));
-		sp_xml_lit(w, "</note>");
+		sippres__xml_lit(w, "\n  <note>");
+		sippres__xml_raw(w, m.note, strlen(m.note));
+		sippres__xml_lit(w, "</note>");
 	}
-	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);
-	sp_xml_end(w); /* presence */
+	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);
+	sippres__xml_end(w); /* presence */
 	return w->err;
 }
 
 /* ---- Digium / Sangoma presence tuple ------------------------------------- */
 
-int sp_supp_digium(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook)
+int sippres__supp_digium(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook)
 {
 	const char *type;
 
 	(void)user_data;
-	if (hook != SIPPRES_BODY_HOOK_MAIN || !sp_ua_is_digium(in->user_agent))
+	if (hook != SIPPRES_BODY_HOOK_MAIN || !sippres__ua_is_digium(in->user_agent))
 		return 0;
 	type = sippres_presence_state_name((int)in->presence_state);
-	sp_xml_start_lit(w, "tuple");
-	sp_xml_attr_lit(w, "id", "digium-presence");
-	sp_xml_start_lit(w, "status");
-	sp_xml_start_lit(w, "digium_presence");
-	sp_xml_attr_str(w, "type", type);
-	if (sp_str_set(in->presence_subtype))
-		sp_xml_attr_str(w, "subtype", in->presence_subtype);
-	if (sp_str_set(in->presence_message))
+	sippres__xml_start_lit(w, "tuple");
+	sippres__xml_attr_lit(w, "id", "digium-presence");
+	sippres__xml_start_lit(w, "status");
+	sippres__xml_start_lit(w, "digium_presence");
+	sippres__xml_attr_str(w, "type", type);
+	if (sippres__str_set(in->presence_subtype))
+		sippres__xml_attr_str(w, "subtype", in->presence_subtype);
+	if (sippres__str_set(in->presence_message))
 		text_str(w, in->presence_message);
-	sp_xml_end(w); /* digium_presence */
-	sp_xml_end(w); /* status */
-	sp_xml_end(w); /* tuple */
+	sippres__xml_end(w); /* digium_presence */
+	sippres__xml_end(w); /* status */
+	sippres__xml_end(w); /* tuple */
 	return w->err;
 }
 
@@ -146,64 +146,64 @@ static void presence_rpid(uint32_t ps, const char **activity, const char **note)
 	}
 }
 
-int sp_supp_rpid(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook)
+int sippres__supp_rpid(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in, uint32_t hook)
 {
-	struct sp_exten_map m;
+	struct sippres__exten_map m;
 	const char *activity, *note;
 	bool other;
 
 	(void)user_data;
 	if (hook == SIPPRES_BODY_HOOK_ROOT) {
-		sp_xml_attr_lit(w, "xmlns:dm", NS_DM);
-		sp_xml_attr_lit(w, "xmlns:rpid", NS_RPID);
+		sippres__xml_attr_lit(w, "xmlns:dm", NS_DM);
+		sippres__xml_attr_lit(w, "xmlns:rpid", NS_RPID);
 		return w->err;
 	}
 	if (hook != SIPPRES_BODY_HOOK_END)
 		return 0;
-	sp_exten_map(in->exten_state, false, &m);
-	sp_xml_children(w);
+	sippres__exten_map(in->exten_state, false, &m);
+	sippres__xml_children(w);
 	if (in->profile == SIPPRES_PROFILE_ASTERISK) {
 		/* eyeBeam: only ever on-the-phone, presence is not mapped */
 		if (m.on_the_phone)
-			sp_xml_lit(w, "\n <dm:person>\n  <rpid:activities>\n   <rpid:on-the-phone />\n"
+			sippres__xml_lit(w, "\n <dm:person>\n  <rpid:activities>\n   <rpid:on-the-phone />\n"
 			              "  </rpid:activities>\n </dm:person>");
 		else
-			sp_xml_lit(w, "\n <dm:person />");
+			sippres__xml_lit(w, "\n <dm:person />");
 		return w->err;
 	}
 
 	presence_rpid(in->presence_state, &activity, &note);
-	other = sp_str_set(in->presence_subtype);
-	if (sp_str_set(in->presence_message))
+	other = sippres__str_set(in->presence_subtype);
+	if (sippres__str_set(in->presence_message))
 		note = in->presence_message;
-	sp_xml_lit(w, "\n  <dm:person id=\"p");
-	sp_xml_id(w, in->exten);
+	sippres__xml_lit(w, "\n  <dm:person id=\"p");
+	sippres__xml_id(w, in->exten);
 	if (!m.on_the_phone && !activity && !other && !note) {
-		sp_xml_lit(w, "\"/>");
+		sippres__xml_lit(w, "\"/>");
 		return w->err;
 	}
-	sp_xml_lit(w, "\">");
+	sippres__xml_lit(w, "\">");
 	if (m.on_the_phone || activity || other) {
-		sp_xml_lit(w, "\n    <rpid:activities>");
+		sippres__xml_lit(w, "\n    <rpid:activities>");
 		if (m.on_the_phone)
-			sp_xml_lit(w, "\n      <rpid:on-the-phone/>");
+			sippres__xml_lit(w, "\n      <rpid:on-the-phone/>");
 		if (activity) {
-			sp_xml_lit(w, "\n      <");
-			sp_xml_raw(w, activity, strlen(activity));
-			sp_xml_lit(w, "/>");
+			sippres__xml_lit(w, "\n      <");
+			sippres__xml_raw(w, activity, strlen(activity));
+			sippres__xml_lit(w, "/>");
 		}
 		if (other) {
-			sp_xml_lit(w, "\n      <rpid:other>");
-			sp_xml_esc_text(w, in->presence_subtype, strlen(in->presence_subtype));
-			sp_xml_lit(w, "</rpid:other>");
+			sippres__xml_lit(w, "\n      <rpid:other>");
+			sippres__xml_esc_text(w, in->presence_subtype, strlen(in->presence_subtype));
+			sippres__xml_lit(w, "</rpid:other>");
 		}
-		sp_xml_lit(w, "\n    </rpid:activities>");
+		sippres__xml_lit(w, "\n    </rpid:activities>");
 	}
 	if (note) {
-		sp_xml_lit(w, "\n    <dm:note>");
-		sp_xml_esc_text(w, note, strlen(note));
-		sp_xml_lit(w, "</dm:note>");
+		sippres__xml_lit(w, "\n    <dm:note>");
+		sippres__xml_esc_text(w, note, strlen(note));
+		sippres__xml_lit(w, "</dm:note>");
 	}
-	sp_xml_lit(w, "\n  </dm:person>");
+	sippres__xml_lit(w, "\n  </dm:person>");
 	return w->err;
 }

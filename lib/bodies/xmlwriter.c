@@ -86,7 +86,7 @@ static size_t utf8_ok(const unsigned char *p, size_t n)
 
 #define PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
 
-size_t sp_xml_escape(char *out, const char *s, size_t n, bool attr)
+size_t sippres__xml_escape(char *out, const char *s, size_t n, bool attr)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	char *o = out;
@@ -141,7 +141,7 @@ size_t sp_xml_escape(char *out, const char *s, size_t n, bool attr)
 	return (size_t)(o - out);
 }
 
-void sp_xml_reset(struct sippres_xml *w, uint32_t format)
+void sippres__xml_reset(struct sippres_xml *w, uint32_t format)
 {
 	w->len = 0;
 	w->err = 0;
@@ -153,14 +153,14 @@ void sp_xml_reset(struct sippres_xml *w, uint32_t format)
 	w->version_len = 0;
 }
 
-void sp_xml_release(struct sippres_xml *w)
+void sippres__xml_release(struct sippres_xml *w)
 {
-	sp_free(w->ctx, w->buf);
+	sippres__free(w->ctx, w->buf);
 	w->buf = NULL;
 	w->len = w->cap = 0;
 }
 
-bool sp_xml_grow(struct sippres_xml *w, size_t n)
+bool sippres__xml_grow(struct sippres_xml *w, size_t n)
 {
 	size_t want, cap;
 	char *b;
@@ -178,7 +178,7 @@ bool sp_xml_grow(struct sippres_xml *w, size_t n)
 	cap = w->cap ? w->cap : 2048;
 	while (cap < want)
 		cap *= 2;
-	b = sp_realloc(w->ctx, w->buf, cap);
+	b = sippres__realloc(w->ctx, w->buf, cap);
 	if (!b) {
 		w->err = SIPPRES_E_NOMEM;
 		return false;
@@ -188,14 +188,14 @@ bool sp_xml_grow(struct sippres_xml *w, size_t n)
 	return true;
 }
 
-bool sp_xml_reserve(struct sippres_xml *w, size_t n)
+bool sippres__xml_reserve(struct sippres_xml *w, size_t n)
 {
-	return sp_xml_room(w, n) != NULL;
+	return sippres__xml_room(w, n) != NULL;
 }
 
-void sp_xml_prolog(struct sippres_xml *w)
+void sippres__xml_prolog(struct sippres_xml *w)
 {
-	sp_xml_lit(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	sippres__xml_lit(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 }
 
 /* Room for an escaped copy of n bytes plus extra; NULL (err set) on failure. */
@@ -206,32 +206,32 @@ static char *room_escaped(struct sippres_xml *w, size_t n, size_t extra)
 			w->err = SIPPRES_E_TOOBIG;
 		return NULL;
 	}
-	return sp_xml_room(w, 6 * n + extra);
+	return sippres__xml_room(w, 6 * n + extra);
 }
 
 static inline size_t indent_of(const struct sippres_xml *w, uint32_t d)
 {
-	return w->format == SP_XML_ASTERISK ? d : 2u * d;
+	return w->format == SIPPRES__XML_ASTERISK ? d : 2u * d;
 }
 
-void sp_xml_start(struct sippres_xml *w, const char *name, size_t n)
+void sippres__xml_start(struct sippres_xml *w, const char *name, size_t n)
 {
-	struct sp_xml_level *lv;
+	struct sippres__xml_level *lv;
 	size_t ind;
 	char *o;
 
 	if (w->err)
 		return;
-	if (w->depth >= SP_XML_MAX_DEPTH || n > UINT32_MAX / 2) {
+	if (w->depth >= SIPPRES__XML_MAX_DEPTH || n > UINT32_MAX / 2) {
 		w->err = SIPPRES_E_TOOBIG;
 		return;
 	}
 	ind = indent_of(w, w->depth);
-	o = sp_xml_room(w, n + ind + 3);
+	o = sippres__xml_room(w, n + ind + 3);
 	if (!o)
 		return;
 	if (w->depth > 0) {
-		struct sp_xml_level *parent = &w->stack[w->depth - 1];
+		struct sippres__xml_level *parent = &w->stack[w->depth - 1];
 		if (parent->text) {
 			w->err = SIPPRES_E_INVAL; /* no mixed content */
 			return;
@@ -240,7 +240,7 @@ void sp_xml_start(struct sippres_xml *w, const char *name, size_t n)
 			*o++ = '>';
 		parent->children = 1;
 		*o++ = '\n';
-		memcpy(o, spaces, ind); /* ind <= 2 * (SP_XML_MAX_DEPTH - 1) < sizeof(spaces) */
+		memcpy(o, spaces, ind); /* ind <= 2 * (SIPPRES__XML_MAX_DEPTH - 1) < sizeof(spaces) */
 		o += ind;
 	} else if (w->root_done) {
 		w->err = SIPPRES_E_INVAL; /* one root */
@@ -262,9 +262,9 @@ void sp_xml_start(struct sippres_xml *w, const char *name, size_t n)
 	w->open = true;
 }
 
-void sp_xml_end(struct sippres_xml *w)
+void sippres__xml_end(struct sippres_xml *w)
 {
-	struct sp_xml_level *lv;
+	struct sippres__xml_level *lv;
 	size_t ind;
 	char *o;
 
@@ -276,11 +276,11 @@ void sp_xml_end(struct sippres_xml *w)
 	}
 	lv = &w->stack[w->depth - 1];
 	ind = indent_of(w, w->depth - 1);
-	o = sp_xml_room(w, (size_t)lv->name_len + ind + 6);
+	o = sippres__xml_room(w, (size_t)lv->name_len + ind + 6);
 	if (!o)
 		return;
 	if (w->open) {
-		if (w->format == SP_XML_ASTERISK)
+		if (w->format == SIPPRES__XML_ASTERISK)
 			*o++ = ' ';
 		*o++ = '/';
 		*o++ = '>';
@@ -308,7 +308,7 @@ void sp_xml_end(struct sippres_xml *w)
 /* Close the start tag for text; false (err set) when text is not allowed. */
 static bool text_begin(struct sippres_xml *w, char **o, size_t n, bool escape)
 {
-	struct sp_xml_level *lv;
+	struct sippres__xml_level *lv;
 
 	if (w->err)
 		return false;
@@ -316,7 +316,7 @@ static bool text_begin(struct sippres_xml *w, char **o, size_t n, bool escape)
 		w->err = SIPPRES_E_INVAL;
 		return false;
 	}
-	*o = escape ? room_escaped(w, n, 1) : sp_xml_room(w, n + 1);
+	*o = escape ? room_escaped(w, n, 1) : sippres__xml_room(w, n + 1);
 	if (!*o)
 		return false;
 	lv = &w->stack[w->depth - 1];
@@ -328,18 +328,18 @@ static bool text_begin(struct sippres_xml *w, char **o, size_t n, bool escape)
 	return true;
 }
 
-void sp_xml_text(struct sippres_xml *w, const char *s, size_t n)
+void sippres__xml_text(struct sippres_xml *w, const char *s, size_t n)
 {
 	char *o;
 
 	/* like pj: an element with empty text is an empty element */
 	if (n && text_begin(w, &o, n, true)) {
-		o += sp_xml_escape(o, s, n, false);
+		o += sippres__xml_escape(o, s, n, false);
 		w->len = (size_t)(o - w->buf);
 	}
 }
 
-void sp_xml_text_raw(struct sippres_xml *w, const char *s, size_t n)
+void sippres__xml_text_raw(struct sippres_xml *w, const char *s, size_t n)
 {
 	char *o;
 
@@ -349,11 +349,11 @@ void sp_xml_text_raw(struct sippres_xml *w, const char *s, size_t n)
 	}
 }
 
-void sp_xml_elem_text(struct sippres_xml *w, const char *name, size_t n, const char *text, size_t tn)
+void sippres__xml_elem_text(struct sippres_xml *w, const char *name, size_t n, const char *text, size_t tn)
 {
-	sp_xml_start(w, name, n);
-	sp_xml_text(w, text, tn);
-	sp_xml_end(w);
+	sippres__xml_start(w, name, n);
+	sippres__xml_text(w, text, tn);
+	sippres__xml_end(w);
 }
 
 /* ` name="` */
@@ -367,7 +367,7 @@ static char *attr_head(struct sippres_xml *w, const char *name, size_t n, size_t
 		w->err = SIPPRES_E_INVAL;
 		return NULL;
 	}
-	o = sp_xml_room(w, n + 3 + extra);
+	o = sippres__xml_room(w, n + 3 + extra);
 	if (!o)
 		return NULL;
 	*o++ = ' ';
@@ -378,7 +378,7 @@ static char *attr_head(struct sippres_xml *w, const char *name, size_t n, size_t
 	return o;
 }
 
-void sp_xml_attr_open(struct sippres_xml *w, const char *name, size_t n)
+void sippres__xml_attr_open(struct sippres_xml *w, const char *name, size_t n)
 {
 	char *o = attr_head(w, name, n, 0);
 
@@ -386,25 +386,25 @@ void sp_xml_attr_open(struct sippres_xml *w, const char *name, size_t n)
 		w->len = (size_t)(o - w->buf);
 }
 
-void sp_xml_attr_part(struct sippres_xml *w, const char *v, size_t vn)
+void sippres__xml_attr_part(struct sippres_xml *w, const char *v, size_t vn)
 {
 	char *o = room_escaped(w, vn, 0);
 
 	if (o)
-		w->len += sp_xml_escape(o, v, vn, true);
+		w->len += sippres__xml_escape(o, v, vn, true);
 }
 
-void sp_xml_attr_close(struct sippres_xml *w)
+void sippres__xml_attr_close(struct sippres_xml *w)
 {
-	sp_xml_lit(w, "\"");
+	sippres__xml_lit(w, "\"");
 }
 
-void sp_xml_attr(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn)
+void sippres__xml_attr(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn)
 {
 	char *o;
 
 	if (vn == 0) {
-		sp_xml_attr_raw(w, name, n, v, 0);
+		sippres__xml_attr_raw(w, name, n, v, 0);
 		return;
 	}
 	if (vn > (SIZE_MAX / 8) / 6) {
@@ -415,16 +415,16 @@ void sp_xml_attr(struct sippres_xml *w, const char *name, size_t n, const char *
 	o = attr_head(w, name, n, 6 * vn + 1);
 	if (!o)
 		return;
-	o += sp_xml_escape(o, v, vn, true);
+	o += sippres__xml_escape(o, v, vn, true);
 	*o++ = '"';
 	w->len = (size_t)(o - w->buf);
 }
 
-void sp_xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn)
+void sippres__xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn)
 {
 	char *o;
 
-	if (vn == 0 && w->format == SP_XML_ASTERISK) {
+	if (vn == 0 && w->format == SIPPRES__XML_ASTERISK) {
 		/* pj_xml_print prints an attribute with an empty value as its bare name */
 		if (w->err)
 			return;
@@ -432,7 +432,7 @@ void sp_xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const ch
 			w->err = SIPPRES_E_INVAL;
 			return;
 		}
-		o = sp_xml_room(w, n + 1);
+		o = sippres__xml_room(w, n + 1);
 		if (!o)
 			return;
 		*o++ = ' ';
@@ -450,7 +450,7 @@ void sp_xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const ch
 	w->len = (size_t)(o - w->buf);
 }
 
-void sp_xml_attr_u32(struct sippres_xml *w, const char *name, size_t n, uint32_t v, bool mark)
+void sippres__xml_attr_u32(struct sippres_xml *w, const char *name, size_t n, uint32_t v, bool mark)
 {
 	char digits[10];
 	size_t k = 0;
@@ -473,9 +473,9 @@ void sp_xml_attr_u32(struct sippres_xml *w, const char *name, size_t n, uint32_t
 	w->len = (size_t)(o - w->buf);
 }
 
-void sp_xml_children(struct sippres_xml *w)
+void sippres__xml_children(struct sippres_xml *w)
 {
-	struct sp_xml_level *lv;
+	struct sippres__xml_level *lv;
 
 	if (w->err)
 		return;
@@ -487,24 +487,24 @@ void sp_xml_children(struct sippres_xml *w)
 	lv->children = 1;
 	if (w->open) {
 		w->open = false;
-		sp_xml_lit(w, ">");
+		sippres__xml_lit(w, ">");
 	}
 }
 
-void sp_xml_esc_text(struct sippres_xml *w, const char *s, size_t n)
+void sippres__xml_esc_text(struct sippres_xml *w, const char *s, size_t n)
 {
 	char *o = room_escaped(w, n, 0);
 
 	if (o)
-		w->len += sp_xml_escape(o, s, n, false);
+		w->len += sippres__xml_escape(o, s, n, false);
 }
 
-void sp_xml_esc_attr(struct sippres_xml *w, const char *s, size_t n)
+void sippres__xml_esc_attr(struct sippres_xml *w, const char *s, size_t n)
 {
 	char *o = room_escaped(w, n, 0);
 
 	if (o)
-		w->len += sp_xml_escape(o, s, n, true);
+		w->len += sippres__xml_escape(o, s, n, true);
 }
 
 static char *id_copy(char *o, const char *v, size_t vn)
@@ -525,7 +525,7 @@ static char *id_copy(char *o, const char *v, size_t vn)
 	return o;
 }
 
-void sp_xml_id(struct sippres_xml *w, const char *v)
+void sippres__xml_id(struct sippres_xml *w, const char *v)
 {
 	size_t vn = strlen(v);
 	char *o;
@@ -535,12 +535,12 @@ void sp_xml_id(struct sippres_xml *w, const char *v)
 			w->err = SIPPRES_E_TOOBIG;
 		return;
 	}
-	o = sp_xml_room(w, 3 * vn);
+	o = sippres__xml_room(w, 3 * vn);
 	if (o)
 		w->len = (size_t)(id_copy(o, v, vn) - w->buf);
 }
 
-void sp_xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const char *prefix, const char *v)
+void sippres__xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const char *prefix, const char *v)
 {
 	size_t vn = strlen(v), pn = strlen(prefix);
 	char *o;

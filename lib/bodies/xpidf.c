@@ -20,11 +20,11 @@
 
 #define XPIDF_DOCTYPE "<!DOCTYPE presence PUBLIC \"-//IETF//DTD RFCxxxx XPIDF 1.0//EN\" \"xpidf.dtd\">\n"
 
-int sp_gen_xpidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
+int sippres__gen_xpidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
 {
 	static const char hex[] = "0123456789abcdef";
 	bool ast = in->profile == SIPPRES_PROFILE_ASTERISK;
-	struct sp_exten_map m;
+	struct sippres__exten_map m;
 	uint8_t rnd[16];
 	char atomid[32];
 	const char *status, *substatus, *addr;
@@ -41,13 +41,13 @@ int sp_gen_xpidf(void *user_data, struct sippres_xml *w, const struct sippres_bo
 		atomid[2 * i + 1] = hex[rnd[i] & 15];
 	}
 
-	sp_exten_map(in->exten_state, false, &m);
+	sippres__exten_map(in->exten_state, false, &m);
 	switch (m.local_state) {
-	case SP_NOTIFY_CLOSED:
+	case SIPPRES__NOTIFY_CLOSED:
 		status = "closed";
 		substatus = "offline";
 		break;
-	case SP_NOTIFY_INUSE:
+	case SIPPRES__NOTIFY_INUSE:
 		status = "inuse";
 		substatus = "onthephone";
 		break;
@@ -65,29 +65,29 @@ int sp_gen_xpidf(void *user_data, struct sippres_xml *w, const struct sippres_bo
 	addr = ast ? (in->remote_uri ? in->remote_uri : "") : in->local_uri;
 
 	if (!ast)
-		sp_xml_lit(w, XPIDF_DOCTYPE);
-	sp_xml_start_lit(w, "presence");
-	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
+		sippres__xml_lit(w, XPIDF_DOCTYPE);
+	sippres__xml_start_lit(w, "presence");
+	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
 
 	/* fixed markup as raw fragments per formatting, values escaped */
-	sp_xml_children(w);
-	sp_xml_lit2(w, "\n <presentity uri=\"", "\n  <presentity uri=\"");
-	sp_xml_esc_attr(w, in->local_uri, strlen(in->local_uri));
-	sp_xml_lit2(w, ";method=SUBSCRIBE\" />\n <atom atomid=\"", ";method=SUBSCRIBE\"/>\n  <atom atomid=\"");
-	sp_xml_raw(w, atomid, sizeof(atomid));
-	sp_xml_lit(w, "\" id=\"");
-	sp_xml_esc_attr(w, in->exten, strlen(in->exten));
-	sp_xml_lit2(w, "\">\n  <address uri=\"", "\">\n    <address uri=\"");
-	sp_xml_esc_attr(w, addr, strlen(addr));
-	sp_xml_lit2(w, ";user=ip\" priority=\"0.80000\">\n   <status status=\"",
+	sippres__xml_children(w);
+	sippres__xml_lit2(w, "\n <presentity uri=\"", "\n  <presentity uri=\"");
+	sippres__xml_esc_attr(w, in->local_uri, strlen(in->local_uri));
+	sippres__xml_lit2(w, ";method=SUBSCRIBE\" />\n <atom atomid=\"", ";method=SUBSCRIBE\"/>\n  <atom atomid=\"");
+	sippres__xml_raw(w, atomid, sizeof(atomid));
+	sippres__xml_lit(w, "\" id=\"");
+	sippres__xml_esc_attr(w, in->exten, strlen(in->exten));
+	sippres__xml_lit2(w, "\">\n  <address uri=\"", "\">\n    <address uri=\"");
+	sippres__xml_esc_attr(w, addr, strlen(addr));
+	sippres__xml_lit2(w, ";user=ip\" priority=\"0.80000\">\n   <status status=\"",
 	            ";user=ip\" priority=\"0.800000\">\n      <status status=\"");
-	sp_xml_raw(w, status, strlen(status));
-	sp_xml_lit2(w, "\" />\n   <msnsubstatus substatus=\"", "\"/>\n      <msnsubstatus substatus=\"");
-	sp_xml_raw(w, substatus, strlen(substatus));
-	sp_xml_lit2(w, "\" />\n  </address>\n </atom>", "\"/>\n    </address>\n  </atom>");
+	sippres__xml_raw(w, status, strlen(status));
+	sippres__xml_lit2(w, "\" />\n   <msnsubstatus substatus=\"", "\"/>\n      <msnsubstatus substatus=\"");
+	sippres__xml_raw(w, substatus, strlen(substatus));
+	sippres__xml_lit2(w, "\" />\n  </address>\n </atom>", "\"/>\n    </address>\n  </atom>");
 
-	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
-	sp_bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);
-	sp_xml_end(w); /* presence */
+	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_MAIN);
+	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_END);
+	sippres__xml_end(w); /* presence */
 	return w->err;
 }

@@ -12,16 +12,16 @@
 #include "core/core-private.h"
 
 /* Deepest #include nesting (the top file is depth 0). */
-#define SP_CONF_MAX_INCLUDE_DEPTH 16
+#define SIPPRES__CONF_MAX_INCLUDE_DEPTH 16
 /* Bounds for one load, so that hostile text cannot make it exponential:
  * included files (each one counts every time it is included), lines kept
  * (inherited copies count), problems stored (the rest are only counted). */
-#define SP_CONF_MAX_INCLUDES 1024
-#define SP_CONF_MAX_VARS (1u << 20)
-#define SP_CONF_MAX_PROBLEMS 1000
+#define SIPPRES__CONF_MAX_INCLUDES 1024
+#define SIPPRES__CONF_MAX_VARS (1u << 20)
+#define SIPPRES__CONF_MAX_PROBLEMS 1000
 
 /* One `name = value` (or `name => value`) line of a section. */
-struct sp_conf_var {
+struct sippres__conf_var {
 	char *name;           /* trimmed */
 	char *value;          /* trimmed, comments removed, `\;` resolved */
 	const char *file;     /* interned in the document */
@@ -33,76 +33,76 @@ struct sp_conf_var {
 };
 
 /* One `[name]` section; sections may share a name (pjsip.conf does that). */
-struct sp_conf_cat {
-	struct sp_hnode node; /* in sp_conf_doc.by_name when it is the first of its name */
+struct sippres__conf_cat {
+	struct sippres__hnode node; /* in sippres__conf_doc.by_name when it is the first of its name */
 	char *name;
 	const char *file;
 	uint32_t line;
 	uint64_t seq;
 	bool is_template;     /* (!) */
-	struct sp_conf_var *vars;
+	struct sippres__conf_var *vars;
 	size_t n_vars, cap_vars;
 };
 
-struct sp_conf_problem {
+struct sippres__conf_problem {
 	const char *file;
 	uint64_t seq;
 	struct sippres_diag diag;
 };
 
-struct sp_conf_doc {
+struct sippres__conf_doc {
 	struct sippres_ctx *ctx;
 	struct sippres_config_io io; /* zeroed when the host gave none */
-	struct sp_conf_cat **cats;
+	struct sippres__conf_cat **cats;
 	size_t n_cats, cap_cats;
 	char **files;                /* interned file names */
 	size_t n_files;
-	struct sp_map by_name;       /* first section of each name */
-	struct sp_conf_problem *problems;
+	struct sippres__map by_name;       /* first section of each name */
+	struct sippres__conf_problem *problems;
 	size_t n_problems, cap_problems;
-	size_t n_more_problems;      /* beyond SP_CONF_MAX_PROBLEMS: counted, not stored */
+	size_t n_more_problems;      /* beyond SIPPRES__CONF_MAX_PROBLEMS: counted, not stored */
 	size_t n_includes, n_vars;
-	bool vars_full;              /* SP_CONF_MAX_VARS reached (reported once) */
-	const char *include_stack[SP_CONF_MAX_INCLUDE_DEPTH + 1];
+	bool vars_full;              /* SIPPRES__CONF_MAX_VARS reached (reported once) */
+	const char *include_stack[SIPPRES__CONF_MAX_INCLUDE_DEPTH + 1];
 	unsigned depth;
 	uint64_t seq;                /* lines read so far, across files */
-	struct sp_conf_cat *cur;     /* section that lines are added to (NULL: none yet or broken) */
+	struct sippres__conf_cat *cur;     /* section that lines are added to (NULL: none yet or broken) */
 	bool cur_broken;             /* the current header was malformed: skip its lines silently */
 };
 
 /* Check the io struct and prepare an empty document. */
-int sp_conf_doc_init(struct sp_conf_doc *doc, struct sippres_ctx *ctx, const struct sippres_config_io *io);
-void sp_conf_doc_fini(struct sp_conf_doc *doc);
+int sippres__conf_doc_init(struct sippres__conf_doc *doc, struct sippres_ctx *ctx, const struct sippres_config_io *io);
+void sippres__conf_doc_fini(struct sippres__conf_doc *doc);
 
 /* Read one file's text (and the files it includes) into the document.
  * Syntax problems are recorded; returns 0 or < 0 (SIPPRES_E_NOMEM) only. */
-int sp_conf_read(struct sp_conf_doc *doc, const char *file, const char *text, size_t len);
+int sippres__conf_read(struct sippres__conf_doc *doc, const char *file, const char *text, size_t len);
 
 /* Record a problem. Returns 0 or SIPPRES_E_NOMEM. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 6, 7)))
 #endif
-int sp_conf_problem(struct sp_conf_doc *doc, const char *file, uint32_t line, uint32_t column, uint64_t seq,
+int sippres__conf_problem(struct sippres__conf_doc *doc, const char *file, uint32_t line, uint32_t column, uint64_t seq,
                     const char *fmt, ...);
 /* Same, positioned at a variable's value (offset: bytes into the value). */
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
-int sp_conf_var_problem(struct sp_conf_doc *doc, const struct sp_conf_var *v, size_t offset, const char *fmt, ...);
+int sippres__conf_var_problem(struct sippres__conf_doc *doc, const struct sippres__conf_var *v, size_t offset, const char *fmt, ...);
 
 /* Hand every recorded problem to the host in reading order. Returns the count. */
-int sp_conf_emit_problems(struct sp_conf_doc *doc);
+int sippres__conf_emit_problems(struct sippres__conf_doc *doc);
 
 /* The last variable called name (case-insensitive) in a section, or NULL. */
-const struct sp_conf_var *sp_conf_cat_get(const struct sp_conf_cat *cat, const char *name);
+const struct sippres__conf_var *sippres__conf_cat_get(const struct sippres__conf_cat *cat, const char *name);
 
 /* Asterisk booleans: yes/true/y/t/1/on and no/false/n/f/0/off, any case.
  * Returns 1, 0, or -1 for anything else. */
-int sp_conf_bool(const char *s);
+int sippres__conf_bool(const char *s);
 /* Unsigned 32-bit decimal (leading/trailing blanks allowed). Returns 0 or -1. */
-int sp_conf_uint(const char *s, uint32_t *out);
+int sippres__conf_uint(const char *s, uint32_t *out);
 
 /* Tell the host an object was applied (io.loaded). */
-void sp_conf_loaded(struct sp_conf_doc *doc, const char *type, const char *name);
+void sippres__conf_loaded(struct sippres__conf_doc *doc, const char *type, const char *name);
 
 #endif

@@ -7,30 +7,30 @@
 
 /* A (context, extension) pair already loaded by this call. */
 struct seen {
-	struct sp_hnode node;
+	struct sippres__hnode node;
 	const char *context; /* the section's name, owned by the document */
 	char *exten;         /* own copy */
-	const struct sp_conf_var *var;
+	const struct sippres__conf_var *var;
 };
 
 struct ext_load {
-	struct sp_conf_doc doc;
-	struct sp_map seen;
+	struct sippres__conf_doc doc;
+	struct sippres__map seen;
 	struct seen **all;
 	size_t n_all, cap_all;
 };
 
 static uint32_t seen_hash(struct sippres_ctx *ctx, const char *context, const char *exten)
 {
-	return sp_hash(ctx->hash_seed, context, false) * 31u + sp_hash(ctx->hash_seed, exten, false);
+	return sippres__hash(ctx->hash_seed, context, false) * 31u + sippres__hash(ctx->hash_seed, exten, false);
 }
 
 static const struct seen *seen_find(struct ext_load *L, const char *context, const char *exten)
 {
 	uint32_t h = seen_hash(L->doc.ctx, context, exten);
 
-	for (struct sp_hnode *n = sp_map_chain(&L->seen, h); n; n = n->next) {
-		struct seen *s = SP_CONTAINER_OF(n, struct seen, node);
+	for (struct sippres__hnode *n = sippres__map_chain(&L->seen, h); n; n = n->next) {
+		struct seen *s = SIPPRES__CONTAINER_OF(n, struct seen, node);
 
 		if (n->hash == h && strcmp(s->context, context) == 0 && strcmp(s->exten, exten) == 0)
 			return s;
@@ -38,32 +38,32 @@ static const struct seen *seen_find(struct ext_load *L, const char *context, con
 	return NULL;
 }
 
-static int seen_add(struct ext_load *L, const char *context, const char *exten, const struct sp_conf_var *v)
+static int seen_add(struct ext_load *L, const char *context, const char *exten, const struct sippres__conf_var *v)
 {
 	struct sippres_ctx *ctx = L->doc.ctx;
 	struct seen *s;
 
 	if (L->n_all == L->cap_all) {
 		size_t n = L->cap_all ? L->cap_all * 2 : 16;
-		struct seen **a = sp_reallocarray(ctx, L->all, n, sizeof(*a));
+		struct seen **a = sippres__reallocarray(ctx, L->all, n, sizeof(*a));
 
 		if (!a)
 			return SIPPRES_E_NOMEM;
 		L->all = a;
 		L->cap_all = n;
 	}
-	s = sp_calloc(ctx, 1, sizeof(*s));
+	s = sippres__calloc(ctx, 1, sizeof(*s));
 	if (!s)
 		return SIPPRES_E_NOMEM;
-	s->exten = sp_strdup(ctx, exten);
+	s->exten = sippres__strdup(ctx, exten);
 	if (!s->exten) {
-		sp_free(ctx, s);
+		sippres__free(ctx, s);
 		return SIPPRES_E_NOMEM;
 	}
 	s->context = context;
 	s->var = v;
 	L->all[L->n_all++] = s;
-	sp_map_insert(ctx, &L->seen, &s->node, seen_hash(ctx, context, exten));
+	sippres__map_insert(ctx, &L->seen, &s->node, seen_hash(ctx, context, exten));
 	return 0;
 }
 
@@ -92,31 +92,31 @@ static bool blank(char c)
 
 /* Register one hint line. exten points into a scratch copy; value_off is the
  * offset of the hint value in v->value. */
-static int add_hint(struct ext_load *L, const struct sp_conf_cat *cat, const struct sp_conf_var *v, const char *exten,
+static int add_hint(struct ext_load *L, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v, const char *exten,
                     size_t exten_off, size_t value_off)
 {
-	struct sp_conf_doc *doc = &L->doc;
+	struct sippres__conf_doc *doc = &L->doc;
 	struct sippres_diag diag = {.size = sizeof(diag)};
 	const char *value = v->value + value_off;
 	const struct seen *dup;
 	size_t bad = 0;
 	int r;
 
-	if (!sp_name_ok(cat->name))
-		return sp_conf_var_problem(doc, v, 0, "context '%s': invalid context name; hint ignored", cat->name);
-	if (!sp_name_ok(exten))
-		return sp_conf_var_problem(doc, v, exten_off, "invalid extension name '%s'; hint ignored", exten);
-	if (exten[0] == '_' && !sp_pattern_valid(exten, &bad))
-		return sp_conf_var_problem(doc, v, exten_off + bad, "invalid extension pattern '%s'; hint ignored", exten);
+	if (!sippres__name_ok(cat->name))
+		return sippres__conf_var_problem(doc, v, 0, "context '%s': invalid context name; hint ignored", cat->name);
+	if (!sippres__name_ok(exten))
+		return sippres__conf_var_problem(doc, v, exten_off, "invalid extension name '%s'; hint ignored", exten);
+	if (exten[0] == '_' && !sippres__pattern_valid(exten, &bad))
+		return sippres__conf_var_problem(doc, v, exten_off + bad, "invalid extension pattern '%s'; hint ignored", exten);
 	dup = seen_find(L, cat->name, exten);
 	if (dup)
-		return sp_conf_var_problem(doc, v, exten_off, "a hint for %s@%s is already defined at %s:%u; this one is ignored",
+		return sippres__conf_var_problem(doc, v, exten_off, "a hint for %s@%s is already defined at %s:%u; this one is ignored",
 		                           exten, cat->name, dup->var->file, dup->var->line);
 	r = sippres_hint_set(doc->ctx, cat->name, exten, value, &diag);
 	if (r == SIPPRES_E_NOMEM || r == SIPPRES_E_REENTRANT || r == SIPPRES_E_CALLBACK)
 		return r;
 	if (r < 0)
-		return sp_conf_var_problem(doc, v, value_off + (diag.column ? diag.column - 1 : 0),
+		return sippres__conf_var_problem(doc, v, value_off + (diag.column ? diag.column - 1 : 0),
 		                           "hint %s@%s: %s; ignored", exten, cat->name,
 		                           diag.message[0] ? diag.message : sippres_strerror(r));
 	r = seen_add(L, cat->name, exten, v);
@@ -124,25 +124,25 @@ static int add_hint(struct ext_load *L, const struct sp_conf_cat *cat, const str
 		return r;
 	if (doc->io.loaded) {
 		size_t n = strlen(exten) + strlen(cat->name) + 2;
-		char *name = sp_malloc(doc->ctx, n);
+		char *name = sippres__malloc(doc->ctx, n);
 
 		if (!name)
 			return SIPPRES_E_NOMEM;
 		memcpy(name, exten, strlen(exten));
 		name[strlen(exten)] = '@';
 		memcpy(name + strlen(exten) + 1, cat->name, strlen(cat->name) + 1);
-		sp_conf_loaded(doc, "hint", name);
-		sp_free(doc->ctx, name);
+		sippres__conf_loaded(doc, "hint", name);
+		sippres__free(doc->ctx, name);
 	}
 	return 0;
 }
 
 /* One `exten =>` or `same =>` line. last: the extension of the previous
  * `exten` line in this context (scratch buffer, updated). */
-static int exten_line(struct ext_load *L, const struct sp_conf_cat *cat, const struct sp_conf_var *v, bool same,
+static int exten_line(struct ext_load *L, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v, bool same,
                       char **last)
 {
-	struct sp_conf_doc *doc = &L->doc;
+	struct sippres__conf_doc *doc = &L->doc;
 	const char *s = v->value;
 	size_t eb = 0, ee, pb, pe, vb, i;
 	char *exten;
@@ -153,20 +153,20 @@ static int exten_line(struct ext_load *L, const struct sp_conf_cat *cat, const s
 		if (!s[ee])
 			ee = field_end(s, false); /* an unclosed '[': let the pattern check report it */
 		if (!s[ee])
-			return sp_conf_var_problem(doc, v, 0, "expected 'extension,priority,application'; line ignored");
+			return sippres__conf_var_problem(doc, v, 0, "expected 'extension,priority,application'; line ignored");
 		pb = ee + 1;
 		while (ee > eb && blank(s[ee - 1]))
 			ee--;
 		if (ee == eb)
-			return sp_conf_var_problem(doc, v, 0, "empty extension name; line ignored");
-		exten = sp_strndup(doc->ctx, s + eb, ee - eb);
+			return sippres__conf_var_problem(doc, v, 0, "empty extension name; line ignored");
+		exten = sippres__strndup(doc->ctx, s + eb, ee - eb);
 		if (!exten)
 			return SIPPRES_E_NOMEM;
-		sp_free(doc->ctx, *last);
+		sippres__free(doc->ctx, *last);
 		*last = exten;
 	} else {
 		if (!*last)
-			return sp_conf_var_problem(doc, v, 0, "'same =>' without an earlier 'exten =>' in this context; line ignored");
+			return sippres__conf_var_problem(doc, v, 0, "'same =>' without an earlier 'exten =>' in this context; line ignored");
 		pb = 0;
 	}
 	while (s[pb] && blank(s[pb]))
@@ -178,7 +178,7 @@ static int exten_line(struct ext_load *L, const struct sp_conf_cat *cat, const s
 	if (pe - pb != 4 || memcmp(s + pb, "hint", 4) != 0)
 		return 0; /* another priority: not ours */
 	if (!s[vb] && vb == pe)
-		return sp_conf_var_problem(doc, v, pb, "hint without a value; ignored");
+		return sippres__conf_var_problem(doc, v, pb, "hint without a value; ignored");
 	while (s[vb] && blank(s[vb]))
 		vb++;
 	exten = *last;
@@ -192,7 +192,7 @@ static int exten_line(struct ext_load *L, const struct sp_conf_cat *cat, const s
 			else if (exten[i] == ']' && depth > 0)
 				depth--;
 			else if (exten[i] == '/' && depth == 0)
-				return sp_conf_var_problem(doc, v, same ? 0 : i,
+				return sippres__conf_var_problem(doc, v, same ? 0 : i,
 				                           "caller ID matching ('%s') is not supported for hints; ignored", exten);
 		}
 	}
@@ -200,26 +200,26 @@ static int exten_line(struct ext_load *L, const struct sp_conf_cat *cat, const s
 	return r;
 }
 
-static int load_context(struct ext_load *L, const struct sp_conf_cat *cat)
+static int load_context(struct ext_load *L, const struct sippres__conf_cat *cat)
 {
-	struct sp_conf_doc *doc = &L->doc;
+	struct sippres__conf_doc *doc = &L->doc;
 	char *last = NULL;
 	int r = 0;
 
 	for (size_t i = 0; i < cat->n_vars && r >= 0; i++) {
-		const struct sp_conf_var *v = &cat->vars[i];
+		const struct sippres__conf_var *v = &cat->vars[i];
 
-		if (sp_streq_nocase(v->name, "exten"))
+		if (sippres__streq_nocase(v->name, "exten"))
 			r = exten_line(L, cat, v, false, &last);
-		else if (sp_streq_nocase(v->name, "same"))
+		else if (sippres__streq_nocase(v->name, "same"))
 			r = exten_line(L, cat, v, true, &last);
-		else if (sp_streq_nocase(v->name, "include"))
-			r = sp_conf_var_problem(doc, v, 0,
+		else if (sippres__streq_nocase(v->name, "include"))
+			r = sippres__conf_var_problem(doc, v, 0,
 			                        "context includes are not supported: hints of '%s' are not visible from '%s'",
 			                        v->value, cat->name);
 		/* ignorepat, switch, lswitch, eswitch, ...: nothing to do with hints */
 	}
-	sp_free(doc->ctx, last);
+	sippres__free(doc->ctx, last);
 	return r;
 }
 
@@ -234,30 +234,30 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
 	memset(&L, 0, sizeof(L));
-	r = sp_conf_doc_init(&L.doc, ctx, io);
+	r = sippres__conf_doc_init(&L.doc, ctx, io);
 	if (r < 0)
 		return r;
-	r = sp_map_init(ctx, &L.seen, 64);
+	r = sippres__map_init(ctx, &L.seen, 64);
 	if (r < 0) {
-		sp_conf_doc_fini(&L.doc);
+		sippres__conf_doc_fini(&L.doc);
 		return r;
 	}
-	r = sp_conf_read(&L.doc, file ? file : "extensions.conf", text ? text : "", len);
+	r = sippres__conf_read(&L.doc, file ? file : "extensions.conf", text ? text : "", len);
 	for (size_t i = 0; r >= 0 && i < L.doc.n_cats; i++) {
-		const struct sp_conf_cat *cat = L.doc.cats[i];
+		const struct sippres__conf_cat *cat = L.doc.cats[i];
 
-		if (cat->is_template || sp_streq_nocase(cat->name, "general") || sp_streq_nocase(cat->name, "globals"))
+		if (cat->is_template || sippres__streq_nocase(cat->name, "general") || sippres__streq_nocase(cat->name, "globals"))
 			continue;
 		r = load_context(&L, cat);
 	}
 	if (r >= 0)
-		r = sp_conf_emit_problems(&L.doc);
+		r = sippres__conf_emit_problems(&L.doc);
 	for (size_t i = 0; i < L.n_all; i++) {
-		sp_free(ctx, L.all[i]->exten);
-		sp_free(ctx, L.all[i]);
+		sippres__free(ctx, L.all[i]->exten);
+		sippres__free(ctx, L.all[i]);
 	}
-	sp_free(ctx, L.all);
-	sp_map_fini(ctx, &L.seen);
-	sp_conf_doc_fini(&L.doc);
+	sippres__free(ctx, L.all);
+	sippres__map_fini(ctx, &L.seen);
+	sippres__conf_doc_fini(&L.doc);
 	return r;
 }

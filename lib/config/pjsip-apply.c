@@ -14,7 +14,7 @@ static int apply_endpoint(void *user_data, const char *name, const struct sippre
 	return r < 0 ? r : 0;
 }
 
-static int apply_list(void *user_data, const struct sp_conf_list *l, struct sippres_diag *diag)
+static int apply_list(void *user_data, const struct sippres__conf_list *l, struct sippres_diag *diag)
 {
 	struct sippres_list list;
 	int r;
@@ -30,14 +30,14 @@ static int apply_list(void *user_data, const struct sp_conf_list *l, struct sipp
 	list.resource_display_name = l->resource_display_name;
 	r = sippres_list_set(user_data, &list);
 	if (r == SIPPRES_E_TOOBIG)
-		sp_diag(diag, 0, 0, "too many list items or names too long");
+		sippres__diag(diag, 0, 0, "too many list items or names too long");
 	return r < 0 ? r : 0;
 }
 
 SIPPRES_EXPORT int sippres_config_load_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
                                              const struct sippres_config_io *io)
 {
-	struct sp_pjsip_sink sink = {.user_data = ctx, .endpoint = apply_endpoint, .list = apply_list};
+	struct sippres__pjsip_sink sink = {.user_data = ctx, .endpoint = apply_endpoint, .list = apply_list};
 
-	return sp_config_pjsip(ctx, file, text, len, io, &sink);
+	return sippres__config_pjsip(ctx, file, text, len, io, &sink);
 }

@@ -6,7 +6,7 @@
 #include "config-private.h"
 
 /* A checked `type=resource_list` section; views valid during the sink call. */
-struct sp_conf_list {
+struct sippres__conf_list {
 	const char *name;
 	const char *event;
 	const char **items;          /* whitespace-stripped, no empties, no duplicates */
@@ -21,13 +21,13 @@ struct sp_conf_list {
 /* Where checked objects go. A sink returning < 0 makes a problem at the
  * section (message from diag, else sippres_strerror); NOMEM, REENTRANT and
  * CALLBACK abort the load. */
-struct sp_pjsip_sink {
+struct sippres__pjsip_sink {
 	void *user_data;
 	int (*endpoint)(void *user_data, const char *name, const struct sippres_endpoint *ep, struct sippres_diag *diag);
-	int (*list)(void *user_data, const struct sp_conf_list *list, struct sippres_diag *diag);
+	int (*list)(void *user_data, const struct sippres__conf_list *list, struct sippres_diag *diag);
 };
 
-int sp_config_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
-                    const struct sippres_config_io *io, const struct sp_pjsip_sink *sink);
+int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
+                    const struct sippres_config_io *io, const struct sippres__pjsip_sink *sink);
 
 #endif

@@ -10,11 +10,11 @@
 
 static bool value_name_ok(const char *s)
 {
-	return sp_name_ok(s);
+	return sippres__name_ok(s);
 }
 
 /* One endpoint key. Returns 0 (applied or ignored), 1 (bad value, reported), < 0. */
-static int endpoint_key(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, const struct sp_conf_var *v,
+static int endpoint_key(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v,
                         struct sippres_endpoint *ep)
 {
 	const char *k = v->name, *val = v->value;
@@ -23,12 +23,12 @@ static int endpoint_key(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, 
 
 #define BAD(...)                                                                                \
 	do {                                                                                    \
-		r = sp_conf_var_problem(doc, v, 0, __VA_ARGS__);                               \
+		r = sippres__conf_var_problem(doc, v, 0, __VA_ARGS__);                               \
 		return r < 0 ? r : 1;                                                           \
 	} while (0)
 
-	if (sp_streq_nocase(k, "context") || sp_streq_nocase(k, "subscribe_context")) {
-		bool sub = sp_streq_nocase(k, "subscribe_context");
+	if (sippres__streq_nocase(k, "context") || sippres__streq_nocase(k, "subscribe_context")) {
+		bool sub = sippres__streq_nocase(k, "subscribe_context");
 
 		if (val[0] && !value_name_ok(val))
 			BAD("endpoint '%s': %s: '%s' is not a valid context name", cat->name, k, val);
@@ -36,11 +36,11 @@ static int endpoint_key(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, 
 			ep->subscribe_context = val[0] ? val : NULL;
 		else
 			ep->context = val[0] ? val : NULL;
-	} else if (sp_streq_nocase(k, "allow_subscribe") || sp_streq_nocase(k, "notify_early_inuse_ringing")) {
-		uint32_t flag = sp_streq_nocase(k, "allow_subscribe") ? SIPPRES_ENDPOINT_DENY_SUBSCRIBE
+	} else if (sippres__streq_nocase(k, "allow_subscribe") || sippres__streq_nocase(k, "notify_early_inuse_ringing")) {
+		uint32_t flag = sippres__streq_nocase(k, "allow_subscribe") ? SIPPRES_ENDPOINT_DENY_SUBSCRIBE
 		                                                      : SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING;
 
-		b = sp_conf_bool(val);
+		b = sippres__conf_bool(val);
 		if (b < 0)
 			BAD("endpoint '%s': %s: '%s' is not a boolean (yes/no)", cat->name, k, val);
 		if (flag == SIPPRES_ENDPOINT_DENY_SUBSCRIBE)
@@ -49,36 +49,36 @@ static int endpoint_key(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, 
 			ep->flags |= flag;
 		else
 			ep->flags &= ~flag;
-	} else if (sp_streq_nocase(k, "dialog_info_single_dialog") || sp_streq_nocase(k, "dialog_info_dummy_dialog")) {
-		uint32_t flag = sp_streq_nocase(k, "dialog_info_single_dialog") ? SIPPRES_BODY_SINGLE_DIALOG
+	} else if (sippres__streq_nocase(k, "dialog_info_single_dialog") || sippres__streq_nocase(k, "dialog_info_dummy_dialog")) {
+		uint32_t flag = sippres__streq_nocase(k, "dialog_info_single_dialog") ? SIPPRES_BODY_SINGLE_DIALOG
 		                                                                 : SIPPRES_BODY_DUMMY_DIALOG;
 
-		b = sp_conf_bool(val);
+		b = sippres__conf_bool(val);
 		if (b < 0)
 			BAD("endpoint '%s': %s: '%s' is not a boolean (yes/no)", cat->name, k, val);
 		if (b)
 			ep->body_options |= flag;
 		else
 			ep->body_options &= ~flag;
-	} else if (sp_streq_nocase(k, "presence_profile")) {
-		if (sp_streq_nocase(val, "standard"))
+	} else if (sippres__streq_nocase(k, "presence_profile")) {
+		if (sippres__streq_nocase(val, "standard"))
 			ep->profile = SIPPRES_PROFILE_STANDARD;
-		else if (sp_streq_nocase(val, "asterisk"))
+		else if (sippres__streq_nocase(val, "asterisk"))
 			ep->profile = SIPPRES_PROFILE_ASTERISK;
 		else
 			BAD("endpoint '%s': presence_profile: '%s' is neither 'standard' nor 'asterisk'", cat->name, val);
-	} else if (sp_streq_nocase(k, "sub_min_expiry") || sp_streq_nocase(k, "sub_max_expiry") ||
-	           sp_streq_nocase(k, "sub_default_expiry") || sp_streq_nocase(k, "notify_failure_limit") ||
-	           sp_streq_nocase(k, "max_notify_size")) {
-		if (sp_conf_uint(val, &u) < 0)
+	} else if (sippres__streq_nocase(k, "sub_min_expiry") || sippres__streq_nocase(k, "sub_max_expiry") ||
+	           sippres__streq_nocase(k, "sub_default_expiry") || sippres__streq_nocase(k, "notify_failure_limit") ||
+	           sippres__streq_nocase(k, "max_notify_size")) {
+		if (sippres__conf_uint(val, &u) < 0)
 			BAD("endpoint '%s': %s: '%s' is not a number from 0 to 4294967295", cat->name, k, val);
-		if (sp_streq_nocase(k, "sub_min_expiry"))
+		if (sippres__streq_nocase(k, "sub_min_expiry"))
 			ep->sub_min_expiry = u;
-		else if (sp_streq_nocase(k, "sub_max_expiry"))
+		else if (sippres__streq_nocase(k, "sub_max_expiry"))
 			ep->max_expiry = u;
-		else if (sp_streq_nocase(k, "sub_default_expiry"))
+		else if (sippres__streq_nocase(k, "sub_default_expiry"))
 			ep->default_expiry = u;
-		else if (sp_streq_nocase(k, "max_notify_size"))
+		else if (sippres__streq_nocase(k, "max_notify_size"))
 			ep->max_notify_size = u;
 		else
 			ep->notify_failure_limit = u;
@@ -88,16 +88,16 @@ static int endpoint_key(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, 
 #undef BAD
 }
 
-static int sink_problem(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, int r, const struct sippres_diag *diag,
+static int sink_problem(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, int r, const struct sippres_diag *diag,
                         const char *what)
 {
 	if (r == SIPPRES_E_NOMEM || r == SIPPRES_E_REENTRANT || r == SIPPRES_E_CALLBACK)
 		return r;
-	return sp_conf_problem(doc, cat->file, cat->line, 0, cat->seq, "%s '%s': %s", what, cat->name,
+	return sippres__conf_problem(doc, cat->file, cat->line, 0, cat->seq, "%s '%s': %s", what, cat->name,
 	                       diag->message[0] ? diag->message : sippres_strerror(r));
 }
 
-static int load_endpoint(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, const struct sp_pjsip_sink *sink)
+static int load_endpoint(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__pjsip_sink *sink)
 {
 	struct sippres_endpoint ep;
 	struct sippres_diag diag = {.size = sizeof(diag)};
@@ -113,38 +113,38 @@ static int load_endpoint(struct sp_conf_doc *doc, const struct sp_conf_cat *cat,
 	}
 	if (bad)
 		return 0; /* each bad value is reported: "... endpoint not loaded" would say it twice */
-	if (!sp_name_ok(cat->name))
-		return sp_conf_problem(doc, cat->file, cat->line, 0, cat->seq, "'%s' is not a valid endpoint name; not loaded",
+	if (!sippres__name_ok(cat->name))
+		return sippres__conf_problem(doc, cat->file, cat->line, 0, cat->seq, "'%s' is not a valid endpoint name; not loaded",
 		                       cat->name);
 	r = sink->endpoint ? sink->endpoint(sink->user_data, cat->name, &ep, &diag) : 0;
 	if (r < 0)
 		return sink_problem(doc, cat, r, &diag, "endpoint");
-	sp_conf_loaded(doc, "endpoint", cat->name);
+	sippres__conf_loaded(doc, "endpoint", cat->name);
 	return 0;
 }
 
-static void list_free(struct sippres_ctx *ctx, struct sp_conf_list *l)
+static void list_free(struct sippres_ctx *ctx, struct sippres__conf_list *l)
 {
-	sp_free(ctx, l->items);
+	sippres__free(ctx, l->items);
 	memset(l, 0, sizeof(*l));
 }
 
-static int list_item_add(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, const struct sp_conf_var *v,
-                         struct sp_conf_list *l, char *item, size_t off, bool *bad)
+static int list_item_add(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v,
+                         struct sippres__conf_list *l, char *item, size_t off, bool *bad)
 {
 	const char **items;
 
-	if (!sp_name_ok(item)) {
+	if (!sippres__name_ok(item)) {
 		*bad = true;
-		return sp_conf_var_problem(doc, v, off, "resource_list '%s': list_item '%s' is not a valid name", cat->name,
+		return sippres__conf_var_problem(doc, v, off, "resource_list '%s': list_item '%s' is not a valid name", cat->name,
 		                           item);
 	}
 	for (size_t i = 0; i < l->n_items; i++) {
 		if (strcmp(l->items[i], item) == 0)
-			return sp_conf_var_problem(doc, v, off, "resource_list '%s': duplicated list item '%s' ignored",
+			return sippres__conf_var_problem(doc, v, off, "resource_list '%s': duplicated list item '%s' ignored",
 			                           cat->name, item);
 	}
-	items = sp_reallocarray(doc->ctx, l->items, l->n_items + 1, sizeof(*items));
+	items = sippres__reallocarray(doc->ctx, l->items, l->n_items + 1, sizeof(*items));
 	if (!items)
 		return SIPPRES_E_NOMEM;
 	l->items = items;
@@ -153,8 +153,8 @@ static int list_item_add(struct sp_conf_doc *doc, const struct sp_conf_cat *cat,
 }
 
 /* Split a list_item value in place (the doc owns the string) into items. */
-static int list_items(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, struct sp_conf_var *v,
-                      struct sp_conf_list *l, bool *bad)
+static int list_items(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, struct sippres__conf_var *v,
+                      struct sippres__conf_list *l, bool *bad)
 {
 	char *s = v->value;
 	size_t i = 0;
@@ -181,10 +181,10 @@ static int list_items(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, st
 	return 0;
 }
 
-static int load_list(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, const struct sp_pjsip_sink *sink)
+static int load_list(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__pjsip_sink *sink)
 {
 	struct sippres_diag diag = {.size = sizeof(diag)};
-	struct sp_conf_list l;
+	struct sippres__conf_list l;
 	bool bad = false;
 	uint32_t u;
 	int b, r = 0;
@@ -194,61 +194,61 @@ static int load_list(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, con
 	l.file = cat->file;
 	l.line = cat->line;
 	for (size_t i = 0; i < cat->n_vars && r >= 0; i++) {
-		struct sp_conf_var *v = &cat->vars[i];
+		struct sippres__conf_var *v = &cat->vars[i];
 		const char *k = v->name;
 
-		if (sp_streq_nocase(k, "type")) {
+		if (sippres__streq_nocase(k, "type")) {
 			continue;
-		} else if (sp_streq_nocase(k, "event")) {
+		} else if (sippres__streq_nocase(k, "event")) {
 			if (!v->value[0] || strlen(v->value) > LIST_EVENT_MAX || !value_name_ok(v->value)) {
 				bad = true;
-				r = sp_conf_var_problem(doc, v, 0, "resource_list '%s': event '%s' is not a valid event package name",
+				r = sippres__conf_var_problem(doc, v, 0, "resource_list '%s': event '%s' is not a valid event package name",
 				                        cat->name, v->value);
 			} else {
 				l.event = v->value;
 			}
-		} else if (sp_streq_nocase(k, "list_item")) {
+		} else if (sippres__streq_nocase(k, "list_item")) {
 			r = list_items(doc, cat, v, &l, &bad);
-		} else if (sp_streq_nocase(k, "full_state") || sp_streq_nocase(k, "resource_display_name")) {
-			b = sp_conf_bool(v->value);
+		} else if (sippres__streq_nocase(k, "full_state") || sippres__streq_nocase(k, "resource_display_name")) {
+			b = sippres__conf_bool(v->value);
 			if (b < 0) {
 				bad = true;
-				r = sp_conf_var_problem(doc, v, 0, "resource_list '%s': %s: '%s' is not a boolean (yes/no)",
+				r = sippres__conf_var_problem(doc, v, 0, "resource_list '%s': %s: '%s' is not a boolean (yes/no)",
 				                        cat->name, k, v->value);
-			} else if (sp_streq_nocase(k, "full_state")) {
+			} else if (sippres__streq_nocase(k, "full_state")) {
 				l.full_state = b;
 			} else {
 				l.resource_display_name = b;
 			}
-		} else if (sp_streq_nocase(k, "notification_batch_interval")) {
-			if (sp_conf_uint(v->value, &u) < 0) {
+		} else if (sippres__streq_nocase(k, "notification_batch_interval")) {
+			if (sippres__conf_uint(v->value, &u) < 0) {
 				bad = true;
-				r = sp_conf_var_problem(doc, v, 0,
+				r = sippres__conf_var_problem(doc, v, 0,
 				                        "resource_list '%s': notification_batch_interval: '%s' is not a number of milliseconds",
 				                        cat->name, v->value);
 			} else {
 				l.notification_batch_interval = u;
 			}
 		} else {
-			r = sp_conf_var_problem(doc, v, 0, "resource_list '%s': unknown key '%s' ignored", cat->name, k);
+			r = sippres__conf_var_problem(doc, v, 0, "resource_list '%s': unknown key '%s' ignored", cat->name, k);
 		}
 	}
 	if (r < 0)
 		goto out;
 	if (bad)
 		goto out;
-	if (!sp_name_ok(cat->name)) {
-		r = sp_conf_problem(doc, cat->file, cat->line, 0, cat->seq, "'%s' is not a valid resource_list name; not loaded",
+	if (!sippres__name_ok(cat->name)) {
+		r = sippres__conf_problem(doc, cat->file, cat->line, 0, cat->seq, "'%s' is not a valid resource_list name; not loaded",
 		                    cat->name);
 		goto out;
 	}
 	if (!l.event) {
-		r = sp_conf_problem(doc, cat->file, cat->line, 0, cat->seq, "resource_list '%s' has no event; not loaded",
+		r = sippres__conf_problem(doc, cat->file, cat->line, 0, cat->seq, "resource_list '%s' has no event; not loaded",
 		                    cat->name);
 		goto out;
 	}
 	if (l.n_items == 0) {
-		r = sp_conf_problem(doc, cat->file, cat->line, 0, cat->seq, "resource_list '%s' has no list_item; not loaded",
+		r = sippres__conf_problem(doc, cat->file, cat->line, 0, cat->seq, "resource_list '%s' has no list_item; not loaded",
 		                    cat->name);
 		goto out;
 	}
@@ -256,21 +256,21 @@ static int load_list(struct sp_conf_doc *doc, const struct sp_conf_cat *cat, con
 	if (r < 0)
 		r = sink_problem(doc, cat, r, &diag, "resource_list");
 	else
-		sp_conf_loaded(doc, "resource_list", cat->name);
+		sippres__conf_loaded(doc, "resource_list", cat->name);
 out:
 	list_free(doc->ctx, &l);
 	return r < 0 ? r : 0;
 }
 
-static bool is_endpoint(const struct sp_conf_cat *c)
+static bool is_endpoint(const struct sippres__conf_cat *c)
 {
-	const struct sp_conf_var *t = sp_conf_cat_get(c, "type");
+	const struct sippres__conf_var *t = sippres__conf_cat_get(c, "type");
 
-	return !c->is_template && t && sp_streq_nocase(t->value, "endpoint");
+	return !c->is_template && t && sippres__streq_nocase(t->value, "endpoint");
 }
 
 struct cat_ref {
-	const struct sp_conf_cat *cat;
+	const struct sippres__conf_cat *cat;
 	size_t index;
 };
 
@@ -285,19 +285,19 @@ static int cat_ref_cmp(const void *a, const void *b)
 }
 
 /* (*ret)[i]: the earlier endpoint section with the name of section i, or NULL. */
-static int find_duplicates(struct sp_conf_doc *doc, const struct sp_conf_cat ***ret)
+static int find_duplicates(struct sippres__conf_doc *doc, const struct sippres__conf_cat ***ret)
 {
-	const struct sp_conf_cat **dup;
+	const struct sippres__conf_cat **dup;
 	struct cat_ref *eps;
 	size_t n = 0;
 
 	if (doc->n_cats == 0)
 		return 0;
-	dup = sp_calloc(doc->ctx, doc->n_cats, sizeof(*dup));
-	eps = sp_calloc(doc->ctx, doc->n_cats, sizeof(*eps));
+	dup = sippres__calloc(doc->ctx, doc->n_cats, sizeof(*dup));
+	eps = sippres__calloc(doc->ctx, doc->n_cats, sizeof(*eps));
 	if (!dup || !eps) {
-		sp_free(doc->ctx, dup);
-		sp_free(doc->ctx, eps);
+		sippres__free(doc->ctx, dup);
+		sippres__free(doc->ctx, eps);
 		return SIPPRES_E_NOMEM;
 	}
 	for (size_t i = 0; i < doc->n_cats; i++) {
@@ -311,58 +311,58 @@ static int find_duplicates(struct sp_conf_doc *doc, const struct sp_conf_cat ***
 		if (strcmp(eps[k].cat->name, eps[k - 1].cat->name) == 0)
 			dup[eps[k].index] = eps[k - 1].cat;
 	}
-	sp_free(doc->ctx, eps);
+	sippres__free(doc->ctx, eps);
 	*ret = dup;
 	return 0;
 }
 
-int sp_config_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
-                    const struct sippres_config_io *io, const struct sp_pjsip_sink *sink)
+int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
+                    const struct sippres_config_io *io, const struct sippres__pjsip_sink *sink)
 {
-	struct sp_conf_doc doc;
-	const struct sp_conf_cat **dup_of = NULL;
+	struct sippres__conf_doc doc;
+	const struct sippres__conf_cat **dup_of = NULL;
 	int r;
 
 	if (!ctx || (!text && len) || !sink)
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
-	r = sp_conf_doc_init(&doc, ctx, io);
+	r = sippres__conf_doc_init(&doc, ctx, io);
 	if (r < 0)
 		return r;
-	r = sp_conf_read(&doc, file ? file : "pjsip.conf", text ? text : "", len);
+	r = sippres__conf_read(&doc, file ? file : "pjsip.conf", text ? text : "", len);
 	if (r >= 0)
 		r = find_duplicates(&doc, &dup_of);
 	for (size_t i = 0; r >= 0 && i < doc.n_cats; i++) {
-		struct sp_conf_cat *cat = doc.cats[i];
-		const struct sp_conf_var *type;
+		struct sippres__conf_cat *cat = doc.cats[i];
+		const struct sippres__conf_var *type;
 
 		if (cat->is_template)
 			continue;
-		type = sp_conf_cat_get(cat, "type");
+		type = sippres__conf_cat_get(cat, "type");
 		if (!type || !type->value[0]) {
-			r = sp_conf_problem(&doc, cat->file, cat->line, 0, cat->seq, "section '%s' has no type; ignored",
+			r = sippres__conf_problem(&doc, cat->file, cat->line, 0, cat->seq, "section '%s' has no type; ignored",
 			                    cat->name);
 			continue;
 		}
-		if (sp_streq_nocase(type->value, "endpoint")) {
+		if (sippres__streq_nocase(type->value, "endpoint")) {
 			if (dup_of[i]) {
-				const struct sp_conf_cat *o = dup_of[i];
+				const struct sippres__conf_cat *o = dup_of[i];
 
-				r = sp_conf_problem(&doc, cat->file, cat->line, 0, cat->seq,
+				r = sippres__conf_problem(&doc, cat->file, cat->line, 0, cat->seq,
 				                    "endpoint '%s' is already defined at %s:%u; this section replaces it",
 				                    cat->name, o->file, o->line);
 			}
 			if (r >= 0)
 				r = load_endpoint(&doc, cat, sink);
-		} else if (sp_streq_nocase(type->value, "resource_list")) {
+		} else if (sippres__streq_nocase(type->value, "resource_list")) {
 			r = load_list(&doc, cat, sink);
 		}
 		/* aor, auth, transport, identify, global, system, ...: not ours */
 	}
 	if (r >= 0)
-		r = sp_conf_emit_problems(&doc);
-	sp_free(ctx, dup_of);
-	sp_conf_doc_fini(&doc);
+		r = sippres__conf_emit_problems(&doc);
+	sippres__free(ctx, dup_of);
+	sippres__conf_doc_fini(&doc);
 	return r;
 }

@@ -16,42 +16,42 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-int sp_conf_doc_init(struct sp_conf_doc *doc, struct sippres_ctx *ctx, const struct sippres_config_io *io)
+int sippres__conf_doc_init(struct sippres__conf_doc *doc, struct sippres_ctx *ctx, const struct sippres_config_io *io)
 {
 	memset(doc, 0, sizeof(*doc));
 	doc->ctx = ctx;
 	if (io) {
-		int r = sp_check_struct(io, IO_V1_SIZE, sizeof(*io));
+		int r = sippres__check_struct(io, IO_V1_SIZE, sizeof(*io));
 
 		if (r < 0)
 			return r;
 		memcpy(&doc->io, io, IO_V1_SIZE);
 	}
 	doc->io.size = sizeof(doc->io);
-	return sp_map_init(ctx, &doc->by_name, 64);
+	return sippres__map_init(ctx, &doc->by_name, 64);
 }
 
-static void cat_free(struct sippres_ctx *ctx, struct sp_conf_cat *c)
+static void cat_free(struct sippres_ctx *ctx, struct sippres__conf_cat *c)
 {
 	for (size_t i = 0; i < c->n_vars; i++) {
-		sp_free(ctx, c->vars[i].name);
-		sp_free(ctx, c->vars[i].value);
+		sippres__free(ctx, c->vars[i].name);
+		sippres__free(ctx, c->vars[i].value);
 	}
-	sp_free(ctx, c->vars);
-	sp_free(ctx, c->name);
-	sp_free(ctx, c);
+	sippres__free(ctx, c->vars);
+	sippres__free(ctx, c->name);
+	sippres__free(ctx, c);
 }
 
-void sp_conf_doc_fini(struct sp_conf_doc *doc)
+void sippres__conf_doc_fini(struct sippres__conf_doc *doc)
 {
 	for (size_t i = 0; i < doc->n_cats; i++)
 		cat_free(doc->ctx, doc->cats[i]);
-	sp_free(doc->ctx, doc->cats);
+	sippres__free(doc->ctx, doc->cats);
 	for (size_t i = 0; i < doc->n_files; i++)
-		sp_free(doc->ctx, doc->files[i]);
-	sp_free(doc->ctx, doc->files);
-	sp_free(doc->ctx, doc->problems);
-	sp_map_fini(doc->ctx, &doc->by_name);
+		sippres__free(doc->ctx, doc->files[i]);
+	sippres__free(doc->ctx, doc->files);
+	sippres__free(doc->ctx, doc->problems);
+	sippres__map_fini(doc->ctx, &doc->by_name);
 	memset(doc, 0, sizeof(*doc));
 }
 
@@ -66,7 +66,7 @@ static int grow(struct sippres_ctx *ctx, void **arr, size_t *cap, size_t need, s
 	n = *cap ? *cap * 2 : 8;
 	while (n < need)
 		n *= 2;
-	p = sp_reallocarray(ctx, *arr, n, elem);
+	p = sippres__reallocarray(ctx, *arr, n, elem);
 	if (!p)
 		return SIPPRES_E_NOMEM;
 	*arr = p;
@@ -77,12 +77,12 @@ static int grow(struct sippres_ctx *ctx, void **arr, size_t *cap, size_t need, s
 #if defined(__GNUC__)
 __attribute__((format(printf, 6, 0)))
 #endif
-static int vproblem(struct sp_conf_doc *doc, const char *file, uint32_t line, uint32_t column, uint64_t seq,
+static int vproblem(struct sippres__conf_doc *doc, const char *file, uint32_t line, uint32_t column, uint64_t seq,
                     const char *fmt, va_list ap)
 {
-	struct sp_conf_problem *p;
+	struct sippres__conf_problem *p;
 
-	if (doc->n_problems >= SP_CONF_MAX_PROBLEMS) {
+	if (doc->n_problems >= SIPPRES__CONF_MAX_PROBLEMS) {
 		doc->n_more_problems++;
 		return 0;
 	}
@@ -99,7 +99,7 @@ static int vproblem(struct sp_conf_doc *doc, const char *file, uint32_t line, ui
 	return 0;
 }
 
-int sp_conf_problem(struct sp_conf_doc *doc, const char *file, uint32_t line, uint32_t column, uint64_t seq,
+int sippres__conf_problem(struct sippres__conf_doc *doc, const char *file, uint32_t line, uint32_t column, uint64_t seq,
                     const char *fmt, ...)
 {
 	va_list ap;
@@ -111,7 +111,7 @@ int sp_conf_problem(struct sp_conf_doc *doc, const char *file, uint32_t line, ui
 	return r;
 }
 
-int sp_conf_var_problem(struct sp_conf_doc *doc, const struct sp_conf_var *v, size_t offset, const char *fmt, ...)
+int sippres__conf_var_problem(struct sippres__conf_doc *doc, const struct sippres__conf_var *v, size_t offset, const char *fmt, ...)
 {
 	va_list ap;
 	uint32_t col = 0;
@@ -127,7 +127,7 @@ int sp_conf_var_problem(struct sp_conf_doc *doc, const struct sp_conf_var *v, si
 
 static int problem_cmp(const void *a, const void *b)
 {
-	const struct sp_conf_problem *x = a, *y = b;
+	const struct sippres__conf_problem *x = a, *y = b;
 
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
@@ -135,7 +135,7 @@ static int problem_cmp(const void *a, const void *b)
 	return x < y ? -1 : (x > y);
 }
 
-int sp_conf_emit_problems(struct sp_conf_doc *doc)
+int sippres__conf_emit_problems(struct sippres__conf_doc *doc)
 {
 	size_t total = doc->n_problems + doc->n_more_problems;
 
@@ -154,36 +154,36 @@ int sp_conf_emit_problems(struct sp_conf_doc *doc)
 	return total > INT32_MAX ? INT32_MAX : (int)total;
 }
 
-void sp_conf_loaded(struct sp_conf_doc *doc, const char *type, const char *name)
+void sippres__conf_loaded(struct sippres__conf_doc *doc, const char *type, const char *name)
 {
 	if (doc->io.loaded)
 		doc->io.loaded(doc->io.user_data, type, name);
 }
 
-const struct sp_conf_var *sp_conf_cat_get(const struct sp_conf_cat *cat, const char *name)
+const struct sippres__conf_var *sippres__conf_cat_get(const struct sippres__conf_cat *cat, const char *name)
 {
 	for (size_t i = cat->n_vars; i-- > 0;) {
-		if (sp_streq_nocase(cat->vars[i].name, name))
+		if (sippres__streq_nocase(cat->vars[i].name, name))
 			return &cat->vars[i];
 	}
 	return NULL;
 }
 
-int sp_conf_bool(const char *s)
+int sippres__conf_bool(const char *s)
 {
 	static const char *const yes[] = {"yes", "true", "y", "t", "1", "on"};
 	static const char *const no[] = {"no", "false", "n", "f", "0", "off"};
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (sp_streq_nocase(s, yes[i]))
+		if (sippres__streq_nocase(s, yes[i]))
 			return 1;
-		if (sp_streq_nocase(s, no[i]))
+		if (sippres__streq_nocase(s, no[i]))
 			return 0;
 	}
 	return -1;
 }
 
-int sp_conf_uint(const char *s, uint32_t *out)
+int sippres__conf_uint(const char *s, uint32_t *out)
 {
 	uint64_t v = 0;
 	size_t i = 0;
@@ -206,7 +206,7 @@ int sp_conf_uint(const char *s, uint32_t *out)
 }
 
 /* Intern a file name so problems and variables can point at it. */
-static const char *intern(struct sp_conf_doc *doc, const char *name)
+static const char *intern(struct sippres__conf_doc *doc, const char *name)
 {
 	char **f;
 	char *copy;
@@ -215,12 +215,12 @@ static const char *intern(struct sp_conf_doc *doc, const char *name)
 		if (strcmp(doc->files[i], name) == 0)
 			return doc->files[i];
 	}
-	copy = sp_strdup(doc->ctx, name);
+	copy = sippres__strdup(doc->ctx, name);
 	if (!copy)
 		return NULL;
-	f = sp_reallocarray(doc->ctx, doc->files, doc->n_files + 1, sizeof(*f));
+	f = sippres__reallocarray(doc->ctx, doc->files, doc->n_files + 1, sizeof(*f));
 	if (!f) {
-		sp_free(doc->ctx, copy);
+		sippres__free(doc->ctx, copy);
 		return NULL;
 	}
 	doc->files = f;
@@ -230,7 +230,7 @@ static const char *intern(struct sp_conf_doc *doc, const char *name)
 
 /* The state of reading one file. */
 struct reader {
-	struct sp_conf_doc *doc;
+	struct sippres__conf_doc *doc;
 	const char *file;     /* interned */
 	const char *text;
 	size_t len, pos;
@@ -258,11 +258,11 @@ static int reader_reserve(struct reader *rd, size_t n)
 			return SIPPRES_E_NOMEM;
 		cap *= 2;
 	}
-	b = sp_realloc(rd->doc->ctx, rd->buf, cap);
+	b = sippres__realloc(rd->doc->ctx, rd->buf, cap);
 	if (!b)
 		return SIPPRES_E_NOMEM;
 	rd->buf = b;
-	c = sp_reallocarray(rd->doc->ctx, rd->col, cap, sizeof(*c));
+	c = sippres__reallocarray(rd->doc->ctx, rd->col, cap, sizeof(*c));
 	if (!c)
 		return SIPPRES_E_NOMEM;
 	rd->col = c;
@@ -343,23 +343,23 @@ static void trim(const char *s, size_t *b, size_t *e)
 
 /* Earlier section called name[0..n) (the first one, as Asterisk looks it
  * it up), not counting `not`. */
-static struct sp_conf_cat *cat_find(struct sp_conf_doc *doc, const char *name, size_t n, const struct sp_conf_cat *not)
+static struct sippres__conf_cat *cat_find(struct sippres__conf_doc *doc, const char *name, size_t n, const struct sippres__conf_cat *not)
 {
 	char stack[128], *key = stack;
-	struct sp_conf_cat *found = NULL;
+	struct sippres__conf_cat *found = NULL;
 	uint32_t h;
 
 	if (n >= sizeof(stack)) {
-		key = sp_strndup(doc->ctx, name, n);
+		key = sippres__strndup(doc->ctx, name, n);
 		if (!key)
 			return NULL;
 	} else {
 		memcpy(stack, name, n);
 		stack[n] = '\0';
 	}
-	h = sp_hash(doc->ctx->hash_seed, key, false);
-	for (struct sp_hnode *e = sp_map_chain(&doc->by_name, h); e; e = e->next) {
-		struct sp_conf_cat *c = SP_CONTAINER_OF(e, struct sp_conf_cat, node);
+	h = sippres__hash(doc->ctx->hash_seed, key, false);
+	for (struct sippres__hnode *e = sippres__map_chain(&doc->by_name, h); e; e = e->next) {
+		struct sippres__conf_cat *c = SIPPRES__CONTAINER_OF(e, struct sippres__conf_cat, node);
 
 		if (e->hash == h && c != not && strcmp(c->name, key) == 0) {
 			found = c;
@@ -367,23 +367,23 @@ static struct sp_conf_cat *cat_find(struct sp_conf_doc *doc, const char *name, s
 		}
 	}
 	if (key != stack)
-		sp_free(doc->ctx, key);
+		sippres__free(doc->ctx, key);
 	return found;
 }
 
-static struct sp_conf_cat *cat_new(struct reader *rd, const char *name, size_t n)
+static struct sippres__conf_cat *cat_new(struct reader *rd, const char *name, size_t n)
 {
-	struct sp_conf_doc *doc = rd->doc;
-	struct sp_conf_cat *c;
+	struct sippres__conf_doc *doc = rd->doc;
+	struct sippres__conf_cat *c;
 
 	if (grow(doc->ctx, (void **)&doc->cats, &doc->cap_cats, doc->n_cats + 1, sizeof(*doc->cats)) < 0)
 		return NULL;
-	c = sp_calloc(doc->ctx, 1, sizeof(*c));
+	c = sippres__calloc(doc->ctx, 1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->name = sp_strndup(doc->ctx, name, n);
+	c->name = sippres__strndup(doc->ctx, name, n);
 	if (!c->name) {
-		sp_free(doc->ctx, c);
+		sippres__free(doc->ctx, c);
 		return NULL;
 	}
 	c->file = rd->file;
@@ -391,26 +391,26 @@ static struct sp_conf_cat *cat_new(struct reader *rd, const char *name, size_t n
 	c->seq = rd->seq;
 	doc->cats[doc->n_cats++] = c;
 	if (!cat_find(doc, c->name, n, c))
-		sp_map_insert(doc->ctx, &doc->by_name, &c->node, sp_hash(doc->ctx->hash_seed, c->name, false));
+		sippres__map_insert(doc->ctx, &doc->by_name, &c->node, sippres__hash(doc->ctx->hash_seed, c->name, false));
 	return c;
 }
 
-static int var_add(struct sp_conf_doc *doc, struct sp_conf_cat *c, const struct sp_conf_var *tmpl, const char *name,
+static int var_add(struct sippres__conf_doc *doc, struct sippres__conf_cat *c, const struct sippres__conf_var *tmpl, const char *name,
                    size_t nlen, const char *value, size_t vlen)
 {
-	struct sp_conf_var *v;
+	struct sippres__conf_var *v;
 
-	if (doc->n_vars >= SP_CONF_MAX_VARS)
+	if (doc->n_vars >= SIPPRES__CONF_MAX_VARS)
 		return SIPPRES_E_TOOBIG;
 	if (grow(doc->ctx, (void **)&c->vars, &c->cap_vars, c->n_vars + 1, sizeof(*v)) < 0)
 		return SIPPRES_E_NOMEM;
 	v = &c->vars[c->n_vars];
 	*v = *tmpl;
-	v->name = sp_strndup(doc->ctx, name, nlen);
-	v->value = sp_strndup(doc->ctx, value, vlen);
+	v->name = sippres__strndup(doc->ctx, name, nlen);
+	v->value = sippres__strndup(doc->ctx, value, vlen);
 	if (!v->name || !v->value) {
-		sp_free(doc->ctx, v->name);
-		sp_free(doc->ctx, v->value);
+		sippres__free(doc->ctx, v->name);
+		sippres__free(doc->ctx, v->value);
 		return SIPPRES_E_NOMEM;
 	}
 	c->n_vars++;
@@ -419,23 +419,23 @@ static int var_add(struct sp_conf_doc *doc, struct sp_conf_cat *c, const struct 
 }
 
 /* var_add's SIPPRES_E_TOOBIG becomes one problem for the whole load. */
-static int too_many_lines(struct sp_conf_doc *doc, const char *file, uint32_t line, uint64_t seq)
+static int too_many_lines(struct sippres__conf_doc *doc, const char *file, uint32_t line, uint64_t seq)
 {
 	if (doc->vars_full)
 		return 0;
 	doc->vars_full = true;
-	return sp_conf_problem(doc, file, line, 0, seq,
+	return sippres__conf_problem(doc, file, line, 0, seq,
 	                       "more than %u lines (inherited copies included): this line and all later ones are ignored",
-	                       SP_CONF_MAX_VARS);
+	                       SIPPRES__CONF_MAX_VARS);
 }
 
-static int inherit(struct reader *rd, struct sp_conf_cat *c, const struct sp_conf_cat *base)
+static int inherit(struct reader *rd, struct sippres__conf_cat *c, const struct sippres__conf_cat *base)
 {
-	struct sp_conf_doc *doc = rd->doc;
+	struct sippres__conf_doc *doc = rd->doc;
 	size_t n = base->n_vars; /* base may be c itself after (+): copy what it had */
 
 	for (size_t i = 0; i < n; i++) {
-		struct sp_conf_var t = base->vars[i];
+		struct sippres__conf_var t = base->vars[i];
 		int r;
 
 		t.inherited = true;
@@ -452,10 +452,10 @@ static int inherit(struct reader *rd, struct sp_conf_cat *c, const struct sp_con
 /* `[name]` or `[name](opt,opt...)` in rd->buf[0..n). */
 static int section_header(struct reader *rd, size_t n)
 {
-	struct sp_conf_doc *doc = rd->doc;
+	struct sippres__conf_doc *doc = rd->doc;
 	const char *s = rd->buf;
 	size_t close, nb, ne, i;
-	struct sp_conf_cat *c;
+	struct sippres__conf_cat *c;
 	bool append = false;
 	int r;
 
@@ -515,7 +515,7 @@ static int section_header(struct reader *rd, size_t n)
 		doc->cur_broken = false;
 		for (size_t b = open + 1; b < end;) {
 			size_t e = b, tb, te;
-			const struct sp_conf_cat *base;
+			const struct sippres__conf_cat *base;
 
 			while (e < end && s[e] != ',')
 				e++;
@@ -554,12 +554,12 @@ static int section_header(struct reader *rd, size_t n)
 	return 0;
 }
 
-static int read_text(struct sp_conf_doc *doc, const char *file, const char *text, size_t len);
+static int read_text(struct sippres__conf_doc *doc, const char *file, const char *text, size_t len);
 
 /* `#include`, `#tryinclude`, `#exec` ... */
 static int directive(struct reader *rd, size_t n)
 {
-	struct sp_conf_doc *doc = rd->doc;
+	struct sippres__conf_doc *doc = rd->doc;
 	char *s = rd->buf;
 	size_t nb = 1, ne, ab, ae;
 	bool try_only;
@@ -569,12 +569,12 @@ static int directive(struct reader *rd, size_t n)
 
 	for (ne = nb; ne < n && !is_blank(s[ne]) && s[ne] != '"' && s[ne] != '<'; ne++)
 		;
-	if (ne - nb == 7 && sp_memeq_nocase(s + nb, "include", 7))
+	if (ne - nb == 7 && sippres__memeq_nocase(s + nb, "include", 7))
 		try_only = false;
-	else if (ne - nb == 10 && sp_memeq_nocase(s + nb, "tryinclude", 10))
+	else if (ne - nb == 10 && sippres__memeq_nocase(s + nb, "tryinclude", 10))
 		try_only = true;
-	else if ((ne - nb == 4 && sp_memeq_nocase(s + nb, "exec", 4)) ||
-	         (ne - nb == 7 && sp_memeq_nocase(s + nb, "tryexec", 7)))
+	else if ((ne - nb == 4 && sippres__memeq_nocase(s + nb, "exec", 4)) ||
+	         (ne - nb == 7 && sippres__memeq_nocase(s + nb, "tryexec", 7)))
 		return rproblem(rd, rd->col[0], "#%.*s is not supported; line ignored", (int)(ne - nb), s + nb);
 	else
 		return rproblem(rd, rd->col[0], "unknown directive '#%.*s'; line ignored", (int)(ne - nb), s + nb);
@@ -591,16 +591,16 @@ static int directive(struct reader *rd, size_t n)
 	s[ae] = '\0';
 	if (!doc->io.include)
 		return rproblem(rd, rd->col[ab], "cannot include '%s': the host gave no include callback", s + ab);
-	if (doc->depth > SP_CONF_MAX_INCLUDE_DEPTH)
+	if (doc->depth > SIPPRES__CONF_MAX_INCLUDE_DEPTH)
 		return rproblem(rd, rd->col[ab], "cannot include '%s': includes nested deeper than %d", s + ab,
-		                SP_CONF_MAX_INCLUDE_DEPTH);
+		                SIPPRES__CONF_MAX_INCLUDE_DEPTH);
 	for (unsigned i = 0; i < doc->depth; i++) {
 		if (strcmp(doc->include_stack[i], s + ab) == 0)
 			return rproblem(rd, rd->col[ab], "include loop: '%s' is already being read; not included again", s + ab);
 	}
-	if (doc->n_includes >= SP_CONF_MAX_INCLUDES)
+	if (doc->n_includes >= SIPPRES__CONF_MAX_INCLUDES)
 		return rproblem(rd, rd->col[ab], "cannot include '%s': more than %d includes in one load", s + ab,
-		                SP_CONF_MAX_INCLUDES);
+		                SIPPRES__CONF_MAX_INCLUDES);
 	doc->n_includes++;
 	r = doc->io.include(doc->io.user_data, s + ab, &text, &tlen);
 	if (r < 0 || (!text && tlen)) {
@@ -626,10 +626,10 @@ static int directive(struct reader *rd, size_t n)
 
 static int variable(struct reader *rd, size_t n)
 {
-	struct sp_conf_doc *doc = rd->doc;
+	struct sippres__conf_doc *doc = rd->doc;
 	const char *s = rd->buf;
 	size_t eq, nb = 0, ne, vb, ve;
-	struct sp_conf_var v;
+	struct sippres__conf_var v;
 	int r;
 
 	for (eq = 0; eq < n && s[eq] != '='; eq++)
@@ -661,7 +661,7 @@ static int variable(struct reader *rd, size_t n)
 	return r == SIPPRES_E_TOOBIG ? too_many_lines(doc, rd->file, rd->line, rd->seq) : r;
 }
 
-static int read_text(struct sp_conf_doc *doc, const char *file, const char *text, size_t len)
+static int read_text(struct sippres__conf_doc *doc, const char *file, const char *text, size_t len)
 {
 	struct reader rd;
 	int r = 0;
@@ -722,13 +722,13 @@ static int read_text(struct sp_conf_doc *doc, const char *file, const char *text
 		rd.line = rd.block_line;
 		r = rproblem(&rd, 0, "block comment ';--' not closed before the end of the file (line %u)", l);
 	}
-	sp_free(doc->ctx, rd.buf);
-	sp_free(doc->ctx, rd.col);
+	sippres__free(doc->ctx, rd.buf);
+	sippres__free(doc->ctx, rd.col);
 	doc->depth--;
 	return r < 0 ? r : 0;
 }
 
-int sp_conf_read(struct sp_conf_doc *doc, const char *file, const char *text, size_t len)
+int sippres__conf_read(struct sippres__conf_doc *doc, const char *file, const char *text, size_t len)
 {
 	const char *name = intern(doc, file);
 

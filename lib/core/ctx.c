@@ -32,7 +32,7 @@ static void default_free(void *ud, void *p)
 #define CONFIG_V1_SIZE (offsetof(struct sippres_config, flags) + sizeof(uint32_t))
 #define CALLBACKS_V1_SIZE (offsetof(struct sippres_callbacks, forget) + sizeof(void *))
 
-int sp_check_struct(const void *p, size_t min_size, size_t known_size)
+int sippres__check_struct(const void *p, size_t min_size, size_t known_size)
 {
 	size_t size;
 	const unsigned char *b = p;
@@ -80,7 +80,7 @@ SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, siz
 	return 0;
 }
 
-int sp_random_string(struct sippres_ctx *ctx, char *out, size_t n, const char *alphabet)
+int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const char *alphabet)
 {
 	size_t alen = strlen(alphabet);
 	uint8_t rnd[64];
@@ -112,14 +112,14 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 		return SIPPRES_E_INVAL;
 	memset(&cbs, 0, sizeof(cbs));
 	if (cfg) {
-		r = sp_check_struct(cfg, CONFIG_V1_SIZE, sizeof(*cfg));
+		r = sippres__check_struct(cfg, CONFIG_V1_SIZE, sizeof(*cfg));
 		if (r < 0)
 			return r;
 		memcpy(&conf, cfg, CONFIG_V1_SIZE);
 		if (conf.flags != 0 || conf.log_level > SIPPRES_LOG_DEBUG)
 			return SIPPRES_E_INVAL;
 		if (conf.allocator) {
-			r = sp_check_struct(conf.allocator, ALLOCATOR_V1_SIZE, sizeof(alloc));
+			r = sippres__check_struct(conf.allocator, ALLOCATOR_V1_SIZE, sizeof(alloc));
 			if (r < 0)
 				return r;
 			memcpy(&alloc, conf.allocator, ALLOCATOR_V1_SIZE);
@@ -128,7 +128,7 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 		}
 	}
 	if (cb) {
-		r = sp_check_struct(cb, CALLBACKS_V1_SIZE, sizeof(*cb));
+		r = sippres__check_struct(cb, CALLBACKS_V1_SIZE, sizeof(*cb));
 		if (r < 0)
 			return r;
 		memcpy(&cbs, cb, CALLBACKS_V1_SIZE);
@@ -150,29 +150,29 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 		alloc.free(alloc.user_data, ctx);
 		return r;
 	}
-	r = sp_registry_new(ctx);
+	r = sippres__registry_new(ctx);
 	if (r < 0) {
 		alloc.free(alloc.user_data, ctx);
 		return r;
 	}
-	r = sp_bodies_init(ctx);
+	r = sippres__bodies_init(ctx);
 	if (r < 0) {
-		sp_registry_free(ctx);
+		sippres__registry_free(ctx);
 		alloc.free(alloc.user_data, ctx);
 		return r;
 	}
-	r = sp_subs_new(ctx);
+	r = sippres__subs_new(ctx);
 	if (r < 0) {
-		sp_bodies_fini(ctx);
-		sp_registry_free(ctx);
+		sippres__bodies_fini(ctx);
+		sippres__registry_free(ctx);
 		alloc.free(alloc.user_data, ctx);
 		return r;
 	}
-	r = sp_lists_new(ctx);
+	r = sippres__lists_new(ctx);
 	if (r < 0) {
-		sp_subs_free(ctx);
-		sp_bodies_fini(ctx);
-		sp_registry_free(ctx);
+		sippres__subs_free(ctx);
+		sippres__bodies_fini(ctx);
+		sippres__registry_free(ctx);
 		alloc.free(alloc.user_data, ctx);
 		return r;
 	}
@@ -184,61 +184,61 @@ SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	sp_subs_free(ctx);
-	sp_lists_free(ctx);
-	sp_bodies_fini(ctx);
-	sp_registry_free(ctx);
+	sippres__subs_free(ctx);
+	sippres__lists_free(ctx);
+	sippres__bodies_fini(ctx);
+	sippres__registry_free(ctx);
 	ctx->alloc.free(ctx->alloc.user_data, ctx);
 }
 
-void *sp_malloc(struct sippres_ctx *ctx, size_t n)
+void *sippres__malloc(struct sippres_ctx *ctx, size_t n)
 {
 	if (n == 0)
 		return NULL;
 	return ctx->alloc.malloc(ctx->alloc.user_data, n);
 }
 
-void *sp_calloc(struct sippres_ctx *ctx, size_t nmemb, size_t size)
+void *sippres__calloc(struct sippres_ctx *ctx, size_t nmemb, size_t size)
 {
 	void *p;
 
 	if (nmemb == 0 || size == 0 || nmemb > SIZE_MAX / size)
 		return NULL;
-	p = sp_malloc(ctx, nmemb * size);
+	p = sippres__malloc(ctx, nmemb * size);
 	if (p)
 		memset(p, 0, nmemb * size);
 	return p;
 }
 
-void *sp_realloc(struct sippres_ctx *ctx, void *p, size_t n)
+void *sippres__realloc(struct sippres_ctx *ctx, void *p, size_t n)
 {
 	if (n == 0)
 		return NULL;
 	if (!p)
-		return sp_malloc(ctx, n);
+		return sippres__malloc(ctx, n);
 	return ctx->alloc.realloc(ctx->alloc.user_data, p, n);
 }
 
-void *sp_reallocarray(struct sippres_ctx *ctx, void *p, size_t nmemb, size_t size)
+void *sippres__reallocarray(struct sippres_ctx *ctx, void *p, size_t nmemb, size_t size)
 {
 	if (nmemb == 0 || size == 0 || nmemb > SIZE_MAX / size)
 		return NULL;
-	return sp_realloc(ctx, p, nmemb * size);
+	return sippres__realloc(ctx, p, nmemb * size);
 }
 
-void sp_free(struct sippres_ctx *ctx, void *p)
+void sippres__free(struct sippres_ctx *ctx, void *p)
 {
 	if (p)
 		ctx->alloc.free(ctx->alloc.user_data, p);
 }
 
-char *sp_strndup(struct sippres_ctx *ctx, const char *s, size_t n)
+char *sippres__strndup(struct sippres_ctx *ctx, const char *s, size_t n)
 {
 	char *d;
 
 	if (n == SIZE_MAX)
 		return NULL;
-	d = sp_malloc(ctx, n + 1);
+	d = sippres__malloc(ctx, n + 1);
 	if (!d)
 		return NULL;
 	memcpy(d, s, n);
@@ -246,12 +246,12 @@ char *sp_strndup(struct sippres_ctx *ctx, const char *s, size_t n)
 	return d;
 }
 
-char *sp_strdup(struct sippres_ctx *ctx, const char *s)
+char *sippres__strdup(struct sippres_ctx *ctx, const char *s)
 {
-	return sp_strndup(ctx, s, strlen(s));
+	return sippres__strndup(ctx, s, strlen(s));
 }
 
-void sp_log(struct sippres_ctx *ctx, int level, const char *fmt, ...)
+void sippres__log(struct sippres_ctx *ctx, int level, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -266,7 +266,7 @@ void sp_log(struct sippres_ctx *ctx, int level, const char *fmt, ...)
 
 #define DIAG_V1_SIZE (offsetof(struct sippres_diag, message) + sizeof(((struct sippres_diag *)0)->message))
 
-void sp_diag_clear(struct sippres_diag *diag)
+void sippres__diag_clear(struct sippres_diag *diag)
 {
 	if (!diag || diag->size < DIAG_V1_SIZE)
 		return;
@@ -275,7 +275,7 @@ void sp_diag_clear(struct sippres_diag *diag)
 	diag->message[0] = '\0';
 }
 
-void sp_diag(struct sippres_diag *diag, uint32_t line, uint32_t column, const char *fmt, ...)
+void sippres__diag(struct sippres_diag *diag, uint32_t line, uint32_t column, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -4,13 +4,13 @@
 
 #include "core-private.h"
 
-int sp_map_init(struct sippres_ctx *ctx, struct sp_map *m, size_t nbuckets)
+int sippres__map_init(struct sippres_ctx *ctx, struct sippres__map *m, size_t nbuckets)
 {
 	size_t n = 8;
 
 	while (n < nbuckets)
 		n <<= 1;
-	m->buckets = sp_calloc(ctx, n, sizeof(*m->buckets));
+	m->buckets = sippres__calloc(ctx, n, sizeof(*m->buckets));
 	if (!m->buckets)
 		return SIPPRES_E_NOMEM;
 	m->nbuckets = n;
@@ -18,34 +18,34 @@ int sp_map_init(struct sippres_ctx *ctx, struct sp_map *m, size_t nbuckets)
 	return 0;
 }
 
-void sp_map_fini(struct sippres_ctx *ctx, struct sp_map *m)
+void sippres__map_fini(struct sippres_ctx *ctx, struct sippres__map *m)
 {
-	sp_free(ctx, m->buckets);
+	sippres__free(ctx, m->buckets);
 	m->buckets = NULL;
 	m->nbuckets = 0;
 	m->count = 0;
 }
 
-struct sp_hnode *sp_map_chain(const struct sp_map *m, uint32_t hash)
+struct sippres__hnode *sippres__map_chain(const struct sippres__map *m, uint32_t hash)
 {
 	return m->buckets[hash & (m->nbuckets - 1)];
 }
 
-static void grow(struct sippres_ctx *ctx, struct sp_map *m)
+static void grow(struct sippres_ctx *ctx, struct sippres__map *m)
 {
 	size_t n = m->nbuckets * 2;
-	struct sp_hnode **b;
+	struct sippres__hnode **b;
 
 	if (n > SIZE_MAX / sizeof(*b) / 2)
 		return;
-	b = sp_calloc(ctx, n, sizeof(*b));
+	b = sippres__calloc(ctx, n, sizeof(*b));
 	if (!b)
 		return; /* keep the smaller table: longer chains, still correct */
 	for (size_t i = 0; i < m->nbuckets; i++) {
-		struct sp_hnode *e = m->buckets[i];
+		struct sippres__hnode *e = m->buckets[i];
 
 		while (e) {
-			struct sp_hnode *next = e->next;
+			struct sippres__hnode *next = e->next;
 			size_t j = e->hash & (n - 1);
 
 			e->next = b[j];
@@ -53,12 +53,12 @@ static void grow(struct sippres_ctx *ctx, struct sp_map *m)
 			e = next;
 		}
 	}
-	sp_free(ctx, m->buckets);
+	sippres__free(ctx, m->buckets);
 	m->buckets = b;
 	m->nbuckets = n;
 }
 
-void sp_map_insert(struct sippres_ctx *ctx, struct sp_map *m, struct sp_hnode *n, uint32_t hash)
+void sippres__map_insert(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n, uint32_t hash)
 {
 	size_t i;
 
@@ -71,9 +71,9 @@ void sp_map_insert(struct sippres_ctx *ctx, struct sp_map *m, struct sp_hnode *n
 	m->count++;
 }
 
-void sp_map_remove(struct sp_map *m, struct sp_hnode *n)
+void sippres__map_remove(struct sippres__map *m, struct sippres__hnode *n)
 {
-	struct sp_hnode **pp = &m->buckets[n->hash & (m->nbuckets - 1)];
+	struct sippres__hnode **pp = &m->buckets[n->hash & (m->nbuckets - 1)];
 
 	while (*pp) {
 		if (*pp == n) {

@@ -4,28 +4,28 @@
 
 #include "core-private.h"
 
-int sp_ascii_lower(int c)
+int sippres__ascii_lower(int c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-bool sp_memeq_nocase(const char *a, const char *b, size_t n)
+bool sippres__memeq_nocase(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (sp_ascii_lower((unsigned char)a[i]) != sp_ascii_lower((unsigned char)b[i]))
+		if (sippres__ascii_lower((unsigned char)a[i]) != sippres__ascii_lower((unsigned char)b[i]))
 			return false;
 	}
 	return true;
 }
 
-bool sp_streq_nocase(const char *a, const char *b)
+bool sippres__streq_nocase(const char *a, const char *b)
 {
 	size_t la = strlen(a);
 
-	return la == strlen(b) && sp_memeq_nocase(a, b, la);
+	return la == strlen(b) && sippres__memeq_nocase(a, b, la);
 }
 
-size_t sp_utf8_seq_len(const unsigned char *s, size_t n)
+size_t sippres__utf8_seq_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t len;
@@ -59,7 +59,7 @@ size_t sp_utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-bool sp_text_ok(const char *s, size_t n, size_t *bad_offset)
+bool sippres__text_ok(const char *s, size_t n, size_t *bad_offset)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
@@ -72,7 +72,7 @@ bool sp_text_ok(const char *s, size_t n, size_t *bad_offset)
 				*bad_offset = i;
 			return false;
 		}
-		k = sp_utf8_seq_len(u + i, n - i);
+		k = sippres__utf8_seq_len(u + i, n - i);
 		if (k == 0) {
 			if (bad_offset)
 				*bad_offset = i;
@@ -83,7 +83,7 @@ bool sp_text_ok(const char *s, size_t n, size_t *bad_offset)
 	return true;
 }
 
-bool sp_name_ok(const char *s)
+bool sippres__name_ok(const char *s)
 {
 	size_t n;
 
@@ -92,12 +92,12 @@ bool sp_name_ok(const char *s)
 	n = strnlen(s, SIPPRES_MAX_NAME + 1);
 	if (n == 0 || n > SIPPRES_MAX_NAME)
 		return false;
-	if (!sp_text_ok(s, n, NULL))
+	if (!sippres__text_ok(s, n, NULL))
 		return false;
 	return strchr(s, ' ') == NULL;
 }
 
-uint32_t sp_hash(uint32_t seed, const char *s, bool nocase)
+uint32_t sippres__hash(uint32_t seed, const char *s, bool nocase)
 {
 	uint32_t h = 2166136261u ^ seed;
 
@@ -105,7 +105,7 @@ uint32_t sp_hash(uint32_t seed, const char *s, bool nocase)
 		unsigned char c = (unsigned char)*s;
 
 		if (nocase)
-			c = (unsigned char)sp_ascii_lower(c);
+			c = (unsigned char)sippres__ascii_lower(c);
 		h ^= c;
 		h *= 16777619u;
 	}

@@ -52,7 +52,7 @@ static int fail(struct loader *l, const xmlNode *n, int err, const char *fmt, ..
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
-		sp_diag(l->diag, n ? (uint32_t)xmlGetLineNo(n) : 0, 0, "%s", msg);
+		sippres__diag(l->diag, n ? (uint32_t)xmlGetLineNo(n) : 0, 0, "%s", msg);
 		l->err = err;
 	}
 	return l->err;
@@ -67,14 +67,14 @@ static char *uri_user(struct sippres_ctx *ctx, const char *uri)
 	end = p + strcspn(p, "@;?>");
 	if (end == p)
 		return NULL;
-	return sp_strndup(ctx, p, (size_t)(end - p));
+	return sippres__strndup(ctx, p, (size_t)(end - p));
 }
 
 static struct pending *new_list(struct loader *l, const xmlNode *n, const char *name, const char *event)
 {
 	struct pending *p;
 
-	if (!name || !sp_name_ok(name)) {
+	if (!name || !sippres__name_ok(name)) {
 		fail(l, n, SIPPRES_E_PARSE, "a list needs a valid name");
 		return NULL;
 	}
@@ -90,7 +90,7 @@ static struct pending *new_list(struct loader *l, const xmlNode *n, const char *
 	}
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct pending *v = sp_reallocarray(l->ctx, l->lists, cap, sizeof(*v));
+		struct pending *v = sippres__reallocarray(l->ctx, l->lists, cap, sizeof(*v));
 		if (!v) {
 			fail(l, n, SIPPRES_E_NOMEM, "out of memory");
 			return NULL;
@@ -100,7 +100,7 @@ static struct pending *new_list(struct loader *l, const xmlNode *n, const char *
 	}
 	p = &l->lists[l->n];
 	memset(p, 0, sizeof(*p));
-	p->name = sp_strdup(l->ctx, name);
+	p->name = sippres__strdup(l->ctx, name);
 	if (!p->name) {
 		fail(l, n, SIPPRES_E_NOMEM, "out of memory");
 		return NULL;
@@ -116,15 +116,15 @@ static int add_item(struct loader *l, size_t li, const xmlNode *n, char *item)
 
 	if (!item)
 		return fail(l, n, SIPPRES_E_NOMEM, "out of memory");
-	if (!sp_name_ok(item)) {
-		sp_free(l->ctx, item);
+	if (!sippres__name_ok(item)) {
+		sippres__free(l->ctx, item);
 		return fail(l, n, SIPPRES_E_PARSE, "an entry has no usable user part");
 	}
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 8;
-		char **v = sp_reallocarray(l->ctx, p->items, cap, sizeof(*v));
+		char **v = sippres__reallocarray(l->ctx, p->items, cap, sizeof(*v));
 		if (!v) {
-			sp_free(l->ctx, item);
+			sippres__free(l->ctx, item);
 			return fail(l, n, SIPPRES_E_NOMEM, "out of memory");
 		}
 		p->items = v;
@@ -158,7 +158,7 @@ static int walk_list(struct loader *l, const xmlNode *list, const char *name, co
 			xmlFree(uri);
 		} else if (is(c, NS_RL, "list")) {
 			xmlChar *sub = xmlGetNoNsProp(c, (const xmlChar *)"name");
-			char *copy = sub ? sp_strdup(l->ctx, (const char *)sub) : NULL;
+			char *copy = sub ? sippres__strdup(l->ctx, (const char *)sub) : NULL;
 
 			if (!sub) {
 				return fail(l, c, SIPPRES_E_PARSE, "a nested <list> needs a name attribute");
@@ -166,9 +166,9 @@ static int walk_list(struct loader *l, const xmlNode *list, const char *name, co
 			xmlFree(sub);
 			if (!copy)
 				return fail(l, c, SIPPRES_E_NOMEM, "out of memory");
-			if (add_item(l, li, c, sp_strdup(l->ctx, copy)) == 0)
+			if (add_item(l, li, c, sippres__strdup(l->ctx, copy)) == 0)
 				walk_list(l, c, copy, event, depth + 1);
-			sp_free(l->ctx, copy);
+			sippres__free(l->ctx, copy);
 		} else if (is(c, NS_RL, "entry-ref") || is(c, NS_RL, "external")) {
 			return fail(l, c, SIPPRES_E_PARSE, "<%s> references are not supported", (const char *)c->name);
 		}
@@ -199,11 +199,11 @@ static void loader_free(struct loader *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		for (size_t k = 0; k < l->lists[i].n; k++)
-			sp_free(l->ctx, l->lists[i].items[k]);
-		sp_free(l->ctx, l->lists[i].items);
-		sp_free(l->ctx, l->lists[i].name);
+			sippres__free(l->ctx, l->lists[i].items[k]);
+		sippres__free(l->ctx, l->lists[i].items);
+		sippres__free(l->ctx, l->lists[i].name);
 	}
-	sp_free(l->ctx, l->lists);
+	sippres__free(l->ctx, l->lists);
 }
 
 SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xml, size_t len, const char *event,
@@ -215,15 +215,15 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
 	xmlNodePtr root;
 	int r = 0;
 
-	sp_diag_clear(diag);
+	sippres__diag_clear(diag);
 	if (!ctx || !xml)
 		return SIPPRES_E_INVAL;
-	if (event && sp_event_parse(event) < 0)
+	if (event && sippres__event_parse(event) < 0)
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
 	if (len > MAX_DOC) {
-		sp_diag(diag, 0, 0, "document larger than 1 MiB");
+		sippres__diag(diag, 0, 0, "document larger than 1 MiB");
 		return SIPPRES_E_TOOBIG;
 	}
 	pc = xmlNewParserCtxt();
@@ -237,7 +237,7 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
 
 		snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "not well-formed XML");
 		msg[strcspn(msg, "\n")] = '\0';
-		sp_diag(diag, e ? (uint32_t)e->line : 0, e ? (uint32_t)e->int2 : 0, "%s", msg);
+		sippres__diag(diag, e ? (uint32_t)e->line : 0, e ? (uint32_t)e->int2 : 0, "%s", msg);
 		xmlFreeParserCtxt(pc);
 		return SIPPRES_E_PARSE;
 	}
@@ -273,7 +273,7 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
 			}
 			if (!found && !l.err)
 				fail(&l, svc, SIPPRES_E_PARSE, "<service> for '%s' has no <list>", name);
-			sp_free(ctx, name);
+			sippres__free(ctx, name);
 		}
 	} else if (root && is(root, NS_RL, "resource-lists")) {
 		for (xmlNodePtr c = root->children; c && !l.err; c = c->next) {
@@ -304,7 +304,7 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
 			                           .items = (const char *const *)l.lists[i].items, .n_items = l.lists[i].n};
 			r = sippres_list_set(ctx, &def);
 			if (r < 0) {
-				sp_diag(diag, 0, 0, "list '%s': %s", l.lists[i].name, sippres_strerror(r));
+				sippres__diag(diag, 0, 0, "list '%s': %s", l.lists[i].name, sippres_strerror(r));
 				break;
 			}
 		}

@@ -14,8 +14,8 @@
 #define MAX_TREE 20000
 #define DEFAULT_MAX_NOTIFY 64000
 
-struct sp_list_def {
-	struct sp_hnode node;
+struct sippres__list_def {
+	struct sippres__hnode node;
 	char *name;
 	char *event;
 	char **items;
@@ -25,8 +25,8 @@ struct sp_list_def {
 	uint32_t display_name;
 };
 
-struct sp_rls_node {
-	struct sp_rls_node *parent, *next, *children, *last_child;
+struct sippres__rls_node {
+	struct sippres__rls_node *parent, *next, *children, *last_child;
 	char *name;
 	char *display;
 	bool is_list;
@@ -35,14 +35,14 @@ struct sp_rls_node {
 	bool removed;      /* leaves: the hint went away; reported terminated once, then pruned */
 	bool sent_any;     /* leaves: a body went out (asterisk version rule) */
 	uint32_t version;  /* lists: next RLMI version; leaves: next dialog-info version */
-	struct sp_hlink link;
-	struct sp_hint *hint;
-	struct sp_rls *rls;
+	struct sippres__hlink link;
+	struct sippres__hint *hint;
+	struct sippres__rls *rls;
 };
 
-struct sp_rls {
-	struct sp_batch batch; /* first: the batch heap points here */
-	struct sp_rls_node *root;
+struct sippres__rls {
+	struct sippres__batch batch; /* first: the batch heap points here */
+	struct sippres__rls_node *root;
 	uint32_t batch_ms;
 	char *scheme;
 	char *host;
@@ -50,19 +50,19 @@ struct sp_rls {
 	size_t nnodes;
 };
 
-struct sp_lists {
-	struct sp_map defs;
+struct sippres__lists {
+	struct sippres__map defs;
 };
 
 /* A growable byte buffer with a sticky error. */
-struct sp_buf {
+struct sippres__buf {
 	struct sippres_ctx *ctx;
 	char *p;
 	size_t len, cap;
 	int err;
 };
 
-static void buf_add(struct sp_buf *b, const char *s, size_t n)
+static void buf_add(struct sippres__buf *b, const char *s, size_t n)
 {
 	if (b->err)
 		return;
@@ -77,7 +77,7 @@ static void buf_add(struct sp_buf *b, const char *s, size_t n)
 			}
 			cap *= 2;
 		}
-		p = sp_realloc(b->ctx, b->p, cap);
+		p = sippres__realloc(b->ctx, b->p, cap);
 		if (!p) {
 			b->err = SIPPRES_E_NOMEM;
 			return;
@@ -90,14 +90,14 @@ static void buf_add(struct sp_buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static void buf_str(struct sp_buf *b, const char *s)
+static void buf_str(struct sippres__buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
 }
 
-static void buf_free(struct sp_buf *b)
+static void buf_free(struct sippres__buf *b)
 {
-	sp_free(b->ctx, b->p);
+	sippres__free(b->ctx, b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
@@ -106,64 +106,64 @@ static void buf_free(struct sp_buf *b)
 
 static uint32_t def_hash(struct sippres_ctx *ctx, const char *name)
 {
-	return sp_hash(ctx->hash_seed, name, false);
+	return sippres__hash(ctx->hash_seed, name, false);
 }
 
-static struct sp_list_def *def_find(struct sippres_ctx *ctx, const char *name)
+static struct sippres__list_def *def_find(struct sippres_ctx *ctx, const char *name)
 {
 	uint32_t h = def_hash(ctx, name);
 
-	for (struct sp_hnode *n = sp_map_chain(&ctx->lists->defs, h); n; n = n->next) {
-		struct sp_list_def *d = SP_CONTAINER_OF(n, struct sp_list_def, node);
+	for (struct sippres__hnode *n = sippres__map_chain(&ctx->lists->defs, h); n; n = n->next) {
+		struct sippres__list_def *d = SIPPRES__CONTAINER_OF(n, struct sippres__list_def, node);
 		if (n->hash == h && strcmp(d->name, name) == 0)
 			return d;
 	}
 	return NULL;
 }
 
-const struct sp_list_def *sp_list_find(struct sippres_ctx *ctx, const char *name, const char *event)
+const struct sippres__list_def *sippres__list_find(struct sippres_ctx *ctx, const char *name, const char *event)
 {
-	const struct sp_list_def *d = name ? def_find(ctx, name) : NULL;
+	const struct sippres__list_def *d = name ? def_find(ctx, name) : NULL;
 
 	/* the list's event must equal the SUBSCRIBE's, byte for byte */
 	return d && event && strcmp(d->event, event) == 0 ? d : NULL;
 }
 
-static void def_destroy(struct sippres_ctx *ctx, struct sp_list_def *d)
+static void def_destroy(struct sippres_ctx *ctx, struct sippres__list_def *d)
 {
 	for (size_t i = 0; i < d->n_items; i++)
-		sp_free(ctx, d->items[i]);
-	sp_free(ctx, d->items);
-	sp_free(ctx, d->name);
-	sp_free(ctx, d->event);
-	sp_free(ctx, d);
+		sippres__free(ctx, d->items[i]);
+	sippres__free(ctx, d->items);
+	sippres__free(ctx, d->name);
+	sippres__free(ctx, d->event);
+	sippres__free(ctx, d);
 }
 
 #define LIST_V1_SIZE (offsetof(struct sippres_list, resource_display_name) + sizeof(uint32_t))
 
 SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippres_list *list)
 {
-	struct sp_list_def *d, *old;
+	struct sippres__list_def *d, *old;
 	int r;
 
 	if (!ctx || !list)
 		return SIPPRES_E_INVAL;
-	r = sp_check_struct(list, LIST_V1_SIZE, sizeof(*list));
+	r = sippres__check_struct(list, LIST_V1_SIZE, sizeof(*list));
 	if (r < 0)
 		return r;
-	if (!sp_name_ok(list->name) || !list->event || sp_event_parse(list->event) < 0 || list->n_items == 0 ||
+	if (!sippres__name_ok(list->name) || !list->event || sippres__event_parse(list->event) < 0 || list->n_items == 0 ||
 	    !list->items || list->full_state > 1 || list->resource_display_name > 1)
 		return SIPPRES_E_INVAL;
 	if (list->n_items > MAX_ITEMS)
 		return SIPPRES_E_TOOBIG;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
-	d = sp_calloc(ctx, 1, sizeof(*d));
+	d = sippres__calloc(ctx, 1, sizeof(*d));
 	if (!d)
 		return SIPPRES_E_NOMEM;
-	d->name = sp_strdup(ctx, list->name);
-	d->event = sp_strdup(ctx, list->event);
-	d->items = sp_calloc(ctx, list->n_items, sizeof(*d->items));
+	d->name = sippres__strdup(ctx, list->name);
+	d->event = sippres__strdup(ctx, list->event);
+	d->items = sippres__calloc(ctx, list->n_items, sizeof(*d->items));
 	if (!d->name || !d->event || !d->items) {
 		def_destroy(ctx, d);
 		return SIPPRES_E_NOMEM;
@@ -184,12 +184,12 @@ SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippre
 			n--;
 		if (n == 0)
 			continue;
-		d->items[d->n_items] = sp_strndup(ctx, it, n);
+		d->items[d->n_items] = sippres__strndup(ctx, it, n);
 		if (!d->items[d->n_items]) {
 			def_destroy(ctx, d);
 			return SIPPRES_E_NOMEM;
 		}
-		if (!sp_name_ok(d->items[d->n_items])) {
+		if (!sippres__name_ok(d->items[d->n_items])) {
 			d->n_items++;
 			def_destroy(ctx, d);
 			return SIPPRES_E_INVAL;
@@ -197,8 +197,8 @@ SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippre
 		for (size_t j = 0; j < d->n_items; j++)
 			dup = dup || strcmp(d->items[j], d->items[d->n_items]) == 0;
 		if (dup) {
-			sp_log(ctx, SIPPRES_LOG_INFO, "list %s: ignoring duplicated item %s", d->name, d->items[d->n_items]);
-			sp_free(ctx, d->items[d->n_items]);
+			sippres__log(ctx, SIPPRES_LOG_INFO, "list %s: ignoring duplicated item %s", d->name, d->items[d->n_items]);
+			sippres__free(ctx, d->items[d->n_items]);
 			continue;
 		}
 		d->n_items++;
@@ -212,73 +212,73 @@ SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippre
 	d->display_name = list->resource_display_name;
 	old = def_find(ctx, list->name);
 	if (old) {
-		sp_map_remove(&ctx->lists->defs, &old->node);
+		sippres__map_remove(&ctx->lists->defs, &old->node);
 		def_destroy(ctx, old);
 	}
-	sp_map_insert(ctx, &ctx->lists->defs, &d->node, def_hash(ctx, d->name));
+	sippres__map_insert(ctx, &ctx->lists->defs, &d->node, def_hash(ctx, d->name));
 	return old ? 1 : 0;
 }
 
 SIPPRES_EXPORT int sippres_list_remove(struct sippres_ctx *ctx, const char *name)
 {
-	struct sp_list_def *d;
+	struct sippres__list_def *d;
 
-	if (!ctx || !sp_name_ok(name))
+	if (!ctx || !sippres__name_ok(name))
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
 	d = def_find(ctx, name);
 	if (!d)
 		return SIPPRES_E_NOTFOUND;
-	sp_map_remove(&ctx->lists->defs, &d->node);
+	sippres__map_remove(&ctx->lists->defs, &d->node);
 	def_destroy(ctx, d);
 	return 0;
 }
 
 /* -------------------------------------------------------------- the tree */
 
-static void node_free(struct sippres_ctx *ctx, struct sp_rls_node *n)
+static void node_free(struct sippres_ctx *ctx, struct sippres__rls_node *n)
 {
-	struct sp_rls_node *c = n->children;
+	struct sippres__rls_node *c = n->children;
 
 	while (c) {
-		struct sp_rls_node *next = c->next;
+		struct sippres__rls_node *next = c->next;
 		node_free(ctx, c);
 		c = next;
 	}
 	if (n->hint)
-		sp_hlink_remove(n->hint, &n->link);
-	sp_free(ctx, n->name);
-	sp_free(ctx, n->display);
-	sp_free(ctx, n);
+		sippres__hlink_remove(n->hint, &n->link);
+	sippres__free(ctx, n->name);
+	sippres__free(ctx, n->display);
+	sippres__free(ctx, n);
 }
 
-void sp_rls_free(struct sippres_ctx *ctx, struct sp_rls *rls)
+void sippres__rls_free(struct sippres_ctx *ctx, struct sippres__rls *rls)
 {
 	if (!rls)
 		return;
 	if (rls->root)
 		node_free(ctx, rls->root);
-	sp_free(ctx, rls->scheme);
-	sp_free(ctx, rls->host);
-	sp_free(ctx, rls);
+	sippres__free(ctx, rls->scheme);
+	sippres__free(ctx, rls->host);
+	sippres__free(ctx, rls);
 }
 
-static struct sp_rls_node *node_new(struct sippres_ctx *ctx, struct sp_rls *rls, const char *name, const char *display)
+static struct sippres__rls_node *node_new(struct sippres_ctx *ctx, struct sippres__rls *rls, const char *name, const char *display)
 {
-	struct sp_rls_node *n;
+	struct sippres__rls_node *n;
 
 	if (rls->nnodes >= MAX_TREE)
 		return NULL;
-	n = sp_calloc(ctx, 1, sizeof(*n));
+	n = sippres__calloc(ctx, 1, sizeof(*n));
 	if (!n)
 		return NULL;
-	n->name = sp_strdup(ctx, name);
-	n->display = sp_strdup(ctx, display);
+	n->name = sippres__strdup(ctx, name);
+	n->display = sippres__strdup(ctx, display);
 	if (!n->name || !n->display) {
-		sp_free(ctx, n->name);
-		sp_free(ctx, n->display);
-		sp_free(ctx, n);
+		sippres__free(ctx, n->name);
+		sippres__free(ctx, n->display);
+		sippres__free(ctx, n);
 		return NULL;
 	}
 	n->rls = rls;
@@ -287,7 +287,7 @@ static struct sp_rls_node *node_new(struct sippres_ctx *ctx, struct sp_rls *rls,
 	return n;
 }
 
-static void append_child(struct sp_rls_node *p, struct sp_rls_node *c)
+static void append_child(struct sippres__rls_node *p, struct sippres__rls_node *c)
 {
 	c->parent = p;
 	if (p->last_child)
@@ -328,7 +328,7 @@ static int visit(struct sippres_ctx *ctx, struct visited *vis, const char *name)
 {
 	if ((vis->n + 1) * 2 > vis->cap) {
 		size_t cap = vis->cap ? vis->cap * 2 : 64;
-		const char **slot = sp_calloc(ctx, cap, sizeof(*slot));
+		const char **slot = sippres__calloc(ctx, cap, sizeof(*slot));
 
 		if (!slot)
 			return SIPPRES_E_NOMEM;
@@ -340,7 +340,7 @@ static int visit(struct sippres_ctx *ctx, struct visited *vis, const char *name)
 				slot[j] = vis->slot[i];
 			}
 		}
-		sp_free(ctx, (void *)vis->slot);
+		sippres__free(ctx, (void *)vis->slot);
 		vis->slot = slot;
 		vis->cap = cap;
 	}
@@ -355,19 +355,19 @@ static int visit(struct sippres_ctx *ctx, struct visited *vis, const char *name)
 
 /* Asterisk's build_node_children: depth-first, first visit wins, failed
  * leaves omitted, sublists kept only when they have members. */
-static int build_children(struct sippres_ctx *ctx, struct sp_rls *rls, struct sp_rls_node *node,
-                          const struct sp_list_def *def, const char *context, struct visited *vis, int depth)
+static int build_children(struct sippres_ctx *ctx, struct sippres__rls *rls, struct sippres__rls_node *node,
+                          const struct sippres__list_def *def, const char *context, struct visited *vis, int depth)
 {
 	for (size_t i = 0; i < def->n_items; i++) {
 		const char *item = def->items[i];
-		const struct sp_list_def *sub;
-		struct sp_rls_node *c;
-		struct sp_hint *h;
+		const struct sippres__list_def *sub;
+		struct sippres__rls_node *c;
+		struct sippres__hint *h;
 		int r;
 
 		if (was_visited(vis, item))
 			continue;
-		sub = sp_list_find(ctx, item, def->event);
+		sub = sippres__list_find(ctx, item, def->event);
 		if (sub && depth < 16) {
 			r = visit(ctx, vis, item);
 			if (r < 0)
@@ -384,7 +384,7 @@ static int build_children(struct sippres_ctx *ctx, struct sp_rls *rls, struct sp
 			if (!c->children) {
 				/* prune the empty sublist */
 				node->last_child = NULL;
-				for (struct sp_rls_node *x = node->children; x; x = x->next) {
+				for (struct sippres__rls_node *x = node->children; x; x = x->next) {
 					if (x->next == c) {
 						x->next = NULL;
 						node->last_child = x;
@@ -397,11 +397,11 @@ static int build_children(struct sippres_ctx *ctx, struct sp_rls *rls, struct sp
 			}
 			continue;
 		}
-		r = sp_hint_lookup(ctx, context, item, &h);
+		r = sippres__hint_lookup(ctx, context, item, &h);
 		if (r == SIPPRES_E_NOMEM)
 			return r;
 		if (r < 0 || h->presence_state == SIPPRES_PRESENCE_INVALID) {
-			sp_log(ctx, SIPPRES_LOG_DEBUG, "list %s: member %s does not resolve", def->name, item);
+			sippres__log(ctx, SIPPRES_LOG_DEBUG, "list %s: member %s does not resolve", def->name, item);
 			continue;
 		}
 		r = visit(ctx, vis, item);
@@ -413,26 +413,26 @@ static int build_children(struct sippres_ctx *ctx, struct sp_rls *rls, struct sp
 			return SIPPRES_E_NOMEM;
 		c->hint = h;
 		c->changed = true;
-		sp_hlink_add(h, &c->link);
+		sippres__hlink_add(h, &c->link);
 		append_child(node, c);
 	}
 	return 0;
 }
 
-int sp_rls_build(struct sippres_ctx *ctx, const struct sp_list_def *def, const char *context, const char *scheme,
-                 const char *host, uint32_t port, struct sp_rls **ret)
+int sippres__rls_build(struct sippres_ctx *ctx, const struct sippres__list_def *def, const char *context, const char *scheme,
+                 const char *host, uint32_t port, struct sippres__rls **ret)
 {
 	struct visited vis = {0};
-	struct sp_rls *rls = sp_calloc(ctx, 1, sizeof(*rls));
+	struct sippres__rls *rls = sippres__calloc(ctx, 1, sizeof(*rls));
 	int r = SIPPRES_E_NOMEM;
 
 	if (!rls)
 		return r;
-	rls->scheme = sp_strdup(ctx, scheme);
-	rls->host = sp_strdup(ctx, host);
+	rls->scheme = sippres__strdup(ctx, scheme);
+	rls->host = sippres__strdup(ctx, host);
 	rls->port = port;
 	rls->batch_ms = def->batch_ms; /* the top-level list's interval only, as Asterisk */
-	rls->batch.idx = SP_NOT_IN_HEAP;
+	rls->batch.idx = SIPPRES__NOT_IN_HEAP;
 	if (!rls->scheme || !rls->host)
 		goto fail;
 	rls->root = node_new(ctx, rls, def->name, def->name);
@@ -450,17 +450,17 @@ int sp_rls_build(struct sippres_ctx *ctx, const struct sp_list_def *def, const c
 		r = SIPPRES_E_NOTFOUND;
 		goto fail;
 	}
-	sp_free(ctx, (void *)vis.slot);
+	sippres__free(ctx, (void *)vis.slot);
 	*ret = rls;
 	return 0;
 fail:
-	sp_free(ctx, (void *)vis.slot);
-	sp_rls_free(ctx, rls);
+	sippres__free(ctx, (void *)vis.slot);
+	sippres__rls_free(ctx, rls);
 	return r;
 }
 
-int sp_rls_build_at(struct sippres_ctx *ctx, const struct sp_list_def *def, const char *context,
-                    const char *local_uri, struct sp_rls **ret)
+int sippres__rls_build_at(struct sippres_ctx *ctx, const struct sippres__list_def *def, const char *context,
+                    const char *local_uri, struct sippres__rls **ret)
 {
 	const char *host = strchr(local_uri, '@'), *colon;
 	char scheme[8], hostbuf[2048];
@@ -479,22 +479,22 @@ int sp_rls_build_at(struct sippres_ctx *ctx, const struct sp_list_def *def, cons
 	} else {
 		snprintf(hostbuf, sizeof(hostbuf), "%s", host);
 	}
-	return sp_rls_build(ctx, def, context, scheme, hostbuf, port, ret);
+	return sippres__rls_build(ctx, def, context, scheme, hostbuf, port, ret);
 }
 
-void sp_rls_attach(struct sp_rls *rls, struct sippres_sub *owner)
+void sippres__rls_attach(struct sippres__rls *rls, struct sippres_sub *owner)
 {
 	rls->batch.owner = owner;
 }
 
-const char *sp_rls_name(const struct sp_rls *rls)
+const char *sippres__rls_name(const struct sippres__rls *rls)
 {
 	return rls->root->name;
 }
 
-bool sp_rls_same_members(const struct sp_rls *a, const struct sp_rls *b)
+bool sippres__rls_same_members(const struct sippres__rls *a, const struct sippres__rls *b)
 {
-	const struct sp_rls_node *x = a->root->children, *y = b->root->children;
+	const struct sippres__rls_node *x = a->root->children, *y = b->root->children;
 
 	/* top level only, by name and display name, as Asterisk compares */
 	for (; x && y; x = x->next, y = y->next) {
@@ -504,40 +504,40 @@ bool sp_rls_same_members(const struct sp_rls *a, const struct sp_rls *b)
 	return !x && !y;
 }
 
-uint32_t sp_rls_root_version(const struct sp_rls *rls)
+uint32_t sippres__rls_root_version(const struct sippres__rls *rls)
 {
 	return rls->root->version;
 }
 
-void sp_rls_set_root_version(struct sp_rls *rls, uint32_t v)
+void sippres__rls_set_root_version(struct sippres__rls *rls, uint32_t v)
 {
 	rls->root->version = v;
 }
 
-static bool subtree_changed(const struct sp_rls_node *n)
+static bool subtree_changed(const struct sippres__rls_node *n)
 {
 	if (!n->is_list)
 		return n->changed;
-	for (const struct sp_rls_node *c = n->children; c; c = c->next) {
+	for (const struct sippres__rls_node *c = n->children; c; c = c->next) {
 		if (subtree_changed(c))
 			return true;
 	}
 	return false;
 }
 
-bool sp_rls_has_changes(const struct sp_rls *rls)
+bool sippres__rls_has_changes(const struct sippres__rls *rls)
 {
 	return subtree_changed(rls->root);
 }
 
-void sp_rls_leaf_event(struct sippres_ctx *ctx, struct sp_rls_node *leaf, const struct sippres_exten_status *st)
+void sippres__rls_leaf_event(struct sippres_ctx *ctx, struct sippres__rls_node *leaf, const struct sippres_exten_status *st)
 {
-	struct sp_rls *rls = leaf->rls;
+	struct sippres__rls *rls = leaf->rls;
 	struct sippres_sub *s = rls->batch.owner;
 
 	if (st->reason == SIPPRES_REASON_REMOVED) {
 		/* the hint is going away now: report the member terminated once */
-		sp_hlink_remove(leaf->hint, &leaf->link);
+		sippres__hlink_remove(leaf->hint, &leaf->link);
 		leaf->hint = NULL;
 		leaf->removed = true;
 	}
@@ -545,10 +545,10 @@ void sp_rls_leaf_event(struct sippres_ctx *ctx, struct sp_rls_node *leaf, const 
 	if (!s)
 		return;
 	if (rls->batch_ms && st->reason != SIPPRES_REASON_REMOVED) {
-		sp_subs_batch(ctx, s, sp_subs_now(ctx) + rls->batch_ms);
+		sippres__subs_batch(ctx, s, sippres__subs_now(ctx) + rls->batch_ms);
 		return;
 	}
-	sp_subs_list_changed(ctx, s);
+	sippres__subs_list_changed(ctx, s);
 }
 
 /* ------------------------------------------------------------- rendering */
@@ -556,16 +556,16 @@ void sp_rls_leaf_event(struct sippres_ctx *ctx, struct sp_rls_node *leaf, const 
 /* Asterisk's tokens are five lowercase letters; ours are longer alphanumerics. */
 static int random_letters(struct sippres_ctx *ctx, char *out, size_t n)
 {
-	return sp_random_string(ctx, out, n, SP_ALPHA_LOWER);
+	return sippres__random_string(ctx, out, n, SIPPRES__ALPHA_LOWER);
 }
 
 static int random_token(struct sippres_ctx *ctx, char *out, size_t n)
 {
-	return sp_random_string(ctx, out, n, SP_ALPHA_ALNUM);
+	return sippres__random_string(ctx, out, n, SIPPRES__ALPHA_ALNUM);
 }
 
 /* scheme:name@host[:port] without printf: this runs twice per member per NOTIFY. */
-static void member_uri(const struct sp_rls *rls, const char *name, char *out, size_t cap)
+static void member_uri(const struct sippres__rls *rls, const char *name, char *out, size_t cap)
 {
 	size_t n = 0;
 	const char *pieces[3] = {rls->scheme, name, rls->host};
@@ -599,7 +599,7 @@ static void member_uri(const struct sp_rls *rls, const char *name, char *out, si
 
 /* One part of a multipart body. */
 struct part {
-	struct sp_rls_node *node;
+	struct sippres__rls_node *node;
 	char cid[80];
 	char id[24];
 	const char *ctype;
@@ -611,7 +611,7 @@ struct part {
 struct render_ctx {
 	struct sippres_ctx *ctx;
 	struct sippres_sub *s;
-	struct sp_buf arena; /* every part's body, back to back */
+	struct sippres__buf arena; /* every part's body, back to back */
 	bool asterisk;
 	bool final;
 	uint8_t final_reason;
@@ -621,12 +621,12 @@ struct render_ctx {
 static void parts_free(struct sippres_ctx *ctx, struct part *parts, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		sp_free(ctx, parts[i].ctype_owned);
-	sp_free(ctx, parts);
+		sippres__free(ctx, parts[i].ctype_owned);
+	sippres__free(ctx, parts);
 }
 
 /* The body of a member: its own document, as a single subscription would get. */
-static int render_leaf(struct render_ctx *rc, struct sp_rls_node *leaf, struct part *p)
+static int render_leaf(struct render_ctx *rc, struct sippres__rls_node *leaf, struct part *p)
 {
 	struct sippres_ctx *ctx = rc->ctx;
 	struct sippres_sub *s = rc->s;
@@ -644,13 +644,13 @@ static int render_leaf(struct render_ctx *rc, struct sp_rls_node *leaf, struct p
 		st.exten_state = SIPPRES_EXTEN_REMOVED;
 		st.presence_subtype = st.presence_message = "";
 	} else {
-		sp_hint_status(ctx, leaf->hint, &st);
+		sippres__hint_status(ctx, leaf->hint, &st);
 	}
 	member_uri(leaf->rls, leaf->name, uri, sizeof(uri));
 	/* member dialog-info versions follow the rules of a single subscription */
 	bump = !rc->asterisk || !leaf->sent_any ||
 	       !(rc->reason == SIPPRES_NOTIFY_REFRESH || (rc->final && !leaf->removed));
-	sp_sub_body_input(s, &st, leaf->name, uri, bump ? leaf->version : leaf->version - 1, &in);
+	sippres__sub_body_input(s, &st, leaf->name, uri, bump ? leaf->version : leaf->version - 1, &in);
 	r = sippres_body_render(ctx, s->content_type, &in, &body);
 	if (r < 0)
 		return r;
@@ -667,7 +667,7 @@ static int render_leaf(struct render_ctx *rc, struct sp_rls_node *leaf, struct p
 	return 0;
 }
 
-static bool part_at(const struct part *parts, size_t np, size_t *pi, const struct sp_rls_node *c)
+static bool part_at(const struct part *parts, size_t np, size_t *pi, const struct sippres__rls_node *c)
 {
 	if (*pi < np && parts[*pi].node == c) {
 		(*pi)++;
@@ -679,8 +679,8 @@ static bool part_at(const struct part *parts, size_t np, size_t *pi, const struc
 /* The RLMI document of node. Parts in [lo, hi) get an instance; in full
  * state every member is named (those without an instance in this NOTIFY are
  * reported in the next one: RFC 4662 4.5). */
-static int render_rlmi(struct render_ctx *rc, struct sp_rls_node *node, bool full, const struct part *parts,
-                       size_t np, size_t lo, size_t hi, struct sp_buf *out)
+static int render_rlmi(struct render_ctx *rc, struct sippres__rls_node *node, bool full, const struct part *parts,
+                       size_t np, size_t lo, size_t hi, struct sippres__buf *out)
 {
 	struct sippres_xml w;
 	char uri[4200];
@@ -689,19 +689,19 @@ static int render_rlmi(struct render_ctx *rc, struct sp_rls_node *node, bool ful
 
 	memset(&w, 0, sizeof(w));
 	w.ctx = rc->ctx;
-	sp_xml_reset(&w, rc->asterisk ? SP_XML_ASTERISK : SP_XML_STANDARD);
-	sp_xml_prolog(&w);
-	sp_xml_start_lit(&w, "list");
-	sp_xml_attr_lit(&w, "xmlns", "urn:ietf:params:xml:ns:rlmi");
+	sippres__xml_reset(&w, rc->asterisk ? SIPPRES__XML_ASTERISK : SIPPRES__XML_STANDARD);
+	sippres__xml_prolog(&w);
+	sippres__xml_start_lit(&w, "list");
+	sippres__xml_attr_lit(&w, "xmlns", "urn:ietf:params:xml:ns:rlmi");
 	member_uri(node->rls, node->name, uri, sizeof(uri));
-	sp_xml_attr_str(&w, "uri", uri);
-	sp_xml_attr_u32(&w, "version", 7, node->version, false);
+	sippres__xml_attr_str(&w, "uri", uri);
+	sippres__xml_attr_u32(&w, "version", 7, node->version, false);
 	if (full)
-		sp_xml_attr_lit(&w, "fullState", "true");
+		sippres__xml_attr_lit(&w, "fullState", "true");
 	else
-		sp_xml_attr_lit(&w, "fullState", "false");
-	sp_xml_elem_text(&w, "name", 4, node->name, strlen(node->name));
-	for (struct sp_rls_node *c = node->children; c; c = c->next) {
+		sippres__xml_attr_lit(&w, "fullState", "false");
+	sippres__xml_elem_text(&w, "name", 4, node->name, strlen(node->name));
+	for (struct sippres__rls_node *c = node->children; c; c = c->next) {
 		size_t at = pi;
 		const struct part *p = part_at(parts, np, &pi, c) ? &parts[at] : NULL;
 		bool terminated = rc->final || c->removed;
@@ -710,37 +710,37 @@ static int render_rlmi(struct render_ctx *rc, struct sp_rls_node *node, bool ful
 			p = NULL;
 		if (!p && !full)
 			continue;
-		sp_xml_start_lit(&w, "resource");
+		sippres__xml_start_lit(&w, "resource");
 		member_uri(node->rls, c->name, uri, sizeof(uri));
-		sp_xml_attr_str(&w, "uri", uri);
-		sp_xml_elem_text(&w, "name", 4, c->display, strlen(c->display));
+		sippres__xml_attr_str(&w, "uri", uri);
+		sippres__xml_elem_text(&w, "name", 4, c->display, strlen(c->display));
 		if (p) {
-			sp_xml_start_lit(&w, "instance");
-			sp_xml_attr_str(&w, "id", p->id);
+			sippres__xml_start_lit(&w, "instance");
+			sippres__xml_attr_str(&w, "id", p->id);
 			if (terminated)
-				sp_xml_attr_lit(&w, "state", "terminated");
+				sippres__xml_attr_lit(&w, "state", "terminated");
 			else
-				sp_xml_attr_lit(&w, "state", "active");
+				sippres__xml_attr_lit(&w, "state", "active");
 			if (terminated && !rc->asterisk)
-				sp_xml_attr_str(&w, "reason",
-				                c->removed ? "noresource" : sp_final_reason_name(rc->final_reason));
+				sippres__xml_attr_str(&w, "reason",
+				                c->removed ? "noresource" : sippres__final_reason_name(rc->final_reason));
 			if (p->has_body)
-				sp_xml_attr_str(&w, "cid", p->cid);
-			sp_xml_end(&w);
+				sippres__xml_attr_str(&w, "cid", p->cid);
+			sippres__xml_end(&w);
 		}
-		sp_xml_end(&w);
+		sippres__xml_end(&w);
 	}
-	sp_xml_end(&w);
+	sippres__xml_end(&w);
 	r = w.err;
 	if (!r)
 		buf_add(out, w.buf, w.len);
-	sp_xml_release(&w);
+	sippres__xml_release(&w);
 	return r ? r : out->err;
 }
 
 /* Asterisk (pjproject's multipart printer): CRLF before each boundary,
  * Content-Length padded to 5 characters. Standard: RFC 2046 layout. */
-static void add_part(struct render_ctx *rc, struct sp_buf *out, const char *boundary, const char *cid,
+static void add_part(struct render_ctx *rc, struct sippres__buf *out, const char *boundary, const char *cid,
                      const char *ctype, const char *body, size_t len)
 {
 	char line[64];
@@ -805,24 +805,24 @@ static int make_cid(struct render_ctx *rc, char *cid, size_t cap)
 	return 0;
 }
 
-static int assemble(struct render_ctx *rc, struct sp_rls_node *node, bool full, const struct part *parts, size_t np,
-                    size_t lo, size_t hi, struct sp_buf *out, char **ctype);
+static int assemble(struct render_ctx *rc, struct sippres__rls_node *node, bool full, const struct part *parts, size_t np,
+                    size_t lo, size_t hi, struct sippres__buf *out, char **ctype);
 
 /* Parts for node's members that go into this NOTIFY (all in full state, the
  * changed ones otherwise). Renders member bodies and nested lists once. */
-static int build_parts(struct render_ctx *rc, struct sp_rls_node *node, bool full, struct part **ret, size_t *nret)
+static int build_parts(struct render_ctx *rc, struct sippres__rls_node *node, bool full, struct part **ret, size_t *nret)
 {
 	struct sippres_ctx *ctx = rc->ctx;
 	struct part *parts;
 	size_t n = 0, np = 0;
 	int r = 0;
 
-	for (struct sp_rls_node *c = node->children; c; c = c->next)
+	for (struct sippres__rls_node *c = node->children; c; c = c->next)
 		n++;
-	parts = sp_calloc(ctx, n ? n : 1, sizeof(*parts));
+	parts = sippres__calloc(ctx, n ? n : 1, sizeof(*parts));
 	if (!parts)
 		return SIPPRES_E_NOMEM;
-	for (struct sp_rls_node *c = node->children; c; c = c->next) {
+	for (struct sippres__rls_node *c = node->children; c; c = c->next) {
 		struct part *p;
 
 		if (!full && !subtree_changed(c))
@@ -837,7 +837,7 @@ static int build_parts(struct render_ctx *rc, struct sp_rls_node *node, bool ful
 			size_t nsub;
 			bool sub_full = full || c->full_state;
 
-			struct sp_buf nested = {.ctx = ctx};
+			struct sippres__buf nested = {.ctx = ctx};
 
 			r = build_parts(rc, c, sub_full, &sub, &nsub);
 			if (r < 0)
@@ -880,11 +880,11 @@ static int build_parts(struct render_ctx *rc, struct sp_rls_node *node, bool ful
 
 /* node's multipart body with the parts in [lo, hi); *ctype gets its
  * Content-Type (allocated). */
-static int assemble(struct render_ctx *rc, struct sp_rls_node *node, bool full, const struct part *parts, size_t np,
-                    size_t lo, size_t hi, struct sp_buf *out, char **ctype)
+static int assemble(struct render_ctx *rc, struct sippres__rls_node *node, bool full, const struct part *parts, size_t np,
+                    size_t lo, size_t hi, struct sippres__buf *out, char **ctype)
 {
 	struct sippres_ctx *ctx = rc->ctx;
-	struct sp_buf rlmi = {.ctx = ctx};
+	struct sippres__buf rlmi = {.ctx = ctx};
 	char boundary[24], root_cid[80], type[200];
 	int r;
 
@@ -915,24 +915,24 @@ static int assemble(struct render_ctx *rc, struct sp_rls_node *node, bool full, 
 	buf_str(out, "--\r\n");
 	if (out->err)
 		return out->err;
-	*ctype = sp_strdup(ctx, type);
+	*ctype = sippres__strdup(ctx, type);
 	return *ctype ? 0 : SIPPRES_E_NOMEM;
 }
 
-static void clear_changed(struct sp_rls_node *n)
+static void clear_changed(struct sippres__rls_node *n)
 {
 	n->changed = false;
-	for (struct sp_rls_node *c = n->children; c; c = c->next)
+	for (struct sippres__rls_node *c = n->children; c; c = c->next)
 		clear_changed(c);
 }
 
 /* Drop members whose removal has been reported. */
-static void prune_removed(struct sippres_ctx *ctx, struct sp_rls_node *node)
+static void prune_removed(struct sippres_ctx *ctx, struct sippres__rls_node *node)
 {
-	struct sp_rls_node **pp = &node->children, *last = NULL;
+	struct sippres__rls_node **pp = &node->children, *last = NULL;
 
 	while (*pp) {
-		struct sp_rls_node *c = *pp;
+		struct sippres__rls_node *c = *pp;
 
 		if (c->is_list)
 			prune_removed(ctx, c);
@@ -948,9 +948,9 @@ static void prune_removed(struct sippres_ctx *ctx, struct sp_rls_node *node)
 	node->last_child = last;
 }
 
-int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason)
+int sippres__rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason)
 {
-	struct sp_rls *rls = s->rls;
+	struct sippres__rls *rls = s->rls;
 	struct render_ctx rc = {.ctx = ctx, .s = s, .asterisk = s->ep->opts.profile == SIPPRES_PROFILE_ASTERISK,
 	                        .final = final, .final_reason = final_reason, .reason = reason, .arena = {.ctx = ctx}};
 	bool full = reason != SIPPRES_NOTIFY_CHANGE || final || rls->root->full_state;
@@ -959,16 +959,16 @@ int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reaso
 	size_t np, lo = 0;
 	int r;
 
-	if (!full && !sp_rls_has_changes(rls))
+	if (!full && !sippres__rls_has_changes(rls))
 		return 0; /* partial state and nothing changed: no NOTIFY */
-	sp_subs_batch(ctx, s, 0); /* this NOTIFY carries whatever was batched */
+	sippres__subs_batch(ctx, s, 0); /* this NOTIFY carries whatever was batched */
 	r = build_parts(&rc, rls->root, full, &parts, &np);
 	if (r < 0) {
 		buf_free(&rc.arena);
 		return r;
 	}
 	do {
-		struct sp_buf out = {.ctx = ctx};
+		struct sippres__buf out = {.ctx = ctx};
 		char *ctype = NULL;
 		size_t hi = np;
 		bool last;
@@ -980,7 +980,7 @@ int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reaso
 				break;
 			buf_free(&out);
 			out.ctx = ctx;
-			sp_free(ctx, ctype);
+			sippres__free(ctx, ctype);
 			ctype = NULL;
 			hi = lo + (hi - lo) * 3 / 4;
 		}
@@ -989,14 +989,14 @@ int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reaso
 			break;
 		}
 		if (out.len > max)
-			sp_log(ctx, SIPPRES_LOG_WARNING, "list %s: one member alone exceeds %zu bytes", rls->root->name, max);
+			sippres__log(ctx, SIPPRES_LOG_WARNING, "list %s: one member alone exceeds %zu bytes", rls->root->name, max);
 		last = hi >= np;
 		rls->root->version++;
 		for (size_t i = lo; i < hi && i < np; i++)
 			clear_changed(parts[i].node);
-		r = sp_subs_emit(ctx, s, reason, final && last, final_reason, ctype, out.p, out.len);
+		r = sippres__subs_emit(ctx, s, reason, final && last, final_reason, ctype, out.p, out.len);
 		buf_free(&out);
-		sp_free(ctx, ctype);
+		sippres__free(ctx, ctype);
 		if (r != 0)
 			break; /* 1: the subscription ended */
 		lo = hi;
@@ -1011,35 +1011,35 @@ int sp_rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reaso
 
 /* -------------------------------------------------------------- lifecycle */
 
-int sp_lists_new(struct sippres_ctx *ctx)
+int sippres__lists_new(struct sippres_ctx *ctx)
 {
-	struct sp_lists *l = sp_calloc(ctx, 1, sizeof(*l));
+	struct sippres__lists *l = sippres__calloc(ctx, 1, sizeof(*l));
 
 	if (!l)
 		return SIPPRES_E_NOMEM;
-	if (sp_map_init(ctx, &l->defs, 16) < 0) {
-		sp_free(ctx, l);
+	if (sippres__map_init(ctx, &l->defs, 16) < 0) {
+		sippres__free(ctx, l);
 		return SIPPRES_E_NOMEM;
 	}
 	ctx->lists = l;
 	return 0;
 }
 
-void sp_lists_free(struct sippres_ctx *ctx)
+void sippres__lists_free(struct sippres_ctx *ctx)
 {
-	struct sp_lists *l = ctx->lists;
+	struct sippres__lists *l = ctx->lists;
 
 	if (!l)
 		return;
 	for (size_t i = 0; i < l->defs.nbuckets; i++) {
-		struct sp_hnode *n = l->defs.buckets[i];
+		struct sippres__hnode *n = l->defs.buckets[i];
 		while (n) {
-			struct sp_hnode *next = n->next;
-			def_destroy(ctx, SP_CONTAINER_OF(n, struct sp_list_def, node));
+			struct sippres__hnode *next = n->next;
+			def_destroy(ctx, SIPPRES__CONTAINER_OF(n, struct sippres__list_def, node));
 			n = next;
 		}
 	}
-	sp_map_fini(ctx, &l->defs);
-	sp_free(ctx, l);
+	sippres__map_fini(ctx, &l->defs);
+	sippres__free(ctx, l);
 	ctx->lists = NULL;
 }

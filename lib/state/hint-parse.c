@@ -15,7 +15,7 @@ static bool is_tech_char(char c)
 	       c == '.';
 }
 
-bool sp_device_name_ok(const char *s, size_t len, size_t *bad_offset)
+bool sippres__device_name_ok(const char *s, size_t len, size_t *bad_offset)
 {
 	size_t sep = len;
 
@@ -41,26 +41,26 @@ bool sp_device_name_ok(const char *s, size_t len, size_t *bad_offset)
 			return false;
 		}
 	}
-	return sp_text_ok(s, len, bad_offset);
+	return sippres__text_ok(s, len, bad_offset);
 }
 
-void sp_hint_parsed_fini(struct sippres_ctx *ctx, struct sp_hint_parsed *p)
+void sippres__hint_parsed_fini(struct sippres_ctx *ctx, struct sippres__hint_parsed *p)
 {
-	sp_free(ctx, p->devices);
-	sp_free(ctx, p->providers);
+	sippres__free(ctx, p->devices);
+	sippres__free(ctx, p->providers);
 	memset(p, 0, sizeof(*p));
 }
 
 /* Split [off, off+len) of value at '&' into trimmed, non-empty, validated names. */
 static int split_names(struct sippres_ctx *ctx, const char *value, size_t off, size_t len, const char *what,
-                       struct sp_span **out, size_t *nout, struct sippres_diag *diag)
+                       struct sippres__span **out, size_t *nout, struct sippres_diag *diag)
 {
 	size_t count = 1, n = 0;
-	struct sp_span *spans;
+	struct sippres__span *spans;
 
 	for (size_t i = off; i < off + len; i++)
 		count += value[i] == '&';
-	spans = sp_calloc(ctx, count, sizeof(*spans));
+	spans = sippres__calloc(ctx, count, sizeof(*spans));
 	if (!spans)
 		return SIPPRES_E_NOMEM;
 	for (size_t i = off; i <= off + len;) {
@@ -76,15 +76,15 @@ static int split_names(struct sippres_ctx *ctx, const char *value, size_t off, s
 			end--;
 		if (start == end)
 			continue; /* empty names are skipped, as Asterisk does */
-		if (!sp_device_name_ok(value + start, end - start, &bad)) {
+		if (!sippres__device_name_ok(value + start, end - start, &bad)) {
 			if (end - start > SIPPRES_MAX_NAME)
-				sp_diag(diag, 0, (uint32_t)(start + 1), "%s name longer than %d bytes", what,
+				sippres__diag(diag, 0, (uint32_t)(start + 1), "%s name longer than %d bytes", what,
 				        SIPPRES_MAX_NAME);
 			else
-				sp_diag(diag, 0, (uint32_t)(start + bad + 1),
+				sippres__diag(diag, 0, (uint32_t)(start + bad + 1),
 				        "invalid %s name '%.*s': expected Tech/resource or Provider:resource", what,
 				        (int)(end - start > 80 ? 80 : end - start), value + start);
-			sp_free(ctx, spans);
+			sippres__free(ctx, spans);
 			return SIPPRES_E_PARSE;
 		}
 		spans[n].off = start;
@@ -96,10 +96,10 @@ static int split_names(struct sippres_ctx *ctx, const char *value, size_t off, s
 	return 0;
 }
 
-int sp_hint_parse(struct sippres_ctx *ctx, const char *value, size_t len, struct sp_hint_parsed *out,
+int sippres__hint_parse(struct sippres_ctx *ctx, const char *value, size_t len, struct sippres__hint_parsed *out,
                   struct sippres_diag *diag)
 {
-	struct sp_hint_parsed p;
+	struct sippres__hint_parsed p;
 	size_t bad, main_len = len, comma;
 	const char *paren;
 	int r;
@@ -107,11 +107,11 @@ int sp_hint_parse(struct sippres_ctx *ctx, const char *value, size_t len, struct
 	memset(&p, 0, sizeof(p));
 	memset(out, 0, sizeof(*out));
 	if (len > SIPPRES_MAX_TEXT) {
-		sp_diag(diag, 0, 0, "hint longer than %d bytes", SIPPRES_MAX_TEXT);
+		sippres__diag(diag, 0, 0, "hint longer than %d bytes", SIPPRES_MAX_TEXT);
 		return SIPPRES_E_TOOBIG;
 	}
-	if (!sp_text_ok(value, len, &bad)) {
-		sp_diag(diag, 0, (uint32_t)(bad + 1), "control character or invalid UTF-8 in hint");
+	if (!sippres__text_ok(value, len, &bad)) {
+		sippres__diag(diag, 0, (uint32_t)(bad + 1), "control character or invalid UTF-8 in hint");
 		return SIPPRES_E_PARSE;
 	}
 	paren = memchr(value, '(', len);
@@ -121,7 +121,7 @@ int sp_hint_parse(struct sippres_ctx *ctx, const char *value, size_t len, struct
 		while (close > open + 1 && is_blank(value[close - 1]))
 			close--;
 		if (value[close - 1] != ')' || close - 1 == open) {
-			sp_diag(diag, 0, (uint32_t)(open + 1), "display name '(' is not closed by ')' at the end");
+			sippres__diag(diag, 0, (uint32_t)(open + 1), "display name '(' is not closed by ')' at the end");
 			return SIPPRES_E_PARSE;
 		}
 		p.display.off = open + 1;
@@ -139,7 +139,7 @@ int sp_hint_parse(struct sippres_ctx *ctx, const char *value, size_t len, struct
 		const char *second = memchr(value + comma + 1, ',', main_len - comma - 1);
 
 		if (second) {
-			sp_diag(diag, 0, (uint32_t)(second - value + 1),
+			sippres__diag(diag, 0, (uint32_t)(second - value + 1),
 			        "a second ',' in hint: expected DEVICES[,PRESENCE][(Display Name)]");
 			return SIPPRES_E_PARSE;
 		}
@@ -151,13 +151,13 @@ int sp_hint_parse(struct sippres_ctx *ctx, const char *value, size_t len, struct
 		r = split_names(ctx, value, comma + 1, main_len - comma - 1, "presence provider", &p.providers,
 		                &p.nproviders, diag);
 		if (r < 0) {
-			sp_hint_parsed_fini(ctx, &p);
+			sippres__hint_parsed_fini(ctx, &p);
 			return r;
 		}
 	}
 	if (p.ndevices == 0 && p.nproviders == 0) {
-		sp_diag(diag, 0, 1, "hint names no device and no presence provider");
-		sp_hint_parsed_fini(ctx, &p);
+		sippres__diag(diag, 0, 1, "hint names no device and no presence provider");
+		sippres__hint_parsed_fini(ctx, &p);
 		return SIPPRES_E_PARSE;
 	}
 	*out = p;

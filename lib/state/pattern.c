@@ -92,7 +92,7 @@ static bool next_pos(const char **s, struct pos *p)
 	return true;
 }
 
-bool sp_pattern_valid(const char *pattern, size_t *bad_offset)
+bool sippres__pattern_valid(const char *pattern, size_t *bad_offset)
 {
 	const char *s = pattern + 1;
 	struct pos p;
@@ -132,7 +132,7 @@ static bool match_at(const char *s, const char *e)
 	}
 }
 
-bool sp_pattern_match(const char *pattern, const char *exten)
+bool sippres__pattern_match(const char *pattern, const char *exten)
 {
 	if (pattern[0] != '_')
 		return strcmp(pattern, exten) == 0;
@@ -151,7 +151,7 @@ static long weight(const struct pos *p)
 	}
 }
 
-int sp_pattern_cmp(const char *a, const char *b)
+int sippres__pattern_cmp(const char *a, const char *b)
 {
 	struct pos pa, pb;
 
@@ -245,7 +245,7 @@ static bool exten_ref(const char *s, const char *exten, size_t elen, size_t *sub
 	return true;
 }
 
-char *sp_pattern_substitute(struct sippres_ctx *ctx, const char *value, const char *exten, int *err)
+char *sippres__pattern_substitute(struct sippres_ctx *ctx, const char *value, const char *exten, int *err)
 {
 	size_t elen = strlen(exten), need = 0, so, sl;
 	const char *s, *end;
@@ -264,7 +264,7 @@ char *sp_pattern_substitute(struct sippres_ctx *ctx, const char *value, const ch
 		*err = SIPPRES_E_TOOBIG;
 		return NULL;
 	}
-	out = sp_malloc(ctx, need + 1);
+	out = sippres__malloc(ctx, need + 1);
 	if (!out) {
 		*err = SIPPRES_E_NOMEM;
 		return NULL;

@@ -9,69 +9,69 @@
 
 /* ---------------------------------------------------------------- sources */
 
-static struct sp_source *source_find(struct sippres_ctx *ctx, struct sp_map *m, const char *name)
+static struct sippres__source *source_find(struct sippres_ctx *ctx, struct sippres__map *m, const char *name)
 {
-	uint32_t h = sp_hash(ctx->hash_seed, name, true);
+	uint32_t h = sippres__hash(ctx->hash_seed, name, true);
 
-	for (struct sp_hnode *n = sp_map_chain(m, h); n; n = n->next) {
-		struct sp_source *s = SP_CONTAINER_OF(n, struct sp_source, node);
+	for (struct sippres__hnode *n = sippres__map_chain(m, h); n; n = n->next) {
+		struct sippres__source *s = SIPPRES__CONTAINER_OF(n, struct sippres__source, node);
 
-		if (n->hash == h && sp_streq_nocase(s->name, name))
+		if (n->hash == h && sippres__streq_nocase(s->name, name))
 			return s;
 	}
 	return NULL;
 }
 
-static struct sp_source *source_get(struct sippres_ctx *ctx, struct sp_map *m, const char *name, size_t len)
+static struct sippres__source *source_get(struct sippres_ctx *ctx, struct sippres__map *m, const char *name, size_t len)
 {
-	struct sp_source *s;
-	char *copy = sp_strndup(ctx, name, len);
+	struct sippres__source *s;
+	char *copy = sippres__strndup(ctx, name, len);
 
 	if (!copy)
 		return NULL;
 	s = source_find(ctx, m, copy);
 	if (s) {
-		sp_free(ctx, copy);
+		sippres__free(ctx, copy);
 		return s;
 	}
-	s = sp_calloc(ctx, 1, sizeof(*s));
+	s = sippres__calloc(ctx, 1, sizeof(*s));
 	if (!s) {
-		sp_free(ctx, copy);
+		sippres__free(ctx, copy);
 		return NULL;
 	}
 	s->name = copy;
 	s->state = SIPPRES_DEVICE_UNKNOWN; /* == SIPPRES_PRESENCE_NOT_SET */
-	sp_map_insert(ctx, m, &s->node, sp_hash(ctx->hash_seed, copy, true));
+	sippres__map_insert(ctx, m, &s->node, sippres__hash(ctx->hash_seed, copy, true));
 	return s;
 }
 
-static void call_free_all(struct sippres_ctx *ctx, struct sp_source *s)
+static void call_free_all(struct sippres_ctx *ctx, struct sippres__source *s)
 {
-	struct sp_call *c = s->calls_head;
+	struct sippres__call *c = s->calls_head;
 
 	while (c) {
-		struct sp_call *next = c->next;
-		sp_free(ctx, c);
+		struct sippres__call *next = c->next;
+		sippres__free(ctx, c);
 		c = next;
 	}
 	s->calls_head = s->calls_tail = NULL;
 }
 
-static void source_destroy(struct sippres_ctx *ctx, struct sp_source *s)
+static void source_destroy(struct sippres_ctx *ctx, struct sippres__source *s)
 {
 	call_free_all(ctx, s);
-	sp_free(ctx, s->subtype);
-	sp_free(ctx, s->message);
-	sp_free(ctx, s->name);
-	sp_free(ctx, s);
+	sippres__free(ctx, s->subtype);
+	sippres__free(ctx, s->message);
+	sippres__free(ctx, s->name);
+	sippres__free(ctx, s);
 }
 
 /* Free a source nothing needs any more. */
-static void source_gc(struct sippres_ctx *ctx, struct sp_map *m, struct sp_source *s)
+static void source_gc(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__source *s)
 {
 	if (s->is_set || s->nrefs || s->npending || s->calls_head)
 		return;
-	sp_map_remove(m, &s->node);
+	sippres__map_remove(m, &s->node);
 	source_destroy(ctx, s);
 }
 
@@ -79,12 +79,12 @@ static void source_gc(struct sippres_ctx *ctx, struct sp_map *m, struct sp_sourc
 
 static int scratch_reserve(struct sippres_ctx *ctx, size_t n)
 {
-	struct sp_registry *reg = ctx->reg;
+	struct sippres__registry *reg = ctx->reg;
 
 	if (n <= reg->scratch_cap)
 		return 0;
 	for (int i = 0; i < SCRATCH_COUNT; i++) {
-		void *p = sp_reallocarray(ctx, reg->scratch[i], n, sizeof(*reg->scratch[i]));
+		void *p = sippres__reallocarray(ctx, reg->scratch[i], n, sizeof(*reg->scratch[i]));
 		if (!p)
 			return SIPPRES_E_NOMEM; /* the arrays already grown stay grown: harmless */
 		reg->scratch[i] = p;
@@ -93,40 +93,40 @@ static int scratch_reserve(struct sippres_ctx *ctx, size_t n)
 	return 0;
 }
 
-static void refs_discard(struct sippres_ctx *ctx, struct sp_map *m, struct sp_ref *refs, size_t n)
+static void refs_discard(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__ref *refs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		refs[i].src->npending--;
 		source_gc(ctx, m, refs[i].src);
 	}
-	sp_free(ctx, refs);
+	sippres__free(ctx, refs);
 }
 
-static void body_discard(struct sippres_ctx *ctx, struct sp_hint_body *b)
+static void body_discard(struct sippres_ctx *ctx, struct sippres__hint_body *b)
 {
 	refs_discard(ctx, &ctx->reg->devices, b->devs, b->ndevs);
 	refs_discard(ctx, &ctx->reg->providers, b->provs, b->nprovs);
-	sp_free(ctx, b->value);
-	sp_free(ctx, b->display);
+	sippres__free(ctx, b->value);
+	sippres__free(ctx, b->display);
 	memset(b, 0, sizeof(*b));
 }
 
 /* Resolve names to sources (created as needed, held by npending), skipping repeats. */
-static int refs_prepare(struct sippres_ctx *ctx, struct sp_map *m, const char *value, const struct sp_span *spans,
-                        size_t n, struct sp_ref **out, size_t *nout)
+static int refs_prepare(struct sippres_ctx *ctx, struct sippres__map *m, const char *value, const struct sippres__span *spans,
+                        size_t n, struct sippres__ref **out, size_t *nout)
 {
-	struct sp_ref *refs;
+	struct sippres__ref *refs;
 	size_t k = 0;
 
 	*out = NULL;
 	*nout = 0;
 	if (n == 0)
 		return 0;
-	refs = sp_calloc(ctx, n, sizeof(*refs));
+	refs = sippres__calloc(ctx, n, sizeof(*refs));
 	if (!refs)
 		return SIPPRES_E_NOMEM;
 	for (size_t i = 0; i < n; i++) {
-		struct sp_source *s = source_get(ctx, m, value + spans[i].off, spans[i].len);
+		struct sippres__source *s = source_get(ctx, m, value + spans[i].off, spans[i].len);
 		bool dup = false;
 
 		if (!s) {
@@ -147,18 +147,18 @@ static int refs_prepare(struct sippres_ctx *ctx, struct sp_map *m, const char *v
 
 /* Parse value and resolve its sources. Patterns are only parsed: their
  * ${EXTEN} references resolve when an extension is instantiated. */
-static int body_prepare(struct sippres_ctx *ctx, const char *value, bool pattern, struct sp_hint_body *b,
+static int body_prepare(struct sippres_ctx *ctx, const char *value, bool pattern, struct sippres__hint_body *b,
                         struct sippres_diag *diag)
 {
-	struct sp_hint_parsed p;
+	struct sippres__hint_parsed p;
 	int r;
 
 	memset(b, 0, sizeof(*b));
-	r = sp_hint_parse(ctx, value, strlen(value), &p, diag);
+	r = sippres__hint_parse(ctx, value, strlen(value), &p, diag);
 	if (r < 0)
 		return r;
-	b->value = sp_strdup(ctx, value);
-	b->display = sp_strndup(ctx, value + p.display.off, p.display.len);
+	b->value = sippres__strdup(ctx, value);
+	b->display = sippres__strndup(ctx, value + p.display.off, p.display.len);
 	if (!b->value || !b->display) {
 		r = SIPPRES_E_NOMEM;
 		goto fail;
@@ -175,19 +175,19 @@ static int body_prepare(struct sippres_ctx *ctx, const char *value, bool pattern
 		if (r < 0)
 			goto fail;
 	}
-	sp_hint_parsed_fini(ctx, &p);
+	sippres__hint_parsed_fini(ctx, &p);
 	return 0;
 fail:
-	sp_diag(diag, 0, 0, "out of memory");
-	sp_hint_parsed_fini(ctx, &p);
+	sippres__diag(diag, 0, 0, "out of memory");
+	sippres__hint_parsed_fini(ctx, &p);
 	body_discard(ctx, b);
 	return r;
 }
 
-static void refs_link(struct sp_hint *h, struct sp_ref *refs, size_t n)
+static void refs_link(struct sippres__hint *h, struct sippres__ref *refs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct sp_source *s = refs[i].src;
+		struct sippres__source *s = refs[i].src;
 
 		refs[i].hint = h;
 		refs[i].prev = NULL;
@@ -200,10 +200,10 @@ static void refs_link(struct sp_hint *h, struct sp_ref *refs, size_t n)
 	}
 }
 
-static void refs_unlink(struct sippres_ctx *ctx, struct sp_map *m, struct sp_ref *refs, size_t n)
+static void refs_unlink(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__ref *refs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct sp_source *s = refs[i].src;
+		struct sippres__source *s = refs[i].src;
 
 		if (refs[i].prev)
 			refs[i].prev->next = refs[i].next;
@@ -214,11 +214,11 @@ static void refs_unlink(struct sippres_ctx *ctx, struct sp_map *m, struct sp_ref
 		s->nrefs--;
 		source_gc(ctx, m, s);
 	}
-	sp_free(ctx, refs);
+	sippres__free(ctx, refs);
 }
 
 /* Install a prepared body into h; the old body is returned for release. */
-static void body_commit(struct sp_hint *h, struct sp_hint_body *b, struct sp_hint_body *old)
+static void body_commit(struct sippres__hint *h, struct sippres__hint_body *b, struct sippres__hint_body *old)
 {
 	*old = h->body;
 	h->body = *b;
@@ -227,37 +227,37 @@ static void body_commit(struct sp_hint *h, struct sp_hint_body *b, struct sp_hin
 	refs_link(h, h->body.provs, h->body.nprovs);
 }
 
-static void body_release(struct sippres_ctx *ctx, struct sp_hint_body *b)
+static void body_release(struct sippres_ctx *ctx, struct sippres__hint_body *b)
 {
 	refs_unlink(ctx, &ctx->reg->devices, b->devs, b->ndevs);
 	refs_unlink(ctx, &ctx->reg->providers, b->provs, b->nprovs);
-	sp_free(ctx, b->value);
-	sp_free(ctx, b->display);
+	sippres__free(ctx, b->value);
+	sippres__free(ctx, b->display);
 	memset(b, 0, sizeof(*b));
 }
 
 /* ------------------------------------------------------- state computation */
 
-static void compute_device_state(struct sp_hint *h)
+static void compute_device_state(struct sippres__hint *h)
 {
-	struct sp_devagg a;
+	struct sippres__devagg a;
 
-	sp_devagg_init(&a);
+	sippres__devagg_init(&a);
 	for (size_t i = 0; i < h->body.ndevs; i++)
-		sp_devagg_add(&a, h->body.devs[i].src->state);
+		sippres__devagg_add(&a, h->body.devs[i].src->state);
 	h->device_state = a.state;
 	/* no devices: INVALID, which maps to Unavailable, as Asterisk's presence-only hints */
 	h->exten_state = sippres_device_to_exten_state(a.state);
 }
 
-static struct sp_source *presence_winner(const struct sp_hint *h)
+static struct sippres__source *presence_winner(const struct sippres__hint *h)
 {
-	struct sp_source *w = NULL;
+	struct sippres__source *w = NULL;
 	int rank = -1;
 
 	for (size_t i = 0; i < h->body.nprovs; i++) {
-		struct sp_source *s = h->body.provs[i].src;
-		int r = sp_presence_rank(s->state);
+		struct sippres__source *s = h->body.provs[i].src;
+		int r = sippres__presence_rank(s->state);
 
 		if (r > rank) { /* strictly higher: ties keep the first */
 			rank = r;
@@ -276,9 +276,9 @@ static bool str_same(const char *a, const char *b)
 
 /* ------------------------------------------------------- status & dispatch */
 
-static const struct sippres_call *device_causing_call(const struct sp_source *d)
+static const struct sippres_call *device_causing_call(const struct sippres__source *d)
 {
-	const struct sp_call *c, *any = NULL;
+	const struct sippres__call *c, *any = NULL;
 
 	switch (d->state) {
 	case SIPPRES_DEVICE_RINGING:
@@ -298,7 +298,7 @@ static const struct sippres_call *device_causing_call(const struct sp_source *d)
 			if (c->pub.state == SIPPRES_CALL_HELD)
 				return &c->pub;
 		}
-		SP_FALLTHROUGH;
+		SIPPRES__FALLTHROUGH;
 	case SIPPRES_DEVICE_INUSE:
 	case SIPPRES_DEVICE_BUSY:
 		for (c = d->calls_head; c; c = c->next) {
@@ -313,7 +313,7 @@ static const struct sippres_call *device_causing_call(const struct sp_source *d)
 	}
 }
 
-static void fill_status(struct sippres_ctx *ctx, const struct sp_hint *h, uint32_t reason, int slot,
+static void fill_status(struct sippres_ctx *ctx, const struct sippres__hint *h, uint32_t reason, int slot,
                         struct sippres_exten_status *st)
 {
 	struct sippres_device_info *di = ctx->reg->scratch[slot];
@@ -350,7 +350,7 @@ static void fill_status(struct sippres_ctx *ctx, const struct sp_hint *h, uint32
 			st->presence_message = h->pres_winner->message;
 	}
 	for (size_t i = 0; i < h->body.ndevs; i++) {
-		const struct sp_source *d = h->body.devs[i].src;
+		const struct sippres__source *d = h->body.devs[i].src;
 		const struct sippres_call *c = device_causing_call(d);
 
 		di[i].name = d->name;
@@ -362,7 +362,7 @@ static void fill_status(struct sippres_ctx *ctx, const struct sp_hint *h, uint32
 			first = c;
 		if ((d->state == SIPPRES_DEVICE_RINGING || d->state == SIPPRES_DEVICE_RINGINUSE) &&
 		    c->state == SIPPRES_CALL_EARLY) {
-			const struct sp_call *sc = SP_CONTAINER_OF(c, const struct sp_call, pub);
+			const struct sippres__call *sc = SIPPRES__CONTAINER_OF(c, const struct sippres__call, pub);
 			if (sc->seq < ring_seq) {
 				ring_seq = sc->seq;
 				ring = c;
@@ -381,14 +381,14 @@ static void sweep_graveyard(struct sippres_ctx *ctx)
 	ctx->reg->graveyard = NULL;
 	while (w) {
 		struct sippres_watch *next = w->grave_next;
-		sp_free(ctx, w);
+		sippres__free(ctx, w);
 		w = next;
 	}
 }
 
 static void watch_unlink(struct sippres_watch *w)
 {
-	struct sp_hint *h = w->hint;
+	struct sippres__hint *h = w->hint;
 
 	if (w->prev)
 		w->prev->next = w->next;
@@ -401,7 +401,7 @@ static void watch_unlink(struct sippres_watch *w)
 
 /* Tell every live watch of h. Watches removed meanwhile are skipped; their
  * memory lives until the outermost dispatch ends. */
-static void dispatch(struct sippres_ctx *ctx, struct sp_hint *h, uint32_t reason)
+static void dispatch(struct sippres_ctx *ctx, struct sippres__hint *h, uint32_t reason)
 {
 	struct sippres_exten_status st;
 
@@ -415,19 +415,19 @@ static void dispatch(struct sippres_ctx *ctx, struct sp_hint *h, uint32_t reason
 	}
 	ctx->in_callback--;
 	if (h->links)
-		sp_subs_hint_event(ctx, h, &st);
+		sippres__subs_hint_event(ctx, h, &st);
 	if (ctx->in_callback == 0)
 		sweep_graveyard(ctx);
 }
 
 /* ------------------------------------------------------------------ hints */
 
-static struct sp_context *context_find(struct sippres_ctx *ctx, const char *name)
+static struct sippres__context *context_find(struct sippres_ctx *ctx, const char *name)
 {
-	uint32_t h = sp_hash(ctx->hash_seed, name, false);
+	uint32_t h = sippres__hash(ctx->hash_seed, name, false);
 
-	for (struct sp_hnode *n = sp_map_chain(&ctx->reg->contexts, h); n; n = n->next) {
-		struct sp_context *c = SP_CONTAINER_OF(n, struct sp_context, node);
+	for (struct sippres__hnode *n = sippres__map_chain(&ctx->reg->contexts, h); n; n = n->next) {
+		struct sippres__context *c = SIPPRES__CONTAINER_OF(n, struct sippres__context, node);
 
 		if (n->hash == h && strcmp(c->name, name) == 0)
 			return c;
@@ -435,41 +435,41 @@ static struct sp_context *context_find(struct sippres_ctx *ctx, const char *name
 	return NULL;
 }
 
-static struct sp_context *context_get(struct sippres_ctx *ctx, const char *name)
+static struct sippres__context *context_get(struct sippres_ctx *ctx, const char *name)
 {
-	struct sp_context *c = context_find(ctx, name);
+	struct sippres__context *c = context_find(ctx, name);
 
 	if (c)
 		return c;
-	c = sp_calloc(ctx, 1, sizeof(*c));
+	c = sippres__calloc(ctx, 1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->name = sp_strdup(ctx, name);
-	if (!c->name || sp_map_init(ctx, &c->hints, 16) < 0) {
-		sp_free(ctx, c->name);
-		sp_free(ctx, c);
+	c->name = sippres__strdup(ctx, name);
+	if (!c->name || sippres__map_init(ctx, &c->hints, 16) < 0) {
+		sippres__free(ctx, c->name);
+		sippres__free(ctx, c);
 		return NULL;
 	}
-	sp_map_insert(ctx, &ctx->reg->contexts, &c->node, sp_hash(ctx->hash_seed, name, false));
+	sippres__map_insert(ctx, &ctx->reg->contexts, &c->node, sippres__hash(ctx->hash_seed, name, false));
 	return c;
 }
 
-static void context_gc(struct sippres_ctx *ctx, struct sp_context *c)
+static void context_gc(struct sippres_ctx *ctx, struct sippres__context *c)
 {
 	if (c->nhints)
 		return;
-	sp_map_remove(&ctx->reg->contexts, &c->node);
-	sp_map_fini(ctx, &c->hints);
-	sp_free(ctx, c->name);
-	sp_free(ctx, c);
+	sippres__map_remove(&ctx->reg->contexts, &c->node);
+	sippres__map_fini(ctx, &c->hints);
+	sippres__free(ctx, c->name);
+	sippres__free(ctx, c);
 }
 
-static struct sp_hint *hint_find(struct sippres_ctx *ctx, struct sp_context *c, const char *exten)
+static struct sippres__hint *hint_find(struct sippres_ctx *ctx, struct sippres__context *c, const char *exten)
 {
-	uint32_t hv = sp_hash(ctx->hash_seed, exten, false);
+	uint32_t hv = sippres__hash(ctx->hash_seed, exten, false);
 
-	for (struct sp_hnode *n = sp_map_chain(&c->hints, hv); n; n = n->next) {
-		struct sp_hint *h = SP_CONTAINER_OF(n, struct sp_hint, node);
+	for (struct sippres__hnode *n = sippres__map_chain(&c->hints, hv); n; n = n->next) {
+		struct sippres__hint *h = SIPPRES__CONTAINER_OF(n, struct sippres__hint, node);
 
 		if (n->hash == hv && strcmp(h->exten, exten) == 0)
 			return h;
@@ -477,16 +477,16 @@ static struct sp_hint *hint_find(struct sippres_ctx *ctx, struct sp_context *c, 
 	return NULL;
 }
 
-static struct sp_hint *pattern_find(struct sp_context *c, const char *exten)
+static struct sippres__hint *pattern_find(struct sippres__context *c, const char *exten)
 {
-	for (struct sp_hint *p = c->patterns; p; p = p->pat_next) {
+	for (struct sippres__hint *p = c->patterns; p; p = p->pat_next) {
 		if (strcmp(p->exten, exten) == 0)
 			return p;
 	}
 	return NULL;
 }
 
-static void recompute(struct sp_hint *h)
+static void recompute(struct sippres__hint *h)
 {
 	if (h->is_pattern)
 		return;
@@ -496,37 +496,37 @@ static void recompute(struct sp_hint *h)
 }
 
 /* Allocate a hint shell (not yet linked anywhere). */
-static struct sp_hint *hint_alloc(struct sippres_ctx *ctx, const char *exten)
+static struct sippres__hint *hint_alloc(struct sippres_ctx *ctx, const char *exten)
 {
-	struct sp_hint *h = sp_calloc(ctx, 1, sizeof(*h));
+	struct sippres__hint *h = sippres__calloc(ctx, 1, sizeof(*h));
 
 	if (!h)
 		return NULL;
-	h->exten = sp_strdup(ctx, exten);
+	h->exten = sippres__strdup(ctx, exten);
 	if (!h->exten) {
-		sp_free(ctx, h);
+		sippres__free(ctx, h);
 		return NULL;
 	}
 	return h;
 }
 
 /* Link a hint with a prepared body into its context and the global order. */
-static void hint_link(struct sippres_ctx *ctx, struct sp_context *c, struct sp_hint *h, struct sp_hint_body *b)
+static void hint_link(struct sippres_ctx *ctx, struct sippres__context *c, struct sippres__hint *h, struct sippres__hint_body *b)
 {
-	struct sp_registry *reg = ctx->reg;
-	struct sp_hint_body none;
+	struct sippres__registry *reg = ctx->reg;
+	struct sippres__hint_body none;
 
 	h->cx = c;
 	body_commit(h, b, &none);
 	if (h->is_pattern) {
 		/* keep patterns sorted, most specific first (stable for equals) */
-		struct sp_hint **pp = &c->patterns;
-		while (*pp && sp_pattern_cmp((*pp)->exten, h->exten) <= 0)
+		struct sippres__hint **pp = &c->patterns;
+		while (*pp && sippres__pattern_cmp((*pp)->exten, h->exten) <= 0)
 			pp = &(*pp)->pat_next;
 		h->pat_next = *pp;
 		*pp = h;
 	} else {
-		sp_map_insert(ctx, &c->hints, &h->node, sp_hash(ctx->hash_seed, h->exten, false));
+		sippres__map_insert(ctx, &c->hints, &h->node, sippres__hash(ctx->hash_seed, h->exten, false));
 	}
 	c->nhints++;
 	h->all_prev = reg->all_tail;
@@ -539,9 +539,9 @@ static void hint_link(struct sippres_ctx *ctx, struct sp_context *c, struct sp_h
 	recompute(h);
 }
 
-static void instance_detach(struct sp_hint *h)
+static void instance_detach(struct sippres__hint *h)
 {
-	struct sp_hint *p = h->pattern;
+	struct sippres__hint *p = h->pattern;
 
 	if (!p)
 		return;
@@ -556,28 +556,28 @@ static void instance_detach(struct sp_hint *h)
 }
 
 /* Fire the final event, then unlink and free the hint (not its instances). */
-static void hint_destroy(struct sippres_ctx *ctx, struct sp_hint *h)
+static void hint_destroy(struct sippres_ctx *ctx, struct sippres__hint *h)
 {
-	struct sp_registry *reg = ctx->reg;
-	struct sp_context *c = h->cx;
+	struct sippres__registry *reg = ctx->reg;
+	struct sippres__context *c = h->cx;
 	struct sippres_watch *w;
 
 	dispatch(ctx, h, SIPPRES_REASON_REMOVED);
 	w = h->watches;
 	while (w) {
 		struct sippres_watch *next = w->next;
-		sp_free(ctx, w);
+		sippres__free(ctx, w);
 		w = next;
 	}
 	h->watches = NULL;
 	instance_detach(h);
 	if (h->is_pattern) {
-		struct sp_hint **pp = &c->patterns;
+		struct sippres__hint **pp = &c->patterns;
 		while (*pp != h)
 			pp = &(*pp)->pat_next;
 		*pp = h->pat_next;
 	} else {
-		sp_map_remove(&c->hints, &h->node);
+		sippres__map_remove(&c->hints, &h->node);
 	}
 	if (h->all_prev)
 		h->all_prev->all_next = h->all_next;
@@ -590,15 +590,15 @@ static void hint_destroy(struct sippres_ctx *ctx, struct sp_hint *h)
 	reg->nhints--;
 	c->nhints--;
 	body_release(ctx, &h->body);
-	sp_free(ctx, h->exten);
-	sp_free(ctx, h);
+	sippres__free(ctx, h->exten);
+	sippres__free(ctx, h);
 	context_gc(ctx, c);
 }
 
 /* Replace a concrete hint's body and tell its watches if its state changed. */
-static void hint_replace(struct sippres_ctx *ctx, struct sp_hint *h, struct sp_hint_body *b)
+static void hint_replace(struct sippres_ctx *ctx, struct sippres__hint *h, struct sippres__hint_body *b)
 {
-	struct sp_hint_body old;
+	struct sippres__hint_body old;
 	int32_t old_ext = h->exten_state, old_pres = h->presence_state;
 	const char *old_sub = h->pres_winner ? h->pres_winner->subtype : NULL;
 	const char *old_msg = h->pres_winner ? h->pres_winner->message : NULL;
@@ -615,19 +615,19 @@ static void hint_replace(struct sippres_ctx *ctx, struct sp_hint *h, struct sp_h
 }
 
 /* Create the concrete hint for exten from pattern p. */
-static int instantiate(struct sippres_ctx *ctx, struct sp_hint *p, const char *exten, struct sp_hint **ret)
+static int instantiate(struct sippres_ctx *ctx, struct sippres__hint *p, const char *exten, struct sippres__hint **ret)
 {
-	struct sp_hint_body b;
-	struct sp_hint *h;
+	struct sippres__hint_body b;
+	struct sippres__hint *h;
 	int err = 0, r;
-	char *value = sp_pattern_substitute(ctx, p->body.value, exten, &err);
+	char *value = sippres__pattern_substitute(ctx, p->body.value, exten, &err);
 
 	if (!value)
 		return err;
 	r = body_prepare(ctx, value, false, &b, NULL);
-	sp_free(ctx, value);
+	sippres__free(ctx, value);
 	if (r < 0) {
-		sp_log(ctx, SIPPRES_LOG_WARNING, "pattern hint %s@%s gives an invalid hint for %s", p->exten,
+		sippres__log(ctx, SIPPRES_LOG_WARNING, "pattern hint %s@%s gives an invalid hint for %s", p->exten,
 		       p->cx->name, exten);
 		return r == SIPPRES_E_NOMEM ? r : SIPPRES_E_NOTFOUND;
 	}
@@ -647,12 +647,12 @@ static int instantiate(struct sippres_ctx *ctx, struct sp_hint *p, const char *e
 }
 
 /* Find the hint for (context, exten), instantiating a pattern hint if needed. */
-int sp_hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sp_hint **ret)
+int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sippres__hint **ret)
 {
-	struct sp_context *c;
-	struct sp_hint *h;
+	struct sippres__context *c;
+	struct sippres__hint *h;
 
-	if (!sp_name_ok(context) || !sp_name_ok(exten))
+	if (!sippres__name_ok(context) || !sippres__name_ok(exten))
 		return SIPPRES_E_INVAL;
 	c = context_find(ctx, context);
 	if (!c)
@@ -664,44 +664,44 @@ int sp_hint_lookup(struct sippres_ctx *ctx, const char *context, const char *ext
 	}
 	if (exten[0] == '_')
 		return SIPPRES_E_NOTFOUND;
-	for (struct sp_hint *p = c->patterns; p; p = p->pat_next) {
-		if (sp_pattern_match(p->exten, exten))
+	for (struct sippres__hint *p = c->patterns; p; p = p->pat_next) {
+		if (sippres__pattern_match(p->exten, exten))
 			return instantiate(ctx, p, exten, ret);
 	}
 	return SIPPRES_E_NOTFOUND;
 }
 
 /* Prepared bodies for every instance of a pattern whose value changes. */
-static int prepare_instances(struct sippres_ctx *ctx, struct sp_hint *p, const char *value,
-                             struct sp_hint_body **out, size_t *nout)
+static int prepare_instances(struct sippres_ctx *ctx, struct sippres__hint *p, const char *value,
+                             struct sippres__hint_body **out, size_t *nout)
 {
 	size_t n = 0, k = 0;
-	struct sp_hint_body *bodies;
+	struct sippres__hint_body *bodies;
 	int r = 0;
 
 	*out = NULL;
 	*nout = 0;
-	for (struct sp_hint *i = p->instances; i; i = i->inst_next)
+	for (struct sippres__hint *i = p->instances; i; i = i->inst_next)
 		n++;
 	if (n == 0)
 		return 0;
-	bodies = sp_calloc(ctx, n, sizeof(*bodies));
+	bodies = sippres__calloc(ctx, n, sizeof(*bodies));
 	if (!bodies)
 		return SIPPRES_E_NOMEM;
-	for (struct sp_hint *i = p->instances; i; i = i->inst_next, k++) {
-		char *v = sp_pattern_substitute(ctx, value, i->exten, &r);
+	for (struct sippres__hint *i = p->instances; i; i = i->inst_next, k++) {
+		char *v = sippres__pattern_substitute(ctx, value, i->exten, &r);
 
 		if (!v)
 			break;
 		r = body_prepare(ctx, v, false, &bodies[k], NULL);
-		sp_free(ctx, v);
+		sippres__free(ctx, v);
 		if (r < 0)
 			break;
 	}
 	if (r < 0) {
 		for (size_t j = 0; j < k; j++)
 			body_discard(ctx, &bodies[j]);
-		sp_free(ctx, bodies);
+		sippres__free(ctx, bodies);
 		return r;
 	}
 	*out = bodies;
@@ -712,29 +712,29 @@ static int prepare_instances(struct sippres_ctx *ctx, struct sp_hint *p, const c
 SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context, const char *exten,
                                     const char *value, struct sippres_diag *diag)
 {
-	struct sp_hint_body b, *inst = NULL;
-	struct sp_context *c;
-	struct sp_hint *h;
+	struct sippres__hint_body b, *inst = NULL;
+	struct sippres__context *c;
+	struct sippres__hint *h;
 	size_t ninst = 0, bad;
 	bool pattern;
 	int r;
 
-	sp_diag_clear(diag);
+	sippres__diag_clear(diag);
 	if (!ctx || !value)
 		return SIPPRES_E_INVAL;
-	if (!sp_name_ok(context)) {
-		sp_diag(diag, 0, 0, "invalid context name");
+	if (!sippres__name_ok(context)) {
+		sippres__diag(diag, 0, 0, "invalid context name");
 		return SIPPRES_E_INVAL;
 	}
-	if (!sp_name_ok(exten)) {
-		sp_diag(diag, 0, 0, "invalid extension name");
+	if (!sippres__name_ok(exten)) {
+		sippres__diag(diag, 0, 0, "invalid extension name");
 		return SIPPRES_E_INVAL;
 	}
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
 	pattern = exten[0] == '_';
-	if (pattern && !sp_pattern_valid(exten, &bad)) {
-		sp_diag(diag, 0, (uint32_t)(bad + 1), "invalid extension pattern '%s'", exten);
+	if (pattern && !sippres__pattern_valid(exten, &bad)) {
+		sippres__diag(diag, 0, (uint32_t)(bad + 1), "invalid extension pattern '%s'", exten);
 		return SIPPRES_E_PARSE;
 	}
 	r = body_prepare(ctx, value, pattern, &b, diag);
@@ -749,16 +749,16 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
 			if (r < 0) {
 				body_discard(ctx, &b);
 				if (r != SIPPRES_E_NOMEM)
-					sp_diag(diag, 0, 0, "the new value gives an invalid hint for an extension in use");
+					sippres__diag(diag, 0, 0, "the new value gives an invalid hint for an extension in use");
 				return r;
 			}
 		}
 		hint_replace(ctx, h, &b);
 		if (pattern) {
 			size_t k = 0;
-			for (struct sp_hint *i = h->instances; i; i = i->inst_next)
+			for (struct sippres__hint *i = h->instances; i; i = i->inst_next)
 				hint_replace(ctx, i, &inst[k++]);
-			sp_free(ctx, inst);
+			sippres__free(ctx, inst);
 		} else if (h->pattern) {
 			instance_detach(h); /* set explicitly: no longer follows the pattern */
 		}
@@ -770,7 +770,7 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
 		if (c)
 			context_gc(ctx, c);
 		body_discard(ctx, &b);
-		sp_diag(diag, 0, 0, "out of memory");
+		sippres__diag(diag, 0, 0, "out of memory");
 		return SIPPRES_E_NOMEM;
 	}
 	h->is_pattern = pattern;
@@ -780,10 +780,10 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
 
 SIPPRES_EXPORT int sippres_hint_remove(struct sippres_ctx *ctx, const char *context, const char *exten)
 {
-	struct sp_context *c;
-	struct sp_hint *h;
+	struct sippres__context *c;
+	struct sippres__hint *h;
 
-	if (!ctx || !sp_name_ok(context) || !sp_name_ok(exten))
+	if (!ctx || !sippres__name_ok(context) || !sippres__name_ok(exten))
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
@@ -799,7 +799,7 @@ SIPPRES_EXPORT int sippres_hint_remove(struct sippres_ctx *ctx, const char *cont
 	return 0;
 }
 
-void sp_hint_status(struct sippres_ctx *ctx, const struct sp_hint *h, struct sippres_exten_status *st)
+void sippres__hint_status(struct sippres_ctx *ctx, const struct sippres__hint *h, struct sippres_exten_status *st)
 {
 	fill_status(ctx, h, SIPPRES_REASON_QUERY, SCRATCH_QUERY, st);
 }
@@ -810,7 +810,7 @@ SIPPRES_EXPORT int sippres_exten_status_get(struct sippres_ctx *ctx, const char 
                                             struct sippres_exten_status *out)
 {
 	struct sippres_exten_status st;
-	struct sp_hint *h;
+	struct sippres__hint *h;
 	size_t size;
 	int r;
 
@@ -819,7 +819,7 @@ SIPPRES_EXPORT int sippres_exten_status_get(struct sippres_ctx *ctx, const char 
 	size = out->size;
 	if (size < STATUS_V1_SIZE)
 		return SIPPRES_E_ABI;
-	r = sp_hint_lookup(ctx, context, exten, &h);
+	r = sippres__hint_lookup(ctx, context, exten, &h);
 	if (r < 0)
 		return r;
 	fill_status(ctx, h, SIPPRES_REASON_QUERY, SCRATCH_QUERY, &st);
@@ -843,7 +843,7 @@ SIPPRES_EXPORT int sippres_hint_foreach(struct sippres_ctx *ctx,
 	if (!ctx || !fn)
 		return SIPPRES_E_INVAL;
 	ctx->in_callback++;
-	for (struct sp_hint *h = ctx->reg->all_head; h; h = h->all_next) {
+	for (struct sippres__hint *h = ctx->reg->all_head; h; h = h->all_next) {
 		fill_status(ctx, h, SIPPRES_REASON_QUERY, SCRATCH_ITER, &st);
 		n++;
 		if (fn(user_data, &st) < 0)
@@ -860,17 +860,17 @@ SIPPRES_EXPORT int sippres_watch_add(struct sippres_ctx *ctx, const char *contex
                                      void *user_data, struct sippres_watch **ret)
 {
 	struct sippres_watch *w;
-	struct sp_hint *h;
+	struct sippres__hint *h;
 	int r;
 
 	if (!ctx || !fn || !ret)
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
-	r = sp_hint_lookup(ctx, context, exten, &h);
+	r = sippres__hint_lookup(ctx, context, exten, &h);
 	if (r < 0)
 		return r;
-	w = sp_calloc(ctx, 1, sizeof(*w));
+	w = sippres__calloc(ctx, 1, sizeof(*w));
 	if (!w)
 		return SIPPRES_E_NOMEM; /* an instantiated pattern hint stays: it is valid state */
 	w->hint = h;
@@ -900,7 +900,7 @@ SIPPRES_EXPORT void sippres_watch_remove(struct sippres_ctx *ctx, struct sippres
 		w->grave_next = ctx->reg->graveyard;
 		ctx->reg->graveyard = w;
 	} else {
-		sp_free(ctx, w);
+		sippres__free(ctx, w);
 	}
 }
 
@@ -908,12 +908,12 @@ SIPPRES_EXPORT void sippres_watch_remove(struct sippres_ctx *ctx, struct sippres
 
 SIPPRES_EXPORT int sippres_device_state_set(struct sippres_ctx *ctx, const char *device, int state)
 {
-	struct sp_source *d;
+	struct sippres__source *d;
 	size_t bad;
 
 	if (!ctx || !device || state < 0 || state >= SIPPRES_DEVICE_STATE_COUNT)
 		return SIPPRES_E_INVAL;
-	if (!sp_device_name_ok(device, strlen(device), &bad))
+	if (!sippres__device_name_ok(device, strlen(device), &bad))
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
@@ -922,8 +922,8 @@ SIPPRES_EXPORT int sippres_device_state_set(struct sippres_ctx *ctx, const char 
 		return SIPPRES_E_NOMEM;
 	d->state = state;
 	d->is_set = true;
-	for (struct sp_ref *ref = d->refs; ref; ref = ref->next) {
-		struct sp_hint *h = ref->hint;
+	for (struct sippres__ref *ref = d->refs; ref; ref = ref->next) {
+		struct sippres__hint *h = ref->hint;
 		int32_t old = h->exten_state;
 
 		compute_device_state(h);
@@ -937,10 +937,10 @@ SIPPRES_EXPORT int sippres_device_state_set(struct sippres_ctx *ctx, const char 
 
 SIPPRES_EXPORT int sippres_device_state_get(struct sippres_ctx *ctx, const char *device)
 {
-	struct sp_source *d;
+	struct sippres__source *d;
 	size_t bad;
 
-	if (!ctx || !device || !sp_device_name_ok(device, strlen(device), &bad))
+	if (!ctx || !device || !sippres__device_name_ok(device, strlen(device), &bad))
 		return SIPPRES_E_INVAL;
 	d = source_find(ctx, &ctx->reg->devices, device);
 	return d ? d->state : SIPPRES_DEVICE_UNKNOWN;
@@ -956,21 +956,21 @@ static int dup_optional(struct sippres_ctx *ctx, const char *s, char **out)
 	n = strnlen(s, SIPPRES_MAX_TEXT + 1);
 	if (n > SIPPRES_MAX_TEXT)
 		return SIPPRES_E_TOOBIG;
-	*out = sp_strndup(ctx, s, n);
+	*out = sippres__strndup(ctx, s, n);
 	return *out ? 0 : SIPPRES_E_NOMEM;
 }
 
 SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const char *provider, int state,
                                               const char *subtype, const char *message)
 {
-	struct sp_source *p;
+	struct sippres__source *p;
 	char *sub, *msg, *old_sub, *old_msg;
 	size_t bad;
 	int r;
 
 	if (!ctx || !provider || state < 0 || state >= SIPPRES_PRESENCE_STATE_COUNT)
 		return SIPPRES_E_INVAL;
-	if (!sp_device_name_ok(provider, strlen(provider), &bad))
+	if (!sippres__device_name_ok(provider, strlen(provider), &bad))
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
@@ -979,13 +979,13 @@ SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const cha
 		return r;
 	r = dup_optional(ctx, message, &msg);
 	if (r < 0) {
-		sp_free(ctx, sub);
+		sippres__free(ctx, sub);
 		return r;
 	}
 	p = source_get(ctx, &ctx->reg->providers, provider, strlen(provider));
 	if (!p) {
-		sp_free(ctx, sub);
-		sp_free(ctx, msg);
+		sippres__free(ctx, sub);
+		sippres__free(ctx, msg);
 		return SIPPRES_E_NOMEM;
 	}
 	old_sub = p->subtype;
@@ -994,8 +994,8 @@ SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const cha
 	p->message = msg;
 	p->state = state;
 	p->is_set = true;
-	for (struct sp_ref *ref = p->refs; ref; ref = ref->next) {
-		struct sp_hint *h = ref->hint;
+	for (struct sippres__ref *ref = p->refs; ref; ref = ref->next) {
+		struct sippres__hint *h = ref->hint;
 		int32_t ost = h->presence_state;
 		const char *osub = h->pres_winner == p ? old_sub : (h->pres_winner ? h->pres_winner->subtype : NULL);
 		const char *omsg = h->pres_winner == p ? old_msg : (h->pres_winner ? h->pres_winner->message : NULL);
@@ -1006,8 +1006,8 @@ SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const cha
 		    !str_same(omsg, h->pres_winner->message))
 			dispatch(ctx, h, SIPPRES_REASON_PRESENCE);
 	}
-	sp_free(ctx, old_sub);
-	sp_free(ctx, old_msg);
+	sippres__free(ctx, old_sub);
+	sippres__free(ctx, old_msg);
 	return 0;
 }
 
@@ -1015,13 +1015,13 @@ SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const cha
 
 #define CALL_V1_SIZE (offsetof(struct sippres_call, remote_display) + sizeof(const char *))
 
-static int call_pack(struct sippres_ctx *ctx, const struct sippres_call *in, struct sp_call **ret)
+static int call_pack(struct sippres_ctx *ctx, const struct sippres_call *in, struct sippres__call **ret)
 {
 	const char *const *fields[] = {&in->call_id, &in->local_tag, &in->remote_tag, &in->local_uri,
 	                               &in->local_display, &in->remote_uri, &in->remote_display};
 	const char **outf[7];
-	size_t lens[7], total = sizeof(struct sp_call);
-	struct sp_call *c;
+	size_t lens[7], total = sizeof(struct sippres__call);
+	struct sippres__call *c;
 	char *w;
 
 	for (size_t i = 0; i < 7; i++) {
@@ -1031,7 +1031,7 @@ static int call_pack(struct sippres_ctx *ctx, const struct sippres_call *in, str
 		if (*fields[i])
 			total += lens[i] + 1;
 	}
-	c = sp_malloc(ctx, total);
+	c = sippres__malloc(ctx, total);
 	if (!c)
 		return SIPPRES_E_NOMEM;
 	memset(c, 0, sizeof(*c));
@@ -1059,16 +1059,16 @@ static int call_pack(struct sippres_ctx *ctx, const struct sippres_call *in, str
 	return 0;
 }
 
-static struct sp_call *call_find(struct sp_source *d, const char *call_id)
+static struct sippres__call *call_find(struct sippres__source *d, const char *call_id)
 {
-	for (struct sp_call *c = d->calls_head; c; c = c->next) {
+	for (struct sippres__call *c = d->calls_head; c; c = c->next) {
 		if (strcmp(c->pub.call_id, call_id) == 0)
 			return c;
 	}
 	return NULL;
 }
 
-static void call_unlink(struct sp_source *d, struct sp_call *c)
+static void call_unlink(struct sippres__source *d, struct sippres__call *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
@@ -1082,21 +1082,21 @@ static void call_unlink(struct sp_source *d, struct sp_call *c)
 
 SIPPRES_EXPORT int sippres_call_set(struct sippres_ctx *ctx, const char *device, const struct sippres_call *call)
 {
-	struct sp_source *d;
-	struct sp_call *c, *old;
+	struct sippres__source *d;
+	struct sippres__call *c, *old;
 	size_t bad;
 	int r;
 
 	if (!ctx || !device || !call)
 		return SIPPRES_E_INVAL;
-	r = sp_check_struct(call, CALL_V1_SIZE, sizeof(*call));
+	r = sippres__check_struct(call, CALL_V1_SIZE, sizeof(*call));
 	if (r < 0)
 		return r;
-	if (!sp_name_ok(call->call_id) || call->state > SIPPRES_CALL_TERMINATED ||
+	if (!sippres__name_ok(call->call_id) || call->state > SIPPRES_CALL_TERMINATED ||
 	    call->direction > SIPPRES_DIRECTION_INITIATOR ||
 	    (call->flags & ~(SIPPRES_CALL_NAME_RESTRICTED | SIPPRES_CALL_NUMBER_RESTRICTED)))
 		return SIPPRES_E_INVAL;
-	if (!sp_device_name_ok(device, strlen(device), &bad))
+	if (!sippres__device_name_ok(device, strlen(device), &bad))
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
@@ -1109,7 +1109,7 @@ SIPPRES_EXPORT int sippres_call_set(struct sippres_ctx *ctx, const char *device,
 		return r;
 	d = source_get(ctx, &ctx->reg->devices, device, strlen(device));
 	if (!d) {
-		sp_free(ctx, c);
+		sippres__free(ctx, c);
 		return SIPPRES_E_NOMEM;
 	}
 	old = call_find(d, call->call_id);
@@ -1126,7 +1126,7 @@ SIPPRES_EXPORT int sippres_call_set(struct sippres_ctx *ctx, const char *device,
 			c->next->prev = c;
 		else
 			d->calls_tail = c;
-		sp_free(ctx, old);
+		sippres__free(ctx, old);
 	} else {
 		c->seq = ++ctx->reg->call_seq;
 		c->prev = d->calls_tail;
@@ -1141,11 +1141,11 @@ SIPPRES_EXPORT int sippres_call_set(struct sippres_ctx *ctx, const char *device,
 
 SIPPRES_EXPORT int sippres_call_clear(struct sippres_ctx *ctx, const char *device, const char *call_id)
 {
-	struct sp_source *d;
-	struct sp_call *c;
+	struct sippres__source *d;
+	struct sippres__call *c;
 	size_t bad;
 
-	if (!ctx || !device || !sp_name_ok(call_id) || !sp_device_name_ok(device, strlen(device), &bad))
+	if (!ctx || !device || !sippres__name_ok(call_id) || !sippres__device_name_ok(device, strlen(device), &bad))
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
@@ -1154,91 +1154,91 @@ SIPPRES_EXPORT int sippres_call_clear(struct sippres_ctx *ctx, const char *devic
 	if (!c)
 		return SIPPRES_E_NOTFOUND;
 	call_unlink(d, c);
-	sp_free(ctx, c);
+	sippres__free(ctx, c);
 	source_gc(ctx, &ctx->reg->devices, d);
 	return 0;
 }
 
 /* --------------------------------------------------------------- lifecycle */
 
-int sp_registry_new(struct sippres_ctx *ctx)
+int sippres__registry_new(struct sippres_ctx *ctx)
 {
-	struct sp_registry *reg = sp_calloc(ctx, 1, sizeof(*reg));
+	struct sippres__registry *reg = sippres__calloc(ctx, 1, sizeof(*reg));
 
 	if (!reg)
 		return SIPPRES_E_NOMEM;
-	if (sp_map_init(ctx, &reg->contexts, 8) < 0)
+	if (sippres__map_init(ctx, &reg->contexts, 8) < 0)
 		goto fail;
-	if (sp_map_init(ctx, &reg->devices, 64) < 0)
+	if (sippres__map_init(ctx, &reg->devices, 64) < 0)
 		goto fail;
-	if (sp_map_init(ctx, &reg->providers, 16) < 0)
+	if (sippres__map_init(ctx, &reg->providers, 16) < 0)
 		goto fail;
 	ctx->reg = reg;
 	return 0;
 fail:
-	sp_map_fini(ctx, &reg->devices);
-	sp_map_fini(ctx, &reg->contexts);
-	sp_free(ctx, reg);
+	sippres__map_fini(ctx, &reg->devices);
+	sippres__map_fini(ctx, &reg->contexts);
+	sippres__free(ctx, reg);
 	return SIPPRES_E_NOMEM;
 }
 
-static void free_sources(struct sippres_ctx *ctx, struct sp_map *m)
+static void free_sources(struct sippres_ctx *ctx, struct sippres__map *m)
 {
 	for (size_t i = 0; i < m->nbuckets; i++) {
-		struct sp_hnode *n = m->buckets[i];
+		struct sippres__hnode *n = m->buckets[i];
 
 		while (n) {
-			struct sp_hnode *next = n->next;
-			source_destroy(ctx, SP_CONTAINER_OF(n, struct sp_source, node));
+			struct sippres__hnode *next = n->next;
+			source_destroy(ctx, SIPPRES__CONTAINER_OF(n, struct sippres__source, node));
 			n = next;
 		}
 	}
-	sp_map_fini(ctx, m);
+	sippres__map_fini(ctx, m);
 }
 
-void sp_registry_free(struct sippres_ctx *ctx)
+void sippres__registry_free(struct sippres_ctx *ctx)
 {
-	struct sp_registry *reg = ctx->reg;
-	struct sp_hint *h;
+	struct sippres__registry *reg = ctx->reg;
+	struct sippres__hint *h;
 
 	if (!reg)
 		return;
 	sweep_graveyard(ctx);
 	h = reg->all_head;
 	while (h) {
-		struct sp_hint *next = h->all_next;
+		struct sippres__hint *next = h->all_next;
 		struct sippres_watch *w = h->watches;
 
 		while (w) {
 			struct sippres_watch *wn = w->next;
-			sp_free(ctx, w);
+			sippres__free(ctx, w);
 			w = wn;
 		}
-		sp_free(ctx, h->body.devs);
-		sp_free(ctx, h->body.provs);
-		sp_free(ctx, h->body.value);
-		sp_free(ctx, h->body.display);
-		sp_free(ctx, h->exten);
-		sp_free(ctx, h);
+		sippres__free(ctx, h->body.devs);
+		sippres__free(ctx, h->body.provs);
+		sippres__free(ctx, h->body.value);
+		sippres__free(ctx, h->body.display);
+		sippres__free(ctx, h->exten);
+		sippres__free(ctx, h);
 		h = next;
 	}
 	for (size_t i = 0; i < reg->contexts.nbuckets; i++) {
-		struct sp_hnode *n = reg->contexts.buckets[i];
+		struct sippres__hnode *n = reg->contexts.buckets[i];
 
 		while (n) {
-			struct sp_hnode *next = n->next;
-			struct sp_context *c = SP_CONTAINER_OF(n, struct sp_context, node);
-			sp_map_fini(ctx, &c->hints);
-			sp_free(ctx, c->name);
-			sp_free(ctx, c);
+			struct sippres__hnode *next = n->next;
+			struct sippres__context *c = SIPPRES__CONTAINER_OF(n, struct sippres__context, node);
+			sippres__map_fini(ctx, &c->hints);
+			sippres__free(ctx, c->name);
+			sippres__free(ctx, c);
 			n = next;
 		}
 	}
-	sp_map_fini(ctx, &reg->contexts);
+	sippres__map_fini(ctx, &reg->contexts);
 	free_sources(ctx, &reg->devices);
 	free_sources(ctx, &reg->providers);
 	for (int i = 0; i < SCRATCH_COUNT; i++)
-		sp_free(ctx, reg->scratch[i]);
-	sp_free(ctx, reg);
+		sippres__free(ctx, reg->scratch[i]);
+	sippres__free(ctx, reg);
 	ctx->reg = NULL;
 }

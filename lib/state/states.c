@@ -25,7 +25,7 @@ SIPPRES_EXPORT int sippres_device_state_from_string(const char *s, size_t len)
 	if (!s)
 		return SIPPRES_E_INVAL;
 	for (int i = 0; i < SIPPRES_DEVICE_STATE_COUNT; i++) {
-		if (strlen(device_names[i]) == len && sp_memeq_nocase(s, device_names[i], len))
+		if (strlen(device_names[i]) == len && sippres__memeq_nocase(s, device_names[i], len))
 			return i;
 	}
 	return SIPPRES_E_INVAL;
@@ -45,14 +45,14 @@ SIPPRES_EXPORT const char *sippres_device_state_description(int state)
 	return device_descriptions[state];
 }
 
-void sp_devagg_init(struct sp_devagg *a)
+void sippres__devagg_init(struct sippres__devagg *a)
 {
 	a->state = SIPPRES_DEVICE_INVALID;
 	a->ringing = false;
 	a->inuse = false;
 }
 
-void sp_devagg_add(struct sp_devagg *a, int s)
+void sippres__devagg_add(struct sippres__devagg *a, int s)
 {
 	if (s == SIPPRES_DEVICE_RINGING)
 		a->ringing = true;
@@ -66,7 +66,7 @@ void sp_devagg_add(struct sp_devagg *a, int s)
 
 SIPPRES_EXPORT int sippres_device_state_aggregate(const int *states, size_t n)
 {
-	struct sp_devagg a;
+	struct sippres__devagg a;
 
 	if (n && !states)
 		return SIPPRES_E_INVAL;
@@ -74,9 +74,9 @@ SIPPRES_EXPORT int sippres_device_state_aggregate(const int *states, size_t n)
 		if (states[i] < 0 || states[i] >= SIPPRES_DEVICE_STATE_COUNT)
 			return SIPPRES_E_INVAL;
 	}
-	sp_devagg_init(&a);
+	sippres__devagg_init(&a);
 	for (size_t i = 0; i < n; i++)
-		sp_devagg_add(&a, states[i]);
+		sippres__devagg_add(&a, states[i]);
 	return a.state;
 }
 
@@ -116,7 +116,7 @@ SIPPRES_EXPORT int sippres_presence_state_from_string(const char *s, size_t len)
 	if (!s || len == 0)
 		return SIPPRES_E_INVAL;
 	for (int i = 0; i < SIPPRES_PRESENCE_STATE_COUNT - 1; i++) {
-		if (strlen(presence_names[i]) == len && sp_memeq_nocase(s, presence_names[i], len))
+		if (strlen(presence_names[i]) == len && sippres__memeq_nocase(s, presence_names[i], len))
 			return i;
 	}
 	return SIPPRES_E_INVAL;
@@ -129,7 +129,7 @@ SIPPRES_EXPORT const char *sippres_presence_state_name(int state)
 	return presence_names[state];
 }
 
-int sp_presence_rank(int state)
+int sippres__presence_rank(int state)
 {
 	if (state < 0 || state >= SIPPRES_PRESENCE_STATE_COUNT)
 		return 0;

@@ -8,7 +8,7 @@
 static const char *const event_names[] = {"presence", "dialog"};
 static const char *const event_default[] = {"application/pidf+xml", "application/dialog-info+xml"};
 
-int sp_event_parse(const char *event)
+int sippres__event_parse(const char *event)
 {
 	/* RFC 6665 8.2.1: event types compare byte by byte */
 	for (int i = 0; i < 2; i++) {
@@ -18,14 +18,14 @@ int sp_event_parse(const char *event)
 	return -1;
 }
 
-const char *sp_event_name(int ev)
+const char *sippres__event_name(int ev)
 {
 	return event_names[ev];
 }
 
-const char *sp_accept_list(int event)
+const char *sippres__accept_list(int event)
 {
-	return event == SP_EVENT_DIALOG
+	return event == SIPPRES__EVENT_DIALOG
 	               ? "application/dialog-info+xml, application/pidf+xml, application/xpidf+xml, "
 	                 "application/cpim-pidf+xml"
 	               : "application/pidf+xml, application/xpidf+xml, application/cpim-pidf+xml, "
@@ -34,8 +34,8 @@ const char *sp_accept_list(int event)
 
 static bool is_list_wrapper(const char *s, size_t n)
 {
-	return (n == 17 && sp_memeq_nocase(s, "multipart/related", 17)) ||
-	       (n == 20 && sp_memeq_nocase(s, "application/rlmi+xml", 20));
+	return (n == 17 && sippres__memeq_nocase(s, "multipart/related", 17)) ||
+	       (n == 20 && sippres__memeq_nocase(s, "application/rlmi+xml", 20));
 }
 
 static bool blank(char c)
@@ -64,7 +64,7 @@ static int parse_q(const char *s, size_t n)
 	return v > 1000 ? -1 : v;
 }
 
-const char *sp_accept_choose(struct sippres_ctx *ctx, int event, bool asterisk, const char *const *accept,
+const char *sippres__accept_choose(struct sippres_ctx *ctx, int event, bool asterisk, const char *const *accept,
                              size_t n)
 {
 	const char *best = NULL;
@@ -98,7 +98,7 @@ const char *sp_accept_choose(struct sippres_ctx *ctx, int event, bool asterisk, 
 					return best;
 				if (is_list_wrapper(start, (size_t)(elem_end - start)))
 					continue;
-				type = sp_content_type_intern(ctx, start, (size_t)(elem_end - start), true);
+				type = sippres__content_type_intern(ctx, start, (size_t)(elem_end - start), true);
 				if (type)
 					return type;
 				continue;
@@ -118,7 +118,7 @@ const char *sp_accept_choose(struct sippres_ctx *ctx, int event, bool asterisk, 
 				if (!pe)
 					pe = elem_end;
 				pv = memchr(pn, '=', (size_t)(pe - pn));
-				if (pv && pv - pn >= 1 && sp_memeq_nocase(pn, "q", 1) &&
+				if (pv && pv - pn >= 1 && sippres__memeq_nocase(pn, "q", 1) &&
 				    (pv - pn == 1 || blank(pn[1]))) {
 					const char *ve = pe;
 					pv++;
@@ -135,10 +135,10 @@ const char *sp_accept_choose(struct sippres_ctx *ctx, int event, bool asterisk, 
 			if (q <= best_q || is_list_wrapper(start, (size_t)(end - start)))
 				continue;
 			if ((end - start == 3 && memcmp(start, "*/*", 3) == 0) ||
-			    (end - start == 13 && sp_memeq_nocase(start, "application/*", 13)))
-				type = sp_content_type_intern(ctx, event_default[event], strlen(event_default[event]), true);
+			    (end - start == 13 && sippres__memeq_nocase(start, "application/*", 13)))
+				type = sippres__content_type_intern(ctx, event_default[event], strlen(event_default[event]), true);
 			else
-				type = sp_content_type_intern(ctx, start, (size_t)(end - start), false);
+				type = sippres__content_type_intern(ctx, start, (size_t)(end - start), false);
 			if (type) {
 				best = type;
 				best_q = q;

@@ -9,14 +9,14 @@
 #define KEY(hp, o) (*(const uint64_t *)(const void *)((const char *)(o) + (hp)->key_off))
 #define IDX(hp, o) (*(uint32_t *)(void *)((char *)(o) + (hp)->idx_off))
 
-void sp_heap_init(struct sp_heap *hp, size_t key_off, size_t idx_off)
+void sippres__heap_init(struct sippres__heap *hp, size_t key_off, size_t idx_off)
 {
 	memset(hp, 0, sizeof(*hp));
 	hp->key_off = key_off;
 	hp->idx_off = idx_off;
 }
 
-int sp_heap_reserve(struct sippres_ctx *ctx, struct sp_heap *hp, uint32_t n)
+int sippres__heap_reserve(struct sippres_ctx *ctx, struct sippres__heap *hp, uint32_t n)
 {
 	uint32_t cap = hp->cap ? hp->cap : 64;
 	void **v;
@@ -28,7 +28,7 @@ int sp_heap_reserve(struct sippres_ctx *ctx, struct sp_heap *hp, uint32_t n)
 			return SIPPRES_E_NOMEM;
 		cap *= 2;
 	}
-	v = sp_reallocarray(ctx, hp->v, cap, sizeof(*v));
+	v = sippres__reallocarray(ctx, hp->v, cap, sizeof(*v));
 	if (!v)
 		return SIPPRES_E_NOMEM;
 	hp->v = v;
@@ -36,13 +36,13 @@ int sp_heap_reserve(struct sippres_ctx *ctx, struct sp_heap *hp, uint32_t n)
 	return 0;
 }
 
-static void place(struct sp_heap *hp, uint32_t i, void *o)
+static void place(struct sippres__heap *hp, uint32_t i, void *o)
 {
 	hp->v[i] = o;
 	IDX(hp, o) = i;
 }
 
-static void sift_up(struct sp_heap *hp, uint32_t i)
+static void sift_up(struct sippres__heap *hp, uint32_t i)
 {
 	void *o = hp->v[i];
 
@@ -56,7 +56,7 @@ static void sift_up(struct sp_heap *hp, uint32_t i)
 	place(hp, i, o);
 }
 
-static void sift_down(struct sp_heap *hp, uint32_t i)
+static void sift_down(struct sippres__heap *hp, uint32_t i)
 {
 	void *o = hp->v[i];
 
@@ -81,18 +81,18 @@ static void sift_down(struct sp_heap *hp, uint32_t i)
 }
 
 /* The caller reserved room first. */
-void sp_heap_push(struct sp_heap *hp, void *o)
+void sippres__heap_push(struct sippres__heap *hp, void *o)
 {
 	place(hp, hp->n, o);
 	hp->n++;
 	sift_up(hp, hp->n - 1);
 }
 
-void sp_heap_remove(struct sp_heap *hp, void *o)
+void sippres__heap_remove(struct sippres__heap *hp, void *o)
 {
 	uint32_t i = IDX(hp, o);
 
-	if (i == SP_NOT_IN_HEAP)
+	if (i == SIPPRES__NOT_IN_HEAP)
 		return;
 	hp->n--;
 	if (i != hp->n) {
@@ -102,28 +102,28 @@ void sp_heap_remove(struct sp_heap *hp, void *o)
 		sift_down(hp, i);
 		sift_up(hp, IDX(hp, moved));
 	}
-	IDX(hp, o) = SP_NOT_IN_HEAP;
+	IDX(hp, o) = SIPPRES__NOT_IN_HEAP;
 }
 
-void sp_heap_update(struct sp_heap *hp, void *o)
+void sippres__heap_update(struct sippres__heap *hp, void *o)
 {
 	sift_up(hp, IDX(hp, o));
 	sift_down(hp, IDX(hp, o));
 }
 
-void *sp_heap_top(const struct sp_heap *hp)
+void *sippres__heap_top(const struct sippres__heap *hp)
 {
 	return hp->n ? hp->v[0] : NULL;
 }
 
-uint64_t sp_heap_key(const struct sp_heap *hp, const void *o)
+uint64_t sippres__heap_key(const struct sippres__heap *hp, const void *o)
 {
 	return KEY(hp, o);
 }
 
-void sp_heap_free(struct sippres_ctx *ctx, struct sp_heap *hp)
+void sippres__heap_free(struct sippres_ctx *ctx, struct sippres__heap *hp)
 {
-	sp_free(ctx, hp->v);
+	sippres__free(ctx, hp->v);
 	hp->v = NULL;
 	hp->n = hp->cap = 0;
 }

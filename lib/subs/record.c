@@ -59,7 +59,7 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
 }
 
-size_t sp_record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq, uint32_t version,
+size_t sippres__record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq, uint32_t version,
                         const char *const strs[SR_COUNT])
 {
 	size_t off = HEADER;
@@ -86,13 +86,13 @@ size_t sp_record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expir
 	return off + 4;
 }
 
-int sp_record_read(const void *data, size_t len, struct sp_record *out)
+int sippres__record_read(const void *data, size_t len, struct sippres__record *out)
 {
 	const uint8_t *p = data;
 	size_t off = HEADER, w = 0;
 
-	if (len < HEADER + 4 || len > SP_RECORD_MAX || memcmp(p, "SPRC", 4) != 0 || p[4] != FORMAT ||
-	    p[5] != SR_COUNT || (get16(p + 6) & ~SP_RECORD_LIST) != 0)
+	if (len < HEADER + 4 || len > SIPPRES__RECORD_MAX || memcmp(p, "SPRC", 4) != 0 || p[4] != FORMAT ||
+	    p[5] != SR_COUNT || (get16(p + 6) & ~SIPPRES__RECORD_LIST) != 0)
 		return SIPPRES_E_PARSE;
 	if (crc32_ieee(p, len - 4) != get32(p + len - 4))
 		return SIPPRES_E_PARSE;
@@ -108,7 +108,7 @@ int sp_record_read(const void *data, size_t len, struct sp_record *out)
 		n = get16(p + off);
 		off += 2;
 		if (n > len - 4 - off || w + n + 1 > sizeof(out->buf) || memchr(p + off, 0, n) ||
-		    !sp_text_ok((const char *)p + off, n, NULL))
+		    !sippres__text_ok((const char *)p + off, n, NULL))
 			return SIPPRES_E_PARSE;
 		memcpy(out->buf + w, p + off, n);
 		out->buf[w + n] = '\0';

@@ -9,31 +9,31 @@
 
 /* A subscription's strings are at most 64 KiB together (16-bit offsets), plus
  * the endpoint, resource and content type. */
-#define SP_RECORD_MAX 72000
+#define SIPPRES__RECORD_MAX 72000
 
-enum sp_record_str {
+enum sippres__record_str {
 	SR_ENDPOINT, SR_RESOURCE, SR_EVENT, SR_CONTENT_TYPE, SR_CALL_ID, SR_LOCAL_TAG, SR_REMOTE_TAG,
 	SR_REMOTE_URI, SR_CONTACT, SR_LOCAL_URI, SR_EVENT_ID, SR_USER_AGENT, SR_BODY_REMOTE, SR_COUNT
 };
 
-#define SP_RECORD_LIST 0x1u
+#define SIPPRES__RECORD_LIST 0x1u
 
-struct sp_record {
+struct sippres__record {
 	uint16_t flags;
 	uint64_t expires_at;
 	uint32_t cseq;
 	uint32_t version;
 	/* NUL-terminated copies inside buf */
 	const char *s[SR_COUNT];
-	char buf[SP_RECORD_MAX];
+	char buf[SIPPRES__RECORD_MAX];
 };
 
 struct sippres_sub;
 /* Encode; returns the length, or 0 when it does not fit. */
-size_t sp_record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq, uint32_t version,
+size_t sippres__record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq, uint32_t version,
                         const char *const strs[SR_COUNT]);
-size_t sp_record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap);
+size_t sippres__record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap);
 /* Decode and validate; SIPPRES_E_PARSE for anything corrupt, truncated or unknown. */
-int sp_record_read(const void *data, size_t len, struct sp_record *out);
+int sippres__record_read(const void *data, size_t len, struct sippres__record *out);
 
 #endif

@@ -13,13 +13,13 @@
 #define MAX_FIELD 2048
 #define DEFAULT_EXPIRY 3600
 
-struct sp_subs {
-	struct sp_map endpoints;
-	struct sp_map dialogs;
+struct sippres__subs {
+	struct sippres__map endpoints;
+	struct sippres__map dialogs;
 	struct sippres_sub *all_head, *all_tail;
 	size_t count;
-	struct sp_heap heap;   /* subscriptions by expiry */
-	struct sp_heap batch;  /* list subscriptions with a batched NOTIFY due (struct sp_batch) */
+	struct sippres__heap heap;   /* subscriptions by expiry */
+	struct sippres__heap batch;  /* list subscriptions with a batched NOTIFY due (struct sippres__batch) */
 	struct sippres_sub *q_head, *q_tail;
 	char **types;
 	size_t ntypes, types_cap;
@@ -35,7 +35,7 @@ struct sp_subs {
 	struct {
 		bool valid;
 		struct sippres_body body;
-		const struct sp_hint *hint;
+		const struct sippres__hint *hint;
 		const char *content_type;
 		uint32_t profile, flags, version;
 		uint8_t digium;
@@ -51,16 +51,16 @@ static void set_now(struct sippres_ctx *ctx, uint64_t now)
 		ctx->subs->now = now;
 }
 
-const char *sp_content_type_intern(struct sippres_ctx *ctx, const char *s, size_t n, bool exact_case)
+const char *sippres__content_type_intern(struct sippres_ctx *ctx, const char *s, size_t n, bool exact_case)
 {
-	struct sp_subs *ss = ctx->subs;
+	struct sippres__subs *ss = ctx->subs;
 	char buf[128];
 	char **t;
 
 	if (n == 0 || n >= sizeof(buf))
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		buf[i] = (char)sp_ascii_lower((unsigned char)s[i]);
+		buf[i] = (char)sippres__ascii_lower((unsigned char)s[i]);
 		if (exact_case && buf[i] != s[i])
 			return NULL;
 	}
@@ -73,13 +73,13 @@ const char *sp_content_type_intern(struct sippres_ctx *ctx, const char *s, size_
 	}
 	if (ss->ntypes == ss->types_cap) {
 		size_t cap = ss->types_cap ? ss->types_cap * 2 : 8;
-		t = sp_reallocarray(ctx, ss->types, cap, sizeof(*t));
+		t = sippres__reallocarray(ctx, ss->types, cap, sizeof(*t));
 		if (!t)
 			return NULL;
 		ss->types = t;
 		ss->types_cap = cap;
 	}
-	ss->types[ss->ntypes] = sp_strndup(ctx, buf, n);
+	ss->types[ss->ntypes] = sippres__strndup(ctx, buf, n);
 	if (!ss->types[ss->ntypes])
 		return NULL;
 	return ss->types[ss->ntypes++];
@@ -90,7 +90,7 @@ static bool is_asterisk(const struct sippres_sub *s)
 	return s->ep->opts.profile == SIPPRES_PROFILE_ASTERISK;
 }
 
-static uint32_t body_flags(const struct sp_endpoint *ep)
+static uint32_t body_flags(const struct sippres__endpoint *ep)
 {
 	uint32_t f = ep->opts.body_options;
 
@@ -101,7 +101,7 @@ static uint32_t body_flags(const struct sp_endpoint *ep)
 
 static uint32_t dialog_hash(struct sippres_ctx *ctx, const char *call_id, const char *local_tag)
 {
-	return sp_hash(ctx->hash_seed, call_id, false) ^ (sp_hash(ctx->hash_seed, local_tag, false) * 31u);
+	return sippres__hash(ctx->hash_seed, call_id, false) ^ (sippres__hash(ctx->hash_seed, local_tag, false) * 31u);
 }
 
 /* Write a decimal number; returns its length. */
@@ -122,52 +122,52 @@ static size_t u32_to_str(char *out, uint32_t v)
 
 /* ---------------------------------------------------------------- endpoints */
 
-static struct sp_endpoint *endpoint_find(struct sippres_ctx *ctx, const char *name)
+static struct sippres__endpoint *endpoint_find(struct sippres_ctx *ctx, const char *name)
 {
-	uint32_t h = sp_hash(ctx->hash_seed, name, false);
+	uint32_t h = sippres__hash(ctx->hash_seed, name, false);
 
-	for (struct sp_hnode *n = sp_map_chain(&ctx->subs->endpoints, h); n; n = n->next) {
-		struct sp_endpoint *e = SP_CONTAINER_OF(n, struct sp_endpoint, node);
+	for (struct sippres__hnode *n = sippres__map_chain(&ctx->subs->endpoints, h); n; n = n->next) {
+		struct sippres__endpoint *e = SIPPRES__CONTAINER_OF(n, struct sippres__endpoint, node);
 		if (n->hash == h && strcmp(e->name, name) == 0)
 			return e;
 	}
 	return NULL;
 }
 
-static void endpoint_destroy(struct sippres_ctx *ctx, struct sp_endpoint *e)
+static void endpoint_destroy(struct sippres_ctx *ctx, struct sippres__endpoint *e)
 {
-	sp_free(ctx, e->name);
-	sp_free(ctx, e->context);
-	sp_free(ctx, e->sub_context);
-	sp_free(ctx, e);
+	sippres__free(ctx, e->name);
+	sippres__free(ctx, e->context);
+	sippres__free(ctx, e->sub_context);
+	sippres__free(ctx, e);
 }
 
 #define ENDPOINT_V1_SIZE (offsetof(struct sippres_endpoint, max_notify_size) + sizeof(uint32_t))
 
 SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *name, const struct sippres_endpoint *ep)
 {
-	struct sp_endpoint *e, *old;
+	struct sippres__endpoint *e, *old;
 	const char *context, *sub_context;
 	int r;
 
-	if (!ctx || !sp_name_ok(name) || !ep)
+	if (!ctx || !sippres__name_ok(name) || !ep)
 		return SIPPRES_E_INVAL;
-	r = sp_check_struct(ep, ENDPOINT_V1_SIZE, sizeof(*ep));
+	r = sippres__check_struct(ep, ENDPOINT_V1_SIZE, sizeof(*ep));
 	if (r < 0)
 		return r;
 	context = ep->context && ep->context[0] ? ep->context : "default";
 	sub_context = ep->subscribe_context && ep->subscribe_context[0] ? ep->subscribe_context : context;
-	if (!sp_name_ok(context) || !sp_name_ok(sub_context) || ep->profile > SIPPRES_PROFILE_ASTERISK ||
+	if (!sippres__name_ok(context) || !sippres__name_ok(sub_context) || ep->profile > SIPPRES_PROFILE_ASTERISK ||
 	    (ep->flags & ~(SIPPRES_ENDPOINT_DENY_SUBSCRIBE | SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING)))
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
-	e = sp_calloc(ctx, 1, sizeof(*e));
+	e = sippres__calloc(ctx, 1, sizeof(*e));
 	if (!e)
 		return SIPPRES_E_NOMEM;
-	e->name = sp_strdup(ctx, name);
-	e->context = sp_strdup(ctx, context);
-	e->sub_context = sp_strdup(ctx, sub_context);
+	e->name = sippres__strdup(ctx, name);
+	e->context = sippres__strdup(ctx, context);
+	e->sub_context = sippres__strdup(ctx, sub_context);
 	if (!e->name || !e->context || !e->sub_context) {
 		endpoint_destroy(ctx, e);
 		return SIPPRES_E_NOMEM;
@@ -183,7 +183,7 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 	old = endpoint_find(ctx, name);
 	if (old) {
 		/* keep the object the subscriptions point to; swap its contents */
-		struct sp_endpoint tmp = *old;
+		struct sippres__endpoint tmp = *old;
 
 		old->context = e->context;
 		old->sub_context = e->sub_context;
@@ -193,13 +193,13 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 		endpoint_destroy(ctx, e);
 		return 1;
 	}
-	sp_map_insert(ctx, &ctx->subs->endpoints, &e->node, sp_hash(ctx->hash_seed, name, false));
+	sippres__map_insert(ctx, &ctx->subs->endpoints, &e->node, sippres__hash(ctx->hash_seed, name, false));
 	return 0;
 }
 
 /* ----------------------------------------------------------- subscriptions */
 
-static void queue_remove(struct sp_subs *ss, struct sippres_sub *s)
+static void queue_remove(struct sippres__subs *ss, struct sippres_sub *s)
 {
 	struct sippres_sub **pp;
 
@@ -221,7 +221,7 @@ static void queue_remove(struct sp_subs *ss, struct sippres_sub *s)
 	s->queued = SQ_NONE;
 }
 
-static void queue_push(struct sp_subs *ss, struct sippres_sub *s, uint8_t what)
+static void queue_push(struct sippres__subs *ss, struct sippres_sub *s, uint8_t what)
 {
 	if (s->queued != SQ_NONE) {
 		/* a pending final or drop wins; otherwise keep the first kind
@@ -239,7 +239,7 @@ static void queue_push(struct sp_subs *ss, struct sippres_sub *s, uint8_t what)
 	ss->q_tail = s;
 }
 
-void sp_hlink_add(struct sp_hint *h, struct sp_hlink *l)
+void sippres__hlink_add(struct sippres__hint *h, struct sippres__hlink *l)
 {
 	l->prev = NULL;
 	l->next = h->links;
@@ -249,7 +249,7 @@ void sp_hlink_add(struct sp_hint *h, struct sp_hlink *l)
 	h->nlinks++;
 }
 
-void sp_hlink_remove(struct sp_hint *h, struct sp_hlink *l)
+void sippres__hlink_remove(struct sippres__hint *h, struct sippres__hlink *l)
 {
 	if (l->prev)
 		l->prev->next = l->next;
@@ -265,25 +265,25 @@ static void sub_unlink_hint(struct sippres_sub *s)
 {
 	if (!s->hint)
 		return;
-	sp_hlink_remove(s->hint, &s->hl);
+	sippres__hlink_remove(s->hint, &s->hl);
 	s->hint = NULL;
 }
 
 static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
-	struct sp_subs *ss = ctx->subs;
+	struct sippres__subs *ss = ctx->subs;
 
-	if (ss->last.valid && ss->last.local_uri == sp_sub_str(s, SS_LOCAL_URI))
+	if (ss->last.valid && ss->last.local_uri == sippres__sub_str(s, SS_LOCAL_URI))
 		ss->last.valid = false; /* the cache key points into this subscription */
 	sub_unlink_hint(s);
-	sp_heap_remove(&ss->heap, s);
+	sippres__heap_remove(&ss->heap, s);
 	if (s->rls) {
-		sp_heap_remove(&ss->batch, (struct sp_batch *)(void *)s->rls);
-		sp_rls_free(ctx, s->rls);
+		sippres__heap_remove(&ss->batch, (struct sippres__batch *)(void *)s->rls);
+		sippres__rls_free(ctx, s->rls);
 		s->rls = NULL;
 	}
 	queue_remove(ss, s);
-	sp_map_remove(&ss->dialogs, &s->node);
+	sippres__map_remove(&ss->dialogs, &s->node);
 	if (s->aprev)
 		s->aprev->anext = s->anext;
 	else
@@ -294,7 +294,7 @@ static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 		ss->all_tail = s->aprev;
 	ss->count--;
 	s->ep->nsubs--;
-	sp_free(ctx, s);
+	sippres__free(ctx, s);
 }
 
 /* The subscription is over: tell the host, then free it. */
@@ -310,20 +310,20 @@ static void sub_end(struct sippres_ctx *ctx, struct sippres_sub *s)
 
 static void persist(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
-	struct sp_subs *ss = ctx->subs;
+	struct sippres__subs *ss = ctx->subs;
 	size_t len;
 
 	if (!ctx->cb.persist || s->queued == SQ_DROP)
 		return;
 	if (!ss->record) {
-		ss->record = sp_malloc(ctx, SP_RECORD_MAX);
+		ss->record = sippres__malloc(ctx, SIPPRES__RECORD_MAX);
 		if (!ss->record) {
-			sp_log(ctx, SIPPRES_LOG_WARNING, "out of memory: subscription %s not stored",
-			       sp_sub_str(s, SS_CALL_ID));
+			sippres__log(ctx, SIPPRES_LOG_WARNING, "out of memory: subscription %s not stored",
+			       sippres__sub_str(s, SS_CALL_ID));
 			return;
 		}
 	}
-	len = sp_record_write(s, ss->record, SP_RECORD_MAX);
+	len = sippres__record_write(s, ss->record, SIPPRES__RECORD_MAX);
 	if (len == 0)
 		return;
 	ctx->in_callback++;
@@ -340,7 +340,7 @@ static bool shows_presence(const char *content_type)
 	       strcmp(content_type, "application/cpim-pidf+xml") != 0;
 }
 
-void sp_sub_body_input(const struct sippres_sub *s, const struct sippres_exten_status *st, const char *exten,
+void sippres__sub_body_input(const struct sippres_sub *s, const struct sippres_exten_status *st, const char *exten,
                        const char *local_uri, uint32_t version, struct sippres_body_input *in)
 {
 	memset(in, 0, sizeof(*in));
@@ -349,8 +349,8 @@ void sp_sub_body_input(const struct sippres_sub *s, const struct sippres_exten_s
 	in->flags = body_flags(s->ep);
 	in->exten = exten;
 	in->local_uri = local_uri;
-	in->remote_uri = sp_sub_str(s, SS_BODY_REMOTE);
-	in->user_agent = s->digium ? sp_sub_str(s, SS_USER_AGENT) : NULL;
+	in->remote_uri = sippres__sub_str(s, SS_BODY_REMOTE);
+	in->user_agent = s->digium ? sippres__sub_str(s, SS_USER_AGENT) : NULL;
 	in->exten_state = st->exten_state;
 	in->presence_state = st->presence_state == SIPPRES_PRESENCE_INVALID ? SIPPRES_PRESENCE_NOT_SET
 	                                                                     : st->presence_state;
@@ -365,11 +365,11 @@ void sp_sub_body_input(const struct sippres_sub *s, const struct sippres_exten_s
 static int render(struct sippres_ctx *ctx, struct sippres_sub *s, const struct sippres_exten_status *st,
                   uint32_t version, const char **body, size_t *len)
 {
-	struct sp_subs *ss = ctx->subs;
+	struct sippres__subs *ss = ctx->subs;
 	struct sippres_body_input in;
 	uint32_t profile = s->ep->opts.profile, flags = body_flags(s->ep);
-	const char *remote = sp_sub_str(s, SS_BODY_REMOTE);
-	const char *local = sp_sub_str(s, SS_LOCAL_URI);
+	const char *remote = sippres__sub_str(s, SS_BODY_REMOTE);
+	const char *local = sippres__sub_str(s, SS_LOCAL_URI);
 	int r;
 
 	if (ss->last.valid && ss->last.hint == s->hint && ss->last.content_type == s->content_type &&
@@ -385,7 +385,7 @@ static int render(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 		}
 		need = ss->last.body.len + 10;
 		if (need > ss->patch_cap) {
-			char *p = sp_realloc(ctx, ss->patch, need);
+			char *p = sippres__realloc(ctx, ss->patch, need);
 			if (!p)
 				return SIPPRES_E_NOMEM;
 			ss->patch = p;
@@ -397,7 +397,7 @@ static int render(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 		*body = ss->patch;
 		return 0;
 	}
-	sp_sub_body_input(s, st, st->exten, local, version, &in);
+	sippres__sub_body_input(s, st, st->exten, local, version, &in);
 	ss->last.valid = false;
 	ss->last.body.size = sizeof(ss->last.body);
 	r = sippres_body_render(ctx, s->content_type, &in, &ss->last.body);
@@ -417,7 +417,7 @@ static int render(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 	return 0;
 }
 
-const char *sp_final_reason_name(uint8_t r)
+const char *sippres__final_reason_name(uint8_t r)
 {
 	switch (r) {
 	case SF_NORESOURCE: return "noresource";
@@ -429,8 +429,8 @@ const char *sp_final_reason_name(uint8_t r)
 
 static int event_header(struct sippres_ctx *ctx, const struct sippres_sub *s, const char **out)
 {
-	struct sp_subs *ss = ctx->subs;
-	const char *name = sp_event_name(s->event), *id = sp_sub_str(s, SS_EVENT_ID);
+	struct sippres__subs *ss = ctx->subs;
+	const char *name = sippres__event_name(s->event), *id = sippres__sub_str(s, SS_EVENT_ID);
 	size_t need = strlen(name) + strlen(id) + 5;
 
 	if (!id[0]) {
@@ -438,7 +438,7 @@ static int event_header(struct sippres_ctx *ctx, const struct sippres_sub *s, co
 		return 0;
 	}
 	if (need > ss->event_cap) {
-		char *p = sp_realloc(ctx, ss->event_hdr, need);
+		char *p = sippres__realloc(ctx, ss->event_hdr, need);
 		if (!p)
 			return SIPPRES_E_NOMEM;
 		ss->event_hdr = p;
@@ -459,10 +459,10 @@ static int notify_failed(struct sippres_ctx *ctx, struct sippres_sub *s, int sta
 
 /* Hand one NOTIFY to the host. Returns 0, or 1 when the NOTIFY could not be
  * sent and the failure policy ended the subscription (already freed). */
-int sp_subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason,
+int sippres__subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason,
                  const char *content_type, const char *body, size_t body_len)
 {
-	struct sp_subs *ss = ctx->subs;
+	struct sippres__subs *ss = ctx->subs;
 	struct sippres_notify n;
 	int r;
 
@@ -479,7 +479,7 @@ int sp_subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason
 		if (is_asterisk(s))
 			snprintf(ss->substate, sizeof(ss->substate), "terminated");
 		else
-			snprintf(ss->substate, sizeof(ss->substate), "terminated;reason=%s", sp_final_reason_name(final_reason));
+			snprintf(ss->substate, sizeof(ss->substate), "terminated;reason=%s", sippres__final_reason_name(final_reason));
 	} else {
 		uint64_t left = s->expires_at > ss->now ? (s->expires_at - ss->now) / 1000 : 0;
 		memcpy(ss->substate, "active;expires=", 15);
@@ -489,12 +489,12 @@ int sp_subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason
 	n.content_type = content_type;
 	n.body = body;
 	n.body_len = body_len;
-	n.call_id = sp_sub_str(s, SS_CALL_ID);
-	n.local_tag = sp_sub_str(s, SS_LOCAL_TAG);
-	n.remote_tag = sp_sub_str(s, SS_REMOTE_TAG);
-	n.remote_uri = sp_sub_str(s, SS_REMOTE_URI);
-	n.local_uri = sp_sub_str(s, SS_LOCAL_URI);
-	n.contact = sp_sub_str(s, SS_CONTACT);
+	n.call_id = sippres__sub_str(s, SS_CALL_ID);
+	n.local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
+	n.remote_tag = sippres__sub_str(s, SS_REMOTE_TAG);
+	n.remote_uri = sippres__sub_str(s, SS_REMOTE_URI);
+	n.local_uri = sippres__sub_str(s, SS_LOCAL_URI);
+	n.contact = sippres__sub_str(s, SS_CONTACT);
 	s->cseq++;
 	s->sent_any = 1;
 	/* store first: a host that dies after sending must not reuse this CSeq */
@@ -505,7 +505,7 @@ int sp_subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason
 		r = ctx->cb.notify(ctx->user_data, s, &n);
 		ctx->in_callback--;
 		if (r < 0 && !final) {
-			sp_log(ctx, SIPPRES_LOG_INFO, "NOTIFY for %s could not be sent", n.call_id);
+			sippres__log(ctx, SIPPRES_LOG_INFO, "NOTIFY for %s could not be sent", n.call_id);
 			if (notify_failed(ctx, s, 408))
 				return 1;
 		}
@@ -525,16 +525,16 @@ static int send_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t 
 	int r;
 
 	if (s->rls)
-		return sp_rls_notify(ctx, s, reason, final, final_reason);
+		return sippres__rls_notify(ctx, s, reason, final, final_reason);
 	if (!st) {
 		if (!s->hint)
 			return SIPPRES_E_NOTFOUND;
-		sp_hint_status(ctx, s->hint, &own);
+		sippres__hint_status(ctx, s->hint, &own);
 		st = &own;
 	}
 	/* Asterisk re-sends its cached body on refresh and termination, so the
 	 * dialog-info version stays; the standard profile counts every NOTIFY. */
-	bump = sp_version_bumps(s, reason, final_reason);
+	bump = sippres__version_bumps(s, reason, final_reason);
 	if (!bump)
 		version = s->version - 1;
 	r = render(ctx, s, st, version, &body, &body_len);
@@ -542,43 +542,43 @@ static int send_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t 
 		return r;
 	if (bump)
 		s->version++;
-	return sp_subs_emit(ctx, s, reason, final, final_reason, s->content_type, body, body_len);
+	return sippres__subs_emit(ctx, s, reason, final, final_reason, s->content_type, body, body_len);
 }
 
-bool sp_version_bumps(const struct sippres_sub *s, uint32_t reason, uint8_t final_reason)
+bool sippres__version_bumps(const struct sippres_sub *s, uint32_t reason, uint8_t final_reason)
 {
 	return !is_asterisk(s) || !s->sent_any ||
 	       !(reason == SIPPRES_NOTIFY_REFRESH || (reason == SIPPRES_NOTIFY_FINAL && final_reason != SF_NORESOURCE));
 }
 
-uint64_t sp_subs_now(const struct sippres_ctx *ctx)
+uint64_t sippres__subs_now(const struct sippres_ctx *ctx)
 {
 	return ctx->subs->now;
 }
 
-int sp_subs_batch(struct sippres_ctx *ctx, struct sippres_sub *s, uint64_t at)
+int sippres__subs_batch(struct sippres_ctx *ctx, struct sippres_sub *s, uint64_t at)
 {
-	struct sp_subs *ss = ctx->subs;
-	struct sp_batch *b = (struct sp_batch *)(void *)s->rls;
+	struct sippres__subs *ss = ctx->subs;
+	struct sippres__batch *b = (struct sippres__batch *)(void *)s->rls;
 
 	if (!b)
 		return 0;
 	if (at == 0) {
-		sp_heap_remove(&ss->batch, b);
+		sippres__heap_remove(&ss->batch, b);
 		return 0;
 	}
-	if (b->idx != SP_NOT_IN_HEAP)
+	if (b->idx != SIPPRES__NOT_IN_HEAP)
 		return 0; /* one timer at a time: the NOTIFY carries everything up to then */
 	if (s->queued != SQ_NONE)
 		return 0; /* a full-state NOTIFY is on its way */
-	if (sp_heap_reserve(ctx, &ss->batch, ss->batch.n + 1) < 0)
-		return sp_subs_list_changed(ctx, s); /* cannot wait: send now */
+	if (sippres__heap_reserve(ctx, &ss->batch, ss->batch.n + 1) < 0)
+		return sippres__subs_list_changed(ctx, s); /* cannot wait: send now */
 	b->at = at;
-	sp_heap_push(&ss->batch, b);
+	sippres__heap_push(&ss->batch, b);
 	return 0;
 }
 
-int sp_subs_list_changed(struct sippres_ctx *ctx, struct sippres_sub *s)
+int sippres__subs_list_changed(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
 	if (s->queued != SQ_NONE)
 		return 0; /* the queued full-state NOTIFY will carry it */
@@ -598,8 +598,8 @@ static int notify_failed(struct sippres_ctx *ctx, struct sippres_sub *s, int sta
 	if (!always_fatal(status) && s->failures < UINT8_MAX)
 		s->failures++;
 	if (always_fatal(status) || s->failures > s->ep->opts.notify_failure_limit) {
-		sp_log(ctx, SIPPRES_LOG_INFO, "subscription %s ended after NOTIFY answer %d",
-		       sp_sub_str(s, SS_CALL_ID), status);
+		sippres__log(ctx, SIPPRES_LOG_INFO, "subscription %s ended after NOTIFY answer %d",
+		       sippres__sub_str(s, SS_CALL_ID), status);
 		sub_end(ctx, s);
 		return 1;
 	}
@@ -618,19 +618,19 @@ static int finish(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 	return r < 0 ? r : 1;
 }
 
-void sp_subs_hint_event(struct sippres_ctx *ctx, struct sp_hint *h, const struct sippres_exten_status *st)
+void sippres__subs_hint_event(struct sippres_ctx *ctx, struct sippres__hint *h, const struct sippres_exten_status *st)
 {
-	struct sp_hlink *l, *next;
+	struct sippres__hlink *l, *next;
 
 	for (l = h->links; l; l = next) {
 		struct sippres_sub *s;
 
 		next = l->next;
 		if (l->leaf) {
-			sp_rls_leaf_event(ctx, l->leaf, st);
+			sippres__rls_leaf_event(ctx, l->leaf, st);
 			continue;
 		}
-		s = SP_CONTAINER_OF(l, struct sippres_sub, hl);
+		s = SIPPRES__CONTAINER_OF(l, struct sippres_sub, hl);
 		if (st->reason == SIPPRES_REASON_REMOVED) {
 			finish(ctx, s, st, SF_NORESOURCE);
 			continue;
@@ -705,10 +705,10 @@ struct sub_fields {
 	const char *v[SS_COUNT];
 };
 
-static int sub_create(struct sippres_ctx *ctx, struct sp_endpoint *ep, struct sp_hint *h, int event,
+static int sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, struct sippres__hint *h, int event,
                       const char *content_type, const struct sub_fields *f, struct sippres_sub **ret)
 {
-	struct sp_subs *ss = ctx->subs;
+	struct sippres__subs *ss = ctx->subs;
 	size_t lens[SS_COUNT], total = 0;
 	struct sippres_sub *s;
 	char *w;
@@ -719,9 +719,9 @@ static int sub_create(struct sippres_ctx *ctx, struct sp_endpoint *ep, struct sp
 	}
 	if (total > UINT16_MAX)
 		return SIPPRES_E_TOOBIG;
-	if (sp_heap_reserve(ctx, &ss->heap, ss->heap.n + 1) < 0)
+	if (sippres__heap_reserve(ctx, &ss->heap, ss->heap.n + 1) < 0)
 		return SIPPRES_E_NOMEM;
-	s = sp_malloc(ctx, sizeof(*s) + total);
+	s = sippres__malloc(ctx, sizeof(*s) + total);
 	if (!s)
 		return SIPPRES_E_NOMEM;
 	memset(s, 0, sizeof(*s));
@@ -736,12 +736,12 @@ static int sub_create(struct sippres_ctx *ctx, struct sp_endpoint *ep, struct sp
 	s->ep = ep;
 	s->event = (uint8_t)event;
 	s->content_type = content_type;
-	s->heap_idx = SP_NOT_IN_HEAP;
+	s->heap_idx = SIPPRES__NOT_IN_HEAP;
 	s->cseq = 1;
-	s->digium = sp_ua_is_digium(f->v[SS_USER_AGENT]);
+	s->digium = sippres__ua_is_digium(f->v[SS_USER_AGENT]);
 	s->hint = h;
 	if (h)
-		sp_hlink_add(h, &s->hl);
+		sippres__hlink_add(h, &s->hl);
 	s->aprev = ss->all_tail;
 	if (ss->all_tail)
 		ss->all_tail->anext = s;
@@ -750,19 +750,19 @@ static int sub_create(struct sippres_ctx *ctx, struct sp_endpoint *ep, struct sp
 	ss->all_tail = s;
 	ss->count++;
 	ep->nsubs++;
-	sp_map_insert(ctx, &ss->dialogs, &s->node,
-	              dialog_hash(ctx, sp_sub_str(s, SS_CALL_ID), sp_sub_str(s, SS_LOCAL_TAG)));
+	sippres__map_insert(ctx, &ss->dialogs, &s->node,
+	              dialog_hash(ctx, sippres__sub_str(s, SS_CALL_ID), sippres__sub_str(s, SS_LOCAL_TAG)));
 	*ret = s;
 	return 0;
 }
 
-static void schedule(struct sp_subs *ss, struct sippres_sub *s, uint64_t expires_at)
+static void schedule(struct sippres__subs *ss, struct sippres_sub *s, uint64_t expires_at)
 {
 	s->expires_at = expires_at;
-	if (s->heap_idx == SP_NOT_IN_HEAP)
-		sp_heap_push(&ss->heap, s); /* room was reserved at creation */
+	if (s->heap_idx == SIPPRES__NOT_IN_HEAP)
+		sippres__heap_push(&ss->heap, s); /* room was reserved at creation */
 	else
-		sp_heap_update(&ss->heap, s);
+		sippres__heap_update(&ss->heap, s);
 }
 
 SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, const char *call_id,
@@ -773,10 +773,10 @@ SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, con
 	if (!ctx || !call_id || !local_tag)
 		return NULL;
 	h = dialog_hash(ctx, call_id, local_tag);
-	for (struct sp_hnode *n = sp_map_chain(&ctx->subs->dialogs, h); n; n = n->next) {
-		struct sippres_sub *s = SP_CONTAINER_OF(n, struct sippres_sub, node);
-		if (n->hash == h && strcmp(sp_sub_str(s, SS_CALL_ID), call_id) == 0 &&
-		    strcmp(sp_sub_str(s, SS_LOCAL_TAG), local_tag) == 0)
+	for (struct sippres__hnode *n = sippres__map_chain(&ctx->subs->dialogs, h); n; n = n->next) {
+		struct sippres_sub *s = SIPPRES__CONTAINER_OF(n, struct sippres_sub, node);
+		if (n->hash == h && strcmp(sippres__sub_str(s, SS_CALL_ID), call_id) == 0 &&
+		    strcmp(sippres__sub_str(s, SS_LOCAL_TAG), local_tag) == 0)
 			return s;
 	}
 	return NULL;
@@ -785,14 +785,14 @@ SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, con
 SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req,
                                      uint64_t now_ms, struct sippres_subscribe_res *res, struct sippres_sub **ret)
 {
-	struct sp_subs *ss;
-	struct sp_endpoint *ep;
-	struct sp_hint *h;
+	struct sippres__subs *ss;
+	struct sippres__endpoint *ep;
+	struct sippres__hint *h;
 	struct sub_fields f;
 	struct sippres_sub *s;
 	struct sippres_exten_status st;
-	const struct sp_list_def *def;
-	struct sp_rls *rls = NULL;
+	const struct sippres__list_def *def;
+	struct sippres__rls *rls = NULL;
 	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD], host[MAX_FIELD + 3];
 	const char *content_type;
 	uint64_t requested;
@@ -801,7 +801,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 
 	if (!ctx || !req || !res || !ret)
 		return SIPPRES_E_INVAL;
-	r = sp_check_struct(req, REQ_V1_SIZE, sizeof(*req));
+	r = sippres__check_struct(req, REQ_V1_SIZE, sizeof(*req));
 	if (r < 0)
 		return r;
 	if (res->size < RES_V1_SIZE)
@@ -819,7 +819,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	res_clear(res);
 
 	/* Asterisk's order of checks (asterisk-behaviour.md 4.1) */
-	ep = sp_name_ok(req->endpoint) ? endpoint_find(ctx, req->endpoint) : NULL;
+	ep = sippres__name_ok(req->endpoint) ? endpoint_find(ctx, req->endpoint) : NULL;
 	if (!ep) {
 		decide(res, 403, "Forbidden");
 		return 0;
@@ -829,7 +829,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		decide(res, 603, "Decline");
 		return 0;
 	}
-	if (!req->ruri_scheme || !(sp_streq_nocase(req->ruri_scheme, "sip") || sp_streq_nocase(req->ruri_scheme, "sips"))) {
+	if (!req->ruri_scheme || !(sippres__streq_nocase(req->ruri_scheme, "sip") || sippres__streq_nocase(req->ruri_scheme, "sips"))) {
 		decide(res, 416, "Unsupported URI Scheme");
 		return 0;
 	}
@@ -858,7 +858,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 			res->min_expires = ep->opts.sub_min_expiry;
 		return 0;
 	}
-	event = sp_event_parse(req->event);
+	event = sippres__event_parse(req->event);
 	if (event < 0) {
 		decide(res, 489, "Bad Event");
 		if (!asterisk)
@@ -866,27 +866,27 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		return 0;
 	}
 	if (req->n_accept)
-		content_type = sp_accept_choose(ctx, event, asterisk, req->accept, req->n_accept);
+		content_type = sippres__accept_choose(ctx, event, asterisk, req->accept, req->n_accept);
 	else
-		content_type = sp_content_type_intern(ctx, event == SP_EVENT_DIALOG ? "application/dialog-info+xml"
+		content_type = sippres__content_type_intern(ctx, event == SIPPRES__EVENT_DIALOG ? "application/dialog-info+xml"
 		                                                                     : "application/pidf+xml",
-		                                      event == SP_EVENT_DIALOG ? 27 : 20, false);
+		                                      event == SIPPRES__EVENT_DIALOG ? 27 : 20, false);
 	if (!content_type) {
 		if (asterisk) {
 			decide(res, 489, "Bad Event");
 		} else {
 			decide(res, 406, "Not Acceptable");
-			res->accept = sp_accept_list(event);
+			res->accept = sippres__accept_list(event);
 		}
 		return 0;
 	}
-	if (!req->ruri_user || !sp_name_ok(req->ruri_user)) {
+	if (!req->ruri_user || !sippres__name_ok(req->ruri_user)) {
 		decide(res, 404, "Not Found");
 		return 0;
 	}
 	memset(&st, 0, sizeof(st));
 	h = NULL;
-	def = (req->flags & SIPPRES_SUBSCRIBE_EVENTLIST) ? sp_list_find(ctx, req->ruri_user, sp_event_name(event))
+	def = (req->flags & SIPPRES_SUBSCRIBE_EVENTLIST) ? sippres__list_find(ctx, req->ruri_user, sippres__event_name(event))
 	                                                  : NULL;
 	if (def) {
 		/* RFC 4662: a list subscription (asterisk-behaviour.md 3.1) */
@@ -894,8 +894,8 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 
 		snprintf(scheme, sizeof(scheme), "%s", req->ruri_scheme);
 		for (char *p = scheme; *p; p++)
-			*p = (char)sp_ascii_lower((unsigned char)*p);
-		r = sp_rls_build(ctx, def, ep->sub_context, scheme, host, req->ruri_port, &rls);
+			*p = (char)sippres__ascii_lower((unsigned char)*p);
+		r = sippres__rls_build(ctx, def, ep->sub_context, scheme, host, req->ruri_port, &rls);
 		if (r == SIPPRES_E_NOTFOUND) {
 			decide(res, 500, "Server Internal Error");
 			return 0;
@@ -903,14 +903,14 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		if (r < 0)
 			return r;
 	} else {
-		r = sp_hint_lookup(ctx, ep->sub_context, req->ruri_user, &h);
+		r = sippres__hint_lookup(ctx, ep->sub_context, req->ruri_user, &h);
 		if (r == SIPPRES_E_NOTFOUND || r == SIPPRES_E_INVAL) {
 			decide(res, 404, "Not Found");
 			return 0;
 		}
 		if (r < 0)
 			return r;
-		sp_hint_status(ctx, h, &st);
+		sippres__hint_status(ctx, h, &st);
 		if (st.presence_state == SIPPRES_PRESENCE_INVALID && !asterisk) {
 			decide(res, 404, "Not Found");
 			return 0;
@@ -920,11 +920,11 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	if (!(req->local_tag && req->local_tag[0])) {
 		/* 64 random bits as 16 hex digits */
 		uint8_t rnd[8];
-		static const char hex[] = SP_ALPHA_HEX;
+		static const char hex[] = SIPPRES__ALPHA_HEX;
 
 		r = sippres_ctx_random(ctx, rnd, sizeof(rnd));
 		if (r < 0) {
-			sp_rls_free(ctx, rls);
+			sippres__rls_free(ctx, rls);
 			return r;
 		}
 		for (int i = 0; i < 8; i++) {
@@ -934,7 +934,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		ss->tag[16] = '\0';
 	}
 	if (sippres_sub_find(ctx, req->call_id, req->local_tag && req->local_tag[0] ? req->local_tag : ss->tag)) {
-		sp_rls_free(ctx, rls);
+		sippres__rls_free(ctx, rls);
 		return SIPPRES_E_EXISTS;
 	}
 	if (req->ruri_port)
@@ -943,7 +943,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	else
 		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s", req->ruri_scheme, req->ruri_user, host);
 	for (char *p = local_uri; *p && *p != ':'; p++)
-		*p = (char)sp_ascii_lower((unsigned char)*p);
+		*p = (char)sippres__ascii_lower((unsigned char)*p);
 	strip_uri(req->from_uri, body_remote, sizeof(body_remote));
 
 	memset(&f, 0, sizeof(f));
@@ -958,16 +958,16 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	f.v[SS_BODY_REMOTE] = body_remote;
 	r = sub_create(ctx, ep, h, event, content_type, &f, &s);
 	if (r < 0) {
-		sp_rls_free(ctx, rls);
+		sippres__rls_free(ctx, rls);
 		return r;
 	}
 	if (rls) {
 		s->rls = rls;
-		sp_rls_attach(rls, s);
+		sippres__rls_attach(rls, s);
 		res->require_eventlist = 1;
 	}
 	decide(res, 200, "OK");
-	res->local_tag = sp_sub_str(s, SS_LOCAL_TAG);
+	res->local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
 	if (fetch) {
 		res->expires = 0;
 		s->expires_at = now_ms;
@@ -993,33 +993,33 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
  * top-level members changed, carrying the version over. 1: nothing left. */
 static int refresh_list(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
-	const struct sp_list_def *def = sp_list_find(ctx, sp_rls_name(s->rls), sp_event_name(s->event));
-	struct sp_rls *nr;
+	const struct sippres__list_def *def = sippres__list_find(ctx, sippres__rls_name(s->rls), sippres__event_name(s->event));
+	struct sippres__rls *nr;
 	int r;
 
 	if (!def)
 		return 1;
-	r = sp_rls_build_at(ctx, def, s->ep->sub_context, sp_sub_str(s, SS_LOCAL_URI), &nr);
+	r = sippres__rls_build_at(ctx, def, s->ep->sub_context, sippres__sub_str(s, SS_LOCAL_URI), &nr);
 	if (r == SIPPRES_E_NOTFOUND)
 		return 1;
 	if (r < 0)
 		return r;
-	if (sp_rls_same_members(s->rls, nr)) {
-		sp_rls_free(ctx, nr);
+	if (sippres__rls_same_members(s->rls, nr)) {
+		sippres__rls_free(ctx, nr);
 		return 0;
 	}
-	sp_rls_set_root_version(nr, sp_rls_root_version(s->rls));
-	sp_heap_remove(&ctx->subs->batch, (struct sp_batch *)(void *)s->rls);
-	sp_rls_free(ctx, s->rls);
+	sippres__rls_set_root_version(nr, sippres__rls_root_version(s->rls));
+	sippres__heap_remove(&ctx->subs->batch, (struct sippres__batch *)(void *)s->rls);
+	sippres__rls_free(ctx, s->rls);
 	s->rls = nr;
-	sp_rls_attach(nr, s);
+	sippres__rls_attach(nr, s);
 	return 0;
 }
 
 SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_sub *s, int64_t expires,
                                        uint64_t now_ms, struct sippres_subscribe_res *res)
 {
-	struct sp_subs *ss;
+	struct sippres__subs *ss;
 	uint64_t requested;
 	bool asterisk;
 
@@ -1040,10 +1040,10 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 	requested = expires < 0 ? s->ep->opts.default_expiry : (uint64_t)expires;
 	if (requested == 0) {
 		decide(res, 200, "OK");
-		res->local_tag = sp_sub_str(s, SS_LOCAL_TAG);
+		res->local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
 		res->expires = 0;
 		res->require_eventlist = s->rls != NULL; /* every 2xx of a list subscription (RFC 4662 4.1) */
-		sp_heap_remove(&ss->heap, s);
+		sippres__heap_remove(&ss->heap, s);
 		/* the stored record expires now, so a restart before the final
 		 * NOTIFY does not bring the subscription back */
 		s->expires_at = now_ms;
@@ -1059,7 +1059,7 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 		return 0;
 	}
 	decide(res, 200, "OK");
-	res->local_tag = sp_sub_str(s, SS_LOCAL_TAG);
+	res->local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
 	res->expires = (uint32_t)(requested < s->ep->opts.max_expiry ? requested : s->ep->opts.max_expiry);
 	if (s->rls) {
 		int r = refresh_list(ctx, s);
@@ -1069,7 +1069,7 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 			return r;
 		if (r == 1) {
 			/* the list is gone or has no members left: end it */
-			sp_heap_remove(&ss->heap, s);
+			sippres__heap_remove(&ss->heap, s);
 			s->final_reason = SF_NORESOURCE;
 			queue_push(ss, s, SQ_FINAL);
 			return 0;
@@ -1120,10 +1120,10 @@ SIPPRES_EXPORT int sippres_sub_terminate(struct sippres_ctx *ctx, struct sippres
 
 SIPPRES_EXPORT int sippres_endpoint_remove(struct sippres_ctx *ctx, const char *name)
 {
-	struct sp_endpoint *e;
+	struct sippres__endpoint *e;
 	struct sippres_sub *s, *next;
 
-	if (!ctx || !sp_name_ok(name))
+	if (!ctx || !sippres__name_ok(name))
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
@@ -1140,7 +1140,7 @@ SIPPRES_EXPORT int sippres_endpoint_remove(struct sippres_ctx *ctx, const char *
 			finish(ctx, s, NULL, SF_DEACTIVATED);
 		/* finish may free the next subscription only if it is s itself */
 	}
-	sp_map_remove(&ctx->subs->endpoints, &e->node);
+	sippres__map_remove(&ctx->subs->endpoints, &e->node);
 	endpoint_destroy(ctx, e);
 	return 0;
 }
@@ -1173,18 +1173,18 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
 	i.size = sizeof(i);
 	i.endpoint = s->ep->name;
 	i.context = s->hint ? s->hint->cx->name : s->ep->sub_context;
-	i.resource = s->rls ? sp_rls_name(s->rls) : s->hint ? s->hint->exten : "";
+	i.resource = s->rls ? sippres__rls_name(s->rls) : s->hint ? s->hint->exten : "";
 	i.is_list = s->rls != NULL;
-	i.event = sp_event_name(s->event);
-	i.event_id = sp_sub_str(s, SS_EVENT_ID)[0] ? sp_sub_str(s, SS_EVENT_ID) : NULL;
+	i.event = sippres__event_name(s->event);
+	i.event_id = sippres__sub_str(s, SS_EVENT_ID)[0] ? sippres__sub_str(s, SS_EVENT_ID) : NULL;
 	i.content_type = s->content_type;
-	i.call_id = sp_sub_str(s, SS_CALL_ID);
-	i.local_tag = sp_sub_str(s, SS_LOCAL_TAG);
-	i.remote_tag = sp_sub_str(s, SS_REMOTE_TAG);
-	i.remote_uri = sp_sub_str(s, SS_REMOTE_URI);
-	i.local_uri = sp_sub_str(s, SS_LOCAL_URI);
-	i.contact = sp_sub_str(s, SS_CONTACT);
-	i.user_agent = sp_sub_str(s, SS_USER_AGENT);
+	i.call_id = sippres__sub_str(s, SS_CALL_ID);
+	i.local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
+	i.remote_tag = sippres__sub_str(s, SS_REMOTE_TAG);
+	i.remote_uri = sippres__sub_str(s, SS_REMOTE_URI);
+	i.local_uri = sippres__sub_str(s, SS_LOCAL_URI);
+	i.contact = sippres__sub_str(s, SS_CONTACT);
+	i.user_agent = sippres__sub_str(s, SS_USER_AGENT);
 	i.expires_at_ms = s->expires_at;
 	i.next_cseq = s->cseq;
 	i.profile = s->ep->opts.profile;
@@ -1242,9 +1242,9 @@ SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t no
 		*deadline_ms = now_ms;
 		return 1;
 	}
-	top = sp_heap_top(&ctx->subs->heap);
+	top = sippres__heap_top(&ctx->subs->heap);
 	{
-		struct sp_batch *b = sp_heap_top(&ctx->subs->batch);
+		struct sippres__batch *b = sippres__heap_top(&ctx->subs->batch);
 
 		if (!top && !b)
 			return 0;
@@ -1258,7 +1258,7 @@ SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t no
 
 SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t now_ms)
 {
-	struct sp_subs *ss;
+	struct sippres__subs *ss;
 	struct sippres_sub *s;
 	int sent = 0, err = 0;
 
@@ -1297,22 +1297,22 @@ SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t 
 			sent++;
 	}
 	for (;;) {
-		struct sp_batch *b = sp_heap_top(&ss->batch);
+		struct sippres__batch *b = sippres__heap_top(&ss->batch);
 		int r;
 
 		if (!b || b->at > now_ms)
 			break;
-		sp_heap_remove(&ss->batch, b);
-		r = sp_subs_list_changed(ctx, b->owner);
+		sippres__heap_remove(&ss->batch, b);
+		r = sippres__subs_list_changed(ctx, b->owner);
 		if (r < 0)
 			err = r;
 		else
 			sent++;
 	}
-	while ((s = sp_heap_top(&ss->heap)) && s->expires_at <= now_ms) {
+	while ((s = sippres__heap_top(&ss->heap)) && s->expires_at <= now_ms) {
 		int r;
 
-		sp_heap_remove(&ss->heap, s);
+		sippres__heap_remove(&ss->heap, s);
 		r = finish(ctx, s, NULL, SF_TIMEOUT);
 		if (r < 0)
 			err = r;
@@ -1325,13 +1325,13 @@ SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t 
 
 /* -------------------------------------------------------------- persistence */
 
-static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms, struct sp_record *recp,
+static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms, struct sippres__record *recp,
                    struct sippres_sub **ret);
 
 SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms,
                                        struct sippres_sub **ret)
 {
-	struct sp_record *recp;
+	struct sippres__record *recp;
 	int r;
 
 	if (!ctx || !record || !ret)
@@ -1339,53 +1339,53 @@ SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *reco
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
 	set_now(ctx, now_ms);
-	recp = sp_malloc(ctx, sizeof(*recp));
+	recp = sippres__malloc(ctx, sizeof(*recp));
 	if (!recp)
 		return SIPPRES_E_NOMEM;
 	r = restore(ctx, record, len, now_ms, recp, ret);
-	sp_free(ctx, recp);
+	sippres__free(ctx, recp);
 	return r;
 }
 
-static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms, struct sp_record *recp,
+static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms, struct sippres__record *recp,
                    struct sippres_sub **ret)
 {
-	struct sp_endpoint *ep;
-	struct sp_hint *h;
+	struct sippres__endpoint *ep;
+	struct sippres__hint *h;
 	struct sub_fields f;
 	struct sippres_sub *s;
-	struct sp_rls *rls = NULL;
+	struct sippres__rls *rls = NULL;
 	const char *content_type;
 	int event, r;
 
-	r = sp_record_read(record, len, recp);
+	r = sippres__record_read(record, len, recp);
 	if (r < 0)
 		return r;
 	if (recp->expires_at <= now_ms)
 		return SIPPRES_E_NOTFOUND;
-	event = sp_event_parse(recp->s[SR_EVENT]);
+	event = sippres__event_parse(recp->s[SR_EVENT]);
 	ep = endpoint_find(ctx, recp->s[SR_ENDPOINT]);
 	if (event < 0 || !ep)
 		return SIPPRES_E_NOTFOUND;
-	content_type = sp_content_type_intern(ctx, recp->s[SR_CONTENT_TYPE], strlen(recp->s[SR_CONTENT_TYPE]), false);
+	content_type = sippres__content_type_intern(ctx, recp->s[SR_CONTENT_TYPE], strlen(recp->s[SR_CONTENT_TYPE]), false);
 	if (!content_type)
 		return SIPPRES_E_NOTFOUND;
 	h = NULL;
-	if (recp->flags & SP_RECORD_LIST) {
-		const struct sp_list_def *def = sp_list_find(ctx, recp->s[SR_RESOURCE], recp->s[SR_EVENT]);
+	if (recp->flags & SIPPRES__RECORD_LIST) {
+		const struct sippres__list_def *def = sippres__list_find(ctx, recp->s[SR_RESOURCE], recp->s[SR_EVENT]);
 
 		if (!def)
 			return SIPPRES_E_NOTFOUND;
-		r = sp_rls_build_at(ctx, def, ep->sub_context, recp->s[SR_LOCAL_URI], &rls);
+		r = sippres__rls_build_at(ctx, def, ep->sub_context, recp->s[SR_LOCAL_URI], &rls);
 		if (r < 0)
 			return r;
 	} else {
-		r = sp_hint_lookup(ctx, ep->sub_context, recp->s[SR_RESOURCE], &h);
+		r = sippres__hint_lookup(ctx, ep->sub_context, recp->s[SR_RESOURCE], &h);
 		if (r < 0)
 			return r == SIPPRES_E_INVAL ? SIPPRES_E_NOTFOUND : r;
 	}
 	if (sippres_sub_find(ctx, recp->s[SR_CALL_ID], recp->s[SR_LOCAL_TAG])) {
-		sp_rls_free(ctx, rls);
+		sippres__rls_free(ctx, rls);
 		return SIPPRES_E_EXISTS;
 	}
 	memset(&f, 0, sizeof(f));
@@ -1400,14 +1400,14 @@ static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint
 	f.v[SS_BODY_REMOTE] = recp->s[SR_BODY_REMOTE];
 	r = sub_create(ctx, ep, h, event, content_type, &f, &s);
 	if (r < 0) {
-		sp_rls_free(ctx, rls);
+		sippres__rls_free(ctx, rls);
 		return r;
 	}
 	s->cseq = recp->cseq;
 	if (rls) {
 		s->rls = rls;
-		sp_rls_attach(rls, s);
-		sp_rls_set_root_version(rls, recp->version);
+		sippres__rls_attach(rls, s);
+		sippres__rls_set_root_version(rls, recp->version);
 	} else {
 		s->version = recp->version;
 	}
@@ -1419,53 +1419,53 @@ static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint
 }
 
 /* The record layer needs the subscription's fields. */
-size_t sp_record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap)
+size_t sippres__record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap)
 {
 	const char *strs[SR_COUNT];
 
 	strs[SR_ENDPOINT] = s->ep->name;
-	strs[SR_RESOURCE] = s->rls ? sp_rls_name(s->rls) : s->hint ? s->hint->exten : "";
-	strs[SR_EVENT] = sp_event_name(s->event);
+	strs[SR_RESOURCE] = s->rls ? sippres__rls_name(s->rls) : s->hint ? s->hint->exten : "";
+	strs[SR_EVENT] = sippres__event_name(s->event);
 	strs[SR_CONTENT_TYPE] = s->content_type;
-	strs[SR_CALL_ID] = sp_sub_str(s, SS_CALL_ID);
-	strs[SR_LOCAL_TAG] = sp_sub_str(s, SS_LOCAL_TAG);
-	strs[SR_REMOTE_TAG] = sp_sub_str(s, SS_REMOTE_TAG);
-	strs[SR_REMOTE_URI] = sp_sub_str(s, SS_REMOTE_URI);
-	strs[SR_CONTACT] = sp_sub_str(s, SS_CONTACT);
-	strs[SR_LOCAL_URI] = sp_sub_str(s, SS_LOCAL_URI);
-	strs[SR_EVENT_ID] = sp_sub_str(s, SS_EVENT_ID);
-	strs[SR_USER_AGENT] = sp_sub_str(s, SS_USER_AGENT);
-	strs[SR_BODY_REMOTE] = sp_sub_str(s, SS_BODY_REMOTE);
-	return sp_record_encode(buf, cap, s->rls ? SP_RECORD_LIST : 0, s->expires_at, s->cseq,
-	                        s->rls ? sp_rls_root_version(s->rls) : s->version, strs);
+	strs[SR_CALL_ID] = sippres__sub_str(s, SS_CALL_ID);
+	strs[SR_LOCAL_TAG] = sippres__sub_str(s, SS_LOCAL_TAG);
+	strs[SR_REMOTE_TAG] = sippres__sub_str(s, SS_REMOTE_TAG);
+	strs[SR_REMOTE_URI] = sippres__sub_str(s, SS_REMOTE_URI);
+	strs[SR_CONTACT] = sippres__sub_str(s, SS_CONTACT);
+	strs[SR_LOCAL_URI] = sippres__sub_str(s, SS_LOCAL_URI);
+	strs[SR_EVENT_ID] = sippres__sub_str(s, SS_EVENT_ID);
+	strs[SR_USER_AGENT] = sippres__sub_str(s, SS_USER_AGENT);
+	strs[SR_BODY_REMOTE] = sippres__sub_str(s, SS_BODY_REMOTE);
+	return sippres__record_encode(buf, cap, s->rls ? SIPPRES__RECORD_LIST : 0, s->expires_at, s->cseq,
+	                        s->rls ? sippres__rls_root_version(s->rls) : s->version, strs);
 }
 
 /* -------------------------------------------------------------- lifecycle */
 
-int sp_subs_new(struct sippres_ctx *ctx)
+int sippres__subs_new(struct sippres_ctx *ctx)
 {
-	struct sp_subs *ss = sp_calloc(ctx, 1, sizeof(*ss));
+	struct sippres__subs *ss = sippres__calloc(ctx, 1, sizeof(*ss));
 
 	if (!ss)
 		return SIPPRES_E_NOMEM;
-	sp_heap_init(&ss->heap, offsetof(struct sippres_sub, expires_at), offsetof(struct sippres_sub, heap_idx));
-	sp_heap_init(&ss->batch, offsetof(struct sp_batch, at), offsetof(struct sp_batch, idx));
-	if (sp_map_init(ctx, &ss->endpoints, 16) < 0) {
-		sp_free(ctx, ss);
+	sippres__heap_init(&ss->heap, offsetof(struct sippres_sub, expires_at), offsetof(struct sippres_sub, heap_idx));
+	sippres__heap_init(&ss->batch, offsetof(struct sippres__batch, at), offsetof(struct sippres__batch, idx));
+	if (sippres__map_init(ctx, &ss->endpoints, 16) < 0) {
+		sippres__free(ctx, ss);
 		return SIPPRES_E_NOMEM;
 	}
-	if (sp_map_init(ctx, &ss->dialogs, 64) < 0) {
-		sp_map_fini(ctx, &ss->endpoints);
-		sp_free(ctx, ss);
+	if (sippres__map_init(ctx, &ss->dialogs, 64) < 0) {
+		sippres__map_fini(ctx, &ss->endpoints);
+		sippres__free(ctx, ss);
 		return SIPPRES_E_NOMEM;
 	}
 	ctx->subs = ss;
 	return 0;
 }
 
-void sp_subs_free(struct sippres_ctx *ctx)
+void sippres__subs_free(struct sippres_ctx *ctx)
 {
-	struct sp_subs *ss = ctx->subs;
+	struct sippres__subs *ss = ctx->subs;
 	struct sippres_sub *s;
 
 	if (!ss)
@@ -1473,33 +1473,33 @@ void sp_subs_free(struct sippres_ctx *ctx)
 	/* list trees first: freeing them unlinks their members from the hints'
 	 * watcher lists, which still hold the plain subscriptions' links */
 	for (s = ss->all_head; s; s = s->anext) {
-		sp_rls_free(ctx, s->rls);
+		sippres__rls_free(ctx, s->rls);
 		s->rls = NULL;
 	}
 	s = ss->all_head;
 	while (s) {
 		struct sippres_sub *next = s->anext;
-		sp_free(ctx, s);
+		sippres__free(ctx, s);
 		s = next;
 	}
 	for (size_t i = 0; i < ss->endpoints.nbuckets; i++) {
-		struct sp_hnode *n = ss->endpoints.buckets[i];
+		struct sippres__hnode *n = ss->endpoints.buckets[i];
 		while (n) {
-			struct sp_hnode *next = n->next;
-			endpoint_destroy(ctx, SP_CONTAINER_OF(n, struct sp_endpoint, node));
+			struct sippres__hnode *next = n->next;
+			endpoint_destroy(ctx, SIPPRES__CONTAINER_OF(n, struct sippres__endpoint, node));
 			n = next;
 		}
 	}
 	for (size_t i = 0; i < ss->ntypes; i++)
-		sp_free(ctx, ss->types[i]);
-	sp_free(ctx, ss->types);
-	sp_map_fini(ctx, &ss->endpoints);
-	sp_map_fini(ctx, &ss->dialogs);
-	sp_heap_free(ctx, &ss->heap);
-	sp_heap_free(ctx, &ss->batch);
-	sp_free(ctx, ss->patch);
-	sp_free(ctx, ss->record);
-	sp_free(ctx, ss->event_hdr);
-	sp_free(ctx, ss);
+		sippres__free(ctx, ss->types[i]);
+	sippres__free(ctx, ss->types);
+	sippres__map_fini(ctx, &ss->endpoints);
+	sippres__map_fini(ctx, &ss->dialogs);
+	sippres__heap_free(ctx, &ss->heap);
+	sippres__heap_free(ctx, &ss->batch);
+	sippres__free(ctx, ss->patch);
+	sippres__free(ctx, ss->record);
+	sippres__free(ctx, ss->event_hdr);
+	sippres__free(ctx, ss);
 	ctx->subs = NULL;
 }
