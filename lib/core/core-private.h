@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "libsippresence.h"
 
@@ -73,10 +74,25 @@ bool sippres__text_ok(const char *s, size_t n, size_t *bad_offset);
  * control characters, no space. */
 bool sippres__name_ok(const char *s);
 
-/* Hashing (seeded FNV-1a, optionally ASCII case-folded). */
-uint32_t sippres__hash(uint32_t seed, const char *s, bool nocase);
+/* Two optional strings are equal (both NULL, or the same text). */
+static inline bool sippres__str_same(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
 
-/* Intrusive chained hash map. Insertion never fails: growth is best effort. */
+/* Hashing: seeded FNV-1a with a final avalanche, optionally ASCII case-folded;
+ * hash2 combines two strings (a pair key). Every hash in lib/ is one of these. */
+uint32_t sippres__hash(uint32_t seed, const char *s, bool nocase);
+uint32_t sippres__hash2(uint32_t seed, const char *a, const char *b);
+
+/* Intrusive chained hash map. The owner embeds a struct sippres__hnode in
+ * each entry. Insertion never fails: growth is best effort. A map made with
+ * sippres__smap_init is keyed by a string member of the entry (found at
+ * key_off bytes from the node) and does the hashing and comparing itself;
+ * other maps (pair keys) hash with sippres__hash2, walk sippres__map_chain
+ * and compare themselves. */
 struct sippres__hnode {
 	struct sippres__hnode *next;
 	uint32_t hash;
@@ -85,6 +101,9 @@ struct sippres__map {
 	struct sippres__hnode **buckets;
 	size_t nbuckets; /* power of two */
 	size_t count;
+	uint32_t seed;
+	bool nocase;       /* string maps: keys compare ASCII case-insensitively */
+	ptrdiff_t key_off; /* string maps: offset of the entry's `char *` key from its node */
 };
 int sippres__map_init(struct sippres_ctx *ctx, struct sippres__map *m, size_t nbuckets);
 void sippres__map_fini(struct sippres_ctx *ctx, struct sippres__map *m);
@@ -92,6 +111,120 @@ void sippres__map_fini(struct sippres_ctx *ctx, struct sippres__map *m);
 struct sippres__hnode *sippres__map_chain(const struct sippres__map *m, uint32_t hash);
 void sippres__map_insert(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n, uint32_t hash);
 void sippres__map_remove(struct sippres__map *m, struct sippres__hnode *n);
+/* Call destroy on every entry (which frees it), then free the table. */
+void sippres__map_drain(struct sippres_ctx *ctx, struct sippres__map *m,
+                        void (*destroy)(struct sippres_ctx *ctx, struct sippres__hnode *n));
+
+int sippres__smap_init(struct sippres_ctx *ctx, struct sippres__map *m, size_t nbuckets, ptrdiff_t key_off,
+                       bool nocase);
+#define SIPPRES__SMAP_INIT(ctx, m, nbuckets, type, node, key, nocase) \
+	sippres__smap_init((ctx), (m), (nbuckets), (ptrdiff_t)offsetof(type, key) - (ptrdiff_t)offsetof(type, node), \
+	                   (nocase))
+struct sippres__hnode *sippres__smap_find(const struct sippres__map *m, const char *key);
+void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n);
+
+/* Intrusive doubly linked list with head and tail. Removing a node leaves
+ * its own next pointer as it was, so a walk standing on it can go on. */
+struct sippres__dnode {
+	struct sippres__dnode *prev, *next;
+};
+struct sippres__dlist {
+	struct sippres__dnode *head, *tail;
+};
+static inline void sippres__dlist_append(struct sippres__dlist *l, struct sippres__dnode *n)
+{
+	n->next = NULL;
+	n->prev = l->tail;
+	if (l->tail)
+		l->tail->next = n;
+	else
+		l->head = n;
+	l->tail = n;
+}
+static inline void sippres__dlist_prepend(struct sippres__dlist *l, struct sippres__dnode *n)
+{
+	n->prev = NULL;
+	n->next = l->head;
+	if (l->head)
+		l->head->prev = n;
+	else
+		l->tail = n;
+	l->head = n;
+}
+static inline void sippres__dlist_remove(struct sippres__dlist *l, struct sippres__dnode *n)
+{
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		l->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		l->tail = n->prev;
+}
+/* Put n where old is (old is unlinked). */
+static inline void sippres__dlist_replace(struct sippres__dlist *l, struct sippres__dnode *old,
+                                          struct sippres__dnode *n)
+{
+	n->prev = old->prev;
+	n->next = old->next;
+	if (n->prev)
+		n->prev->next = n;
+	else
+		l->head = n;
+	if (n->next)
+		n->next->prev = n;
+	else
+		l->tail = n;
+}
+/* The entry holding node n, or NULL for a NULL node. */
+#define SIPPRES__DLIST_ENTRY(n, type, member) ((n) ? SIPPRES__CONTAINER_OF((n), type, member) : (type *)NULL)
+
+/* Decimal digits of v at out (no NUL); returns how many (1..20). */
+static inline size_t sippres__dec(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t k = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(out, tmp + sizeof(tmp) - k, k);
+	return k;
+}
+
+/* A growable byte buffer, always NUL-terminated once it holds anything, with
+ * a sticky error: once err is set every add is a no-op. */
+struct sippres__buf {
+	struct sippres_ctx *ctx;
+	char *p;
+	size_t len, cap;
+	int err;
+};
+void sippres__buf_add(struct sippres__buf *b, const char *s, size_t n);
+void sippres__buf_str(struct sippres__buf *b, const char *s);
+void sippres__buf_free(struct sippres__buf *b);
+
+/* Binary min-heap of objects ordered by a uint64_t deadline stored in each
+ * object, which also keeps its own index in the heap (heap.c). */
+#define SIPPRES__NOT_IN_HEAP UINT32_MAX
+struct sippres__heap {
+	void **v;
+	uint32_t n, cap;
+	size_t key_off, idx_off;
+};
+void sippres__heap_init(struct sippres__heap *hp, size_t key_off, size_t idx_off);
+int sippres__heap_reserve(struct sippres_ctx *ctx, struct sippres__heap *hp, uint32_t n);
+void sippres__heap_push(struct sippres__heap *hp, void *o);
+void sippres__heap_remove(struct sippres__heap *hp, void *o);
+void sippres__heap_update(struct sippres__heap *hp, void *o);
+void *sippres__heap_top(const struct sippres__heap *hp);
+uint64_t sippres__heap_key(const struct sippres__heap *hp, const void *o);
+void sippres__heap_free(struct sippres_ctx *ctx, struct sippres__heap *hp);
+
+/* Size of the first published version of struct sippres_call. */
+#define SIPPRES__CALL_V1_SIZE (offsetof(struct sippres_call, remote_display) + sizeof(const char *))
 
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 7)
 #define SIPPRES__FALLTHROUGH __attribute__((fallthrough))
@@ -100,14 +233,5 @@ void sippres__map_remove(struct sippres__map *m, struct sippres__hnode *n);
 #endif
 
 #define SIPPRES__CONTAINER_OF(ptr, type, member) ((type *)((uintptr_t)(ptr) - offsetof(type, member)))
-
-/* Registry lifecycle (state/registry.c) */
-int sippres__registry_new(struct sippres_ctx *ctx);
-void sippres__registry_free(struct sippres_ctx *ctx);
-/* Subscription engine lifecycle (subs/subs.c) */
-int sippres__subs_new(struct sippres_ctx *ctx);
-void sippres__subs_free(struct sippres_ctx *ctx);
-int sippres__lists_new(struct sippres_ctx *ctx);
-void sippres__lists_free(struct sippres_ctx *ctx);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Intrusive chained hash map; the owner compares keys. */
+/* Intrusive chained hash map, and string-keyed maps on top of it. */
 #include <string.h>
 
 #include "core-private.h"
@@ -15,6 +15,9 @@ int sippres__map_init(struct sippres_ctx *ctx, struct sippres__map *m, size_t nb
 		return SIPPRES_E_NOMEM;
 	m->nbuckets = n;
 	m->count = 0;
+	m->seed = ctx->hash_seed;
+	m->nocase = false;
+	m->key_off = 0;
 	return 0;
 }
 
@@ -84,4 +87,54 @@ void sippres__map_remove(struct sippres__map *m, struct sippres__hnode *n)
 		}
 		pp = &(*pp)->next;
 	}
+}
+
+void sippres__map_drain(struct sippres_ctx *ctx, struct sippres__map *m,
+                        void (*destroy)(struct sippres_ctx *ctx, struct sippres__hnode *n))
+{
+	for (size_t i = 0; i < m->nbuckets; i++) {
+		struct sippres__hnode *n = m->buckets[i];
+
+		while (n) {
+			struct sippres__hnode *next = n->next;
+			destroy(ctx, n);
+			n = next;
+		}
+	}
+	sippres__map_fini(ctx, m);
+}
+
+int sippres__smap_init(struct sippres_ctx *ctx, struct sippres__map *m, size_t nbuckets, ptrdiff_t key_off,
+                       bool nocase)
+{
+	int r = sippres__map_init(ctx, m, nbuckets);
+
+	m->nocase = nocase;
+	m->key_off = key_off;
+	return r;
+}
+
+static const char *node_key(const struct sippres__map *m, const struct sippres__hnode *n)
+{
+	const char *const *k = (const char *const *)(const void *)((const char *)n + m->key_off);
+
+	return *k;
+}
+
+struct sippres__hnode *sippres__smap_find(const struct sippres__map *m, const char *key)
+{
+	uint32_t h = sippres__hash(m->seed, key, m->nocase);
+
+	for (struct sippres__hnode *n = sippres__map_chain(m, h); n; n = n->next) {
+		if (n->hash != h)
+			continue;
+		if (m->nocase ? sippres__streq_nocase(node_key(m, n), key) : strcmp(node_key(m, n), key) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n)
+{
+	sippres__map_insert(ctx, m, n, sippres__hash(m->seed, node_key(m, n), m->nocase));
 }

@@ -115,3 +115,8 @@ uint32_t sippres__hash(uint32_t seed, const char *s, bool nocase)
 	h ^= h >> 13;
 	return h;
 }
+
+uint32_t sippres__hash2(uint32_t seed, const char *a, const char *b)
+{
+	return sippres__hash(seed, a, false) * 31u + sippres__hash(seed, b, false);
+}

@@ -54,54 +54,6 @@ struct sippres__lists {
 	struct sippres__map defs;
 };
 
-/* A growable byte buffer with a sticky error. */
-struct sippres__buf {
-	struct sippres_ctx *ctx;
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-static void buf_add(struct sippres__buf *b, const char *s, size_t n)
-{
-	if (b->err)
-		return;
-	if (n >= b->cap - b->len || !b->p) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-
-		while (cap - b->len <= n) {
-			if (cap > SIZE_MAX / 4) {
-				b->err = SIPPRES_E_TOOBIG;
-				return;
-			}
-			cap *= 2;
-		}
-		p = sippres__realloc(b->ctx, b->p, cap);
-		if (!p) {
-			b->err = SIPPRES_E_NOMEM;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_str(struct sippres__buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void buf_free(struct sippres__buf *b)
-{
-	sippres__free(b->ctx, b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
 /* ------------------------------------------------------------ definitions */
 
 static uint32_t def_hash(struct sippres_ctx *ctx, const char *name)
@@ -282,7 +234,7 @@ static struct sippres__rls_node *node_new(struct sippres_ctx *ctx, struct sippre
 		return NULL;
 	}
 	n->rls = rls;
-	n->link.leaf = n;
+	n->link.kind = SIPPRES__HLINK_MEMBER;
 	rls->nnodes++;
 	return n;
 }
@@ -530,8 +482,9 @@ bool sippres__rls_has_changes(const struct sippres__rls *rls)
 	return subtree_changed(rls->root);
 }
 
-void sippres__rls_leaf_event(struct sippres_ctx *ctx, struct sippres__rls_node *leaf, const struct sippres_exten_status *st)
+void sippres__rls_leaf_event(struct sippres_ctx *ctx, struct sippres__hlink *link, const struct sippres_exten_status *st)
 {
+	struct sippres__rls_node *leaf = SIPPRES__CONTAINER_OF(link, struct sippres__rls_node, link);
 	struct sippres__rls *rls = leaf->rls;
 	struct sippres_sub *s = rls->batch.owner;
 
@@ -655,7 +608,7 @@ static int render_leaf(struct render_ctx *rc, struct sippres__rls_node *leaf, st
 	if (r < 0)
 		return r;
 	p->off = rc->arena.len;
-	buf_add(&rc->arena, body.data, body.len);
+	sippres__buf_add(&rc->arena, body.data, body.len);
 	if (rc->arena.err)
 		return rc->arena.err;
 	p->len = body.len;
@@ -733,7 +686,7 @@ static int render_rlmi(struct render_ctx *rc, struct sippres__rls_node *node, bo
 	sippres__xml_end(&w);
 	r = w.err;
 	if (!r)
-		buf_add(out, w.buf, w.len);
+		sippres__buf_add(out, w.buf, w.len);
 	sippres__xml_release(&w);
 	return r ? r : out->err;
 }
@@ -746,12 +699,12 @@ static void add_part(struct render_ctx *rc, struct sippres__buf *out, const char
 	char line[64];
 
 	if (rc->asterisk) {
-		buf_str(out, "\r\n--");
-		buf_str(out, boundary);
-		buf_str(out, "\r\nContent-ID: <");
-		buf_str(out, cid);
-		buf_str(out, ">\r\nContent-Type: ");
-		buf_str(out, ctype);
+		sippres__buf_str(out, "\r\n--");
+		sippres__buf_str(out, boundary);
+		sippres__buf_str(out, "\r\nContent-ID: <");
+		sippres__buf_str(out, cid);
+		sippres__buf_str(out, ">\r\nContent-Type: ");
+		sippres__buf_str(out, ctype);
 		{
 			/* pjproject pads the length to 5 characters */
 			char digits[24];
@@ -769,19 +722,19 @@ static void add_part(struct render_ctx *rc, struct sippres__buf *out, const char
 			while (k)
 				line[n++] = digits[--k];
 			memcpy(line + n, "\r\n\r\n", 4);
-			buf_add(out, line, n + 4);
+			sippres__buf_add(out, line, n + 4);
 		}
-		buf_add(out, body, len);
+		sippres__buf_add(out, body, len);
 	} else {
-		buf_str(out, "--");
-		buf_str(out, boundary);
-		buf_str(out, "\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <");
-		buf_str(out, cid);
-		buf_str(out, ">\r\nContent-Type: ");
-		buf_str(out, ctype);
-		buf_str(out, "\r\n\r\n");
-		buf_add(out, body, len);
-		buf_str(out, "\r\n");
+		sippres__buf_str(out, "--");
+		sippres__buf_str(out, boundary);
+		sippres__buf_str(out, "\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <");
+		sippres__buf_str(out, cid);
+		sippres__buf_str(out, ">\r\nContent-Type: ");
+		sippres__buf_str(out, ctype);
+		sippres__buf_str(out, "\r\n\r\n");
+		sippres__buf_add(out, body, len);
+		sippres__buf_str(out, "\r\n");
 	}
 }
 
@@ -848,10 +801,10 @@ static int build_parts(struct render_ctx *rc, struct sippres__rls_node *node, bo
 				p->ctype = p->ctype_owned;
 				p->off = rc->arena.len;
 				p->len = nested.len;
-				buf_add(&rc->arena, nested.p, nested.len);
+				sippres__buf_add(&rc->arena, nested.p, nested.len);
 				r = rc->arena.err;
 			}
-			buf_free(&nested);
+			sippres__buf_free(&nested);
 			if (r < 0)
 				break;
 			c->version++;
@@ -894,7 +847,7 @@ static int assemble(struct render_ctx *rc, struct sippres__rls_node *node, bool 
 	if (r >= 0)
 		r = make_cid(rc, root_cid, sizeof(root_cid));
 	if (r < 0) {
-		buf_free(&rlmi);
+		sippres__buf_free(&rlmi);
 		return r;
 	}
 	if (rc->asterisk)
@@ -905,14 +858,14 @@ static int assemble(struct render_ctx *rc, struct sippres__rls_node *node, bool 
 		         boundary);
 	add_part(rc, out, boundary, root_cid,
 	         rc->asterisk ? "application/rlmi+xml" : "application/rlmi+xml;charset=\"UTF-8\"", rlmi.p, rlmi.len);
-	buf_free(&rlmi);
+	sippres__buf_free(&rlmi);
 	for (size_t i = lo; i < np && i < hi; i++) {
 		if (parts[i].has_body)
 			add_part(rc, out, boundary, parts[i].cid, parts[i].ctype, rc->arena.p + parts[i].off, parts[i].len);
 	}
-	buf_str(out, rc->asterisk ? "\r\n--" : "--");
-	buf_str(out, boundary);
-	buf_str(out, "--\r\n");
+	sippres__buf_str(out, rc->asterisk ? "\r\n--" : "--");
+	sippres__buf_str(out, boundary);
+	sippres__buf_str(out, "--\r\n");
 	if (out->err)
 		return out->err;
 	*ctype = sippres__strdup(ctx, type);
@@ -964,7 +917,7 @@ int sippres__rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t
 	sippres__subs_batch(ctx, s, 0); /* this NOTIFY carries whatever was batched */
 	r = build_parts(&rc, rls->root, full, &parts, &np);
 	if (r < 0) {
-		buf_free(&rc.arena);
+		sippres__buf_free(&rc.arena);
 		return r;
 	}
 	do {
@@ -978,14 +931,14 @@ int sippres__rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t
 			r = assemble(&rc, rls->root, full, parts, np, lo, hi, &out, &ctype);
 			if (r < 0 || out.len <= max || hi - lo <= 1)
 				break;
-			buf_free(&out);
+			sippres__buf_free(&out);
 			out.ctx = ctx;
 			sippres__free(ctx, ctype);
 			ctype = NULL;
 			hi = lo + (hi - lo) * 3 / 4;
 		}
 		if (r < 0) {
-			buf_free(&out);
+			sippres__buf_free(&out);
 			break;
 		}
 		if (out.len > max)
@@ -995,7 +948,7 @@ int sippres__rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t
 		for (size_t i = lo; i < hi && i < np; i++)
 			clear_changed(parts[i].node);
 		r = sippres__subs_emit(ctx, s, reason, final && last, final_reason, ctype, out.p, out.len);
-		buf_free(&out);
+		sippres__buf_free(&out);
 		sippres__free(ctx, ctype);
 		if (r != 0)
 			break; /* 1: the subscription ended */
@@ -1003,7 +956,7 @@ int sippres__rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t
 		full = false; /* the rest goes out as partial state */
 	} while (lo < np);
 	parts_free(ctx, parts, np);
-	buf_free(&rc.arena);
+	sippres__buf_free(&rc.arena);
 	if (r == 0 && !final)
 		prune_removed(ctx, rls->root);
 	return r < 0 ? r : 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The state registry: contexts, hints, devices, presence providers, calls, watches. */
+/* The state registry: contexts, hints, devices, presence providers, calls,
+ * watches, and the links through which the layers above watch a hint. */
 #ifndef SIPPRES_REGISTRY_PRIVATE_H
 #define SIPPRES_REGISTRY_PRIVATE_H
 
@@ -7,20 +8,20 @@
 
 struct sippres__hint;
 struct sippres__source;
-struct sippres__rls_node;
 
-/* A subscription (leaf == NULL: the link is inside a struct sippres_sub) or a
- * resource-list member (leaf) watching a hint. */
+/* Something in a layer above watching a hint (a subscription, a member of a
+ * list subscription). The owner embeds the link and tags it with kind, which
+ * only the layer that registered the hint hook reads. */
 struct sippres__hlink {
-	struct sippres__hlink *prev, *next;
-	struct sippres__rls_node *leaf;
+	struct sippres__dnode node;
+	uint32_t kind;
 };
 
 /* A call on a device; pub's strings point into the same allocation. */
 struct sippres__call {
 	struct sippres_call pub;
 	uint64_t seq; /* creation order: lower is older */
-	struct sippres__call *prev, *next;
+	struct sippres__dnode node; /* in the device's calls, oldest first */
 };
 
 /* A device or a presence provider. Kept while a hint refers to it, the host
@@ -32,16 +33,16 @@ struct sippres__source {
 	bool is_set;
 	uint32_t npending;       /* references from prepared, uncommitted hint bodies */
 	char *subtype, *message; /* providers: NULL when unset */
-	struct sippres__call *calls_head, *calls_tail;
-	struct sippres__ref *refs;     /* hints that name this source */
+	struct sippres__dlist calls;
+	struct sippres__dlist refs; /* the struct sippres__ref of every hint that names this source */
 	size_t nrefs;
 };
 
-/* One device or provider of a hint, linked into the source's ref list. */
+/* One device or provider of a hint, linked into the source's refs. */
 struct sippres__ref {
 	struct sippres__hint *hint;
 	struct sippres__source *src;
-	struct sippres__ref *prev, *next;
+	struct sippres__dnode node;
 };
 
 /* What a hint value resolves to. */
@@ -57,9 +58,9 @@ struct sippres__hint_body {
 struct sippres__context {
 	struct sippres__hnode node;
 	char *name;
-	struct sippres__map hints;       /* concrete hints by extension */
-	struct sippres__hint *patterns;  /* pattern hints, most specific first */
-	size_t nhints;             /* concrete + pattern */
+	struct sippres__map hints;          /* concrete hints by extension */
+	struct sippres__hint *patterns;     /* pattern hints, most specific first */
+	size_t nhints;                      /* concrete + pattern */
 };
 
 struct sippres__hint {
@@ -72,14 +73,13 @@ struct sippres__hint {
 	int32_t device_state;
 	int32_t presence_state;
 	struct sippres__source *pres_winner; /* NULL: no providers */
-	/* patterns: the list of instances; instances: their pattern */
-	struct sippres__hint *pattern;
-	struct sippres__hint *instances;
-	struct sippres__hint *inst_prev, *inst_next;
-	struct sippres__hint *pat_next; /* in context->patterns */
-	struct sippres__hint *all_prev, *all_next;
-	struct sippres_watch *watches;
-	struct sippres__hlink *links; /* subscriptions and list members watching this extension (lib/subs) */
+	struct sippres__hint *pattern;       /* instances: their pattern */
+	struct sippres__dlist instances;     /* patterns: their instances, newest first */
+	struct sippres__dnode inst_node;     /* instances: in the pattern's instances */
+	struct sippres__hint *pat_next;      /* in context->patterns */
+	struct sippres__dnode all_node;      /* in the registry's list of every hint */
+	struct sippres__dlist watches;       /* struct sippres_watch, in the order added */
+	struct sippres__dlist links;         /* struct sippres__hlink, newest first */
 	size_t nlinks;
 };
 
@@ -87,27 +87,65 @@ struct sippres_watch {
 	struct sippres__hint *hint;
 	void (*fn)(void *user_data, const struct sippres_exten_status *st);
 	void *user_data;
-	struct sippres_watch *prev, *next;
+	struct sippres__dnode node;
 	struct sippres_watch *grave_next;
 	bool dead;
 };
 
+/* Told of every event of a hint that has links, after its watches. */
+typedef void sippres__hint_hook(struct sippres_ctx *ctx, struct sippres__hint *h,
+                                const struct sippres_exten_status *st);
+
 enum { SCRATCH_DISPATCH, SCRATCH_QUERY, SCRATCH_ITER, SCRATCH_COUNT };
 
 struct sippres__registry {
-	struct sippres__map contexts;
-	struct sippres__map devices;
-	struct sippres__map providers;
-	struct sippres__hint *all_head, *all_tail;
+	struct sippres__map contexts;  /* by name */
+	struct sippres__map devices;   /* by name, case-insensitive */
+	struct sippres__map providers; /* by name, case-insensitive */
+	struct sippres__dlist all;     /* every hint, oldest first */
 	size_t nhints;
 	struct sippres_device_info *scratch[SCRATCH_COUNT];
 	size_t scratch_cap;
 	struct sippres_watch *graveyard;
 	uint64_t call_seq;
+	sippres__hint_hook *hint_hook;
 };
 
-/* For the subscription engine: find (instantiating a pattern) and describe a hint. */
+/* ---- for the layers above -------------------------------------------------- */
+
+/* Register the hook told of hint events (one per context). */
+void sippres__registry_set_hint_hook(struct sippres_ctx *ctx, sippres__hint_hook *fn);
+/* Find (instantiating a pattern) and describe a hint. */
 int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sippres__hint **ret);
 void sippres__hint_status(struct sippres_ctx *ctx, const struct sippres__hint *h, struct sippres_exten_status *st);
+/* Link and unlink a watcher of a hint. */
+void sippres__hlink_add(struct sippres__hint *h, struct sippres__hlink *l);
+void sippres__hlink_remove(struct sippres__hint *h, struct sippres__hlink *l);
+
+/* ---- inside the state layer ------------------------------------------------ */
+
+/* source.c */
+struct sippres__source *sippres__source_find(struct sippres__map *m, const char *name);
+/* Find or create the source name[0..len) (NULL: out of memory). */
+struct sippres__source *sippres__source_get(struct sippres_ctx *ctx, struct sippres__map *m, const char *name,
+                                            size_t len);
+/* Free a source nothing needs any more. */
+void sippres__source_gc(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__source *s);
+void sippres__sources_free(struct sippres_ctx *ctx, struct sippres__map *m);
+
+/* hint.c */
+void sippres__hint_compute_devices(struct sippres__hint *h);
+struct sippres__source *sippres__hint_presence_winner(const struct sippres__hint *h);
+void sippres__hints_free(struct sippres_ctx *ctx);
+
+/* watch.c */
+/* Make room in the status scratch arrays for a hint of n devices. */
+int sippres__status_reserve(struct sippres_ctx *ctx, size_t n);
+/* Tell h's watches, then the hint hook, of an event. */
+void sippres__hint_dispatch(struct sippres_ctx *ctx, struct sippres__hint *h, uint32_t reason);
+/* Free every watch of h now. */
+void sippres__hint_watches_free(struct sippres_ctx *ctx, struct sippres__hint *h);
+/* Free the watches removed during callbacks (outside any callback only). */
+void sippres__watch_sweep(struct sippres_ctx *ctx);
 
 #endif

@@ -46,4 +46,8 @@ int sippres__pattern_cmp(const char *a, const char *b);
 /* Substitute ${EXTEN} and ${EXTEN:off[:len]} in value; returns an allocated string or NULL (NOMEM/TOOBIG via *err). */
 char *sippres__pattern_substitute(struct sippres_ctx *ctx, const char *value, const char *exten, int *err);
 
+/* The registry's lifecycle, for the context (registry.c). */
+int sippres__registry_new(struct sippres_ctx *ctx);
+void sippres__registry_free(struct sippres_ctx *ctx);
+
 #endif

@@ -6,8 +6,6 @@
 
 #include "state/registry-private.h"
 
-#define SIPPRES__NOT_IN_HEAP UINT32_MAX
-
 /* Strings kept per subscription, in one block after the struct. */
 enum sippres__sub_str {
 	SS_CALL_ID, SS_LOCAL_TAG, SS_REMOTE_TAG, SS_REMOTE_URI, SS_CONTACT, SS_LOCAL_URI, SS_EVENT_ID,
@@ -98,7 +96,9 @@ void sippres__rls_attach(struct sippres__rls *rls, struct sippres_sub *owner);
 void sippres__rls_free(struct sippres_ctx *ctx, struct sippres__rls *rls);
 /* Send the NOTIFY (or NOTIFYs, when split) of a list subscription. */
 int sippres__rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason);
-void sippres__rls_leaf_event(struct sippres_ctx *ctx, struct sippres__rls_node *leaf, const struct sippres_exten_status *st);
+void sippres__rls_leaf_event(struct sippres_ctx *ctx, struct sippres__hlink *link, const struct sippres_exten_status *st);
+#define SIPPRES__HLINK_SUB 0
+#define SIPPRES__HLINK_MEMBER 1
 uint32_t sippres__rls_root_version(const struct sippres__rls *rls);
 const char *sippres__rls_name(const struct sippres__rls *rls);
 bool sippres__rls_same_members(const struct sippres__rls *a, const struct sippres__rls *b);
@@ -134,23 +134,5 @@ const char *sippres__accept_choose(struct sippres_ctx *ctx, int event, bool aste
 /* The Accept header value listing what can be produced for an event (406). */
 const char *sippres__accept_list(int event);
 
-/* Binary min-heap of objects keyed by a uint64_t deadline inside them (heap.c). */
-struct sippres__heap {
-	void **v;
-	uint32_t n, cap;
-	size_t key_off, idx_off;
-};
-void sippres__heap_init(struct sippres__heap *hp, size_t key_off, size_t idx_off);
-int sippres__heap_reserve(struct sippres_ctx *ctx, struct sippres__heap *hp, uint32_t n);
-void sippres__heap_push(struct sippres__heap *hp, void *o);
-void sippres__heap_remove(struct sippres__heap *hp, void *o);
-void sippres__heap_update(struct sippres__heap *hp, void *o);
-void *sippres__heap_top(const struct sippres__heap *hp);
-uint64_t sippres__heap_key(const struct sippres__heap *hp, const void *o);
-void sippres__heap_free(struct sippres_ctx *ctx, struct sippres__heap *hp);
-
-/* Link and unlink a watcher of a hint. */
-void sippres__hlink_add(struct sippres__hint *h, struct sippres__hlink *l);
-void sippres__hlink_remove(struct sippres__hint *h, struct sippres__hlink *l);
 
 #endif

@@ -239,28 +239,6 @@ static void queue_push(struct sippres__subs *ss, struct sippres_sub *s, uint8_t 
 	ss->q_tail = s;
 }
 
-void sippres__hlink_add(struct sippres__hint *h, struct sippres__hlink *l)
-{
-	l->prev = NULL;
-	l->next = h->links;
-	if (h->links)
-		h->links->prev = l;
-	h->links = l;
-	h->nlinks++;
-}
-
-void sippres__hlink_remove(struct sippres__hint *h, struct sippres__hlink *l)
-{
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		h->links = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
-	h->nlinks--;
-	l->prev = l->next = NULL;
-}
-
 static void sub_unlink_hint(struct sippres_sub *s)
 {
 	if (!s->hint)
@@ -620,14 +598,15 @@ static int finish(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 
 void sippres__subs_hint_event(struct sippres_ctx *ctx, struct sippres__hint *h, const struct sippres_exten_status *st)
 {
-	struct sippres__hlink *l, *next;
+	struct sippres__dnode *n, *next;
 
-	for (l = h->links; l; l = next) {
+	for (n = h->links.head; n; n = next) {
+		struct sippres__hlink *l = SIPPRES__CONTAINER_OF(n, struct sippres__hlink, node);
 		struct sippres_sub *s;
 
-		next = l->next;
-		if (l->leaf) {
-			sippres__rls_leaf_event(ctx, l->leaf, st);
+		next = n->next;
+		if (l->kind == SIPPRES__HLINK_MEMBER) {
+			sippres__rls_leaf_event(ctx, l, st);
 			continue;
 		}
 		s = SIPPRES__CONTAINER_OF(l, struct sippres_sub, hl);
@@ -1460,6 +1439,7 @@ int sippres__subs_new(struct sippres_ctx *ctx)
 		return SIPPRES_E_NOMEM;
 	}
 	ctx->subs = ss;
+	sippres__registry_set_hint_hook(ctx, sippres__subs_hint_event);
 	return 0;
 }
 

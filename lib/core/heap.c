@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Binary min-heap of objects ordered by a uint64_t deadline stored in the
  * object; each object keeps its index (at idx_off) so removal and update are
- * O(log n). Used for subscription expiry and list batching. */
+ * O(log n). */
 #include <string.h>
 
-#include "subs-private.h"
+#include "core-private.h"
 
 #define KEY(hp, o) (*(const uint64_t *)(const void *)((const char *)(o) + (hp)->key_off))
 #define IDX(hp, o) (*(uint32_t *)(void *)((char *)(o) + (hp)->idx_off))

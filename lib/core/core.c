@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The context: allocator, callbacks, logging, randomness, errors. */
+/* The context's services to every layer: allocation, logging, diagnostics,
+ * randomness, struct size checks and error strings. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,30 +8,6 @@
 #include <libxml/parser.h>
 
 #include "core-private.h"
-#include "bodies/bodies-private.h"
-
-static void *default_malloc(void *ud, size_t n)
-{
-	(void)ud;
-	return malloc(n);
-}
-
-static void *default_realloc(void *ud, void *p, size_t n)
-{
-	(void)ud;
-	return realloc(p, n);
-}
-
-static void default_free(void *ud, void *p)
-{
-	(void)ud;
-	free(p);
-}
-
-/* Size of the first published version of each host struct. */
-#define ALLOCATOR_V1_SIZE (offsetof(struct sippres_allocator, free) + sizeof(void (*)(void *, void *)))
-#define CONFIG_V1_SIZE (offsetof(struct sippres_config, flags) + sizeof(uint32_t))
-#define CALLBACKS_V1_SIZE (offsetof(struct sippres_callbacks, forget) + sizeof(void *))
 
 int sippres__check_struct(const void *p, size_t min_size, size_t known_size)
 {
@@ -95,100 +72,6 @@ int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const c
 		out[i] = alphabet[rnd[i] % alen];
 	out[n] = '\0';
 	return 0;
-}
-
-SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struct sippres_callbacks *cb,
-                                   void *user_data, struct sippres_ctx **ret)
-{
-	struct sippres_allocator alloc = {
-		.size = sizeof(alloc), .malloc = default_malloc, .realloc = default_realloc, .free = default_free,
-	};
-	struct sippres_config conf = {.size = sizeof(conf), .log_level = SIPPRES_LOG_INFO};
-	struct sippres_callbacks cbs;
-	struct sippres_ctx *ctx;
-	int r;
-
-	if (!ret)
-		return SIPPRES_E_INVAL;
-	memset(&cbs, 0, sizeof(cbs));
-	if (cfg) {
-		r = sippres__check_struct(cfg, CONFIG_V1_SIZE, sizeof(*cfg));
-		if (r < 0)
-			return r;
-		memcpy(&conf, cfg, CONFIG_V1_SIZE);
-		if (conf.flags != 0 || conf.log_level > SIPPRES_LOG_DEBUG)
-			return SIPPRES_E_INVAL;
-		if (conf.allocator) {
-			r = sippres__check_struct(conf.allocator, ALLOCATOR_V1_SIZE, sizeof(alloc));
-			if (r < 0)
-				return r;
-			memcpy(&alloc, conf.allocator, ALLOCATOR_V1_SIZE);
-			if (!alloc.malloc || !alloc.realloc || !alloc.free)
-				return SIPPRES_E_INVAL;
-		}
-	}
-	if (cb) {
-		r = sippres__check_struct(cb, CALLBACKS_V1_SIZE, sizeof(*cb));
-		if (r < 0)
-			return r;
-		memcpy(&cbs, cb, CALLBACKS_V1_SIZE);
-	}
-	cbs.size = sizeof(cbs);
-
-	ctx = alloc.malloc(alloc.user_data, sizeof(*ctx));
-	if (!ctx)
-		return SIPPRES_E_NOMEM;
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->alloc = alloc;
-	ctx->cb = cbs;
-	ctx->user_data = user_data;
-	ctx->log_level = conf.log_level;
-	ctx->rng_state = (uint64_t)(uintptr_t)ctx ^ UINT64_C(0x6a09e667f3bcc908);
-
-	r = sippres_ctx_random(ctx, (uint8_t *)&ctx->hash_seed, sizeof(ctx->hash_seed));
-	if (r < 0) {
-		alloc.free(alloc.user_data, ctx);
-		return r;
-	}
-	r = sippres__registry_new(ctx);
-	if (r < 0) {
-		alloc.free(alloc.user_data, ctx);
-		return r;
-	}
-	r = sippres__bodies_init(ctx);
-	if (r < 0) {
-		sippres__registry_free(ctx);
-		alloc.free(alloc.user_data, ctx);
-		return r;
-	}
-	r = sippres__subs_new(ctx);
-	if (r < 0) {
-		sippres__bodies_fini(ctx);
-		sippres__registry_free(ctx);
-		alloc.free(alloc.user_data, ctx);
-		return r;
-	}
-	r = sippres__lists_new(ctx);
-	if (r < 0) {
-		sippres__subs_free(ctx);
-		sippres__bodies_fini(ctx);
-		sippres__registry_free(ctx);
-		alloc.free(alloc.user_data, ctx);
-		return r;
-	}
-	*ret = ctx;
-	return 0;
-}
-
-SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx)
-{
-	if (!ctx)
-		return;
-	sippres__subs_free(ctx);
-	sippres__lists_free(ctx);
-	sippres__bodies_fini(ctx);
-	sippres__registry_free(ctx);
-	ctx->alloc.free(ctx->alloc.user_data, ctx);
 }
 
 void *sippres__malloc(struct sippres_ctx *ctx, size_t n)

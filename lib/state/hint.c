@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/* Hints: per (context, extension) a value naming devices and presence
+ * providers, resolved to sources; pattern hints and the instances made from
+ * them; the extension state computed from the sources. */
+#include <string.h>
+
+#include "registry-private.h"
+
+#define INSTANCE(n) SIPPRES__CONTAINER_OF((n), struct sippres__hint, inst_node)
+
+/* ------------------------------------------------------------ hint bodies */
+
+static void refs_discard(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		refs[i].src->npending--;
+		sippres__source_gc(ctx, m, refs[i].src);
+	}
+	sippres__free(ctx, refs);
+}
+
+static void body_discard(struct sippres_ctx *ctx, struct sippres__hint_body *b)
+{
+	refs_discard(ctx, &ctx->reg->devices, b->devs, b->ndevs);
+	refs_discard(ctx, &ctx->reg->providers, b->provs, b->nprovs);
+	sippres__free(ctx, b->value);
+	sippres__free(ctx, b->display);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Resolve names to sources (created as needed, held by npending), skipping repeats. */
+static int refs_prepare(struct sippres_ctx *ctx, struct sippres__map *m, const char *value,
+                        const struct sippres__span *spans, size_t n, struct sippres__ref **out, size_t *nout)
+{
+	struct sippres__ref *refs;
+	size_t k = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	refs = sippres__calloc(ctx, n, sizeof(*refs));
+	if (!refs)
+		return SIPPRES_E_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct sippres__source *s = sippres__source_get(ctx, m, value + spans[i].off, spans[i].len);
+		bool dup = false;
+
+		if (!s) {
+			refs_discard(ctx, m, refs, k);
+			return SIPPRES_E_NOMEM;
+		}
+		for (size_t j = 0; j < k; j++)
+			dup = dup || refs[j].src == s;
+		if (dup)
+			continue;
+		s->npending++;
+		refs[k++].src = s;
+	}
+	*out = refs;
+	*nout = k;
+	return 0;
+}
+
+/* Parse value and resolve its sources. Patterns are only parsed: their
+ * ${EXTEN} references resolve when an extension is instantiated. */
+static int body_prepare(struct sippres_ctx *ctx, const char *value, bool pattern, struct sippres__hint_body *b,
+                        struct sippres_diag *diag)
+{
+	struct sippres__hint_parsed p;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	r = sippres__hint_parse(ctx, value, strlen(value), &p, diag);
+	if (r < 0)
+		return r;
+	b->value = sippres__strdup(ctx, value);
+	b->display = sippres__strndup(ctx, value + p.display.off, p.display.len);
+	if (!b->value || !b->display) {
+		r = SIPPRES_E_NOMEM;
+		goto fail;
+	}
+	if (!pattern) {
+		r = refs_prepare(ctx, &ctx->reg->devices, value, p.devices, p.ndevices, &b->devs, &b->ndevs);
+		if (r < 0)
+			goto fail;
+		r = refs_prepare(ctx, &ctx->reg->providers, value, p.providers, p.nproviders, &b->provs,
+		                 &b->nprovs);
+		if (r < 0)
+			goto fail;
+		r = sippres__status_reserve(ctx, b->ndevs);
+		if (r < 0)
+			goto fail;
+	}
+	sippres__hint_parsed_fini(ctx, &p);
+	return 0;
+fail:
+	sippres__diag(diag, 0, 0, "out of memory");
+	sippres__hint_parsed_fini(ctx, &p);
+	body_discard(ctx, b);
+	return r;
+}
+
+static void refs_link(struct sippres__hint *h, struct sippres__ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sippres__source *s = refs[i].src;
+
+		refs[i].hint = h;
+		sippres__dlist_prepend(&s->refs, &refs[i].node);
+		s->nrefs++;
+		s->npending--;
+	}
+}
+
+static void refs_unlink(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sippres__source *s = refs[i].src;
+
+		sippres__dlist_remove(&s->refs, &refs[i].node);
+		s->nrefs--;
+		sippres__source_gc(ctx, m, s);
+	}
+	sippres__free(ctx, refs);
+}
+
+/* Install a prepared body into h; the old body is returned for release. */
+static void body_commit(struct sippres__hint *h, struct sippres__hint_body *b, struct sippres__hint_body *old)
+{
+	*old = h->body;
+	h->body = *b;
+	memset(b, 0, sizeof(*b));
+	refs_link(h, h->body.devs, h->body.ndevs);
+	refs_link(h, h->body.provs, h->body.nprovs);
+}
+
+static void body_release(struct sippres_ctx *ctx, struct sippres__hint_body *b)
+{
+	refs_unlink(ctx, &ctx->reg->devices, b->devs, b->ndevs);
+	refs_unlink(ctx, &ctx->reg->providers, b->provs, b->nprovs);
+	sippres__free(ctx, b->value);
+	sippres__free(ctx, b->display);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ------------------------------------------------------- state computation */
+
+void sippres__hint_compute_devices(struct sippres__hint *h)
+{
+	struct sippres__devagg a;
+
+	sippres__devagg_init(&a);
+	for (size_t i = 0; i < h->body.ndevs; i++)
+		sippres__devagg_add(&a, h->body.devs[i].src->state);
+	h->device_state = a.state;
+	/* no devices: INVALID, which maps to Unavailable, as Asterisk's presence-only hints */
+	h->exten_state = sippres_device_to_exten_state(a.state);
+}
+
+struct sippres__source *sippres__hint_presence_winner(const struct sippres__hint *h)
+{
+	struct sippres__source *w = NULL;
+	int rank = -1;
+
+	for (size_t i = 0; i < h->body.nprovs; i++) {
+		struct sippres__source *s = h->body.provs[i].src;
+		int r = sippres__presence_rank(s->state);
+
+		if (r > rank) { /* strictly higher: ties keep the first */
+			rank = r;
+			w = s;
+		}
+	}
+	return w;
+}
+
+/* ------------------------------------------------------------------ hints */
+
+static struct sippres__context *context_find(struct sippres_ctx *ctx, const char *name)
+{
+	struct sippres__hnode *n = sippres__smap_find(&ctx->reg->contexts, name);
+
+	return n ? SIPPRES__CONTAINER_OF(n, struct sippres__context, node) : NULL;
+}
+
+static struct sippres__context *context_get(struct sippres_ctx *ctx, const char *name)
+{
+	struct sippres__context *c = context_find(ctx, name);
+
+	if (c)
+		return c;
+	c = sippres__calloc(ctx, 1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->name = sippres__strdup(ctx, name);
+	if (!c->name || SIPPRES__SMAP_INIT(ctx, &c->hints, 16, struct sippres__hint, node, exten, false) < 0) {
+		sippres__free(ctx, c->name);
+		sippres__free(ctx, c);
+		return NULL;
+	}
+	sippres__smap_insert(ctx, &ctx->reg->contexts, &c->node);
+	return c;
+}
+
+static void context_gc(struct sippres_ctx *ctx, struct sippres__context *c)
+{
+	if (c->nhints)
+		return;
+	sippres__map_remove(&ctx->reg->contexts, &c->node);
+	sippres__map_fini(ctx, &c->hints);
+	sippres__free(ctx, c->name);
+	sippres__free(ctx, c);
+}
+
+static struct sippres__hint *hint_find(struct sippres__context *c, const char *exten)
+{
+	struct sippres__hnode *n = sippres__smap_find(&c->hints, exten);
+
+	return n ? SIPPRES__CONTAINER_OF(n, struct sippres__hint, node) : NULL;
+}
+
+static struct sippres__hint *pattern_find(struct sippres__context *c, const char *exten)
+{
+	for (struct sippres__hint *p = c->patterns; p; p = p->pat_next) {
+		if (strcmp(p->exten, exten) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static void recompute(struct sippres__hint *h)
+{
+	if (h->is_pattern)
+		return;
+	sippres__hint_compute_devices(h);
+	h->pres_winner = sippres__hint_presence_winner(h);
+	h->presence_state = h->pres_winner ? h->pres_winner->state : SIPPRES_PRESENCE_NOT_SET;
+}
+
+/* Allocate a hint shell (not yet linked anywhere). */
+static struct sippres__hint *hint_alloc(struct sippres_ctx *ctx, const char *exten)
+{
+	struct sippres__hint *h = sippres__calloc(ctx, 1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->exten = sippres__strdup(ctx, exten);
+	if (!h->exten) {
+		sippres__free(ctx, h);
+		return NULL;
+	}
+	return h;
+}
+
+/* Link a hint with a prepared body into its context and the global order. */
+static void hint_link(struct sippres_ctx *ctx, struct sippres__context *c, struct sippres__hint *h,
+                      struct sippres__hint_body *b)
+{
+	struct sippres__registry *reg = ctx->reg;
+	struct sippres__hint_body none;
+
+	h->cx = c;
+	body_commit(h, b, &none);
+	if (h->is_pattern) {
+		/* keep patterns sorted, most specific first (stable for equals) */
+		struct sippres__hint **pp = &c->patterns;
+		while (*pp && sippres__pattern_cmp((*pp)->exten, h->exten) <= 0)
+			pp = &(*pp)->pat_next;
+		h->pat_next = *pp;
+		*pp = h;
+	} else {
+		sippres__smap_insert(ctx, &c->hints, &h->node);
+	}
+	c->nhints++;
+	sippres__dlist_append(&reg->all, &h->all_node);
+	reg->nhints++;
+	recompute(h);
+}
+
+static void instance_detach(struct sippres__hint *h)
+{
+	struct sippres__hint *p = h->pattern;
+
+	if (!p)
+		return;
+	sippres__dlist_remove(&p->instances, &h->inst_node);
+	h->pattern = NULL;
+}
+
+/* Fire the final event, then unlink and free the hint (not its instances). */
+static void hint_destroy(struct sippres_ctx *ctx, struct sippres__hint *h)
+{
+	struct sippres__registry *reg = ctx->reg;
+	struct sippres__context *c = h->cx;
+
+	sippres__hint_dispatch(ctx, h, SIPPRES_REASON_REMOVED);
+	sippres__hint_watches_free(ctx, h);
+	instance_detach(h);
+	if (h->is_pattern) {
+		struct sippres__hint **pp = &c->patterns;
+		while (*pp != h)
+			pp = &(*pp)->pat_next;
+		*pp = h->pat_next;
+	} else {
+		sippres__map_remove(&c->hints, &h->node);
+	}
+	sippres__dlist_remove(&reg->all, &h->all_node);
+	reg->nhints--;
+	c->nhints--;
+	body_release(ctx, &h->body);
+	sippres__free(ctx, h->exten);
+	sippres__free(ctx, h);
+	context_gc(ctx, c);
+}
+
+/* Replace a concrete hint's body and tell its watches if its state changed. */
+static void hint_replace(struct sippres_ctx *ctx, struct sippres__hint *h, struct sippres__hint_body *b)
+{
+	struct sippres__hint_body old;
+	int32_t old_ext = h->exten_state, old_pres = h->presence_state;
+	const char *old_sub = h->pres_winner ? h->pres_winner->subtype : NULL;
+	const char *old_msg = h->pres_winner ? h->pres_winner->message : NULL;
+
+	body_commit(h, b, &old);
+	recompute(h);
+	/* old sources are still alive (old refs hold them) while we compare */
+	if (!h->is_pattern &&
+	    (old_ext != h->exten_state || old_pres != h->presence_state ||
+	     !sippres__str_same(old_sub, h->pres_winner ? h->pres_winner->subtype : NULL) ||
+	     !sippres__str_same(old_msg, h->pres_winner ? h->pres_winner->message : NULL)))
+		sippres__hint_dispatch(ctx, h, SIPPRES_REASON_HINT);
+	body_release(ctx, &old);
+}
+
+/* Create the concrete hint for exten from pattern p. */
+static int instantiate(struct sippres_ctx *ctx, struct sippres__hint *p, const char *exten,
+                       struct sippres__hint **ret)
+{
+	struct sippres__hint_body b;
+	struct sippres__hint *h;
+	int err = 0, r;
+	char *value = sippres__pattern_substitute(ctx, p->body.value, exten, &err);
+
+	if (!value)
+		return err;
+	r = body_prepare(ctx, value, false, &b, NULL);
+	sippres__free(ctx, value);
+	if (r < 0) {
+		sippres__log(ctx, SIPPRES_LOG_WARNING, "pattern hint %s@%s gives an invalid hint for %s", p->exten,
+		       p->cx->name, exten);
+		return r == SIPPRES_E_NOMEM ? r : SIPPRES_E_NOTFOUND;
+	}
+	h = hint_alloc(ctx, exten);
+	if (!h) {
+		body_discard(ctx, &b);
+		return SIPPRES_E_NOMEM;
+	}
+	hint_link(ctx, p->cx, h, &b);
+	h->pattern = p;
+	sippres__dlist_prepend(&p->instances, &h->inst_node);
+	*ret = h;
+	return 0;
+}
+
+/* Find the hint for (context, exten), instantiating a pattern hint if needed. */
+int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sippres__hint **ret)
+{
+	struct sippres__context *c;
+	struct sippres__hint *h;
+
+	if (!sippres__name_ok(context) || !sippres__name_ok(exten))
+		return SIPPRES_E_INVAL;
+	c = context_find(ctx, context);
+	if (!c)
+		return SIPPRES_E_NOTFOUND;
+	h = hint_find(c, exten);
+	if (h) {
+		*ret = h;
+		return 0;
+	}
+	if (exten[0] == '_')
+		return SIPPRES_E_NOTFOUND;
+	for (struct sippres__hint *p = c->patterns; p; p = p->pat_next) {
+		if (sippres__pattern_match(p->exten, exten))
+			return instantiate(ctx, p, exten, ret);
+	}
+	return SIPPRES_E_NOTFOUND;
+}
+
+/* Prepared bodies for every instance of a pattern whose value changes. */
+static int prepare_instances(struct sippres_ctx *ctx, struct sippres__hint *p, const char *value,
+                             struct sippres__hint_body **out, size_t *nout)
+{
+	size_t n = 0, k = 0;
+	struct sippres__hint_body *bodies;
+	int r = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (struct sippres__dnode *i = p->instances.head; i; i = i->next)
+		n++;
+	if (n == 0)
+		return 0;
+	bodies = sippres__calloc(ctx, n, sizeof(*bodies));
+	if (!bodies)
+		return SIPPRES_E_NOMEM;
+	for (struct sippres__dnode *i = p->instances.head; i; i = i->next, k++) {
+		char *v = sippres__pattern_substitute(ctx, value, INSTANCE(i)->exten, &r);
+
+		if (!v)
+			break;
+		r = body_prepare(ctx, v, false, &bodies[k], NULL);
+		sippres__free(ctx, v);
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		for (size_t j = 0; j < k; j++)
+			body_discard(ctx, &bodies[j]);
+		sippres__free(ctx, bodies);
+		return r;
+	}
+	*out = bodies;
+	*nout = n;
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context, const char *exten,
+                                    const char *value, struct sippres_diag *diag)
+{
+	struct sippres__hint_body b, *inst = NULL;
+	struct sippres__context *c;
+	struct sippres__hint *h;
+	size_t ninst = 0, bad;
+	bool pattern;
+	int r;
+
+	sippres__diag_clear(diag);
+	if (!ctx || !value)
+		return SIPPRES_E_INVAL;
+	if (!sippres__name_ok(context)) {
+		sippres__diag(diag, 0, 0, "invalid context name");
+		return SIPPRES_E_INVAL;
+	}
+	if (!sippres__name_ok(exten)) {
+		sippres__diag(diag, 0, 0, "invalid extension name");
+		return SIPPRES_E_INVAL;
+	}
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	pattern = exten[0] == '_';
+	if (pattern && !sippres__pattern_valid(exten, &bad)) {
+		sippres__diag(diag, 0, (uint32_t)(bad + 1), "invalid extension pattern '%s'", exten);
+		return SIPPRES_E_PARSE;
+	}
+	r = body_prepare(ctx, value, pattern, &b, diag);
+	if (r < 0)
+		return r;
+
+	c = context_find(ctx, context);
+	h = c ? (pattern ? pattern_find(c, exten) : hint_find(c, exten)) : NULL;
+	if (h) {
+		if (pattern) {
+			r = prepare_instances(ctx, h, value, &inst, &ninst);
+			if (r < 0) {
+				body_discard(ctx, &b);
+				if (r != SIPPRES_E_NOMEM)
+					sippres__diag(diag, 0, 0, "the new value gives an invalid hint for an extension in use");
+				return r;
+			}
+		}
+		hint_replace(ctx, h, &b);
+		if (pattern) {
+			size_t k = 0;
+			for (struct sippres__dnode *i = h->instances.head; i; i = i->next)
+				hint_replace(ctx, INSTANCE(i), &inst[k++]);
+			sippres__free(ctx, inst);
+		} else if (h->pattern) {
+			instance_detach(h); /* set explicitly: no longer follows the pattern */
+		}
+		return 1;
+	}
+	c = context_get(ctx, context);
+	h = c ? hint_alloc(ctx, exten) : NULL;
+	if (!h) {
+		if (c)
+			context_gc(ctx, c);
+		body_discard(ctx, &b);
+		sippres__diag(diag, 0, 0, "out of memory");
+		return SIPPRES_E_NOMEM;
+	}
+	h->is_pattern = pattern;
+	hint_link(ctx, c, h, &b);
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_hint_remove(struct sippres_ctx *ctx, const char *context, const char *exten)
+{
+	struct sippres__context *c;
+	struct sippres__hint *h;
+
+	if (!ctx || !sippres__name_ok(context) || !sippres__name_ok(exten))
+		return SIPPRES_E_INVAL;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	c = context_find(ctx, context);
+	if (!c)
+		return SIPPRES_E_NOTFOUND;
+	h = exten[0] == '_' ? pattern_find(c, exten) : hint_find(c, exten);
+	if (!h)
+		return SIPPRES_E_NOTFOUND;
+	while (h->instances.head)
+		hint_destroy(ctx, INSTANCE(h->instances.head));
+	hint_destroy(ctx, h);
+	return 0;
+}
+
+
+/* ------------------------------------------------------------ watcher links */
+
+void sippres__hlink_add(struct sippres__hint *h, struct sippres__hlink *l)
+{
+	sippres__dlist_prepend(&h->links, &l->node);
+	h->nlinks++;
+}
+
+void sippres__hlink_remove(struct sippres__hint *h, struct sippres__hlink *l)
+{
+	sippres__dlist_remove(&h->links, &l->node);
+	h->nlinks--;
+	l->node.prev = l->node.next = NULL;
+}
+
+/* ---------------------------------------------------------------- teardown */
+
+static void context_destroy_node(struct sippres_ctx *ctx, struct sippres__hnode *n)
+{
+	struct sippres__context *c = SIPPRES__CONTAINER_OF(n, struct sippres__context, node);
+
+	sippres__map_fini(ctx, &c->hints);
+	sippres__free(ctx, c->name);
+	sippres__free(ctx, c);
+}
+
+/* Free every hint and context without telling anyone (the context is going). */
+void sippres__hints_free(struct sippres_ctx *ctx)
+{
+	struct sippres__dnode *a = ctx->reg->all.head;
+
+	while (a) {
+		struct sippres__dnode *next = a->next;
+		struct sippres__hint *h = SIPPRES__CONTAINER_OF(a, struct sippres__hint, all_node);
+
+		sippres__hint_watches_free(ctx, h);
+		sippres__free(ctx, h->body.devs);
+		sippres__free(ctx, h->body.provs);
+		sippres__free(ctx, h->body.value);
+		sippres__free(ctx, h->body.display);
+		sippres__free(ctx, h->exten);
+		sippres__free(ctx, h);
+		a = next;
+	}
+	sippres__map_drain(ctx, &ctx->reg->contexts, context_destroy_node);
+}

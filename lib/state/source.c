@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/* Devices and presence providers (the sources hints name), their states, and
+ * the calls of a device. A state change costs O(hints naming the source). */
+#include <string.h>
+
+#include "registry-private.h"
+
+struct sippres__source *sippres__source_find(struct sippres__map *m, const char *name)
+{
+	struct sippres__hnode *n = sippres__smap_find(m, name);
+
+	return n ? SIPPRES__CONTAINER_OF(n, struct sippres__source, node) : NULL;
+}
+
+struct sippres__source *sippres__source_get(struct sippres_ctx *ctx, struct sippres__map *m, const char *name,
+                                            size_t len)
+{
+	struct sippres__source *s;
+	char *copy = sippres__strndup(ctx, name, len);
+
+	if (!copy)
+		return NULL;
+	s = sippres__source_find(m, copy);
+	if (s) {
+		sippres__free(ctx, copy);
+		return s;
+	}
+	s = sippres__calloc(ctx, 1, sizeof(*s));
+	if (!s) {
+		sippres__free(ctx, copy);
+		return NULL;
+	}
+	s->name = copy;
+	s->state = SIPPRES_DEVICE_UNKNOWN; /* == SIPPRES_PRESENCE_NOT_SET */
+	sippres__smap_insert(ctx, m, &s->node);
+	return s;
+}
+
+static void source_destroy(struct sippres_ctx *ctx, struct sippres__source *s)
+{
+	struct sippres__dnode *n = s->calls.head;
+
+	while (n) {
+		struct sippres__dnode *next = n->next;
+		sippres__free(ctx, SIPPRES__CONTAINER_OF(n, struct sippres__call, node));
+		n = next;
+	}
+	sippres__free(ctx, s->subtype);
+	sippres__free(ctx, s->message);
+	sippres__free(ctx, s->name);
+	sippres__free(ctx, s);
+}
+
+void sippres__source_gc(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__source *s)
+{
+	if (s->is_set || s->nrefs || s->npending || s->calls.head)
+		return;
+	sippres__map_remove(m, &s->node);
+	source_destroy(ctx, s);
+}
+
+static void source_destroy_node(struct sippres_ctx *ctx, struct sippres__hnode *n)
+{
+	source_destroy(ctx, SIPPRES__CONTAINER_OF(n, struct sippres__source, node));
+}
+
+void sippres__sources_free(struct sippres_ctx *ctx, struct sippres__map *m)
+{
+	sippres__map_drain(ctx, m, source_destroy_node);
+}
+
+#define SOURCE_REF(n) SIPPRES__CONTAINER_OF((n), struct sippres__ref, node)
+
+/* ------------------------------------------------------------------ state */
+
+SIPPRES_EXPORT int sippres_device_state_set(struct sippres_ctx *ctx, const char *device, int state)
+{
+	struct sippres__source *d;
+	size_t bad;
+
+	if (!ctx || !device || state < 0 || state >= SIPPRES_DEVICE_STATE_COUNT)
+		return SIPPRES_E_INVAL;
+	if (!sippres__device_name_ok(device, strlen(device), &bad))
+		return SIPPRES_E_INVAL;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	d = sippres__source_get(ctx, &ctx->reg->devices, device, strlen(device));
+	if (!d)
+		return SIPPRES_E_NOMEM;
+	d->state = state;
+	d->is_set = true;
+	for (struct sippres__dnode *n = d->refs.head; n; n = n->next) {
+		struct sippres__hint *h = SOURCE_REF(n)->hint;
+		int32_t old = h->exten_state;
+
+		sippres__hint_compute_devices(h);
+		/* Asterisk re-notifies a ringing state even when unchanged, so a new
+		 * ringing call reaches the watchers with its caller. */
+		if (old != h->exten_state || (h->exten_state & SIPPRES_EXTEN_RINGING))
+			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_DEVICE);
+	}
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_device_state_get(struct sippres_ctx *ctx, const char *device)
+{
+	struct sippres__source *d;
+	size_t bad;
+
+	if (!ctx || !device || !sippres__device_name_ok(device, strlen(device), &bad))
+		return SIPPRES_E_INVAL;
+	d = sippres__source_find(&ctx->reg->devices, device);
+	return d ? d->state : SIPPRES_DEVICE_UNKNOWN;
+}
+
+static int dup_optional(struct sippres_ctx *ctx, const char *s, char **out)
+{
+	size_t n;
+
+	*out = NULL;
+	if (!s || !*s)
+		return 0;
+	n = strnlen(s, SIPPRES_MAX_TEXT + 1);
+	if (n > SIPPRES_MAX_TEXT)
+		return SIPPRES_E_TOOBIG;
+	*out = sippres__strndup(ctx, s, n);
+	return *out ? 0 : SIPPRES_E_NOMEM;
+}
+
+SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const char *provider, int state,
+                                              const char *subtype, const char *message)
+{
+	struct sippres__source *p;
+	char *sub, *msg, *old_sub, *old_msg;
+	size_t bad;
+	int r;
+
+	if (!ctx || !provider || state < 0 || state >= SIPPRES_PRESENCE_STATE_COUNT)
+		return SIPPRES_E_INVAL;
+	if (!sippres__device_name_ok(provider, strlen(provider), &bad))
+		return SIPPRES_E_INVAL;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	r = dup_optional(ctx, subtype, &sub);
+	if (r < 0)
+		return r;
+	r = dup_optional(ctx, message, &msg);
+	if (r < 0) {
+		sippres__free(ctx, sub);
+		return r;
+	}
+	p = sippres__source_get(ctx, &ctx->reg->providers, provider, strlen(provider));
+	if (!p) {
+		sippres__free(ctx, sub);
+		sippres__free(ctx, msg);
+		return SIPPRES_E_NOMEM;
+	}
+	old_sub = p->subtype;
+	old_msg = p->message;
+	p->subtype = sub;
+	p->message = msg;
+	p->state = state;
+	p->is_set = true;
+	for (struct sippres__dnode *n = p->refs.head; n; n = n->next) {
+		struct sippres__hint *h = SOURCE_REF(n)->hint;
+		int32_t ost = h->presence_state;
+		const char *osub = h->pres_winner == p ? old_sub : (h->pres_winner ? h->pres_winner->subtype : NULL);
+		const char *omsg = h->pres_winner == p ? old_msg : (h->pres_winner ? h->pres_winner->message : NULL);
+
+		h->pres_winner = sippres__hint_presence_winner(h);
+		h->presence_state = h->pres_winner->state;
+		if (ost != h->presence_state || !sippres__str_same(osub, h->pres_winner->subtype) ||
+		    !sippres__str_same(omsg, h->pres_winner->message))
+			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_PRESENCE);
+	}
+	sippres__free(ctx, old_sub);
+	sippres__free(ctx, old_msg);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ calls */
+
+static int call_pack(struct sippres_ctx *ctx, const struct sippres_call *in, struct sippres__call **ret)
+{
+	const char *const *fields[] = {&in->call_id, &in->local_tag, &in->remote_tag, &in->local_uri,
+	                               &in->local_display, &in->remote_uri, &in->remote_display};
+	const char **outf[7];
+	size_t lens[7], total = sizeof(struct sippres__call);
+	struct sippres__call *c;
+	char *w;
+
+	for (size_t i = 0; i < 7; i++) {
+		lens[i] = *fields[i] ? strnlen(*fields[i], SIPPRES_MAX_TEXT + 1) : 0;
+		if (lens[i] > SIPPRES_MAX_TEXT)
+			return SIPPRES_E_TOOBIG;
+		if (*fields[i])
+			total += lens[i] + 1;
+	}
+	c = sippres__malloc(ctx, total);
+	if (!c)
+		return SIPPRES_E_NOMEM;
+	memset(c, 0, sizeof(*c));
+	c->pub.size = sizeof(c->pub);
+	c->pub.state = in->state;
+	c->pub.direction = in->direction;
+	c->pub.flags = in->flags;
+	outf[0] = &c->pub.call_id;
+	outf[1] = &c->pub.local_tag;
+	outf[2] = &c->pub.remote_tag;
+	outf[3] = &c->pub.local_uri;
+	outf[4] = &c->pub.local_display;
+	outf[5] = &c->pub.remote_uri;
+	outf[6] = &c->pub.remote_display;
+	w = (char *)(c + 1);
+	for (size_t i = 0; i < 7; i++) {
+		if (!*fields[i])
+			continue;
+		memcpy(w, *fields[i], lens[i]);
+		w[lens[i]] = '\0';
+		*outf[i] = w;
+		w += lens[i] + 1;
+	}
+	*ret = c;
+	return 0;
+}
+
+static struct sippres__call *call_find(struct sippres__source *d, const char *call_id)
+{
+	for (struct sippres__dnode *n = d->calls.head; n; n = n->next) {
+		struct sippres__call *c = SIPPRES__CONTAINER_OF(n, struct sippres__call, node);
+
+		if (strcmp(c->pub.call_id, call_id) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+SIPPRES_EXPORT int sippres_call_set(struct sippres_ctx *ctx, const char *device, const struct sippres_call *call)
+{
+	struct sippres__source *d;
+	struct sippres__call *c, *old;
+	size_t bad;
+	int r;
+
+	if (!ctx || !device || !call)
+		return SIPPRES_E_INVAL;
+	r = sippres__check_struct(call, SIPPRES__CALL_V1_SIZE, sizeof(*call));
+	if (r < 0)
+		return r;
+	if (!sippres__name_ok(call->call_id) || call->state > SIPPRES_CALL_TERMINATED ||
+	    call->direction > SIPPRES_DIRECTION_INITIATOR ||
+	    (call->flags & ~(SIPPRES_CALL_NAME_RESTRICTED | SIPPRES_CALL_NUMBER_RESTRICTED)))
+		return SIPPRES_E_INVAL;
+	if (!sippres__device_name_ok(device, strlen(device), &bad))
+		return SIPPRES_E_INVAL;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	if (call->state == SIPPRES_CALL_TERMINATED) {
+		r = sippres_call_clear(ctx, device, call->call_id);
+		return r == SIPPRES_E_NOTFOUND ? 0 : r;
+	}
+	r = call_pack(ctx, call, &c);
+	if (r < 0)
+		return r;
+	d = sippres__source_get(ctx, &ctx->reg->devices, device, strlen(device));
+	if (!d) {
+		sippres__free(ctx, c);
+		return SIPPRES_E_NOMEM;
+	}
+	old = call_find(d, call->call_id);
+	if (old) {
+		/* keep the call's age and place */
+		c->seq = old->seq;
+		sippres__dlist_replace(&d->calls, &old->node, &c->node);
+		sippres__free(ctx, old);
+	} else {
+		c->seq = ++ctx->reg->call_seq;
+		sippres__dlist_append(&d->calls, &c->node);
+	}
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_call_clear(struct sippres_ctx *ctx, const char *device, const char *call_id)
+{
+	struct sippres__source *d;
+	struct sippres__call *c;
+	size_t bad;
+
+	if (!ctx || !device || !sippres__name_ok(call_id) || !sippres__device_name_ok(device, strlen(device), &bad))
+		return SIPPRES_E_INVAL;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	d = sippres__source_find(&ctx->reg->devices, device);
+	c = d ? call_find(d, call_id) : NULL;
+	if (!c)
+		return SIPPRES_E_NOTFOUND;
+	sippres__dlist_remove(&d->calls, &c->node);
+	sippres__free(ctx, c);
+	sippres__source_gc(ctx, &ctx->reg->devices, d);
+	return 0;
+}
