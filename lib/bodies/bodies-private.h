@@ -11,9 +11,32 @@
 
 #include "core/core-private.h"
 
-/* Hook for the context (lib/core/ctx.c): built-ins registered at creation. */
+/* The registry's lifecycle, for the context: built-ins registered at creation. */
 int sippres__bodies_init(struct sippres_ctx *ctx);
 void sippres__bodies_fini(struct sippres_ctx *ctx);
+
+/* ---- event packages and body inputs (event.c) ------------------------------ */
+
+/* Event packages; names compare byte by byte (RFC 6665 8.2.1). */
+enum sippres__event { SIPPRES__EVENT_PRESENCE = 0, SIPPRES__EVENT_DIALOG = 1 };
+/* The package named event, or -1. */
+int sippres__event_parse(const char *event);
+const char *sippres__event_name(int ev);
+/* The body type a SUBSCRIBE without Accept gets. */
+const char *sippres__event_default_type(int ev);
+/* The state fields of a body input (extension and presence state, devices,
+ * the causing call), from an extension's status. */
+void sippres__body_input_state(struct sippres_body_input *in, const struct sippres_exten_status *st);
+
+/* Does this NOTIFY carry a new dialog-info version? The standard profile
+ * counts every NOTIFY; Asterisk re-sends its cached body on a refresh and on
+ * termination, so the version stays, except for the first body and for the
+ * final NOTIFY of a resource that is gone. */
+static inline bool sippres__version_bumps(bool asterisk, bool sent_any, uint32_t reason, bool gone)
+{
+	return !asterisk || !sent_any ||
+	       !(reason == SIPPRES_NOTIFY_REFRESH || (reason == SIPPRES_NOTIFY_FINAL && !gone));
+}
 
 /* ---- XML writer -------------------------------------------------------- */
 

@@ -41,7 +41,6 @@ struct sippres__bodies {
 
 #define BODY_INPUT_V1_SIZE (offsetof(struct sippres_body_input, version) + sizeof(uint32_t))
 #define BODY_V1_SIZE (offsetof(struct sippres_body, version_len) + sizeof(size_t))
-#define CALL_V1_SIZE (offsetof(struct sippres_call, remote_display) + sizeof(const char *))
 #define BODY_FLAGS_ALL (SIPPRES_BODY_EARLY_INUSE_RINGING | SIPPRES_BODY_SINGLE_DIALOG | SIPPRES_BODY_DUMMY_DIALOG)
 
 static int lower(int c)
@@ -277,7 +276,7 @@ static int check_call(const struct sippres_call *c)
 {
 	if (!c)
 		return 0;
-	if (c->size < CALL_V1_SIZE)
+	if (c->size < SIPPRES__CALL_V1_SIZE)
 		return SIPPRES_E_ABI;
 	return 0;
 }
@@ -356,24 +355,21 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
 SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, uint32_t version, char *buf,
                                               size_t buf_size, size_t *ret_len)
 {
-	char digits[10];
-	size_t k = 0, head, tail, need;
+	char digits[20];
+	size_t k, head, tail, need;
 
 	if (!body || !buf || !ret_len || body->size < BODY_V1_SIZE || !body->data || body->version_len == 0 ||
-	    body->version_len > sizeof(digits) || body->version_offset > body->len ||
+	    body->version_len > 10 || body->version_offset > body->len ||
 	    body->version_len > body->len - body->version_offset)
 		return SIPPRES_E_INVAL;
-	do {
-		digits[sizeof(digits) - 1 - k++] = (char)('0' + version % 10);
-		version /= 10;
-	} while (version);
+	k = sippres__dec(digits, version);
 	head = body->version_offset;
 	tail = body->len - head - body->version_len;
 	need = head + k + tail;
 	if (need > buf_size)
 		return SIPPRES_E_TOOBIG;
 	memcpy(buf, body->data, head);
-	memcpy(buf + head, digits + sizeof(digits) - k, k);
+	memcpy(buf + head, digits, k);
 	memcpy(buf + head + k, body->data + head + body->version_len, tail);
 	*ret_len = need;
 	return 0;

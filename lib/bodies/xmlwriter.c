@@ -452,22 +452,16 @@ void sippres__xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, co
 
 void sippres__xml_attr_u32(struct sippres_xml *w, const char *name, size_t n, uint32_t v, bool mark)
 {
-	char digits[10];
-	size_t k = 0;
-	char *o;
+	char *o = attr_head(w, name, n, 10 + 1); /* room for the most digits a uint32_t has */
+	size_t k;
 
-	do {
-		digits[sizeof(digits) - 1 - k++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	o = attr_head(w, name, n, k + 1);
 	if (!o)
 		return;
+	k = sippres__dec(o, v);
 	if (mark) {
 		w->version_off = (size_t)(o - w->buf);
 		w->version_len = k;
 	}
-	memcpy(o, digits + sizeof(digits) - k, k);
 	o += k;
 	*o++ = '"';
 	w->len = (size_t)(o - w->buf);

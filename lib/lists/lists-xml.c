@@ -10,7 +10,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
-#include "subs/subs-private.h"
+#include "lists-private.h"
 
 #define MAX_DOC (1024 * 1024)
 #define MAX_DEPTH 10

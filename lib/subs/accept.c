@@ -5,24 +5,6 @@
 
 #include "subs-private.h"
 
-static const char *const event_names[] = {"presence", "dialog"};
-static const char *const event_default[] = {"application/pidf+xml", "application/dialog-info+xml"};
-
-int sippres__event_parse(const char *event)
-{
-	/* RFC 6665 8.2.1: event types compare byte by byte */
-	for (int i = 0; i < 2; i++) {
-		if (event && strcmp(event, event_names[i]) == 0)
-			return i;
-	}
-	return -1;
-}
-
-const char *sippres__event_name(int ev)
-{
-	return event_names[ev];
-}
-
 const char *sippres__accept_list(int event)
 {
 	return event == SIPPRES__EVENT_DIALOG
@@ -136,7 +118,8 @@ const char *sippres__accept_choose(struct sippres_ctx *ctx, int event, bool aste
 				continue;
 			if ((end - start == 3 && memcmp(start, "*/*", 3) == 0) ||
 			    (end - start == 13 && sippres__memeq_nocase(start, "application/*", 13)))
-				type = sippres__content_type_intern(ctx, event_default[event], strlen(event_default[event]), true);
+				type = sippres__content_type_intern(ctx, sippres__event_default_type(event),
+				                                     strlen(sippres__event_default_type(event)), true);
 			else
 				type = sippres__content_type_intern(ctx, start, (size_t)(end - start), false);
 			if (type) {

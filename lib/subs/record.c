@@ -59,8 +59,8 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
 }
 
-size_t sippres__record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq, uint32_t version,
-                        const char *const strs[SR_COUNT])
+size_t sippres__record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq,
+                              uint32_t version, const char *const strs[SR_COUNT])
 {
 	size_t off = HEADER;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Persistence records: a compact, versioned, checksummed binary form of a
- * subscription (docs/subscriptions.md describes the layout). */
+ * subscription; docs/subscriptions.md describes the layout. */
 #ifndef SIPPRES_RECORD_H
 #define SIPPRES_RECORD_H
 
@@ -16,6 +16,9 @@ enum sippres__record_str {
 	SR_REMOTE_URI, SR_CONTACT, SR_LOCAL_URI, SR_EVENT_ID, SR_USER_AGENT, SR_BODY_REMOTE, SR_COUNT
 };
 
+/* The subscription's own strings follow in enum sippres__sub_str order. */
+#define SR_SUB_FIRST SR_CALL_ID
+
 #define SIPPRES__RECORD_LIST 0x1u
 
 struct sippres__record {
@@ -30,8 +33,8 @@ struct sippres__record {
 
 struct sippres_sub;
 /* Encode; returns the length, or 0 when it does not fit. */
-size_t sippres__record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq, uint32_t version,
-                        const char *const strs[SR_COUNT]);
+size_t sippres__record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq,
+                              uint32_t version, const char *const strs[SR_COUNT]);
 size_t sippres__record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap);
 /* Decode and validate; SIPPRES_E_PARSE for anything corrupt, truncated or unknown. */
 int sippres__record_read(const void *data, size_t len, struct sippres__record *out);

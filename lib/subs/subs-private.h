@@ -1,12 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* The subscription engine: endpoints, subscriptions, NOTIFY production,
- * expiry timers and persistence records. */
+/* The subscription engine (RFC 6665 notifier): endpoints, the SUBSCRIBE
+ * decisions, subscriptions, NOTIFY production (render once per hint, patch
+ * per subscription), the NOTIFY queue and timers, and persistence records.
+ * It drives the lists layer for list subscriptions. */
 #ifndef SIPPRES_SUBS_PRIVATE_H
 #define SIPPRES_SUBS_PRIVATE_H
 
-#include "state/registry-private.h"
+#include "lists/lists-private.h"
+#include "record.h"
 
-/* Strings kept per subscription, in one block after the struct. */
+/* The tag of a subscription's link to its hint (struct sippres__hlink.kind). */
+#define SIPPRES__HLINK_SUB 0
+
+#define SIPPRES__DEFAULT_EXPIRY 3600
+/* A list NOTIFY larger than this is split, unless the endpoint says otherwise. */
+#define SIPPRES__DEFAULT_MAX_NOTIFY 64000
+
+/* Strings kept per subscription, in one block after the struct, in the
+ * order the persistence record stores them (from SR_CALL_ID on). */
 enum sippres__sub_str {
 	SS_CALL_ID, SS_LOCAL_TAG, SS_REMOTE_TAG, SS_REMOTE_URI, SS_CONTACT, SS_LOCAL_URI, SS_EVENT_ID,
 	SS_USER_AGENT, SS_BODY_REMOTE, SS_COUNT
@@ -14,6 +25,8 @@ enum sippres__sub_str {
 
 /* What is queued to be sent from sippres_ctx_handle_timeout(). */
 enum sippres__queued { SQ_NONE = 0, SQ_INITIAL, SQ_REFRESH, SQ_FINAL, SQ_RESTORED, SQ_DROP };
+
+enum sippres__final { SF_TIMEOUT = 0, SF_NORESOURCE, SF_DEACTIVATED, SF_REJECTED };
 
 struct sippres__endpoint {
 	struct sippres__hnode node;
@@ -25,114 +38,135 @@ struct sippres__endpoint {
 };
 
 struct sippres_sub {
-	struct sippres__hnode node;          /* in the dialog map (call-id + local tag) */
+	struct sippres__hnode node;     /* in the dialog map (call-id + local tag) */
 	struct sippres__hint *hint;
 	struct sippres__endpoint *ep;
-	struct sippres__hlink hl;            /* in the hint's links (leaf NULL) */
-	struct sippres_sub *aprev, *anext; /* every subscription, creation order */
-	struct sippres_sub *qnext;     /* queue of NOTIFYs due now */
+	struct sippres__hlink hl;       /* in the hint's links (kind SIPPRES__HLINK_SUB) */
+	struct sippres__dnode all_node; /* every subscription, creation order */
+	struct sippres_sub *qnext;      /* queue of NOTIFYs due now */
 	void *user_data;
-	struct sippres__rls *rls;            /* list subscriptions: the resource tree (lib/lists) */
-	const char *content_type;      /* interned; for lists: the members' type */
+	struct sippres__rls *rls;       /* list subscriptions: the resource tree */
+	const char *content_type;       /* interned; for lists: the members' type */
 	uint64_t expires_at;
 	uint32_t heap_idx;
-	uint32_t cseq;                 /* next CSeq */
-	uint32_t version;              /* next dialog-info version */
-	uint32_t acked;                /* highest CSeq whose final response was reported */
-	uint8_t event;                 /* enum sippres__event */
-	uint8_t queued;                /* enum sippres__queued */
-	uint8_t final_reason;          /* for SQ_FINAL: enum sippres__final */
+	uint32_t cseq;                  /* next CSeq */
+	uint32_t version;               /* next dialog-info version */
+	uint32_t acked;                 /* highest CSeq whose final response was reported */
+	uint8_t event;                  /* enum sippres__event */
+	uint8_t queued;                 /* enum sippres__queued */
+	uint8_t final_reason;           /* for SQ_FINAL: enum sippres__final */
 	uint8_t failures;
-	uint8_t digium;                /* User-Agent names Digium or Sangoma */
-	uint8_t sent_any;              /* a NOTIFY went out */
-	uint16_t off[SS_COUNT];        /* string offsets into str[] */
+	uint8_t digium;                 /* User-Agent names Digium or Sangoma */
+	uint8_t sent_any;               /* a NOTIFY went out */
+	uint16_t off[SS_COUNT];         /* string offsets into str[] */
 	char str[];
 };
-
-enum sippres__final { SF_TIMEOUT = 0, SF_NORESOURCE, SF_DEACTIVATED, SF_REJECTED };
 
 static inline const char *sippres__sub_str(const struct sippres_sub *s, int which)
 {
 	return s->str + s->off[which];
 }
 
-struct sippres__subs;
-struct sippres__rls;
-struct sippres__list_def;
+static inline bool sippres__sub_asterisk(const struct sippres_sub *s)
+{
+	return s->ep->opts.profile == SIPPRES_PROFILE_ASTERISK;
+}
 
-/* The batching timer of a list subscription: the first member of struct sippres__rls. */
-struct sippres__batch {
-	uint64_t at;
-	uint32_t idx;
-	struct sippres_sub *owner;
+#define SIPPRES__SUB_OF(n) SIPPRES__CONTAINER_OF((n), struct sippres_sub, all_node)
+
+/* The engine's state, one per context. */
+struct sippres__subs {
+	struct sippres__map endpoints;  /* by name */
+	struct sippres__map dialogs;    /* by call-id and local tag */
+	struct sippres__dlist all;      /* every subscription, creation order */
+	size_t count;
+	struct sippres__heap heap;      /* subscriptions by expiry */
+	struct sippres__heap batch;     /* list trees with a batched NOTIFY due (struct sippres__rls_timer) */
+	struct sippres_sub *q_head, *q_tail;
+	char **types;                   /* interned content types */
+	size_t ntypes, types_cap;
+	char *patch;                    /* a body with its version digits replaced */
+	size_t patch_cap;
+	uint8_t *record;                /* the persistence record being handed over */
+	char *event_hdr;                /* Event header value of the NOTIFY being sent */
+	size_t event_cap;
+	char substate[64];              /* Subscription-State value */
+	char tag[24];                   /* a local tag for a response */
+	uint64_t now;                   /* the latest now_ms the host gave */
+	/* the body rendered last, for reuse across the subscriptions of one event */
+	struct {
+		bool valid;
+		struct sippres_body body;
+		const struct sippres__hint *hint;
+		const char *content_type;
+		uint32_t profile, flags, version;
+		uint8_t digium;
+		const char *local_uri, *remote;
+	} last;
 };
 
-/* subs.c, for the list code */
-int sippres__subs_emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason,
-                 const char *content_type, const char *body, size_t body_len);
-/* What a subscription's body is rendered from (its profile, options, URIs, User-Agent) for one resource. */
-void sippres__sub_body_input(const struct sippres_sub *s, const struct sippres_exten_status *st, const char *exten,
-                       const char *local_uri, uint32_t version, struct sippres_body_input *in);
-bool sippres__version_bumps(const struct sippres_sub *s, uint32_t reason, uint8_t final_reason);
-const char *sippres__final_reason_name(uint8_t r);
-uint64_t sippres__subs_now(const struct sippres_ctx *ctx);
-/* Schedule (or cancel, at == 0) a batched list NOTIFY for s. */
-int sippres__subs_batch(struct sippres_ctx *ctx, struct sippres_sub *s, uint64_t at);
-/* A list member changed: send the owner's NOTIFY now (partial or full as the list says). */
-int sippres__subs_list_changed(struct sippres_ctx *ctx, struct sippres_sub *s);
+/* The strings of a new subscription, by enum sippres__sub_str. */
+struct sippres__sub_fields {
+	const char *v[SS_COUNT];
+};
 
-/* lists.c */
-int sippres__lists_new(struct sippres_ctx *ctx);
-void sippres__lists_free(struct sippres_ctx *ctx);
-const struct sippres__list_def *sippres__list_find(struct sippres_ctx *ctx, const char *name, const char *event);
-/* Build the resource tree of a list subscription (members looked up in
- * context). SIPPRES_E_NOTFOUND when no member resolves (500). */
-int sippres__rls_build(struct sippres_ctx *ctx, const struct sippres__list_def *def, const char *context, const char *scheme,
-                 const char *host, uint32_t port, struct sippres__rls **ret);
-/* The same, for the list URI a subscription was made to (scheme:list@host[:port]). */
-int sippres__rls_build_at(struct sippres_ctx *ctx, const struct sippres__list_def *def, const char *context,
-                    const char *local_uri, struct sippres__rls **ret);
-void sippres__rls_attach(struct sippres__rls *rls, struct sippres_sub *owner);
-void sippres__rls_free(struct sippres_ctx *ctx, struct sippres__rls *rls);
-/* Send the NOTIFY (or NOTIFYs, when split) of a list subscription. */
-int sippres__rls_notify(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason, bool final, uint8_t final_reason);
-void sippres__rls_leaf_event(struct sippres_ctx *ctx, struct sippres__hlink *link, const struct sippres_exten_status *st);
-#define SIPPRES__HLINK_SUB 0
-#define SIPPRES__HLINK_MEMBER 1
-uint32_t sippres__rls_root_version(const struct sippres__rls *rls);
-const char *sippres__rls_name(const struct sippres__rls *rls);
-bool sippres__rls_same_members(const struct sippres__rls *a, const struct sippres__rls *b);
-void sippres__rls_set_root_version(struct sippres__rls *rls, uint32_t v);
-bool sippres__rls_has_changes(const struct sippres__rls *rls);
-
+/* subs.c: lifecycle, for the context */
 int sippres__subs_new(struct sippres_ctx *ctx);
 void sippres__subs_free(struct sippres_ctx *ctx);
 
-/* Called by the registry for every event of a hint that has subscriptions
- * (after its watches). st is the status being dispatched. */
-void sippres__subs_hint_event(struct sippres_ctx *ctx, struct sippres__hint *h, const struct sippres_exten_status *st);
+/* endpoint.c */
+struct sippres__endpoint *sippres__endpoint_find(struct sippres_ctx *ctx, const char *name);
+void sippres__endpoints_free(struct sippres_ctx *ctx);
 
-/* The canonical, stable copy of a content type that has a generator, or NULL.
- * exact_case: the text must already be in canonical (lower) case, as
- * Asterisk compares. */
+/* sub.c */
+/* Create a subscription watching h (or none yet: a list) and register it. */
+int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, struct sippres__hint *h, int event,
+                        const char *content_type, const struct sippres__sub_fields *f, struct sippres_sub **ret);
+/* Give s its list tree. */
+void sippres__sub_attach_list(struct sippres_sub *s, struct sippres__rls *rls);
+/* The subscription is over: tell the host, then free it. */
+void sippres__sub_end(struct sippres_ctx *ctx, struct sippres_sub *s);
+
+/* notify.c */
+/* Send one NOTIFY (st: the status being dispatched, or NULL to look it up).
+ * final: the subscription ends after it (the caller frees). Returns 0, 1 when
+ * the failure policy ended the subscription (already freed), or < 0. */
+int sippres__sub_send(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason,
+                      const struct sippres_exten_status *st, bool final, uint8_t final_reason);
+/* The final NOTIFY, then the end. Returns 1, 0 when the failure policy had
+ * already ended it, or < 0 (ended all the same). */
+int sippres__sub_finish(struct sippres_ctx *ctx, struct sippres_sub *s, const struct sippres_exten_status *st,
+                        uint8_t final_reason);
+/* Count a failed NOTIFY; returns 1 when the subscription was ended (freed). */
+int sippres__sub_notify_failed(struct sippres_ctx *ctx, struct sippres_sub *s, int status);
+/* A list member changed: send the owner's NOTIFY now, unless one is queued. */
+int sippres__sub_list_changed(struct sippres_ctx *ctx, struct sippres_sub *s);
+/* The hint hook: a hint with subscriptions or list members had an event. */
+void sippres__subs_hint_event(struct sippres_ctx *ctx, struct sippres__hint *h, const struct sippres_exten_status *st);
+/* The canonical, stable copy of a content type that has a generator, or
+ * NULL. exact_case: the text must already be lower case, as Asterisk compares. */
 const char *sippres__content_type_intern(struct sippres_ctx *ctx, const char *s, size_t n, bool exact_case);
 
-/* Accept negotiation (accept.c). Returns the chosen content type (a static or
- * interned string) or NULL; *status_out gets 0 on success, else 406/489. */
-struct sippres__accept_choice {
-	const char *content_type;
-};
-/* Built-in content types in preference order for each event. */
-enum sippres__event { SIPPRES__EVENT_PRESENCE = 0, SIPPRES__EVENT_DIALOG = 1 };
-int sippres__event_parse(const char *event);
-const char *sippres__event_name(int ev);
+/* timer.c */
+void sippres__subs_set_now(struct sippres_ctx *ctx, uint64_t now);
+void sippres__sub_queue(struct sippres__subs *ss, struct sippres_sub *s, uint8_t what);
+void sippres__sub_unqueue(struct sippres__subs *ss, struct sippres_sub *s);
+/* (Re)arm the expiry of s (room in the heap was reserved at creation). */
+void sippres__sub_schedule(struct sippres__subs *ss, struct sippres_sub *s, uint64_t expires_at);
+/* Arm (delay > 0) or cancel (delay 0) the batched NOTIFY of a list subscription. */
+int sippres__sub_batch(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t delay_ms);
+
+/* persist.c */
+/* Hand the subscription's record to the host's persist callback. */
+void sippres__sub_persist(struct sippres_ctx *ctx, struct sippres_sub *s);
+
+/* accept.c: Accept negotiation */
 /* asterisk: first exact match of a registered generator, q ignored.
  * standard: highest q among the usable ranges, ties in Accept order; wildcards
  * pick the event's default. Returns NULL when nothing is usable. */
 const char *sippres__accept_choose(struct sippres_ctx *ctx, int event, bool asterisk, const char *const *accept,
-                             size_t n);
+                                   size_t n);
 /* The Accept header value listing what can be produced for an event (406). */
 const char *sippres__accept_list(int event);
-
 
 #endif

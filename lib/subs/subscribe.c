@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/* An initial SUBSCRIBE: check the facts the host gives, decide in
+ * Asterisk's order of checks (profile by profile), then create the
+ * subscription and queue its first NOTIFY. */
+#include <stdio.h>
+#include <string.h>
+
+#include "subs-private.h"
+
+#define MAX_FIELD 2048
+#define REQ_V1_SIZE (offsetof(struct sippres_subscribe_req, local_tag) + sizeof(const char *))
+#define RES_V1_SIZE (offsetof(struct sippres_subscribe_res, accept) + sizeof(const char *))
+
+static void decide(struct sippres_subscribe_res *res, uint32_t status, const char *reason)
+{
+	res->status = status;
+	res->reason = reason;
+}
+
+static bool field_ok(const char *s)
+{
+	return !s || strnlen(s, MAX_FIELD + 1) <= MAX_FIELD;
+}
+
+/* The request's arguments, as an API call: SIPPRES_E_INVAL when unusable. */
+static int check_req(const struct sippres_subscribe_req *req)
+{
+	const char *const fields[] = {req->ruri_user, req->ruri_host, req->ruri_scheme, req->from_uri, req->from_tag,
+	                              req->call_id,   req->contact,   req->event_id,    req->user_agent,
+	                              req->local_tag};
+
+	if (!req->endpoint || (req->n_accept && !req->accept) || req->ruri_port > 65535 ||
+	    (req->flags & ~SIPPRES_SUBSCRIBE_EVENTLIST))
+		return SIPPRES_E_INVAL;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (!field_ok(fields[i]))
+			return SIPPRES_E_INVAL;
+	}
+	return 0;
+}
+
+static bool set(const char *s)
+{
+	return s && s[0];
+}
+
+/* What the checks before the resource lookup decide. */
+struct verdict {
+	struct sippres__endpoint *ep;
+	bool asterisk, fetch;
+	uint64_t requested;      /* expiry asked for, in seconds */
+	int event;
+	const char *content_type;
+	char host[MAX_FIELD + 3]; /* the Request-URI host, IPv6 in brackets */
+};
+
+/* Asterisk's order of checks (asterisk-behaviour.md 4.1, in ../shared/reference):
+ * false when a final answer is already in res. */
+static bool pre_checks(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req,
+                       struct sippres_subscribe_res *res, struct verdict *v)
+{
+	struct sippres__endpoint *ep = sippres__name_ok(req->endpoint) ? sippres__endpoint_find(ctx, req->endpoint)
+	                                                                : NULL;
+
+	if (!ep) {
+		decide(res, 403, "Forbidden");
+		return false;
+	}
+	v->ep = ep;
+	v->asterisk = ep->opts.profile == SIPPRES_PROFILE_ASTERISK;
+	if (ep->opts.flags & SIPPRES_ENDPOINT_DENY_SUBSCRIBE) {
+		decide(res, 603, "Decline");
+		return false;
+	}
+	if (!req->ruri_scheme ||
+	    !(sippres__streq_nocase(req->ruri_scheme, "sip") || sippres__streq_nocase(req->ruri_scheme, "sips"))) {
+		decide(res, 416, "Unsupported URI Scheme");
+		return false;
+	}
+	if (!set(req->call_id) || !set(req->from_tag) || !set(req->from_uri) || !set(req->contact) ||
+	    !set(req->ruri_host)) {
+		decide(res, 400, "Bad Request");
+		return false;
+	}
+	/* an IPv6 address goes into URIs in brackets, whether or not the host's
+	 * parser kept them */
+	if (strchr(req->ruri_host, ':') && req->ruri_host[0] != '[')
+		snprintf(v->host, sizeof(v->host), "[%s]", req->ruri_host);
+	else
+		snprintf(v->host, sizeof(v->host), "%s", req->ruri_host);
+	v->fetch = false;
+	if (req->expires == 0) {
+		if (v->asterisk) {
+			decide(res, 400, "Bad Request");
+			return false;
+		}
+		v->fetch = true; /* RFC 6665 4.4.3: one NOTIFY with the current state */
+	}
+	v->requested = req->expires < 0 ? ep->opts.default_expiry : (uint64_t)req->expires;
+	if (!v->fetch && v->requested < ep->opts.sub_min_expiry && (v->asterisk || v->requested < 3600)) {
+		decide(res, 423, "Interval Too Brief");
+		if (!v->asterisk)
+			res->min_expires = ep->opts.sub_min_expiry;
+		return false;
+	}
+	v->event = sippres__event_parse(req->event);
+	if (v->event < 0) {
+		decide(res, 489, "Bad Event");
+		if (!v->asterisk)
+			res->allow_events = "presence, dialog";
+		return false;
+	}
+	if (req->n_accept) {
+		v->content_type = sippres__accept_choose(ctx, v->event, v->asterisk, req->accept, req->n_accept);
+	} else {
+		const char *dflt = sippres__event_default_type(v->event);
+
+		v->content_type = sippres__content_type_intern(ctx, dflt, strlen(dflt), false);
+	}
+	if (!v->content_type) {
+		if (v->asterisk) {
+			decide(res, 489, "Bad Event");
+		} else {
+			decide(res, 406, "Not Acceptable");
+			res->accept = sippres__accept_list(v->event);
+		}
+		return false;
+	}
+	if (!req->ruri_user || !sippres__name_ok(req->ruri_user)) {
+		decide(res, 404, "Not Found");
+		return false;
+	}
+	return true;
+}
+
+/* The resource: a list (when the subscriber supports them and one exists)
+ * or a hint. 1 when a final answer is in res, 0 when found, or < 0. */
+static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, const struct verdict *v,
+                         struct sippres_subscribe_res *res, struct sippres__hint **h, struct sippres__rls **rls,
+                         struct sippres_exten_status *st)
+{
+	const struct sippres__list_def *def = NULL;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	*h = NULL;
+	*rls = NULL;
+	if (req->flags & SIPPRES_SUBSCRIBE_EVENTLIST)
+		def = sippres__list_find(ctx, req->ruri_user, sippres__event_name(v->event));
+	if (def) {
+		/* RFC 4662: a list subscription (asterisk-behaviour.md 3.1) */
+		char scheme[8];
+
+		snprintf(scheme, sizeof(scheme), "%s", req->ruri_scheme);
+		for (char *p = scheme; *p; p++)
+			*p = (char)sippres__ascii_lower((unsigned char)*p);
+		r = sippres__rls_build(ctx, def, v->ep->sub_context, scheme, v->host, req->ruri_port, rls);
+		if (r == SIPPRES_E_NOTFOUND) {
+			decide(res, 500, "Server Internal Error");
+			return 1;
+		}
+		return r < 0 ? r : 0;
+	}
+	r = sippres__hint_lookup(ctx, v->ep->sub_context, req->ruri_user, h);
+	if (r == SIPPRES_E_NOTFOUND || r == SIPPRES_E_INVAL) {
+		decide(res, 404, "Not Found");
+		return 1;
+	}
+	if (r < 0)
+		return r;
+	sippres__hint_status(ctx, *h, st);
+	if (st->presence_state == SIPPRES_PRESENCE_INVALID && !v->asterisk) {
+		decide(res, 404, "Not Found");
+		return 1;
+	}
+	return 0;
+}
+
+/* The dialog's local tag: the host's, or 64 random bits as 16 hex digits. */
+static int local_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, const char **out)
+{
+	static const char hex[] = SIPPRES__ALPHA_HEX;
+	char *tag = ctx->subs->tag;
+	uint8_t rnd[8];
+	int r;
+
+	if (set(req->local_tag)) {
+		*out = req->local_tag;
+		return 0;
+	}
+	r = sippres_ctx_random(ctx, rnd, sizeof(rnd));
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 8; i++) {
+		tag[2 * i] = hex[rnd[i] >> 4];
+		tag[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	tag[16] = '\0';
+	*out = tag;
+	return 0;
+}
+
+/* The subscriber URI as Asterisk prints it in From/To context: no port, no parameters. */
+static void strip_uri(const char *uri, char *out, size_t cap)
+{
+	const char *at = strchr(uri, '@'), *host = at ? at + 1 : strchr(uri, ':');
+	const char *end;
+	size_t n;
+
+	if (!host)
+		host = uri;
+	else if (!at)
+		host++;
+	end = host;
+	if (*end == '[') {
+		while (*end && *end != ']')
+			end++;
+		if (*end)
+			end++;
+	} else {
+		while (*end && *end != ':' && *end != ';' && *end != '?' && *end != '>')
+			end++;
+	}
+	n = (size_t)(end - uri);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, uri, n);
+	out[n] = '\0';
+}
+
+/* Queue the first NOTIFY (or the fetch's only one) and set the expiry. */
+static void start(struct sippres_ctx *ctx, struct sippres_sub *s, const struct verdict *v, bool body_possible,
+                  uint64_t now_ms, struct sippres_subscribe_res *res)
+{
+	struct sippres__subs *ss = ctx->subs;
+	struct sippres__endpoint *ep = v->ep;
+
+	if (v->fetch) {
+		res->expires = 0;
+		s->expires_at = now_ms;
+		sippres__sub_queue(ss, s, SQ_FINAL);
+		s->final_reason = SF_TIMEOUT;
+		return;
+	}
+	res->expires = (uint32_t)(v->requested < ep->opts.max_expiry ? v->requested : ep->opts.max_expiry);
+	sippres__sub_schedule(ss, s, now_ms + (uint64_t)res->expires * 1000);
+	if (!body_possible) {
+		/* Asterisk: the first body cannot be made, the subscription ends
+		 * silently after the 200 */
+		sippres__sub_queue(ss, s, SQ_DROP);
+	} else {
+		sippres__sub_queue(ss, s, SQ_INITIAL);
+		sippres__sub_persist(ctx, s);
+	}
+}
+
+SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req,
+                                     uint64_t now_ms, struct sippres_subscribe_res *res, struct sippres_sub **ret)
+{
+	struct verdict v;
+	struct sippres__hint *h;
+	struct sippres__rls *rls;
+	struct sippres_exten_status st;
+	struct sippres__sub_fields f;
+	struct sippres_sub *s;
+	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD];
+	const char *tag;
+	size_t size;
+	int r;
+
+	if (!ctx || !req || !res || !ret)
+		return SIPPRES_E_INVAL;
+	r = sippres__check_struct(req, REQ_V1_SIZE, sizeof(*req));
+	if (r < 0)
+		return r;
+	if (res->size < RES_V1_SIZE)
+		return SIPPRES_E_ABI;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	if (check_req(req) < 0)
+		return SIPPRES_E_INVAL;
+	sippres__subs_set_now(ctx, now_ms);
+	size = res->size;
+	memset(res, 0, RES_V1_SIZE);
+	res->size = size;
+
+	if (!pre_checks(ctx, req, res, &v))
+		return 0;
+	r = find_resource(ctx, req, &v, res, &h, &rls, &st);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = local_tag(ctx, req, &tag);
+	if (r == 0 && sippres_sub_find(ctx, req->call_id, tag))
+		r = SIPPRES_E_EXISTS;
+	if (r < 0) {
+		sippres__rls_free(ctx, rls);
+		return r;
+	}
+	if (req->ruri_port)
+		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s:%u", req->ruri_scheme, req->ruri_user, v.host,
+		         req->ruri_port);
+	else
+		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s", req->ruri_scheme, req->ruri_user, v.host);
+	for (char *p = local_uri; *p && *p != ':'; p++)
+		*p = (char)sippres__ascii_lower((unsigned char)*p);
+	strip_uri(req->from_uri, body_remote, sizeof(body_remote));
+
+	f.v[SS_CALL_ID] = req->call_id;
+	f.v[SS_LOCAL_TAG] = tag;
+	f.v[SS_REMOTE_TAG] = req->from_tag;
+	f.v[SS_REMOTE_URI] = req->from_uri;
+	f.v[SS_CONTACT] = req->contact;
+	f.v[SS_LOCAL_URI] = local_uri;
+	f.v[SS_EVENT_ID] = req->event_id;
+	f.v[SS_USER_AGENT] = req->user_agent;
+	f.v[SS_BODY_REMOTE] = body_remote;
+	r = sippres__sub_create(ctx, v.ep, h, v.event, v.content_type, &f, &s);
+	if (r < 0) {
+		sippres__rls_free(ctx, rls);
+		return r;
+	}
+	if (rls) {
+		sippres__sub_attach_list(s, rls);
+		res->require_eventlist = 1;
+	}
+	decide(res, 200, "OK");
+	res->local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
+	start(ctx, s, &v, st.presence_state != SIPPRES_PRESENCE_INVALID, now_ms, res);
+	*ret = s;
+	return 0;
+}
