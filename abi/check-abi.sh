@@ -3,7 +3,7 @@
 #
 # Compare the ABI of a built libsippresence.so with the baseline of the last
 # release, abi/libsippresence-<major>.<minor>.abi (the newest such file), using
-# libabigail (Debian package abigail-tools), as STYLE.md's recipe says:
+# libabigail (Debian package abigail-tools):
 #   abidw   --headers-dir include/libsippresence --drop-private-types
 #           --no-corpus-path --no-show-locs          (both sides dumped the same way)
 #   abidiff --no-added-syms --suppressions abi/libsippresence.abignore base.abi head.abi

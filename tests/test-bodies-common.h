@@ -290,8 +290,8 @@ static int tb_case_get(size_t i, struct tb_case *c)
 	}
 	i -= 9;
 
-	/* the reference bodies (asterisk-behaviour.md examples A-D and the
-	 * testsuite templates), typed by hand from the reference */
+	/* bodies as Asterisk sends them (captured examples and its testsuite
+	 * templates), typed by hand */
 	switch (i) {
 	case 0:
 		tb_base(c, SIPPRES_PROFILE_ASTERISK, SIPPRES_CONTENT_TYPE_PIDF, SIPPRES_EXTEN_INUSE, SIPPRES_DEVICE_INUSE);

@@ -4,8 +4,8 @@
  * allocation failures.
  *
  * SIPPRES_GOLDEN_UPDATE=1 rewrites the golden files that differ or are
- * missing (review every rewritten file against reference/asterisk-behaviour.md
- * before committing it). */
+ * missing (review every rewritten file against what Asterisk sends before
+ * committing it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

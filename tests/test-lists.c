@@ -196,7 +196,7 @@ static void golden_file(const char *path, const char *content)
 }
 
 /* Compare (or with SIPPRES_REGENERATE=1 write) a golden body (NAME.multipart,
- * the body alone, as DESIGN.md 5.2 wants) and its Content-Type (NAME.content-type). */
+ * the body alone, one body per file) and its Content-Type (NAME.content-type). */
 static void golden(const char *profile, const char *name, const char *content_type, const char *body)
 {
 	char path[512];
@@ -306,7 +306,7 @@ static void test_golden_asterisk(void **state)
 	struct sippres_subscribe_res res;
 	struct sippres_sub *s;
 
-	/* asterisk-behaviour.md example E: pres_list = alice, bob, both idle */
+	/* Asterisk's own list NOTIFY for pres_list = alice, bob, both idle */
 	assert_int_equal(sub(f, "ast", "pres_list", "presence", true, "ga", &s, &res), 200);
 	flush(f);
 	assert_int_equal(f->nn, 1);

@@ -19,7 +19,7 @@ enum { UNK, NIU, INU, BSY, INV, UNA, RNG, RIU, HLD };
 #define E_IR (SIPPRES_EXTEN_INUSE | SIPPRES_EXTEN_RINGING)
 #define E_HOLD SIPPRES_EXTEN_ONHOLD
 
-/* The two-device table of asterisk-behaviour.md 2.1 (rows: first, columns: second),
+/* Asterisk's aggregate of two devices (rows: first, columns: second),
  * in enum order UNKNOWN NOT_INUSE INUSE BUSY INVALID UNAVAILABLE RINGING RINGINUSE ONHOLD. */
 static const int combined[9][9] = {
 	/* UNKNOWN */ {UNK, NIU, INU, BSY, UNK, UNA, RNG, RIU, HLD},

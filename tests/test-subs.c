@@ -726,7 +726,7 @@ static void test_golden_asterisk_pidf(void **state)
 	FILE *fp;
 	size_t n;
 
-	/* asterisk-behaviour.md example A, end to end through the engine */
+	/* the PIDF Asterisk sends for an idle extension, end to end through the engine */
 	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE), 0);
 	subscribe_ok(f, "ast", "1000", "presence", "golden", 3600);
 	assert_int_equal(flush(f), 1);

@@ -472,7 +472,7 @@ SIPPRES_EXPORT int sippres_call_clear(struct sippres_ctx *ctx, const char *devic
 /** @} */
 
 /* ------------------------------------------------------------------------- */
-/* BEGIN bodies (issue 3) ---------------------------------------------------- */
+/* ---- NOTIFY bodies -------------------------------------------------------- */
 /** @defgroup bodies NOTIFY body generators
  * The library renders NOTIFY bodies itself: application/pidf+xml (with the
  * RPID and Digium supplements), application/xpidf+xml,
@@ -679,7 +679,7 @@ SIPPRES_EXPORT int sippres_xml_end(struct sippres_xml *xml);
  */
 SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hook);
 /** @} */
-/* END bodies ---------------------------------------------------------------- */
+/* ---- end of NOTIFY bodies ------------------------------------------------- */
 
 /** @defgroup subs Subscriptions (RFC 6665 notifier)
  * The host hands over a SUBSCRIBE's facts; the library decides the response,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* application/dialog-info+xml (RFC 4235).
  *
- * asterisk profile (res_pjsip_dialog_info_body_generator, reference/
- * asterisk-behaviour.md 2.8): always state="full" and exactly one
+ * asterisk profile (what res_pjsip_dialog_info_body_generator sends):
+ * always state="full" and exactly one
  * <dialog id="EXTEN">; early adds direction="recipient", a <remote> for the
  * ringing call and a <local> whose target is the presentity; ONHOLD adds the
  * +sip.rendering=no target after <state>. Element order as Asterisk sends it.

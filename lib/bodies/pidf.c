@@ -4,8 +4,8 @@
  * presence state in the standard profile) and "digium" (the Digium/Sangoma
  * presence tuple).
  *
- * asterisk profile (behaviour of res_pjsip_pidf_body_generator and the two
- * supplement modules, as documented in reference/asterisk-behaviour.md 2.5):
+ * asterisk profile (what res_pjsip_pidf_body_generator and its two
+ * supplement modules send):
  *   presence(entity, xmlns, [rpid: xmlns:dm, xmlns:rpid])
  *     note, tuple(id=exten){status{basic}, contact priority=1 = subscriber},
  *     [digium tuple], [rpid: dm:person]

@@ -2,16 +2,15 @@
 /* application/xpidf+xml, also registered as application/cpim-pidf+xml (the
  * same XPIDF body under the old CPIM name, as Asterisk sends it).
  *
- * asterisk profile (res_pjsip_xpidf_body_generator + pjxpidf_create,
- * reference/asterisk-behaviour.md 2.7):
+ * asterisk profile (what res_pjsip_xpidf_body_generator and pjxpidf_create send):
  *   <presence>
  *    <presentity uri="LOCAL;method=SUBSCRIBE" />
  *    <atom atomid="RANDOM" id="EXTEN">
  *     <address uri="REMOTE;user=ip" priority="0.80000">
  *      <status status="open|inuse|closed" />
  *      <msnsubstatus substatus="online|onthephone|offline" />
- * standard profile: the chan_sip shape most phones were tested against
- * (reference/xpidf.md 5): the XPIDF doctype line, priority="0.800000", the
+ * standard profile: the shape chan_sip sent, which most XPIDF phones were
+ * tested against: the XPIDF doctype line, priority="0.800000", the
  * address is the presentity (like the PIDF contact), and the presence state
  * refines msnsubstatus (away, busy) when the phone is not in use. */
 #include <string.h>

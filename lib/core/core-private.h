@@ -62,6 +62,12 @@ void sippres__diag_clear(struct sippres_diag *diag);
  * every byte beyond known_size zero. Returns 0 or SIPPRES_E_ABI/SIPPRES_E_INVAL. */
 int sippres__check_struct(const void *p, size_t min_size, size_t known_size);
 
+/* Copy a size-prefixed struct the library filled (in, of in_size bytes) to
+ * the host's out, whose size member says how big the host's version is: a
+ * bigger (newer) struct gets what we know and zeroes after it, a smaller
+ * (older) one its own part. out's size is then the size copied. */
+void sippres__copy_out(void *out, const void *in, size_t in_size);
+
 /* Strings */
 bool sippres__streq_nocase(const char *a, const char *b);
 bool sippres__memeq_nocase(const char *a, const char *b, size_t n);

@@ -28,6 +28,19 @@ int sippres__check_struct(const void *p, size_t min_size, size_t known_size)
 	return 0;
 }
 
+void sippres__copy_out(void *out, const void *in, size_t in_size)
+{
+	size_t size;
+
+	memcpy(&size, out, sizeof(size));
+	if (size > in_size) {
+		memset(out, 0, size);
+		size = in_size;
+	}
+	memcpy(out, in, size);
+	memcpy(out, &size, sizeof(size));
+}
+
 static uint64_t splitmix64(uint64_t *s)
 {
 	uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));

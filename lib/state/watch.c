@@ -187,25 +187,17 @@ SIPPRES_EXPORT int sippres_exten_status_get(struct sippres_ctx *ctx, const char 
 {
 	struct sippres_exten_status st;
 	struct sippres__hint *h;
-	size_t size;
 	int r;
 
 	if (!ctx || !out)
 		return SIPPRES_E_INVAL;
-	size = out->size;
-	if (size < STATUS_V1_SIZE)
+	if (out->size < STATUS_V1_SIZE)
 		return SIPPRES_E_ABI;
 	r = sippres__hint_lookup(ctx, context, exten, &h);
 	if (r < 0)
 		return r;
 	fill_status(ctx, h, SIPPRES_REASON_QUERY, SCRATCH_QUERY, &st);
-	/* a newer host's bigger struct: fill what we know, zero the rest */
-	if (size > sizeof(st)) {
-		memset(out, 0, size);
-		size = sizeof(st);
-	}
-	memcpy(out, &st, size);
-	out->size = size;
+	sippres__copy_out(out, &st, sizeof(st));
 	return 0;
 }
 

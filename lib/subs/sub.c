@@ -274,12 +274,10 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
                                         struct sippres_sub_info *info)
 {
 	struct sippres_sub_info i;
-	size_t size;
 
 	if (!ctx || !s || !info)
 		return SIPPRES_E_INVAL;
-	size = info->size;
-	if (size < INFO_V1_SIZE)
+	if (info->size < INFO_V1_SIZE)
 		return SIPPRES_E_ABI;
 	memset(&i, 0, sizeof(i));
 	i.size = sizeof(i);
@@ -302,12 +300,7 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
 	i.profile = s->ep->opts.profile;
 	i.version = s->version;
 	i.exten_state = s->hint ? s->hint->exten_state : s->rls ? SIPPRES_EXTEN_DEACTIVATED : SIPPRES_EXTEN_REMOVED;
-	if (size > sizeof(i)) {
-		memset(info, 0, size);
-		size = sizeof(i);
-	}
-	memcpy(info, &i, size);
-	info->size = size;
+	sippres__copy_out(info, &i, sizeof(i));
 	return 0;
 }
 

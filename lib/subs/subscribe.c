@@ -54,8 +54,10 @@ struct verdict {
 	char host[MAX_FIELD + 3]; /* the Request-URI host, IPv6 in brackets */
 };
 
-/* Asterisk's order of checks (asterisk-behaviour.md 4.1, in ../shared/reference):
- * false when a final answer is already in res. */
+/* The checks in Asterisk's order: endpoint (403), allow_subscribe (603), URI
+ * scheme (416), required headers (400), Expires (400 for 0 in the asterisk
+ * profile, else a fetch; 423), Event (489), Accept (489 asterisk, 406
+ * standard), resource name (404). false when a final answer is in res. */
 static bool pre_checks(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req,
                        struct sippres_subscribe_res *res, struct verdict *v)
 {
@@ -148,7 +150,8 @@ static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe
 	if (req->flags & SIPPRES_SUBSCRIBE_EVENTLIST)
 		def = sippres__list_find(ctx, req->ruri_user, sippres__event_name(v->event));
 	if (def) {
-		/* RFC 4662: a list subscription (asterisk-behaviour.md 3.1) */
+		/* RFC 4662: a list subscription (the SUBSCRIBE supports eventlist and
+		 * the resource names a list of its event) */
 		char scheme[8];
 
 		snprintf(scheme, sizeof(scheme), "%s", req->ruri_scheme);

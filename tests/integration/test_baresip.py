@@ -4,8 +4,8 @@
 wrote, watches three contacts (`;presence=p2p`) on the mini UA over loopback;
 the test changes device and presence states through the mini UA's control
 channel and asserts what baresip reports for each contact through its
-ctrl_tcp interface (Online, Busy, Offline, Unknown). Recipe:
-../shared/reference/real-peers.md, section 1.
+ctrl_tcp interface (Online, Busy, Offline, Unknown). The recipe (its config,
+ports and commands) is in the Baresip class below.
 
 baresip 1.0.0 reads PIDF with regular expressions: <basic>open</basic> is
 Online, <rpid:away/> is Offline (it wins), <rpid:busy/> or

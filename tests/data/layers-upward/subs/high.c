@@ -1,0 +1,6 @@
+#include "high.h"
+
+int sippres__high(void)
+{
+	return 1;
+}

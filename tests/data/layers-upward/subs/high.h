@@ -1,0 +1,1 @@
+int sippres__high(void);
