@@ -8,7 +8,7 @@ friend: one line `Friend "<name>" <sip:...> is <status>` per NOTIFY it
 reads.
 
 How linphonec is made hermetic and what it does (found by running it with
-`-d 6`; docs/mini-ua.md, "linphone"):
+`-d 6`; docs/mini-ua.md, "Real SIP clients"):
 - its own HOME (and XDG dirs) in a temporary folder, and a config file of its
   own (`-c`): UDP on a random port bound to 127.0.0.1 (`sip_port=-1`,
   `bind_address`, `use_ipv6=0`), no TCP or TLS (`sip_tcp_port=0`,
@@ -21,9 +21,10 @@ How linphonec is made hermetic and what it does (found by running it with
   database, has no friend list, and sends no SUBSCRIBE at all.
 - `friend add <name> <sip-uri>` on its standard input SUBSCRIBEs at once
   (Event: presence, Expires: 600, no Accept header: PIDF). It reads
-  <basic> and the RPID activities of the PIDF: closed is Offline; open with
-  on-the-phone is "On the phone", busy is Busy, away is Away, no activity is
-  Online; with several activities it takes one (the last one in the
+  <basic> and the RPID activities of the PIDF: on-the-phone is "On the
+  phone", busy is Busy, away is Away, and an activity wins over <basic> (a
+  closed tuple with busy is Busy); with no activity open is Online and
+  closed Offline. With several activities it takes one (the last one in the
   document, as seen here), so away with a subtype (<rpid:other>) shows Moved
   and away during a call shows Away. It prints a line for every NOTIFY, even
   when the status is the same. `friend list` shows names and addresses only.
@@ -40,6 +41,7 @@ How linphonec is made hermetic and what it does (found by running it with
   NOTIFY.
 
 usage: test_linphone.py --ua BUILD/examples/sippres-mini-ua --examples SRC/examples
+LINPHONE_KEEP=1 keeps linphonec's folder (config, debug.log with every SIP message).
 Exit status 0 (pass), 1 (fail), 77 (skipped: no linphonec). Every wait is bounded."""
 
 import argparse
