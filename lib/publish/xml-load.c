@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* The hardened libxml2 loader of the PUBLISH XML bodies, with the same rules
+ * as the RFC 4826 loader (lib/lists/lists-xml.c): no network (NONET), no DTD
+ * loading, no entity substitution (no NOENT), libxml2's own messages off
+ * (NOERROR|NOWARNING) and the last error passed to the log sink, 1 MiB at
+ * most. Stricter in two ways: a DOCTYPE stops the parser from its SAX
+ * callback, before any entity declaration is read (so neither an external
+ * entity nor a billion-laughs cascade is ever looked at), and the element
+ * nesting is bounded. An allocation failure inside libxml2 is reported as
+ * SIPPRES_E_NOMEM. libxml2 allocates through its own global allocator. */
+#include <stdio.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include "publish/publish-private.h"
+
+/* SAX internalSubset: called for any <!DOCTYPE ...>, internal subset or not. */
+static void refuse_doctype(void *c, const xmlChar *name, const xmlChar *ext_id, const xmlChar *sys_id)
+{
+	xmlParserCtxtPtr pc = c;
+
+	(void)name;
+	(void)ext_id;
+	(void)sys_id;
+	pc->_private = pc; /* mark: refused */
+	xmlStopParser(pc);
+}
+
+static bool too_deep(const xmlNode *n, size_t depth)
+{
+	for (; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (depth > SIPPRES__PUBLISH_MAX_XML_DEPTH || too_deep(n->children, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t len, xmlDoc **out)
+{
+	xmlParserCtxtPtr pc;
+	xmlDocPtr doc;
+	xmlErrorPtr e;
+	bool refused;
+
+	*out = NULL;
+	if (len > SIPPRES__PUBLISH_MAX_XML) {
+		sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: XML body of %zu bytes is over 1 MiB", len);
+		return SIPPRES_E_TOOBIG;
+	}
+	if (!body || len == 0)
+		return SIPPRES_E_PARSE;
+	pc = xmlNewParserCtxt();
+	if (!pc)
+		return SIPPRES_E_NOMEM;
+	pc->sax->internalSubset = refuse_doctype;
+	pc->_private = NULL;
+	doc = xmlCtxtReadMemory(pc, body, (int)len, NULL, NULL,
+	                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+	refused = pc->_private != NULL;
+	e = xmlCtxtGetLastError(pc);
+	if (refused || !doc || !xmlDocGetRootElement(doc) || doc->intSubset || doc->extSubset) {
+		int r = SIPPRES_E_PARSE;
+
+		if (refused || (doc && (doc->intSubset || doc->extSubset))) {
+			sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: documents with a DOCTYPE are refused");
+		} else if (e && e->code == XML_ERR_NO_MEMORY) {
+			r = SIPPRES_E_NOMEM;
+		} else {
+			char msg[200];
+
+			snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "not well-formed XML");
+			msg[strcspn(msg, "\n")] = '\0';
+			sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: line %d: %s", e ? e->line : 0, msg);
+		}
+		xmlFreeDoc(doc);
+		xmlFreeParserCtxt(pc);
+		return r;
+	}
+	xmlFreeParserCtxt(pc);
+	if (too_deep(xmlDocGetRootElement(doc), 1)) {
+		sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: elements nested deeper than %d levels",
+		             SIPPRES__PUBLISH_MAX_XML_DEPTH);
+		xmlFreeDoc(doc);
+		return SIPPRES_E_TOOBIG;
+	}
+	*out = doc;
+	return 0;
+}
+
+bool sippres__publish_xml_is(const xmlNode *n, const char *ns, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href && strcmp((const char *)n->ns->href, ns) == 0 &&
+	       strcmp((const char *)n->name, name) == 0;
+}
+
+const char *sippres__publish_xml_attr(const xmlNode *n, const char *name)
+{
+	for (const xmlAttr *a = n->properties; a; a = a->next) {
+		if (a->ns || strcmp((const char *)a->name, name) != 0)
+			continue;
+		/* without entity substitution libxml2 still decodes the predefined
+		 * entities and character references of a value into one text node */
+		if (!a->children)
+			return "";
+		return a->children->type == XML_TEXT_NODE && a->children->content ? (const char *)a->children->content
+		                                                                    : NULL;
+	}
+	return NULL;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Append s[0..n) collapsed to b (cap bytes, *len used); *pending: a space is owed. */
+static void collapse(char *b, size_t *len, const char *s, size_t n, bool *pending)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (is_space(s[i])) {
+			*pending = *len > 0;
+			continue;
+		}
+		if (*pending)
+			b[(*len)++] = ' ';
+		*pending = false;
+		b[(*len)++] = s[i];
+	}
+}
+
+static int finish(struct sippres_ctx *ctx, char *b, size_t len, size_t max, char **out)
+{
+	size_t bad;
+
+	b[len] = '\0';
+	if (len > max) {
+		sippres__free(ctx, b);
+		return SIPPRES_E_TOOBIG;
+	}
+	if (!sippres__text_ok(b, len, &bad)) {
+		sippres__free(ctx, b);
+		return SIPPRES_E_PARSE;
+	}
+	*out = b;
+	return 0;
+}
+
+int sippres__publish_xml_text(struct sippres_ctx *ctx, const xmlNode *n, size_t max, char **out)
+{
+	size_t total = 0, len = 0;
+	bool pending = false;
+	char *b;
+
+	*out = NULL;
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE && c->content)
+			total += strlen((const char *)c->content);
+	}
+	b = sippres__malloc(ctx, total + 1);
+	if (!b)
+		return SIPPRES_E_NOMEM;
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE && c->content)
+			collapse(b, &len, (const char *)c->content, strlen((const char *)c->content), &pending);
+	}
+	return finish(ctx, b, len, max, out);
+}
+
+int sippres__publish_str(struct sippres_ctx *ctx, const char *s, size_t max, char **out)
+{
+	size_t n, len = 0;
+	bool pending = false;
+	char *b;
+
+	*out = NULL;
+	if (!s)
+		return 0;
+	n = strlen(s);
+	b = sippres__malloc(ctx, n + 1);
+	if (!b)
+		return SIPPRES_E_NOMEM;
+	collapse(b, &len, s, n, &pending);
+	return finish(ctx, b, len, max, out);
+}
