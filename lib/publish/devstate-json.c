@@ -210,7 +210,11 @@ int sippres__ast_event_parse(struct sippres_ctx *ctx, const char *body, size_t l
 	 * JSON_DISABLE_EOF_CHECK anything after it but white space is an error */
 	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	if (!j) {
-		if (json_error_code(&err) == json_error_out_of_memory)
+		/* json_loadb leaves the error text empty when an allocation of its
+		 * lexer fails; other allocation failures in the lexer (a string's
+		 * copy) it reports as invalid syntax, which cannot be told apart
+		 * from a real one: those end as SIPPRES_E_PARSE */
+		if (json_error_code(&err) == json_error_out_of_memory || err.text[0] == '\0')
 			return SIPPRES_E_NOMEM;
 		sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: asterisk event: %s at %d", err.text, err.position);
 		return SIPPRES_E_PARSE;

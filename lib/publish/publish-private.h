@@ -8,8 +8,11 @@
  * wrong root, namespace or types (the PUBLISH is answered 400),
  * SIPPRES_E_TOOBIG for a body over its size limit or nested deeper than its
  * depth limit (also 400, or 413 for the size if the engine prefers),
- * SIPPRES_E_NOMEM when an allocation failed (ours, libxml2's or jansson's:
- * never reported as a parse error), SIPPRES_E_INVAL for NULL arguments. On
+ * SIPPRES_E_NOMEM when an allocation failed (ours always; libxml2's and
+ * jansson's wherever they say so: a namespace declaration libxml2 2.9 fails
+ * to copy and a string jansson 2.14's lexer fails to copy surface only as
+ * parse errors, so those give SIPPRES_E_PARSE, never a wrong result),
+ * SIPPRES_E_INVAL for NULL arguments. On
  * failure nothing stays allocated and *out is zeroed; on success the matching
  * _fini frees it. Strings in the out structs are NUL-terminated, valid UTF-8
  * without control characters, owned by the struct.

@@ -17,16 +17,39 @@
 
 #include "publish/publish-private.h"
 
+/* What the callbacks saw, in the parser context's _private. */
+struct seen {
+	bool doctype;
+	bool nomem;
+	bool ns_error; /* any namespace error or warning */
+};
+
 /* SAX internalSubset: called for any <!DOCTYPE ...>, internal subset or not. */
 static void refuse_doctype(void *c, const xmlChar *name, const xmlChar *ext_id, const xmlChar *sys_id)
 {
 	xmlParserCtxtPtr pc = c;
+	struct seen *s = pc->_private;
 
 	(void)name;
 	(void)ext_id;
 	(void)sys_id;
-	pc->_private = pc; /* mark: refused */
+	s->doctype = true;
 	xmlStopParser(pc);
+}
+
+/* Structured error handler: keeps libxml2 from printing to stderr (which it
+ * does for an allocation failure even with NOERROR) and remembers any
+ * allocation failure, since a later error replaces the context's last one,
+ * and any namespace problem, warnings included. */
+static void on_error(void *c, xmlErrorPtr error)
+{
+	xmlParserCtxtPtr pc = c;
+	struct seen *s = pc ? pc->_private : NULL;
+
+	if (s && error && error->code == XML_ERR_NO_MEMORY)
+		s->nomem = true;
+	if (s && error && error->domain == XML_FROM_NAMESPACE)
+		s->ns_error = true;
 }
 
 static bool too_deep(const xmlNode *n, size_t depth)
@@ -44,8 +67,9 @@ int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t 
 {
 	xmlParserCtxtPtr pc;
 	xmlDocPtr doc;
+	struct seen seen = {0};
 	xmlErrorPtr e;
-	bool refused;
+	bool nomem;
 
 	*out = NULL;
 	if (len > SIPPRES__PUBLISH_MAX_XML) {
@@ -58,17 +82,25 @@ int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t 
 	if (!pc)
 		return SIPPRES_E_NOMEM;
 	pc->sax->internalSubset = refuse_doctype;
-	pc->_private = NULL;
+	pc->sax->serror = on_error;
+	pc->_private = &seen;
 	doc = xmlCtxtReadMemory(pc, body, (int)len, NULL, NULL,
 	                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-	refused = pc->_private != NULL;
 	e = xmlCtxtGetLastError(pc);
-	if (refused || !doc || !xmlDocGetRootElement(doc) || doc->intSubset || doc->extSubset) {
+	nomem = seen.nomem || (e && e->code == XML_ERR_NO_MEMORY);
+	/* libxml2 2.9 goes on after some failed allocations and still returns a
+	 * document: never trust one after an allocation failure. One it reports
+	 * to nobody but its global handler: xmlNewNs losing a declaration, which
+	 * then shows as an undeclared prefix, a namespace error; documents with
+	 * namespace errors are refused (not namespace-well-formed), so such a
+	 * failure ends as SIPPRES_E_PARSE, never as a wrong document. */
+	if (seen.doctype || !doc || !xmlDocGetRootElement(doc) || doc->intSubset || doc->extSubset || nomem ||
+	    !pc->nsWellFormed || seen.ns_error) {
 		int r = SIPPRES_E_PARSE;
 
-		if (refused || (doc && (doc->intSubset || doc->extSubset))) {
+		if (seen.doctype || (doc && (doc->intSubset || doc->extSubset))) {
 			sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: documents with a DOCTYPE are refused");
-		} else if (e && e->code == XML_ERR_NO_MEMORY) {
+		} else if (nomem) {
 			r = SIPPRES_E_NOMEM;
 		} else {
 			char msg[200];
@@ -78,9 +110,11 @@ int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t 
 			sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: line %d: %s", e ? e->line : 0, msg);
 		}
 		xmlFreeDoc(doc);
+		pc->_private = NULL;
 		xmlFreeParserCtxt(pc);
 		return r;
 	}
+	pc->_private = NULL;
 	xmlFreeParserCtxt(pc);
 	if (too_deep(xmlDocGetRootElement(doc), 1)) {
 		sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: elements nested deeper than %d levels",
