@@ -208,6 +208,7 @@ int sippres__ast_event_parse(struct sippres_ctx *ctx, const char *body, size_t l
 		return SIPPRES_E_TOOBIG;
 	/* without JSON_DECODE_ANY the text must be an object or an array; without
 	 * JSON_DISABLE_EOF_CHECK anything after it but white space is an error */
+	memset(&err, 0, sizeof(err)); /* json_loadb does not always set the code */
 	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	if (!j) {
 		/* json_loadb leaves the error text empty when an allocation of its
