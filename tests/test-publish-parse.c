@@ -414,7 +414,7 @@ static void test_pidf_hostile(void **state)
 		"<presence entity=\"sip:a@b\"/>",                                       /* no namespace */
 		"<pidf:presence xmlns:pidf=\"urn:ietf:params:xml:ns:pidf:\" entity=\"sip:a@b\"/>",
 		"<dialog-info xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"/>", /* right ns, wrong name */
-		PIDF_HEAD "<tuple id=\"t\"><q:status><basic>open</basic></q:status></tuple>" PIDF_TAIL, /* undeclared prefix */
+		(PIDF_HEAD "<tuple id=\"t\"><q:status><basic>open</basic></q:status></tuple>" PIDF_TAIL), /* undeclared prefix */
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
 		"entity=\"sip:a@b\"><note>\x01</note></presence>", /* control character: not XML */
 	};
@@ -423,6 +423,23 @@ static void test_pidf_hostile(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_pidf_error(x, bad[i], strlen(bad[i]), SIPPRES_E_PARSE);
 	expect_pidf_error(x, NULL, 0, SIPPRES_E_PARSE);
+	/* UTF-8 only, whatever the declaration says */
+	{
+		static const char latin1[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<presence "
+		                             "xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><note>caf\xe9</note></presence>";
+		static const char utf16[] = "\xff\xfe<\0p\0/\0>\0";
+		static const char declared[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<presence "
+		                               "xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><note>caf\xc3\xa9</note></presence>";
+		struct sippres__pidf p;
+
+		expect_pidf_error(x, latin1, strlen(latin1), SIPPRES_E_PARSE);
+		expect_pidf_error(x, utf16, sizeof(utf16) - 1, SIPPRES_E_PARSE);
+		expect_pidf_error(x, "\0<\0p\0/\0>", 8, SIPPRES_E_PARSE); /* UTF-16BE without a BOM */
+		expect_pidf_error(x, PIDF_HEAD "\0" PIDF_TAIL, strlen(PIDF_HEAD) + 1 + strlen(PIDF_TAIL), SIPPRES_E_PARSE);
+		assert_int_equal(sippres__pidf_parse(x->ctx, declared, strlen(declared), &p), 0);
+		assert_string_equal(p.message, "caf\xc3\xa9"); /* read as UTF-8, not converted from Latin-1 */
+		sippres__pidf_fini(x->ctx, &p);
+	}
 	expect_file_error(x, "xxe.xml", SIPPRES_E_PARSE);
 	expect_file_error(x, "billion-laughs.xml", SIPPRES_E_PARSE);
 	expect_file_error(x, "doctype.xml", SIPPRES_E_PARSE);

@@ -3,11 +3,13 @@
  * as the RFC 4826 loader (lib/lists/lists-xml.c): no network (NONET), no DTD
  * loading, no entity substitution (no NOENT), libxml2's own messages off
  * (NOERROR|NOWARNING) and the last error passed to the log sink, 1 MiB at
- * most. Stricter in two ways: a DOCTYPE stops the parser from its SAX
+ * most. Stricter in three ways: a DOCTYPE stops the parser from its SAX
  * callback, before any entity declaration is read (so neither an external
- * entity nor a billion-laughs cascade is ever looked at), and the element
- * nesting is bounded. An allocation failure inside libxml2 is reported as
- * SIPPRES_E_NOMEM. libxml2 allocates through its own global allocator. */
+ * entity nor a billion-laughs cascade is ever looked at), the element
+ * nesting is bounded, and the body must be UTF-8 (an encoding declaration is
+ * not honoured). An allocation failure inside libxml2 is reported as
+ * SIPPRES_E_NOMEM where libxml2 tells. libxml2 allocates through its own
+ * global allocator. */
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +54,25 @@ static void on_error(void *c, xmlErrorPtr error)
 		s->ns_error = true;
 }
 
+/* The whole body is UTF-8 without NUL (a UTF-8 BOM is fine). With no NUL
+ * byte and no byte that cannot start UTF-8, libxml2's detection from the
+ * first bytes finds neither UTF-16, UCS-4 nor EBCDIC. */
+static bool utf8(const char *body, size_t len, size_t *bad)
+{
+	const unsigned char *u = (const unsigned char *)body;
+
+	for (size_t i = 0; i < len;) {
+		size_t k = u[i] == 0 ? 0 : u[i] < 0x80 ? 1 : sippres__utf8_seq_len(u + i, len - i);
+
+		if (k == 0) {
+			*bad = i;
+			return false;
+		}
+		i += k;
+	}
+	return true;
+}
+
 static bool too_deep(const xmlNode *n, size_t depth)
 {
 	for (; n; n = n->next) {
@@ -69,6 +90,7 @@ int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t 
 	xmlDocPtr doc;
 	struct seen seen = {0};
 	xmlErrorPtr e;
+	size_t bad;
 	bool nomem;
 
 	*out = NULL;
@@ -78,14 +100,24 @@ int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t 
 	}
 	if (!body || len == 0)
 		return SIPPRES_E_PARSE;
+	/* Bodies are read as UTF-8 whatever their declaration says (IGNORE_ENC):
+	 * every peer sends UTF-8, and libxml2 reports a failed conversion from
+	 * another encoding only to its global handler (stderr), never to us. */
+	if (!utf8(body, len, &bad)) {
+		sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: XML body is not UTF-8 (byte %zu)", bad);
+		return SIPPRES_E_PARSE;
+	}
 	pc = xmlNewParserCtxt();
 	if (!pc)
 		return SIPPRES_E_NOMEM;
 	pc->sax->internalSubset = refuse_doctype;
 	pc->sax->serror = on_error;
 	pc->_private = &seen;
+	/* (naming "UTF-8" here instead makes libxml2 2.9.14 switch encodings,
+	 * which crashes it when an allocation fails there) */
 	doc = xmlCtxtReadMemory(pc, body, (int)len, NULL, NULL,
-	                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+	                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
+	                                XML_PARSE_IGNORE_ENC);
 	e = xmlCtxtGetLastError(pc);
 	nomem = seen.nomem || (e && e->code == XML_ERR_NO_MEMORY);
 	/* libxml2 2.9 goes on after some failed allocations and still returns a
