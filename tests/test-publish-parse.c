@@ -826,6 +826,80 @@ static void test_dialog_hostile(void **state)
 	sippres__dialoginfo_fini(x->ctx, NULL);
 }
 
+static void test_dialog_merge(void **state)
+{
+	struct fx *x = *state;
+	struct sippres__dialoginfo base, part;
+	size_t len;
+	char *b = read_data("kamailio-early.xml", &len);
+	static const char upd[] = DI_HEAD "<dialog id=\"a84b4c76e66710\"><state>terminated</state></dialog>"
+	                          "<dialog id=\"x1\" call-id=\"c1\"><state>confirmed</state></dialog>"
+	                          "<dialog id=\"n1\"><state>trying</state></dialog>"
+	                          "<dialog id=\"n1\"><state>early</state></dialog>" DI_TAIL;
+
+	assert_int_equal(sippres__dialoginfo_parse(x->ctx, b, len, &base), 0);
+	free(b);
+	b = read_data("held.xml", &len);
+	/* the ctx allocator failing the one allocation the merge makes: nothing changes */
+	for (long n = 1;; n++) {
+		int r;
+
+		assert_int_equal(sippres__dialoginfo_parse(x->ctx, b, len, &part), 0);
+		x->f.failed = 0;
+		x->f.fail_at = x->f.count + n;
+		r = sippres__dialoginfo_merge(x->ctx, &base, &part);
+		x->f.fail_at = 0;
+		if (!x->f.failed) {
+			assert_int_equal(r, 0);
+			break;
+		}
+		assert_int_equal(r, SIPPRES_E_NOMEM);
+		assert_int_equal(base.n_dialogs, 1);
+		assert_int_equal(base.version, 1);
+		assert_int_equal(part.n_dialogs, 2);
+		sippres__dialoginfo_fini(x->ctx, &part);
+	}
+	free(b);
+	assert_int_equal(part.n_dialogs, 0);
+	sippres__dialoginfo_fini(x->ctx, &part);
+	assert_int_equal(base.version, 7);
+	assert_int_equal(base.n_dialogs, 3);
+	assert_string_equal(base.dialogs[0].id, "a84b4c76e66710");
+	assert_string_equal(base.dialogs[1].id, "x1");
+	assert_string_equal(base.dialogs[2].id, "x2");
+	/* RINGING (a84), ONHOLD (x1), RINGING (x2) */
+	assert_int_equal(sippres__dialoginfo_device_state(&base), SIPPRES_DEVICE_RINGINUSE);
+
+	assert_int_equal(sippres__dialoginfo_parse(x->ctx, upd, strlen(upd), &part), 0);
+	assert_int_equal(sippres__dialoginfo_merge(x->ctx, &base, &part), 0);
+	sippres__dialoginfo_fini(x->ctx, &part);
+	assert_int_equal(base.version, 1);
+	/* a84 terminated and dropped, x1 replaced (no longer held), x2 kept, n1 once (its last state) */
+	assert_int_equal(base.n_dialogs, 3);
+	assert_string_equal(base.dialogs[0].id, "x1");
+	assert_int_equal(base.dialogs[0].state, SIPPRES__DLG_CONFIRMED);
+	assert_int_equal(base.dialogs[0].local.rendering, SIPPRES__RENDER_NONE);
+	assert_null(base.dialogs[0].local.identity);
+	assert_string_equal(base.dialogs[1].id, "x2");
+	assert_string_equal(base.dialogs[2].id, "n1");
+	assert_int_equal(base.dialogs[2].state, SIPPRES__DLG_EARLY);
+	assert_int_equal(sippres__dialoginfo_device_state(&base), SIPPRES_DEVICE_RINGINUSE);
+
+	/* terminating every dialog leaves none: idle */
+	{
+		static const char end[] = DI_HEAD "<dialog id=\"x1\"><state>terminated</state></dialog>"
+		                          "<dialog id=\"x2\"><state>terminated</state></dialog>"
+		                          "<dialog id=\"n1\"><state>terminated</state></dialog>" DI_TAIL;
+
+		assert_int_equal(sippres__dialoginfo_parse(x->ctx, end, strlen(end), &part), 0);
+		assert_int_equal(sippres__dialoginfo_merge(x->ctx, &base, &part), 0);
+		sippres__dialoginfo_fini(x->ctx, &part);
+		assert_int_equal(base.n_dialogs, 0);
+		assert_int_equal(sippres__dialoginfo_device_state(&base), SIPPRES_DEVICE_NOT_INUSE);
+	}
+	sippres__dialoginfo_fini(x->ctx, &base);
+}
+
 /* ---- asterisk-devicestate JSON --------------------------------------------- */
 
 static void test_json_state_names(void **state)
@@ -1403,6 +1477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dialog_aggregate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dialog_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dialog_document_attributes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dialog_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dialog_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_state_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_files, setup, teardown),

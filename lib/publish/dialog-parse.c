@@ -269,6 +269,55 @@ int sippres__dialoginfo_parse(struct sippres_ctx *ctx, const char *body, size_t 
 	return r;
 }
 
+int sippres__dialoginfo_merge(struct sippres_ctx *ctx, struct sippres__dialoginfo *base,
+                              struct sippres__dialoginfo *partial)
+{
+	size_t add = 0, n = 0;
+	struct sippres__dialog *v;
+
+	for (size_t i = 0; i < partial->n_dialogs; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < base->n_dialogs && !found; k++)
+			found = strcmp(base->dialogs[k].id, partial->dialogs[i].id) == 0;
+		/* an id twice in one partial document is counted twice: room enough */
+		add += !found;
+	}
+	if (base->n_dialogs + add > SIPPRES__PUBLISH_MAX_ITEMS)
+		return SIPPRES_E_TOOBIG;
+	v = base->dialogs;
+	if (add) {
+		v = sippres__reallocarray(ctx, base->dialogs, base->n_dialogs + add, sizeof(*v));
+		if (!v)
+			return SIPPRES_E_NOMEM;
+		base->dialogs = v;
+	}
+	/* nothing can fail from here on: move the dialogs over */
+	for (size_t i = 0; i < partial->n_dialogs; i++) {
+		struct sippres__dialog *d = &partial->dialogs[i];
+		size_t k;
+
+		for (k = 0; k < base->n_dialogs && strcmp(v[k].id, d->id) != 0; k++)
+			;
+		if (k < base->n_dialogs)
+			dialog_fini(ctx, &v[k]);
+		else
+			base->n_dialogs++;
+		v[k] = *d;
+		memset(d, 0, sizeof(*d));
+	}
+	partial->n_dialogs = 0;
+	for (size_t k = 0; k < base->n_dialogs; k++) {
+		if (v[k].state == SIPPRES__DLG_TERMINATED)
+			dialog_fini(ctx, &v[k]);
+		else
+			v[n++] = v[k];
+	}
+	base->n_dialogs = n;
+	base->version = partial->version;
+	return 0;
+}
+
 static bool on_hold(const struct sippres__dialog *dl)
 {
 	return dl->state == SIPPRES__DLG_CONFIRMED && dl->local.rendering == SIPPRES__RENDER_NO;

@@ -132,6 +132,14 @@ struct sippres__dialoginfo {
 };
 int sippres__dialoginfo_parse(struct sippres_ctx *ctx, const char *body, size_t len, struct sippres__dialoginfo *out);
 void sippres__dialoginfo_fini(struct sippres_ctx *ctx, struct sippres__dialoginfo *d);
+/* Apply a state="partial" document to the stored state (RFC 4235 4.1): each
+ * of its dialogs replaces the dialog of the same id or is added; terminated
+ * dialogs are then dropped; base takes partial's version. The dialogs move
+ * (partial keeps no dialog; _fini it as usual). On failure (SIPPRES_E_NOMEM,
+ * SIPPRES_E_TOOBIG above SIPPRES__PUBLISH_MAX_ITEMS dialogs) neither changes.
+ * Version order is the caller's business. */
+int sippres__dialoginfo_merge(struct sippres_ctx *ctx, struct sippres__dialoginfo *base,
+                              struct sippres__dialoginfo *partial);
 /* One dialog's device state: trying/proceeding/early -> RINGING (INUSE when
  * the entity initiated it), confirmed -> INUSE, confirmed with the local
  * target's +sip.rendering=no -> ONHOLD, terminated -> NOT_INUSE. */
