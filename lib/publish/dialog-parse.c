@@ -5,7 +5,8 @@
  *
  * Required, else SIPPRES_E_PARSE: the root {urn:ietf:params:xml:ns:dialog-info}
  * dialog-info with version (xs:nonNegativeInteger that fits 32 bits), state
- * (full|partial) and entity; every <dialog> with an id and a <state> of
+ * (full|partial) and entity; every <dialog> with an id (unique in the
+ * document) and a <state> of
  * trying|proceeding|early|confirmed|terminated; direction, when present,
  * initiator|recipient. call-id, local-tag and remote-tag are optional (RFC
  * 4235); when present they must be usable names (no space or control
@@ -229,8 +230,13 @@ static int fill(struct sippres_ctx *ctx, const xmlNode *root, struct sippres__di
 	if (!d->dialogs)
 		return SIPPRES_E_NOMEM;
 	for (const xmlNode *c = root->children; c && r == 0; c = c->next) {
-		if (sippres__publish_xml_is(c, NS_DI, "dialog"))
-			r = read_dialog(ctx, c, &d->dialogs[d->n_dialogs++]);
+		if (!sippres__publish_xml_is(c, NS_DI, "dialog"))
+			continue;
+		r = read_dialog(ctx, c, &d->dialogs[d->n_dialogs++]);
+		for (size_t k = 0; r == 0 && k + 1 < d->n_dialogs; k++) {
+			if (strcmp(d->dialogs[k].id, d->dialogs[d->n_dialogs - 1].id) == 0)
+				r = bad(ctx, c, "two dialogs with one id");
+		}
 	}
 	return r;
 }
@@ -280,7 +286,6 @@ int sippres__dialoginfo_merge(struct sippres_ctx *ctx, struct sippres__dialoginf
 
 		for (size_t k = 0; k < base->n_dialogs && !found; k++)
 			found = strcmp(base->dialogs[k].id, partial->dialogs[i].id) == 0;
-		/* an id twice in one partial document is counted twice: room enough */
 		add += !found;
 	}
 	if (base->n_dialogs + add > SIPPRES__PUBLISH_MAX_ITEMS)
