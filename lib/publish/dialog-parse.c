@@ -255,20 +255,15 @@ void sippres__dialoginfo_fini(struct sippres_ctx *ctx, struct sippres__dialoginf
 int sippres__dialoginfo_parse(struct sippres_ctx *ctx, const char *body, size_t len, struct sippres__dialoginfo *out)
 {
 	xmlDocPtr doc;
-	const xmlNode *root;
 	int r;
 
 	if (!ctx || !out)
 		return SIPPRES_E_INVAL;
 	memset(out, 0, sizeof(*out));
-	r = sippres__publish_xml_load(ctx, body, len, &doc);
+	r = sippres__publish_xml_load(ctx, body, len, NS_DI, "dialog-info", &doc);
 	if (r < 0)
 		return r;
-	root = xmlDocGetRootElement(doc);
-	if (!sippres__publish_xml_is(root, NS_DI, "dialog-info"))
-		r = bad(ctx, root, "the root is not {" NS_DI "}dialog-info");
-	else
-		r = fill(ctx, root, out);
+	r = fill(ctx, xmlDocGetRootElement(doc), out);
 	xmlFreeDoc(doc);
 	if (r < 0)
 		sippres__dialoginfo_fini(ctx, out);

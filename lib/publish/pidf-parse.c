@@ -291,22 +291,15 @@ int sippres__pidf_parse(struct sippres_ctx *ctx, const char *body, size_t len, s
 {
 	struct walk w = {.ctx = ctx, .out = out};
 	xmlDocPtr doc;
-	const xmlNode *root;
 	int r;
 
 	if (!ctx || !out)
 		return SIPPRES_E_INVAL;
 	memset(out, 0, sizeof(*out));
-	r = sippres__publish_xml_load(ctx, body, len, &doc);
+	r = sippres__publish_xml_load(ctx, body, len, NS_PIDF, "presence", &doc);
 	if (r < 0)
 		return r;
-	root = xmlDocGetRootElement(doc);
-	if (!sippres__publish_xml_is(root, NS_PIDF, "presence")) {
-		sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: the root is not {%s}presence", NS_PIDF);
-		r = SIPPRES_E_PARSE;
-	} else {
-		r = fill(&w, root);
-	}
+	r = fill(&w, xmlDocGetRootElement(doc));
 	xmlFreeDoc(doc);
 	if (r < 0)
 		sippres__pidf_fini(ctx, out);

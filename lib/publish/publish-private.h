@@ -212,8 +212,10 @@ void sippres__filter_fini(struct sippres__filter *f);
 struct _xmlDoc;
 struct _xmlNode;
 /* No network, no DTD, no entity expansion, a DOCTYPE stops the parse,
- * size and depth bounded, libxml2's messages to the log sink. */
-int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t len, struct _xmlDoc **doc);
+ * UTF-8 only, size and depth bounded, libxml2's messages to the log sink;
+ * the root must be the element {ns}name (else SIPPRES_E_PARSE). */
+int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t len, const char *ns, const char *name,
+                              struct _xmlDoc **doc);
 bool sippres__publish_xml_is(const struct _xmlNode *n, const char *ns, const char *name);
 /* A no-namespace attribute's value (borrowed), NULL when absent. */
 const char *sippres__publish_xml_attr(const struct _xmlNode *n, const char *name);

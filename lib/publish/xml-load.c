@@ -84,7 +84,8 @@ static bool too_deep(const xmlNode *n, size_t depth)
 	return false;
 }
 
-int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t len, xmlDoc **out)
+int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t len, const char *ns, const char *name,
+                              xmlDoc **out)
 {
 	xmlParserCtxtPtr pc;
 	xmlDocPtr doc;
@@ -153,6 +154,11 @@ int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t 
 		             SIPPRES__PUBLISH_MAX_XML_DEPTH);
 		xmlFreeDoc(doc);
 		return SIPPRES_E_TOOBIG;
+	}
+	if (!sippres__publish_xml_is(xmlDocGetRootElement(doc), ns, name)) {
+		sippres__log(ctx, SIPPRES_LOG_DEBUG, "publish: the root is not {%s}%s", ns, name);
+		xmlFreeDoc(doc);
+		return SIPPRES_E_PARSE;
 	}
 	*out = doc;
 	return 0;
