@@ -26,11 +26,13 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sippres-mini-ua --listen ADDR:PORT --extensions FILE --pjsip FILE [--state-dir DIR]\n"
-	           "                      [--t1 MS] [-v|--verbose]...\n"
+	           "                      [--max-records N] [--t1 MS] [-v|--verbose]...\n"
 	           "  --listen ADDR:PORT   UDP address to serve: 127.0.0.1:5070, [::1]:5070, 0.0.0.0:5060 (port 0: any)\n"
 	           "  --extensions FILE    Asterisk extensions.conf with the hints\n"
 	           "  --pjsip FILE         Asterisk pjsip.conf with the endpoints\n"
 	           "  --state-dir DIR      keep subscriptions (and device/presence states) across restarts\n"
+	           "  --max-records N      with --state-dir: store at most N subscriptions (default %d; more are\n"
+	           "                       served but not stored)\n"
 	           "  --t1 MS              SIP timer T1 for NOTIFY retransmission (default 500; for tests)\n"
 	           "  -v, --verbose        more logs on standard error (twice: every SIP message)\n"
 	           "Control commands, one per line on standard input; each reply ends with OK or ERR <reason>:\n"
@@ -45,7 +47,8 @@ static void usage(FILE *f)
 	           "  core show hints\n"
 	           "  pjsip show subscriptions inbound\n"
 	           "  quit\n"
-	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n");
+	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n",
+	        STORE_MAX_RECORDS_DEFAULT);
 }
 
 /* ---- configuration -------------------------------------------------------------------- */
@@ -241,10 +244,11 @@ int main(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'}, {"extensions", required_argument, NULL, 'e'},
 		{"pjsip", required_argument, NULL, 'p'},  {"state-dir", required_argument, NULL, 's'},
 		{"t1", required_argument, NULL, 't'},     {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},         {"max-records", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL;
-	unsigned long t1 = 500;
+	unsigned long t1 = 500, max_records = 0;
 	struct sigaction sa;
 	struct sbuf in, out;
 	bool stdin_open = true;
@@ -270,6 +274,16 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case 'm': {
+			char *end;
+
+			max_records = strtoul(optarg, &end, 10);
+			if (*end || max_records < 1 || max_records > 10000000) {
+				fprintf(stderr, "--max-records: a count from 1 to 10000000\n");
+				return 2;
+			}
+			break;
+		}
 		case 'v': ua_verbosity++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -290,7 +304,7 @@ int main(int argc, char **argv)
 	if (ua_init(&ua, (uint32_t)t1, state_dir != NULL) < 0)
 		return 1;
 	if (open_socket(&ua, listen) < 0 || load_config(&ua, pjsip, true) < 0 ||
-	    load_config(&ua, extensions, false) < 0 || (state_dir && store_open(&ua, state_dir) < 0) ||
+	    load_config(&ua, extensions, false) < 0 || (state_dir && store_open(&ua, state_dir, max_records) < 0) ||
 	    store_load(&ua) < 0) {
 		ua_fini(&ua);
 		return 1;
