@@ -783,7 +783,9 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 	}
 	}
 	cmd_free(&c);
-	ua_flush(ua); /* NOTIFYs caused by the command go out before its reply */
+	/* the caller runs ua_flush() before it writes the replies out: the NOTIFYs
+	 * caused by the command go out before its reply, and a burst of commands
+	 * read at once is one batch of state-directory writes */
 	if (r < 0)
 		err_reply(out, sippres_strerror(r));
 	else

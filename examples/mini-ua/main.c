@@ -225,11 +225,14 @@ static void run_lines(struct ua *ua, struct sbuf *in, bool eof, struct sbuf *out
 		}
 		in->s[end] = '\0';
 		ua_command(ua, in->s + start, out);
-		flush_replies(out);
 		start = end + 1;
 		if (ua->quit)
 			break;
 	}
+	/* one batch for the lines read at once: their records are stored
+	 * together, then their NOTIFYs go out, then their replies */
+	ua_flush(ua);
+	flush_replies(out);
 	if (start >= in->len) {
 		in->len = 0;
 	} else {
