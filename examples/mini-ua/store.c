@@ -5,8 +5,9 @@
  *
  * Every write goes through a batch (store.h): the latest bytes of each file
  * wait in a table until store_sync(), which writes each to a new temporary
- * file (O_EXCL|O_NOFOLLOW), fdatasyncs it, renames it over the old file and
- * then fsyncs the directory once. All file access is relative to directory
+ * file (O_EXCL|O_NOFOLLOW), makes it durable (fdatasync each; one syncfs of
+ * the filesystem instead for a batch of more than STORE_SYNCFS_MIN files),
+ * renames it over the old file and then fsyncs the directory once. All file access is relative to directory
  * descriptors opened once and checked (owner, mode, not a symlink). */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +29,10 @@
 #define RECORD_FORMAT 1
 #define RECORD_HEADER 24
 #define STORE_FILE_MAX (1u << 20)
+/* A batch of more files than this is flushed with one syncfs() (which writes
+ * back everything dirty on that filesystem) instead of one fdatasync() each:
+ * a NOTIFY fan-out to many subscriptions costs two calls, not one per NOTIFY. */
+#define STORE_SYNCFS_MIN 8
 
 enum { DIR_SUBS, DIR_STATE };
 
@@ -43,6 +48,7 @@ struct rec {
 
 struct store {
 	int fd[2];              /* DIR and DIR/state */
+	dev_t dev[2];
 	bool dir_changed[2];    /* an unlink or rename to make durable */
 	struct rec **buckets;
 	size_t nbuckets, count;
@@ -55,7 +61,7 @@ struct store {
 	unsigned long seq;      /* temporary file names */
 	unsigned long changes;  /* since the last batch */
 	/* counters, logged at the end (and per batch at debug level) */
-	unsigned long persists, writes, fsyncs, dir_fsyncs, batches, unstored, errors;
+	unsigned long persists, writes, fsyncs, syncfs, dir_fsyncs, batches, unstored, errors;
 };
 
 /* ---- the table --------------------------------------------------------------------------- */
@@ -170,7 +176,7 @@ static int rec_set(struct store *st, struct rec *r, const void *data, size_t len
 /* dir (relative to at, or a path when at is AT_FDCWD), created when missing,
  * opened without following a symlink and checked: a directory of ours that
  * only we can write to. Returns the descriptor or -1 (logged). */
-static int open_checked_dir(int at, const char *dir, const char *shown)
+static int open_checked_dir(int at, const char *dir, const char *shown, dev_t *dev)
 {
 	struct stat before, after;
 	int fd;
@@ -207,6 +213,7 @@ static int open_checked_dir(int at, const char *dir, const char *shown)
 			close(fd);
 		return -1;
 	}
+	*dev = after.st_dev;
 	return fd;
 }
 
@@ -226,11 +233,11 @@ int store_open(struct ua *ua, const char *dir, unsigned long max_records)
 	ua->state_dir = strdup(dir);
 	if (!st->buckets || !ua->state_dir)
 		return -1;
-	st->fd[DIR_SUBS] = open_checked_dir(AT_FDCWD, dir, dir);
+	st->fd[DIR_SUBS] = open_checked_dir(AT_FDCWD, dir, dir, &st->dev[DIR_SUBS]);
 	if (st->fd[DIR_SUBS] < 0)
 		return -1;
 	snprintf(shown, sizeof(shown), "%s/state", dir);
-	st->fd[DIR_STATE] = open_checked_dir(st->fd[DIR_SUBS], "state", shown);
+	st->fd[DIR_STATE] = open_checked_dir(st->fd[DIR_SUBS], "state", shown, &st->dev[DIR_STATE]);
 	if (st->fd[DIR_STATE] < 0)
 		return -1;
 	if (hook && *hook) {
@@ -259,8 +266,8 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* r's pending bytes in a new file tmp, on disk. */
-static int write_temp(struct store *st, const struct rec *r, char *tmp, size_t tmplen)
+/* r's pending bytes in a new file tmp; on disk when sync (else the caller syncfs'es). */
+static int write_temp(struct store *st, const struct rec *r, char *tmp, size_t tmplen, bool sync)
 {
 	int dfd = st->fd[r->dir], fd = -1, err;
 
@@ -272,14 +279,15 @@ static int write_temp(struct store *st, const struct rec *r, char *tmp, size_t t
 	}
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, r->data, r->len) < 0 || fdatasync(fd) < 0) {
+	if (write_all(fd, r->data, r->len) < 0 || (sync && fdatasync(fd) < 0)) {
 		err = errno;
 		close(fd);
 		unlinkat(dfd, tmp, 0);
 		errno = err;
 		return -1;
 	}
-	st->fsyncs++;
+	if (sync)
+		st->fsyncs++;
 	if (close(fd) < 0) {
 		err = errno;
 		unlinkat(dfd, tmp, 0);
@@ -294,18 +302,36 @@ static int write_temp(struct store *st, const struct rec *r, char *tmp, size_t t
 	return 0;
 }
 
+/* The temporary files of a large batch, all on disk at once. */
+static int sync_filesystems(struct store *st)
+{
+	if (syncfs(st->fd[DIR_SUBS]) < 0)
+		return -1;
+	st->syncfs++;
+	if (st->dev[DIR_STATE] != st->dev[DIR_SUBS]) {
+		if (syncfs(st->fd[DIR_STATE]) < 0)
+			return -1;
+		st->syncfs++;
+	}
+	return 0;
+}
+
 int store_sync(struct ua *ua)
 {
 	struct store *st = ua->store;
 	char (*tmp)[300];
-	size_t n, kept = 0, written = 0;
+	size_t n, live = 0, kept = 0, written = 0;
 	unsigned long fsyncs0;
+	bool one_by_one;
 	int rc = 0;
 
 	if (!st || (!st->ndirty && !st->dir_changed[DIR_SUBS] && !st->dir_changed[DIR_STATE]))
 		return 0;
 	n = st->ndirty;
-	fsyncs0 = st->fsyncs + st->dir_fsyncs;
+	fsyncs0 = st->fsyncs + st->syncfs + st->dir_fsyncs;
+	for (size_t i = 0; i < n; i++)
+		live += st->dirty[i] != NULL;
+	one_by_one = live <= STORE_SYNCFS_MIN;
 	tmp = calloc(n ? n : 1, sizeof(*tmp));
 	if (!tmp) {
 		ua_log(LOG_ERR, "out of memory: %zu pending state file(s) not written", n);
@@ -316,12 +342,23 @@ int store_sync(struct ua *ua)
 	for (size_t i = 0; i < n; i++) {
 		struct rec *r = st->dirty[i];
 
-		if (r && write_temp(st, r, tmp[i], sizeof(tmp[i])) < 0) {
+		if (r && write_temp(st, r, tmp[i], sizeof(tmp[i]), one_by_one) < 0) {
 			ua_log(LOG_ERR, "cannot write %s/%s%s: %s; the previous version stays", ua->state_dir,
 			       r->dir == DIR_STATE ? "state/" : "", r->name, strerror(errno));
 			st->errors++;
 			tmp[i][0] = '\0';
 			rc = -1;
+		}
+	}
+	if (!one_by_one && sync_filesystems(st) < 0) {
+		ua_log(LOG_ERR, "syncfs of the state directory: %s; the previous versions stay", strerror(errno));
+		st->errors++;
+		rc = -1;
+		for (size_t i = 0; i < n; i++) {
+			if (st->dirty[i] && tmp[i][0]) {
+				unlinkat(st->fd[st->dirty[i]->dir], tmp[i], 0);
+				tmp[i][0] = '\0';
+			}
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -364,8 +401,8 @@ int store_sync(struct ua *ua)
 		st->dir_fsyncs++;
 	}
 	st->batches++;
-	ua_log(LOG_DEBUG, "store: batch %lu: %zu file(s) written for %lu change(s), %lu fsync(s)", st->batches, written,
-	       st->changes, st->fsyncs + st->dir_fsyncs - fsyncs0);
+	ua_log(LOG_DEBUG, "store: batch %lu: %zu file(s) written for %lu change(s), %lu fsync(s)%s", st->batches, written,
+	       st->changes, st->fsyncs + st->syncfs + st->dir_fsyncs - fsyncs0, one_by_one ? "" : " (syncfs)");
 	st->changes = 0;
 	return rc;
 }
@@ -380,9 +417,9 @@ void store_close(struct ua *ua)
 		store_sync(ua);
 		ua_log(LOG_INFO,
 		       "store: %lu record(s) handed over, %lu file write(s) in %lu batch(es), %lu file fsync(s), "
-		       "%lu directory fsync(s), %lu not stored (limit %lu), %lu error(s)",
-		       st->persists, st->writes, st->batches, st->fsyncs, st->dir_fsyncs, st->unstored, st->max_records,
-		       st->errors);
+		       "%lu syncfs, %lu directory fsync(s), %lu not stored (limit %lu), %lu error(s)",
+		       st->persists, st->writes, st->batches, st->fsyncs, st->syncfs, st->dir_fsyncs, st->unstored,
+		       st->max_records, st->errors);
 	}
 	for (size_t i = 0; st->buckets && i < st->nbuckets; i++) {
 		struct rec *r = st->buckets[i], *next;

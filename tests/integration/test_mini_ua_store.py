@@ -302,9 +302,9 @@ def test_record_limit():
 
 def store_counters(log):
     m = re.search(r'store: (\d+) record\(s\) handed over, (\d+) file write\(s\) in (\d+) batch\(es\), (\d+) file '
-                  r'fsync\(s\), (\d+) directory fsync\(s\)', log)
+                  r'fsync\(s\), (\d+) syncfs, (\d+) directory fsync\(s\)', log)
     check(m, 'no store counters in the log:\n%s', log[-2000:])
-    return dict(zip(('persists', 'writes', 'batches', 'fsyncs', 'dir_fsyncs'), map(int, m.groups())))
+    return dict(zip(('persists', 'writes', 'batches', 'fsyncs', 'syncfs', 'dir_fsyncs'), map(int, m.groups())))
 
 
 def test_burst_coalesces_writes():
@@ -341,6 +341,39 @@ def test_burst_coalesces_writes():
             c.close()
 
 
+def test_fan_out_one_syncfs():
+    with dirs() as (conf, state):
+        ua = tmu.UA(conf, state_dir=state)
+        c = Client(ua.addr, user='tester')
+        try:
+            subs = []
+            for _ in range(20):
+                d, r = c.subscribe('1000', 'dialog', expires=600)
+                check(r.status == 200, '%s', r.start)
+                c.notify(d)
+                subs.append(d)
+            ua.ok('devstate change PJSIP/alice RINGING')
+            last = {d.call_id: c.notify(d) for d in subs}
+            check(ua.quit() == 0, 'exit status %r', ua.proc.returncode)
+            k = store_counters(ua.log())
+            # 20 SUBSCRIBEs: one batch each (fdatasync); the fan-out: 20 records and the device state in
+            # one batch made durable by one syncfs, then one fsync per directory
+            check(k['syncfs'] == 1 and k['fsyncs'] == k['writes'] - 21, '%r', k)
+            check(re.search(r'batch \d+: 21 file\(s\) written for 21 change\(s\), 3 fsync\(s\) \(syncfs\)', ua.log()),
+                  'log:\n%s', ua.log()[-3000:])
+            ua = tmu.UA(conf, listen='127.0.0.1:%d' % c.server[1], state_dir=state)
+            for d in subs:
+                n = c.notify(d)
+                check(n.cseq[0] == last[d.call_id].cseq[0] + 1, 'CSeq %d after %d', n.cseq[0],
+                      last[d.call_id].cseq[0])
+                check(version_of(n) == version_of(last[d.call_id]) + 1 and '<state>early</state>' in n.body,
+                      'restored body %s', n.body)
+            return '%(writes)d writes: %(fsyncs)d fdatasync, %(syncfs)d syncfs, %(dir_fsyncs)d directory fsyncs' % k
+        finally:
+            ua.quit()
+            c.close()
+
+
 TESTS = [
     test_unsafe_state_dir_refused,
     test_corrupt_records_kept_as_bad,
@@ -348,6 +381,7 @@ TESTS = [
     test_crash_between_write_and_rename,
     test_record_limit,
     test_burst_coalesces_writes,
+    test_fan_out_one_syncfs,
 ]
 
 
