@@ -13,7 +13,6 @@ rename and openat calls made while it ran (needs strace; run as root or with ptr
 
 import argparse
 import os
-import re
 import shutil
 import signal
 import subprocess

@@ -12,7 +12,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import taprun  # noqa: E402
 import test_mini_ua as tmu  # noqa: E402
 from sipclient import Client  # noqa: E402
-from taprun import Skip, check  # noqa: E402
+from taprun import check  # noqa: E402
 
 HOOK = 'SIPPRES_MINI_UA_CRASH_AFTER_WRITE'
 HOOK_STATUS = 86
@@ -75,8 +74,9 @@ def version_of(n):
 
 def start_fails(conf, state_dir):
     """Run the UA on state_dir expecting it to refuse: (exit status, stderr)."""
-    argv = [tmu.ARGS.ua, '--listen', '127.0.0.1:0', '--extensions', os.path.join(conf, 'extensions.conf'),
-            '--pjsip', os.path.join(conf, 'pjsip.conf'), '--state-dir', state_dir]
+    argv = os.environ.get('MINIUA_WRAPPER', '').split() + [
+        tmu.ARGS.ua, '--listen', '127.0.0.1:0', '--extensions', os.path.join(conf, 'extensions.conf'),
+        '--pjsip', os.path.join(conf, 'pjsip.conf'), '--state-dir', state_dir]
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
     return p.returncode, p.stderr.decode('utf-8', 'replace')
 
@@ -295,8 +295,9 @@ def test_record_limit():
         finally:
             ua.quit()
             c.close()
-        status = subprocess.run([tmu.ARGS.ua, '--listen', '127.0.0.1:0', '--extensions', 'x', '--pjsip', 'y',
-                                 '--max-records', '0'], stderr=subprocess.PIPE, timeout=10).returncode
+        argv = [tmu.ARGS.ua, '--listen', '127.0.0.1:0', '--extensions', 'x', '--pjsip', 'y', '--max-records', '0']
+        status = subprocess.run(os.environ.get('MINIUA_WRAPPER', '').split() + argv, stderr=subprocess.PIPE,
+                                timeout=10).returncode
         check(status == 2, '--max-records 0: exit status %r', status)
 
 
