@@ -241,6 +241,18 @@ static void run_lines(struct ua *ua, struct sbuf *in, bool eof, struct sbuf *out
 	}
 }
 
+/* A decimal number from 1 to max. */
+static int parse_number(const char *arg, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (end == arg || *end || v < 1 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -267,26 +279,18 @@ int main(int argc, char **argv)
 		case 'e': extensions = optarg; break;
 		case 'p': pjsip = optarg; break;
 		case 's': state_dir = optarg; break;
-		case 't': {
-			char *end;
-
-			t1 = strtoul(optarg, &end, 10);
-			if (*end || t1 < 1 || t1 > 60000) {
+		case 't':
+			if (parse_number(optarg, 60000, &t1) < 0) {
 				fprintf(stderr, "--t1: milliseconds from 1 to 60000\n");
 				return 2;
 			}
 			break;
-		}
-		case 'm': {
-			char *end;
-
-			max_records = strtoul(optarg, &end, 10);
-			if (*end || max_records < 1 || max_records > 10000000) {
+		case 'm':
+			if (parse_number(optarg, 10000000, &max_records) < 0) {
 				fprintf(stderr, "--max-records: a count from 1 to 10000000\n");
 				return 2;
 			}
 			break;
-		}
 		case 'v': ua_verbosity++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

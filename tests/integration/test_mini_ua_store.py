@@ -52,6 +52,40 @@ def env(**kw):
                 os.environ[k] = v
 
 
+class Store:
+    """A UA on a fresh configuration and state directory, and a client; restart() starts the next UA on the
+    same port (with more environment variables); the last one is stopped and everything removed at the end."""
+
+    def __init__(self, *extra):
+        self.extra = list(extra)
+        self.ua = self.c = None
+
+    def __enter__(self):
+        self.conf = tmu.make_conf()
+        self.state = tempfile.mkdtemp(prefix='miniua-store-')
+        try:
+            self.ua = tmu.UA(self.conf, state_dir=self.state, extra=self.extra)
+            self.c = Client(self.ua.addr, user='tester')
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def restart(self, **env_vars):
+        with env(**env_vars):
+            self.ua = tmu.UA(self.conf, listen='127.0.0.1:%d' % self.c.server[1], state_dir=self.state,
+                             extra=self.extra)
+        return self.ua
+
+    def __exit__(self, *exc):
+        if self.ua:
+            self.ua.quit()
+        if self.c:
+            self.c.close()
+        shutil.rmtree(self.state, ignore_errors=True)
+        shutil.rmtree(self.conf, ignore_errors=True)
+
+
 def records(state):
     return sorted(f for f in os.listdir(state) if f.endswith('.sub'))
 
@@ -128,173 +162,152 @@ def test_unsafe_state_dir_refused():
 
 
 def test_corrupt_records_kept_as_bad():
-    with dirs() as (conf, state):
-        ua = tmu.UA(conf, state_dir=state)
-        c = Client(ua.addr, user='tester')
-        try:
-            subs = []
-            for res in ('1000', '1001', '1002', '1003', '3000'):
-                d, r = c.subscribe(res, 'presence', expires=600)
-                check(r.status == 200, '%s', r.start)
-                c.notify(d)
-                subs.append(d)
-            ua.kill9()
-            files = [record_of(state, d) for d in subs]
-            damage = {}
-            data = open(files[0], 'rb').read()
-            mid = len(data) // 2
-            damage[files[0]] = (data[:mid] + bytes([data[mid] ^ 0x20]) + data[mid + 1:], 'checksum mismatch')
-            data = open(files[1], 'rb').read()
-            damage[files[1]] = (data[:len(data) - 9], 'checksum mismatch')
-            data = open(files[2], 'rb').read()
-            damage[files[2]] = (data[:4] + b'\x09' + data[5:], 'record format 9, this build reads 1')
-            damage[files[3]] = (data[:20], 'truncated: 20 bytes')
-            for f, (b, _) in damage.items():
-                with open(f, 'wb') as fh:
-                    fh.write(b)
-            ua = tmu.UA(conf, listen='127.0.0.1:%d' % c.server[1], state_dir=state)
-            n = c.notify(subs[4])  # the intact one comes back
-            check(n.cseq[0] == subs[4].notify_cseqs[-2] + 1, 'CSeq %d after %r', n.cseq[0], subs[4].notify_cseqs)
-            live = show_subs(ua)
-            check(len(live) == 1 and subs[4].call_id in live[0], 'restored: %r', live)
-            for f, (b, why) in damage.items():
-                name = os.path.basename(f)
-                check(not os.path.exists(f), '%s still a record', name)
-                check(os.path.exists(f + '.bad'), '%s.bad missing: %r', name, os.listdir(state))
-                check(open(f + '.bad', 'rb').read() == b, '%s.bad is not the file as found', name)
-                check(re.search(r'%s is unusable \(%s' % (re.escape(name), re.escape(why)), ua.log()),
-                      'no reason %r for %s in the log:\n%s', why, name, ua.log())
-            for d in subs[:4]:
-                c.no_notify(d, 0.3)
-            # a .bad file is never restored again
-            ua.quit()
-            ua = tmu.UA(conf, listen='127.0.0.1:%d' % c.server[1], state_dir=state)
-            c.notify(subs[4])
-            check(len(show_subs(ua)) == 1, 'restored: %r', show_subs(ua))
-            check(len([f for f in os.listdir(state) if f.endswith('.bad')]) == 4, '%r', os.listdir(state))
-        finally:
-            ua.quit()
-            c.close()
+    with Store() as s:
+        ua, c, state = s.ua, s.c, s.state
+        subs = []
+        for res in ('1000', '1001', '1002', '1003', '3000'):
+            d, r = c.subscribe(res, 'presence', expires=600)
+            check(r.status == 200, '%s', r.start)
+            c.notify(d)
+            subs.append(d)
+        ua.kill9()
+        files = [record_of(state, d) for d in subs]
+        damage = {}
+        data = open(files[0], 'rb').read()
+        mid = len(data) // 2
+        damage[files[0]] = (data[:mid] + bytes([data[mid] ^ 0x20]) + data[mid + 1:], 'checksum mismatch')
+        data = open(files[1], 'rb').read()
+        damage[files[1]] = (data[:len(data) - 9], 'checksum mismatch')
+        data = open(files[2], 'rb').read()
+        damage[files[2]] = (data[:4] + b'\x09' + data[5:], 'record format 9, this build reads 1')
+        damage[files[3]] = (data[:20], 'truncated: 20 bytes')
+        for f, (b, _) in damage.items():
+            with open(f, 'wb') as fh:
+                fh.write(b)
+        ua = s.restart()
+        n = c.notify(subs[4])  # the intact one comes back
+        check(n.cseq[0] == subs[4].notify_cseqs[-2] + 1, 'CSeq %d after %r', n.cseq[0], subs[4].notify_cseqs)
+        live = show_subs(ua)
+        check(len(live) == 1 and subs[4].call_id in live[0], 'restored: %r', live)
+        for f, (b, why) in damage.items():
+            name = os.path.basename(f)
+            check(not os.path.exists(f), '%s still a record', name)
+            check(os.path.exists(f + '.bad'), '%s.bad missing: %r', name, os.listdir(state))
+            check(open(f + '.bad', 'rb').read() == b, '%s.bad is not the file as found', name)
+            check(re.search(r'%s is unusable \(%s' % (re.escape(name), re.escape(why)), ua.log()),
+                  'no reason %r for %s in the log:\n%s', why, name, ua.log())
+        for d in subs[:4]:
+            c.no_notify(d, 0.3)
+        # a .bad file is never restored again
+        ua.quit()
+        ua = s.restart()
+        c.notify(subs[4])
+        check(len(show_subs(ua)) == 1, 'restored: %r', show_subs(ua))
+        check(len([f for f in os.listdir(state) if f.endswith('.bad')]) == 4, '%r', os.listdir(state))
 
 
 def test_leftover_temp_files_removed():
-    with dirs() as (conf, state):
-        ua = tmu.UA(conf, state_dir=state)
-        c = Client(ua.addr, user='tester')
-        try:
-            d1, r = c.subscribe('1000', 'dialog', expires=600)
-            c.notify(d1)
-            d2, r = c.subscribe('1001', 'presence', expires=600)
-            c.notify(d2)
-            ua.kill9()
-            # d2's record only as temporary files (new and old naming), as if a crash came before the rename
-            f2 = record_of(state, d2)
-            for tmp in (f2 + '.4242-1.tmp', f2 + '.tmp'):
-                shutil.copy(f2, tmp)
-            os.unlink(f2)
-            open(os.path.join(state, 'state', 'device-50.4242-2.tmp'), 'w').write('PJSIP/x\nINUSE\n')
-            ua = tmu.UA(conf, listen='127.0.0.1:%d' % c.server[1], state_dir=state)
-            c.notify(d1)
-            c.no_notify(d2, 0.3)
-            live = show_subs(ua)
-            check(len(live) == 1 and d1.call_id in live[0], 'restored: %r', live)
-            left = [f for f in os.listdir(state) + os.listdir(os.path.join(state, 'state')) if f.endswith('.tmp')]
-            check(not left, 'temporary files left: %r', left)
-            check(ua.log().count('left by an interrupted write') == 3, 'log:\n%s', ua.log())
-        finally:
-            ua.quit()
-            c.close()
+    with Store() as s:
+        ua, c, state = s.ua, s.c, s.state
+        d1, r = c.subscribe('1000', 'dialog', expires=600)
+        c.notify(d1)
+        d2, r = c.subscribe('1001', 'presence', expires=600)
+        c.notify(d2)
+        ua.kill9()
+        # d2's record only as temporary files (new and old naming), as if a crash came before the rename
+        f2 = record_of(state, d2)
+        for tmp in (f2 + '.4242-1.tmp', f2 + '.tmp'):
+            shutil.copy(f2, tmp)
+        os.unlink(f2)
+        open(os.path.join(state, 'state', 'device-50.4242-2.tmp'), 'w').write('PJSIP/x\nINUSE\n')
+        ua = s.restart()
+        c.notify(d1)
+        c.no_notify(d2, 0.3)
+        live = show_subs(ua)
+        check(len(live) == 1 and d1.call_id in live[0], 'restored: %r', live)
+        left = [f for f in os.listdir(state) + os.listdir(os.path.join(state, 'state')) if f.endswith('.tmp')]
+        check(not left, 'temporary files left: %r', left)
+        check(ua.log().count('left by an interrupted write') == 3, 'log:\n%s', ua.log())
 
 
 def test_crash_between_write_and_rename():
-    with dirs() as (conf, state):
-        ua = tmu.UA(conf, state_dir=state)
-        c = Client(ua.addr, user='tester')
-        try:
-            d1, r = c.subscribe('1000', 'dialog', expires=600, event_id='7')
-            c.notify(d1)
-            d2, r = c.subscribe('1000', 'presence', expires=600)
-            c.notify(d2)
-            for st in ('RINGING', 'INUSE'):
-                ua.ok('devstate change PJSIP/alice %s' % st)
-                n1, n2 = c.notify(d1), c.notify(d2)
-            check(version_of(n1) == 2, 'version %r', version_of(n1))
-            ua.quit()
-            before = {f: open(os.path.join(state, f), 'rb').read() for f in records(state)}
-            check(len(before) == 2, 'records %r', before)
-            # restart with the hook: the restore writes both records (writes 1 and 2), the next change
-            # writes d1's record (3), then d2's (4): the process dies after that write, before any rename
-            with env(**{HOOK: 4}):
-                ua = tmu.UA(conf, listen='127.0.0.1:%d' % c.server[1], state_dir=state)
-            r1, r2 = c.notify(d1), c.notify(d2)
-            check(r1.cseq[0] == n1.cseq[0] + 1 and version_of(r1) == 3, 'restored %d v%r', r1.cseq[0],
-                  version_of(r1))
-            ua.proc.stdin.write(b'devstate change PJSIP/alice ONHOLD\n')
-            ua.proc.stdin.flush()
-            ua.proc.wait(10)
-            check(ua.proc.returncode == HOOK_STATUS, 'exit status %r, log:\n%s', ua.proc.returncode, ua.log())
-            check('before its rename' in ua.log(), 'log:\n%s', ua.log())
-            # the NOTIFYs of the change whose records were not renamed never went out
-            c.no_notify(d1, 0.3)
-            c.no_notify(d2, 0.1)
-            tmps = sorted(f for f in os.listdir(state) if f.endswith('.tmp'))
-            check(len(tmps) == 2, 'temporary files %r', tmps)
-            mid = {f: open(os.path.join(state, f), 'rb').read() for f in records(state)}
-            check(sorted(mid) == sorted(before), 'records %r', sorted(mid))
-            # restart: each subscription exactly once, from its last complete record; no temporary file
-            ua = tmu.UA(conf, listen='127.0.0.1:%d' % c.server[1], state_dir=state)
-            s1, s2 = c.notify(d1), c.notify(d2)
-            check(s1.cseq[0] == r1.cseq[0] + 1, 'CSeq %d after %d', s1.cseq[0], r1.cseq[0])
-            check(version_of(s1) == version_of(r1) + 1, 'version %r after %r', version_of(s1), version_of(r1))
-            check('<state>confirmed</state>' in s1.body, 'state: %s', s1.body)
-            check(s2.cseq[0] == r2.cseq[0] + 1, 'CSeq %d after %d', s2.cseq[0], r2.cseq[0])
-            live = show_subs(ua)
-            check(len(live) == 2 and {d1.call_id, d2.call_id} == {re.search(r'call-id=(\S+)', l).group(1)
-                                                                   for l in live}, 'restored: %r', live)
-            check(not [f for f in os.listdir(state) if f.endswith('.tmp')], '%r', os.listdir(state))
-            check(ua.log().count('left by an interrupted write') == 2, 'log:\n%s', ua.log())
-            c.no_notify(d1, 0.3)
-            # and the dialog goes on
-            ua.ok('devstate change PJSIP/alice NOT_INUSE')
-            t1 = c.notify(d1)
-            check(t1.cseq[0] == s1.cseq[0] + 1 and version_of(t1) == version_of(s1) + 1, 'CSeq %d', t1.cseq[0])
-        finally:
-            ua.quit()
-            c.close()
+    with Store() as s:
+        ua, c, state = s.ua, s.c, s.state
+        d1, r = c.subscribe('1000', 'dialog', expires=600, event_id='7')
+        c.notify(d1)
+        d2, r = c.subscribe('1000', 'presence', expires=600)
+        c.notify(d2)
+        for st in ('RINGING', 'INUSE'):
+            ua.ok('devstate change PJSIP/alice %s' % st)
+            n1, n2 = c.notify(d1), c.notify(d2)
+        check(version_of(n1) == 2, 'version %r', version_of(n1))
+        ua.quit()
+        before = {f: open(os.path.join(state, f), 'rb').read() for f in records(state)}
+        check(len(before) == 2, 'records %r', before)
+        # restart with the hook: the restore writes both records (writes 1 and 2), the next change
+        # writes d1's record (3), then d2's (4): the process dies after that write, before any rename
+        ua = s.restart(**{HOOK: 4})
+        r1, r2 = c.notify(d1), c.notify(d2)
+        check(r1.cseq[0] == n1.cseq[0] + 1 and version_of(r1) == 3, 'restored %d v%r', r1.cseq[0],
+              version_of(r1))
+        ua.proc.stdin.write(b'devstate change PJSIP/alice ONHOLD\n')
+        ua.proc.stdin.flush()
+        ua.proc.wait(10)
+        check(ua.proc.returncode == HOOK_STATUS, 'exit status %r, log:\n%s', ua.proc.returncode, ua.log())
+        check('before its rename' in ua.log(), 'log:\n%s', ua.log())
+        # the NOTIFYs of the change whose records were not renamed never went out
+        c.no_notify(d1, 0.3)
+        c.no_notify(d2, 0.1)
+        tmps = sorted(f for f in os.listdir(state) if f.endswith('.tmp'))
+        check(len(tmps) == 2, 'temporary files %r', tmps)
+        mid = {f: open(os.path.join(state, f), 'rb').read() for f in records(state)}
+        check(sorted(mid) == sorted(before), 'records %r', sorted(mid))
+        # restart: each subscription exactly once, from its last complete record; no temporary file
+        ua = s.restart()
+        s1, s2 = c.notify(d1), c.notify(d2)
+        check(s1.cseq[0] == r1.cseq[0] + 1, 'CSeq %d after %d', s1.cseq[0], r1.cseq[0])
+        check(version_of(s1) == version_of(r1) + 1, 'version %r after %r', version_of(s1), version_of(r1))
+        check('<state>confirmed</state>' in s1.body, 'state: %s', s1.body)
+        check(s2.cseq[0] == r2.cseq[0] + 1, 'CSeq %d after %d', s2.cseq[0], r2.cseq[0])
+        live = show_subs(ua)
+        check(len(live) == 2 and {d1.call_id, d2.call_id} == {re.search(r'call-id=(\S+)', l).group(1)
+                                                               for l in live}, 'restored: %r', live)
+        check(not [f for f in os.listdir(state) if f.endswith('.tmp')], '%r', os.listdir(state))
+        check(ua.log().count('left by an interrupted write') == 2, 'log:\n%s', ua.log())
+        c.no_notify(d1, 0.3)
+        # and the dialog goes on
+        ua.ok('devstate change PJSIP/alice NOT_INUSE')
+        t1 = c.notify(d1)
+        check(t1.cseq[0] == s1.cseq[0] + 1 and version_of(t1) == version_of(s1) + 1, 'CSeq %d', t1.cseq[0])
 
 
 def test_record_limit():
-    with dirs() as (conf, state):
-        ua = tmu.UA(conf, state_dir=state, extra=['--max-records', '2'])
-        c = Client(ua.addr, user='tester')
-        try:
-            subs = []
-            for res in ('1000', '1001', '1002'):
-                d, r = c.subscribe(res, 'presence', expires=600)
-                check(r.status == 200, 'past the limit the subscription is still served: %s', r.start)
-                c.notify(d)
-                subs.append(d)
-            check(len(records(state)) == 2, 'records %r', records(state))
-            check(not [f for f in records(state) if f.startswith(subs[2].remote_tag)], 'the third was stored')
-            check('the limit (--max-records 2)' in ua.log(), 'log:\n%s', ua.log())
-            ua.ok('devstate change PJSIP/carol INUSE')  # 1002 is carol: its NOTIFY still goes out
-            c.notify(subs[2])
-            # an ended subscription frees its slot: the third's next change stores it
-            r = c.resubscribe(subs[0], 0)
-            check(r.status == 200, '%s', r.start)
-            c.notify(subs[0])
-            ua.ok('devstate change PJSIP/carol NOT_INUSE')
-            last = c.notify(subs[2])
-            check(len(records(state)) == 2, 'records %r', records(state))
-            record_of(state, subs[2])
-            ua.kill9()
-            ua = tmu.UA(conf, listen='127.0.0.1:%d' % c.server[1], state_dir=state, extra=['--max-records', '2'])
-            n1, n2 = c.notify(subs[1]), c.notify(subs[2])
-            check(n2.cseq[0] == last.cseq[0] + 1, 'CSeq %d after %d', n2.cseq[0], last.cseq[0])
-            check(len(show_subs(ua)) == 2, '%r', show_subs(ua))
-        finally:
-            ua.quit()
-            c.close()
+    with Store('--max-records', '2') as s:
+        ua, c, state = s.ua, s.c, s.state
+        subs = []
+        for res in ('1000', '1001', '1002'):
+            d, r = c.subscribe(res, 'presence', expires=600)
+            check(r.status == 200, 'past the limit the subscription is still served: %s', r.start)
+            c.notify(d)
+            subs.append(d)
+        check(len(records(state)) == 2, 'records %r', records(state))
+        check(not [f for f in records(state) if f.startswith(subs[2].remote_tag)], 'the third was stored')
+        check('the limit (--max-records 2)' in ua.log(), 'log:\n%s', ua.log())
+        ua.ok('devstate change PJSIP/carol INUSE')  # 1002 is carol: its NOTIFY still goes out
+        c.notify(subs[2])
+        # an ended subscription frees its slot: the third's next change stores it
+        r = c.resubscribe(subs[0], 0)
+        check(r.status == 200, '%s', r.start)
+        c.notify(subs[0])
+        ua.ok('devstate change PJSIP/carol NOT_INUSE')
+        last = c.notify(subs[2])
+        check(len(records(state)) == 2, 'records %r', records(state))
+        record_of(state, subs[2])
+        ua.kill9()
+        ua = s.restart()
+        n1, n2 = c.notify(subs[1]), c.notify(subs[2])
+        check(n2.cseq[0] == last.cseq[0] + 1, 'CSeq %d after %d', n2.cseq[0], last.cseq[0])
+        check(len(show_subs(ua)) == 2, '%r', show_subs(ua))
         argv = [tmu.ARGS.ua, '--listen', '127.0.0.1:0', '--extensions', 'x', '--pjsip', 'y', '--max-records', '0']
         status = subprocess.run(os.environ.get('MINIUA_WRAPPER', '').split() + argv, stderr=subprocess.PIPE,
                                 timeout=10).returncode
@@ -309,70 +322,60 @@ def store_counters(log):
 
 
 def test_burst_coalesces_writes():
-    with dirs() as (conf, state):
-        ua = tmu.UA(conf, state_dir=state)
-        c = Client(ua.addr, user='tester')
-        try:
-            d, r = c.subscribe('1000', 'dialog', expires=600)
-            first = c.notify(d)
-            # 100 changes in one write (under PIPE_BUF: one read, one event-loop turn)
-            lines = ''.join('devstate change PJSIP/alice %s\n' % ('INUSE' if i % 2 == 0 else 'NOT_INUSE')
-                            for i in range(100))
-            check(len(lines) < 4096, '%d bytes', len(lines))
-            ua.proc.stdin.write(lines.encode())
-            ua.proc.stdin.flush()
-            for i in range(100):
-                l = ua.out.get(timeout=10)
-                check(l == 'OK', 'reply %d: %r', i, l)
-            cseqs = [c.notify(d).cseq[0] for _ in range(100)]
-            check(sorted(cseqs) == list(range(first.cseq[0] + 1, first.cseq[0] + 101)), 'CSeqs %r', cseqs)
-            check(ua.quit() == 0, 'exit status %r', ua.proc.returncode)
-            k = store_counters(ua.log())
-            # the SUBSCRIBE (its record, then its NOTIFY's), then the 100 changes: one batch of two files
-            # (the record and state/device-...), each fdatasync'ed, and one fsync of each directory
-            check(k['persists'] >= 101, '%r', k)
-            check(k['writes'] <= 4 and k['batches'] <= 3, 'not coalesced: %r', k)
-            check(k['fsyncs'] == k['writes'] and 1 <= k['dir_fsyncs'] <= 2 * k['batches'], '%r', k)
-            ua = tmu.UA(conf, listen='127.0.0.1:%d' % c.server[1], state_dir=state)
-            n = c.notify(d)
-            check(n.cseq[0] == max(cseqs) + 1, 'restored CSeq %d after %d', n.cseq[0], max(cseqs))
-            return '%(persists)d records handed over: %(writes)d writes, %(fsyncs)d+%(dir_fsyncs)d fsyncs' % k
-        finally:
-            ua.quit()
-            c.close()
+    with Store() as s:
+        ua, c, state = s.ua, s.c, s.state
+        d, r = c.subscribe('1000', 'dialog', expires=600)
+        first = c.notify(d)
+        # 100 changes in one write (under PIPE_BUF: one read, one event-loop turn)
+        lines = ''.join('devstate change PJSIP/alice %s\n' % ('INUSE' if i % 2 == 0 else 'NOT_INUSE')
+                        for i in range(100))
+        check(len(lines) < 4096, '%d bytes', len(lines))
+        ua.proc.stdin.write(lines.encode())
+        ua.proc.stdin.flush()
+        for i in range(100):
+            l = ua.out.get(timeout=10)
+            check(l == 'OK', 'reply %d: %r', i, l)
+        cseqs = [c.notify(d).cseq[0] for _ in range(100)]
+        check(sorted(cseqs) == list(range(first.cseq[0] + 1, first.cseq[0] + 101)), 'CSeqs %r', cseqs)
+        check(ua.quit() == 0, 'exit status %r', ua.proc.returncode)
+        k = store_counters(ua.log())
+        # the SUBSCRIBE (its record, then its NOTIFY's), then the 100 changes: one batch of two files
+        # (the record and state/device-...), each fdatasync'ed, and one fsync of each directory
+        check(k['persists'] >= 101, '%r', k)
+        check(k['writes'] <= 4 and k['batches'] <= 3, 'not coalesced: %r', k)
+        check(k['fsyncs'] == k['writes'] and 1 <= k['dir_fsyncs'] <= 2 * k['batches'], '%r', k)
+        ua = s.restart()
+        n = c.notify(d)
+        check(n.cseq[0] == max(cseqs) + 1, 'restored CSeq %d after %d', n.cseq[0], max(cseqs))
+        return '%(persists)d records handed over: %(writes)d writes, %(fsyncs)d+%(dir_fsyncs)d fsyncs' % k
 
 
 def test_fan_out_one_syncfs():
-    with dirs() as (conf, state):
-        ua = tmu.UA(conf, state_dir=state)
-        c = Client(ua.addr, user='tester')
-        try:
-            subs = []
-            for _ in range(20):
-                d, r = c.subscribe('1000', 'dialog', expires=600)
-                check(r.status == 200, '%s', r.start)
-                c.notify(d)
-                subs.append(d)
-            ua.ok('devstate change PJSIP/alice RINGING')
-            last = {d.call_id: c.notify(d) for d in subs}
-            check(ua.quit() == 0, 'exit status %r', ua.proc.returncode)
-            k = store_counters(ua.log())
-            # 20 SUBSCRIBEs: one batch each (fdatasync); the fan-out: 20 records and the device state in
-            # one batch made durable by one syncfs, then one fsync per directory
-            check(k['syncfs'] == 1 and k['fsyncs'] == k['writes'] - 21, '%r', k)
-            check(re.search(r'batch \d+: 21 file\(s\) written for 21 change\(s\), 3 fsync\(s\) \(syncfs\)', ua.log()),
-                  'log:\n%s', ua.log()[-3000:])
-            ua = tmu.UA(conf, listen='127.0.0.1:%d' % c.server[1], state_dir=state)
-            for d in subs:
-                n = c.notify(d)
-                check(n.cseq[0] == last[d.call_id].cseq[0] + 1, 'CSeq %d after %d', n.cseq[0],
-                      last[d.call_id].cseq[0])
-                check(version_of(n) == version_of(last[d.call_id]) + 1 and '<state>early</state>' in n.body,
-                      'restored body %s', n.body)
-            return '%(writes)d writes: %(fsyncs)d fdatasync, %(syncfs)d syncfs, %(dir_fsyncs)d directory fsyncs' % k
-        finally:
-            ua.quit()
-            c.close()
+    with Store() as s:
+        ua, c, state = s.ua, s.c, s.state
+        subs = []
+        for _ in range(20):
+            d, r = c.subscribe('1000', 'dialog', expires=600)
+            check(r.status == 200, '%s', r.start)
+            c.notify(d)
+            subs.append(d)
+        ua.ok('devstate change PJSIP/alice RINGING')
+        last = {d.call_id: c.notify(d) for d in subs}
+        check(ua.quit() == 0, 'exit status %r', ua.proc.returncode)
+        k = store_counters(ua.log())
+        # 20 SUBSCRIBEs: one batch each (fdatasync); the fan-out: 20 records and the device state in
+        # one batch made durable by one syncfs, then one fsync per directory
+        check(k['syncfs'] == 1 and k['fsyncs'] == k['writes'] - 21, '%r', k)
+        check(re.search(r'batch \d+: 21 file\(s\) written for 21 change\(s\), 3 fsync\(s\) \(syncfs\)', ua.log()),
+              'log:\n%s', ua.log()[-3000:])
+        ua = s.restart()
+        for d in subs:
+            n = c.notify(d)
+            check(n.cseq[0] == last[d.call_id].cseq[0] + 1, 'CSeq %d after %d', n.cseq[0],
+                  last[d.call_id].cseq[0])
+            check(version_of(n) == version_of(last[d.call_id]) + 1 and '<state>early</state>' in n.body,
+                  'restored body %s', n.body)
+        return '%(writes)d writes: %(fsyncs)d fdatasync, %(syncfs)d syncfs, %(dir_fsyncs)d directory fsyncs' % k
 
 
 TESTS = [
