@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import taprun  # noqa: E402
 import test_mini_ua as tmu  # noqa: E402
 from sipclient import Client  # noqa: E402
-from taprun import check  # noqa: E402
+from taprun import Skip, check  # noqa: E402
 
 HOOK = 'SIPPRES_MINI_UA_CRASH_AFTER_WRITE'
 HOOK_STATUS = 86
@@ -378,6 +378,60 @@ def test_fan_out_one_syncfs():
         return '%(writes)d writes: %(fsyncs)d fdatasync, %(syncfs)d syncfs, %(dir_fsyncs)d directory fsyncs' % k
 
 
+def test_durable_before_sent():
+    """strace's record of the UA's calls: each record is flushed, renamed and its directory flushed before
+    the 200 or the NOTIFY that it describes is sent; temporary files are opened O_EXCL|O_NOFOLLOW|O_CLOEXEC."""
+    if not shutil.which('strace') or os.environ.get('MINIUA_WRAPPER'):
+        raise Skip('needs strace, and no other MINIUA_WRAPPER')
+    if subprocess.run(['strace', '-qq', '-o', os.devnull, 'true'], stderr=subprocess.DEVNULL).returncode != 0:
+        raise Skip('strace cannot trace here (ptrace not allowed)')
+    trace = tempfile.mktemp(prefix='miniua-strace-')
+    calls = 'trace=openat,fdatasync,syncfs,fsync,renameat,sendto'
+    try:
+        with env(MINIUA_WRAPPER='strace -f -qq -s 24 -e %s -o %s' % (calls, trace)), Store() as s:
+            d, r = s.c.subscribe('1000', 'dialog', expires=600)
+            check(r.status == 200, '%s', r.start)
+            s.c.notify(d)
+            for st in ('RINGING', 'INUSE'):
+                s.ua.ok('devstate change PJSIP/alice %s' % st)
+                s.c.notify(d)
+            s.ua.quit()
+        lines = [re.sub(r'^\d+ +', '', l) for l in open(trace)]
+        if os.environ.get('DEBUG_TRACE'):
+            sys.stderr.write(''.join(lines))
+    finally:
+        if os.path.exists(trace):
+            os.unlink(trace)
+    tmp_fds, synced, renamed, durable, sent = {}, set(), set(), set(), []
+    for l in lines:
+        m = re.match(r'openat\((\d+|AT_FDCWD), "([^"]+\.tmp)", [^)]*O_EXCL[^)]*\)\s+= (\d+)', l)
+        if m:
+            check('O_NOFOLLOW' in l and 'O_CLOEXEC' in l, 'temporary file opened without safe flags: %s', l)
+            tmp_fds[int(m.group(3))] = m.group(2)
+            continue
+        m = re.match(r'fdatasync\((\d+)\)\s+= 0', l)
+        if m and int(m.group(1)) in tmp_fds:
+            synced.add(tmp_fds.pop(int(m.group(1))))
+            continue
+        m = re.match(r'renameat\(\d+, "([^"]+)", \d+, "([^"]+\.sub)"\)\s+= 0', l)
+        if m:
+            check(m.group(1) in synced, 'renamed before it was flushed: %s', l)
+            renamed.add(m.group(2))
+            continue
+        if re.match(r'fsync\(\d+\)\s+= 0', l):
+            durable |= renamed
+            renamed = set()
+            continue
+        m = re.match(r'sendto\(\d+, "(NOTIFY|SIP/2.0 200)', l)
+        if m:
+            # in this dialog every message is preceded by a new record of its own
+            sent.append((m.group(1), bool(durable) and not renamed))
+            durable = set()
+    check(len(sent) >= 4 and sent[0][0] == 'SIP/2.0 200', 'sent %r', sent)
+    check(all(ok for _, ok in sent), 'sent before its record was durable: %r', sent)
+    return '%d messages, each after its record was durable' % len(sent)
+
+
 TESTS = [
     test_unsafe_state_dir_refused,
     test_corrupt_records_kept_as_bad,
@@ -386,6 +440,7 @@ TESTS = [
     test_record_limit,
     test_burst_coalesces_writes,
     test_fan_out_one_syncfs,
+    test_durable_before_sent,
 ]
 
 
