@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -236,6 +237,13 @@ int store_open(struct ua *ua, const char *dir, unsigned long max_records)
 	st->fd[DIR_SUBS] = open_checked_dir(AT_FDCWD, dir, dir, &st->dev[DIR_SUBS]);
 	if (st->fd[DIR_SUBS] < 0)
 		return -1;
+	/* one UA per directory: another would delete this one's temporary files
+	 * at its start and restore (and then NOTIFY) the same subscriptions */
+	if (flock(st->fd[DIR_SUBS], LOCK_EX | LOCK_NB) < 0) {
+		ua_log(LOG_ERR, "refusing state directory %s: %s", dir,
+		       errno == EWOULDBLOCK ? "another sippres-mini-ua is using it" : strerror(errno));
+		return -1;
+	}
 	snprintf(shown, sizeof(shown), "%s/state", dir);
 	st->fd[DIR_STATE] = open_checked_dir(st->fd[DIR_SUBS], "state", shown, &st->dev[DIR_STATE]);
 	if (st->fd[DIR_STATE] < 0)

@@ -161,6 +161,20 @@ def test_unsafe_state_dir_refused():
             check(ua.quit() == 0, 'exit status %r', ua.proc.returncode)
 
 
+def test_one_ua_per_state_dir():
+    with Store() as s:
+        status, err = start_fails(s.conf, s.state)
+        check(status == 1 and 'refusing state directory %s: another sippres-mini-ua is using it' % s.state in err,
+              'a second UA on %s: exit status %r, log:\n%s', s.state, status, err)
+        # the first one goes on, and its successor gets the directory once it has stopped
+        d, r = s.c.subscribe('1000', 'presence', expires=600)
+        check(r.status == 200, '%s', r.start)
+        s.c.notify(d)
+        check(s.ua.quit() == 0, 'exit status %r', s.ua.proc.returncode)
+        s.restart()
+        s.c.notify(d)
+
+
 def test_corrupt_records_kept_as_bad():
     with Store() as s:
         ua, c, state = s.ua, s.c, s.state
@@ -434,6 +448,7 @@ def test_durable_before_sent():
 
 TESTS = [
     test_unsafe_state_dir_refused,
+    test_one_ua_per_state_dir,
     test_corrupt_records_kept_as_bad,
     test_leftover_temp_files_removed,
     test_crash_between_write_and_rename,
