@@ -205,6 +205,7 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 
 void ua_flush(struct ua *ua)
 {
+	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
 	for (size_t i = 0; i < ua->outq_len; i++) {
 		struct ntx *x = ua->outq[i];
 
@@ -272,6 +273,7 @@ void ua_fini(struct ua *ua)
 	ntx_table_fini(&ua->ntx);
 	stx_table_fini(&ua->stx);
 	strset_free(&ua->endpoints);
+	store_close(ua);
 	free(ua->state_dir);
 	if (ua->fd >= 0)
 		close(ua->fd);
@@ -291,6 +293,7 @@ static void respond(struct ua *ua, const struct sip_in *in, const struct ua_addr
 		ua_log(LOG_ERR, "cannot build a %d response", status);
 		return;
 	}
+	store_sync(ua); /* a 200 to a SUBSCRIBE: acknowledged means stored */
 	ua_send(ua, data, len, src);
 	if (key && stx_add(&ua->stx, key, data, len, ua_now_mono_ms()) < 0)
 		ua_log(LOG_WARN, "out of memory: a retransmitted %s will be processed again", in->method);
@@ -780,7 +783,9 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 	}
 	}
 	cmd_free(&c);
-	ua_flush(ua); /* NOTIFYs caused by the command go out before its reply */
+	/* the caller runs ua_flush() before it writes the replies out: the NOTIFYs
+	 * caused by the command go out before its reply, and a burst of commands
+	 * read at once is one batch of state-directory writes */
 	if (r < 0)
 		err_reply(out, sippres_strerror(r));
 	else

@@ -5,6 +5,7 @@
 
 #include <libsippresence/libsippresence.h>
 
+#include "store.h"
 #include "ua.h"
 
 struct strset {
@@ -24,6 +25,7 @@ struct ua {
 	struct stx_table stx;
 	struct strset endpoints;   /* endpoint names from pjsip.conf */
 	char *state_dir;           /* NULL: no persistence */
+	struct store *store;       /* store.c, with state_dir */
 	/* NOTIFYs built in the notify callback, sent when the library call that
 	 * made them returns: the library persists the subscription's next CSeq
 	 * after the callback, and a crash in between must not let a restart
@@ -48,15 +50,5 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out);
 void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *dst);
 /* Send the NOTIFYs the library produced during the last call(s). */
 void ua_flush(struct ua *ua);
-
-/* store.c: --state-dir */
-int store_open(struct ua *ua, const char *dir);
-void store_persist(struct ua *ua, struct sippres_sub *sub, const void *record, size_t len);
-void store_forget(struct ua *ua, const char *call_id, const char *local_tag);
-void store_forget_sub(struct ua *ua, struct sippres_sub *sub);
-void store_save_device(struct ua *ua, const char *device, int state);
-void store_save_presence(struct ua *ua, const char *provider, int state, const char *subtype, const char *message);
-/* Device and presence states, then subscriptions (which queue their NOTIFYs). */
-int store_load(struct ua *ua);
 
 #endif

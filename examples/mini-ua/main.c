@@ -26,11 +26,13 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sippres-mini-ua --listen ADDR:PORT --extensions FILE --pjsip FILE [--state-dir DIR]\n"
-	           "                      [--t1 MS] [-v|--verbose]...\n"
+	           "                      [--max-records N] [--t1 MS] [-v|--verbose]...\n"
 	           "  --listen ADDR:PORT   UDP address to serve: 127.0.0.1:5070, [::1]:5070, 0.0.0.0:5060 (port 0: any)\n"
 	           "  --extensions FILE    Asterisk extensions.conf with the hints\n"
 	           "  --pjsip FILE         Asterisk pjsip.conf with the endpoints\n"
 	           "  --state-dir DIR      keep subscriptions (and device/presence states) across restarts\n"
+	           "  --max-records N      with --state-dir: store at most N subscriptions (default %d; more are\n"
+	           "                       served but not stored)\n"
 	           "  --t1 MS              SIP timer T1 for NOTIFY retransmission (default 500; for tests)\n"
 	           "  -v, --verbose        more logs on standard error (twice: every SIP message)\n"
 	           "Control commands, one per line on standard input; each reply ends with OK or ERR <reason>:\n"
@@ -45,7 +47,8 @@ static void usage(FILE *f)
 	           "  core show hints\n"
 	           "  pjsip show subscriptions inbound\n"
 	           "  quit\n"
-	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n");
+	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n",
+	        STORE_MAX_RECORDS_DEFAULT);
 }
 
 /* ---- configuration -------------------------------------------------------------------- */
@@ -222,11 +225,14 @@ static void run_lines(struct ua *ua, struct sbuf *in, bool eof, struct sbuf *out
 		}
 		in->s[end] = '\0';
 		ua_command(ua, in->s + start, out);
-		flush_replies(out);
 		start = end + 1;
 		if (ua->quit)
 			break;
 	}
+	/* one batch for the lines read at once: their records are stored
+	 * together, then their NOTIFYs go out, then their replies */
+	ua_flush(ua);
+	flush_replies(out);
 	if (start >= in->len) {
 		in->len = 0;
 	} else {
@@ -235,16 +241,29 @@ static void run_lines(struct ua *ua, struct sbuf *in, bool eof, struct sbuf *out
 	}
 }
 
+/* A decimal number from 1 to max. */
+static int parse_number(const char *arg, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (end == arg || *end || v < 1 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'}, {"extensions", required_argument, NULL, 'e'},
 		{"pjsip", required_argument, NULL, 'p'},  {"state-dir", required_argument, NULL, 's'},
 		{"t1", required_argument, NULL, 't'},     {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},         {"max-records", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL;
-	unsigned long t1 = 500;
+	unsigned long t1 = 500, max_records = 0;
 	struct sigaction sa;
 	struct sbuf in, out;
 	bool stdin_open = true;
@@ -260,16 +279,18 @@ int main(int argc, char **argv)
 		case 'e': extensions = optarg; break;
 		case 'p': pjsip = optarg; break;
 		case 's': state_dir = optarg; break;
-		case 't': {
-			char *end;
-
-			t1 = strtoul(optarg, &end, 10);
-			if (*end || t1 < 1 || t1 > 60000) {
+		case 't':
+			if (parse_number(optarg, 60000, &t1) < 0) {
 				fprintf(stderr, "--t1: milliseconds from 1 to 60000\n");
 				return 2;
 			}
 			break;
-		}
+		case 'm':
+			if (parse_number(optarg, 10000000, &max_records) < 0) {
+				fprintf(stderr, "--max-records: a count from 1 to 10000000\n");
+				return 2;
+			}
+			break;
 		case 'v': ua_verbosity++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -290,7 +311,7 @@ int main(int argc, char **argv)
 	if (ua_init(&ua, (uint32_t)t1, state_dir != NULL) < 0)
 		return 1;
 	if (open_socket(&ua, listen) < 0 || load_config(&ua, pjsip, true) < 0 ||
-	    load_config(&ua, extensions, false) < 0 || (state_dir && store_open(&ua, state_dir) < 0) ||
+	    load_config(&ua, extensions, false) < 0 || (state_dir && store_open(&ua, state_dir, max_records) < 0) ||
 	    store_load(&ua) < 0) {
 		ua_fini(&ua);
 		return 1;
