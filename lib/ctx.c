@@ -8,6 +8,7 @@
 #include "state/state-private.h"
 #include "bodies/bodies-private.h"
 #include "lists/lists-private.h"
+#include "publish/publish-private.h"
 #include "subs/subs-private.h"
 
 static const struct {
@@ -17,6 +18,7 @@ static const struct {
 	{sippres__registry_new, sippres__registry_free},
 	{sippres__bodies_init, sippres__bodies_fini},
 	{sippres__lists_new, sippres__lists_free},
+	{sippres__pubs_new, sippres__pubs_free},
 	{sippres__subs_new, sippres__subs_free},
 };
 #define NLAYERS (sizeof(layers) / sizeof(layers[0]))
@@ -85,7 +87,7 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 		r = sippres__check_struct(cb, CALLBACKS_V1_SIZE, sizeof(*cb));
 		if (r < 0)
 			return r;
-		memcpy(&cbs, cb, CALLBACKS_V1_SIZE);
+		memcpy(&cbs, cb, cb->size < sizeof(cbs) ? cb->size : sizeof(cbs));
 	}
 	cbs.size = sizeof(cbs);
 

@@ -88,9 +88,12 @@ static void test_callbacks(void **state)
 		MEMBER(sippres_callbacks, notify, 24, 8),
 		MEMBER(sippres_callbacks, persist, 32, 8),
 		MEMBER(sippres_callbacks, forget, 40, 8),
+		MEMBER(sippres_callbacks, persist_publication, 48, 8),
+		MEMBER(sippres_callbacks, forget_publication, 56, 8),
+		MEMBER(sippres_callbacks, publish, 64, 8),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_callbacks, 48, m);
+	CHECK_STRUCT(sippres_callbacks, 72, m);
 }
 
 static void test_diag(void **state)
@@ -366,6 +369,81 @@ static void test_config_io(void **state)
 	CHECK_STRUCT(sippres_config_io, 48, m);
 }
 
+static void test_inbound_publication(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_inbound_publication, size, 0, 8),
+		MEMBER(sippres_inbound_publication, endpoint, 8, 8),
+		MEMBER(sippres_inbound_publication, events, 16, 4),
+		MEMBER(sippres_inbound_publication, min_expiry, 20, 4),
+		MEMBER(sippres_inbound_publication, max_expiry, 24, 4),
+		MEMBER(sippres_inbound_publication, default_expiry, 28, 4),
+		MEMBER(sippres_inbound_publication, device_state_filter, 32, 8),
+		MEMBER(sippres_inbound_publication, devicestate_publish, 40, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_inbound_publication, 48, m);
+}
+
+static void test_publish_req(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_publish_req, size, 0, 8),
+		MEMBER(sippres_publish_req, endpoint, 8, 8),
+		MEMBER(sippres_publish_req, resource, 16, 8),
+		MEMBER(sippres_publish_req, event, 24, 8),
+		MEMBER(sippres_publish_req, expires, 32, 8),
+		MEMBER(sippres_publish_req, if_match, 40, 8),
+		MEMBER(sippres_publish_req, content_type, 48, 8),
+		MEMBER(sippres_publish_req, body, 56, 8),
+		MEMBER(sippres_publish_req, body_len, 64, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_publish_req, 72, m);
+}
+
+static void test_publish_res(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_publish_res, size, 0, 8),
+		MEMBER(sippres_publish_res, status, 8, 4),
+		MEMBER(sippres_publish_res, reason, 16, 8),
+		MEMBER(sippres_publish_res, etag, 24, 8),
+		MEMBER(sippres_publish_res, expires, 32, 4),
+		MEMBER(sippres_publish_res, min_expires, 36, 4),
+		MEMBER(sippres_publish_res, allow_events, 40, 8),
+		MEMBER(sippres_publish_res, accept, 48, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_publish_res, 56, m);
+}
+
+static void test_publication_info(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_publication_info, size, 0, 8),
+		MEMBER(sippres_publication_info, resource, 8, 8),
+		MEMBER(sippres_publication_info, event, 16, 8),
+		MEMBER(sippres_publication_info, endpoint, 24, 8),
+		MEMBER(sippres_publication_info, etag, 32, 8),
+		MEMBER(sippres_publication_info, content_type, 40, 8),
+		MEMBER(sippres_publication_info, expires_at_ms, 48, 8),
+		MEMBER(sippres_publication_info, body_len, 56, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_publication_info, 64, m);
+}
+
+static void test_outbound_publish(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_outbound_publish, size, 0, 8),
+		MEMBER(sippres_outbound_publish, device_state_filter, 8, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_outbound_publish, 16, m);
+}
+
 static void test_error_codes(void **state)
 {
 	static const struct constant c[] = {
@@ -467,6 +545,9 @@ static void test_macros(void **state)
 		CONSTANT(SIPPRES_ENDPOINT_DENY_SUBSCRIBE, 0x1),
 		CONSTANT(SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING, 0x2),
 		CONSTANT(SIPPRES_SUBSCRIBE_EVENTLIST, 0x1),
+		CONSTANT(SIPPRES_PUBLISH_PRESENCE, 1),
+		CONSTANT(SIPPRES_PUBLISH_DIALOG, 2),
+		CONSTANT(SIPPRES_PUBLISH_DEVICESTATE, 4),
 	};
 	(void)state;
 	CHECK_CONSTANTS("numeric macros", c);
@@ -491,6 +572,11 @@ int main(void)
 		cmocka_unit_test(test_sub_info),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_config_io),
+		cmocka_unit_test(test_inbound_publication),
+		cmocka_unit_test(test_publish_req),
+		cmocka_unit_test(test_publish_res),
+		cmocka_unit_test(test_publication_info),
+		cmocka_unit_test(test_outbound_publish),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_macros),

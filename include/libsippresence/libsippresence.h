@@ -149,6 +149,7 @@ struct sippres_config {
 
 struct sippres_exten_status;
 struct sippres_sub;
+struct sippres_publication;
 struct sippres_notify;
 
 /**
@@ -173,6 +174,20 @@ struct sippres_callbacks {
 	/** Delete the subscription's record: it ended. The sub is freed after the
 	 *  callback returns. @since 0.1 */
 	void (*forget)(void *user_data, struct sippres_sub *sub);
+	/** Store (replace) a publication's record; see sippres_publication_restore().
+	 *  Called before the answer to the PUBLISH that made or changed it is
+	 *  returned. @since 0.2 */
+	void (*persist_publication)(void *user_data, struct sippres_publication *pub, const void *record, size_t len);
+	/** The publication ended (removed or expired): drop its record. It is
+	 *  freed when the callback returns. @since 0.2 */
+	void (*forget_publication)(void *user_data, struct sippres_publication *pub);
+	/** PUBLISH body to the outbound publish named outbound (a
+	 *  sippres_outbound_publish_set() name): Event event, Content-Type
+	 *  content_type. The host sends it as RFC 3903 asks (an initial PUBLISH, or
+	 *  a modify with SIP-If-Match of its live publication there). Return 0, or
+	 *  < 0 when it cannot be sent (logged; state stays). @since 0.2 */
+	int (*publish)(void *user_data, const char *outbound, const char *event, const char *content_type,
+	               const char *body, size_t len);
 };
 
 /**
@@ -1112,6 +1127,192 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
  */
 SIPPRES_EXPORT int sippres_config_load_pjsip(struct sippres_ctx *ctx, const char *file, const char *text,
                                              size_t len, const struct sippres_config_io *io);
+/** @} */
+
+/**
+ * @defgroup publish Publications (RFC 3903)
+ * The library as an event state compositor: the host hands over a PUBLISH's
+ * facts, the library answers with the decision, keeps the publication with
+ * its entity-tag and expiry, and turns its body into the state hints
+ * aggregate. A PUBLISH to resource R sets:
+ * - Event presence (application/pidf+xml): presence provider `Publish:R`;
+ * - Event dialog (application/dialog-info+xml): device `Dialog/R` and, per
+ *   dialog, its call (sippres_call_set());
+ * - Event asterisk-devicestate (application/json, Asterisk's device state
+ *   exchange): the device the body names, unless the body carries this
+ *   context's own entity id or the resource's device_state_filter does not
+ *   match; a `refresh` request is answered by publishing every current
+ *   device state back through the publication's devicestate_publish.
+ * So `exten => 1000,hint,PJSIP/alice&Dialog/1000,Publish:1000` aggregates
+ * all three. docs/publish.md has the mappings and the composition policy.
+ * @{
+ */
+
+/** The event packages a resource accepts publications of (bits). @since 0.2 */
+enum sippres_publish_event {
+	SIPPRES_PUBLISH_PRESENCE = 1 << 0,   /**< Event: presence, application/pidf+xml */
+	SIPPRES_PUBLISH_DIALOG = 1 << 1,     /**< Event: dialog, application/dialog-info+xml */
+	SIPPRES_PUBLISH_DEVICESTATE = 1 << 2 /**< Event: asterisk-devicestate, application/json */
+};
+
+/**
+ * A resource that may be published to (Asterisk's type=inbound-publication,
+ * with its asterisk-publication). The host sets size; strings are copied.
+ * @since 0.2
+ */
+struct sippres_inbound_publication {
+	size_t size;                     /**< sizeof(struct sippres_inbound_publication), set by the host */
+	const char *endpoint;            /**< the endpoint that may publish here (required) */
+	uint32_t events;                 /**< SIPPRES_PUBLISH_* bits (at least one) */
+	uint32_t min_expiry;             /**< seconds; shorter requests get 423 (0: 60) */
+	uint32_t max_expiry;             /**< seconds; longer requests are shortened (0: 3600) */
+	uint32_t default_expiry;         /**< seconds, for a PUBLISH without Expires (0: 3600) */
+	const char *device_state_filter; /**< asterisk-devicestate: a POSIX extended regular expression,
+	                                      case-insensitive, unanchored; devices it does not match are
+	                                      ignored. NULL or "": every device */
+	const char *devicestate_publish; /**< asterisk-devicestate: the outbound publish a refresh request
+	                                      is answered through; NULL: refresh requests are ignored */
+};
+
+/**
+ * Add or replace the inbound publication of resource (the Request-URI's user
+ * part). Replacing keeps its live publications unless their event is no
+ * longer enabled (those end, as removal does).
+ * @return 0 added, 1 replaced, SIPPRES_E_INVAL (bad name, endpoint, events,
+ *         expiries or filter), SIPPRES_E_ABI, SIPPRES_E_NOMEM, SIPPRES_E_REENTRANT.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_inbound_publication_set(struct sippres_ctx *ctx, const char *resource,
+                                                   const struct sippres_inbound_publication *p);
+/** Remove it; its live publications end (their state goes, their records are
+ *  forgotten). @return 0, SIPPRES_E_NOTFOUND, SIPPRES_E_INVAL. @since 0.2 */
+SIPPRES_EXPORT int sippres_inbound_publication_remove(struct sippres_ctx *ctx, const char *resource);
+
+/**
+ * The facts of a PUBLISH request. Strings are NUL-terminated and read only
+ * during the call; the body is (body, body_len).
+ * @since 0.2
+ */
+struct sippres_publish_req {
+	size_t size;              /**< sizeof(struct sippres_publish_req), set by the host */
+	const char *endpoint;     /**< the publisher's endpoint (identified by the host) */
+	const char *resource;     /**< the Request-URI's user part */
+	const char *event;        /**< the Event header's package, without parameters; NULL: none */
+	int64_t expires;          /**< Expires; < 0: no Expires header */
+	const char *if_match;     /**< SIP-If-Match; NULL: none (an initial publication) */
+	const char *content_type; /**< Content-Type without parameters; NULL: no body */
+	const char *body;         /**< the body; NULL or body_len 0: none */
+	size_t body_len;          /**< the body's length in bytes */
+};
+
+/**
+ * The decision for a PUBLISH. The host sets size; strings are views valid
+ * until the next call on the context.
+ * @since 0.2
+ */
+struct sippres_publish_res {
+	size_t size;              /**< sizeof(struct sippres_publish_res), set by the host */
+	uint32_t status;          /**< 200, 400, 403, 404, 412, 415, 423, 489 or 500 */
+	const char *reason;       /**< the reason phrase */
+	const char *etag;         /**< 200: the SIP-ETag header value (NULL after a removal) */
+	uint32_t expires;         /**< 200: the Expires header value (0 after a removal) */
+	uint32_t min_expires;     /**< 423: the Min-Expires header value */
+	const char *allow_events; /**< 489: the Allow-Events header value */
+	const char *accept;       /**< 415: the Accept header value */
+};
+
+/**
+ * Decide a PUBLISH and carry it out (RFC 3903): an initial publication (a
+ * body, no SIP-If-Match), a refresh (SIP-If-Match, no body), a modify
+ * (SIP-If-Match and a body) or a removal (SIP-If-Match, Expires: 0). Every
+ * 200 but a removal's carries a new entity-tag. The checks, in order: the
+ * endpoint exists (else 403), the Event is a known package (489 with
+ * Allow-Events), the resource has an inbound publication with that package
+ * (404), the endpoint is the one it names (403), Expires is 0 or at least
+ * the minimum (423 with Min-Expires), SIP-If-Match names a live publication
+ * of this resource and event (412), an initial publication has a body
+ * (400), the body's type is the package's (415 with Accept), the body parses
+ * (400). Bodies that fail leave the state as it was.
+ * @return 0 with the decision in res; SIPPRES_E_INVAL, SIPPRES_E_ABI,
+ *         SIPPRES_E_NOMEM (nothing changed), SIPPRES_E_REENTRANT.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_publish(struct sippres_ctx *ctx, const struct sippres_publish_req *req, uint64_t now_ms,
+                                   struct sippres_publish_res *res);
+
+/** What a live publication is; views valid until the next call. @since 0.2 */
+struct sippres_publication_info {
+	size_t size;              /**< sizeof(struct sippres_publication_info), set by the host */
+	const char *resource;     /**< the resource published to */
+	const char *event;        /**< the event package */
+	const char *endpoint;     /**< the endpoint that publishes */
+	const char *etag;         /**< the current entity-tag */
+	const char *content_type; /**< the body's type */
+	uint64_t expires_at_ms;   /**< absolute, on the host's clock */
+	size_t body_len;          /**< the body that is in force */
+};
+/** @return 0, SIPPRES_E_INVAL, SIPPRES_E_ABI. @since 0.2 */
+SIPPRES_EXPORT int sippres_publication_get_info(struct sippres_ctx *ctx, const struct sippres_publication *pub,
+                                                struct sippres_publication_info *info);
+/** Call fn for every live publication (oldest first) until it returns < 0.
+ *  Only callback-safe calls inside. @return the number visited. @since 0.2 */
+SIPPRES_EXPORT int sippres_publication_foreach(struct sippres_ctx *ctx,
+                                               int (*fn)(void *user_data, struct sippres_publication *pub),
+                                               void *user_data);
+/** @return the number of live publications. @since 0.2 */
+SIPPRES_EXPORT size_t sippres_publication_count(const struct sippres_ctx *ctx);
+/**
+ * Bring back a publication from its record (the persist_publication
+ * callback's), as after a restart: its state applies again, with the same
+ * entity-tag and expiry.
+ * @return 0 (*ret set), SIPPRES_E_PARSE (corrupt record), SIPPRES_E_NOTFOUND
+ *         (expired, or its resource or event is no longer configured),
+ *         SIPPRES_E_EXISTS (that entity-tag is live), SIPPRES_E_NOMEM,
+ *         SIPPRES_E_INVAL, SIPPRES_E_REENTRANT.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_publication_restore(struct sippres_ctx *ctx, const void *record, size_t len,
+                                               uint64_t now_ms, struct sippres_publication **ret);
+
+/**
+ * Where this context's own device changes are published as
+ * asterisk-devicestate (Asterisk's type=outbound-publish with
+ * event=asterisk-devicestate). Every change of a device's state made through
+ * sippres_device_state_set() (or by a presence or dialog publication), but
+ * not one that came in as asterisk-devicestate, goes to the publish callback
+ * for each outbound publish whose filter matches the device.
+ * @since 0.2
+ */
+struct sippres_outbound_publish {
+	size_t size;                     /**< sizeof(struct sippres_outbound_publish), set by the host */
+	const char *device_state_filter; /**< POSIX extended, case-insensitive, unanchored; NULL or "": all */
+};
+/** Add or replace one. @return 0 added, 1 replaced, SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM. @since 0.2 */
+SIPPRES_EXPORT int sippres_outbound_publish_set(struct sippres_ctx *ctx, const char *name,
+                                                const struct sippres_outbound_publish *o);
+/** @return 0, SIPPRES_E_NOTFOUND, SIPPRES_E_INVAL. @since 0.2 */
+SIPPRES_EXPORT int sippres_outbound_publish_remove(struct sippres_ctx *ctx, const char *name);
+/**
+ * Publish, through outbound publish name, a refresh request (so the peer
+ * sends its states back) and then the state of every device the filter
+ * matches, as a starting Asterisk does. Call it when the peer is first
+ * reached and after a reconnection.
+ * @return the number of bodies handed to the publish callback, or
+ *         SIPPRES_E_NOTFOUND, SIPPRES_E_INVAL, SIPPRES_E_CALLBACK (the callback
+ *         failed), SIPPRES_E_NOMEM, SIPPRES_E_REENTRANT.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_outbound_publish_resync(struct sippres_ctx *ctx, const char *name);
+
+/**
+ * Set this context's entity id, the "eid" of the asterisk-devicestate bodies
+ * it sends: six hex pairs separated by ':' (Asterisk uses a MAC address).
+ * A context starts with a random one (locally administered).
+ * @return 0 or SIPPRES_E_INVAL. @since 0.2
+ */
+SIPPRES_EXPORT int sippres_ctx_set_eid(struct sippres_ctx *ctx, const char *eid);
+/** The entity id, lower case. NULL for a NULL ctx. @since 0.2 */
+SIPPRES_EXPORT const char *sippres_ctx_get_eid(const struct sippres_ctx *ctx);
 /** @} */
 
 #ifdef __cplusplus

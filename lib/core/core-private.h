@@ -15,6 +15,7 @@ struct sippres__registry;
 struct sippres__bodies;
 struct sippres__subs;
 struct sippres__lists;
+struct sippres__pubs;
 
 struct sippres_ctx {
 	struct sippres_allocator alloc;
@@ -28,6 +29,7 @@ struct sippres_ctx {
 	struct sippres__bodies *bodies; /* body generator registry (lib/bodies) */
 	struct sippres__subs *subs;     /* subscription engine (lib/subs) */
 	struct sippres__lists *lists;   /* resource list definitions (lib/lists) */
+	struct sippres__pubs *pubs;     /* publications (lib/publish) */
 };
 
 /* Allocation through the context's allocator. sippres__malloc(ctx, 0) returns NULL. */
@@ -228,6 +230,36 @@ void sippres__heap_update(struct sippres__heap *hp, void *o);
 void *sippres__heap_top(const struct sippres__heap *hp);
 uint64_t sippres__heap_key(const struct sippres__heap *hp, const void *o);
 void sippres__heap_free(struct sippres_ctx *ctx, struct sippres__heap *hp);
+
+/* Little-endian integers and the CRC-32 (IEEE) of persistence records. */
+uint32_t sippres__crc32(const uint8_t *p, size_t n);
+static inline void sippres__put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static inline void sippres__put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void sippres__put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t sippres__get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t sippres__get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t sippres__get64(const uint8_t *p)
+{
+	return (uint64_t)sippres__get32(p) | ((uint64_t)sippres__get32(p + 4) << 32);
+}
 
 /* Size of the first published version of struct sippres_call. */
 #define SIPPRES__CALL_V1_SIZE (offsetof(struct sippres_call, remote_display) + sizeof(const char *))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* String helpers: ASCII case folding, UTF-8 checks, name validation, hashing. */
+/* String helpers: ASCII case folding, UTF-8 checks, name validation, hashing,
+ * checksums. */
 #include <string.h>
 
 #include "core-private.h"
@@ -119,4 +120,16 @@ uint32_t sippres__hash(uint32_t seed, const char *s, bool nocase)
 uint32_t sippres__hash2(uint32_t seed, const char *a, const char *b)
 {
 	return sippres__hash(seed, a, false) * 31u + sippres__hash(seed, b, false);
+}
+
+uint32_t sippres__crc32(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+	}
+	return ~c;
 }

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* PUBLISH bodies (RFC 3903 event state compositor): the parsers that
- * turn a published body into the state model the hints aggregate, the
+/* Publications (RFC 3903: the library as an event state compositor): the
+ * engine that decides PUBLISHes and keeps publications, composes them into
+ * the state the hints aggregate and publishes local device changes out
+ * (asterisk-devicestate); and the body parsers it uses, the
  * asterisk-devicestate writer and the device_state_filter regex.
+ *
+ * The body parsers:
  *
  * Every parser takes (ctx, body, len, out) and returns 0 or a negative
  * SIPPRES_E_* code: SIPPRES_E_PARSE for a body that does not parse, has the
@@ -26,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/core-private.h"
+#include "state/registry-private.h"
 
 #define SIPPRES__PUBLISH_MAX_XML (1024 * 1024) /* bytes of a PIDF or dialog-info body */
 #define SIPPRES__PUBLISH_MAX_XML_DEPTH 32      /* element nesting, root = 1 */
@@ -224,5 +228,122 @@ const char *sippres__publish_xml_attr(const struct _xmlNode *n, const char *name
 int sippres__publish_xml_text(struct sippres_ctx *ctx, const struct _xmlNode *n, size_t max, char **out);
 /* A copy of s with white space collapsed as above; NULL s gives *out NULL. */
 int sippres__publish_str(struct sippres_ctx *ctx, const char *s, size_t max, char **out);
+
+/* ---- the engine (pubs.c, publish.c, compose.c, precord.c) -------------- */
+
+#define SIPPRES__ETAG_LEN 16
+
+/* A resource that may be published to (an inbound publication). */
+struct sippres__pub_resource {
+	struct sippres__hnode node;   /* in pubs->resources, by name */
+	char *name;
+	char *endpoint;
+	uint32_t events;              /* SIPPRES_PUBLISH_* */
+	uint32_t min_expiry, max_expiry, default_expiry;
+	struct sippres__filter filter; /* asterisk-devicestate: devices taken */
+	char *devicestate_publish;    /* asterisk-devicestate: where a refresh is answered; NULL: nowhere */
+	char *provider;               /* "Publish:NAME" */
+	char *device;                 /* "Dialog/NAME" */
+	struct sippres__dlist pubs;   /* its live publications, oldest first */
+	char **calls;                 /* the call-ids set on the device from dialog publications */
+	size_t ncalls;
+};
+
+struct sippres_publication {
+	struct sippres__hnode node;     /* in pubs->etags, by etag */
+	struct sippres__dnode res_node; /* in the resource's pubs */
+	struct sippres__dnode all_node; /* in pubs->all */
+	struct sippres__pub_resource *res;
+	char *etag;                     /* points at etag_buf */
+	char etag_buf[SIPPRES__ETAG_LEN + 1];
+	uint32_t event;                 /* one SIPPRES_PUBLISH_* bit */
+	uint32_t heap_idx;
+	uint64_t expires_at;
+	uint64_t seq;                   /* when its body last changed: the latest wins (presence) */
+	char *body;                     /* the body in force */
+	size_t body_len;
+	struct sippres__pidf pidf;      /* presence: the parsed body */
+	struct sippres__dialoginfo dinfo; /* dialog: the dialogs, partial documents merged in */
+};
+
+/* Where this context's device changes are published. */
+struct sippres__outbound {
+	struct sippres__hnode node; /* in pubs->outbound, by name */
+	char *name;
+	struct sippres__filter filter;
+};
+
+/* Names an inbound publication gives as its endpoint, and how many do. */
+struct sippres__publisher {
+	struct sippres__hnode node;
+	char *name;
+	size_t nres;
+};
+
+struct sippres__pubs {
+	struct sippres__map resources;  /* struct sippres__pub_resource by name */
+	struct sippres__map publishers; /* struct sippres__publisher by name */
+	struct sippres__map etags;      /* struct sippres_publication by etag */
+	struct sippres__map outbound;   /* struct sippres__outbound by name */
+	struct sippres__dlist all;      /* every live publication, oldest first */
+	size_t count;
+	struct sippres__heap heap;      /* publications by expiry */
+	uint64_t seq;
+	char eid[SIPPRES__EID_LEN + 1];
+	uint8_t *record;                /* the record being handed over */
+	size_t record_cap;
+};
+
+/* pubs.c: lifecycle (for the context), resources, outbound publishes */
+int sippres__pubs_new(struct sippres_ctx *ctx);
+void sippres__pubs_free(struct sippres_ctx *ctx);
+struct sippres__pub_resource *sippres__pub_resource_find(struct sippres_ctx *ctx, const char *name);
+/* The event package named event (one SIPPRES_PUBLISH_* bit), or 0. */
+uint32_t sippres__pub_event_parse(const char *event);
+const char *sippres__pub_event_name(uint32_t event);
+const char *sippres__pub_event_type(uint32_t event);
+/* Publish (device, state) to every outbound publish whose filter takes it,
+ * or, with only non-NULL, to that one alone. Returns the number of bodies
+ * handed over, or < 0 (SIPPRES_E_CALLBACK when the callback failed). */
+int sippres__pub_out_device(struct sippres_ctx *ctx, const struct sippres__outbound *only, const char *device,
+                            int state);
+struct sippres__outbound *sippres__pub_outbound_find(struct sippres_ctx *ctx, const char *name);
+/* Every device's state through one outbound publish. */
+int sippres__pub_out_all(struct sippres_ctx *ctx, const struct sippres__outbound *o);
+
+/* publish.c: publications */
+/* End a publication: unlink it, recompose its resource, tell the host, free it. */
+void sippres__pub_end(struct sippres_ctx *ctx, struct sippres_publication *p);
+void sippres__pub_destroy(struct sippres_ctx *ctx, struct sippres_publication *p);
+/* The earliest expiry (1, *at set) or none (0). */
+int sippres__pubs_deadline(struct sippres_ctx *ctx, uint64_t *at);
+/* End the publications whose expiry is at or before now; returns how many. */
+int sippres__pubs_expire(struct sippres_ctx *ctx, uint64_t now);
+/* Link a new publication, with etag (a restored one) or a fresh entity-tag. */
+int sippres__pub_link(struct sippres_ctx *ctx, struct sippres_publication *p, uint64_t expires_at,
+                      const char *etag);
+/* Parse body into p and make it the body in force (p unchanged on failure). */
+int sippres__pub_take_body(struct sippres_ctx *ctx, struct sippres_publication *p, const char *body, size_t len);
+/* Give a live publication a fresh entity-tag. */
+int sippres__pub_new_etag(struct sippres_ctx *ctx, struct sippres_publication *p);
+
+/* compose.c: from publications to state */
+/* Parse body for event into p (presence: pidf, dialog: dinfo merged into
+ * what p had). SIPPRES_E_PARSE and the like for a bad body (p unchanged). */
+int sippres__pub_parse_into(struct sippres_ctx *ctx, struct sippres_publication *p, const char *body,
+                            size_t len);
+/* The body in force of p takes effect: its resource's state is recomposed, or
+ * (asterisk-devicestate) the event it carries is applied. */
+int sippres__pub_apply(struct sippres_ctx *ctx, struct sippres_publication *p);
+/* Recompose the state of a resource's package from its live publications. */
+int sippres__pub_compose(struct sippres_ctx *ctx, struct sippres__pub_resource *r, uint32_t event);
+/* An asterisk-devicestate body received for r: apply it (or answer a refresh). */
+int sippres__pub_devicestate_apply(struct sippres_ctx *ctx, struct sippres__pub_resource *r, const char *body,
+                                   size_t len);
+/* The device hook: a local device change goes out to the outbound publishes. */
+void sippres__pub_device_hook(struct sippres_ctx *ctx, const char *device, int old_state, int state, bool remote);
+
+/* precord.c: persistence */
+void sippres__pub_persist(struct sippres_ctx *ctx, struct sippres_publication *p);
 
 #endif

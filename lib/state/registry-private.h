@@ -96,6 +96,11 @@ struct sippres_watch {
 typedef void sippres__hint_hook(struct sippres_ctx *ctx, struct sippres__hint *h,
                                 const struct sippres_exten_status *st);
 
+/* Told of every change of a device's state (remote: it came from another
+ * server's state exchange rather than from this host). */
+typedef void sippres__device_hook(struct sippres_ctx *ctx, const char *device, int old_state, int state,
+                                  bool remote);
+
 enum { SCRATCH_DISPATCH, SCRATCH_QUERY, SCRATCH_ITER, SCRATCH_COUNT };
 
 struct sippres__registry {
@@ -109,12 +114,21 @@ struct sippres__registry {
 	struct sippres_watch *graveyard;
 	uint64_t call_seq;
 	sippres__hint_hook *hint_hook;
+	sippres__device_hook *device_hook;
 };
 
 /* ---- for the layers above -------------------------------------------------- */
 
-/* Register the hook told of hint events (one per context). */
+/* Register the hook told of hint events, and the one told of device changes
+ * (one of each per context). */
 void sippres__registry_set_hint_hook(struct sippres_ctx *ctx, sippres__hint_hook *fn);
+void sippres__registry_set_device_hook(struct sippres_ctx *ctx, sippres__device_hook *fn);
+/* sippres_device_state_set() with the change's origin (remote: from another
+ * server); the same checks and errors. */
+int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int state, bool remote);
+/* Call fn for every device whose state was set, until it returns < 0. */
+int sippres__devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg, const char *device, int state),
+                             void *arg);
 /* Find (instantiating a pattern) and describe a hint. */
 int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sippres__hint **ret);
 void sippres__hint_status(struct sippres_ctx *ctx, const struct sippres__hint *h, struct sippres_exten_status *st);

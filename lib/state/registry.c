@@ -10,6 +10,11 @@ void sippres__registry_set_hint_hook(struct sippres_ctx *ctx, sippres__hint_hook
 	ctx->reg->hint_hook = fn;
 }
 
+void sippres__registry_set_device_hook(struct sippres_ctx *ctx, sippres__device_hook *fn)
+{
+	ctx->reg->device_hook = fn;
+}
+
 int sippres__registry_new(struct sippres_ctx *ctx)
 {
 	struct sippres__registry *reg = sippres__calloc(ctx, 1, sizeof(*reg));

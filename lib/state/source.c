@@ -75,7 +75,13 @@ void sippres__sources_free(struct sippres_ctx *ctx, struct sippres__map *m)
 
 SIPPRES_EXPORT int sippres_device_state_set(struct sippres_ctx *ctx, const char *device, int state)
 {
+	return sippres__device_state_apply(ctx, device, state, false);
+}
+
+int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int state, bool remote)
+{
 	struct sippres__source *d;
+	int old;
 	size_t bad;
 
 	if (!ctx || !device || state < 0 || state >= SIPPRES_DEVICE_STATE_COUNT)
@@ -87,19 +93,42 @@ SIPPRES_EXPORT int sippres_device_state_set(struct sippres_ctx *ctx, const char 
 	d = sippres__source_get(ctx, &ctx->reg->devices, device, strlen(device));
 	if (!d)
 		return SIPPRES_E_NOMEM;
+	old = d->is_set ? d->state : SIPPRES_DEVICE_UNKNOWN;
 	d->state = state;
 	d->is_set = true;
 	for (struct sippres__dnode *n = d->refs.head; n; n = n->next) {
 		struct sippres__hint *h = SOURCE_REF(n)->hint;
-		int32_t old = h->exten_state;
+		int32_t was = h->exten_state;
 
 		sippres__hint_compute_devices(h);
 		/* Asterisk re-notifies a ringing state even when unchanged, so a new
 		 * ringing call reaches the watchers with its caller. */
-		if (old != h->exten_state || (h->exten_state & SIPPRES_EXTEN_RINGING))
+		if (was != h->exten_state || (h->exten_state & SIPPRES_EXTEN_RINGING))
 			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_DEVICE);
 	}
+	if (old != state && ctx->reg->device_hook)
+		ctx->reg->device_hook(ctx, d->name, old, state, remote);
 	return 0;
+}
+
+int sippres__devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg, const char *device, int state),
+                             void *arg)
+{
+	struct sippres__map *m = &ctx->reg->devices;
+	int n = 0;
+
+	for (size_t i = 0; i < m->nbuckets; i++) {
+		for (struct sippres__hnode *e = m->buckets[i]; e; e = e->next) {
+			struct sippres__source *d = SIPPRES__CONTAINER_OF(e, struct sippres__source, node);
+
+			if (!d->is_set)
+				continue;
+			n++;
+			if (fn(arg, d->name, d->state) < 0)
+				return n;
+		}
+	}
+	return n;
 }
 
 SIPPRES_EXPORT int sippres_device_state_get(struct sippres_ctx *ctx, const char *device)

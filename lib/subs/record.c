@@ -14,51 +14,6 @@
 #define FORMAT 1
 #define HEADER 24
 
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xFFFFFFFFu;
-
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-	}
-	return ~c;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
-}
-
 size_t sippres__record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq,
                               uint32_t version, const char *const strs[SR_COUNT])
 {
@@ -69,20 +24,20 @@ size_t sippres__record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t
 	memcpy(buf, "SPRC", 4);
 	buf[4] = FORMAT;
 	buf[5] = SR_COUNT;
-	put16(buf + 6, flags);
-	put64(buf + 8, expires_at);
-	put32(buf + 16, cseq);
-	put32(buf + 20, version);
+	sippres__put16(buf + 6, flags);
+	sippres__put64(buf + 8, expires_at);
+	sippres__put32(buf + 16, cseq);
+	sippres__put32(buf + 20, version);
 	for (int i = 0; i < SR_COUNT; i++) {
 		size_t n = strs[i] ? strlen(strs[i]) : 0;
 
 		if (n > UINT16_MAX || off + 2 + n + 4 > cap)
 			return 0;
-		put16(buf + off, (uint16_t)n);
+		sippres__put16(buf + off, (uint16_t)n);
 		memcpy(buf + off + 2, strs[i] ? strs[i] : "", n);
 		off += 2 + n;
 	}
-	put32(buf + off, crc32_ieee(buf, off));
+	sippres__put32(buf + off, sippres__crc32(buf, off));
 	return off + 4;
 }
 
@@ -92,20 +47,20 @@ int sippres__record_read(const void *data, size_t len, struct sippres__record *o
 	size_t off = HEADER, w = 0;
 
 	if (len < HEADER + 4 || len > SIPPRES__RECORD_MAX || memcmp(p, "SPRC", 4) != 0 || p[4] != FORMAT ||
-	    p[5] != SR_COUNT || (get16(p + 6) & ~SIPPRES__RECORD_LIST) != 0)
+	    p[5] != SR_COUNT || (sippres__get16(p + 6) & ~SIPPRES__RECORD_LIST) != 0)
 		return SIPPRES_E_PARSE;
-	if (crc32_ieee(p, len - 4) != get32(p + len - 4))
+	if (sippres__crc32(p, len - 4) != sippres__get32(p + len - 4))
 		return SIPPRES_E_PARSE;
-	out->flags = get16(p + 6);
-	out->expires_at = get64(p + 8);
-	out->cseq = get32(p + 16);
-	out->version = get32(p + 20);
+	out->flags = sippres__get16(p + 6);
+	out->expires_at = sippres__get64(p + 8);
+	out->cseq = sippres__get32(p + 16);
+	out->version = sippres__get32(p + 20);
 	for (int i = 0; i < SR_COUNT; i++) {
 		size_t n;
 
 		if (off + 2 > len - 4)
 			return SIPPRES_E_PARSE;
-		n = get16(p + off);
+		n = sippres__get16(p + off);
 		off += 2;
 		if (n > len - 4 - off || w + n + 1 > sizeof(out->buf) || memchr(p + off, 0, n) ||
 		    !sippres__text_ok((const char *)p + off, n, NULL))

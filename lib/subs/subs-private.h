@@ -7,6 +7,7 @@
 #define SIPPRES_SUBS_PRIVATE_H
 
 #include "lists/lists-private.h"
+#include "publish/publish-private.h"
 #include "record.h"
 
 /* The tag of a subscription's link to its hint (struct sippres__hlink.kind). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Time: the queue of NOTIFYs due now (sent from sippres_ctx_handle_timeout),
- * subscription expiry, and the batching timers of list subscriptions. The
+ * subscription expiry, the batching timers of list subscriptions, and the
+ * expiry of publications. The
  * host gives the time; nothing here reads a clock. */
 #include <string.h>
 
@@ -95,6 +96,8 @@ SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t no
 {
 	struct sippres_sub *top;
 	struct sippres__rls_timer *b;
+	uint64_t at = 0;
+	int have;
 
 	if (!ctx || !deadline_ms)
 		return SIPPRES_E_INVAL;
@@ -105,13 +108,18 @@ SIPPRES_EXPORT int sippres_ctx_next_timeout(struct sippres_ctx *ctx, uint64_t no
 	}
 	top = sippres__heap_top(&ctx->subs->heap);
 	b = sippres__heap_top(&ctx->subs->batch);
-	if (!top && !b)
-		return 0;
-	if (top && (!b || top->expires_at <= b->at))
-		*deadline_ms = top->expires_at;
-	else
-		*deadline_ms = b->at;
-	return 1;
+	have = sippres__pubs_deadline(ctx, &at);
+	if (top && (!have || top->expires_at < at)) {
+		at = top->expires_at;
+		have = 1;
+	}
+	if (b && (!have || b->at < at)) {
+		at = b->at;
+		have = 1;
+	}
+	if (have)
+		*deadline_ms = at;
+	return have;
 }
 
 /* Send what the queue holds. */
@@ -164,6 +172,8 @@ SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t 
 		return SIPPRES_E_REENTRANT;
 	ss = ctx->subs;
 	sippres__subs_set_now(ctx, now_ms);
+	/* publications first: the state they take away goes out as NOTIFYs now */
+	sippres__pubs_expire(ctx, now_ms);
 	err = drain_queue(ctx, &sent);
 	for (;;) {
 		struct sippres__rls_timer *b = sippres__heap_top(&ss->batch);
