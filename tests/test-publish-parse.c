@@ -414,7 +414,8 @@ static void test_pidf_hostile(void **state)
 		"<presence entity=\"sip:a@b\"/>",                                       /* no namespace */
 		"<pidf:presence xmlns:pidf=\"urn:ietf:params:xml:ns:pidf:\" entity=\"sip:a@b\"/>",
 		"<dialog-info xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"/>", /* right ns, wrong name */
-		(PIDF_HEAD "<tuple id=\"t\"><q:status><basic>open</basic></q:status></tuple>" PIDF_TAIL), /* undeclared prefix */
+		/* an undeclared prefix */
+		(PIDF_HEAD "<tuple id=\"t\"><q:status><basic>open</basic></q:status></tuple>" PIDF_TAIL),
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
 		"entity=\"sip:a@b\"><note>\x01</note></presence>", /* control character: not XML */
 	};
@@ -425,11 +426,13 @@ static void test_pidf_hostile(void **state)
 	expect_pidf_error(x, NULL, 0, SIPPRES_E_PARSE);
 	/* UTF-8 only, whatever the declaration says */
 	{
-		static const char latin1[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<presence "
-		                             "xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><note>caf\xe9</note></presence>";
+		static const char latin1[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+		                             "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\">"
+		                             "<note>caf\xe9</note></presence>";
 		static const char utf16[] = "\xff\xfe<\0p\0/\0>\0";
-		static const char declared[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<presence "
-		                               "xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><note>caf\xc3\xa9</note></presence>";
+		static const char declared[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+		                               "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\">"
+		                               "<note>caf\xc3\xa9</note></presence>";
 		struct sippres__pidf p;
 
 		expect_pidf_error(x, latin1, strlen(latin1), SIPPRES_E_PARSE);
@@ -1451,7 +1454,8 @@ static void test_oom_library_allocators(void **state)
 			 * reports a string it could not allocate in its lexer as a syntax
 			 * error: SIPPRES_E_PARSE too (the writer has no such excuse). */
 			if (r == 0 && strcmp(got, want) != 0)
-				fail_msg("%s: library allocation %ld failed, got %s, want %s", oom_inputs[i].file, n, got, want);
+				fail_msg("%s: library allocation %ld failed, got %s, want %s", oom_inputs[i].file, n, got,
+				         want);
 			if (r < 0 && r != SIPPRES_E_NOMEM && (r != SIPPRES_E_PARSE || oom_inputs[i].w == WRITE))
 				fail_msg("%s: library allocation %ld failed, got %d", oom_inputs[i].file, n, r);
 			if (r == SIPPRES_E_NOMEM)

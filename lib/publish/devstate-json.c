@@ -143,7 +143,8 @@ static int mailboxstate(struct sippres_ctx *ctx, const json_t *o, struct sippres
 	json_int_t old_msgs, new_msgs;
 	int r;
 
-	if (wrong || !u || ulen == 0 || ulen > SIPPRES_MAX_NAME || strlen(u) != ulen || !sippres__text_ok(u, ulen, &bad_off))
+	if (wrong || !u || ulen == 0 || ulen > SIPPRES_MAX_NAME || strlen(u) != ulen ||
+	    !sippres__text_ok(u, ulen, &bad_off))
 		return bad(ctx, "mailboxstate needs a non-empty string uniqueid");
 	r = int_member(ctx, o, "old", 0, INT32_MAX, &old_msgs);
 	if (r == 0)

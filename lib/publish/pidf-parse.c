@@ -119,13 +119,18 @@ struct walk {
 	const xmlNode *tuple_note;
 };
 
+static bool xml_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static bool has_text(const xmlNode *n)
 {
 	for (const xmlNode *c = n->children; c; c = c->next) {
 		if (c->type != XML_TEXT_NODE || !c->content)
 			continue;
 		for (const xmlChar *p = c->content; *p; p++) {
-			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			if (!xml_space((char)*p))
 				return true;
 		}
 	}
@@ -158,28 +163,33 @@ static void read_activities(struct walk *w, const xmlNode *acts)
 	}
 }
 
+/* s is word with optional XML white space around it (an xs:token compare). */
+static bool token_is(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (xml_space(*s))
+		s++;
+	if (strncmp(s, word, n) != 0)
+		return false;
+	for (s += n; xml_space(*s); s++)
+		;
+	return *s == '\0';
+}
+
 static uint32_t read_basic(const xmlNode *status)
 {
 	for (const xmlNode *c = status->children; c; c = c->next) {
 		const xmlNode *t;
-		size_t a, b;
-		const char *s;
 
 		if (!sippres__publish_xml_is(c, NS_PIDF, "basic"))
 			continue;
-		/* xs:token: surrounding white space does not count */
 		t = c->children;
 		if (!t || t->type != XML_TEXT_NODE || t->next || !t->content)
 			return SIPPRES__BASIC_NONE;
-		s = (const char *)t->content;
-		for (a = 0; s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r'; a++)
-			;
-		for (b = strlen(s); b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' || s[b - 1] == '\r');
-		     b--)
-			;
-		if (b - a == 4 && memcmp(s + a, "open", 4) == 0)
+		if (token_is((const char *)t->content, "open"))
 			return SIPPRES__BASIC_OPEN;
-		if (b - a == 6 && memcmp(s + a, "closed", 6) == 0)
+		if (token_is((const char *)t->content, "closed"))
 			return SIPPRES__BASIC_CLOSED;
 		return SIPPRES__BASIC_NONE;
 	}
@@ -192,7 +202,9 @@ static void read_tuple(struct walk *w, const xmlNode *tuple)
 		if (sippres__publish_xml_is(c, NS_PIDF, "status")) {
 			uint32_t b = read_basic(c);
 
-			if (b == SIPPRES__BASIC_OPEN || (b == SIPPRES__BASIC_CLOSED && w->out->basic == SIPPRES__BASIC_NONE))
+			/* open wins over closed, closed over none */
+			if (b == SIPPRES__BASIC_OPEN ||
+			    (b == SIPPRES__BASIC_CLOSED && w->out->basic == SIPPRES__BASIC_NONE))
 				w->out->basic = b;
 			for (const xmlNode *s = c->children; s; s = s->next) {
 				if (sippres__publish_xml_is(s, NS_RPID, "activities"))
@@ -222,8 +234,10 @@ static const struct activity *decide(struct sippres__pidf *p)
 	const struct activity *best = NULL;
 
 	for (size_t i = 0; i < N_ACTIVITIES; i++) {
-		if (activities[i].cls && (p->activities & activities[i].bit) && (!best || activities[i].cls > best->cls))
-			best = &activities[i];
+		const struct activity *a = &activities[i];
+
+		if (a->cls && (p->activities & a->bit) && (!best || a->cls > best->cls))
+			best = a;
 	}
 	if (best)
 		p->state = best->state;
