@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Keep sippres-mini-ua(1) in step with the program and with docs/mini-ua.md.
+
+1. Every option in `sippres-mini-ua --help` and `sippres-mini-ua subscribe
+   --help` is documented in docs/man/sippres-mini-ua.1.scd as *--option*.
+2. Every control command that --help lists has its entry (*devstate change*).
+3. Every pjsip.conf endpoint key in docs/mini-ua.md's key table is in the page.
+4. The roff that scdoc made (when given) is a man page that groff renders
+   without a warning (-ww; left out when groff is missing).
+
+Usage: man-check.py BINARY PAGE.scd [PAGE.roff]
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+problems = []
+
+
+def help_text(argv):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    if r.returncode != 0:
+        problems.append('%s exited %d' % (' '.join(argv), r.returncode))
+    return r.stdout + r.stderr
+
+
+def main():
+    binary, scd = sys.argv[1], sys.argv[2]
+    roff = sys.argv[3] if len(sys.argv) > 3 else ''
+    page = open(scd).read()
+    plain = page.replace('\\_', '_')
+
+    main_help = help_text([binary, '--help'])
+    sub_help = help_text([binary, 'subscribe', '--help'])
+    options = set(re.findall(r'(?<![\w-])(--[a-z][a-z0-9-]*|-[a-z]{1,2})\b', main_help + sub_help))
+    for opt in sorted(options):
+        if '*%s*' % opt not in plain:
+            problems.append('option %s (from --help) is not in %s' % (opt, os.path.basename(scd)))
+
+    commands = main_help.split('Control commands', 1)[-1]
+    for line in commands.splitlines()[1:]:
+        m = re.match(r'  ([a-z]+(?: [a-z]+)*)(?: |$)', line)
+        if m and '*%s' % m.group(1) not in plain:
+            problems.append('control command "%s" (from --help) is not in the page' % m.group(1))
+
+    md = os.path.join(os.path.dirname(os.path.abspath(scd)), '..', 'mini-ua.md')
+    keys = re.findall(r'^\| `([a-z_]+)` \|', open(md).read(), re.M)
+    if len(keys) < 10:
+        problems.append('found only %d keys in docs/mini-ua.md\'s endpoint table' % len(keys))
+    for k in keys:
+        if '*%s*' % k not in plain:
+            problems.append('pjsip.conf key %s (docs/mini-ua.md) is not in the page' % k)
+
+    if roff:
+        text = open(roff).read()
+        if not text.startswith('.\\"') and '.TH' not in text[:2000]:
+            problems.append('%s does not look like roff' % roff)
+        groff = shutil.which('groff')
+        if groff:
+            r = subprocess.run([groff, '-k', '-man', '-Tutf8', '-ww', '-z', roff], capture_output=True, text=True)
+            if r.returncode != 0 or r.stderr.strip():
+                problems.append('groff -ww: exit %d\n%s' % (r.returncode, r.stderr))
+        else:
+            print('groff not found: rendering left out')
+    print('checked %d options, the control commands and %d config keys' % (len(options), len(keys)))
+    if problems:
+        print('man-check: FAILED:')
+        for p in problems:
+            print('- ' + p)
+        return 1
+    print('man-check: ok')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
