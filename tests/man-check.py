@@ -42,10 +42,17 @@ def main():
             problems.append('option %s (from --help) is not in %s' % (opt, os.path.basename(scd)))
 
     commands = main_help.split('Control commands', 1)[-1]
+    ncmd = 0
     for line in commands.splitlines()[1:]:
-        m = re.match(r'  ([a-z]+(?: [a-z]+)*)(?: |$)', line)
-        if m and '*%s' % m.group(1) not in plain:
-            problems.append('control command "%s" (from --help) is not in the page' % m.group(1))
+        # a command: lower-case words, then its arguments (<x>, [x]), a comma, a
+        # "(" note or the end of the line; other help prose is not one
+        m = re.match(r'  ([a-z]+(?: [a-z]+)*)(?= <| \[| \(|,|$)', line)
+        if m:
+            ncmd += 1
+            if '*%s' % m.group(1) not in plain:
+                problems.append('control command "%s" (from --help) is not in the page' % m.group(1))
+    if ncmd < 5:
+        problems.append('found only %d control commands in --help' % ncmd)
 
     md = os.path.join(os.path.dirname(os.path.abspath(scd)), '..', 'mini-ua.md')
     keys = re.findall(r'^\| `([a-z_]+)` \|', open(md).read(), re.M)
@@ -66,7 +73,7 @@ def main():
                 problems.append('groff -ww: exit %d\n%s' % (r.returncode, r.stderr))
         else:
             print('groff not found: rendering left out')
-    print('checked %d options, the control commands and %d config keys' % (len(options), len(keys)))
+    print('checked %d options, %d control commands and %d config keys' % (len(options), ncmd, len(keys)))
     if problems:
         print('man-check: FAILED:')
         for p in problems:
