@@ -24,7 +24,9 @@ import subprocess
 import sys
 import tempfile
 
-problems = []
+from checkreport import Problems
+
+problems = Problems()
 
 
 def gen(args, mapfile):
@@ -144,13 +146,7 @@ def main():
 
 
 def report():
-    if problems:
-        print('debian-symbols-check: FAILED:')
-        for p in problems:
-            print('- ' + p)
-        return 1
-    print('debian-symbols-check: the symbols file, the map and the library agree')
-    return 0
+    return problems.report('debian-symbols-check', 'the symbols file, the map and the library agree')
 
 
 if __name__ == '__main__':

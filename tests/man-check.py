@@ -8,8 +8,11 @@
 3. Every pjsip.conf endpoint key in docs/mini-ua.md's key table is in the page.
 4. The roff that scdoc made (when given) is a man page that groff renders
    without a warning (-ww; left out when groff is missing).
+With --api MAP, for libsippresence(3) instead: every sippres_*() function the
+page names is in the linker map, and the page renders as in 4.
 
 Usage: man-check.py BINARY PAGE.scd [PAGE.roff]
+       man-check.py --api MAP PAGE.scd [PAGE.roff]
 """
 
 import os
@@ -18,7 +21,9 @@ import shutil
 import subprocess
 import sys
 
-problems = []
+from checkreport import Problems
+
+problems = Problems()
 
 
 def help_text(argv):
@@ -28,7 +33,35 @@ def help_text(argv):
     return r.stdout + r.stderr
 
 
+def check_roff(roff):
+    text = open(roff).read()
+    if not text.startswith('.\\"') and '.TH' not in text[:2000]:
+        problems.append('%s does not look like roff' % roff)
+    groff = shutil.which('groff')
+    if groff:
+        r = subprocess.run([groff, '-k', '-man', '-Tutf8', '-ww', '-z', roff], capture_output=True, text=True)
+        if r.returncode != 0 or r.stderr.strip():
+            problems.append('groff -ww: exit %d\n%s' % (r.returncode, r.stderr))
+    else:
+        print('groff not found: rendering left out')
+
+
+def check_api(mapfile, scd, roff):
+    exported = set(re.findall(r'^\s*(sippres_\w+);', open(mapfile).read(), re.M))
+    named = set(re.findall(r'(sippres_\w+)\*?\(', open(scd).read().replace('\\_', '_')))
+    for f in sorted(named - exported):
+        problems.append('%s names %s(), which lib/libsippresence.map does not export' % (os.path.basename(scd), f))
+    if len(named) < 10:
+        problems.append('found only %d functions in %s' % (len(named), scd))
+    if roff:
+        check_roff(roff)
+    print('checked %d functions against the map' % len(named))
+    return problems.report('man-check', 'ok')
+
+
 def main():
+    if sys.argv[1] == '--api':
+        return check_api(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else '')
     binary, scd = sys.argv[1], sys.argv[2]
     roff = sys.argv[3] if len(sys.argv) > 3 else ''
     page = open(scd).read()
@@ -63,24 +96,9 @@ def main():
             problems.append('pjsip.conf key %s (docs/mini-ua.md) is not in the page' % k)
 
     if roff:
-        text = open(roff).read()
-        if not text.startswith('.\\"') and '.TH' not in text[:2000]:
-            problems.append('%s does not look like roff' % roff)
-        groff = shutil.which('groff')
-        if groff:
-            r = subprocess.run([groff, '-k', '-man', '-Tutf8', '-ww', '-z', roff], capture_output=True, text=True)
-            if r.returncode != 0 or r.stderr.strip():
-                problems.append('groff -ww: exit %d\n%s' % (r.returncode, r.stderr))
-        else:
-            print('groff not found: rendering left out')
+        check_roff(roff)
     print('checked %d options, %d control commands and %d config keys' % (len(options), ncmd, len(keys)))
-    if problems:
-        print('man-check: FAILED:')
-        for p in problems:
-            print('- ' + p)
-        return 1
-    print('man-check: ok')
-    return 0
+    return problems.report('man-check', 'ok')
 
 
 if __name__ == '__main__':

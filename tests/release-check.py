@@ -19,7 +19,9 @@ import os
 import re
 import sys
 
-problems = []
+from checkreport import Problems
+
+problems = Problems()
 
 
 def main():
@@ -58,13 +60,8 @@ def main():
     elif max(baselines) != (int(major), int(minor)):
         problems.append('abi/ has a baseline newer than %s: %s.%s' % (version, *max(baselines)))
 
-    if problems:
-        print('release-check: FAILED:')
-        for p in problems:
-            print('- ' + p)
-        return 1
-    print('release-check: %s in meson.build, NEWS.md, debian/changelog, the map and abi/' % version)
-    return 0
+    return problems.report('release-check', '%s in meson.build, NEWS.md, debian/changelog, the map and abi/'
+                           % version)
 
 
 if __name__ == '__main__':

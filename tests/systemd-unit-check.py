@@ -22,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 
-problems = []
+from checkreport import Problems
+
+problems = Problems()
 
 
 def parse(text):
@@ -97,13 +99,7 @@ def main():
                                 % (r.returncode, r.stdout[-3000:], r.stderr))
             else:
                 print('ok: systemd-analyze security: exposure %s' % m.group(1))
-    if problems:
-        print('systemd-unit-check: FAILED:')
-        for p in problems:
-            print('- ' + p)
-        return 1
-    print('systemd-unit-check: ok')
-    return 0
+    return problems.report('systemd-unit-check', 'ok')
 
 
 if __name__ == '__main__':
