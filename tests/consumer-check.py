@@ -26,7 +26,9 @@ import subprocess
 import sys
 import tempfile
 
-problems = []
+from checkreport import Problems
+
+problems = Problems()
 
 
 def run(argv, env=None, what=None):
@@ -154,13 +156,7 @@ def main():
 
 
 def report():
-    if problems:
-        print('consumer-check: FAILED:')
-        for p in problems:
-            print('- ' + p)
-        return 1
-    print('consumer-check: the DESTDIR install is complete and usable through pkg-config')
-    return 0
+    return problems.report('consumer-check', 'the DESTDIR install is complete and usable through pkg-config')
 
 
 if __name__ == '__main__':

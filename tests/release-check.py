@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The version in meson.build is the release that NEWS.md, debian/changelog,
+the linker map and the ABI baseline describe.
+
+- NEWS.md's first entry is `## <version> (YYYY-MM-DD)`.
+- debian/changelog's first entry is `libsippresence (<version>)`, and its
+  date is the NEWS.md date.
+- The newest node of lib/libsippresence.map is LIBSIPPRESENCE_<major>.<minor>.
+- abi/libsippresence-<major>.<minor>.abi exists and is the newest baseline, so
+  abi-check compares with this release's own ABI, not an older or newer one.
+
+Usage: release-check.py SOURCE_ROOT VERSION
+"""
+
+import email.utils
+import glob
+import os
+import re
+import sys
+
+from checkreport import Problems
+
+problems = Problems()
+
+
+def main():
+    root, version = sys.argv[1], sys.argv[2]
+    major, minor = version.split('.')[:2]
+
+    news = open(os.path.join(root, 'NEWS.md')).read()
+    m = re.search(r'^## (\S+) \((\d{4}-\d\d-\d\d)\)$', news, re.M)
+    if not m or m.group(1) != version:
+        problems.append('NEWS.md: first entry is %r, expected "## %s (YYYY-MM-DD)"' % (m and m.group(0), version))
+    news_date = m.group(2) if m else None
+
+    changelog = open(os.path.join(root, 'debian', 'changelog')).read()
+    c = re.match(r'^libsippresence \(([^)]+)\) ', changelog)
+    if not c or c.group(1) != version:
+        problems.append('debian/changelog: first entry is %r, expected %s' % (c and c.group(1), version))
+    d = re.search(r'^ -- .+?>  (.+)$', changelog, re.M)
+    if d and news_date:
+        when = email.utils.parsedate_to_datetime(d.group(1)).date().isoformat()
+        if when != news_date:
+            problems.append('debian/changelog is dated %s, NEWS.md %s' % (when, news_date))
+
+    nodes = re.findall(r'^LIBSIPPRESENCE_(\d+)\.(\d+)\s*\{', open(os.path.join(root, 'lib', 'libsippresence.map')).read(),
+                       re.M)
+    newest = max(nodes, key=lambda n: (int(n[0]), int(n[1]))) if nodes else None
+    if newest != (major, minor):
+        problems.append('newest map node is %s, expected LIBSIPPRESENCE_%s.%s' % (newest, major, minor))
+
+    baselines = []
+    for f in glob.glob(os.path.join(root, 'abi', 'libsippresence-*.abi')):
+        b = re.search(r'libsippresence-(\d+)\.(\d+)\.abi$', f)
+        if b:
+            baselines.append((int(b.group(1)), int(b.group(2))))
+    if (int(major), int(minor)) not in baselines:
+        problems.append('abi/libsippresence-%s.%s.abi is missing' % (major, minor))
+    elif max(baselines) != (int(major), int(minor)):
+        problems.append('abi/ has a baseline newer than %s: %s.%s' % (version, *max(baselines)))
+
+    return problems.report('release-check', '%s in meson.build, NEWS.md, debian/changelog, the map and abi/'
+                           % version)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
