@@ -10,6 +10,11 @@ the linker map and the ABI baseline describe.
 - abi/libsippresence-<major>.<minor>.abi exists and is the newest baseline, so
   abi-check compares with this release's own ABI, not an older or newer one.
 
+Between releases NEWS.md's first entry is `## <version> (unreleased)`: then
+debian/changelog's first entry is `<version>~dev` (UNRELEASED), the newest
+map node is the one this version opens, and the newest ABI baseline is an
+older release's, the one abi-check holds the development tree to.
+
 Usage: release-check.py SOURCE_ROOT VERSION
 """
 
@@ -29,15 +34,18 @@ def main():
     major, minor = version.split('.')[:2]
 
     news = open(os.path.join(root, 'NEWS.md')).read()
-    m = re.search(r'^## (\S+) \((\d{4}-\d\d-\d\d)\)$', news, re.M)
+    m = re.search(r'^## (\S+) \((\d{4}-\d\d-\d\d|unreleased)\)$', news, re.M)
     if not m or m.group(1) != version:
-        problems.append('NEWS.md: first entry is %r, expected "## %s (YYYY-MM-DD)"' % (m and m.group(0), version))
-    news_date = m.group(2) if m else None
+        problems.append('NEWS.md: first entry is %r, expected "## %s (YYYY-MM-DD|unreleased)"'
+                        % (m and m.group(0), version))
+    dev = bool(m) and m.group(2) == 'unreleased'
+    news_date = m.group(2) if m and not dev else None
+    want_deb = version + '~dev' if dev else version
 
     changelog = open(os.path.join(root, 'debian', 'changelog')).read()
     c = re.match(r'^libsippresence \(([^)]+)\) ', changelog)
-    if not c or c.group(1) != version:
-        problems.append('debian/changelog: first entry is %r, expected %s' % (c and c.group(1), version))
+    if not c or c.group(1) != want_deb:
+        problems.append('debian/changelog: first entry is %r, expected %s' % (c and c.group(1), want_deb))
     d = re.search(r'^ -- .+?>  (.+)$', changelog, re.M)
     if d and news_date:
         when = email.utils.parsedate_to_datetime(d.group(1)).date().isoformat()
@@ -55,7 +63,11 @@ def main():
         b = re.search(r'libsippresence-(\d+)\.(\d+)\.abi$', f)
         if b:
             baselines.append((int(b.group(1)), int(b.group(2))))
-    if (int(major), int(minor)) not in baselines:
+    if dev:
+        if not baselines or max(baselines) >= (int(major), int(minor)):
+            problems.append('%s is unreleased: the newest baseline must be an older release\'s, not %s'
+                            % (version, max(baselines) if baselines else None))
+    elif (int(major), int(minor)) not in baselines:
         problems.append('abi/libsippresence-%s.%s.abi is missing' % (major, minor))
     elif max(baselines) != (int(major), int(minor)):
         problems.append('abi/ has a baseline newer than %s: %s.%s' % (version, *max(baselines)))
