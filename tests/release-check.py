@@ -11,7 +11,9 @@ the linker map and the ABI baseline describe.
   abi-check compares with this release's own ABI, not an older or newer one.
 
 Between releases NEWS.md's first entry is `## <version> (unreleased)`: then
-debian/changelog's first entry is `<version>~dev` (UNRELEASED), the newest
+debian/changelog's first entry is `<version>` with the distribution
+UNRELEASED (so that the symbols' minimum versions, <version> for the new
+node, are met by the development packages themselves), the newest
 map node is the one this version opens, and the newest ABI baseline is an
 older release's, the one abi-check holds the development tree to.
 
@@ -40,14 +42,16 @@ def main():
                         % (m and m.group(0), version))
     dev = bool(m) and m.group(2) == 'unreleased'
     news_date = m.group(2) if m and not dev else None
-    want_deb = version + '~dev' if dev else version
 
     changelog = open(os.path.join(root, 'debian', 'changelog')).read()
-    c = re.match(r'^libsippresence \(([^)]+)\) ', changelog)
-    if not c or c.group(1) != want_deb:
-        problems.append('debian/changelog: first entry is %r, expected %s' % (c and c.group(1), want_deb))
+    c = re.match(r'^libsippresence \(([^)]+)\) (\S+);', changelog)
+    if not c or c.group(1) != version:
+        problems.append('debian/changelog: first entry is %r, expected %s' % (c and c.group(1), version))
+    elif dev != (c.group(2) == 'UNRELEASED'):
+        problems.append('debian/changelog: distribution %s, but NEWS.md says %s' % (c.group(2), 'unreleased' if dev
+                        else 'released'))
     d = re.search(r'^ -- .+?>  (.+)$', changelog, re.M)
-    if d and news_date:
+    if d and news_date and not dev:
         when = email.utils.parsedate_to_datetime(d.group(1)).date().isoformat()
         if when != news_date:
             problems.append('debian/changelog is dated %s, NEWS.md %s' % (when, news_date))

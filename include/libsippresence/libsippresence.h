@@ -1307,7 +1307,8 @@ SIPPRES_EXPORT int sippres_outbound_publish_resync(struct sippres_ctx *ctx, cons
 /**
  * Set this context's entity id, the "eid" of the asterisk-devicestate bodies
  * it sends: six hex pairs separated by ':' (Asterisk uses a MAC address).
- * A context starts with a random one (locally administered).
+ * A context starts with one made from its random hash seed (a locally
+ * administered address); servers that exchange state should each set theirs.
  * @return 0 or SIPPRES_E_INVAL. @since 0.2
  */
 SIPPRES_EXPORT int sippres_ctx_set_eid(struct sippres_ctx *ctx, const char *eid);

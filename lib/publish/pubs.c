@@ -414,21 +414,26 @@ SIPPRES_EXPORT const char *sippres_ctx_get_eid(const struct sippres_ctx *ctx)
 
 /* ------------------------------------------------------------ lifecycle */
 
-static int random_eid(struct sippres_ctx *ctx, char *out)
+/* The starting entity id: made from the context's random hash seed, so
+ * that it takes no bytes of its own from the random source (a host's
+ * deterministic source then gives the same tokens as without publications). */
+static void initial_eid(struct sippres_ctx *ctx, char *out)
 {
 	static const char hex[] = SIPPRES__ALPHA_HEX;
+	uint64_t z = (uint64_t)ctx->hash_seed * UINT64_C(0x9E3779B97F4A7C15) + UINT64_C(0x6a09e667f3bcc908);
 	uint8_t b[6];
-	int r = sippres_ctx_random(ctx, b, sizeof(b));
 
-	if (r < 0)
-		return r;
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	z ^= z >> 31;
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(z >> (8 * i));
 	b[0] = (uint8_t)((b[0] & 0xfc) | 0x02); /* locally administered, unicast */
 	for (int i = 0; i < 6; i++) {
 		out[3 * i] = hex[b[i] >> 4];
 		out[3 * i + 1] = hex[b[i] & 15];
 		out[3 * i + 2] = i < 5 ? ':' : '\0';
 	}
-	return 0;
 }
 
 int sippres__pubs_new(struct sippres_ctx *ctx)
@@ -446,9 +451,7 @@ int sippres__pubs_new(struct sippres_ctx *ctx)
 	    SIPPRES__SMAP_INIT(ctx, &ps->etags, 16, struct sippres_publication, node, etag, false) < 0 ||
 	    SIPPRES__SMAP_INIT(ctx, &ps->outbound, 8, struct sippres__outbound, node, name, false) < 0)
 		goto fail;
-	r = random_eid(ctx, ps->eid);
-	if (r < 0)
-		goto fail;
+	initial_eid(ctx, ps->eid);
 	sippres__registry_set_device_hook(ctx, sippres__pub_device_hook);
 	return 0;
 fail:
