@@ -524,6 +524,8 @@ static void test_dialog_rows(void **state)
 		uint32_t call_state, call_dir;
 	} rows[] = {
 		{"trying", "recipient", "", SIPPRES_DEVICE_RINGING, SIPPRES_CALL_EARLY, SIPPRES_DIRECTION_RECIPIENT},
+		/* Kamailio 5.6's pua_dialoginfo capitalises it */
+		{"Trying", "initiator", "", SIPPRES_DEVICE_INUSE, SIPPRES_CALL_EARLY, SIPPRES_DIRECTION_INITIATOR},
 		{"proceeding", "recipient", "", SIPPRES_DEVICE_RINGING, SIPPRES_CALL_EARLY, SIPPRES_DIRECTION_RECIPIENT},
 		{"early", "recipient", "", SIPPRES_DEVICE_RINGING, SIPPRES_CALL_EARLY, SIPPRES_DIRECTION_RECIPIENT},
 		{"early", NULL, "", SIPPRES_DEVICE_RINGING, SIPPRES_CALL_EARLY, SIPPRES_DIRECTION_RECIPIENT},

@@ -139,8 +139,10 @@ static int read_state(struct sippres_ctx *ctx, const xmlNode *n, uint32_t *state
 	if (r < 0)
 		return r;
 	r = bad(ctx, n, "unknown dialog <state>");
+	/* RFC 4235's values are lower case, but Kamailio 5.6's pua_dialoginfo
+	 * sends <state>Trying</state>: compare ASCII case-insensitively */
 	for (uint32_t i = 0; i < sizeof(dlg_states) / sizeof(dlg_states[0]); i++) {
-		if (strcmp(t, dlg_states[i]) == 0) {
+		if (sippres__streq_nocase(t, dlg_states[i])) {
 			*state = i;
 			r = 0;
 		}
