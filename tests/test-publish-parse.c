@@ -777,7 +777,6 @@ static void test_dialog_hostile(void **state)
 		"<dialog id=\"\"><state>early</state></dialog>",                   /* empty id */
 		"<dialog id=\"d\"/>",                                              /* no state */
 		"<dialog id=\"d\"><state>ringing</state></dialog>",
-		"<dialog id=\"d\"><state>EARLY</state></dialog>",
 		"<dialog id=\"d\"><state/></dialog>",
 		"<dialog id=\"d\" direction=\"inbound\"><state>early</state></dialog>",
 		"<dialog id=\"d\" call-id=\"a b\"><state>early</state></dialog>",  /* not usable by sippres_call_set */
