@@ -180,6 +180,12 @@ static int open_socket(struct ua *ua, const char *listen)
 
 /* ---- the loop ---------------------------------------------------------------------------- */
 
+static bool on_datagram(void *arg, const char *buf, size_t len, const struct ua_addr *src)
+{
+	ua_on_datagram(arg, buf, len, src);
+	return true;
+}
+
 static void flush_replies(struct sbuf *out)
 {
 	size_t off = 0;
@@ -205,33 +211,18 @@ static void flush_replies(struct sbuf *out)
 		out->s[0] = '\0';
 }
 
-static void run_lines(struct ua *ua, struct sbuf *in, bool eof, struct sbuf *out)
+/* Run the whole lines buffered (at eof also an unterminated last one), each reply written at once. */
+static void run_lines(struct ua *ua, struct ctl_lines *in, bool eof, struct sbuf *out)
 {
-	size_t start = 0;
+	char *line;
+	int r;
 
-	for (;;) {
-		char *nl = in->len > start ? memchr(in->s + start, '\n', in->len - start) : NULL;
-		size_t end;
-
-		if (!nl) {
-			if (!eof || start >= in->len)
-				break;
-			end = in->len;
-		} else {
-			end = (size_t)(nl - in->s);
-		}
-		in->s[end] = '\0';
-		ua_command(ua, in->s + start, out);
+	while (!ua->quit && (r = ctl_lines_next(in, eof, &line)) != 0) {
+		if (r < 0)
+			sbuf_add(out, "ERR line too long\n", 18);
+		else
+			ua_command(ua, line, out);
 		flush_replies(out);
-		start = end + 1;
-		if (ua->quit)
-			break;
-	}
-	if (start >= in->len) {
-		in->len = 0;
-	} else {
-		memmove(in->s, in->s + start, in->len - start);
-		in->len -= start;
 	}
 }
 
@@ -246,10 +237,10 @@ int main(int argc, char **argv)
 	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL;
 	unsigned long t1 = 500;
 	struct sigaction sa;
-	struct sbuf in, out;
+	struct ctl_lines in;
+	struct sbuf out;
 	bool stdin_open = true;
 	struct ua ua;
-	static char buf[65536];
 	int o;
 
 	if (argc > 1 && strcmp(argv[1], "subscribe") == 0)
@@ -297,7 +288,7 @@ int main(int argc, char **argv)
 	}
 	ua_log(LOG_INFO, "listening on udp %s (libsippresence %s)", ua.local_str, sippres_version_string());
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
-	sbuf_init(&in);
+	ctl_lines_init(&in, 0);
 	sbuf_init(&out);
 
 	while (!ua.quit && !got_signal) {
@@ -312,25 +303,15 @@ int main(int argc, char **argv)
 			ua_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
-		if (p[0].revents & POLLIN) {
-			/* a batch, then timers and stdin get their turn */
-			for (int k = 0; k < 256; k++) {
-				struct ua_addr src;
-				ssize_t r;
-
-				src.len = sizeof(src.ss);
-				r = recvfrom(ua.fd, buf, sizeof(buf), 0, (struct sockaddr *)&src.ss, &src.len);
-				if (r < 0)
-					break;
-				ua_on_datagram(&ua, buf, (size_t)r, &src);
-			}
-		}
+		if (p[0].revents & POLLIN)
+			ua_recv_batch(ua.fd, 256, on_datagram, &ua); /* a batch, then timers and stdin get their turn */
 		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			char tmp[4096];
 			ssize_t r = read(STDIN_FILENO, tmp, sizeof(tmp));
 
 			if (r > 0) {
-				sbuf_add(&in, tmp, (size_t)r);
+				if (ctl_lines_add(&in, tmp, (size_t)r) < 0)
+					ua_log(LOG_ERR, "out of memory: control input dropped");
 				run_lines(&ua, &in, false, &out);
 			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
 				/* end of input: the last line, then stop as after quit */
@@ -345,7 +326,7 @@ int main(int argc, char **argv)
 	ua_log(LOG_INFO, "stopping: %zu subscription(s)%s; %lu datagrams in, %lu out, %lu retransmissions, %lu dropped",
 	       sippres_sub_count(ua.ctx), ua.state_dir ? " kept in the state directory" : "", ua.rx, ua.tx,
 	       ua.retransmits, ua.dropped);
-	sbuf_free(&in);
+	ctl_lines_free(&in);
 	sbuf_free(&out);
 	ua_fini(&ua);
 	return 0;
