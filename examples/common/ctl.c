@@ -321,6 +321,10 @@ int cmd_parse(const char *line, struct cmd *c, char *err, size_t errlen)
 		DUP(c->a, tk.t[2]);
 		DUP(c->b, tk.t[3]);
 		c->kind = CMD_CALL_CLEAR;
+	} else if ((is(&tk, 0, "dialplan") || is(&tk, 0, "module") || is(&tk, 0, "core")) && is(&tk, 1, "reload")) {
+		if (tk.n != 2)
+			FAIL("usage: %s reload", tk.t[0]);
+		c->kind = CMD_RELOAD;
 	} else if (is(&tk, 0, "core") && is(&tk, 1, "show") && is(&tk, 2, "hints") && tk.n == 3) {
 		c->kind = CMD_SHOW_HINTS;
 	} else if (is(&tk, 0, "pjsip") && is(&tk, 1, "show") && is(&tk, 2, "subscriptions") && is(&tk, 3, "inbound") &&

@@ -52,6 +52,7 @@ enum cmd_kind {
 	CMD_SHOW_HINTS,
 	CMD_SHOW_SUBS,
 	CMD_QUIT,
+	CMD_RELOAD, /* dialplan reload, module reload, core reload: the program's configuration files again */
 };
 
 struct cmd {

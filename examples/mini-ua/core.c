@@ -250,6 +250,9 @@ void ua_fini(struct ua *ua)
 	ntx_table_fini(&ua->ntx);
 	stx_table_fini(&ua->stx);
 	strset_free(&ua->endpoints);
+	strset_free(&ua->lists);
+	free(ua->extensions_path);
+	free(ua->pjsip_path);
 	free(ua->state_dir);
 	if (ua->fd >= 0)
 		close(ua->fd);
@@ -681,7 +684,7 @@ static int show_sub(void *user_data, struct sippres_sub *sub)
 void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 {
 	const char *reason = NULL;
-	char err[256];
+	char err[1280];
 	struct cmd c;
 	int r = 0;
 
@@ -694,6 +697,12 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 		return;
 	case CMD_QUIT:
 		ua->quit = true;
+		break;
+	case CMD_RELOAD:
+		if (ua_reload(ua, out, err, sizeof(err)) < 0) {
+			r = SIPPRES_E_INVAL;
+			reason = err;
+		}
 		break;
 	case CMD_DEVSTATE:
 	case CMD_PRESENCE:

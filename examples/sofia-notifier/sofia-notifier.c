@@ -495,6 +495,9 @@ static const char *command(struct app *app, const char *line, int *silent)
 	case CMD_QUIT:
 		begin_quit(app);
 		break;
+	case CMD_RELOAD:
+		cmd_free(&c);
+		return "no configuration files to reload here (hints and endpoints come from the command line)";
 	case CMD_SHOW_HINTS:
 		r = sippres_hint_foreach(app->ctx, show_hint, app);
 		break;
