@@ -73,6 +73,14 @@ def rx(path, command, timeout=10):
     return p.returncode, p.stdout.splitlines(), p.stderr
 
 
+def subscribed(c, resource, event, **kw):
+    """A subscription that got its 200 and its first NOTIFY: the dialog."""
+    d, r = c.subscribe(resource, event, **kw)
+    check(r.status == 200, 'SUBSCRIBE %s: %s', resource, r.start)
+    c.notify(d)
+    return d
+
+
 class OpsEnv:
     """A UA with --control in a temporary directory (config files there too, so that tests may edit them)."""
 
@@ -94,6 +102,12 @@ class OpsEnv:
             text = f.read()
         with open(p, 'w') as f:
             f.write(fn(text))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def close(self):
         if self.ua.alive():
@@ -119,9 +133,7 @@ def test_control_socket_two_clients():
         mode = os.stat(env_path).st_mode
         check(stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o660, 'socket mode %o', mode)
         c = Client(ua.addr, user='tester')
-        d, r = c.subscribe('1001', 'dialog')
-        check(r.status == 200, '%s', r.start)
-        c.notify(d)
+        d = subscribed(c, '1001', 'dialog')
         a, b = Ctl(env_path), Ctl(env_path)
         # a's line arrives in pieces; b is served meanwhile
         a.send(b'devstate change PJSIP/bob ')
@@ -166,8 +178,7 @@ def test_control_socket_two_clients():
 
 
 def test_rx_output_and_exit_codes():
-    env = OpsEnv()
-    try:
+    with OpsEnv() as env:
         rc, out, err = rx(env.path, 'core show hints')
         check(rc == 0 and out and 'OK' not in out and out[0].startswith('1000@office: '), '%d %r %r', rc, out, err)
         check(len(out) == len([l for l in out if '@' in l and 'State:' in l]), 'only hint lines: %r', out)
@@ -181,8 +192,6 @@ def test_rx_output_and_exit_codes():
         check(rc == 2 and 'cannot connect' in err, '%d %r', rc, err)
         p = subprocess.run([tm.ARGS.ua, '-rx'], capture_output=True, text=True, timeout=10)
         check(p.returncode == 2 and 'usage' in p.stderr, 'no command: %d %r', p.returncode, p.stderr)
-    finally:
-        env.close()
 
 
 def test_sigterm_then_restart_restores():
@@ -191,9 +200,7 @@ def test_sigterm_then_restart_restores():
     try:
         port = env.ua.addr[1]
         c = Client(env.ua.addr, user='tester')
-        d, r = c.subscribe('1000', 'dialog', expires=600)
-        check(r.status == 200, '%s', r.start)
-        c.notify(d)
+        d = subscribed(c, '1000', 'dialog', expires=600)
         env.ua.ok('devstate change PJSIP/alice INUSE')
         last = c.notify(d).cseq[0]
         env.ua.proc.send_signal(signal.SIGTERM)
@@ -216,19 +223,12 @@ def test_sigterm_then_restart_restores():
 
 
 def test_sighup_reload():
-    env = OpsEnv()
-    try:
+    with OpsEnv() as env:
         ua = env.ua
         c = Client(ua.addr, user='tester')
-        keep, r = c.subscribe('1000', 'dialog')
-        check(r.status == 200, '%s', r.start)
-        c.notify(keep)
-        gone, r = c.subscribe('1001', 'presence')
-        check(r.status == 200, '%s', r.start)
-        c.notify(gone)
-        changed, r = c.subscribe('1003', 'dialog')
-        check(r.status == 200, '%s', r.start)
-        c.notify(changed)
+        keep = subscribed(c, '1000', 'dialog')
+        gone = subscribed(c, '1001', 'presence')
+        changed = subscribed(c, '1003', 'dialog')
         # 1001 deleted, 1003 gets a second device, 5000 is new; 1000 stays as it is
         env.edit('extensions.conf', lambda t: re.sub(r'(?m)^exten => 1001,hint,.*\n', '', t)
                  .replace('exten => 1003,hint,PJSIP/lobby', 'exten => 1003,hint,PJSIP/lobby&Custom:lobby2')
@@ -259,18 +259,13 @@ def test_sighup_reload():
         check('<state>confirmed</state>' in n.body, 'changed hint: %s', n.body)
         check('reloaded' in ua.log() and 'SIGHUP' in ua.log(), 'log: %s', ua.log()[-400:])
         c.close()
-    finally:
-        env.close()
 
 
 def test_reload_refuses_broken_file():
-    env = OpsEnv()
-    try:
+    with OpsEnv() as env:
         ua = env.ua
         c = Client(ua.addr, user='tester')
-        d, r = c.subscribe('1001', 'dialog')
-        check(r.status == 200, '%s', r.start)
-        c.notify(d)
+        d = subscribed(c, '1001', 'dialog')
         good = open(os.path.join(env.conf, 'extensions.conf')).read()
         lineno = good.count('\n') + 3
         env.edit('extensions.conf', lambda t: t + '\n[office](+)\nexten => 1001,hint,PJSIP/bob,,(Bob)\n')
@@ -298,8 +293,6 @@ def test_reload_refuses_broken_file():
               '%d %r %r', rc, out, err)
         c.no_notify(d, 0.3)
         c.close()
-    finally:
-        env.close()
 
 
 TESTS = [
