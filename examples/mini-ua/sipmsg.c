@@ -242,6 +242,62 @@ int64_t sip_expires(const struct sip_in *in)
 }
 
 /* "presence;id=7" -> event "presence", id "7". */
+char *mime_param(const char *value, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *s = value;
+	bool quoted = false;
+
+	/* skip the type/subtype: up to the first ';' outside quotes */
+	for (; *s; s++) {
+		if (*s == '"')
+			quoted = !quoted;
+		else if (*s == ';' && !quoted)
+			break;
+	}
+	while (*s == ';') {
+		const char *nb, *ne;
+
+		s++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		nb = s;
+		while (*s && *s != '=' && *s != ';' && *s != ' ' && *s != '\t')
+			s++;
+		ne = s;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '=') {
+			const char *vb, *ve;
+
+			s++;
+			while (*s == ' ' || *s == '\t')
+				s++;
+			if (*s == '"') {
+				vb = ++s;
+				while (*s && *s != '"') {
+					if (*s == '\\' && s[1])
+						s++;
+					s++;
+				}
+				ve = s;
+				if (*s == '"')
+					s++;
+			} else {
+				vb = s;
+				while (*s && *s != ';' && *s != ' ' && *s != '\t')
+					s++;
+				ve = s;
+			}
+			if ((size_t)(ne - nb) == nl && strncasecmp(nb, name, nl) == 0)
+				return strndup(vb, (size_t)(ve - vb));
+		}
+		while (*s && *s != ';')
+			s++;
+	}
+	return NULL;
+}
+
 static int parse_event(const char *v, struct sub_facts *f)
 {
 	const char *s = v, *e;
@@ -256,34 +312,10 @@ static int parse_event(const char *v, struct sub_facts *f)
 	f->event = strndup(s, (size_t)(e - s));
 	if (!f->event)
 		return -1;
-	while (*e) {
-		const char *nb, *ne, *vb, *ve;
-
-		while (*e == ' ' || *e == '\t' || *e == ';')
-			e++;
-		nb = e;
-		while (*e && *e != '=' && *e != ';' && *e != ' ' && *e != '\t')
-			e++;
-		ne = e;
-		while (*e == ' ' || *e == '\t')
-			e++;
-		vb = ve = e;
-		if (*e == '=') {
-			e++;
-			while (*e == ' ' || *e == '\t')
-				e++;
-			vb = e;
-			while (*e && *e != ';' && *e != ' ' && *e != '\t')
-				e++;
-			ve = e;
-		}
-		if (ne - nb == 2 && strncasecmp(nb, "id", 2) == 0 && ve > vb && !f->event_id) {
-			f->event_id = strndup(vb, (size_t)(ve - vb));
-			if (!f->event_id)
-				return -1;
-		}
-		while (*e && *e != ';')
-			e++;
+	f->event_id = mime_param(e, "id"); /* the first one */
+	if (f->event_id && !f->event_id[0]) {
+		free(f->event_id);
+		f->event_id = NULL;
 	}
 	return 0;
 }

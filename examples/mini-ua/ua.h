@@ -108,6 +108,9 @@ void sub_facts_free(struct sub_facts *f);
 int64_t sip_expires(const struct sip_in *in);
 /* The value of the first header called name or its compact form (NULL: none). */
 const char *sip_header(const struct sip_in *in, const char *name, const char *compact);
+/* A parameter of a MIME or SIP header value (`boundary` in `multipart/related;boundary="x"`, `id` in
+ * `dialog;id=3`), unquoted and malloc'ed; NULL: none. */
+char *mime_param(const char *value, const char *name);
 /* true when a header (name or compact form) lists token (comma lists, any case). */
 bool sip_header_has_token(const struct sip_in *in, const char *name, const char *compact, const char *token);
 
