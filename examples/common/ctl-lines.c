@@ -48,6 +48,8 @@ int ctl_lines_add(struct ctl_lines *l, const char *data, size_t n)
 
 int ctl_lines_next(struct ctl_lines *l, bool eof, char **line)
 {
+	if (!l->buf)
+		return 0; /* nothing was ever added */
 	for (;;) {
 		char *s = l->buf + l->start, *nl;
 		size_t avail = l->len - l->start, n;
