@@ -261,6 +261,40 @@ def test_sighup_reload():
         c.close()
 
 
+def test_reload_endpoints():
+    with OpsEnv() as env:
+        ua = env.ua
+        c = Client(ua.addr, user='tolerant')
+        t = Client(ua.addr, user='tester-ast')
+        dropped = subscribed(c, '1000', 'presence')
+        d, r = t.subscribe('1000', 'presence')
+        check(r.status == 200, '%s', r.start)
+        kept, body = d, t.notify(d).body
+        check(' />' in body and '\n <tuple' in body, 'not the asterisk profile\'s layout: %s', body)
+        # [tolerant] goes, [tester-ast] changes its profile, [late] is new
+        env.edit('pjsip.conf', lambda s: s.replace('[tolerant]\ntype=endpoint\ncontext=office\nnotify_failure_limit=5\n',
+                                                   '[late]\ntype=endpoint\ncontext=office\n')
+                 .replace('[tester-ast]\ntype=endpoint\ncontext=office\npresence_profile=asterisk\n',
+                          '[tester-ast]\ntype=endpoint\ncontext=office\npresence_profile=standard\n'))
+        rc, out, err = rx(env.path, 'module reload')
+        check(rc == 0 and out and 'endpoint(s), 1 removed' in out[0], '%d %r %r', rc, out, err)
+        n = c.notify(dropped)
+        check(n.get('subscription-state') == 'terminated;reason=deactivated', 'removed endpoint: %r',
+              n.get('subscription-state'))
+        t.no_notify(kept, 0.3)
+        d, r = c.subscribe('1000', 'presence')
+        check(r.status == 403, 'a removed endpoint subscribes: %s', r.start)
+        late = Client(ua.addr, user='late')
+        subscribed(late, '1001', 'presence')
+        # the changed endpoint's subscription goes on in its dialog, now with the standard profile's body
+        ua.ok('devstate change PJSIP/alice INUSE')
+        n = t.notify(kept)
+        check(n.cseq[0] == kept.notify_cseqs[-2] + 1, 'CSeq %d', n.cseq[0])
+        check(' />' not in n.body and '\n  <tuple' in n.body, 'still the asterisk layout after the reload: %s', n.body)
+        for x in (c, t, late):
+            x.close()
+
+
 def test_reload_refuses_broken_file():
     with OpsEnv() as env:
         ua = env.ua
@@ -292,6 +326,13 @@ def test_reload_refuses_broken_file():
         check(rc == 0 and len(out) == 1 and out[0].startswith('reloaded: hints 0 added, 0 changed, 0 removed'),
               '%d %r %r', rc, out, err)
         c.no_notify(d, 0.3)
+        # a bad value in pjsip.conf: refused too, and the endpoint it would have changed keeps its options
+        lineno = open(os.path.join(env.conf, 'pjsip.conf')).read().count('\n') + 4
+        env.edit('pjsip.conf', lambda s: s + '\n[tester](+)\nallow_subscribe=no\nsub_min_expiry=soon\n')
+        rc, out, err = rx(env.path, 'core reload')
+        check(rc == 1 and re.search(r'pjsip\.conf:%d(:\d+)?: ' % lineno, err), 'pjsip.conf: %d %r', rc, err)
+        d2 = subscribed(c, '1000', 'presence')  # tester may still subscribe
+        check(d2.remote_tag, 'no dialog')
         c.close()
 
 
@@ -300,6 +341,7 @@ TESTS = [
     test_rx_output_and_exit_codes,
     test_sigterm_then_restart_restores,
     test_sighup_reload,
+    test_reload_endpoints,
     test_reload_refuses_broken_file,
 ]
 
