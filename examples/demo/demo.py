@@ -172,7 +172,19 @@ class Notify:
         return [(a, b, c, '\n'.join(d)) for a, b, c, d in parts]
 
 
-class Watcher:
+class Child:
+    """A child process (self.proc) whose standard error lines are collected in self.err."""
+
+    def tail(self):
+        return ('\n  its log:\n    ' + '\n    '.join(self.err[-8:])) if self.err else ''
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+class Watcher(Child):
     """One `sippres-mini-ua subscribe` child: its output parsed, summarized, printed; NOTIFYs queued."""
 
     def __init__(self, out, name, argv, brief):
@@ -295,18 +307,10 @@ class Watcher:
             raise DemoFailed('%s: ended without a final NOTIFY (Subscription-State: terminated)%s'
                              % (self.name, self.tail()))
 
-    def tail(self):
-        return ('\n  its log:\n    ' + '\n    '.join(self.err[-8:])) if self.err else ''
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-
 
 # ---- the notifier -------------------------------------------------------------------------------------
 
-class Notifier:
+class Notifier(Child):
     def __init__(self, ua, examples):
         argv = [ua, '--listen', '127.0.0.1:0', '--extensions', os.path.join(examples, 'extensions.conf'),
                 '--pjsip', os.path.join(examples, 'pjsip.conf')]
@@ -370,13 +374,6 @@ class Notifier:
         if rc != 0:
             raise DemoFailed('the notifier exited with status %d%s' % (rc, self.tail()))
 
-    def tail(self):
-        return ('\n  its log:\n    ' + '\n    '.join(self.err[-8:])) if self.err else ''
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 # ---- the timeline ------------------------------------------------------------------------------------

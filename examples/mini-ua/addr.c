@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Socket addresses: --listen parsing, formatting, URI targets. */
+/* Socket addresses: --listen parsing, formatting, URI targets; sending and receiving datagrams. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -177,4 +178,36 @@ int addr_from_uri(const char *uri, int family, struct ua_addr *out)
 out:
 	osip_uri_free(u);
 	return r;
+}
+
+int ua_sendto(int fd, const char *data, size_t len, const struct ua_addr *dst)
+{
+	char a[80];
+
+	if (ua_verbosity >= 2) {
+		addr_format(dst, a, sizeof(a));
+		ua_log(LOG_TRACE, "send %zu bytes to %s:\n%.*s", len, a, (int)len, data);
+	}
+	if (sendto(fd, data, len, 0, (const struct sockaddr *)&dst->ss, dst->len) < 0) {
+		addr_format(dst, a, sizeof(a));
+		ua_log(LOG_WARN, "sendto %s: %s", a, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void ua_recv_batch(int fd, int max, bool (*fn)(void *arg, const char *buf, size_t len, const struct ua_addr *src),
+                   void *arg)
+{
+	static char buf[65536];
+
+	for (int k = 0; k < max; k++) {
+		struct ua_addr src;
+		ssize_t r;
+
+		src.len = sizeof(src.ss);
+		r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&src.ss, &src.len);
+		if (r < 0 || !fn(arg, buf, (size_t)r, &src))
+			break;
+	}
 }

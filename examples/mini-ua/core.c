@@ -72,18 +72,8 @@ void strset_free(struct strset *s)
 
 void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *dst)
 {
-	char a[80];
-
-	if (ua_verbosity >= 2) {
-		addr_format(dst, a, sizeof(a));
-		ua_log(LOG_TRACE, "send %zu bytes to %s:\n%.*s", len, a, (int)len, data);
-	}
-	if (sendto(ua->fd, data, len, 0, (const struct sockaddr *)&dst->ss, dst->len) < 0) {
-		addr_format(dst, a, sizeof(a));
-		ua_log(LOG_WARN, "sendto %s: %s", a, strerror(errno));
-		return;
-	}
-	ua->tx++;
+	if (ua_sendto(ua->fd, data, len, dst) == 0)
+		ua->tx++;
 }
 
 /* host:port we are reachable at from dst (the bound address, or for a
@@ -153,25 +143,13 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 	user = sip_uri_user(n->local_uri);
 	snprintf(contact, sizeof(contact), "sip:%s%s%s", user ? user : "", user ? "@" : "", via);
 	free(user);
-	memset(&o, 0, sizeof(o));
-	o.ruri = n->contact;
-	o.via_sent_by = via;
-	o.branch = branch;
-	o.from_uri = n->local_uri;
-	o.from_tag = n->local_tag;
-	o.to_uri = n->remote_uri;
-	o.to_tag = n->remote_tag;
-	o.call_id = n->call_id;
-	o.cseq = n->cseq;
-	o.contact = contact;
-	o.event = n->event;
-	o.subscription_state = n->subscription_state;
-	o.content_type = n->content_type;
-	o.body = n->body;
-	o.body_len = n->body_len;
-	o.require_eventlist = n->require_eventlist != 0;
-	o.allow_events = UA_ALLOW_EVENTS;
-	o.user_agent = UA_USER_AGENT;
+	o = (struct notify_out){
+		.ruri = n->contact, .via_sent_by = via, .branch = branch, .contact = contact,
+		.from_uri = n->local_uri, .from_tag = n->local_tag, .to_uri = n->remote_uri, .to_tag = n->remote_tag,
+		.call_id = n->call_id, .cseq = n->cseq, .event = n->event, .subscription_state = n->subscription_state,
+		.content_type = n->content_type, .body = n->body, .body_len = n->body_len,
+		.require_eventlist = n->require_eventlist != 0, .allow_events = UA_ALLOW_EVENTS, .user_agent = UA_USER_AGENT,
+	};
 	data = sip_build_notify(&o, &len);
 	if (!data) {
 		ua_log(LOG_ERR, "cannot build the NOTIFY for %s (Contact %s)", n->call_id, n->contact);
@@ -273,6 +251,9 @@ void ua_fini(struct ua *ua)
 	ntx_table_fini(&ua->ntx);
 	stx_table_fini(&ua->stx);
 	strset_free(&ua->endpoints);
+	strset_free(&ua->lists);
+	free(ua->extensions_path);
+	free(ua->pjsip_path);
 	store_close(ua);
 	free(ua->state_dir);
 	if (ua->fd >= 0)
@@ -287,14 +268,14 @@ static void respond(struct ua *ua, const struct sip_in *in, const struct ua_addr
                     const char *reason, const char *to_tag, const char *extra)
 {
 	size_t len = 0;
-	char *data = sip_build_response(in, src, status, reason, to_tag, extra, &len);
+	bool sent;
+	char *data;
 
-	if (!data) {
-		ua_log(LOG_ERR, "cannot build a %d response", status);
-		return;
-	}
 	store_sync(ua); /* a 200 to a SUBSCRIBE: acknowledged means stored */
-	ua_send(ua, data, len, src);
+	data = sip_send_response(ua->fd, in, src, status, reason, to_tag, extra, &len, &sent);
+	if (!data)
+		return;
+	ua->tx += sent;
 	if (key && stx_add(&ua->stx, key, data, len, ua_now_mono_ms()) < 0)
 		ua_log(LOG_WARN, "out of memory: a retransmitted %s will be processed again", in->method);
 	free(data);
@@ -706,8 +687,8 @@ static int show_sub(void *user_data, struct sippres_sub *sub)
 
 void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 {
-	struct sippres_diag diag = {.size = sizeof(diag)};
-	char err[256];
+	const char *reason = NULL;
+	char err[1280];
 	struct cmd c;
 	int r = 0;
 
@@ -721,56 +702,25 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 	case CMD_QUIT:
 		ua->quit = true;
 		break;
+	case CMD_RELOAD:
+		if (ua_reload(ua, out, err, sizeof(err)) < 0) {
+			r = SIPPRES_E_INVAL;
+			reason = err;
+		}
+		break;
 	case CMD_DEVSTATE:
-		r = sippres_device_state_set(ua->ctx, c.a, c.state);
-		if (r >= 0)
-			store_save_device(ua, c.a, c.state);
-		break;
 	case CMD_PRESENCE:
-		r = sippres_presence_state_set(ua->ctx, c.a, c.state, c.c, c.d);
-		if (r >= 0)
-			store_save_presence(ua, c.a, c.state, c.c, c.d);
-		break;
 	case CMD_HINT_ADD:
-		r = sippres_hint_set(ua->ctx, c.c, c.a, c.b, &diag);
-		if (r < 0 && diag.message[0]) {
-			snprintf(err, sizeof(err), "%s", diag.message);
-			err_reply(out, err);
-			cmd_free(&c);
-			return;
-		}
-		break;
 	case CMD_HINT_REMOVE:
-		r = sippres_hint_remove(ua->ctx, c.c, c.a);
-		if (r == SIPPRES_E_NOTFOUND) {
-			err_reply(out, "no such hint");
-			cmd_free(&c);
-			return;
-		}
-		break;
-	case CMD_CALL_SET: {
-		struct sippres_call call = {
-			.size = sizeof(call),
-			.call_id = c.b,
-			.local_tag = c.local_tag,
-			.remote_tag = c.remote_tag,
-			.state = (uint32_t)c.state,
-			.direction = c.direction < 0 ? SIPPRES_DIRECTION_RECIPIENT : (uint32_t)c.direction,
-			.local_uri = c.local,
-			.local_display = c.local_display,
-			.remote_uri = c.remote,
-			.remote_display = c.remote_display,
-		};
-		r = sippres_call_set(ua->ctx, c.a, &call);
-		break;
-	}
+	case CMD_CALL_SET:
 	case CMD_CALL_CLEAR:
-		r = sippres_call_clear(ua->ctx, c.a, c.b);
-		if (r == SIPPRES_E_NOTFOUND) {
-			err_reply(out, "no such call");
-			cmd_free(&c);
-			return;
-		}
+		r = cmd_apply(ua->ctx, &c, err, sizeof(err));
+		if (r < 0)
+			reason = err;
+		else if (c.kind == CMD_DEVSTATE)
+			store_save_device(ua, c.a, c.state);
+		else if (c.kind == CMD_PRESENCE)
+			store_save_presence(ua, c.a, c.state, c.c, c.d);
 		break;
 	case CMD_SHOW_HINTS:
 		r = sippres_hint_foreach(ua->ctx, show_hint, out);
@@ -787,7 +737,7 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 	 * caused by the command go out before its reply, and a burst of commands
 	 * read at once is one batch of state-directory writes */
 	if (r < 0)
-		err_reply(out, sippres_strerror(r));
+		err_reply(out, reason ? reason : sippres_strerror(r));
 	else
 		sbuf_add(out, "OK\n", 3);
 }

@@ -3,6 +3,8 @@
 #ifndef MINI_UA_CORE_H
 #define MINI_UA_CORE_H
 
+#include <poll.h>
+
 #include <libsippresence/libsippresence.h>
 
 #include "store.h"
@@ -24,6 +26,8 @@ struct ua {
 	struct ntx_table ntx;
 	struct stx_table stx;
 	struct strset endpoints;   /* endpoint names from pjsip.conf */
+	struct strset lists;       /* resource list names from pjsip.conf */
+	char *extensions_path, *pjsip_path; /* what ua_reload() reads again */
 	char *state_dir;           /* NULL: no persistence */
 	struct store *store;       /* store.c, with state_dir */
 	/* NOTIFYs built in the notify callback, sent when the library call that
@@ -50,5 +54,39 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out);
 void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *dst);
 /* Send the NOTIFYs the library produced during the last call(s). */
 void ua_flush(struct ua *ua);
+
+/* config.c: the first load of both files (problems logged, the rest loads). Returns 0, -1: a file cannot be
+ * read (logged). */
+int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip);
+/* Read both files again and validate them in a scratch context; any problem refuses the reload whole
+ * (-1, the first problem in err, the running configuration untouched). Otherwise apply the difference
+ * (unchanged hints untouched, changed ones set, removed ones removed, endpoints and lists set, the ones
+ * gone removed), write a summary line to out and return 0. NOTIFYs it causes are queued (ua_flush). */
+int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen);
+
+/* control.c: --control PATH, a Unix stream socket taking the control commands, several clients at once,
+ * each bounded (CTL_MAX_LINE bytes a line, CTL_MAX_OUT bytes of replies waiting), all non-blocking. */
+#define CTL_MAX_CLIENTS 16
+#define CTL_MAX_LINE 4096
+#define CTL_MAX_OUT (1024u * 1024u)
+#define CTL_DEFAULT_PATH "/run/sippres-mini-ua/control"
+struct ctl_client;
+struct ctl_server {
+	int fd;                /* -1: none */
+	char *path;
+	struct ctl_client *clients[CTL_MAX_CLIENTS];
+	size_t n_clients;
+};
+/* Create the socket (mode 0660; a stale socket file is replaced, a live one or another kind of file
+ * refused). Returns 0 or -1 (logged). */
+int ctl_server_open(struct ctl_server *s, const char *path);
+/* Best effort to hand every client its waiting replies, then close them and remove the socket file. */
+void ctl_server_close(struct ctl_server *s);
+/* pollfds for the listening socket and the clients (at most 1 + CTL_MAX_CLIENTS); returns how many. */
+size_t ctl_server_pollfds(const struct ctl_server *s, struct pollfd *p);
+/* After poll(): accept, read and run lines (ua_command), write replies, drop finished clients. */
+void ctl_server_handle(struct ctl_server *s, struct ua *ua, const struct pollfd *p, size_t n);
+/* `sippres-mini-ua -rx COMMAND [--control PATH]`: the exit status (0 OK, 1 ERR, 2 no connection). */
+int ctl_client_main(int argc, char **argv);
 
 #endif

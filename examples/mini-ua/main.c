@@ -16,23 +16,32 @@
 #include "core.h"
 #include "subscriber.h"
 
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, got_hup;
 
+/* Blocked outside ppoll(), so a signal is never lost between the loop's check and its wait. */
 static void on_signal(int sig)
 {
-	got_signal = sig;
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_signal = sig;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sippres-mini-ua --listen ADDR:PORT --extensions FILE --pjsip FILE [--state-dir DIR]\n"
-	           "                      [--max-records N] [--t1 MS] [-v|--verbose]...\n"
+	           "                      [--max-records N] [--control PATH] [--t1 MS] [-v|--verbose]...\n"
+	           "       sippres-mini-ua -rx COMMAND [--control PATH]\n"
 	           "  --listen ADDR:PORT   UDP address to serve: 127.0.0.1:5070, [::1]:5070, 0.0.0.0:5060 (port 0: any)\n"
 	           "  --extensions FILE    Asterisk extensions.conf with the hints\n"
 	           "  --pjsip FILE         Asterisk pjsip.conf with the endpoints\n"
 	           "  --state-dir DIR      keep subscriptions (and device/presence states) across restarts\n"
 	           "  --max-records N      with --state-dir: store at most N subscriptions (default %d; more are\n"
 	           "                       served but not stored)\n"
+	           "  --control PATH       also take the control commands on this Unix socket (then the end of\n"
+	           "                       standard input does not stop the server)\n"
+	           "  -rx COMMAND          send one command to a running server's --control socket, print the reply\n"
+	           "                       (default PATH " CTL_DEFAULT_PATH "; exit 0 OK, 1 ERR, 2 no connection)\n"
 	           "  --t1 MS              SIP timer T1 for NOTIFY retransmission (default 500; for tests)\n"
 	           "  -v, --verbose        more logs on standard error (twice: every SIP message)\n"
 	           "Control commands, one per line on standard input; each reply ends with OK or ERR <reason>:\n"
@@ -46,105 +55,10 @@ static void usage(FILE *f)
 	           "  call clear <device> <call-id>\n"
 	           "  core show hints\n"
 	           "  pjsip show subscriptions inbound\n"
-	           "  quit\n"
+	           "  dialplan reload | module reload | core reload   (also SIGHUP: extensions.conf and pjsip.conf again)\n"
+	           "  quit                 (also SIGTERM, SIGINT)\n"
 	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n",
 	        STORE_MAX_RECORDS_DEFAULT);
-}
-
-/* ---- configuration -------------------------------------------------------------------- */
-
-struct conf_io {
-	struct ua *ua;
-	char dir[4096];   /* directory of the top file: relative includes start there, as in /etc/asterisk */
-	int endpoints, hints;
-};
-
-static int conf_include(void *user_data, const char *name, const char **text, size_t *len)
-{
-	struct conf_io *c = user_data;
-	char path[8192];
-	char *t;
-
-	if (name[0] == '/')
-		snprintf(path, sizeof(path), "%s", name);
-	else
-		snprintf(path, sizeof(path), "%s/%s", c->dir, name);
-	t = ua_read_file(path, len);
-	if (!t)
-		return errno == ENOENT ? SIPPRES_E_NOTFOUND : SIPPRES_E_INVAL;
-	*text = t;
-	return 0;
-}
-
-static void conf_release(void *user_data, const char *text, size_t len)
-{
-	void *p;
-
-	(void)user_data;
-	(void)len;
-	memcpy(&p, &text, sizeof(p)); /* our own buffer from conf_include */
-	free(p);
-}
-
-static void conf_problem(void *user_data, const char *file, const struct sippres_diag *d)
-{
-	(void)user_data;
-	if (d->column)
-		ua_log(LOG_WARN, "%s:%u:%u: %s", file, d->line, d->column, d->message);
-	else
-		ua_log(LOG_WARN, "%s:%u: %s", file, d->line, d->message);
-}
-
-static void conf_loaded(void *user_data, const char *type, const char *name)
-{
-	struct conf_io *c = user_data;
-
-	if (strcmp(type, "endpoint") == 0) {
-		c->endpoints++;
-		if (strset_add(&c->ua->endpoints, name) < 0)
-			ua_log(LOG_ERR, "out of memory: endpoint %s is not known", name);
-	} else if (strcmp(type, "hint") == 0) {
-		c->hints++;
-	}
-	ua_log(LOG_DEBUG, "loaded %s %s", type, name);
-}
-
-static int load_config(struct ua *ua, const char *path, bool pjsip)
-{
-	struct conf_io c = {.ua = ua};
-	struct sippres_config_io io = {
-		.size = sizeof(io),
-		.user_data = &c,
-		.include = conf_include,
-		.release = conf_release,
-		.problem = conf_problem,
-		.loaded = conf_loaded,
-	};
-	char *copy = strdup(path), *text;
-	size_t len = 0;
-	int r;
-
-	if (!copy)
-		return -1;
-	snprintf(c.dir, sizeof(c.dir), "%s", dirname(copy));
-	free(copy);
-	text = ua_read_file(path, &len);
-	if (!text) {
-		ua_log(LOG_ERR, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	r = pjsip ? sippres_config_load_pjsip(ua->ctx, path, text, len, &io)
-	          : sippres_config_load_extensions(ua->ctx, path, text, len, &io);
-	free(text);
-	if (r < 0) {
-		ua_log(LOG_ERR, "loading %s: %s", path, sippres_strerror(r));
-		return -1;
-	}
-	if (pjsip)
-		ua_log(LOG_INFO, "%s: %d endpoint(s), %d problem(s)", path, c.endpoints, r);
-	else
-		ua_log(LOG_INFO, "%s: %d hint(s), %d problem(s)", path, c.hints, r);
-	return 0;
 }
 
 /* ---- socket --------------------------------------------------------------------------- */
@@ -183,6 +97,12 @@ static int open_socket(struct ua *ua, const char *listen)
 
 /* ---- the loop ---------------------------------------------------------------------------- */
 
+static bool on_datagram(void *arg, const char *buf, size_t len, const struct ua_addr *src)
+{
+	ua_on_datagram(arg, buf, len, src);
+	return true;
+}
+
 static void flush_replies(struct sbuf *out)
 {
 	size_t off = 0;
@@ -208,37 +128,21 @@ static void flush_replies(struct sbuf *out)
 		out->s[0] = '\0';
 }
 
-static void run_lines(struct ua *ua, struct sbuf *in, bool eof, struct sbuf *out)
+/* Run the whole lines buffered (at eof also an unterminated last one) as one batch: their records are stored
+ * together, then their NOTIFYs go out, then their replies. */
+static void run_lines(struct ua *ua, struct ctl_lines *in, bool eof, struct sbuf *out)
 {
-	size_t start = 0;
+	char *line;
+	int r;
 
-	for (;;) {
-		char *nl = in->len > start ? memchr(in->s + start, '\n', in->len - start) : NULL;
-		size_t end;
-
-		if (!nl) {
-			if (!eof || start >= in->len)
-				break;
-			end = in->len;
-		} else {
-			end = (size_t)(nl - in->s);
-		}
-		in->s[end] = '\0';
-		ua_command(ua, in->s + start, out);
-		start = end + 1;
-		if (ua->quit)
-			break;
+	while (!ua->quit && (r = ctl_lines_next(in, eof, &line)) != 0) {
+		if (r < 0)
+			sbuf_add(out, "ERR line too long\n", 18);
+		else
+			ua_command(ua, line, out);
 	}
-	/* one batch for the lines read at once: their records are stored
-	 * together, then their NOTIFYs go out, then their replies */
 	ua_flush(ua);
 	flush_replies(out);
-	if (start >= in->len) {
-		in->len = 0;
-	} else {
-		memmove(in->s, in->s + start, in->len - start);
-		in->len -= start;
-	}
 }
 
 /* A decimal number from 1 to max. */
@@ -259,26 +163,34 @@ int main(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'}, {"extensions", required_argument, NULL, 'e'},
 		{"pjsip", required_argument, NULL, 'p'},  {"state-dir", required_argument, NULL, 's'},
 		{"t1", required_argument, NULL, 't'},     {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},         {"max-records", required_argument, NULL, 'm'},
-		{NULL, 0, NULL, 0},
+		{"control", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+		{"max-records", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
 	};
-	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL;
+	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL, *control = NULL;
+	struct ctl_server ctl = {.fd = -1};
+	sigset_t block, waitmask;
 	unsigned long t1 = 500, max_records = 0;
 	struct sigaction sa;
-	struct sbuf in, out;
+	struct ctl_lines in;
+	struct sbuf out;
 	bool stdin_open = true;
+	char reload_err[1280];
 	struct ua ua;
-	static char buf[65536];
 	int o;
 
 	if (argc > 1 && strcmp(argv[1], "subscribe") == 0)
 		return subscriber_main(argc - 1, argv + 1);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-rx") == 0)
+			return ctl_client_main(argc, argv);
+	}
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l': listen = optarg; break;
 		case 'e': extensions = optarg; break;
 		case 'p': pjsip = optarg; break;
 		case 's': state_dir = optarg; break;
+		case 'c': control = optarg; break;
 		case 't':
 			if (parse_number(optarg, 60000, &t1) < 0) {
 				fprintf(stderr, "--t1: milliseconds from 1 to 60000\n");
@@ -306,67 +218,82 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGHUP);
 
 	sipmsg_init();
 	if (ua_init(&ua, (uint32_t)t1, state_dir != NULL) < 0)
 		return 1;
-	if (open_socket(&ua, listen) < 0 || load_config(&ua, pjsip, true) < 0 ||
-	    load_config(&ua, extensions, false) < 0 || (state_dir && store_open(&ua, state_dir, max_records) < 0) ||
-	    store_load(&ua) < 0) {
+	if (open_socket(&ua, listen) < 0 || ua_config_load(&ua, extensions, pjsip) < 0 ||
+	    (state_dir && store_open(&ua, state_dir, max_records) < 0) ||
+	    store_load(&ua) < 0 || (control && ctl_server_open(&ctl, control) < 0)) {
 		ua_fini(&ua);
 		return 1;
 	}
 	ua_log(LOG_INFO, "listening on udp %s (libsippresence %s)", ua.local_str, sippres_version_string());
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
-	sbuf_init(&in);
+	ctl_lines_init(&in, 0);
 	sbuf_init(&out);
 
 	while (!ua.quit && !got_signal) {
-		struct pollfd p[2] = {{.fd = ua.fd, .events = POLLIN}, {.fd = STDIN_FILENO, .events = POLLIN}};
-		int n;
+		struct pollfd p[3 + CTL_MAX_CLIENTS] = {{.fd = ua.fd, .events = POLLIN},
+		                                        {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
+		size_t nctl = ctl_server_pollfds(&ctl, p + 2);
+		int n, ms;
 
+		if (got_hup) {
+			got_hup = 0;
+			ua_log(LOG_INFO, "SIGHUP: reloading %s and %s", ua.extensions_path, ua.pjsip_path);
+			if (ua_reload(&ua, &out, reload_err, sizeof(reload_err)) == 0)
+				ua_flush(&ua);
+			out.len = 0; /* the summary went to the log */
+		}
 		ua_run_timers(&ua);
-		n = poll(p, stdin_open ? 2 : 1, ua_poll_timeout(&ua));
+		ms = ua_poll_timeout(&ua);
+		n = ppoll(p, 2 + nctl, ms < 0 ? NULL : &(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, &waitmask);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			ua_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
-		if (p[0].revents & POLLIN) {
-			/* a batch, then timers and stdin get their turn */
-			for (int k = 0; k < 256; k++) {
-				struct ua_addr src;
-				ssize_t r;
-
-				src.len = sizeof(src.ss);
-				r = recvfrom(ua.fd, buf, sizeof(buf), 0, (struct sockaddr *)&src.ss, &src.len);
-				if (r < 0)
-					break;
-				ua_on_datagram(&ua, buf, (size_t)r, &src);
-			}
-		}
-		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (p[0].revents & POLLIN)
+			ua_recv_batch(ua.fd, 256, on_datagram, &ua); /* a batch, then timers and control get their turn */
+		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
 			char tmp[4096];
 			ssize_t r = read(STDIN_FILENO, tmp, sizeof(tmp));
 
 			if (r > 0) {
-				sbuf_add(&in, tmp, (size_t)r);
+				if (ctl_lines_add(&in, tmp, (size_t)r) < 0)
+					ua_log(LOG_ERR, "out of memory: control input dropped");
 				run_lines(&ua, &in, false, &out);
 			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				/* end of input: the last line, then stop as after quit */
+				/* end of input: the last line, then stop as after quit; with --control the socket stays */
 				run_lines(&ua, &in, true, &out);
 				stdin_open = false;
-				ua.quit = true;
+				if (ctl.fd < 0)
+					ua.quit = true;
+				else
+					ua_log(LOG_DEBUG, "end of standard input: commands on %s only", ctl.path);
 			}
 		}
+		if (!ua.quit)
+			ctl_server_handle(&ctl, &ua, p + 2, nctl);
 	}
 	if (got_signal)
 		ua_log(LOG_INFO, "signal %d: stopping", (int)got_signal);
 	ua_log(LOG_INFO, "stopping: %zu subscription(s)%s; %lu datagrams in, %lu out, %lu retransmissions, %lu dropped",
 	       sippres_sub_count(ua.ctx), ua.state_dir ? " kept in the state directory" : "", ua.rx, ua.tx,
 	       ua.retransmits, ua.dropped);
-	sbuf_free(&in);
+	ctl_server_close(&ctl);
+	ctl_lines_free(&in);
 	sbuf_free(&out);
 	ua_fini(&ua);
 	return 0;

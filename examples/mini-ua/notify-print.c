@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "subscriber.h"
+#include "ua.h"
 
 /* After "--boundary": "--" (the close delimiter), or spaces and the end of the line. */
 static bool delimiter_ends(const char *q, const char *end)
@@ -105,62 +106,6 @@ int multipart_split(const char *body, size_t len, const char *boundary, struct m
 		p = next;
 	}
 	return n;
-}
-
-char *mime_param(const char *value, const char *name)
-{
-	size_t nl = strlen(name);
-	const char *s = value;
-	bool quoted = false;
-
-	/* skip the type/subtype: up to the first ';' outside quotes */
-	for (; *s; s++) {
-		if (*s == '"')
-			quoted = !quoted;
-		else if (*s == ';' && !quoted)
-			break;
-	}
-	while (*s == ';') {
-		const char *nb, *ne;
-
-		s++;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		nb = s;
-		while (*s && *s != '=' && *s != ';' && *s != ' ' && *s != '\t')
-			s++;
-		ne = s;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == '=') {
-			const char *vb, *ve;
-
-			s++;
-			while (*s == ' ' || *s == '\t')
-				s++;
-			if (*s == '"') {
-				vb = ++s;
-				while (*s && *s != '"') {
-					if (*s == '\\' && s[1])
-						s++;
-					s++;
-				}
-				ve = s;
-				if (*s == '"')
-					s++;
-			} else {
-				vb = s;
-				while (*s && *s != ';' && *s != ' ' && *s != '\t')
-					s++;
-				ve = s;
-			}
-			if ((size_t)(ne - nb) == nl && strncasecmp(nb, name, nl) == 0)
-				return strndup(vb, (size_t)(ve - vb));
-		}
-		while (*s && *s != ';')
-			s++;
-	}
-	return NULL;
 }
 
 char *mime_header(const struct mp_part *part, const char *name)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* SIP messages through libosip2: parsing datagrams, extracting the facts of
  * a SUBSCRIBE, building responses and NOTIFY requests. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,62 @@ int64_t sip_expires(const struct sip_in *in)
 }
 
 /* "presence;id=7" -> event "presence", id "7". */
+char *mime_param(const char *value, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *s = value;
+	bool quoted = false;
+
+	/* skip the type/subtype: up to the first ';' outside quotes */
+	for (; *s; s++) {
+		if (*s == '"')
+			quoted = !quoted;
+		else if (*s == ';' && !quoted)
+			break;
+	}
+	while (*s == ';') {
+		const char *nb, *ne;
+
+		s++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		nb = s;
+		while (*s && *s != '=' && *s != ';' && *s != ' ' && *s != '\t')
+			s++;
+		ne = s;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '=') {
+			const char *vb, *ve;
+
+			s++;
+			while (*s == ' ' || *s == '\t')
+				s++;
+			if (*s == '"') {
+				vb = ++s;
+				while (*s && *s != '"') {
+					if (*s == '\\' && s[1])
+						s++;
+					s++;
+				}
+				ve = s;
+				if (*s == '"')
+					s++;
+			} else {
+				vb = s;
+				while (*s && *s != ';' && *s != ' ' && *s != '\t')
+					s++;
+				ve = s;
+			}
+			if ((size_t)(ne - nb) == nl && strncasecmp(nb, name, nl) == 0)
+				return strndup(vb, (size_t)(ve - vb));
+		}
+		while (*s && *s != ';')
+			s++;
+	}
+	return NULL;
+}
+
 static int parse_event(const char *v, struct sub_facts *f)
 {
 	const char *s = v, *e;
@@ -255,34 +312,10 @@ static int parse_event(const char *v, struct sub_facts *f)
 	f->event = strndup(s, (size_t)(e - s));
 	if (!f->event)
 		return -1;
-	while (*e) {
-		const char *nb, *ne, *vb, *ve;
-
-		while (*e == ' ' || *e == '\t' || *e == ';')
-			e++;
-		nb = e;
-		while (*e && *e != '=' && *e != ';' && *e != ' ' && *e != '\t')
-			e++;
-		ne = e;
-		while (*e == ' ' || *e == '\t')
-			e++;
-		vb = ve = e;
-		if (*e == '=') {
-			e++;
-			while (*e == ' ' || *e == '\t')
-				e++;
-			vb = e;
-			while (*e && *e != ';' && *e != ' ' && *e != '\t')
-				e++;
-			ve = e;
-		}
-		if (ne - nb == 2 && strncasecmp(nb, "id", 2) == 0 && ve > vb && !f->event_id) {
-			f->event_id = strndup(vb, (size_t)(ve - vb));
-			if (!f->event_id)
-				return -1;
-		}
-		while (*e && *e != ';')
-			e++;
+	f->event_id = mime_param(e, "id"); /* the first one */
+	if (f->event_id && !f->event_id[0]) {
+		free(f->event_id);
+		f->event_id = NULL;
 	}
 	return 0;
 }
@@ -557,49 +590,86 @@ out:
 	return out;
 }
 
-char *sip_build_notify(const struct notify_out *n, size_t *len)
+/* set(m, printf(fmt, ...)): false when out of memory or osip refuses the value */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static bool set_printf(osip_message_t *m, int (*set)(osip_message_t *, const char *), const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return false;
+	n = set(m, v);
+	free(v);
+	return n == 0;
+}
+
+osip_message_t *sip_request_start(const struct sip_request_head *h)
 {
 	osip_message_t *m = NULL;
 	osip_uri_t *u = NULL;
-	char *out = NULL;
-	struct sbuf b;
-	char num[16];
 
-	sbuf_init(&b);
 	if (osip_message_init(&m) != 0)
 		return NULL;
-	osip_message_set_method(m, osip_strdup("NOTIFY"));
+	osip_message_set_method(m, osip_strdup(h->method));
 	osip_message_set_version(m, osip_strdup("SIP/2.0"));
 	if (osip_uri_init(&u) != 0)
-		goto out;
-	if (osip_uri_parse(u, n->ruri) != 0) {
+		goto fail;
+	if (osip_uri_parse(u, h->ruri) != 0) {
 		osip_uri_free(u);
-		goto out;
+		goto fail;
 	}
 	osip_message_set_uri(m, u);
-	sbuf_printf(&b, "SIP/2.0/UDP %s;branch=%s;rport", n->via_sent_by, n->branch);
-	if (b.oom || osip_message_set_via(m, b.s) != 0)
-		goto out;
-	b.len = 0;
-	sbuf_printf(&b, "<%s>;tag=%s", n->from_uri, n->from_tag);
-	if (b.oom || osip_message_set_from(m, b.s) != 0)
-		goto out;
-	b.len = 0;
-	sbuf_printf(&b, "<%s>;tag=%s", n->to_uri, n->to_tag);
-	if (b.oom || osip_message_set_to(m, b.s) != 0)
-		goto out;
-	if (osip_message_set_call_id(m, n->call_id) != 0)
-		goto out;
-	snprintf(num, sizeof(num), "%u", n->cseq);
-	b.len = 0;
-	sbuf_printf(&b, "%s NOTIFY", num);
-	if (b.oom || osip_message_set_cseq(m, b.s) != 0)
-		goto out;
-	b.len = 0;
-	sbuf_printf(&b, "<%s>", n->contact);
-	if (b.oom || osip_message_set_contact(m, b.s) != 0)
-		goto out;
-	if (osip_message_set_max_forwards(m, "70") != 0 || osip_message_set_header(m, "Event", n->event) != 0 ||
+	if (!set_printf(m, osip_message_set_via, "SIP/2.0/UDP %s;branch=%s;rport", h->via_sent_by, h->branch) ||
+	    !set_printf(m, osip_message_set_from, "<%s>;tag=%s", h->from_uri, h->from_tag) ||
+	    !(h->to_tag ? set_printf(m, osip_message_set_to, "<%s>;tag=%s", h->to_uri, h->to_tag)
+	                : set_printf(m, osip_message_set_to, "<%s>", h->to_uri)) ||
+	    osip_message_set_call_id(m, h->call_id) != 0 ||
+	    !set_printf(m, osip_message_set_cseq, "%u %s", h->cseq, h->method) ||
+	    !set_printf(m, osip_message_set_contact, "<%s>", h->contact) ||
+	    osip_message_set_max_forwards(m, "70") != 0)
+		goto fail;
+	return m;
+fail:
+	osip_message_free(m);
+	return NULL;
+}
+
+char *sip_send_response(int fd, const struct sip_in *req, const struct ua_addr *src, int status, const char *reason,
+                        const char *to_tag, const char *extra, size_t *len, bool *sent)
+{
+	char *data = sip_build_response(req, src, status, reason, to_tag, extra, len);
+
+	if (sent)
+		*sent = false;
+	if (!data) {
+		ua_log(LOG_ERR, "cannot build a %d response", status);
+		return NULL;
+	}
+	if (ua_sendto(fd, data, *len, src) == 0 && sent)
+		*sent = true;
+	return data;
+}
+
+char *sip_build_notify(const struct notify_out *n, size_t *len)
+{
+	const struct sip_request_head h = {
+		.method = "NOTIFY", .ruri = n->ruri, .via_sent_by = n->via_sent_by, .branch = n->branch,
+		.from_uri = n->from_uri, .from_tag = n->from_tag, .to_uri = n->to_uri, .to_tag = n->to_tag,
+		.call_id = n->call_id, .cseq = n->cseq, .contact = n->contact,
+	};
+	osip_message_t *m = sip_request_start(&h);
+	char *out = NULL;
+
+	if (!m)
+		return NULL;
+	if (osip_message_set_header(m, "Event", n->event) != 0 ||
 	    osip_message_set_header(m, "Subscription-State", n->subscription_state) != 0)
 		goto out;
 	if (n->allow_events && osip_message_set_header(m, "Allow-Events", n->allow_events) != 0)
@@ -614,7 +684,6 @@ char *sip_build_notify(const struct notify_out *n, size_t *len)
 	if (out && n->content_type && n->body_len > 0)
 		out = splice_body(out, len, n->body, n->body_len);
 out:
-	sbuf_free(&b);
 	osip_message_free(m);
 	return out;
 }

@@ -120,66 +120,23 @@ static void finish(struct subr *s, int rc)
 	s->rc = rc;
 }
 
-static void send_to(struct subr *s, const char *data, size_t len, const struct ua_addr *dst)
-{
-	if (ua_verbosity >= 2) {
-		char a[80];
-
-		addr_format(dst, a, sizeof(a));
-		ua_log(LOG_TRACE, "sending %zu bytes to %s:\n%.*s", len, a, (int)len, data);
-	}
-	if (sendto(s->fd, data, len, 0, (const struct sockaddr *)&dst->ss, dst->len) < 0)
-		ua_log(LOG_WARN, "sendto: %s", strerror(errno));
-}
-
 /* ---- SUBSCRIBE ------------------------------------------------------------------------- */
 
 static char *build_subscribe(const struct subr *s, uint32_t cseq, uint32_t expires, const char *branch, size_t *len)
 {
-	const char *ruri = s->remote_target ? s->remote_target : s->target;
-	osip_message_t *m = NULL;
-	osip_uri_t *u = NULL;
+	const struct sip_request_head h = {
+		.method = "SUBSCRIBE", .ruri = s->remote_target ? s->remote_target : s->target,
+		.via_sent_by = s->local_str, .branch = branch, .from_uri = s->from_uri, .from_tag = s->from_tag,
+		.to_uri = s->to_uri, .to_tag = s->remote_tag, .call_id = s->call_id, .cseq = cseq, .contact = s->contact,
+	};
+	osip_message_t *m = sip_request_start(&h);
 	char *out = NULL;
-	struct sbuf b;
+	char num[16];
 
-	if (osip_message_init(&m) != 0)
+	if (!m)
 		return NULL;
-	sbuf_init(&b);
-	osip_message_set_method(m, osip_strdup("SUBSCRIBE"));
-	osip_message_set_version(m, osip_strdup("SIP/2.0"));
-	if (osip_uri_init(&u) != 0)
-		goto out;
-	if (osip_uri_parse(u, ruri) != 0) {
-		osip_uri_free(u);
-		goto out;
-	}
-	osip_message_set_uri(m, u);
-	sbuf_printf(&b, "SIP/2.0/UDP %s;branch=%s;rport", s->local_str, branch);
-	if (b.oom || osip_message_set_via(m, b.s) != 0)
-		goto out;
-	b.len = 0;
-	sbuf_printf(&b, "<%s>;tag=%s", s->from_uri, s->from_tag);
-	if (b.oom || osip_message_set_from(m, b.s) != 0)
-		goto out;
-	b.len = 0;
-	if (s->remote_tag)
-		sbuf_printf(&b, "<%s>;tag=%s", s->to_uri, s->remote_tag);
-	else
-		sbuf_printf(&b, "<%s>", s->to_uri);
-	if (b.oom || osip_message_set_to(m, b.s) != 0 || osip_message_set_call_id(m, s->call_id) != 0)
-		goto out;
-	b.len = 0;
-	sbuf_printf(&b, "%u SUBSCRIBE", cseq);
-	if (b.oom || osip_message_set_cseq(m, b.s) != 0)
-		goto out;
-	b.len = 0;
-	sbuf_printf(&b, "<%s>", s->contact);
-	if (b.oom || osip_message_set_contact(m, b.s) != 0 || osip_message_set_max_forwards(m, "70") != 0 ||
-	    osip_message_set_header(m, "Event", s->event) != 0)
-		goto out;
-	b.len = 0;
-	sbuf_printf(&b, "%u", expires);
-	if (b.oom || osip_message_set_expires(m, b.s) != 0)
+	snprintf(num, sizeof(num), "%u", expires);
+	if (osip_message_set_header(m, "Event", s->event) != 0 || osip_message_set_expires(m, num) != 0)
 		goto out;
 	for (size_t i = 0; i < s->n_accept; i++) {
 		if (osip_message_set_header(m, "Accept", s->accept[i]) != 0)
@@ -192,7 +149,6 @@ static char *build_subscribe(const struct subr *s, uint32_t cseq, uint32_t expir
 		goto out;
 	out = sip_message_to_malloc(m, len);
 out:
-	sbuf_free(&b);
 	osip_message_free(m);
 	return out;
 }
@@ -227,7 +183,7 @@ static int send_subscribe(struct subr *s, uint32_t expires)
 	s->tx.fire_at = now + s->t1;
 	s->tx.f_at = now + 64u * s->t1;
 	ua_log(LOG_DEBUG, "SUBSCRIBE cseq %u Expires %u", s->cseq, expires);
-	send_to(s, data, len, &s->dst);
+	ua_sendto(s->fd, data, len, &s->dst);
 	return 0;
 }
 
@@ -414,13 +370,10 @@ static void respond(struct subr *s, const struct sip_in *in, const struct ua_add
                     const char *reason, const char *extra, bool keep)
 {
 	size_t len = 0;
-	char *r = sip_build_response(in, src, status, reason, NULL, extra, &len);
+	char *r = sip_send_response(s->fd, in, src, status, reason, NULL, extra, &len, NULL);
 
-	if (!r) {
-		ua_log(LOG_ERR, "cannot build a %d response", status);
+	if (!r)
 		return;
-	}
-	send_to(s, r, len, src);
 	if (keep) {
 		free(s->notify_resp);
 		s->notify_resp = r;
@@ -511,7 +464,7 @@ static void on_notify(struct subr *s, const struct sip_in *in, const char *raw, 
 	if (s->have_notify_cseq && in->cseq == s->notify_cseq && in->branch && s->notify_resp &&
 	    strcmp(in->branch, s->notify_branch) == 0) {
 		ua_log(LOG_DEBUG, "NOTIFY CSeq %u again: the same answer", in->cseq);
-		send_to(s, s->notify_resp, s->notify_resp_len, src);
+		ua_sendto(s->fd, s->notify_resp, s->notify_resp_len, src);
 		return;
 	}
 	if (s->have_notify_cseq && in->cseq <= s->notify_cseq) {
@@ -605,6 +558,14 @@ static void on_datagram(struct subr *s, const char *buf, size_t len, const struc
 	sip_in_free(&in);
 }
 
+static bool on_datagram_batch(void *arg, const char *buf, size_t len, const struct ua_addr *src)
+{
+	struct subr *s = arg;
+
+	on_datagram(s, buf, len, src);
+	return !s->done;
+}
+
 /* ---- timers and the loop --------------------------------------------------------------- */
 
 static void run_timers(struct subr *s)
@@ -620,7 +581,7 @@ static void run_timers(struct subr *s)
 			return;
 		}
 		ua_log(LOG_DEBUG, "SUBSCRIBE CSeq %u: retransmission", s->tx.cseq);
-		send_to(s, s->tx.data, s->tx.len, &s->dst);
+		ua_sendto(s->fd, s->tx.data, s->tx.len, &s->dst);
 		if (!s->tx.proceeding)
 			s->tx.interval = s->tx.interval * 2 < UA_T2_MS ? s->tx.interval * 2 : UA_T2_MS;
 		s->tx.fire_at = now + s->tx.interval;
@@ -937,7 +898,6 @@ int subscriber_main(int argc, char **argv)
 	struct subr s;
 	struct sigaction sa;
 	int handled_signals = 0;
-	static char buf[65536];
 	int r;
 
 	memset(&s, 0, sizeof(s));
@@ -990,18 +950,8 @@ int subscriber_main(int argc, char **argv)
 			finish(&s, 1);
 			break;
 		}
-		if (p.revents & POLLIN) {
-			for (int k = 0; k < 64 && !s.done; k++) {
-				struct ua_addr src;
-				ssize_t got;
-
-				src.len = sizeof(src.ss);
-				got = recvfrom(s.fd, buf, sizeof(buf), 0, (struct sockaddr *)&src.ss, &src.len);
-				if (got < 0)
-					break;
-				on_datagram(&s, buf, (size_t)got, &src);
-			}
-		}
+		if (p.revents & POLLIN)
+			ua_recv_batch(s.fd, 64, on_datagram_batch, &s);
 	}
 	ua_log(LOG_INFO, "%lu NOTIFY(s) received; exit status %d", s.notifies, s.rc);
 	cleanup(&s);

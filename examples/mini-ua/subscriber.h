@@ -25,9 +25,6 @@ struct mp_part {
 /* Split a multipart body (RFC 2046) at its boundary: fills up to max parts
  * and returns how many there are, or -1 when no delimiter line is found. */
 int multipart_split(const char *body, size_t len, const char *boundary, struct mp_part *parts, size_t max);
-/* A parameter of a MIME or SIP header value (`boundary` in
- * `multipart/related;boundary="x"`), unquoted and malloc'ed; NULL: none. */
-char *mime_param(const char *value, const char *name);
 /* A header of a part, value trimmed and malloc'ed; NULL: none. */
 char *mime_header(const struct mp_part *part, const char *name);
 /* Print a body: as it is, or part by part ("--- part 2 of 4: Content-Type:

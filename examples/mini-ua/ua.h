@@ -12,6 +12,9 @@
 
 #include <osipparser2/osip_parser.h>
 
+#include "ctl.h"
+#include "sbuf.h"
+
 /* ---- util.c --------------------------------------------------------------- */
 
 extern int ua_verbosity; /* 0: info, 1: debug (-v), 2: SIP trace (-vv) */
@@ -33,19 +36,6 @@ int ua_random(void *buf, size_t len);
 void ua_random_token(char *out, size_t n);
 uint64_t ua_fnv64(const void *p, size_t n);
 
-/* Growable string buffer. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-void sbuf_init(struct sbuf *b);
-void sbuf_free(struct sbuf *b);
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-void sbuf_printf(struct sbuf *b, const char *fmt, ...);
-void sbuf_add(struct sbuf *b, const char *s, size_t n);
 /* A whole file, NUL-terminated (not counted in *len); NULL with errno set. */
 char *ua_read_file(const char *path, size_t *len);
 
@@ -69,6 +59,11 @@ bool addr_equal(const struct ua_addr *a, const struct ua_addr *b);
 /* Where to send a request for this URI string (sip:user@host:port;params):
  * numeric hosts and "localhost"; others through getaddrinfo. family: AF_INET or AF_INET6. */
 int addr_from_uri(const char *uri, int family, struct ua_addr *out);
+/* One datagram (every byte logged with -vv). 0, or -1 when sendto fails (logged). */
+int ua_sendto(int fd, const char *data, size_t len, const struct ua_addr *dst);
+/* Up to max datagrams waiting on a non-blocking socket, each to fn, until fn returns false. */
+void ua_recv_batch(int fd, int max, bool (*fn)(void *arg, const char *buf, size_t len, const struct ua_addr *src),
+                   void *arg);
 
 /* ---- sipmsg.c ---------------------------------------------------------------- */
 
@@ -113,6 +108,9 @@ void sub_facts_free(struct sub_facts *f);
 int64_t sip_expires(const struct sip_in *in);
 /* The value of the first header called name or its compact form (NULL: none). */
 const char *sip_header(const struct sip_in *in, const char *name, const char *compact);
+/* A parameter of a MIME or SIP header value (`boundary` in `multipart/related;boundary="x"`, `id` in
+ * `dialog;id=3`), unquoted and malloc'ed; NULL: none. */
+char *mime_param(const char *value, const char *name);
 /* true when a header (name or compact form) lists token (comma lists, any case). */
 bool sip_header_has_token(const struct sip_in *in, const char *name, const char *compact, const char *token);
 
@@ -121,6 +119,24 @@ bool sip_header_has_token(const struct sip_in *in, const char *name, const char 
  * ("Name: value\r\n"...) or NULL. Returns a malloc'ed message or NULL. */
 char *sip_build_response(const struct sip_in *req, const struct ua_addr *src, int status, const char *reason,
                          const char *to_tag, const char *extra, size_t *len);
+
+/* The start of a request: request line, Via (UDP, rport), From, To (to_tag NULL: none), Call-ID, CSeq,
+ * Contact and Max-Forwards: 70; the caller adds the rest. NULL: a field osip cannot parse, or out of memory. */
+struct sip_request_head {
+	const char *method, *ruri;
+	const char *via_sent_by, *branch;
+	const char *from_uri, *from_tag;
+	const char *to_uri, *to_tag;
+	const char *call_id;
+	uint32_t cseq;
+	const char *contact;
+};
+osip_message_t *sip_request_start(const struct sip_request_head *h);
+
+/* sip_build_response(), then sent from fd to src. Returns the message for the caller to keep or free; NULL
+ * when it cannot be built (logged). sent (may be NULL): whether sendto took it. */
+char *sip_send_response(int fd, const struct sip_in *req, const struct ua_addr *src, int status, const char *reason,
+                        const char *to_tag, const char *extra, size_t *len, bool *sent);
 
 struct notify_out {
 	const char *ruri;          /* the subscriber's Contact */
@@ -148,35 +164,6 @@ char *sip_message_to_malloc(osip_message_t *m, size_t *len);
 char *sip_uri_user(const char *uri);
 /* Reason phrase for a status. */
 const char *sip_reason(int status);
-
-/* ---- cmd.c ------------------------------------------------------------------- */
-
-enum cmd_kind {
-	CMD_NONE = 0, /* empty line or comment: no reply */
-	CMD_DEVSTATE,
-	CMD_PRESENCE,
-	CMD_HINT_ADD,
-	CMD_HINT_REMOVE,
-	CMD_CALL_SET,
-	CMD_CALL_CLEAR,
-	CMD_SHOW_HINTS,
-	CMD_SHOW_SUBS,
-	CMD_QUIT,
-};
-
-struct cmd {
-	enum cmd_kind kind;
-	char *a, *b, *c, *d;   /* per kind: device/state; provider/state/subtype/message; exten/value/context;
-	                          exten/context; device/call-id */
-	int state;             /* parsed state (devstate, presence, call) */
-	bool replace;
-	/* call set */
-	int direction;         /* -1: not given */
-	char *remote, *remote_display, *local, *local_display, *local_tag, *remote_tag;
-};
-/* Parse one control line. Returns 0 (cmd filled), or -1 with err set. */
-int cmd_parse(const char *line, struct cmd *cmd, char *err, size_t errlen);
-void cmd_free(struct cmd *cmd);
 
 /* ---- txn.c ------------------------------------------------------------------- */
 

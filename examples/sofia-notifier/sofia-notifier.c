@@ -53,6 +53,8 @@ struct peer;
 
 #include <libsippresence/libsippresence.h>
 
+#include "ctl.h"
+
 #define MAX_ENDPOINTS 64
 #define MAX_PENDING 32 /* NOTIFYs of one subscription awaiting a final response */
 
@@ -77,8 +79,7 @@ struct app {
 	unsigned n_endpoints;
 	su_wait_t stdin_wait[1];
 	int stdin_index; /* su_root registration, 0 when not registered */
-	char line[8192];
-	size_t line_len;
+	struct ctl_lines lines; /* standard input */
 	int quitting;
 	int verbose;
 };
@@ -175,6 +176,13 @@ static void cb_log(void *user_data, int level, const char *msg)
 }
 
 /* The library's NOTIFY, sent in the subscription's dialog through nua. */
+/* What both ways of sending it carry: the library's header values byte for byte, and its body. */
+#define NOTIFY_TAGS                                                                         \
+	SIPTAG_CSEQ_STR(cseq), SIPTAG_EVENT_STR(n->event),                                  \
+	SIPTAG_SUBSCRIPTION_STATE_STR(n->subscription_state),                               \
+	TAG_IF(n->require_eventlist, SIPTAG_REQUIRE_STR("eventlist")),                      \
+	TAG_IF(n->content_type, SIPTAG_CONTENT_TYPE_STR(n->content_type)),                  \
+	TAG_IF(n->content_type, SIPTAG_PAYLOAD(pl))
 static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sippres_notify *n)
 {
 	struct app *app = user_data;
@@ -191,27 +199,13 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 	if (!n->terminated)
 		/* An extension-method request in the dialog: nua adds nothing and
 		 * keeps no notifier state of its own. */
-		nua_method(p->nh, NUTAG_METHOD("NOTIFY"),
-		           SIPTAG_CSEQ_STR(cseq),
-		           SIPTAG_EVENT_STR(n->event),
-		           SIPTAG_SUBSCRIPTION_STATE_STR(n->subscription_state),
-		           TAG_IF(n->require_eventlist, SIPTAG_REQUIRE_STR("eventlist")),
-		           TAG_IF(n->content_type, SIPTAG_CONTENT_TYPE_STR(n->content_type)),
-		           TAG_IF(n->content_type, SIPTAG_PAYLOAD(pl)),
-		           TAG_END());
+		nua_method(p->nh, NUTAG_METHOD("NOTIFY"), NOTIFY_TAGS, TAG_END());
 	else
 		/* The final one goes through nua_notify() so that nua's notifier
 		 * usage (created with the dialog) ends with it; nua keeps our
 		 * terminated Subscription-State as it is. Without this, destroying
 		 * the handle would make nua send a NOTIFY of its own. */
-		nua_notify(p->nh,
-		           SIPTAG_CSEQ_STR(cseq),
-		           SIPTAG_EVENT_STR(n->event),
-		           SIPTAG_SUBSCRIPTION_STATE_STR(n->subscription_state),
-		           TAG_IF(n->require_eventlist, SIPTAG_REQUIRE_STR("eventlist")),
-		           TAG_IF(n->content_type, SIPTAG_CONTENT_TYPE_STR(n->content_type)),
-		           TAG_IF(n->content_type, SIPTAG_PAYLOAD(pl)),
-		           TAG_END());
+		nua_notify(p->nh, NOTIFY_TAGS, TAG_END());
 	pending_push(p, n->cseq);
 	if (app->verbose)
 		logf_("NOTIFY cseq %u %s %s (%zu bytes)", (unsigned)n->cseq, n->event, n->subscription_state,
@@ -484,191 +478,66 @@ static int show_sub(void *user_data, struct sippres_sub *sub)
 	return 0;
 }
 
-/* Split off the next blank-separated word. */
-static char *word(char **s)
+/* Run one command (the mini UA's syntax, examples/common/ctl.h); returns NULL (OK) or the error text. */
+static const char *command(struct app *app, const char *line, int *silent)
 {
-	char *w;
-	while (**s == ' ' || **s == '\t')
-		(*s)++;
-	if (!**s)
-		return NULL;
-	w = *s;
-	while (**s && **s != ' ' && **s != '\t')
-		(*s)++;
-	if (**s)
-		*(*s)++ = '\0';
-	return w;
-}
+	static char err[256];
+	struct cmd c;
+	int r = 0;
 
-static const char *call_set(struct app *app, char *rest)
-{
-	char *device = word(&rest), *call_id = word(&rest), *state = word(&rest), *opt;
-	struct sippres_call call = {.size = sizeof(call)};
-	if (!device || !call_id || !state)
-		return "usage: call set <device> <call-id> <early|confirmed|held|terminated> [key=value]...";
-	call.call_id = call_id;
-	if (!strcmp(state, "early"))
-		call.state = SIPPRES_CALL_EARLY;
-	else if (!strcmp(state, "confirmed"))
-		call.state = SIPPRES_CALL_CONFIRMED;
-	else if (!strcmp(state, "held"))
-		call.state = SIPPRES_CALL_HELD;
-	else if (!strcmp(state, "terminated"))
-		call.state = SIPPRES_CALL_TERMINATED;
-	else
-		return "unknown call state";
-	while ((opt = word(&rest))) {
-		char *v = strchr(opt, '=');
-		if (!v)
-			return "expected key=value";
-		*v++ = '\0';
-		if (!strcmp(opt, "direction"))
-			call.direction = !strcmp(v, "initiator") ? SIPPRES_DIRECTION_INITIATOR : SIPPRES_DIRECTION_RECIPIENT;
-		else if (!strcmp(opt, "remote"))
-			call.remote_uri = v;
-		else if (!strcmp(opt, "remote_display"))
-			call.remote_display = v;
-		else if (!strcmp(opt, "local"))
-			call.local_uri = v;
-		else if (!strcmp(opt, "local_display"))
-			call.local_display = v;
-		else if (!strcmp(opt, "local_tag"))
-			call.local_tag = v;
-		else if (!strcmp(opt, "remote_tag"))
-			call.remote_tag = v;
-		else
-			return "unknown key";
-	}
-	int r = sippres_call_set(app->ctx, device, &call);
-	return r < 0 ? sippres_strerror(r) : NULL;
-}
-
-/* Run one command; returns NULL (OK) or the error text. */
-static const char *command(struct app *app, char *line)
-{
-	char *rest = line, *w1 = word(&rest), *w2, *w3;
-	int r;
-	if (!w1)
-		return NULL;
-	w2 = word(&rest);
-	if (!strcmp(w1, "quit") || !strcmp(w1, "exit")) {
+	*silent = 0;
+	if (cmd_parse(line, &c, err, sizeof(err)) < 0)
+		return err;
+	switch (c.kind) {
+	case CMD_NONE:
+		*silent = 1;
+		break;
+	case CMD_QUIT:
 		begin_quit(app);
-		return NULL;
-	}
-	if (!w2)
-		return "unknown command";
-	if (!strcmp(w1, "devstate") && !strcmp(w2, "change")) {
-		char *dev = word(&rest), *st = word(&rest);
-		if (!dev || !st)
-			return "usage: devstate change <device> <STATE>";
-		r = sippres_device_state_from_string(st, strlen(st));
-		if (r < 0)
-			return "unknown device state";
-		r = sippres_device_state_set(app->ctx, dev, r);
-		return r < 0 ? sippres_strerror(r) : NULL;
-	}
-	if (!strcmp(w1, "presencestate") && !strcmp(w2, "change")) {
-		char *prov = word(&rest), *subtype = NULL, *message = NULL, *st;
-		while (*rest == ' ')
-			rest++;
-		if (!prov || !*rest)
-			return "usage: presencestate change <provider> <STATE>[,<subtype>[,<message>]]";
-		st = rest;
-		if ((subtype = strchr(st, ','))) {
-			*subtype++ = '\0';
-			if ((message = strchr(subtype, ',')))
-				*message++ = '\0';
-		}
-		r = sippres_presence_state_from_string(st, strlen(st));
-		if (r < 0)
-			return "unknown presence state";
-		r = sippres_presence_state_set(app->ctx, prov, r, subtype, message);
-		return r < 0 ? sippres_strerror(r) : NULL;
-	}
-	if (!strcmp(w1, "dialplan") && (w3 = word(&rest)) && !strcmp(w3, "extension")) {
-		struct sippres_diag diag = {.size = sizeof(diag)};
-		char *into, *hint;
-		while (*rest == ' ')
-			rest++;
-		if (!strcmp(w2, "add")) { /* dialplan add extension <exten>,hint,<value> into <context> */
-			into = strstr(rest, " into ");
-			hint = strstr(rest, ",hint,");
-			if (!into || !hint || hint > into)
-				return "usage: dialplan add extension <exten>,hint,<value> into <context>";
-			*into = '\0';
-			*hint = '\0';
-			r = sippres_hint_set(app->ctx, into + 6, rest, hint + 6, &diag);
-			if (r == SIPPRES_E_PARSE) {
-				static char msg[320];
-				snprintf(msg, sizeof(msg), "column %u: %s", (unsigned)diag.column, diag.message);
-				return msg;
-			}
-			return r < 0 ? sippres_strerror(r) : NULL;
-		}
-		if (!strcmp(w2, "remove")) { /* dialplan remove extension <exten>@<context> hint */
-			char *ext = word(&rest), *at = ext ? strchr(ext, '@') : NULL;
-			if (!at)
-				return "usage: dialplan remove extension <exten>@<context> hint";
-			*at = '\0';
-			r = sippres_hint_remove(app->ctx, at + 1, ext);
-			return r < 0 ? sippres_strerror(r) : NULL;
-		}
-		return "unknown command";
-	}
-	if (!strcmp(w1, "call") && !strcmp(w2, "set"))
-		return call_set(app, rest);
-	if (!strcmp(w1, "call") && !strcmp(w2, "clear")) {
-		char *dev = word(&rest), *id = word(&rest);
-		if (!dev || !id)
-			return "usage: call clear <device> <call-id>";
-		r = sippres_call_clear(app->ctx, dev, id);
-		return r < 0 ? sippres_strerror(r) : NULL;
-	}
-	if (!strcmp(w1, "core") && !strcmp(w2, "show")) {
+		break;
+	case CMD_RELOAD:
+		cmd_free(&c);
+		return "no configuration files to reload here (hints and endpoints come from the command line)";
+	case CMD_SHOW_HINTS:
 		r = sippres_hint_foreach(app->ctx, show_hint, app);
-		return r < 0 ? sippres_strerror(r) : NULL;
-	}
-	if (!strcmp(w1, "pjsip") && !strcmp(w2, "show")) {
+		break;
+	case CMD_SHOW_SUBS:
 		r = sippres_sub_foreach(app->ctx, show_sub, app);
-		return r < 0 ? sippres_strerror(r) : NULL;
+		break;
+	default:
+		r = cmd_apply(app->ctx, &c, err, sizeof(err));
+		cmd_free(&c);
+		return r < 0 ? err : NULL;
 	}
-	return "unknown command";
+	cmd_free(&c);
+	return r < 0 ? sippres_strerror(r) : NULL;
 }
 
 static int on_stdin(struct app *app, su_wait_t *w, struct app *arg)
 {
+	char tmp[4096], *line;
+	int eof = 0, r;
 	(void)w;
 	(void)arg;
-	ssize_t n = read(STDIN_FILENO, app->line + app->line_len, sizeof(app->line) - 1 - app->line_len);
+	ssize_t n = read(STDIN_FILENO, tmp, sizeof(tmp));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
-	if (n <= 0) { /* end of input: like quit */
+	if (n <= 0) /* end of input: the last line, then like quit */
+		eof = 1;
+	else if (ctl_lines_add(&app->lines, tmp, (size_t)n) < 0)
+		logf_("out of memory: control input dropped");
+	while ((r = ctl_lines_next(&app->lines, eof, &line)) != 0) {
+		int silent = 0;
+		const char *err = r < 0 ? "line too long" : app->quitting ? "quitting" : command(app, line, &silent);
+		if (err)
+			reply_line("ERR %s", err);
+		else if (!silent)
+			reply_line("OK");
+	}
+	if (eof) {
 		su_root_deregister(app->root, app->stdin_index);
 		app->stdin_index = 0;
 		begin_quit(app);
-		pump(app);
-		return 0;
-	}
-	app->line_len += (size_t)n;
-	for (;;) {
-		char *nl = memchr(app->line, '\n', app->line_len);
-		if (!nl) {
-			if (app->line_len == sizeof(app->line) - 1) { /* overlong line: drop it */
-				reply_line("ERR line too long");
-				app->line_len = 0;
-			}
-			break;
-		}
-		*nl = '\0';
-		if (nl > app->line && nl[-1] == '\r')
-			nl[-1] = '\0';
-		const char *err = app->quitting ? "quitting" : command(app, app->line);
-		if (err)
-			reply_line("ERR %s", err);
-		else
-			reply_line("OK");
-		app->line_len -= (size_t)(nl + 1 - app->line);
-		memmove(app->line, nl + 1, app->line_len);
 	}
 	pump(app);
 	return 0;
@@ -797,6 +666,7 @@ int main(int argc, char **argv)
 	int r, i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	ctl_lines_init(&app.lines, 8191);
 	for (i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "-v"))
 			cfg.log_level = SIPPRES_LOG_DEBUG, app.verbose = 1;
@@ -876,5 +746,6 @@ int main(int argc, char **argv)
 	sippres_ctx_free(app.ctx);
 	for (unsigned k = 0; k < app.n_endpoints; k++)
 		free(app.endpoints[k]);
+	ctl_lines_free(&app.lines);
 	return 0;
 }

@@ -74,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		sbuf_init(&out);
 		ua_command(&ua, (k & 64) ? "devstate change PJSIP/bob INUSE" : "devstate change PJSIP/bob NOT_INUSE", &out);
+		ua_flush(&ua);
 		sbuf_free(&out);
 		ua_run_timers(&ua);
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Control commands (one per line on standard input), Asterisk CLI syntax
- * where one exists. Parsing only; ua.c runs them. */
+/* Control commands, Asterisk CLI syntax where one exists (ctl.h): the
+ * parser, and the commands that change the library's state. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,8 @@
 
 #include <libsippresence/libsippresence.h>
 
-#include "ua.h"
+#include "ctl.h"
+#include "sbuf.h"
 
 #define MAX_TOKENS 32
 
@@ -320,6 +321,10 @@ int cmd_parse(const char *line, struct cmd *c, char *err, size_t errlen)
 		DUP(c->a, tk.t[2]);
 		DUP(c->b, tk.t[3]);
 		c->kind = CMD_CALL_CLEAR;
+	} else if ((is(&tk, 0, "dialplan") || is(&tk, 0, "module") || is(&tk, 0, "core")) && is(&tk, 1, "reload")) {
+		if (tk.n != 2)
+			FAIL("usage: %s reload", tk.t[0]);
+		c->kind = CMD_RELOAD;
 	} else if (is(&tk, 0, "core") && is(&tk, 1, "show") && is(&tk, 2, "hints") && tk.n == 3) {
 		c->kind = CMD_SHOW_HINTS;
 	} else if (is(&tk, 0, "pjsip") && is(&tk, 1, "show") && is(&tk, 2, "subscriptions") && is(&tk, 3, "inbound") &&
@@ -350,4 +355,56 @@ void cmd_free(struct cmd *c)
 	free(c->remote_tag);
 	memset(c, 0, sizeof(*c));
 	c->direction = -1;
+}
+
+int cmd_apply(struct sippres_ctx *ctx, const struct cmd *c, char *err, size_t errlen)
+{
+	struct sippres_diag diag = {.size = sizeof(diag)};
+	int r;
+
+	switch (c->kind) {
+	case CMD_DEVSTATE:
+		r = sippres_device_state_set(ctx, c->a, c->state);
+		break;
+	case CMD_PRESENCE:
+		r = sippres_presence_state_set(ctx, c->a, c->state, c->c, c->d);
+		break;
+	case CMD_HINT_ADD:
+		r = sippres_hint_set(ctx, c->c, c->a, c->b, &diag);
+		if (r < 0 && diag.message[0]) {
+			snprintf(err, errlen, "%s", diag.message);
+			return r;
+		}
+		break;
+	case CMD_HINT_REMOVE:
+		r = sippres_hint_remove(ctx, c->c, c->a);
+		break;
+	case CMD_CALL_SET: {
+		struct sippres_call call = {
+			.size = sizeof(call),
+			.call_id = c->b,
+			.local_tag = c->local_tag,
+			.remote_tag = c->remote_tag,
+			.state = (uint32_t)c->state,
+			.direction = c->direction < 0 ? SIPPRES_DIRECTION_RECIPIENT : (uint32_t)c->direction,
+			.local_uri = c->local,
+			.local_display = c->local_display,
+			.remote_uri = c->remote,
+			.remote_display = c->remote_display,
+		};
+		r = sippres_call_set(ctx, c->a, &call);
+		break;
+	}
+	case CMD_CALL_CLEAR:
+		r = sippres_call_clear(ctx, c->a, c->b);
+		break;
+	default:
+		r = SIPPRES_E_INVAL;
+		break;
+	}
+	if (r == SIPPRES_E_NOTFOUND && (c->kind == CMD_HINT_REMOVE || c->kind == CMD_CALL_CLEAR))
+		snprintf(err, errlen, "no such %s", c->kind == CMD_HINT_REMOVE ? "hint" : "call");
+	else if (r < 0)
+		snprintf(err, errlen, "%s", sippres_strerror(r));
+	return r < 0 ? r : 0;
 }

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/* extensions.conf and pjsip.conf: the first load, and reloads (SIGHUP, `dialplan reload`, `module reload`,
+ * `core reload`). A reload validates both files in a scratch context, then applies the difference to the
+ * running one through the public API. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+struct conf_io {
+	char dir[4096];          /* directory of the top file: relative includes start there, as in /etc/asterisk */
+	struct strset *endpoints; /* names loaded are added to these (NULL: not kept) */
+	struct strset *lists;
+	int n_endpoints, n_hints;
+	bool quiet;              /* problems not logged */
+	char first[1024];        /* the first problem, "file:line[:column]: message" */
+	bool oom;
+};
+
+static int conf_include(void *user_data, const char *name, const char **text, size_t *len)
+{
+	struct conf_io *c = user_data;
+	char path[8192];
+	char *t;
+
+	if (name[0] == '/')
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+	t = ua_read_file(path, len);
+	if (!t)
+		return errno == ENOENT ? SIPPRES_E_NOTFOUND : SIPPRES_E_INVAL;
+	*text = t;
+	return 0;
+}
+
+static void conf_release(void *user_data, const char *text, size_t len)
+{
+	void *p;
+
+	(void)user_data;
+	(void)len;
+	memcpy(&p, &text, sizeof(p)); /* our own buffer from conf_include */
+	free(p);
+}
+
+static void conf_problem(void *user_data, const char *file, const struct sippres_diag *d)
+{
+	struct conf_io *c = user_data;
+	char where[300];
+
+	if (d->column)
+		snprintf(where, sizeof(where), "%s:%u:%u", file, d->line, d->column);
+	else
+		snprintf(where, sizeof(where), "%s:%u", file, d->line);
+	if (!c->quiet)
+		ua_log(LOG_WARN, "%s: %s", where, d->message);
+	if (!c->first[0])
+		snprintf(c->first, sizeof(c->first), "%s: %s", where, d->message);
+}
+
+static void conf_loaded(void *user_data, const char *type, const char *name)
+{
+	struct conf_io *c = user_data;
+	struct strset *set = NULL;
+
+	if (strcmp(type, "endpoint") == 0) {
+		c->n_endpoints++;
+		set = c->endpoints;
+	} else if (strcmp(type, "resource_list") == 0) {
+		set = c->lists;
+	} else if (strcmp(type, "hint") == 0) {
+		c->n_hints++;
+	}
+	if (set && strset_add(set, name) < 0) {
+		ua_log(LOG_ERR, "out of memory: %s %s is not known", type, name);
+		c->oom = true;
+	}
+	if (!c->quiet)
+		ua_log(LOG_DEBUG, "loaded %s %s", type, name);
+}
+
+/* Load one file into ctx. Returns the number of problems, or -1 (reason in c->first, logged). */
+static int load_file(struct sippres_ctx *ctx, const char *path, bool pjsip, struct conf_io *c)
+{
+	struct sippres_config_io io = {
+		.size = sizeof(io),
+		.user_data = c,
+		.include = conf_include,
+		.release = conf_release,
+		.problem = conf_problem,
+		.loaded = conf_loaded,
+	};
+	char *copy = strdup(path), *text;
+	size_t len = 0;
+	int r;
+
+	if (!copy)
+		return -1;
+	snprintf(c->dir, sizeof(c->dir), "%s", dirname(copy));
+	free(copy);
+	text = ua_read_file(path, &len);
+	if (!text) {
+		snprintf(c->first, sizeof(c->first), "cannot read %s: %s", path, strerror(errno));
+		ua_log(LOG_ERR, "%s", c->first);
+		return -1;
+	}
+	r = pjsip ? sippres_config_load_pjsip(ctx, path, text, len, &io)
+	          : sippres_config_load_extensions(ctx, path, text, len, &io);
+	free(text);
+	if (r < 0 || c->oom) {
+		snprintf(c->first, sizeof(c->first), "loading %s: %s", path, sippres_strerror(r < 0 ? r : SIPPRES_E_NOMEM));
+		ua_log(LOG_ERR, "%s", c->first);
+		return -1;
+	}
+	return r;
+}
+
+int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
+{
+	struct conf_io c = {.endpoints = &ua->endpoints, .lists = &ua->lists};
+	int r;
+
+	ua->extensions_path = strdup(extensions);
+	ua->pjsip_path = strdup(pjsip);
+	if (!ua->extensions_path || !ua->pjsip_path)
+		return -1;
+	r = load_file(ua->ctx, pjsip, true, &c);
+	if (r < 0)
+		return -1;
+	ua_log(LOG_INFO, "%s: %d endpoint(s), %d problem(s)", pjsip, c.n_endpoints, r);
+	r = load_file(ua->ctx, extensions, false, &c);
+	if (r < 0)
+		return -1;
+	ua_log(LOG_INFO, "%s: %d hint(s), %d problem(s)", extensions, c.n_hints, r);
+	return 0;
+}
+
+/* ---- reload ------------------------------------------------------------------------------ */
+
+struct hint {
+	char *context, *exten, *value;
+	bool pattern;
+};
+
+struct hints {
+	struct hint *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static int hints_add(void *user_data, const struct sippres_exten_status *st)
+{
+	struct hints *h = user_data;
+	struct hint *x;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		struct hint *v = realloc(h->v, cap * sizeof(*v));
+
+		if (!v) {
+			h->oom = true;
+			return -1;
+		}
+		h->v = v;
+		h->cap = cap;
+	}
+	x = &h->v[h->n];
+	x->context = strdup(st->context);
+	x->exten = strdup(st->exten);
+	x->value = strdup(st->value);
+	x->pattern = st->is_pattern != 0;
+	h->n++;
+	if (!x->context || !x->exten || !x->value) {
+		h->oom = true;
+		return -1;
+	}
+	return 0;
+}
+
+static void hints_free(struct hints *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->v[i].context);
+		free(h->v[i].exten);
+		free(h->v[i].value);
+	}
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+static int hint_cmp(const void *a, const void *b)
+{
+	const struct hint *x = a, *y = b;
+	int r = strcmp(x->context, y->context);
+
+	return r ? r : strcmp(x->exten, y->exten);
+}
+
+/* Every hint of ctx, sorted by context and extension. */
+static int hints_of(struct sippres_ctx *ctx, struct hints *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (sippres_hint_foreach(ctx, hints_add, h) < 0 || h->oom) {
+		hints_free(h);
+		return -1;
+	}
+	if (h->n)
+		qsort(h->v, h->n, sizeof(h->v[0]), hint_cmp);
+	return 0;
+}
+
+static const struct hint *hint_find(const struct hints *h, const struct hint *key)
+{
+	return h->n ? bsearch(key, h->v, h->n, sizeof(h->v[0]), hint_cmp) : NULL;
+}
+
+struct reload_counts {
+	unsigned added, changed, removed, endpoints_removed, lists_removed;
+};
+
+/* The running hints become the scratch context's: unchanged ones are not touched (their subscriptions
+ * see nothing), changed and new ones are set, the others removed (their subscriptions end). An
+ * instantiated hint (from a pattern) that the files still produce stays as it is. */
+static void apply_hints(struct ua *ua, struct sippres_ctx *scratch, const struct hints *want,
+                        struct reload_counts *n)
+{
+	struct hints have;
+	int r;
+
+	if (hints_of(ua->ctx, &have) < 0) {
+		ua_log(LOG_ERR, "out of memory: the hints were not reloaded");
+		return;
+	}
+	for (size_t i = 0; i < have.n; i++) {
+		const struct hint *h = &have.v[i];
+
+		if (hint_find(want, h))
+			continue;
+		if (!h->pattern) {
+			struct sippres_exten_status st = {.size = sizeof(st)};
+
+			if (sippres_exten_status_get(scratch, h->context, h->exten, &st) == 0) {
+				/* an instance of a pattern that stays: follow the pattern's value */
+				if (strcmp(st.value, h->value) != 0 &&
+				    sippres_hint_set(ua->ctx, h->context, h->exten, st.value, NULL) >= 0)
+					n->changed++;
+				continue;
+			}
+		}
+		r = sippres_hint_remove(ua->ctx, h->context, h->exten);
+		if (r == 0)
+			n->removed++;
+		else if (r != SIPPRES_E_NOTFOUND) /* NOTFOUND: it went with its pattern */
+			ua_log(LOG_ERR, "removing hint %s@%s: %s", h->exten, h->context, sippres_strerror(r));
+	}
+	for (size_t i = 0; i < want->n; i++) {
+		const struct hint *w = &want->v[i], *h = hint_find(&have, w);
+		struct sippres_diag diag = {.size = sizeof(diag)};
+
+		if (h && strcmp(h->value, w->value) == 0)
+			continue;
+		r = sippres_hint_set(ua->ctx, w->context, w->exten, w->value, &diag);
+		if (r < 0)
+			ua_log(LOG_ERR, "hint %s@%s: %s", w->exten, w->context, diag.message[0] ? diag.message
+			                                                                          : sippres_strerror(r));
+		else if (h)
+			n->changed++;
+		else
+			n->added++;
+	}
+	hints_free(&have);
+}
+
+/* Names in old that are not in keep: removed from ctx with rm. */
+static unsigned remove_gone(struct sippres_ctx *ctx, const struct strset *old, const struct strset *keep,
+                            int (*rm)(struct sippres_ctx *, const char *))
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < old->cap; i++) {
+		if (old->slots[i] && !strset_has(keep, old->slots[i]) && rm(ctx, old->slots[i]) == 0)
+			n++;
+	}
+	return n;
+}
+
+int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
+{
+	struct strset endpoints = {0}, lists = {0};
+	struct conf_io c = {.endpoints = &endpoints, .lists = &lists};
+	struct conf_io again = {.quiet = true};
+	struct reload_counts n = {0};
+	struct sippres_ctx *scratch = NULL;
+	struct hints want = {0};
+	int r, problems = 0, rc = -1;
+
+	r = sippres_ctx_new(NULL, NULL, NULL, &scratch);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", sippres_strerror(r));
+		return -1;
+	}
+	/* 1. both files into a scratch context: any problem refuses the reload whole */
+	r = load_file(scratch, ua->pjsip_path, true, &c);
+	if (r >= 0) {
+		problems = r;
+		r = load_file(scratch, ua->extensions_path, false, &c);
+	}
+	if (r < 0 || problems + r > 0) {
+		snprintf(err, errlen, "reload refused, the running configuration is kept: %s%s", c.first,
+		         problems + r > 1 ? " (and more problems, logged)" : "");
+		ua_log(LOG_WARN, "%s", err);
+		goto out;
+	}
+	if (hints_of(scratch, &want) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	/* 2. the difference into the running context. Endpoints and lists: loading pjsip.conf again sets
+	 * each one (a replaced endpoint keeps its subscriptions, with the new options; a replaced list
+	 * applies at the next refresh); the ones gone are removed. */
+	if (load_file(ua->ctx, ua->pjsip_path, true, &again) < 0)
+		ua_log(LOG_ERR, "reloading %s into the running configuration: %s", ua->pjsip_path, again.first);
+	n.endpoints_removed = remove_gone(ua->ctx, &ua->endpoints, &endpoints, sippres_endpoint_remove);
+	n.lists_removed = remove_gone(ua->ctx, &ua->lists, &lists, sippres_list_remove);
+	strset_free(&ua->endpoints);
+	strset_free(&ua->lists);
+	ua->endpoints = endpoints;
+	ua->lists = lists;
+	memset(&endpoints, 0, sizeof(endpoints));
+	memset(&lists, 0, sizeof(lists));
+	apply_hints(ua, scratch, &want, &n);
+	sbuf_printf(out, "reloaded: hints %u added, %u changed, %u removed; %d endpoint(s), %u removed; %u list(s) removed\n",
+	            n.added, n.changed, n.removed, c.n_endpoints, n.endpoints_removed, n.lists_removed);
+	ua_log(LOG_INFO, "reloaded %s and %s: hints %u added, %u changed, %u removed; %d endpoint(s), %u removed; "
+	                 "%u list(s) removed",
+	       ua->extensions_path, ua->pjsip_path, n.added, n.changed, n.removed, c.n_endpoints, n.endpoints_removed,
+	       n.lists_removed);
+	rc = 0;
+out:
+	hints_free(&want);
+	strset_free(&endpoints);
+	strset_free(&lists);
+	sippres_ctx_free(scratch);
+	return rc;
+}
