@@ -130,6 +130,16 @@ static bool type_is(const char *ct, const char *want)
 	return n == w && sippres__memeq_nocase(ct, want, n);
 }
 
+/* The body is of the package's type; else the 415 is in res. */
+static bool type_ok(const struct sippres_publish_req *req, uint32_t ev, struct sippres_publish_res *res)
+{
+	if (req->content_type && type_is(req->content_type, sippres__pub_event_type(ev)))
+		return true;
+	decide(res, 415, "Unsupported Media Type");
+	res->accept = sippres__pub_event_type(ev);
+	return false;
+}
+
 /* Set the body in force, parsing it into p first (nothing changes on failure). */
 int sippres__pub_take_body(struct sippres_ctx *ctx, struct sippres_publication *p, const char *body, size_t len)
 {
@@ -268,16 +278,13 @@ SIPPRES_EXPORT int sippres_publish(struct sippres_ctx *ctx, const struct sippres
 	}
 	expires = requested < r->max_expiry ? requested : r->max_expiry;
 	has_body = req->body && req->body_len;
-	if (has_body && !(req->content_type && type_is(req->content_type, sippres__pub_event_type(ev)))) {
-		decide(res, 415, "Unsupported Media Type");
-		res->accept = sippres__pub_event_type(ev);
-		return 0;
-	}
 	if (!req->if_match) {
 		if (!has_body) {
 			decide(res, 400, "Bad Request"); /* an initial publication carries its state */
 			return 0;
 		}
+		if (!type_ok(req, ev, res))
+			return 0;
 		return initial(ctx, r, ev, req, expires, now_ms, res);
 	}
 	n = sippres__smap_find(&ctx->pubs->etags, req->if_match);
@@ -291,6 +298,8 @@ SIPPRES_EXPORT int sippres_publish(struct sippres_ctx *ctx, const struct sippres
 		decide(res, 200, "OK");
 		return 0;
 	}
+	if (has_body && !type_ok(req, ev, res))
+		return 0;
 	if (has_body) {
 		e = sippres__pub_take_body(ctx, p, req->body, req->body_len);
 		if (e < 0)
