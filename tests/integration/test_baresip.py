@@ -16,7 +16,6 @@ leaves after the final NOTIFY.
 usage: test_baresip.py --ua BUILD/examples/sippres-mini-ua --examples SRC/examples
 Exit status 0 (pass), 1 (fail), 77 (skipped: no baresip). Every wait is bounded."""
 
-import argparse
 import json
 import os
 import re
@@ -192,26 +191,8 @@ def run(exe):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--ua', required=True)
-    p.add_argument('--examples', required=True)
-    p.add_argument('--golden', default='')
-    args = p.parse_args()
-    exe = shutil.which('baresip')
-    if not exe:
-        print('skipped: baresip is not installed (Debian package baresip-core; tools/install-deps tests)')
-        return 77
-    notifier_tests.ARGS = args
-    t0 = time.monotonic()
-    try:
-        steps = run(exe)
-    except Exception as e:  # noqa: BLE001  the test's verdict
-        import traceback
-        traceback.print_exc()
-        print('FAIL: %s' % e)
-        return 1
-    print('PASS: baresip showed %d expected statuses, then un-SUBSCRIBEd (%.1f s)' % (steps, time.monotonic() - t0))
-    return 0
+    return notifier_tests.client_main(
+        'baresip', 'baresip-core', lambda exe: 'baresip showed %d expected statuses, then un-SUBSCRIBEd' % run(exe))
 
 
 if __name__ == '__main__':

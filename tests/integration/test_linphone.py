@@ -44,7 +44,6 @@ usage: test_linphone.py --ua BUILD/examples/sippres-mini-ua --examples SRC/examp
 LINPHONE_KEEP=1 keeps linphonec's folder (config, debug.log with every SIP message).
 Exit status 0 (pass), 1 (fail), 77 (skipped: no linphonec). Every wait is bounded."""
 
-import argparse
 import os
 import queue
 import re
@@ -306,27 +305,10 @@ def run(exe, user):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--ua', required=True)
-    p.add_argument('--examples', required=True)
-    p.add_argument('--golden', default='')
-    args = p.parse_args()
-    exe = shutil.which('linphonec')
-    if not exe:
-        print('skipped: linphonec is not installed (Debian package linphone-cli; tools/install-deps tests)')
-        return 77
-    notifier_tests.ARGS = args
-    t0 = time.monotonic()
-    try:
-        steps = run(exe, 'alice') + run(exe, 'bob')
-    except Exception as e:  # noqa: BLE001  the test's verdict
-        import traceback
-        traceback.print_exc()
-        print('FAIL: %s' % e)
-        return 1
-    print('PASS: linphonec showed %d expected statuses in two runs (standard and Asterisk profile), '
-          'then un-SUBSCRIBEd (%.1f s)' % (steps, time.monotonic() - t0))
-    return 0
+    return notifier_tests.client_main(
+        'linphonec', 'linphone-cli',
+        lambda exe: 'linphonec showed %d expected statuses in two runs (standard and Asterisk profile), '
+                    'then un-SUBSCRIBEd' % (run(exe, 'alice') + run(exe, 'bob')))
 
 
 if __name__ == '__main__':

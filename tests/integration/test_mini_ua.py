@@ -132,6 +132,44 @@ class UA:
         return ''.join(self.err)
 
 
+def parse_args():
+    """The arguments every mini UA test script takes (meson passes them), kept in ARGS."""
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument('--ua', required=True)
+    p.add_argument('--examples', required=True)
+    p.add_argument('--golden', default='')
+    p.add_argument('-k', default='')
+    ARGS = p.parse_args()
+    return ARGS
+
+
+def tap_main(tests):
+    """main() of a TAP script: the tests whose name contains -k."""
+    return taprun.run(tests, parse_args().k)
+
+
+def client_main(program, package, body):
+    """main() of a test where a real SIP client (program, from Debian package)
+    watches the mini UA: the common arguments, exit 77 when the program is
+    missing, and body(exe) -> a summary of what it proved; 0 or 1."""
+    parse_args()
+    exe = shutil.which(program)
+    if not exe:
+        print('skipped: %s is not installed (Debian package %s; tools/install-deps tests)' % (program, package))
+        return 77
+    t0 = time.monotonic()
+    try:
+        summary = body(exe)
+    except Exception as e:  # noqa: BLE001  the test's verdict
+        import traceback
+        traceback.print_exc()
+        print('FAIL: %s' % e)
+        return 1
+    print('PASS: %s (%.1f s)' % (summary, time.monotonic() - t0))
+    return 0
+
+
 def make_conf(extra_pjsip=EXTRA_PJSIP, extra_ext=''):
     d = tempfile.mkdtemp(prefix='miniua-conf-')
     for name, extra in (('pjsip.conf', extra_pjsip), ('extensions.conf', extra_ext)):
@@ -908,14 +946,7 @@ TESTS = [
 
 
 def main():
-    global ARGS
-    p = argparse.ArgumentParser()
-    p.add_argument('--ua', required=True)
-    p.add_argument('--examples', required=True)
-    p.add_argument('--golden', default='')
-    p.add_argument('-k', default='')
-    ARGS = p.parse_args()
-    return taprun.run(TESTS, ARGS.k)
+    return tap_main(TESTS)
 
 
 if __name__ == '__main__':

@@ -8,7 +8,6 @@ The UA, its config and the SIP client are test_mini_ua.py's.
 usage: test_mini_ua_ops.py --ua BUILD/examples/sippres-mini-ua --examples SRC/examples [-k NAME]
 Prints TAP. Every wait is bounded."""
 
-import argparse
 import os
 import re
 import shutil
@@ -347,12 +346,7 @@ TESTS = [
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--ua', required=True)
-    p.add_argument('--examples', required=True)
-    p.add_argument('-k', default='')
-    tm.ARGS = p.parse_args()
-    return taprun.run(TESTS, tm.ARGS.k)
+    return tm.tap_main(TESTS)
 
 
 if __name__ == '__main__':

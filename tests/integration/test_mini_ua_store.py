@@ -7,7 +7,6 @@ between write and rename (the test hook), the record limit, and coalesced writes
 usage: test_mini_ua_store.py --ua BUILD/examples/sippres-mini-ua --examples SRC/examples [-k NAME]
 Prints TAP. Every wait is bounded."""
 
-import argparse
 import contextlib
 import os
 import re
@@ -460,13 +459,7 @@ TESTS = [
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--ua', required=True)
-    p.add_argument('--examples', required=True)
-    p.add_argument('-k', default='')
-    tmu.ARGS = p.parse_args()
-    tmu.ARGS.golden = ''
-    return taprun.run(TESTS, tmu.ARGS.k)
+    return tmu.tap_main(TESTS)
 
 
 if __name__ == '__main__':
