@@ -130,6 +130,9 @@ int sippres__smap_init(struct sippres_ctx *ctx, struct sippres__map *m, size_t n
 	                   (nocase))
 struct sippres__hnode *sippres__smap_find(const struct sippres__map *m, const char *key);
 void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n);
+/* Insert n in place of the entry with the same key, which is returned (now
+ * unlinked, for the caller to free), or NULL when there was none. */
+struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n);
 
 /* Intrusive doubly linked list with head and tail. Removing a node leaves
  * its own next pointer as it was, so a walk standing on it can go on. */

@@ -138,3 +138,13 @@ void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struc
 {
 	sippres__map_insert(ctx, m, n, sippres__hash(m->seed, node_key(m, n), m->nocase));
 }
+
+struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n)
+{
+	struct sippres__hnode *old = sippres__smap_find(m, node_key(m, n));
+
+	if (old)
+		sippres__map_remove(m, old);
+	sippres__smap_insert(ctx, m, n);
+	return old;
+}

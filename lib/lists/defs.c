@@ -36,7 +36,8 @@ static void def_destroy(struct sippres_ctx *ctx, struct sippres__list_def *d)
 
 SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippres_list *list)
 {
-	struct sippres__list_def *d, *old;
+	struct sippres__list_def *d;
+	struct sippres__hnode *replaced;
 	int r;
 
 	if (!ctx || !list)
@@ -104,13 +105,10 @@ SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippre
 	d->full_state = list->full_state;
 	d->batch_ms = list->batch_interval_ms;
 	d->display_name = list->resource_display_name;
-	old = def_find(ctx, list->name);
-	if (old) {
-		sippres__map_remove(&ctx->lists->defs, &old->node);
-		def_destroy(ctx, old);
-	}
-	sippres__smap_insert(ctx, &ctx->lists->defs, &d->node);
-	return old ? 1 : 0;
+	replaced = sippres__smap_put(ctx, &ctx->lists->defs, &d->node);
+	if (replaced)
+		def_destroy(ctx, SIPPRES__CONTAINER_OF(replaced, struct sippres__list_def, node));
+	return replaced ? 1 : 0;
 }
 
 SIPPRES_EXPORT int sippres_list_remove(struct sippres_ctx *ctx, const char *name)

@@ -143,9 +143,13 @@ static bool type_ok(const struct sippres_publish_req *req, uint32_t ev, struct s
 /* Set the body in force, parsing it into p first (nothing changes on failure). */
 int sippres__pub_take_body(struct sippres_ctx *ctx, struct sippres_publication *p, const char *body, size_t len)
 {
-	char *copy = sippres__malloc(ctx, len + 1);
+	char *copy;
 	int r;
 
+	/* no package's body may be larger: refuse before copying what the host gave */
+	if (len > SIPPRES__PUBLISH_MAX_XML)
+		return SIPPRES_E_TOOBIG;
+	copy = sippres__malloc(ctx, len + 1);
 	if (!copy)
 		return SIPPRES_E_NOMEM;
 	r = sippres__pub_parse_into(ctx, p, body, len);

@@ -246,7 +246,8 @@ static void outbound_free(struct sippres_ctx *ctx, struct sippres__outbound *o)
 SIPPRES_EXPORT int sippres_outbound_publish_set(struct sippres_ctx *ctx, const char *name,
                                                 const struct sippres_outbound_publish *out)
 {
-	struct sippres__outbound *o, *old;
+	struct sippres__outbound *o;
+	struct sippres__hnode *replaced;
 	int e;
 
 	if (!ctx || !sippres__name_ok(name) || !out)
@@ -266,13 +267,10 @@ SIPPRES_EXPORT int sippres_outbound_publish_set(struct sippres_ctx *ctx, const c
 		outbound_free(ctx, o);
 		return e == SIPPRES_E_NOMEM ? e : SIPPRES_E_INVAL;
 	}
-	old = sippres__pub_outbound_find(ctx, name);
-	if (old) {
-		sippres__map_remove(&ctx->pubs->outbound, &old->node);
-		outbound_free(ctx, old);
-	}
-	sippres__smap_insert(ctx, &ctx->pubs->outbound, &o->node);
-	return old ? 1 : 0;
+	replaced = sippres__smap_put(ctx, &ctx->pubs->outbound, &o->node);
+	if (replaced)
+		outbound_free(ctx, SIPPRES__CONTAINER_OF(replaced, struct sippres__outbound, node));
+	return replaced ? 1 : 0;
 }
 
 SIPPRES_EXPORT int sippres_outbound_publish_remove(struct sippres_ctx *ctx, const char *name)
