@@ -364,9 +364,10 @@ static void test_config_io(void **state)
 		MEMBER(sippres_config_io, release, 24, 8),
 		MEMBER(sippres_config_io, problem, 32, 8),
 		MEMBER(sippres_config_io, loaded, 40, 8),
+		MEMBER(sippres_config_io, outbound_publish, 48, 8),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_config_io, 48, m);
+	CHECK_STRUCT(sippres_config_io, 56, m);
 }
 
 static void test_inbound_publication(void **state)
@@ -442,6 +443,20 @@ static void test_outbound_publish(void **state)
 	};
 	(void)state;
 	CHECK_STRUCT(sippres_outbound_publish, 16, m);
+}
+
+static void test_conf_outbound_publish(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_conf_outbound_publish, size, 0, 8),
+		MEMBER(sippres_conf_outbound_publish, server_uri, 8, 8),
+		MEMBER(sippres_conf_outbound_publish, from_uri, 16, 8),
+		MEMBER(sippres_conf_outbound_publish, to_uri, 24, 8),
+		MEMBER(sippres_conf_outbound_publish, event, 32, 8),
+		MEMBER(sippres_conf_outbound_publish, expiration, 40, 4),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_conf_outbound_publish, 48, m);
 }
 
 static void test_error_codes(void **state)
@@ -577,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_publish_res),
 		cmocka_unit_test(test_publication_info),
 		cmocka_unit_test(test_outbound_publish),
+		cmocka_unit_test(test_conf_outbound_publish),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_macros),

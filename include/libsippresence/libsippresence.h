@@ -1052,6 +1052,20 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
  * @{ */
 
 /**
+ * What a `type=outbound-publish` section of pjsip.conf says about where and
+ * how to PUBLISH (the transport half; the library keeps only the filter).
+ * Given to the host by the library, which sets size. @since 0.2
+ */
+struct sippres_conf_outbound_publish {
+	size_t size;            /**< sizeof(struct sippres_conf_outbound_publish), set by the library */
+	const char *server_uri; /**< server_uri: the SIP URI to PUBLISH to (required) */
+	const char *from_uri;   /**< from_uri; NULL: the host's own */
+	const char *to_uri;     /**< to_uri; NULL: server_uri */
+	const char *event;      /**< event: "asterisk-devicestate" (the one package published) */
+	uint32_t expiration;    /**< expiration: seconds asked for in Expires (default 3600) */
+};
+
+/**
  * Host hooks for a config load. Everything is optional; the host sets size.
  * @since 0.1
  */
@@ -1075,9 +1089,16 @@ struct sippres_config_io {
 	 *  in reading order. NULL: problems are only counted. @since 0.1 */
 	void (*problem)(void *user_data, const char *file, const struct sippres_diag *diag);
 	/** An object was registered: type "hint" (name "exten@context"),
-	 *  "endpoint" or "resource_list" (name: the section name). Hosts use it to
+	 *  "endpoint", "resource_list", "inbound-publication" or "outbound-publish"
+	 *  (since 0.2) (name: the section name). Hosts use it to
 	 *  learn the endpoint names they must identify requests against. @since 0.1 */
 	void (*loaded)(void *user_data, const char *type, const char *name);
+	/** A `type=outbound-publish` section was loaded: the library registered
+	 *  its filter (sippres_outbound_publish_set() under the section's name)
+	 *  and hands over what the host needs to send its PUBLISHes; views valid
+	 *  during the call. Called before loaded(). NULL: the host does not
+	 *  publish. @since 0.2 */
+	void (*outbound_publish)(void *user_data, const char *name, const struct sippres_conf_outbound_publish *o);
 };
 
 /**
@@ -1119,7 +1140,30 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
  * comma-separated, full_state, notification_batch_interval,
  * resource_display_name) becomes sippres_list_set(); a duplicated item is a
  * problem and is dropped, a list without event or items is not loaded.
- * Sections of other types are ignored; a section without type is a problem.
+ *
+ * Publications (since 0.2; docs/publish.md has examples):
+ * - `type=outbound-publish` (server_uri required, event=asterisk-devicestate
+ *   required, from_uri, to_uri, expiration, `@device_state_filter`) becomes
+ *   sippres_outbound_publish_set() with the filter, and the io hook
+ *   outbound_publish() gets the rest. Other Asterisk keys (outbound_auth,
+ *   outbound_proxy, transport, ...) are ignored; event=asterisk-mwi is a
+ *   problem (mailbox state is not supported) and the section is not loaded.
+ * - `type=asterisk-publication` (device_state, device_state_filter,
+ *   devicestate_publish; mailbox_state=yes is a problem) is not registered
+ *   on its own: the inbound publications that name it take its values.
+ * - `type=inbound-publication`, the section's name being the resource,
+ *   becomes sippres_inbound_publication_set(): endpoint= (required),
+ *   event_presence= and event_dialog= (any non-empty value enables the
+ *   package), event_asterisk-devicestate=NAME (NAME an asterisk-publication
+ *   section of this load with device_state=yes; else a problem and the
+ *   package stays off), and the libsippresence keys min_expiry, max_expiry
+ *   and default_expiry (seconds). A section that enables no package is a
+ *   problem and is not loaded. devicestate_publish must name an
+ *   outbound-publish section of this load.
+ * Sections are applied in this order (outbound-publish, then
+ * inbound-publication) after the endpoints and lists, so a section may name
+ * one written further down. Sections of other types are ignored; a section
+ * without type is a problem.
  *
  * @param file as for sippres_config_load_extensions() (NULL: "pjsip.conf").
  * @return the number of problems (>= 0) or < 0 as for sippres_config_load_extensions().

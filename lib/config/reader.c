@@ -25,7 +25,8 @@ int sippres__conf_doc_init(struct sippres__conf_doc *doc, struct sippres_ctx *ct
 
 		if (r < 0)
 			return r;
-		memcpy(&doc->io, io, IO_V1_SIZE);
+		/* a v0.1 host's struct ends before outbound_publish: that stays NULL */
+		memcpy(&doc->io, io, io->size < sizeof(*io) ? io->size : sizeof(*io));
 	}
 	doc->io.size = sizeof(doc->io);
 	return sippres__map_init(ctx, &doc->by_name, 64);
