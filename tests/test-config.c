@@ -456,8 +456,12 @@ static void test_ext_args(void **state)
 	t = "[a]\nexten=>1,hint,PJSIP/a\n";
 	assert_int_equal(sippres_config_load_extensions(ctx, NULL, t, strlen(t), NULL), 0);
 	assert_string_equal(hint_value(ctx, "a", "1"), "PJSIP/a");
-	io.size = sizeof(io) - 1;
+	/* a v0.1 struct (up to loaded) is taken; anything shorter is not */
+	io.size = offsetof(struct sippres_config_io, outbound_publish);
+	assert_int_equal(sippres_config_load_extensions(ctx, "f", "", 0, &io), 0);
+	io.size = offsetof(struct sippres_config_io, outbound_publish) - 1;
 	assert_int_equal(sippres_config_load_extensions(ctx, "f", "", 0, &io), SIPPRES_E_ABI);
+	io.size = sizeof(io);
 	/* a bigger struct from a newer host is fine while the unknown tail is zero */
 	memset(big, 0, sizeof(big));
 	io.size = sizeof(big);
