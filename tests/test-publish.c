@@ -36,12 +36,17 @@ struct fx {
 	char out_to[8][32];
 	int nout;
 	uint32_t rnd;
+	int rnd_mode; /* 0: a sequence, 1: the same bytes every call, 2: the source fails */
 };
 
 static int fixed_random(void *ud, uint8_t *buf, size_t len)
 {
 	struct fx *f = ud;
 
+	if (f->rnd_mode == 2)
+		return -1;
+	if (f->rnd_mode == 1)
+		f->rnd = 0;
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (uint8_t)(f->rnd++ * 37u);
 	return 0;
@@ -297,10 +302,17 @@ static void test_devicestate(void **state)
 	/* the same state again is no change */
 	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/carol", SIPPRES_DEVICE_RINGING), 0);
 	assert_int_equal(f->nout, 1);
-	/* resync: a refresh request, then the states */
+	/* resync: a refresh request, then the local states only: PJSIP/alice
+	 * came from the peer and is not sent back to it */
 	f->nout = 0;
-	assert_true(sippres_outbound_publish_resync(f->ctx, "to-peer") >= 2);
+	assert_int_equal(sippres_outbound_publish_resync(f->ctx, "to-peer"), 2);
+	assert_int_equal(f->nout, 2);
 	assert_string_equal(f->out[0], "{\"type\":\"refresh\",\"eid\":\"00:11:22:33:44:55\"}");
+	assert_non_null(strstr(f->out[1], "\"PJSIP/carol\""));
+	/* once set here, a device that came from the peer is ours to publish */
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/alice", SIPPRES_DEVICE_NOT_INUSE), 0);
+	f->nout = 0;
+	assert_int_equal(sippres_outbound_publish_resync(f->ctx, "to-peer"), 3);
 	assert_int_equal(sippres_outbound_publish_resync(f->ctx, "nowhere"), SIPPRES_E_NOTFOUND);
 }
 
@@ -340,6 +352,85 @@ static void test_restore(void **state)
 	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, etag, NULL, NULL, 10, &res), 200);
 }
 
+static void test_restore_devicestate(void **state)
+{
+	struct fx *f = *state, g = {0};
+	struct sippres_publish_res res;
+	struct sippres_publication *pub;
+	uint8_t rec[4096];
+	size_t rec_len;
+
+	assert_int_equal(publish(f, "peer", "state", "asterisk-devicestate", 600, NULL, "application/json",
+	                         "{\"type\":\"devicestate\",\"device\":\"PJSIP/alice\",\"state\":\"INUSE\","
+	                         "\"cachable\":1,\"eid\":\"aa:bb:cc:dd:ee:ff\"}",
+	                         0, &res), 200);
+	assert_true(f->record_len <= sizeof(rec));
+	memcpy(rec, f->record, f->record_len);
+	rec_len = f->record_len;
+	/* the peer's refresh request is answered once, when it arrives */
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/carol", SIPPRES_DEVICE_BUSY), 0);
+	f->nout = 0;
+	assert_int_equal(publish(f, "peer", "state", "asterisk-devicestate", 600, res.etag, "application/json",
+	                         "{\"type\":\"refresh\",\"eid\":\"aa:bb:cc:dd:ee:ff\"}", 0, &res), 200);
+	assert_int_equal(f->nout, 1);
+	assert_non_null(strstr(f->out[0], "\"PJSIP/carol\""));
+	/* restored after a restart: the device event applies again (as the
+	 * peer's, so not published back), the refresh request is not answered twice */
+	g.ctx = new_ctx(&g);
+	assert_int_equal(sippres_publication_restore(g.ctx, rec, rec_len, 5, &pub), 0);
+	assert_int_equal(sippres_device_state_get(g.ctx, "PJSIP/alice"), SIPPRES_DEVICE_INUSE);
+	sippres_ctx_free(g.ctx);
+	g.ctx = new_ctx(&g);
+	assert_int_equal(sippres_device_state_set(g.ctx, "PJSIP/carol", SIPPRES_DEVICE_BUSY), 0);
+	g.nout = 0;
+	assert_int_equal(sippres_publication_restore(g.ctx, f->record, f->record_len, 5, &pub), 0);
+	assert_int_equal(g.nout, 0);
+	assert_int_equal(sippres_outbound_publish_resync(g.ctx, "to-peer"), 2);
+	sippres_ctx_free(g.ctx);
+}
+
+/* A PUBLISH whose entity-tag cannot be made fails as a whole: the error,
+ * no answer, and the state and the publication as they were. */
+static void call_fails(struct fx *f, const char *if_match, const char *body, int err)
+{
+	struct sippres_publish_req req = {.size = sizeof(req), .endpoint = "proxy", .resource = "1000",
+	                                  .event = "presence", .expires = 600, .if_match = if_match,
+	                                  .content_type = body ? "application/pidf+xml" : NULL, .body = body,
+	                                  .body_len = body ? strlen(body) : 0};
+	struct sippres_publish_res res = {.size = sizeof(res)};
+
+	assert_int_equal(sippres_publish(f->ctx, &req, 10, &res), err);
+}
+
+static void test_random_source(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_publish_res res;
+	struct sippres_exten_status st;
+	char etag[64];
+	int persists;
+
+	f->rnd_mode = 1; /* a stuck source: the first entity-tag is fine, then it repeats */
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, NULL, "application/pidf+xml", AWAY, 0, &res), 200);
+	snprintf(etag, sizeof(etag), "%s", res.etag);
+	persists = f->persists;
+	call_fails(f, NULL, OPEN, SIPPRES_E_RANDOM);       /* a second publication: bounded retries */
+	call_fails(f, etag, OPEN, SIPPRES_E_RANDOM);       /* a modify */
+	f->rnd_mode = 2;                                   /* a failing source */
+	call_fails(f, etag, OPEN, SIPPRES_E_RANDOM);
+	call_fails(f, etag, NULL, SIPPRES_E_RANDOM);       /* a refresh */
+	assert_int_equal(sippres_publication_count(f->ctx), 1);
+	assert_int_equal(f->persists, persists);
+	exten(f, &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AWAY); /* the modify's open never took effect */
+	assert_int_equal(sippres_publication_foreach(f->ctx, NULL, NULL), SIPPRES_E_INVAL);
+	f->rnd_mode = 0;
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, etag, "application/pidf+xml", OPEN, 20, &res), 200);
+	assert_string_not_equal(res.etag, etag);
+	exten(f, &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AVAILABLE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +439,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dialog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_devicestate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_devicestate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_source, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("publish", tests, NULL, NULL);

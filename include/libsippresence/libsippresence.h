@@ -1278,7 +1278,9 @@ struct sippres_publish_res {
  * (400), the body's type is the package's (415 with Accept), the body parses
  * (400). Bodies that fail leave the state as it was.
  * @return 0 with the decision in res; SIPPRES_E_INVAL, SIPPRES_E_ABI,
- *         SIPPRES_E_NOMEM (nothing changed), SIPPRES_E_REENTRANT.
+ *         SIPPRES_E_NOMEM or SIPPRES_E_RANDOM (the random callback failed, or
+ *         kept giving entity-tags already in use; nothing changed; answer
+ *         500), SIPPRES_E_REENTRANT.
  * @since 0.2
  */
 SIPPRES_EXPORT int sippres_publish(struct sippres_ctx *ctx, const struct sippres_publish_req *req, uint64_t now_ms,

@@ -156,7 +156,7 @@ int sippres__pub_compose(struct sippres_ctx *ctx, struct sippres__pub_resource *
 }
 
 int sippres__pub_devicestate_apply(struct sippres_ctx *ctx, struct sippres__pub_resource *r, const char *body,
-                                   size_t len)
+                                   size_t len, bool restored)
 {
 	struct sippres__ast_event ev;
 	struct sippres__outbound *o;
@@ -171,6 +171,9 @@ int sippres__pub_devicestate_apply(struct sippres_ctx *ctx, struct sippres__pub_
 			sippres__log(ctx, SIPPRES_LOG_DEBUG, "%s: device %s is filtered out", r->name, ev.device);
 		else if ((e = sippres__device_state_apply(ctx, ev.device, ev.state, true)) == SIPPRES_E_INVAL)
 			sippres__log(ctx, SIPPRES_LOG_INFO, "%s: device name %s is not usable", r->name, ev.device);
+	} else if (ev.type == SIPPRES__AST_REFRESH && restored) {
+		/* that request was answered before the restart; the peer asks again
+		 * when it needs to (and our own resync sends it our states) */
 	} else if (ev.type == SIPPRES__AST_REFRESH) {
 		o = r->devicestate_publish ? sippres__pub_outbound_find(ctx, r->devicestate_publish) : NULL;
 		if (o)
@@ -183,10 +186,10 @@ int sippres__pub_devicestate_apply(struct sippres_ctx *ctx, struct sippres__pub_
 	return e == SIPPRES_E_NOMEM ? e : 0;
 }
 
-int sippres__pub_apply(struct sippres_ctx *ctx, struct sippres_publication *p)
+int sippres__pub_apply(struct sippres_ctx *ctx, struct sippres_publication *p, bool restored)
 {
 	if (p->event == SIPPRES_PUBLISH_DEVICESTATE)
-		return sippres__pub_devicestate_apply(ctx, p->res, p->body, p->body_len);
+		return sippres__pub_devicestate_apply(ctx, p->res, p->body, p->body_len, restored);
 	return sippres__pub_compose(ctx, p->res, p->event);
 }
 

@@ -144,7 +144,7 @@ SIPPRES_EXPORT int sippres_publication_restore(struct sippres_ctx *ctx, const vo
 		p->seq = rec->seq;
 		if (rec->seq > ctx->pubs->seq)
 			ctx->pubs->seq = rec->seq;
-		e = sippres__pub_apply(ctx, p);
+		e = sippres__pub_apply(ctx, p, true);
 		if (e == SIPPRES_E_NOMEM)
 			e = 0; /* kept; its state comes with the next change */
 		*ret = p;

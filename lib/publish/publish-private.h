@@ -324,8 +324,6 @@ int sippres__pub_link(struct sippres_ctx *ctx, struct sippres_publication *p, ui
                       const char *etag);
 /* Parse body into p and make it the body in force (p unchanged on failure). */
 int sippres__pub_take_body(struct sippres_ctx *ctx, struct sippres_publication *p, const char *body, size_t len);
-/* Give a live publication a fresh entity-tag. */
-int sippres__pub_new_etag(struct sippres_ctx *ctx, struct sippres_publication *p);
 
 /* compose.c: from publications to state */
 /* Parse body for event into p (presence: pidf, dialog: dinfo merged into
@@ -333,13 +331,15 @@ int sippres__pub_new_etag(struct sippres_ctx *ctx, struct sippres_publication *p
 int sippres__pub_parse_into(struct sippres_ctx *ctx, struct sippres_publication *p, const char *body,
                             size_t len);
 /* The body in force of p takes effect: its resource's state is recomposed, or
- * (asterisk-devicestate) the event it carries is applied. */
-int sippres__pub_apply(struct sippres_ctx *ctx, struct sippres_publication *p);
+ * (asterisk-devicestate) the event it carries is applied; restored: it comes
+ * from a record (a refresh request it carried is not answered again). */
+int sippres__pub_apply(struct sippres_ctx *ctx, struct sippres_publication *p, bool restored);
 /* Recompose the state of a resource's package from its live publications. */
 int sippres__pub_compose(struct sippres_ctx *ctx, struct sippres__pub_resource *r, uint32_t event);
-/* An asterisk-devicestate body received for r: apply it (or answer a refresh). */
+/* An asterisk-devicestate body received for r: apply it (or answer a
+ * refresh, unless restored). */
 int sippres__pub_devicestate_apply(struct sippres_ctx *ctx, struct sippres__pub_resource *r, const char *body,
-                                   size_t len);
+                                   size_t len, bool restored);
 /* The device hook: a local device change goes out to the outbound publishes. */
 void sippres__pub_device_hook(struct sippres_ctx *ctx, const char *device, int old_state, int state, bool remote);
 

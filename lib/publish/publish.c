@@ -20,41 +20,50 @@ static void decide(struct sippres_publish_res *res, uint32_t status, const char 
 
 /* ---------------------------------------------------------- publications */
 
-int sippres__pub_new_etag(struct sippres_ctx *ctx, struct sippres_publication *p)
+/* A fresh entity-tag that no live publication has. A real random source
+ * repeats one with odds of 62^-ETAG_LEN; a broken one that keeps repeating
+ * is an error, not an endless loop. */
+static int make_etag(struct sippres_ctx *ctx, char tag[SIPPRES__ETAG_LEN + 1])
 {
-	struct sippres__pubs *ps = ctx->pubs;
-	char tag[SIPPRES__ETAG_LEN + 1];
-	int r;
+	for (int tries = 0; tries < 8; tries++) {
+		int r = sippres__random_string(ctx, tag, SIPPRES__ETAG_LEN, SIPPRES__ALPHA_ALNUM);
 
-	do {
-		r = sippres__random_string(ctx, tag, SIPPRES__ETAG_LEN, SIPPRES__ALPHA_ALNUM);
 		if (r < 0)
 			return r;
-	} while (sippres__smap_find(&ps->etags, tag));
+		if (!sippres__smap_find(&ctx->pubs->etags, tag))
+			return 0;
+	}
+	sippres__log(ctx, SIPPRES_LOG_ERROR, "the random source gives entity-tags that are already in use");
+	return SIPPRES_E_RANDOM;
+}
+
+/* Give p the entity-tag tag (from make_etag); cannot fail. */
+static void set_etag(struct sippres_ctx *ctx, struct sippres_publication *p, const char *tag)
+{
+	struct sippres__pubs *ps = ctx->pubs;
+
 	if (p->etag)
 		sippres__map_remove(&ps->etags, &p->node);
-	memcpy(p->etag_buf, tag, sizeof(tag));
+	memcpy(p->etag_buf, tag, SIPPRES__ETAG_LEN + 1);
 	p->etag = p->etag_buf;
 	sippres__smap_insert(ctx, &ps->etags, &p->node);
-	return 0;
 }
 
 int sippres__pub_link(struct sippres_ctx *ctx, struct sippres_publication *p, uint64_t expires_at, const char *etag)
 {
 	struct sippres__pubs *ps = ctx->pubs;
+	char tag[SIPPRES__ETAG_LEN + 1];
 	int r;
 
 	if (sippres__heap_reserve(ctx, &ps->heap, ps->heap.n + 1) < 0)
 		return SIPPRES_E_NOMEM;
-	if (etag) {
-		memcpy(p->etag_buf, etag, SIPPRES__ETAG_LEN + 1);
-		p->etag = p->etag_buf;
-		sippres__smap_insert(ctx, &ps->etags, &p->node);
-	} else {
-		r = sippres__pub_new_etag(ctx, p);
+	if (!etag) {
+		r = make_etag(ctx, tag);
 		if (r < 0)
 			return r;
+		etag = tag;
 	}
+	set_etag(ctx, p, etag);
 	p->expires_at = expires_at;
 	sippres__heap_push(&ps->heap, p);
 	sippres__dlist_append(&p->res->pubs, &p->res_node);
@@ -176,23 +185,21 @@ static int body_failed(struct sippres_publish_res *res, int r)
 }
 
 /* After the body (or the refresh) went in: the resource's new state, the
- * record, then the answer. */
-static int done(struct sippres_ctx *ctx, struct sippres_publication *p, bool body, uint64_t expires, uint64_t now,
-                struct sippres_publish_res *res)
+ * record, then the answer. The publication is in force from here on: an
+ * allocation failure while the state is recomposed is logged and the state
+ * catches up with the next change, as after a restore. */
+static void done(struct sippres_ctx *ctx, struct sippres_publication *p, bool body, uint64_t expires, uint64_t now,
+                 struct sippres_publish_res *res)
 {
-	if (body) {
-		int r = sippres__pub_apply(ctx, p);
-
-		if (r == SIPPRES_E_NOMEM)
-			return r;
-	}
+	if (body && sippres__pub_apply(ctx, p, false) == SIPPRES_E_NOMEM)
+		sippres__log(ctx, SIPPRES_LOG_ERROR, "out of memory: the state of publication %s of %s is not applied yet",
+		             p->etag, p->res->name);
 	p->expires_at = now + expires * 1000;
 	sippres__heap_update(&ctx->pubs->heap, p);
 	sippres__pub_persist(ctx, p);
 	decide(res, 200, "OK");
 	res->etag = p->etag;
 	res->expires = (uint32_t)expires;
-	return 0;
 }
 
 static int initial(struct sippres_ctx *ctx, struct sippres__pub_resource *r, uint32_t ev,
@@ -223,7 +230,8 @@ static int initial(struct sippres_ctx *ctx, struct sippres__pub_resource *r, uin
 		sippres__pub_destroy(ctx, p);
 		return e;
 	}
-	return done(ctx, p, true, expires, now, res);
+	done(ctx, p, true, expires, now, res);
+	return 0;
 }
 
 SIPPRES_EXPORT int sippres_publish(struct sippres_ctx *ctx, const struct sippres_publish_req *req, uint64_t now_ms,
@@ -232,6 +240,7 @@ SIPPRES_EXPORT int sippres_publish(struct sippres_ctx *ctx, const struct sippres
 	struct sippres__pub_resource *r;
 	struct sippres_publication *p;
 	struct sippres__hnode *n;
+	char tag[SIPPRES__ETAG_LEN + 1];
 	bool has_body;
 	uint64_t requested, expires;
 	uint32_t ev;
@@ -304,15 +313,18 @@ SIPPRES_EXPORT int sippres_publish(struct sippres_ctx *ctx, const struct sippres
 	}
 	if (has_body && !type_ok(req, ev, res))
 		return 0;
+	/* the new entity-tag first: once the body is in, nothing may fail */
+	e = make_etag(ctx, tag);
+	if (e < 0)
+		return e;
 	if (has_body) {
 		e = sippres__pub_take_body(ctx, p, req->body, req->body_len);
 		if (e < 0)
 			return body_failed(res, e);
 	}
-	e = sippres__pub_new_etag(ctx, p);
-	if (e < 0)
-		return e;
-	return done(ctx, p, has_body, expires, now_ms, res);
+	set_etag(ctx, p, tag);
+	done(ctx, p, has_body, expires, now_ms, res);
+	return 0;
 }
 
 /* --------------------------------------------------------------- queries */

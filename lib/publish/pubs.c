@@ -366,7 +366,7 @@ int sippres__pub_out_all(struct sippres_ctx *ctx, const struct sippres__outbound
 {
 	struct out_all a = {.ctx = ctx, .o = o};
 
-	sippres__devices_foreach(ctx, out_all_one, &a);
+	sippres__local_devices_foreach(ctx, out_all_one, &a);
 	return a.err < 0 ? a.err : a.n;
 }
 

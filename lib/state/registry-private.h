@@ -31,6 +31,7 @@ struct sippres__source {
 	char *name;
 	int state;
 	bool is_set;
+	bool remote;             /* devices: the state in force came from another server */
 	uint32_t npending;       /* references from prepared, uncommitted hint bodies */
 	char *subtype, *message; /* providers: NULL when unset */
 	struct sippres__dlist calls;
@@ -126,8 +127,9 @@ void sippres__registry_set_device_hook(struct sippres_ctx *ctx, sippres__device_
 /* sippres_device_state_set() with the change's origin (remote: from another
  * server); the same checks and errors. */
 int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int state, bool remote);
-/* Call fn for every device whose state was set, until it returns < 0. */
-int sippres__devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg, const char *device, int state),
+/* Call fn for every device whose state was set here (not by another
+ * server: sippres__device_state_apply with remote), until it returns < 0. */
+int sippres__local_devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg, const char *device, int state),
                              void *arg);
 /* Find (instantiating a pattern) and describe a hint. */
 int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sippres__hint **ret);

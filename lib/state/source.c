@@ -96,6 +96,7 @@ int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int
 	old = d->is_set ? d->state : SIPPRES_DEVICE_UNKNOWN;
 	d->state = state;
 	d->is_set = true;
+	d->remote = remote;
 	for (struct sippres__dnode *n = d->refs.head; n; n = n->next) {
 		struct sippres__hint *h = SOURCE_REF(n)->hint;
 		int32_t was = h->exten_state;
@@ -111,7 +112,7 @@ int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int
 	return 0;
 }
 
-int sippres__devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg, const char *device, int state),
+int sippres__local_devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg, const char *device, int state),
                              void *arg)
 {
 	struct sippres__map *m = &ctx->reg->devices;
@@ -121,7 +122,7 @@ int sippres__devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg, const
 		for (struct sippres__hnode *e = m->buckets[i]; e; e = e->next) {
 			struct sippres__source *d = SIPPRES__CONTAINER_OF(e, struct sippres__source, node);
 
-			if (!d->is_set)
+			if (!d->is_set || d->remote)
 				continue;
 			n++;
 			if (fn(arg, d->name, d->state) < 0)
