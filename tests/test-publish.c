@@ -37,7 +37,21 @@ struct fx {
 	int nout;
 	uint32_t rnd;
 	int rnd_mode; /* 0: a sequence, 1: the same bytes every call, 2: the source fails */
+	char notify[4096]; /* the last NOTIFY body */
+	int notifies;
 };
+
+static int on_notify(void *ud, struct sippres_sub *sub, const struct sippres_notify *n)
+{
+	struct fx *f = ud;
+
+	(void)sub;
+	assert_true(n->body_len < sizeof(f->notify));
+	memcpy(f->notify, n->body ? n->body : "", n->body_len);
+	f->notify[n->body_len] = '\0';
+	f->notifies++;
+	return 0;
+}
 
 static int fixed_random(void *ud, uint8_t *buf, size_t len)
 {
@@ -89,7 +103,7 @@ static int on_publish(void *ud, const char *outbound, const char *event, const c
 static struct sippres_ctx *new_ctx(struct fx *f)
 {
 	struct sippres_callbacks cb = {.size = sizeof(cb), .random = fixed_random, .persist_publication = on_persist,
-	                               .forget_publication = on_forget, .publish = on_publish};
+	                               .forget_publication = on_forget, .publish = on_publish, .notify = on_notify};
 	struct sippres_inbound_publication in = {.size = sizeof(in), .endpoint = "proxy",
 	                                         .events = SIPPRES_PUBLISH_PRESENCE | SIPPRES_PUBLISH_DIALOG,
 	                                         .min_expiry = 60, .max_expiry = 3600};
@@ -431,6 +445,160 @@ static void test_random_source(void **state)
 	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AVAILABLE);
 }
 
+/* Two phones publish for one resource: a reachable one beats one that says
+ * unavailable; among equals the latest change wins. */
+static void test_composition(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_publish_res res;
+	struct sippres_exten_status st;
+	char desk[64], soft[64];
+
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, NULL, "application/pidf+xml", OPEN, 0, &res), 200);
+	snprintf(desk, sizeof(desk), "%s", res.etag);
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, NULL, "application/pidf+xml", PIDF("closed", ""), 1,
+	                         &res), 200);
+	snprintf(soft, sizeof(soft), "%s", res.etag);
+	assert_int_equal(sippres_publication_count(f->ctx), 2);
+	exten(f, &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AVAILABLE); /* the desk phone is still open */
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, soft, "application/pidf+xml", AWAY, 2, &res), 200);
+	snprintf(soft, sizeof(soft), "%s", res.etag);
+	exten(f, &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AWAY); /* both reachable: the latest */
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, desk, NULL, NULL, 3, &res), 200);
+	snprintf(desk, sizeof(desk), "%s", res.etag);
+	exten(f, &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AWAY); /* a refresh is no change */
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 0, soft, NULL, NULL, 4, &res), 200);
+	exten(f, &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AVAILABLE); /* the desk phone's again */
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, desk, "application/pidf+xml", PIDF("closed", ""),
+	                         5, &res), 200);
+	exten(f, &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_UNAVAILABLE);
+}
+
+/* Hostile bodies get 400 and change nothing. */
+static void test_hostile_bodies(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_publish_res res;
+	struct sippres_exten_status st;
+	char etag[64], *big, *deep;
+	const char *xml[] = {
+		"<?xml version=\"1.0\"?><!DOCTYPE p [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+		"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"t\"><status>"
+		"<basic>open</basic></status><note>&x;</note></tuple></presence>",
+		"<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">"
+		"<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;\">]><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
+		"entity=\"sip:a@b\"><tuple id=\"t\"><status><basic>open</basic></status><note>&c;</note></tuple></presence>",
+		"<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"t\">"
+		"<status><basic>open</basic></status><note>caf\xc3(</note></tuple></presence>",
+		"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"t\">",
+		"<other xmlns=\"urn:x\"/>",
+	};
+	const char *json[] = {
+		"{\"type\":\"devicestate\",\"device\":5,\"state\":\"INUSE\",\"eid\":\"aa:bb:cc:dd:ee:ff\"}",
+		"{\"type\":\"devicestate\",\"device\":\"PJSIP/alice\",\"state\":[\"INUSE\"],\"eid\":\"aa:bb:cc:dd:ee:ff\"}",
+		"{\"type\":\"devicestate\",\"device\":\"PJSIP/alice\",\"state\":\"SLEEPY\",\"eid\":\"aa:bb:cc:dd:ee:ff\"}",
+		"[{\"type\":\"devicestate\"}]",
+		"{\"type\":\"devicestate\",\"device\":\"PJSIP/alice\",\"state\":\"INUSE\"",
+	};
+	size_t n = 2 * 1024 * 1024, depth = 64, off = 0;
+
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, NULL, "application/pidf+xml", AWAY, 0, &res), 200);
+	snprintf(etag, sizeof(etag), "%s", res.etag);
+	big = malloc(n + 1);
+	deep = malloc(depth * 16 + 512);
+	assert_non_null(big);
+	assert_non_null(deep);
+	memset(big, ' ', n);
+	memcpy(big, OPEN, strlen(OPEN)); /* valid PIDF followed by 2 MiB of blanks */
+	big[n] = '\0';
+	off += (size_t)sprintf(deep, "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\">");
+	for (size_t i = 0; i < depth; i++)
+		off += (size_t)sprintf(deep + off, "<x>");
+	sprintf(deep + off, "</presence>");
+	for (size_t i = 0; i < sizeof(xml) / sizeof(xml[0]) + 2; i++) {
+		const char *b = i < sizeof(xml) / sizeof(xml[0]) ? xml[i] : i == sizeof(xml) / sizeof(xml[0]) ? big : deep;
+
+		/* as a new publication and as a modify of the live one */
+		assert_int_equal(publish(f, "proxy", "1000", "presence", 600, NULL, "application/pidf+xml", b, 1, &res), 400);
+		assert_int_equal(publish(f, "proxy", "1000", "presence", 600, etag, "application/pidf+xml", b, 1, &res), 400);
+		assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, NULL, "application/dialog-info+xml", b, 1, &res),
+		                 400);
+	}
+	exten(f, &st);
+	assert_int_equal(st.presence_state, SIPPRES_PRESENCE_AWAY);
+	assert_int_equal(sippres_publication_count(f->ctx), 1);
+	assert_int_equal(f->persists, 1);
+	for (size_t i = 0; i < sizeof(json) / sizeof(json[0]); i++)
+		assert_int_equal(publish(f, "peer", "state", "asterisk-devicestate", 600, NULL, "application/json", json[i], 1,
+		                         &res), 400);
+	assert_int_equal(sippres_device_state_get(f->ctx, "PJSIP/alice"), SIPPRES_DEVICE_UNKNOWN);
+	/* the live publication still modifies and refreshes */
+	assert_int_equal(publish(f, "proxy", "1000", "presence", 600, etag, "application/pidf+xml", OPEN, 2, &res), 200);
+	free(big);
+	free(deep);
+}
+
+/* A BLF watcher of the hint sees a proxy's dialogs with the caller. */
+static void test_blf_watcher(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_endpoint ep = {.size = sizeof(ep), .context = "default"};
+	struct sippres_subscribe_req req;
+	struct sippres_subscribe_res sres = {.size = sizeof(sres)};
+	struct sippres_publish_res res;
+	struct sippres_sub *sub = NULL;
+	char etag[64];
+
+	assert_int_equal(sippres_endpoint_set(f->ctx, "phone", &ep), 0);
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.endpoint = "phone";
+	req.ruri_scheme = "sip";
+	req.ruri_user = "1000";
+	req.ruri_host = "example.com";
+	req.from_uri = "sip:phone@example.com";
+	req.from_tag = "ft";
+	req.call_id = "blf-1";
+	req.contact = "sip:phone@192.0.2.1";
+	req.event = "dialog";
+	req.expires = 600;
+	assert_int_equal(sippres_subscribe(f->ctx, &req, 0, &sres, &sub), 0);
+	assert_int_equal(sres.status, 200);
+	assert_true(sippres_ctx_handle_timeout(f->ctx, 0) >= 0);
+	assert_int_equal(f->notifies, 1);
+	assert_null(strstr(f->notify, "<dialog "));
+	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, NULL, "application/dialog-info+xml", DIALOG("early"),
+	                         10, &res), 200);
+	snprintf(etag, sizeof(etag), "%s", res.etag);
+	assert_true(sippres_ctx_handle_timeout(f->ctx, 10) >= 0);
+	assert_int_equal(f->notifies, 2);
+	/* the caller and what pickup needs: call-id, both tags, direction */
+	assert_non_null(strstr(f->notify, "call-id=\"c1\""));
+	assert_non_null(strstr(f->notify, "local-tag=\"l\""));
+	assert_non_null(strstr(f->notify, "remote-tag=\"r\""));
+	assert_non_null(strstr(f->notify, "direction=\"recipient\""));
+	assert_non_null(strstr(f->notify, "<state>early</state>"));
+	assert_non_null(strstr(f->notify, "<identity display=\"Bob\">sip:2000@example.com</identity>"));
+	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, etag, "application/dialog-info+xml",
+	                         DIALOG("confirmed"), 20, &res), 200);
+	snprintf(etag, sizeof(etag), "%s", res.etag);
+	assert_true(sippres_ctx_handle_timeout(f->ctx, 20) >= 0);
+	assert_int_equal(f->notifies, 3);
+	assert_non_null(strstr(f->notify, "<state>confirmed</state>"));
+	assert_non_null(strstr(f->notify, "<identity display=\"Bob\">sip:2000@example.com</identity>"));
+	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, etag, "application/dialog-info+xml",
+	                         DIALOG("terminated"), 30, &res), 200);
+	assert_true(sippres_ctx_handle_timeout(f->ctx, 30) >= 0);
+	assert_int_equal(f->notifies, 4);
+	assert_null(strstr(f->notify, "<dialog "));
+	assert_int_equal(sippres_sub_terminate(f->ctx, sub, 40), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +609,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_devicestate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_composition, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_bodies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blf_watcher, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("publish", tests, NULL, NULL);

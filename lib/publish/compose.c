@@ -2,10 +2,13 @@
 /* From publications to the state hints aggregate.
  *
  * Composition policy (RFC 3903 leaves it to the compositor):
- * - presence: the live publication whose body changed last wins; provider
- *   Publish:R takes its state, subtype and note. When it is removed or
- *   expires, the one before it takes over; with none left the provider is
- *   NOT_SET (no state).
+ * - presence: one live publication wins and provider Publish:R takes its
+ *   state, subtype and note. A publication that says the person can be
+ *   reached (any state but unavailable) beats one that says unavailable (the
+ *   softphone that went offline does not hide the desk phone that is
+ *   open); among those, the one whose body changed last wins. When the
+ *   winner is removed or expires, the next one by the same rule takes over;
+ *   with none left the provider is NOT_SET (no state).
  * - dialog: the dialogs of every live publication of R together. Each one is
  *   a call on device Dialog/R; the device's state is the dialogs' states
  *   aggregated as a hint aggregates devices (NOT_INUSE without dialogs).
@@ -57,6 +60,19 @@ int sippres__pub_parse_into(struct sippres_ctx *ctx, struct sippres_publication 
 	}
 }
 
+static bool reachable(const struct sippres_publication *p)
+{
+	return p->pidf.state != SIPPRES_PRESENCE_UNAVAILABLE && p->pidf.state != SIPPRES_PRESENCE_NOT_SET &&
+	       p->pidf.state != SIPPRES_PRESENCE_INVALID;
+}
+
+static bool beats(const struct sippres_publication *p, const struct sippres_publication *win)
+{
+	if (reachable(p) != reachable(win))
+		return reachable(p);
+	return p->seq > win->seq;
+}
+
 static int compose_presence(struct sippres_ctx *ctx, struct sippres__pub_resource *r)
 {
 	const struct sippres_publication *win = NULL;
@@ -64,7 +80,7 @@ static int compose_presence(struct sippres_ctx *ctx, struct sippres__pub_resourc
 	for (struct sippres__dnode *n = r->pubs.head; n; n = n->next) {
 		const struct sippres_publication *p = PUB_OF(n);
 
-		if (p->event == SIPPRES_PUBLISH_PRESENCE && (!win || p->seq > win->seq))
+		if (p->event == SIPPRES_PUBLISH_PRESENCE && (!win || beats(p, win)))
 			win = p;
 	}
 	if (!win)
