@@ -16,6 +16,17 @@ UA keeps every PUBLISH and its answer byte for byte, so the test asserts what
 the library answered to each of baresip's bodies (including its first,
 <basic>unknown</basic>, which is not valid PIDF) and what baresip sent next.
 
+What it shows (docs/publish.md, Interoperability): the library answers every
+PUBLISH 200, the first one included (it counts as no presence, not_set), and
+baresip refreshes each later PUBLISH with the entity-tag it got. baresip can
+only publish <basic>open</basic> or <basic>closed</basic> with no RPID
+activity, and the standard profile's PIDF takes <basic> from the hint's device,
+so the PUBLISHed open/closed never reaches a PIDF watcher: with the device idle
+the hint stays open (presence_offline only adds <dm:note>Unavailable</dm:note>)
+and a baresip watcher keeps showing Online; a presence-only hint is always
+closed (Offline). The test asserts exactly that; should the library map a
+published closed to <basic>closed</basic>, these assertions must change.
+
 usage: test_baresip_publish.py --ua BUILD/examples/sippres-mini-ua --examples SRC/examples
 Exit status 0 (pass), 1 (fail), 77 (skipped: no baresip). Every wait is bounded."""
 
@@ -60,6 +71,7 @@ EXTRA_EXT = """
 ; ---- added by test_baresip_publish.py ----
 [peers]
 exten => 1000,hint,Dialog/1000,Publish:1000
+exten => 1001,hint,,Publish:1000
 """
 
 
@@ -214,6 +226,10 @@ def run(exe):
         check(r.status == 200, 'SUBSCRIBE 1000 as pwatch: %s', r.start)
         n = pw.notify(pd)
         check(basic(n.body) == 'open', 'before any PUBLISH: %s', n.body)
+        pd1, r = pw.subscribe('1001', 'presence', accept='application/pidf+xml', expires=600)
+        check(r.status == 200, 'SUBSCRIBE 1001 as pwatch: %s', r.start)
+        n = pw.notify(pd1)
+        check(basic(n.body) == 'closed', 'presence-only hint before any PUBLISH: %s', n.body)
 
         # the publisher: its AOR is the relay, so every PUBLISH and answer passes there
         pub = Baresip(exe, '1000', '127.0.0.1:%d' % relay.port, 'regint=0;pubint=%d;medianat=;answermode=manual'
@@ -229,11 +245,14 @@ def run(exe):
         check(a1.status == 200 and a1.get('sip-etag') and a1.get('expires') == str(PUBINT),
               'answer to baresip\'s first PUBLISH: %s', a1.raw)
         wait_hint_presence(ua, 'not_set')
+        for line in a1.raw.decode('utf-8', 'replace').splitlines():
+            print('# answer to <basic>unknown</basic>: ' + line, flush=True)
 
         # the watcher baresip, one second after its start it SUBSCRIBEs 1000 through the mini UA
         sub = Baresip(exe, 'bwatch', '127.0.0.1:%d' % ua.addr[1], 'regint=0;pubint=0;medianat=;answermode=manual',
-                      ['"Pub 1000" <sip:1000@127.0.0.1:%d>;presence=p2p' % ua.addr[1]])
-        sub.expect({'Pub': 'Online'})
+                      ['"Pub" <sip:1000@127.0.0.1:%d>;presence=p2p' % ua.addr[1],
+                       '"PubOnly" <sip:1001@127.0.0.1:%d>;presence=p2p' % ua.addr[1]])
+        sub.expect({'Pub': 'Online', 'PubOnly': 'Offline'})
         steps = ['(subscribed) Online']
 
         def publish(command, n_total, want_basic, want_presence, want_watcher, note):
@@ -251,7 +270,10 @@ def run(exe):
             check(basic(m.body) == 'open', '%s: the hint\'s device is idle: %s', command, m.body)
             check((note in m.body) if note else ('<dm:note>' not in m.body), '%s: %s expected: %s', command,
                   note or 'no person note', m.body)
-            sub.expect({'Pub': want_watcher})
+            # the presence-only hint 1001 is closed whatever the presence: baresip shows Offline
+            m = pw.notify(pd1)
+            check(basic(m.body) == 'closed', '%s: hint 1001: %s', command, m.body)
+            sub.expect({'Pub': want_watcher, 'PubOnly': 'Offline'})
             steps.append('%s: %s -> %s, baresip watcher %s' % (command, want_basic, want_presence, want_watcher))
 
         publish('presence_offline', 2, 'closed', 'unavailable', 'Online', '<dm:note>Unavailable</dm:note>')
