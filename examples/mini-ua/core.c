@@ -12,7 +12,7 @@
 
 #include "core.h"
 
-#define UA_ALLOW "OPTIONS, SUBSCRIBE, NOTIFY"
+#define UA_ALLOW "OPTIONS, SUBSCRIBE, NOTIFY, PUBLISH"
 #define UA_ALLOW_EVENTS "presence, dialog"
 #define UA_USER_AGENT "sippres-mini-ua"
 
@@ -313,6 +313,16 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
 	sbuf_free(&x);
 }
 
+/* DESIGN.md 5.1: the endpoint named by the From URI's user part, else [anonymous] when it exists; NULL: 403. */
+static const char *endpoint_of(const struct ua *ua, const char *from_user)
+{
+	if (from_user && strset_has(&ua->endpoints, from_user))
+		return from_user;
+	if (strset_has(&ua->endpoints, "anonymous"))
+		return "anonymous";
+	return NULL;
+}
+
 static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struct ua_addr *src, const char *key)
 {
 	struct sippres_subscribe_req req;
@@ -333,12 +343,7 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 		sub_facts_free(&f);
 		return;
 	}
-	if (f.from_user && strset_has(&ua->endpoints, f.from_user))
-		endpoint = f.from_user;
-	else if (strset_has(&ua->endpoints, "anonymous"))
-		endpoint = "anonymous";
-	else
-		endpoint = NULL;
+	endpoint = endpoint_of(ua, f.from_user);
 	if (!endpoint) {
 		ua_log(LOG_DEBUG, "SUBSCRIBE %s from %s: 403 (no such endpoint)", in->call_id, f.from_uri);
 		respond(ua, in, src, key, 403, NULL, NULL, NULL);
@@ -406,6 +411,79 @@ static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const s
 	respond_decision(ua, in, src, key, &res, user);
 }
 
+/* PUBLISH (RFC 3903): the library decides; every header value it returns goes out as it gave it. */
+static void on_publish(struct ua *ua, const struct sip_in *in, const struct ua_addr *src, const char *key)
+{
+	struct sippres_publish_req req = {.size = sizeof(req)};
+	struct sippres_publish_res res = {.size = sizeof(res)};
+	struct pub_facts f;
+	struct sbuf x;
+	const char *endpoint;
+	int r;
+
+	if (sip_publish_facts(in, &f) < 0) {
+		pub_facts_free(&f);
+		respond(ua, in, src, key, 500, NULL, NULL, NULL);
+		return;
+	}
+	if (f.bad) {
+		ua_log(LOG_DEBUG, "PUBLISH %s: 400 (%s)", in->call_id, f.bad);
+		respond(ua, in, src, key, 400, "Bad Request", NULL, NULL);
+		pub_facts_free(&f);
+		return;
+	}
+	endpoint = endpoint_of(ua, f.from_user);
+	if (!endpoint) {
+		ua_log(LOG_DEBUG, "PUBLISH %s from %s: 403 (no such endpoint)", in->call_id,
+		       f.from_user ? f.from_user : "(no user)");
+		respond(ua, in, src, key, 403, NULL, NULL, NULL);
+		pub_facts_free(&f);
+		return;
+	}
+	req.endpoint = endpoint;
+	req.resource = f.ruri_user;
+	req.event = f.event;
+	req.expires = f.expires;
+	req.if_match = f.if_match;
+	req.content_type = in->body ? f.content_type : NULL;
+	req.body = in->body;
+	req.body_len = in->body_len;
+	r = sippres_publish(ua->ctx, &req, ua_now_wall_ms(), &res);
+	if (r == SIPPRES_E_INVAL) {
+		ua_log(LOG_DEBUG, "PUBLISH %s: 400 (a header the library refuses)", in->call_id);
+		respond(ua, in, src, key, 400, NULL, NULL, NULL);
+		pub_facts_free(&f);
+		return;
+	}
+	if (r < 0) {
+		ua_log(LOG_ERR, "sippres_publish: %s", sippres_strerror(r));
+		respond(ua, in, src, key, 500, NULL, NULL, NULL);
+		pub_facts_free(&f);
+		return;
+	}
+	ua_log(LOG_DEBUG, "PUBLISH %s to %s from endpoint %s, event %s%s%s: %u %s", in->call_id, f.ruri_user, endpoint,
+	       f.event ? f.event : "(none)", f.if_match ? ", SIP-If-Match " : "", f.if_match ? f.if_match : "",
+	       res.status, res.reason ? res.reason : "");
+	sbuf_init(&x);
+	if (res.status >= 200 && res.status < 300) {
+		if (res.etag)
+			sbuf_printf(&x, "SIP-ETag: %s\r\n", res.etag);
+		sbuf_printf(&x, "Expires: %u\r\n", res.expires);
+	}
+	if (res.status == 423 && res.min_expires)
+		sbuf_printf(&x, "Min-Expires: %u\r\n", res.min_expires);
+	if (res.status == 489 && res.allow_events)
+		sbuf_printf(&x, "Allow-Events: %s\r\n", res.allow_events);
+	if (res.status == 415 && res.accept)
+		sbuf_printf(&x, "Accept: %s\r\n", res.accept);
+	if (x.oom)
+		respond(ua, in, src, key, 500, NULL, NULL, NULL);
+	else
+		respond(ua, in, src, key, (int)res.status, res.reason, NULL, x.s);
+	sbuf_free(&x);
+	pub_facts_free(&f);
+}
+
 static bool known_method(const char *m)
 {
 	static const char *const known[] = {"INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "PRACK",
@@ -460,6 +538,10 @@ static void on_request(struct ua *ua, const struct sip_in *in, const struct ua_a
 		k2 = stx_key(&probe);
 		respond(ua, in, src, key, k2 && stx_find(&ua->stx, k2) ? 200 : 481, NULL, NULL, NULL);
 		free(k2);
+		goto out;
+	}
+	if (strcmp(m, "PUBLISH") == 0) {
+		on_publish(ua, in, src, key); /* never in a dialog (RFC 3903 4): a To tag changes nothing */
 		goto out;
 	}
 	if (in->to_tag) {

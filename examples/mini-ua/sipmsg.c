@@ -81,6 +81,37 @@ static const char *param(osip_list_t *params, const char *name)
 	return p->gvalue ? p->gvalue : "";
 }
 
+/* The body of a datagram as it arrived (osip's own body parsing splits
+ * multipart bodies and rewrites them): after the first empty line, as long
+ * as Content-Length says (the rest of the datagram without one). */
+static void raw_body(const char *buf, size_t len, const osip_message_t *m, struct sip_in *in)
+{
+	const char *crlf = memmem(buf, len, "\r\n\r\n", 4), *lf = memmem(buf, len, "\n\n", 2), *b;
+	size_t avail;
+
+	if (crlf && (!lf || crlf < lf))
+		b = crlf + 4;
+	else if (lf)
+		b = lf + 2;
+	else
+		return;
+	avail = len - (size_t)(b - buf);
+	if (m->content_length && m->content_length->value) {
+		uint32_t cl;
+
+		if (parse_u32(m->content_length->value, &cl) == 0 && cl <= avail) {
+			avail = cl;
+		} else {
+			in->body_short = true;
+			return;
+		}
+	}
+	if (avail > 0) {
+		in->body = b;
+		in->body_len = avail;
+	}
+}
+
 int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen)
 {
 	osip_message_t *m = NULL;
@@ -157,6 +188,7 @@ int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t 
 		in->bad = "CSeq method does not match the request method";
 	else if (in->is_request && (!in->from_tag || !in->from_tag[0]))
 		in->bad = "From without tag";
+	raw_body(buf, len, m, in);
 	return 0;
 bad:
 	sip_in_free(in);
@@ -411,6 +443,88 @@ int sip_subscribe_facts(const struct sip_in *in, struct sub_facts *f)
 	return 0;
 }
 
+/* A header value without leading and trailing white space, malloc'ed (NULL: v is NULL, or out of memory with
+ * *oom set). */
+static char *trimmed(const char *v, bool *oom)
+{
+	size_t n;
+	char *d;
+
+	if (!v)
+		return NULL;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	d = strndup(v, n);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+int sip_publish_facts(const struct sip_in *in, struct pub_facts *f)
+{
+	osip_message_t *m = in->msg;
+	struct sub_facts ev = {0};
+	const char *v;
+	bool oom = false;
+
+	memset(f, 0, sizeof(*f));
+	f->expires = sip_expires(in);
+	if (f->expires == -2) {
+		f->bad = "malformed Expires";
+		f->expires = -1;
+	}
+	f->ruri_user = strdup(m->req_uri->username ? m->req_uri->username : "");
+	if (!f->ruri_user)
+		return -1;
+	if (m->from->url->username && !(f->from_user = strdup(m->from->url->username)))
+		return -1;
+	v = sip_header(in, "event", "o");
+	if (v) {
+		if (parse_event(v, &ev) < 0) {
+			sub_facts_free(&ev);
+			return -1;
+		}
+		f->event = ev.event; /* the package only: RFC 3903 has no id parameter */
+		ev.event = NULL;
+		sub_facts_free(&ev);
+	}
+	f->if_match = trimmed(sip_header(in, "sip-if-match", NULL), &oom);
+	if (oom)
+		return -1;
+	if (f->if_match && !f->if_match[0]) {
+		free(f->if_match);
+		f->if_match = NULL;
+		f->bad = "empty SIP-If-Match";
+	}
+	if (m->content_type && m->content_type->type) {
+		size_t n = strlen(m->content_type->type) + 2 + (m->content_type->subtype ? strlen(m->content_type->subtype) : 0);
+
+		f->content_type = malloc(n);
+		if (!f->content_type)
+			return -1;
+		snprintf(f->content_type, n, "%s/%s", m->content_type->type,
+		         m->content_type->subtype ? m->content_type->subtype : "");
+	} else if (in->body) {
+		f->bad = "a body without Content-Type";
+	}
+	if (in->body_short)
+		f->bad = "Content-Length larger than the body";
+	return 0;
+}
+
+void pub_facts_free(struct pub_facts *f)
+{
+	free(f->ruri_user);
+	free(f->from_user);
+	free(f->event);
+	free(f->if_match);
+	free(f->content_type);
+	memset(f, 0, sizeof(*f));
+}
+
 void sub_facts_free(struct sub_facts *f)
 {
 	free(f->ruri_scheme);
@@ -439,6 +553,8 @@ const char *sip_reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 406: return "Not Acceptable";
+	case 412: return "Conditional Request Failed";
+	case 415: return "Unsupported Media Type";
 	case 408: return "Request Timeout";
 	case 416: return "Unsupported URI Scheme";
 	case 420: return "Bad Extension";

@@ -82,6 +82,9 @@ struct sip_in {
 	const char *cseq_method;
 	const char *branch;     /* top Via branch, NULL: none */
 	const char *bad;        /* requests: a reason to answer 400, else NULL */
+	const char *body;       /* the body as received (into the datagram given to sip_parse); NULL: none */
+	size_t body_len;
+	bool body_short;        /* Content-Length says more bytes than the datagram has */
 };
 /* Parse and check the mandatory headers (Via, From, To, Call-ID, CSeq whose
  * method matches). Returns 0, or -1 with a reason in err (message dropped). */
@@ -104,6 +107,20 @@ struct sub_facts {
 };
 int sip_subscribe_facts(const struct sip_in *in, struct sub_facts *f); /* < 0: out of memory */
 void sub_facts_free(struct sub_facts *f);
+
+/* The facts of a PUBLISH (RFC 3903) for the library. Strings owned by the struct; the body stays in the
+ * sip_in (in->body, in->body_len). */
+struct pub_facts {
+	char *ruri_user;        /* "" when the Request-URI has none */
+	char *from_user;        /* NULL: none */
+	char *event;            /* the package without parameters; NULL: none */
+	char *if_match;         /* SIP-If-Match, trimmed; NULL: none */
+	char *content_type;     /* type/subtype without parameters; NULL: none */
+	int64_t expires;        /* -1: none */
+	const char *bad;        /* non-NULL: a reason to answer 400 */
+};
+int sip_publish_facts(const struct sip_in *in, struct pub_facts *f); /* < 0: out of memory */
+void pub_facts_free(struct pub_facts *f);
 /* Expires header: -1 absent, -2 malformed, else the value (capped at 2^32-1). */
 int64_t sip_expires(const struct sip_in *in);
 /* The value of the first header called name or its compact form (NULL: none). */
