@@ -78,7 +78,7 @@ void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *
 
 /* host:port we are reachable at from dst (the bound address, or for a
  * wildcard bind the source address the kernel picks for dst). */
-static void local_for(struct ua *ua, const struct ua_addr *dst, char *out, size_t len)
+void ua_local_for(struct ua *ua, const struct ua_addr *dst, char *out, size_t len)
 {
 	struct ua_addr a;
 	int fd;
@@ -139,7 +139,7 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 	}
 	memcpy(branch, "z9hG4bK", 7);
 	ua_random_token(branch + 7, 20);
-	local_for(ua, &dst, via, sizeof(via));
+	ua_local_for(ua, &dst, via, sizeof(via));
 	user = sip_uri_user(n->local_uri);
 	snprintf(contact, sizeof(contact), "sip:%s%s%s", user ? user : "", user ? "@" : "", via);
 	free(user);
@@ -216,6 +216,12 @@ static void cb_forget(void *user_data, struct sippres_sub *sub)
 	store_forget_sub(user_data, sub);
 }
 
+static int cb_publish(void *user_data, const char *outbound, const char *event, const char *content_type,
+                      const char *body, size_t len)
+{
+	return outpub_body(user_data, outbound, event, content_type, body, len);
+}
+
 int ua_init(struct ua *ua, uint32_t t1, bool persist)
 {
 	struct sippres_config cfg = {.size = sizeof(cfg), .log_level = SIPPRES_LOG_INFO};
@@ -227,6 +233,7 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 		/* without a state directory the library need not build records at all */
 		.persist = persist ? cb_persist : NULL,
 		.forget = persist ? cb_forget : NULL,
+		.publish = cb_publish,
 	};
 	int r;
 
@@ -252,6 +259,8 @@ void ua_fini(struct ua *ua)
 	stx_table_fini(&ua->stx);
 	strset_free(&ua->endpoints);
 	strset_free(&ua->lists);
+	strset_free(&ua->inpubs);
+	outpub_free_list(ua->outpubs);
 	free(ua->extensions_path);
 	free(ua->pjsip_path);
 	store_close(ua);
@@ -290,7 +299,7 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
 
 	sbuf_init(&x);
 	if (res->status >= 200 && res->status < 300) {
-		local_for(ua, src, local, sizeof(local));
+		ua_local_for(ua, src, local, sizeof(local));
 		sbuf_printf(&x, "Expires: %u\r\n", res->expires);
 		sbuf_printf(&x, "Contact: <sip:%s%s%s>\r\n", resource && resource[0] ? resource : "",
 		            resource && resource[0] ? "@" : "", local);
@@ -599,7 +608,24 @@ static void on_response(struct ua *ua, const struct sip_in *in)
 	char *call_id, *tag;
 	uint32_t cseq;
 
-	if (!in->branch || strcmp(in->cseq_method, "NOTIFY") != 0 || !(x = ntx_find(&ua->ntx, in->branch))) {
+	if (in->branch && strcmp(in->cseq_method, "PUBLISH") == 0 && (x = ntx_find(&ua->ntx, in->branch)) &&
+	    x->publish) {
+		char *name;
+
+		if (in->status < 200) {
+			ntx_proceeding(&ua->ntx, x, ua_now_mono_ms());
+			return;
+		}
+		name = x->local_tag;
+		x->local_tag = NULL;
+		unqueue(ua, x);
+		outpub_response(ua, name, x->branch, in, in->status);
+		ntx_remove(&ua->ntx, x);
+		free(name);
+		return;
+	}
+	if (!in->branch || strcmp(in->cseq_method, "NOTIFY") != 0 || !(x = ntx_find(&ua->ntx, in->branch)) ||
+	    x->publish) {
 		ua_log(LOG_DEBUG, "response %d %s %s matches no transaction", in->status, in->cseq_method, in->call_id);
 		return;
 	}
@@ -663,7 +689,15 @@ void ua_run_timers(struct ua *ua)
 
 	ua_flush(ua);
 	while ((x = ntx_due(&ua->ntx, mono)) != NULL) {
-		if (mono >= x->f_at) {
+		if (mono >= x->f_at && x->publish) {
+			char *name = x->local_tag;
+
+			ua_log(LOG_DEBUG, "PUBLISH %s cseq %u: no response (timer F)", name, x->cseq);
+			x->local_tag = NULL;
+			outpub_response(ua, name, x->branch, NULL, 408);
+			ntx_remove(&ua->ntx, x);
+			free(name);
+		} else if (mono >= x->f_at) {
 			char *call_id = x->call_id, *tag = x->local_tag;
 			uint32_t cseq = x->cseq;
 
@@ -676,12 +710,14 @@ void ua_run_timers(struct ua *ua)
 			free(tag);
 		} else {
 			ua->retransmits++;
-			ua_log(LOG_DEBUG, "retransmitting NOTIFY %s cseq %u", x->call_id, x->cseq);
+			ua_log(LOG_DEBUG, "retransmitting %s %s cseq %u", x->publish ? "PUBLISH" : "NOTIFY",
+			       x->publish ? x->local_tag : x->call_id, x->cseq);
 			ua_send(ua, x->data, x->len, &x->dst);
 			ntx_fired(&ua->ntx, x, mono);
 		}
 	}
 	stx_expire(&ua->stx, mono);
+	outpub_run_timers(ua, mono);
 	/* the library: queued NOTIFYs, expiry; handle_timeout may schedule more that are due at once */
 	wall = ua_now_wall_ms();
 	while (guard++ < 8 && sippres_ctx_next_timeout(ua->ctx, wall, &deadline) == 1 && deadline <= wall) {
@@ -701,6 +737,9 @@ int ua_poll_timeout(struct ua *ua)
 
 	n = ntx_next(&ua->ntx);
 	if (n != UINT64_MAX)
+		t = n > mono ? n - mono : 0;
+	n = outpub_next(ua);
+	if (n != UINT64_MAX && (n > mono ? n - mono : 0) < t)
 		t = n > mono ? n - mono : 0;
 	n = stx_next(&ua->stx);
 	if (n != UINT64_MAX && (n > mono ? n - mono : 0) < t)
