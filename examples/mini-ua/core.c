@@ -216,6 +216,16 @@ static void cb_forget(void *user_data, struct sippres_sub *sub)
 	store_forget_sub(user_data, sub);
 }
 
+static void cb_persist_publication(void *user_data, struct sippres_publication *pub, const void *record, size_t len)
+{
+	store_persist_publication(user_data, pub, record, len);
+}
+
+static void cb_forget_publication(void *user_data, struct sippres_publication *pub)
+{
+	store_forget_publication(user_data, pub);
+}
+
 static int cb_publish(void *user_data, const char *outbound, const char *event, const char *content_type,
                       const char *body, size_t len)
 {
@@ -233,6 +243,8 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 		/* without a state directory the library need not build records at all */
 		.persist = persist ? cb_persist : NULL,
 		.forget = persist ? cb_forget : NULL,
+		.persist_publication = persist ? cb_persist_publication : NULL,
+		.forget_publication = persist ? cb_forget_publication : NULL,
 		.publish = cb_publish,
 	};
 	int r;

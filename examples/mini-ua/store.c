@@ -27,6 +27,8 @@
 #define STORE_CRASH_STATUS 86
 /* docs/subscriptions.md, "Persistence": only to say why a record is refused */
 #define RECORD_MAGIC "SPRC"
+#define PUB_RECORD_MAGIC "SPPB" /* the library's publication records (lib/publish/precord.c) */
+#define PUB_BUCKETS 1024
 #define RECORD_FORMAT 1
 #define RECORD_HEADER 24
 #define STORE_FILE_MAX (1u << 20)
@@ -47,8 +49,17 @@ struct rec {
 	char name[];
 };
 
+/* Which file holds a publication's record: its name is made once (the entity-tag changes with every refresh). */
+struct pubfile {
+	struct pubfile *next;
+	const struct sippres_publication *pub;
+	char name[40];          /* TOKEN.pub */
+};
+
 struct store {
 	int fd[2];              /* DIR and DIR/state */
+	struct pubfile *pubs[PUB_BUCKETS];
+	const char *restoring;  /* the .pub file being restored (a persist during the restore keeps its name) */
 	dev_t dev[2];
 	bool dir_changed[2];    /* an unlink or rename to make durable */
 	struct rec **buckets;
@@ -105,6 +116,19 @@ static int grow(struct store *st)
 	return 0;
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* A subscription's record (the --max-records limit counts these, not publications). */
+static bool is_sub_file(int dir, const char *name)
+{
+	return dir == DIR_SUBS && has_suffix(name, ".sub");
+}
+
 static struct rec *rec_add(struct store *st, int dir, const char *name)
 {
 	size_t nl = strlen(name), k;
@@ -121,7 +145,7 @@ static struct rec *rec_add(struct store *st, int dir, const char *name)
 	r->next = st->buckets[k];
 	st->buckets[k] = r;
 	st->count++;
-	if (dir == DIR_SUBS)
+	if (is_sub_file(dir, name))
 		st->nsubs++;
 	return r;
 }
@@ -136,7 +160,7 @@ static void rec_remove(struct store *st, struct rec *r)
 	if (r->dirty)
 		st->dirty[r->dirty - 1] = NULL;
 	st->count--;
-	if (r->dir == DIR_SUBS)
+	if (is_sub_file(r->dir, r->name))
 		st->nsubs--;
 	free(r->data);
 	free(r);
@@ -440,6 +464,12 @@ void store_close(struct ua *ua)
 	}
 	free(st->buckets);
 	free(st->dirty);
+	for (size_t i = 0; i < PUB_BUCKETS; i++) {
+		for (struct pubfile *f = st->pubs[i], *next; f; f = next) {
+			next = f->next;
+			free(f);
+		}
+	}
 	for (int d = DIR_SUBS; d <= DIR_STATE; d++) {
 		if (st->fd[d] >= 0)
 			close(st->fd[d]);
@@ -545,6 +575,87 @@ void store_forget_sub(struct ua *ua, struct sippres_sub *sub)
 		return;
 	}
 	store_forget(ua, info.call_id, info.local_tag);
+}
+
+/* ---- publications ------------------------------------------------------------------------------ */
+
+static size_t pub_bucket(const struct sippres_publication *pub)
+{
+	return (size_t)(ua_fnv64(&pub, sizeof(pub)) & (PUB_BUCKETS - 1));
+}
+
+static struct pubfile **pubfile_find(struct store *st, const struct sippres_publication *pub)
+{
+	struct pubfile **pp = &st->pubs[pub_bucket(pub)];
+
+	while (*pp && (*pp)->pub != pub)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static struct pubfile *pubfile_add(struct store *st, const struct sippres_publication *pub, const char *name)
+{
+	struct pubfile *f = calloc(1, sizeof(*f));
+	size_t b = pub_bucket(pub);
+
+	if (!f)
+		return NULL;
+	f->pub = pub;
+	if (name) {
+		snprintf(f->name, sizeof(f->name), "%s", name);
+	} else {
+		ua_random_token(f->name, 24);
+		memcpy(f->name + 24, ".pub", 5);
+	}
+	f->next = st->pubs[b];
+	st->pubs[b] = f;
+	return f;
+}
+
+void store_persist_publication(struct ua *ua, struct sippres_publication *pub, const void *record, size_t len)
+{
+	struct store *st = ua->store;
+	struct pubfile *f;
+	struct rec *r;
+
+	if (!st)
+		return;
+	st->persists++;
+	f = *pubfile_find(st, pub);
+	if (!f)
+		f = pubfile_add(st, pub, st->restoring);
+	r = f ? rec_find(st, DIR_SUBS, f->name) : NULL;
+	if (f && !r)
+		r = rec_add(st, DIR_SUBS, f->name);
+	if (!r || rec_set(st, r, record, len) < 0) {
+		ua_log(LOG_ERR, "out of memory: a publication record not written");
+		st->errors++;
+	}
+}
+
+void store_forget_publication(struct ua *ua, struct sippres_publication *pub)
+{
+	struct store *st = ua->store;
+	struct pubfile **pp, *f;
+	struct rec *r;
+
+	if (!st)
+		return;
+	pp = pubfile_find(st, pub);
+	f = *pp;
+	if (!f)
+		return; /* never stored */
+	*pp = f->next;
+	r = rec_find(st, DIR_SUBS, f->name);
+	if (r)
+		rec_remove(st, r);
+	if (unlinkat(st->fd[DIR_SUBS], f->name, 0) == 0) {
+		st->dir_changed[DIR_SUBS] = true;
+		ua_log(LOG_DEBUG, "removed %s", f->name);
+	} else if (errno != ENOENT) {
+		ua_log(LOG_ERR, "cannot remove %s: %s", f->name, strerror(errno));
+	}
+	free(f);
 }
 
 /* ---- device and presence states -------------------------------------------------------------- */
@@ -653,14 +764,14 @@ static uint32_t crc32_ieee(const unsigned char *p, size_t n)
 }
 
 /* Why the library refused a record (SIPPRES_E_PARSE covers them all). */
-static void corrupt_reason(const unsigned char *p, size_t len, char *out, size_t outlen)
+static void corrupt_reason(const unsigned char *p, size_t len, const char *magic, char *out, size_t outlen)
 {
 	if (len == 0)
 		snprintf(out, outlen, "empty file");
 	else if (len < RECORD_HEADER + 4)
 		snprintf(out, outlen, "truncated: %zu bytes", len);
-	else if (memcmp(p, RECORD_MAGIC, 4) != 0)
-		snprintf(out, outlen, "not a subscription record");
+	else if (memcmp(p, magic, 4) != 0)
+		snprintf(out, outlen, "not a %s record", strcmp(magic, RECORD_MAGIC) == 0 ? "subscription" : "publication");
 	else if (p[4] != RECORD_FORMAT)
 		snprintf(out, outlen, "record format %u, this build reads %u", p[4], RECORD_FORMAT);
 	else if (crc32_ieee(p, len - 4) !=
@@ -734,13 +845,6 @@ static void load_state_file(struct ua *ua, const char *name)
 	else
 		ua_log(LOG_DEBUG, "restored %s", l[0]);
 	free(buf);
-}
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n > k && strcmp(s + n - k, suffix) == 0;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -826,7 +930,7 @@ static int load_record(struct ua *ua, const char *name)
 	}
 	r = sippres_sub_restore(ua->ctx, rec, len, ua_now_wall_ms(), &sub);
 	if (r == SIPPRES_E_PARSE)
-		corrupt_reason((const unsigned char *)rec, len, why, sizeof(why));
+		corrupt_reason((const unsigned char *)rec, len, RECORD_MAGIC, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "%s", sippres_strerror(r));
 	free(rec);
@@ -858,12 +962,60 @@ static int load_record(struct ua *ua, const char *name)
 	return 1;
 }
 
+/* One .pub file: restored (its name kept for the publication), deleted (expired or no longer configured),
+ * kept (try again at the next start) or quarantined. Returns 1 when restored. */
+static int load_publication(struct ua *ua, const char *name)
+{
+	struct store *st = ua->store;
+	struct sippres_publication *pub = NULL;
+	char why[128];
+	size_t len = 0;
+	char *rec = read_at(st->fd[DIR_SUBS], name, &len);
+	int r;
+
+	if (!rec) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		if (errno == ENOMEM)
+			ua_log(LOG_ERR, "cannot read %s: %s", name, why);
+		else
+			quarantine(ua, DIR_SUBS, name, "stored publication", why);
+		return 0;
+	}
+	st->restoring = name;
+	r = sippres_publication_restore(ua->ctx, rec, len, ua_now_wall_ms(), &pub);
+	st->restoring = NULL;
+	if (r == SIPPRES_E_PARSE)
+		corrupt_reason((const unsigned char *)rec, len, PUB_RECORD_MAGIC, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "%s", sippres_strerror(r));
+	free(rec);
+	if (r == SIPPRES_E_NOTFOUND) {
+		ua_log(LOG_INFO, "dropping stored publication %s: expired, or its resource or event is no longer "
+		       "configured", name);
+		if (unlinkat(st->fd[DIR_SUBS], name, 0) == 0)
+			st->dir_changed[DIR_SUBS] = true;
+		return 0;
+	}
+	if (r == SIPPRES_E_NOMEM || r == SIPPRES_E_EXISTS) {
+		ua_log(LOG_WARN, "not restoring stored publication %s: %s", name, why);
+		return 0;
+	}
+	if (r < 0) {
+		quarantine(ua, DIR_SUBS, name, "stored publication", why);
+		return 0;
+	}
+	if ((!*pubfile_find(st, pub) && !pubfile_add(st, pub, name)) ||
+	    (!rec_find(st, DIR_SUBS, name) && !rec_add(st, DIR_SUBS, name)))
+		ua_log(LOG_ERR, "out of memory: %s will not follow its publication", name);
+	return 1;
+}
+
 int store_load(struct ua *ua)
 {
 	struct store *st = ua->store;
 	char **names = NULL;
 	long n;
-	int restored = 0, dropped = 0;
+	int restored = 0, dropped = 0, pub_restored = 0, pub_dropped = 0;
 
 	if (!st)
 		return 0;
@@ -873,6 +1025,22 @@ int store_load(struct ua *ua)
 		load_state_file(ua, names[i]);
 	free_names(names, n);
 	names = NULL;
+	/* publications first: their state is in the full-state NOTIFYs of the restored subscriptions */
+	n = list_dir(ua, DIR_SUBS, ".pub", &names);
+	if (n < 0) {
+		st->loading = false;
+		return -1;
+	}
+	for (long i = 0; i < n; i++) {
+		if (load_publication(ua, names[i]))
+			pub_restored++;
+		else
+			pub_dropped++;
+	}
+	free_names(names, n);
+	names = NULL;
+	if (n > 0)
+		ua_log(LOG_INFO, "restored %d publication(s) from %s, dropped %d", pub_restored, ua->state_dir, pub_dropped);
 	n = list_dir(ua, DIR_SUBS, ".sub", &names);
 	if (n < 0) {
 		st->loading = false;
