@@ -1040,6 +1040,217 @@ static void test_pjsip_public_loader(void **state)
 	assert_int_equal(sippres_sub_count(ctx), 0);
 }
 
+/* ---- pjsip.conf publications ---------------------------------------------- */
+
+struct pub_state {
+	struct io_state io;
+	struct {
+		char name[32], server[64], from[64], to[64], event[32];
+		uint32_t expiration;
+	} out[4];
+	size_t n_out;
+	char published[8][256]; /* "outbound|event|content-type|body" from the publish callback */
+	size_t n_published;
+};
+
+static void on_outbound(void *ud, const char *name, const struct sippres_conf_outbound_publish *o)
+{
+	struct pub_state *s = ud;
+
+	assert_int_equal(o->size, sizeof(*o));
+	assert_true(s->n_out < 4);
+	snprintf(s->out[s->n_out].name, 32, "%s", name);
+	snprintf(s->out[s->n_out].server, 64, "%s", o->server_uri);
+	snprintf(s->out[s->n_out].from, 64, "%s", o->from_uri ? o->from_uri : "-");
+	snprintf(s->out[s->n_out].to, 64, "%s", o->to_uri ? o->to_uri : "-");
+	snprintf(s->out[s->n_out].event, 32, "%s", o->event);
+	s->out[s->n_out++].expiration = o->expiration;
+}
+
+static int on_publish(void *ud, const char *outbound, const char *event, const char *type, const char *body,
+                      size_t len)
+{
+	struct pub_state *s = ud;
+
+	assert_true(s->n_published < 8);
+	snprintf(s->published[s->n_published++], 256, "%s|%s|%s|%.*s", outbound, event, type, (int)len, body);
+	return 0;
+}
+
+static int pub_load(struct sippres_ctx *ctx, struct pub_state *s, const char *text)
+{
+	struct sippres_config_io io = make_io(&s->io);
+
+	io.user_data = s; /* struct io_state is pub_state's first member */
+	io.outbound_publish = on_outbound;
+	return sippres_config_load_pjsip(ctx, "pjsip.conf", text, strlen(text), &io);
+}
+
+/* The status sippres_publish gives: an initial publication of body. */
+static uint32_t pub_status(struct sippres_ctx *ctx, const char *endpoint, const char *resource, const char *event,
+                           int64_t expires, const char *type, const char *body, struct sippres_publish_res *res)
+{
+	struct sippres_publish_req req = {.size = sizeof(req), .endpoint = endpoint, .resource = resource,
+	                                  .event = event, .expires = expires, .content_type = type, .body = body,
+	                                  .body_len = body ? strlen(body) : 0};
+
+	memset(res, 0, sizeof(*res));
+	res->size = sizeof(*res);
+	assert_int_equal(sippres_publish(ctx, &req, 1000, res), 0);
+	return res->status;
+}
+
+#define PIDF_OPEN                                                                                       \
+	"<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:1000@h\">" \
+	"<tuple id=\"t\"><status><basic>open</basic></status></tuple></presence>"
+#define DEVSTATE(dev, st) \
+	"{\"type\":\"devicestate\",\"device\":\"" dev "\",\"state\":\"" st "\",\"cachable\":1,\"eid\":\"02:00:00:00:00:09\"}"
+
+static void test_pjsip_publications(void **state)
+{
+	struct sippres_callbacks cb = {.size = sizeof(cb), .publish = on_publish};
+	struct pub_state s;
+	struct sippres_publish_res res;
+	struct sippres_ctx *ctx;
+	/* the inbound publication comes first and names sections further down */
+	const char *pj = "[alice]\ntype=endpoint\ncontext=default\n"
+	                 "[peer]\ntype=endpoint\ncontext=default\n"
+	                 "[1000]\ntype=inbound-publication\nendpoint=alice\nevent_presence=yes\nevent_dialog=on\n"
+	                 "min_expiry=5\nmax_expiry=600\n"
+	                 "[devstate]\ntype=inbound-publication\nendpoint=peer\nevent_asterisk-devicestate=from-peer\n"
+	                 "[from-peer]\ntype=asterisk-publication\ndevice_state=yes\ndevice_state_filter=^pjsip/\n"
+	                 "devicestate_publish=to-peer\n"
+	                 "[to-peer]\ntype=outbound-publish\nserver_uri=sip:devstate@127.0.0.1:5072\n"
+	                 "event=asterisk-devicestate\nexpiration=120\n@device_state_filter=^PJSIP/\n"
+	                 "outbound_auth=peer-auth\n@comment=mine\n"
+	                 "[tmpl](!)\ntype=inbound-publication\nendpoint=alice\nevent_presence=yes\n"
+	                 "[2000](tmpl)\n";
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sippres_ctx_new(NULL, &cb, &s, &ctx), 0);
+	assert_int_equal(pub_load(ctx, &s, pj), 0);
+	/* endpoints in reading order, then outbound publishes, then inbound publications */
+	assert_int_equal(s.io.n_loaded, 6);
+	assert_string_equal(s.io.loaded[2], "outbound-publish to-peer");
+	assert_string_equal(s.io.loaded[3], "inbound-publication 1000");
+	assert_string_equal(s.io.loaded[4], "inbound-publication devstate");
+	assert_string_equal(s.io.loaded[5], "inbound-publication 2000");
+	assert_int_equal(s.n_out, 1);
+	assert_string_equal(s.out[0].name, "to-peer");
+	assert_string_equal(s.out[0].server, "sip:devstate@127.0.0.1:5072");
+	assert_string_equal(s.out[0].from, "-");
+	assert_string_equal(s.out[0].to, "-");
+	assert_string_equal(s.out[0].event, "asterisk-devicestate");
+	assert_int_equal(s.out[0].expiration, 120);
+
+	/* the engine has them: endpoint, packages, expiries */
+	assert_int_equal(pub_status(ctx, "alice", "1000", "presence", 3600, "application/pidf+xml", PIDF_OPEN, &res), 200);
+	assert_int_equal(res.expires, 600);
+	assert_int_equal(pub_status(ctx, "alice", "1000", "presence", 4, "application/pidf+xml", PIDF_OPEN, &res), 423);
+	assert_int_equal(res.min_expires, 5);
+	assert_int_equal(pub_status(ctx, "peer", "1000", "presence", 60, "application/pidf+xml", PIDF_OPEN, &res), 403);
+	assert_int_equal(pub_status(ctx, "alice", "1000", "asterisk-devicestate", 60, "application/json",
+	                            DEVSTATE("PJSIP/x", "INUSE"), &res), 404);
+	assert_int_equal(pub_status(ctx, "alice", "2000", "presence", 60, "application/pidf+xml", PIDF_OPEN, &res), 200);
+	assert_int_equal(pub_status(ctx, "alice", "tmpl", "presence", 60, "application/pidf+xml", PIDF_OPEN, &res), 404);
+	/* asterisk-devicestate with the asterisk-publication's filter (case-insensitive) */
+	assert_int_equal(pub_status(ctx, "peer", "devstate", "asterisk-devicestate", 60, "application/json",
+	                            DEVSTATE("PJSIP/bob", "INUSE"), &res), 200);
+	assert_int_equal(sippres_device_state_get(ctx, "PJSIP/bob"), SIPPRES_DEVICE_INUSE);
+	assert_int_equal(pub_status(ctx, "peer", "devstate", "asterisk-devicestate", 60, "application/json",
+	                            DEVSTATE("SIP/carol", "INUSE"), &res), 200);
+	assert_int_not_equal(sippres_device_state_get(ctx, "SIP/carol"), SIPPRES_DEVICE_INUSE);
+	/* a refresh request is answered through devicestate_publish, with the
+	 * outbound publish's own filter: PJSIP/alice goes, SIP/dave does not */
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/alice", SIPPRES_DEVICE_RINGING), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "SIP/dave", SIPPRES_DEVICE_BUSY), 0);
+	s.n_published = 0;
+	assert_int_equal(pub_status(ctx, "peer", "devstate", "asterisk-devicestate", 60, "application/json",
+	                            "{\"type\":\"refresh\",\"eid\":\"02:00:00:00:00:09\"}", &res), 200);
+	assert_true(s.n_published >= 1);
+	for (size_t i = 0; i < s.n_published; i++) {
+		assert_non_null(strstr(s.published[i], "to-peer|asterisk-devicestate|application/json|"));
+		assert_null(strstr(s.published[i], "SIP/dave\""));
+	}
+	{
+		bool alice = false;
+
+		for (size_t i = 0; i < s.n_published; i++)
+			alice |= strstr(s.published[i], "\"PJSIP/alice\"") && strstr(s.published[i], "\"RINGING\"");
+		assert_true(alice);
+	}
+	sippres_ctx_free(ctx);
+}
+
+static void test_pjsip_publication_problems(void **state)
+{
+	struct pub_state s;
+	struct sippres_publish_res res;
+	struct sippres_ctx *ctx;
+	const char *pj =
+		"[a]\ntype=endpoint\n"                                                            /* 1-2 */
+		"[r1]\ntype=inbound-publication\nendpoint=has space\nevent_presence=yes\n"       /* 3-6 */
+		"[r2]\ntype=inbound-publication\nevent_presence=yes\n"                           /* 7-9 */
+		"[r3]\ntype=inbound-publication\nendpoint=a\nevent_presence=\n"                  /* 10-13 */
+		"[r4]\ntype=inbound-publication\nendpoint=a\nevent_presence=1\nevent_asterisk-mwi=m\n" /* 14-18 */
+		"[r5]\ntype=inbound-publication\nendpoint=a\nevent_presence=1\nmin_expiry=9x\n"   /* 19-23 */
+		"[r6]\ntype=inbound-publication\nendpoint=a\nevent_dialog=1\nmin_expiry=90\nmax_expiry=30\n" /* 24-29 */
+		"[r7]\ntype=inbound-publication\nendpoint=a\nevent_asterisk-devicestate=nowhere\nevent_dialog=1\n" /* 30-34 */
+		"[r8]\ntype=inbound-publication\nendpoint=a\nevent_asterisk-devicestate=off\n"   /* 35-38 */
+		"[off]\ntype=asterisk-publication\nmailbox_state=yes\ncolour=blue\n"             /* 39-42 */
+		"[r9]\ntype=inbound-publication\nendpoint=a\nevent_asterisk-devicestate=on\n"    /* 43-46 */
+		"[on]\ntype=asterisk-publication\ndevice_state=yes\ndevicestate_publish=gone\n"  /* 47-50 */
+		"[r10]\ntype=inbound-publication\nendpoint=a\nevent_asterisk-devicestate=badre\n" /* 51-54 */
+		"[badre]\ntype=asterisk-publication\ndevice_state=yes\ndevice_state_filter=(\n"  /* 55-58 */
+		"[o1]\ntype=outbound-publish\nevent=asterisk-devicestate\n"                      /* 59-61 */
+		"[o2]\ntype=outbound-publish\nserver_uri=http://x\nevent=asterisk-devicestate\n" /* 62-65 */
+		"[o3]\ntype=outbound-publish\nserver_uri=sip:x@h\nevent=asterisk-mwi\n"          /* 66-69 */
+		"[o4]\ntype=outbound-publish\nserver_uri=sip:x@h\nevent=presence\n"              /* 70-73 */
+		"[o5]\ntype=outbound-publish\nserver_uri=sip:x@h\nevent=asterisk-devicestate\nexpiration=0\n" /* 74-78 */
+		"[o6]\ntype=outbound-publish\nserver_uri=sip:x@h\nevent=asterisk-devicestate\n@device_state_filter=[\n"
+		"wrong=1\n"                                                                       /* 79-84 */
+		"[r11]\ntype=inbound-publication\nendpoint=a\nevent_presence=1\nendpoint_x=1\n"; /* 85-89 */
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sippres_ctx_new(NULL, NULL, NULL, &ctx), 0);
+	assert_int_equal(pub_load(ctx, &s, pj), 21);
+	/* reported in reading order, each at its line (and the value's column) */
+	expect_problem(&s.io, 0, "pjsip.conf", 5, 10, "endpoint: 'has space' is not a valid endpoint name");
+	expect_problem(&s.io, 1, "pjsip.conf", 7, 0, "inbound-publication 'r2' has no endpoint; not loaded");
+	expect_problem(&s.io, 2, "pjsip.conf", 10, 0, "inbound-publication 'r3' enables no event package; not loaded");
+	expect_problem(&s.io, 3, "pjsip.conf", 18, ANYCOL, "event package 'asterisk-mwi' is not supported; ignored");
+	expect_problem(&s.io, 4, "pjsip.conf", 23, ANYCOL, "min_expiry: '9x' is not a number of seconds");
+	expect_problem(&s.io, 5, "pjsip.conf", 24, 0, "min_expiry 90 is above max_expiry 30; not loaded");
+	expect_problem(&s.io, 6, "pjsip.conf", 33, ANYCOL, "'nowhere' names no asterisk-publication section");
+	expect_problem(&s.io, 7, "pjsip.conf", 35, 0, "inbound-publication 'r8' enables no event package");
+	expect_problem(&s.io, 8, "pjsip.conf", 38, ANYCOL, "without device_state=yes; asterisk-devicestate stays off");
+	expect_problem(&s.io, 9, "pjsip.conf", 41, ANYCOL, "mailbox state is not supported; ignored");
+	expect_problem(&s.io, 10, "pjsip.conf", 42, ANYCOL, "asterisk-publication 'off': unknown key 'colour' ignored");
+	expect_problem(&s.io, 11, "pjsip.conf", 46, ANYCOL, "devicestate_publish: 'gone' names no outbound-publish section");
+	expect_problem(&s.io, 12, "pjsip.conf", 51, 0, "device_state_filter '(' is not a POSIX extended regular expression");
+	expect_problem(&s.io, 13, "pjsip.conf", 59, 0, "outbound-publish 'o1' has no server_uri; not loaded");
+	expect_problem(&s.io, 14, "pjsip.conf", 64, ANYCOL, "server_uri: 'http://x' is not a sip: or sips: URI");
+	expect_problem(&s.io, 15, "pjsip.conf", 69, ANYCOL, "event asterisk-mwi: mailbox state is not supported");
+	expect_problem(&s.io, 16, "pjsip.conf", 73, ANYCOL, "event 'presence' cannot be published");
+	expect_problem(&s.io, 17, "pjsip.conf", 78, ANYCOL, "expiration: '0' is not a number of seconds");
+	expect_problem(&s.io, 18, "pjsip.conf", 79, 0, "@device_state_filter '[' is not a POSIX extended regular expression");
+	expect_problem(&s.io, 19, "pjsip.conf", 84, 7, "outbound-publish 'o6': unknown key 'wrong' ignored");
+	expect_problem(&s.io, 20, "pjsip.conf", 89, ANYCOL, "inbound-publication 'r11': unknown key 'endpoint_x' ignored");
+	/* what loaded: r4 (presence), r7 (dialog only), r9 (devicestate, no refresh answers), r11 */
+	assert_int_equal(pub_status(ctx, "a", "r4", "presence", 60, "application/pidf+xml", PIDF_OPEN, &res), 200);
+	assert_int_equal(pub_status(ctx, "a", "r7", "dialog", 60, "application/pidf+xml", PIDF_OPEN, &res), 415);
+	assert_int_equal(pub_status(ctx, "a", "r7", "asterisk-devicestate", 60, "application/json",
+	                            DEVSTATE("PJSIP/x", "INUSE"), &res), 404);
+	assert_int_equal(pub_status(ctx, "a", "r9", "asterisk-devicestate", 60, "application/json",
+	                            DEVSTATE("PJSIP/x", "INUSE"), &res), 200);
+	assert_int_equal(pub_status(ctx, "a", "r11", "presence", 60, "application/pidf+xml", PIDF_OPEN, &res), 200);
+	for (const char *const *r = (const char *const[]){"r1", "r2", "r3", "r5", "r6", "r8", "r10", NULL}; *r; r++)
+		assert_int_equal(pub_status(ctx, "a", *r, "presence", 60, "application/pidf+xml", PIDF_OPEN, &res), 404);
+	sippres_ctx_free(ctx);
+}
+
 /* ---- allocation failures --------------------------------------------------- */
 
 struct failer {
@@ -1086,10 +1297,15 @@ static void test_oom(void **state)
 	                  "[u](t)\nexten => _2X,hint,Custom:${EXTEN}\nbad line\n";
 	const char *pj = "[t](!)\ntype=endpoint\ncontext=c\n[a](t)\nallow_subscribe=x\n[b](t)\n[l]\ntype=resource_list\n"
 	                 "event=presence\nlist_item=a,b,a\n#include inc.conf\n";
+	const char *pub = "[a]\ntype=endpoint\n[r]\ntype=inbound-publication\nendpoint=a\nevent_presence=1\n"
+	                  "event_asterisk-devicestate=ap\n[ap]\ntype=asterisk-publication\ndevice_state=yes\n"
+	                  "device_state_filter=^PJSIP/\ndevicestate_publish=o\n[o]\ntype=outbound-publish\n"
+	                  "server_uri=sip:x@127.0.0.1\nevent=asterisk-devicestate\n@device_state_filter=.\n"
+	                  "[bad]\ntype=inbound-publication\n";
 	long n;
 
 	(void)state;
-	for (int which = 0; which < 3; which++) {
+	for (int which = 0; which < 4; which++) {
 		for (n = 1;; n++) {
 			struct failer f = {.fail_at = n};
 			struct sippres_allocator alloc = {.size = sizeof(alloc), .user_data = &f, .malloc = f_malloc,
@@ -1109,15 +1325,17 @@ static void test_oom(void **state)
 				r = sippres_config_load_extensions(ctx, "e", ext, strlen(ext), &io);
 			else if (which == 1)
 				r = sippres__config_pjsip(ctx, "p", pj, strlen(pj), &io, &sink);
-			else
+			else if (which == 2)
 				r = sippres_config_load_pjsip(ctx, "p", pj, strlen(pj), &io); /* into the engine */
+			else
+				r = sippres_config_load_pjsip(ctx, "p", pub, strlen(pub), &io); /* publications */
 			if (r < 0)
 				assert_int_equal(r, SIPPRES_E_NOMEM);
 			assert_int_equal(s.includes, s.releases);
 			sippres_ctx_free(ctx);
 			assert_int_equal(f.live, 0);
 			if (r >= 0 && f.count < f.fail_at) {
-				assert_int_equal(r, which == 0 ? 1 : 3);
+				assert_int_equal(r, which == 0 ? 1 : which == 3 ? 1 : 3);
 				break;
 			}
 		}
@@ -1148,6 +1366,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pjsip_includes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_inherited_bad_value, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_public_loader, setup, teardown),
+		cmocka_unit_test(test_pjsip_publications),
+		cmocka_unit_test(test_pjsip_publication_problems),
 		cmocka_unit_test(test_oom),
 	};
 

@@ -34,10 +34,34 @@ static int apply_list(void *user_data, const struct sippres__conf_list *l, struc
 	return r < 0 ? r : 0;
 }
 
+static int apply_outbound(void *user_data, const char *name, const struct sippres_outbound_publish *o,
+                          struct sippres_diag *diag)
+{
+	int r = sippres_outbound_publish_set(user_data, name, o);
+
+	if (r == SIPPRES_E_INVAL && o->device_state_filter)
+		sippres__diag(diag, 0, 0, "@device_state_filter '%s' is not a POSIX extended regular expression",
+		              o->device_state_filter);
+	return r < 0 ? r : 0;
+}
+
+static int apply_inbound(void *user_data, const char *resource, const struct sippres_inbound_publication *p,
+                         struct sippres_diag *diag)
+{
+	int r = sippres_inbound_publication_set(user_data, resource, p);
+
+	/* the loader checked names and expiries: only the filter is left to refuse */
+	if (r == SIPPRES_E_INVAL && p->device_state_filter)
+		sippres__diag(diag, 0, 0, "device_state_filter '%s' is not a POSIX extended regular expression",
+		              p->device_state_filter);
+	return r < 0 ? r : 0;
+}
+
 SIPPRES_EXPORT int sippres_config_load_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
                                              const struct sippres_config_io *io)
 {
-	struct sippres__pjsip_sink sink = {.user_data = ctx, .endpoint = apply_endpoint, .list = apply_list};
+	struct sippres__pjsip_sink sink = {.user_data = ctx, .endpoint = apply_endpoint,
+	                                   .list = apply_list, .outbound = apply_outbound, .inbound = apply_inbound};
 
 	return sippres__config_pjsip(ctx, file, text, len, io, &sink);
 }

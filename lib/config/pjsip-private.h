@@ -25,9 +25,17 @@ struct sippres__pjsip_sink {
 	void *user_data;
 	int (*endpoint)(void *user_data, const char *name, const struct sippres_endpoint *ep, struct sippres_diag *diag);
 	int (*list)(void *user_data, const struct sippres__conf_list *list, struct sippres_diag *diag);
+	int (*outbound)(void *user_data, const char *name, const struct sippres_outbound_publish *o,
+	                struct sippres_diag *diag);
+	int (*inbound)(void *user_data, const char *resource, const struct sippres_inbound_publication *p,
+	               struct sippres_diag *diag);
 };
 
 int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
                     const struct sippres_config_io *io, const struct sippres__pjsip_sink *sink);
+
+/* pjsip-publish.c: the outbound-publish, asterisk-publication and
+ * inbound-publication sections of a read document, in that order. */
+int sippres__conf_pjsip_publications(struct sippres__conf_doc *doc, const struct sippres__pjsip_sink *sink);
 
 #endif

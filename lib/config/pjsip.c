@@ -358,8 +358,10 @@ int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char 
 		} else if (sippres__streq_nocase(type->value, "resource_list")) {
 			r = load_list(&doc, cat, sink);
 		}
-		/* aor, auth, transport, identify, global, system, ...: not ours */
+		/* publications: below; aor, auth, transport, identify, global, system, ...: not ours */
 	}
+	if (r >= 0)
+		r = sippres__conf_pjsip_publications(&doc, sink);
 	if (r >= 0)
 		r = sippres__conf_emit_problems(&doc);
 	sippres__free(ctx, dup_of);
