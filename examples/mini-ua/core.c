@@ -818,6 +818,20 @@ static int show_sub(void *user_data, struct sippres_sub *sub)
 	return 0;
 }
 
+static int show_pub(void *user_data, struct sippres_publication *pub)
+{
+	struct show_subs *s = user_data;
+	struct sippres_publication_info i = {.size = sizeof(i)};
+
+	if (sippres_publication_get_info(s->ua->ctx, pub, &i) < 0)
+		return 0;
+	sbuf_printf(s->out, "%s event=%s endpoint=%s etag=%s expires=%llu type=%s body=%zu\n", i.resource, i.event,
+	            i.endpoint, i.etag,
+	            (unsigned long long)(i.expires_at_ms > s->now ? (i.expires_at_ms - s->now + 999) / 1000 : 0),
+	            i.content_type ? i.content_type : "-", i.body_len);
+	return 0;
+}
+
 void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 {
 	const char *reason = NULL;
@@ -862,6 +876,12 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 		struct show_subs s = {.ua = ua, .out = out, .now = ua_now_wall_ms()};
 
 		r = sippres_sub_foreach(ua->ctx, show_sub, &s);
+		break;
+	}
+	case CMD_SHOW_PUBS: {
+		struct show_subs s = {.ua = ua, .out = out, .now = ua_now_wall_ms()};
+
+		r = sippres_publication_foreach(ua->ctx, show_pub, &s);
 		break;
 	}
 	}

@@ -338,7 +338,8 @@ static void requeue(struct outpub *op, struct pending *p)
 
 /* ---- sending ---------------------------------------------------------------------------------- */
 
-static void send_publish(struct ua *ua, struct outpub *op, uint64_t now)
+/* The next waiting body; with nothing waiting and refresh set, a refresh (no body, SIP-If-Match). */
+static void send_publish(struct ua *ua, struct outpub *op, uint64_t now, bool refresh)
 {
 	struct publish_out o;
 	struct ntx *x;
@@ -351,8 +352,8 @@ static void send_publish(struct ua *ua, struct outpub *op, uint64_t now)
 		op->sent = op->q[0];
 		memmove(op->q, op->q + 1, (op->nq - 1) * sizeof(*op->q));
 		op->nq--;
-	} else if (op->etag) {
-		memset(&op->sent, 0, sizeof(op->sent)); /* a refresh */
+	} else if (op->etag && refresh) {
+		memset(&op->sent, 0, sizeof(op->sent));
 	} else {
 		return;
 	}
@@ -417,7 +418,7 @@ int outpub_body(struct ua *ua, const char *name, const char *event, const char *
 		return -1;
 	}
 	if (!op->retry_at)
-		send_publish(ua, op, ua_now_mono_ms());
+		send_publish(ua, op, ua_now_mono_ms(), false);
 	return 0;
 }
 
@@ -491,7 +492,7 @@ void outpub_response(struct ua *ua, const char *name, const char *branch, const 
 	}
 	pending_free(&op->sent);
 	if (!op->retry_at)
-		send_publish(ua, op, now);
+		send_publish(ua, op, now, false);
 }
 
 void outpub_run_timers(struct ua *ua, uint64_t mono)
@@ -501,10 +502,10 @@ void outpub_run_timers(struct ua *ua, uint64_t mono)
 			continue;
 		if (op->retry_at && mono >= op->retry_at) {
 			op->retry_at = 0;
-			send_publish(ua, op, mono);
+			send_publish(ua, op, mono, true); /* what failed, or the refresh that failed */
 		} else if (!op->retry_at && op->refresh_at && mono >= op->refresh_at) {
 			ua_log(LOG_DEBUG, "outbound publish %s: refreshing", op->name);
-			send_publish(ua, op, mono);
+			send_publish(ua, op, mono, true);
 		}
 	}
 }
