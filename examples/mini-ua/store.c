@@ -909,13 +909,22 @@ static void free_names(char **names, long n)
 	free(names);
 }
 
-/* One record file: restored, deleted (expired or gone), kept (try again at the
- * next start) or quarantined (corrupt). Returns 1 when restored. */
-static int load_record(struct ua *ua, const char *name)
+enum { KIND_SUB, KIND_PUB };
+
+static const struct {
+	const char *what, *magic, *gone;
+} kinds[] = {
+	[KIND_SUB] = {"stored subscription", RECORD_MAGIC, "expired, or its endpoint or hint is gone"},
+	[KIND_PUB] = {"stored publication", PUB_RECORD_MAGIC,
+	              "expired, or its resource or event is no longer configured"},
+};
+
+/* One record file through the library's restore: 1 with *obj set when restored; else 0, the file deleted
+ * (expired or gone), kept (try again at the next start) or quarantined (corrupt). */
+static int restore_file(struct ua *ua, const char *name, int kind, void **obj)
 {
 	struct store *st = ua->store;
-	struct sippres_sub *sub = NULL;
-	char canon[200], why[128];
+	char why[128];
 	size_t len = 0;
 	char *rec = read_at(st->fd[DIR_SUBS], name, &len);
 	int r;
@@ -925,30 +934,48 @@ static int load_record(struct ua *ua, const char *name)
 		if (errno == ENOMEM)
 			ua_log(LOG_ERR, "cannot read %s: %s", name, why);
 		else
-			quarantine(ua, DIR_SUBS, name, "stored subscription", why);
+			quarantine(ua, DIR_SUBS, name, kinds[kind].what, why);
 		return 0;
 	}
-	r = sippres_sub_restore(ua->ctx, rec, len, ua_now_wall_ms(), &sub);
+	if (kind == KIND_SUB) {
+		r = sippres_sub_restore(ua->ctx, rec, len, ua_now_wall_ms(), (struct sippres_sub **)obj);
+	} else {
+		st->restoring = name; /* a persist during the restore keeps this file */
+		r = sippres_publication_restore(ua->ctx, rec, len, ua_now_wall_ms(), (struct sippres_publication **)obj);
+		st->restoring = NULL;
+	}
 	if (r == SIPPRES_E_PARSE)
-		corrupt_reason((const unsigned char *)rec, len, RECORD_MAGIC, why, sizeof(why));
+		corrupt_reason((const unsigned char *)rec, len, kinds[kind].magic, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "%s", sippres_strerror(r));
 	free(rec);
 	if (r == SIPPRES_E_NOTFOUND) {
-		ua_log(LOG_INFO, "dropping stored subscription %s: expired, or its endpoint or hint is gone", name);
+		ua_log(LOG_INFO, "dropping %s %s: %s", kinds[kind].what, name, kinds[kind].gone);
 		if (unlinkat(st->fd[DIR_SUBS], name, 0) == 0)
 			st->dir_changed[DIR_SUBS] = true;
 		return 0;
 	}
 	if (r == SIPPRES_E_NOMEM || r == SIPPRES_E_EXISTS) {
 		/* NOMEM: try again next start; EXISTS: another file holds the live one */
-		ua_log(LOG_WARN, "not restoring stored subscription %s: %s", name, why);
+		ua_log(LOG_WARN, "not restoring %s %s: %s", kinds[kind].what, name, why);
 		return 0;
 	}
 	if (r < 0) {
-		quarantine(ua, DIR_SUBS, name, "stored subscription", why);
+		quarantine(ua, DIR_SUBS, name, kinds[kind].what, why);
 		return 0;
 	}
+	return 1;
+}
+
+/* A subscription's record file: restored under its canonical name. Returns 1 when restored. */
+static int load_record(struct ua *ua, const char *name)
+{
+	struct store *st = ua->store;
+	void *sub = NULL;
+	char canon[200];
+
+	if (!restore_file(ua, name, KIND_SUB, &sub))
+		return 0;
 	if (sub_name(ua, sub, canon, sizeof(canon))) {
 		if (strcmp(canon, name) != 0) {
 			if (renameat(st->fd[DIR_SUBS], name, st->fd[DIR_SUBS], canon) < 0)
@@ -962,52 +989,37 @@ static int load_record(struct ua *ua, const char *name)
 	return 1;
 }
 
-/* One .pub file: restored (its name kept for the publication), deleted (expired or no longer configured),
- * kept (try again at the next start) or quarantined. Returns 1 when restored. */
+/* A .pub file: restored, its name kept for the publication. Returns 1 when restored. */
 static int load_publication(struct ua *ua, const char *name)
 {
 	struct store *st = ua->store;
-	struct sippres_publication *pub = NULL;
-	char why[128];
-	size_t len = 0;
-	char *rec = read_at(st->fd[DIR_SUBS], name, &len);
-	int r;
+	void *pub = NULL;
 
-	if (!rec) {
-		snprintf(why, sizeof(why), "%s", strerror(errno));
-		if (errno == ENOMEM)
-			ua_log(LOG_ERR, "cannot read %s: %s", name, why);
-		else
-			quarantine(ua, DIR_SUBS, name, "stored publication", why);
+	if (!restore_file(ua, name, KIND_PUB, &pub))
 		return 0;
-	}
-	st->restoring = name;
-	r = sippres_publication_restore(ua->ctx, rec, len, ua_now_wall_ms(), &pub);
-	st->restoring = NULL;
-	if (r == SIPPRES_E_PARSE)
-		corrupt_reason((const unsigned char *)rec, len, PUB_RECORD_MAGIC, why, sizeof(why));
-	else
-		snprintf(why, sizeof(why), "%s", sippres_strerror(r));
-	free(rec);
-	if (r == SIPPRES_E_NOTFOUND) {
-		ua_log(LOG_INFO, "dropping stored publication %s: expired, or its resource or event is no longer "
-		       "configured", name);
-		if (unlinkat(st->fd[DIR_SUBS], name, 0) == 0)
-			st->dir_changed[DIR_SUBS] = true;
-		return 0;
-	}
-	if (r == SIPPRES_E_NOMEM || r == SIPPRES_E_EXISTS) {
-		ua_log(LOG_WARN, "not restoring stored publication %s: %s", name, why);
-		return 0;
-	}
-	if (r < 0) {
-		quarantine(ua, DIR_SUBS, name, "stored publication", why);
-		return 0;
-	}
 	if ((!*pubfile_find(st, pub) && !pubfile_add(st, pub, name)) ||
 	    (!rec_find(st, DIR_SUBS, name) && !rec_add(st, DIR_SUBS, name)))
 		ua_log(LOG_ERR, "out of memory: %s will not follow its publication", name);
 	return 1;
+}
+
+/* Every file NAME*suffix through load; counts what it restored and dropped. -1: the directory cannot be read. */
+static int load_files(struct ua *ua, const char *suffix, int (*load)(struct ua *, const char *), int *restored,
+                      int *dropped)
+{
+	char **names = NULL;
+	long n = list_dir(ua, DIR_SUBS, suffix, &names);
+
+	if (n < 0)
+		return -1;
+	for (long i = 0; i < n; i++) {
+		if (load(ua, names[i]))
+			(*restored)++;
+		else
+			(*dropped)++;
+	}
+	free_names(names, n);
+	return 0;
 }
 
 int store_load(struct ua *ua)
@@ -1026,33 +1038,13 @@ int store_load(struct ua *ua)
 	free_names(names, n);
 	names = NULL;
 	/* publications first: their state is in the full-state NOTIFYs of the restored subscriptions */
-	n = list_dir(ua, DIR_SUBS, ".pub", &names);
-	if (n < 0) {
+	if (load_files(ua, ".pub", load_publication, &pub_restored, &pub_dropped) < 0 ||
+	    load_files(ua, ".sub", load_record, &restored, &dropped) < 0) {
 		st->loading = false;
 		return -1;
 	}
-	for (long i = 0; i < n; i++) {
-		if (load_publication(ua, names[i]))
-			pub_restored++;
-		else
-			pub_dropped++;
-	}
-	free_names(names, n);
-	names = NULL;
-	if (n > 0)
+	if (pub_restored || pub_dropped)
 		ua_log(LOG_INFO, "restored %d publication(s) from %s, dropped %d", pub_restored, ua->state_dir, pub_dropped);
-	n = list_dir(ua, DIR_SUBS, ".sub", &names);
-	if (n < 0) {
-		st->loading = false;
-		return -1;
-	}
-	for (long i = 0; i < n; i++) {
-		if (load_record(ua, names[i]))
-			restored++;
-		else
-			dropped++;
-	}
-	free_names(names, n);
 	ua_flush(ua);
 	st->loading = false;
 	ua_log(LOG_INFO, "restored %d subscription(s) from %s, dropped %d", restored, ua->state_dir, dropped);
