@@ -330,6 +330,8 @@ int cmd_parse(const char *line, struct cmd *c, char *err, size_t errlen)
 	} else if (is(&tk, 0, "pjsip") && is(&tk, 1, "show") && is(&tk, 2, "subscriptions") && is(&tk, 3, "inbound") &&
 	           tk.n == 4) {
 		c->kind = CMD_SHOW_SUBS;
+	} else if (is(&tk, 0, "pjsip") && is(&tk, 1, "show") && is(&tk, 2, "publications") && tk.n == 3) {
+		c->kind = CMD_SHOW_PUBS;
 	} else {
 		FAIL("unknown command");
 	}

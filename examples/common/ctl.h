@@ -51,6 +51,7 @@ enum cmd_kind {
 	CMD_CALL_CLEAR,
 	CMD_SHOW_HINTS,
 	CMD_SHOW_SUBS,
+	CMD_SHOW_PUBS, /* pjsip show publications */
 	CMD_QUIT,
 	CMD_RELOAD, /* dialplan reload, module reload, core reload: the program's configuration files again */
 };

@@ -14,7 +14,10 @@ struct conf_io {
 	char dir[4096];          /* directory of the top file: relative includes start there, as in /etc/asterisk */
 	struct strset *endpoints; /* names loaded are added to these (NULL: not kept) */
 	struct strset *lists;
-	int n_endpoints, n_hints;
+	struct strset *inpubs;    /* inbound-publication names */
+	struct ua *ua;            /* with outpubs: where outbound-publish facts go (NULL: not kept) */
+	struct outpub **outpubs;
+	int n_endpoints, n_hints, n_inpubs, n_outpubs;
 	bool quiet;              /* problems not logged */
 	char first[1024];        /* the first problem, "file:line[:column]: message" */
 	bool oom;
@@ -74,6 +77,11 @@ static void conf_loaded(void *user_data, const char *type, const char *name)
 		set = c->lists;
 	} else if (strcmp(type, "hint") == 0) {
 		c->n_hints++;
+	} else if (strcmp(type, "inbound-publication") == 0) {
+		c->n_inpubs++;
+		set = c->inpubs;
+	} else if (strcmp(type, "outbound-publish") == 0) {
+		c->n_outpubs++;
 	}
 	if (set && strset_add(set, name) < 0) {
 		ua_log(LOG_ERR, "out of memory: %s %s is not known", type, name);
@@ -81,6 +89,15 @@ static void conf_loaded(void *user_data, const char *type, const char *name)
 	}
 	if (!c->quiet)
 		ua_log(LOG_DEBUG, "loaded %s %s", type, name);
+}
+
+static void conf_outbound_publish(void *user_data, const char *name, const struct sippres_conf_outbound_publish *o)
+{
+	struct conf_io *c = user_data;
+
+	if (c->outpubs && outpub_conf(c->ua, c->outpubs, name, o) < 0 && !c->first[0])
+		snprintf(c->first, sizeof(c->first), "outbound publish %s: server_uri %s cannot be used", name,
+		         o->server_uri ? o->server_uri : "(none)");
 }
 
 /* Load one file into ctx. Returns the number of problems, or -1 (reason in c->first, logged). */
@@ -93,6 +110,7 @@ static int load_file(struct sippres_ctx *ctx, const char *path, bool pjsip, stru
 		.release = conf_release,
 		.problem = conf_problem,
 		.loaded = conf_loaded,
+		.outbound_publish = conf_outbound_publish,
 	};
 	char *copy = strdup(path), *text;
 	size_t len = 0;
@@ -121,7 +139,9 @@ static int load_file(struct sippres_ctx *ctx, const char *path, bool pjsip, stru
 
 int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
 {
-	struct conf_io c = {.endpoints = &ua->endpoints, .lists = &ua->lists};
+	struct outpub *fresh = NULL;
+	struct conf_io c = {.endpoints = &ua->endpoints, .lists = &ua->lists, .inpubs = &ua->inpubs, .ua = ua,
+	                    .outpubs = &fresh};
 	int r;
 
 	ua->extensions_path = strdup(extensions);
@@ -129,9 +149,13 @@ int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
 	if (!ua->extensions_path || !ua->pjsip_path)
 		return -1;
 	r = load_file(ua->ctx, pjsip, true, &c);
-	if (r < 0)
+	if (r < 0) {
+		outpub_free_list(fresh);
 		return -1;
-	ua_log(LOG_INFO, "%s: %d endpoint(s), %d problem(s)", pjsip, c.n_endpoints, r);
+	}
+	outpub_apply(ua, fresh, true); /* resynced by main() once the stored state is back */
+	ua_log(LOG_INFO, "%s: %d endpoint(s), %d inbound publication(s), %d outbound publish(es), %d problem(s)", pjsip,
+	       c.n_endpoints, c.n_inpubs, c.n_outpubs, r);
 	r = load_file(ua->ctx, extensions, false, &c);
 	if (r < 0)
 		return -1;
@@ -219,7 +243,8 @@ static const struct hint *hint_find(const struct hints *h, const struct hint *ke
 }
 
 struct reload_counts {
-	unsigned added, changed, removed, endpoints_removed, lists_removed;
+	unsigned added, changed, removed, endpoints_removed, lists_removed, inpubs_removed;
+	int outpubs_changed;
 };
 
 /* The running hints become the scratch context's: unchanged ones are not touched (their subscriptions
@@ -290,8 +315,9 @@ static unsigned remove_gone(struct sippres_ctx *ctx, const struct strset *old, c
 
 int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 {
-	struct strset endpoints = {0}, lists = {0};
-	struct conf_io c = {.endpoints = &endpoints, .lists = &lists};
+	struct strset endpoints = {0}, lists = {0}, inpubs = {0};
+	struct outpub *fresh = NULL;
+	struct conf_io c = {.endpoints = &endpoints, .lists = &lists, .inpubs = &inpubs, .ua = ua, .outpubs = &fresh};
 	struct conf_io again = {.quiet = true};
 	struct reload_counts n = {0};
 	struct sippres_ctx *scratch = NULL;
@@ -326,24 +352,35 @@ int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 		ua_log(LOG_ERR, "reloading %s into the running configuration: %s", ua->pjsip_path, again.first);
 	n.endpoints_removed = remove_gone(ua->ctx, &ua->endpoints, &endpoints, sippres_endpoint_remove);
 	n.lists_removed = remove_gone(ua->ctx, &ua->lists, &lists, sippres_list_remove);
+	n.inpubs_removed = remove_gone(ua->ctx, &ua->inpubs, &inpubs, sippres_inbound_publication_remove);
 	strset_free(&ua->endpoints);
 	strset_free(&ua->lists);
+	strset_free(&ua->inpubs);
 	ua->endpoints = endpoints;
 	ua->lists = lists;
+	ua->inpubs = inpubs;
 	memset(&endpoints, 0, sizeof(endpoints));
 	memset(&lists, 0, sizeof(lists));
+	memset(&inpubs, 0, sizeof(inpubs));
+	n.outpubs_changed = outpub_apply(ua, fresh, false); /* new and changed ones resync */
+	fresh = NULL;
 	apply_hints(ua, scratch, &want, &n);
-	sbuf_printf(out, "reloaded: hints %u added, %u changed, %u removed; %d endpoint(s), %u removed; %u list(s) removed\n",
-	            n.added, n.changed, n.removed, c.n_endpoints, n.endpoints_removed, n.lists_removed);
+	sbuf_printf(out, "reloaded: hints %u added, %u changed, %u removed; %d endpoint(s), %u removed; %u list(s) removed; "
+	                 "%d inbound publication(s), %u removed; %d outbound publish(es), %d added or changed\n",
+	            n.added, n.changed, n.removed, c.n_endpoints, n.endpoints_removed, n.lists_removed, c.n_inpubs,
+	            n.inpubs_removed, c.n_outpubs, n.outpubs_changed);
 	ua_log(LOG_INFO, "reloaded %s and %s: hints %u added, %u changed, %u removed; %d endpoint(s), %u removed; "
-	                 "%u list(s) removed",
+	                 "%u list(s) removed; %d inbound publication(s), %u removed; %d outbound publish(es), %d added "
+	                 "or changed",
 	       ua->extensions_path, ua->pjsip_path, n.added, n.changed, n.removed, c.n_endpoints, n.endpoints_removed,
-	       n.lists_removed);
+	       n.lists_removed, c.n_inpubs, n.inpubs_removed, c.n_outpubs, n.outpubs_changed);
 	rc = 0;
 out:
 	hints_free(&want);
 	strset_free(&endpoints);
 	strset_free(&lists);
+	strset_free(&inpubs);
+	outpub_free_list(fresh);
 	sippres_ctx_free(scratch);
 	return rc;
 }

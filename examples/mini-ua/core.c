@@ -78,7 +78,7 @@ void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *
 
 /* host:port we are reachable at from dst (the bound address, or for a
  * wildcard bind the source address the kernel picks for dst). */
-static void local_for(struct ua *ua, const struct ua_addr *dst, char *out, size_t len)
+void ua_local_for(struct ua *ua, const struct ua_addr *dst, char *out, size_t len)
 {
 	struct ua_addr a;
 	int fd;
@@ -139,7 +139,7 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 	}
 	memcpy(branch, "z9hG4bK", 7);
 	ua_random_token(branch + 7, 20);
-	local_for(ua, &dst, via, sizeof(via));
+	ua_local_for(ua, &dst, via, sizeof(via));
 	user = sip_uri_user(n->local_uri);
 	snprintf(contact, sizeof(contact), "sip:%s%s%s", user ? user : "", user ? "@" : "", via);
 	free(user);
@@ -216,6 +216,22 @@ static void cb_forget(void *user_data, struct sippres_sub *sub)
 	store_forget_sub(user_data, sub);
 }
 
+static void cb_persist_publication(void *user_data, struct sippres_publication *pub, const void *record, size_t len)
+{
+	store_persist_publication(user_data, pub, record, len);
+}
+
+static void cb_forget_publication(void *user_data, struct sippres_publication *pub)
+{
+	store_forget_publication(user_data, pub);
+}
+
+static int cb_publish(void *user_data, const char *outbound, const char *event, const char *content_type,
+                      const char *body, size_t len)
+{
+	return outpub_body(user_data, outbound, event, content_type, body, len);
+}
+
 int ua_init(struct ua *ua, uint32_t t1, bool persist)
 {
 	struct sippres_config cfg = {.size = sizeof(cfg), .log_level = SIPPRES_LOG_INFO};
@@ -227,6 +243,9 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 		/* without a state directory the library need not build records at all */
 		.persist = persist ? cb_persist : NULL,
 		.forget = persist ? cb_forget : NULL,
+		.persist_publication = persist ? cb_persist_publication : NULL,
+		.forget_publication = persist ? cb_forget_publication : NULL,
+		.publish = cb_publish,
 	};
 	int r;
 
@@ -252,6 +271,8 @@ void ua_fini(struct ua *ua)
 	stx_table_fini(&ua->stx);
 	strset_free(&ua->endpoints);
 	strset_free(&ua->lists);
+	strset_free(&ua->inpubs);
+	outpub_free_list(ua->outpubs);
 	free(ua->extensions_path);
 	free(ua->pjsip_path);
 	store_close(ua);
@@ -290,7 +311,7 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
 
 	sbuf_init(&x);
 	if (res->status >= 200 && res->status < 300) {
-		local_for(ua, src, local, sizeof(local));
+		ua_local_for(ua, src, local, sizeof(local));
 		sbuf_printf(&x, "Expires: %u\r\n", res->expires);
 		sbuf_printf(&x, "Contact: <sip:%s%s%s>\r\n", resource && resource[0] ? resource : "",
 		            resource && resource[0] ? "@" : "", local);
@@ -599,7 +620,24 @@ static void on_response(struct ua *ua, const struct sip_in *in)
 	char *call_id, *tag;
 	uint32_t cseq;
 
-	if (!in->branch || strcmp(in->cseq_method, "NOTIFY") != 0 || !(x = ntx_find(&ua->ntx, in->branch))) {
+	if (in->branch && strcmp(in->cseq_method, "PUBLISH") == 0 && (x = ntx_find(&ua->ntx, in->branch)) &&
+	    x->publish) {
+		char *name;
+
+		if (in->status < 200) {
+			ntx_proceeding(&ua->ntx, x, ua_now_mono_ms());
+			return;
+		}
+		name = x->local_tag;
+		x->local_tag = NULL;
+		unqueue(ua, x);
+		outpub_response(ua, name, x->branch, in, in->status);
+		ntx_remove(&ua->ntx, x);
+		free(name);
+		return;
+	}
+	if (!in->branch || strcmp(in->cseq_method, "NOTIFY") != 0 || !(x = ntx_find(&ua->ntx, in->branch)) ||
+	    x->publish) {
 		ua_log(LOG_DEBUG, "response %d %s %s matches no transaction", in->status, in->cseq_method, in->call_id);
 		return;
 	}
@@ -663,7 +701,15 @@ void ua_run_timers(struct ua *ua)
 
 	ua_flush(ua);
 	while ((x = ntx_due(&ua->ntx, mono)) != NULL) {
-		if (mono >= x->f_at) {
+		if (mono >= x->f_at && x->publish) {
+			char *name = x->local_tag;
+
+			ua_log(LOG_DEBUG, "PUBLISH %s cseq %u: no response (timer F)", name, x->cseq);
+			x->local_tag = NULL;
+			outpub_response(ua, name, x->branch, NULL, 408);
+			ntx_remove(&ua->ntx, x);
+			free(name);
+		} else if (mono >= x->f_at) {
 			char *call_id = x->call_id, *tag = x->local_tag;
 			uint32_t cseq = x->cseq;
 
@@ -676,12 +722,14 @@ void ua_run_timers(struct ua *ua)
 			free(tag);
 		} else {
 			ua->retransmits++;
-			ua_log(LOG_DEBUG, "retransmitting NOTIFY %s cseq %u", x->call_id, x->cseq);
+			ua_log(LOG_DEBUG, "retransmitting %s %s cseq %u", x->publish ? "PUBLISH" : "NOTIFY",
+			       x->publish ? x->local_tag : x->call_id, x->cseq);
 			ua_send(ua, x->data, x->len, &x->dst);
 			ntx_fired(&ua->ntx, x, mono);
 		}
 	}
 	stx_expire(&ua->stx, mono);
+	outpub_run_timers(ua, mono);
 	/* the library: queued NOTIFYs, expiry; handle_timeout may schedule more that are due at once */
 	wall = ua_now_wall_ms();
 	while (guard++ < 8 && sippres_ctx_next_timeout(ua->ctx, wall, &deadline) == 1 && deadline <= wall) {
@@ -701,6 +749,9 @@ int ua_poll_timeout(struct ua *ua)
 
 	n = ntx_next(&ua->ntx);
 	if (n != UINT64_MAX)
+		t = n > mono ? n - mono : 0;
+	n = outpub_next(ua);
+	if (n != UINT64_MAX && (n > mono ? n - mono : 0) < t)
 		t = n > mono ? n - mono : 0;
 	n = stx_next(&ua->stx);
 	if (n != UINT64_MAX && (n > mono ? n - mono : 0) < t)
@@ -767,6 +818,20 @@ static int show_sub(void *user_data, struct sippres_sub *sub)
 	return 0;
 }
 
+static int show_pub(void *user_data, struct sippres_publication *pub)
+{
+	struct show_subs *s = user_data;
+	struct sippres_publication_info i = {.size = sizeof(i)};
+
+	if (sippres_publication_get_info(s->ua->ctx, pub, &i) < 0)
+		return 0;
+	sbuf_printf(s->out, "%s event=%s endpoint=%s etag=%s expires=%llu type=%s body=%zu\n", i.resource, i.event,
+	            i.endpoint, i.etag,
+	            (unsigned long long)(i.expires_at_ms > s->now ? (i.expires_at_ms - s->now + 999) / 1000 : 0),
+	            i.content_type ? i.content_type : "-", i.body_len);
+	return 0;
+}
+
 void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 {
 	const char *reason = NULL;
@@ -811,6 +876,12 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 		struct show_subs s = {.ua = ua, .out = out, .now = ua_now_wall_ms()};
 
 		r = sippres_sub_foreach(ua->ctx, show_sub, &s);
+		break;
+	}
+	case CMD_SHOW_PUBS: {
+		struct show_subs s = {.ua = ua, .out = out, .now = ua_now_wall_ms()};
+
+		r = sippres_publication_foreach(ua->ctx, show_pub, &s);
 		break;
 	}
 	}

@@ -18,6 +18,8 @@ int strset_add(struct strset *s, const char *v);
 bool strset_has(const struct strset *s, const char *v);
 void strset_free(struct strset *s);
 
+struct outpub; /* publish.c */
+
 struct ua {
 	struct sippres_ctx *ctx;
 	int fd;
@@ -27,6 +29,8 @@ struct ua {
 	struct stx_table stx;
 	struct strset endpoints;   /* endpoint names from pjsip.conf */
 	struct strset lists;       /* resource list names from pjsip.conf */
+	struct strset inpubs;      /* inbound-publication (resource) names from pjsip.conf */
+	struct outpub *outpubs;    /* outbound publishes (publish.c), a list */
 	char *extensions_path, *pjsip_path; /* what ua_reload() reads again */
 	char *state_dir;           /* NULL: no persistence */
 	struct store *store;       /* store.c, with state_dir */
@@ -52,6 +56,8 @@ int ua_poll_timeout(struct ua *ua);
 /* One control line; writes the reply to out (ends with "OK\n" or "ERR ...\n"). */
 void ua_command(struct ua *ua, const char *line, struct sbuf *out);
 void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *dst);
+/* host:port we are reachable at from dst. */
+void ua_local_for(struct ua *ua, const struct ua_addr *dst, char *out, size_t len);
 /* Send the NOTIFYs the library produced during the last call(s). */
 void ua_flush(struct ua *ua);
 
@@ -63,6 +69,29 @@ int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip);
  * (unchanged hints untouched, changed ones set, removed ones removed, endpoints and lists set, the ones
  * gone removed), write a summary line to out and return 0. NOTIFYs it causes are queued (ua_flush). */
 int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen);
+
+/* publish.c: the outbound publishes (type=outbound-publish), one PUBLISH client each (RFC 3903): at most one
+ * PUBLISH in flight, the bodies the library hands over queued and coalesced per device, SIP-If-Match of the
+ * last SIP-ETag, refreshes before expiry, 412 answered by a new initial PUBLISH, retransmission over UDP
+ * (txn.c, timers E and F), retries with backoff. */
+/* The config hook: add (or replace) name in *list with these facts; server_uri resolved here, once. Returns 0,
+ * or -1 (logged: the section is not published to). */
+int outpub_conf(struct ua *ua, struct outpub **list, const char *name, const struct sippres_conf_outbound_publish *o);
+/* Make fresh (from outpub_conf) the running set: unchanged entries keep their state; new and changed ones
+ * are resynced unless initial (outpub_resync_all does that once the state is restored); the ones gone are
+ * removed from the library. Returns how many were added or changed; fresh is consumed. */
+int outpub_apply(struct ua *ua, struct outpub *fresh, bool initial);
+void outpub_resync_all(struct ua *ua);
+void outpub_free_list(struct outpub *list);
+/* The library's publish callback. */
+int outpub_body(struct ua *ua, const char *name, const char *event, const char *content_type, const char *body,
+                size_t len);
+/* A final or provisional response to our PUBLISH x (taken out of the table by the caller when final), or
+ * status 408 when timer F fired. */
+void outpub_response(struct ua *ua, const char *name, const char *branch, const struct sip_in *in, int status);
+void outpub_run_timers(struct ua *ua, uint64_t mono);
+uint64_t outpub_next(const struct ua *ua); /* monotonic ms, UINT64_MAX: none */
+size_t outpub_count(const struct ua *ua);
 
 /* control.c: --control PATH, a Unix stream socket taking the control commands, several clients at once,
  * each bounded (CTL_MAX_LINE bytes a line, CTL_MAX_OUT bytes of replies waiting), all non-blocking. */

@@ -30,7 +30,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sippres-mini-ua --listen ADDR:PORT --extensions FILE --pjsip FILE [--state-dir DIR]\n"
-	           "                      [--max-records N] [--control PATH] [--t1 MS] [-v|--verbose]...\n"
+	           "                      [--max-records N] [--control PATH] [--eid XX:XX:XX:XX:XX:XX] [--t1 MS]\n"
+	           "                      [-v|--verbose]...\n"
 	           "       sippres-mini-ua -rx COMMAND [--control PATH]\n"
 	           "  --listen ADDR:PORT   UDP address to serve: 127.0.0.1:5070, [::1]:5070, 0.0.0.0:5060 (port 0: any)\n"
 	           "  --extensions FILE    Asterisk extensions.conf with the hints\n"
@@ -42,7 +43,9 @@ static void usage(FILE *f)
 	           "                       standard input does not stop the server)\n"
 	           "  -rx COMMAND          send one command to a running server's --control socket, print the reply\n"
 	           "                       (default PATH " CTL_DEFAULT_PATH "; exit 0 OK, 1 ERR, 2 no connection)\n"
-	           "  --t1 MS              SIP timer T1 for NOTIFY retransmission (default 500; for tests)\n"
+	           "  --eid EID            entity id of the asterisk-devicestate states this server publishes (six\n"
+	           "                       hex pairs, 02:00:00:00:00:01; default: a random one per start)\n"
+	           "  --t1 MS              SIP timer T1 for NOTIFY and PUBLISH retransmission (default 500; for tests)\n"
 	           "  -v, --verbose        more logs on standard error (twice: every SIP message)\n"
 	           "Control commands, one per line on standard input; each reply ends with OK or ERR <reason>:\n"
 	           "  devstate change <device> <STATE>\n"
@@ -55,6 +58,7 @@ static void usage(FILE *f)
 	           "  call clear <device> <call-id>\n"
 	           "  core show hints\n"
 	           "  pjsip show subscriptions inbound\n"
+	           "  pjsip show publications\n"
 	           "  dialplan reload | module reload | core reload   (also SIGHUP: extensions.conf and pjsip.conf again)\n"
 	           "  quit                 (also SIGTERM, SIGINT)\n"
 	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n",
@@ -164,9 +168,10 @@ int main(int argc, char **argv)
 		{"pjsip", required_argument, NULL, 'p'},  {"state-dir", required_argument, NULL, 's'},
 		{"t1", required_argument, NULL, 't'},     {"verbose", no_argument, NULL, 'v'},
 		{"control", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-		{"max-records", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
+		{"max-records", required_argument, NULL, 'm'}, {"eid", required_argument, NULL, 'E'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL, *control = NULL;
+	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL, *control = NULL, *eid = NULL;
 	struct ctl_server ctl = {.fd = -1};
 	sigset_t block, waitmask;
 	unsigned long t1 = 500, max_records = 0;
@@ -191,6 +196,7 @@ int main(int argc, char **argv)
 		case 'p': pjsip = optarg; break;
 		case 's': state_dir = optarg; break;
 		case 'c': control = optarg; break;
+		case 'E': eid = optarg; break;
 		case 't':
 			if (parse_number(optarg, 60000, &t1) < 0) {
 				fprintf(stderr, "--t1: milliseconds from 1 to 60000\n");
@@ -231,13 +237,21 @@ int main(int argc, char **argv)
 	sipmsg_init();
 	if (ua_init(&ua, (uint32_t)t1, state_dir != NULL) < 0)
 		return 1;
+	if (eid && sippres_ctx_set_eid(ua.ctx, eid) < 0) {
+		fprintf(stderr, "--eid: six hex pairs joined by ':', such as 02:00:00:00:00:01\n");
+		ua_fini(&ua);
+		return 2;
+	}
 	if (open_socket(&ua, listen) < 0 || ua_config_load(&ua, extensions, pjsip) < 0 ||
 	    (state_dir && store_open(&ua, state_dir, max_records) < 0) ||
 	    store_load(&ua) < 0 || (control && ctl_server_open(&ctl, control) < 0)) {
 		ua_fini(&ua);
 		return 1;
 	}
-	ua_log(LOG_INFO, "listening on udp %s (libsippresence %s)", ua.local_str, sippres_version_string());
+	/* every outbound publish: a refresh request and the current states, now that the stored ones are back */
+	outpub_resync_all(&ua);
+	ua_log(LOG_INFO, "listening on udp %s (libsippresence %s, eid %s)", ua.local_str, sippres_version_string(),
+	       sippres_ctx_get_eid(ua.ctx));
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 	ctl_lines_init(&in, 0);
 	sbuf_init(&out);

@@ -27,6 +27,8 @@
 #define STORE_CRASH_STATUS 86
 /* docs/subscriptions.md, "Persistence": only to say why a record is refused */
 #define RECORD_MAGIC "SPRC"
+#define PUB_RECORD_MAGIC "SPPB" /* the library's publication records (lib/publish/precord.c) */
+#define PUB_BUCKETS 1024
 #define RECORD_FORMAT 1
 #define RECORD_HEADER 24
 #define STORE_FILE_MAX (1u << 20)
@@ -47,8 +49,17 @@ struct rec {
 	char name[];
 };
 
+/* Which file holds a publication's record: its name is made once (the entity-tag changes with every refresh). */
+struct pubfile {
+	struct pubfile *next;
+	const struct sippres_publication *pub;
+	char name[40];          /* TOKEN.pub */
+};
+
 struct store {
 	int fd[2];              /* DIR and DIR/state */
+	struct pubfile *pubs[PUB_BUCKETS];
+	const char *restoring;  /* the .pub file being restored (a persist during the restore keeps its name) */
 	dev_t dev[2];
 	bool dir_changed[2];    /* an unlink or rename to make durable */
 	struct rec **buckets;
@@ -105,6 +116,19 @@ static int grow(struct store *st)
 	return 0;
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* A subscription's record (the --max-records limit counts these, not publications). */
+static bool is_sub_file(int dir, const char *name)
+{
+	return dir == DIR_SUBS && has_suffix(name, ".sub");
+}
+
 static struct rec *rec_add(struct store *st, int dir, const char *name)
 {
 	size_t nl = strlen(name), k;
@@ -121,7 +145,7 @@ static struct rec *rec_add(struct store *st, int dir, const char *name)
 	r->next = st->buckets[k];
 	st->buckets[k] = r;
 	st->count++;
-	if (dir == DIR_SUBS)
+	if (is_sub_file(dir, name))
 		st->nsubs++;
 	return r;
 }
@@ -136,7 +160,7 @@ static void rec_remove(struct store *st, struct rec *r)
 	if (r->dirty)
 		st->dirty[r->dirty - 1] = NULL;
 	st->count--;
-	if (r->dir == DIR_SUBS)
+	if (is_sub_file(r->dir, r->name))
 		st->nsubs--;
 	free(r->data);
 	free(r);
@@ -440,6 +464,12 @@ void store_close(struct ua *ua)
 	}
 	free(st->buckets);
 	free(st->dirty);
+	for (size_t i = 0; i < PUB_BUCKETS; i++) {
+		for (struct pubfile *f = st->pubs[i], *next; f; f = next) {
+			next = f->next;
+			free(f);
+		}
+	}
 	for (int d = DIR_SUBS; d <= DIR_STATE; d++) {
 		if (st->fd[d] >= 0)
 			close(st->fd[d]);
@@ -545,6 +575,87 @@ void store_forget_sub(struct ua *ua, struct sippres_sub *sub)
 		return;
 	}
 	store_forget(ua, info.call_id, info.local_tag);
+}
+
+/* ---- publications ------------------------------------------------------------------------------ */
+
+static size_t pub_bucket(const struct sippres_publication *pub)
+{
+	return (size_t)(ua_fnv64(&pub, sizeof(pub)) & (PUB_BUCKETS - 1));
+}
+
+static struct pubfile **pubfile_find(struct store *st, const struct sippres_publication *pub)
+{
+	struct pubfile **pp = &st->pubs[pub_bucket(pub)];
+
+	while (*pp && (*pp)->pub != pub)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static struct pubfile *pubfile_add(struct store *st, const struct sippres_publication *pub, const char *name)
+{
+	struct pubfile *f = calloc(1, sizeof(*f));
+	size_t b = pub_bucket(pub);
+
+	if (!f)
+		return NULL;
+	f->pub = pub;
+	if (name) {
+		snprintf(f->name, sizeof(f->name), "%s", name);
+	} else {
+		ua_random_token(f->name, 24);
+		memcpy(f->name + 24, ".pub", 5);
+	}
+	f->next = st->pubs[b];
+	st->pubs[b] = f;
+	return f;
+}
+
+void store_persist_publication(struct ua *ua, struct sippres_publication *pub, const void *record, size_t len)
+{
+	struct store *st = ua->store;
+	struct pubfile *f;
+	struct rec *r;
+
+	if (!st)
+		return;
+	st->persists++;
+	f = *pubfile_find(st, pub);
+	if (!f)
+		f = pubfile_add(st, pub, st->restoring);
+	r = f ? rec_find(st, DIR_SUBS, f->name) : NULL;
+	if (f && !r)
+		r = rec_add(st, DIR_SUBS, f->name);
+	if (!r || rec_set(st, r, record, len) < 0) {
+		ua_log(LOG_ERR, "out of memory: a publication record not written");
+		st->errors++;
+	}
+}
+
+void store_forget_publication(struct ua *ua, struct sippres_publication *pub)
+{
+	struct store *st = ua->store;
+	struct pubfile **pp, *f;
+	struct rec *r;
+
+	if (!st)
+		return;
+	pp = pubfile_find(st, pub);
+	f = *pp;
+	if (!f)
+		return; /* never stored */
+	*pp = f->next;
+	r = rec_find(st, DIR_SUBS, f->name);
+	if (r)
+		rec_remove(st, r);
+	if (unlinkat(st->fd[DIR_SUBS], f->name, 0) == 0) {
+		st->dir_changed[DIR_SUBS] = true;
+		ua_log(LOG_DEBUG, "removed %s", f->name);
+	} else if (errno != ENOENT) {
+		ua_log(LOG_ERR, "cannot remove %s: %s", f->name, strerror(errno));
+	}
+	free(f);
 }
 
 /* ---- device and presence states -------------------------------------------------------------- */
@@ -653,14 +764,14 @@ static uint32_t crc32_ieee(const unsigned char *p, size_t n)
 }
 
 /* Why the library refused a record (SIPPRES_E_PARSE covers them all). */
-static void corrupt_reason(const unsigned char *p, size_t len, char *out, size_t outlen)
+static void corrupt_reason(const unsigned char *p, size_t len, const char *magic, char *out, size_t outlen)
 {
 	if (len == 0)
 		snprintf(out, outlen, "empty file");
 	else if (len < RECORD_HEADER + 4)
 		snprintf(out, outlen, "truncated: %zu bytes", len);
-	else if (memcmp(p, RECORD_MAGIC, 4) != 0)
-		snprintf(out, outlen, "not a subscription record");
+	else if (memcmp(p, magic, 4) != 0)
+		snprintf(out, outlen, "not a %s record", strcmp(magic, RECORD_MAGIC) == 0 ? "subscription" : "publication");
 	else if (p[4] != RECORD_FORMAT)
 		snprintf(out, outlen, "record format %u, this build reads %u", p[4], RECORD_FORMAT);
 	else if (crc32_ieee(p, len - 4) !=
@@ -736,13 +847,6 @@ static void load_state_file(struct ua *ua, const char *name)
 	free(buf);
 }
 
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n > k && strcmp(s + n - k, suffix) == 0;
-}
-
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -805,13 +909,22 @@ static void free_names(char **names, long n)
 	free(names);
 }
 
-/* One record file: restored, deleted (expired or gone), kept (try again at the
- * next start) or quarantined (corrupt). Returns 1 when restored. */
-static int load_record(struct ua *ua, const char *name)
+enum { KIND_SUB, KIND_PUB };
+
+static const struct {
+	const char *what, *magic, *gone;
+} kinds[] = {
+	[KIND_SUB] = {"stored subscription", RECORD_MAGIC, "expired, or its endpoint or hint is gone"},
+	[KIND_PUB] = {"stored publication", PUB_RECORD_MAGIC,
+	              "expired, or its resource or event is no longer configured"},
+};
+
+/* One record file through the library's restore: 1 with *obj set when restored; else 0, the file deleted
+ * (expired or gone), kept (try again at the next start) or quarantined (corrupt). */
+static int restore_file(struct ua *ua, const char *name, int kind, void **obj)
 {
 	struct store *st = ua->store;
-	struct sippres_sub *sub = NULL;
-	char canon[200], why[128];
+	char why[128];
 	size_t len = 0;
 	char *rec = read_at(st->fd[DIR_SUBS], name, &len);
 	int r;
@@ -821,30 +934,48 @@ static int load_record(struct ua *ua, const char *name)
 		if (errno == ENOMEM)
 			ua_log(LOG_ERR, "cannot read %s: %s", name, why);
 		else
-			quarantine(ua, DIR_SUBS, name, "stored subscription", why);
+			quarantine(ua, DIR_SUBS, name, kinds[kind].what, why);
 		return 0;
 	}
-	r = sippres_sub_restore(ua->ctx, rec, len, ua_now_wall_ms(), &sub);
+	if (kind == KIND_SUB) {
+		r = sippres_sub_restore(ua->ctx, rec, len, ua_now_wall_ms(), (struct sippres_sub **)obj);
+	} else {
+		st->restoring = name; /* a persist during the restore keeps this file */
+		r = sippres_publication_restore(ua->ctx, rec, len, ua_now_wall_ms(), (struct sippres_publication **)obj);
+		st->restoring = NULL;
+	}
 	if (r == SIPPRES_E_PARSE)
-		corrupt_reason((const unsigned char *)rec, len, why, sizeof(why));
+		corrupt_reason((const unsigned char *)rec, len, kinds[kind].magic, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "%s", sippres_strerror(r));
 	free(rec);
 	if (r == SIPPRES_E_NOTFOUND) {
-		ua_log(LOG_INFO, "dropping stored subscription %s: expired, or its endpoint or hint is gone", name);
+		ua_log(LOG_INFO, "dropping %s %s: %s", kinds[kind].what, name, kinds[kind].gone);
 		if (unlinkat(st->fd[DIR_SUBS], name, 0) == 0)
 			st->dir_changed[DIR_SUBS] = true;
 		return 0;
 	}
 	if (r == SIPPRES_E_NOMEM || r == SIPPRES_E_EXISTS) {
 		/* NOMEM: try again next start; EXISTS: another file holds the live one */
-		ua_log(LOG_WARN, "not restoring stored subscription %s: %s", name, why);
+		ua_log(LOG_WARN, "not restoring %s %s: %s", kinds[kind].what, name, why);
 		return 0;
 	}
 	if (r < 0) {
-		quarantine(ua, DIR_SUBS, name, "stored subscription", why);
+		quarantine(ua, DIR_SUBS, name, kinds[kind].what, why);
 		return 0;
 	}
+	return 1;
+}
+
+/* A subscription's record file: restored under its canonical name. Returns 1 when restored. */
+static int load_record(struct ua *ua, const char *name)
+{
+	struct store *st = ua->store;
+	void *sub = NULL;
+	char canon[200];
+
+	if (!restore_file(ua, name, KIND_SUB, &sub))
+		return 0;
 	if (sub_name(ua, sub, canon, sizeof(canon))) {
 		if (strcmp(canon, name) != 0) {
 			if (renameat(st->fd[DIR_SUBS], name, st->fd[DIR_SUBS], canon) < 0)
@@ -858,12 +989,45 @@ static int load_record(struct ua *ua, const char *name)
 	return 1;
 }
 
+/* A .pub file: restored, its name kept for the publication. Returns 1 when restored. */
+static int load_publication(struct ua *ua, const char *name)
+{
+	struct store *st = ua->store;
+	void *pub = NULL;
+
+	if (!restore_file(ua, name, KIND_PUB, &pub))
+		return 0;
+	if ((!*pubfile_find(st, pub) && !pubfile_add(st, pub, name)) ||
+	    (!rec_find(st, DIR_SUBS, name) && !rec_add(st, DIR_SUBS, name)))
+		ua_log(LOG_ERR, "out of memory: %s will not follow its publication", name);
+	return 1;
+}
+
+/* Every file NAME*suffix through load; counts what it restored and dropped. -1: the directory cannot be read. */
+static int load_files(struct ua *ua, const char *suffix, int (*load)(struct ua *, const char *), int *restored,
+                      int *dropped)
+{
+	char **names = NULL;
+	long n = list_dir(ua, DIR_SUBS, suffix, &names);
+
+	if (n < 0)
+		return -1;
+	for (long i = 0; i < n; i++) {
+		if (load(ua, names[i]))
+			(*restored)++;
+		else
+			(*dropped)++;
+	}
+	free_names(names, n);
+	return 0;
+}
+
 int store_load(struct ua *ua)
 {
 	struct store *st = ua->store;
 	char **names = NULL;
 	long n;
-	int restored = 0, dropped = 0;
+	int restored = 0, dropped = 0, pub_restored = 0, pub_dropped = 0;
 
 	if (!st)
 		return 0;
@@ -873,18 +1037,14 @@ int store_load(struct ua *ua)
 		load_state_file(ua, names[i]);
 	free_names(names, n);
 	names = NULL;
-	n = list_dir(ua, DIR_SUBS, ".sub", &names);
-	if (n < 0) {
+	/* publications first: their state is in the full-state NOTIFYs of the restored subscriptions */
+	if (load_files(ua, ".pub", load_publication, &pub_restored, &pub_dropped) < 0 ||
+	    load_files(ua, ".sub", load_record, &restored, &dropped) < 0) {
 		st->loading = false;
 		return -1;
 	}
-	for (long i = 0; i < n; i++) {
-		if (load_record(ua, names[i]))
-			restored++;
-		else
-			dropped++;
-	}
-	free_names(names, n);
+	if (pub_restored || pub_dropped)
+		ua_log(LOG_INFO, "restored %d publication(s) from %s, dropped %d", pub_restored, ua->state_dir, pub_dropped);
 	ua_flush(ua);
 	st->loading = false;
 	ua_log(LOG_INFO, "restored %d subscription(s) from %s, dropped %d", restored, ua->state_dir, dropped);

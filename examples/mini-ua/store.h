@@ -15,6 +15,7 @@
 
 struct ua;
 struct sippres_sub;
+struct sippres_publication;
 
 #define STORE_MAX_RECORDS_DEFAULT 10000
 
@@ -29,9 +30,13 @@ int store_sync(struct ua *ua);
 void store_persist(struct ua *ua, struct sippres_sub *sub, const void *record, size_t len);
 void store_forget(struct ua *ua, const char *call_id, const char *local_tag);
 void store_forget_sub(struct ua *ua, struct sippres_sub *sub);
+/* Publications: one file each, TOKEN.pub (named when first stored; the entity-tag changes with every
+ * refresh, the name does not), next to the subscriptions' .sub files; not counted by max_records. */
+void store_persist_publication(struct ua *ua, struct sippres_publication *pub, const void *record, size_t len);
+void store_forget_publication(struct ua *ua, struct sippres_publication *pub);
 void store_save_device(struct ua *ua, const char *device, int state);
 void store_save_presence(struct ua *ua, const char *provider, int state, const char *subtype, const char *message);
-/* Device and presence states, then subscriptions (which queue their NOTIFYs). */
+/* Device and presence states, then publications, then subscriptions (which queue their NOTIFYs). */
 int store_load(struct ua *ua);
 
 #endif

@@ -550,6 +550,8 @@ static void test_commands(void **state)
 	assert_int_equal(c.kind, CMD_SHOW_HINTS);
 	parse_ok("pjsip show subscriptions inbound", &c);
 	assert_int_equal(c.kind, CMD_SHOW_SUBS);
+	parse_ok("pjsip show publications", &c);
+	assert_int_equal(c.kind, CMD_SHOW_PUBS);
 
 	parse_err("frobnicate", "unknown command");
 	parse_err("quit now", "usage: quit");

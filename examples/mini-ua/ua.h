@@ -175,6 +175,24 @@ struct notify_out {
 };
 /* Returns a malloc'ed NOTIFY or NULL (a field osip cannot parse, or out of memory). */
 char *sip_build_notify(const struct notify_out *n, size_t *len);
+struct publish_out {
+	const char *ruri;          /* the server_uri */
+	const char *via_sent_by;
+	const char *branch;
+	const char *from_uri, *from_tag, *to_uri;
+	const char *call_id;
+	uint32_t cseq;
+	const char *contact;
+	const char *event;
+	uint32_t expires;
+	const char *if_match;      /* NULL: an initial publication */
+	const char *content_type;  /* NULL: no body (a refresh) */
+	const char *body;
+	size_t body_len;
+	const char *user_agent;    /* NULL: none */
+};
+/* Returns a malloc'ed PUBLISH (RFC 3903) or NULL (a field osip cannot parse, or out of memory). */
+char *sip_build_publish(const struct publish_out *p, size_t *len);
 /* osip's text of a message as a malloc'd, NUL-terminated copy (free()); NULL on failure. */
 char *sip_message_to_malloc(osip_message_t *m, size_t *len);
 /* user part of a SIP URI string (malloc'ed), NULL if none. */
@@ -199,6 +217,7 @@ struct ntx {
 	uint32_t interval;         /* current E interval */
 	bool proceeding;
 	bool queued;               /* built, not yet sent (in ua->outq) */
+	bool publish;              /* a PUBLISH of an outbound publish (call_id its Call-ID, local_tag its name) */
 	size_t heap_index;
 	struct ntx *hnext;
 };

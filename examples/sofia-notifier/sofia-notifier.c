@@ -504,6 +504,9 @@ static const char *command(struct app *app, const char *line, int *silent)
 	case CMD_SHOW_SUBS:
 		r = sippres_sub_foreach(app->ctx, show_sub, app);
 		break;
+	case CMD_SHOW_PUBS:
+		cmd_free(&c);
+		return "no publications here (sippres-mini-ua serves PUBLISH)";
 	default:
 		r = cmd_apply(app->ctx, &c, err, sizeof(err));
 		cmd_free(&c);
