@@ -282,6 +282,41 @@ static void test_dialog(void **state)
 	assert_null(st.causing_call);
 }
 
+/* A proxy that publishes one dialog twice without SIP-If-Match (Kamailio's
+ * pua_dialoginfo does when two of its PUBLISHes race): the publication
+ * changed last says what the call is, its end included. */
+static void test_dialog_published_twice(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_publish_res res;
+	struct sippres_exten_status st;
+	char first[64], second[64];
+
+	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, NULL, "application/dialog-info+xml",
+	                         DIALOG("trying"), 0, &res), 200);
+	snprintf(first, sizeof(first), "%s", res.etag);
+	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, NULL, "application/dialog-info+xml",
+	                         DIALOG("early"), 0, &res), 200);
+	snprintf(second, sizeof(second), "%s", res.etag);
+	assert_int_equal(sippres_publication_count(f->ctx), 2);
+	assert_int_equal(sippres_device_state_get(f->ctx, "Dialog/1000"), SIPPRES_DEVICE_RINGING);
+	/* the older publication is changed last: confirmed */
+	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, first, "application/dialog-info+xml",
+	                         DIALOG("confirmed"), 1, &res), 200);
+	snprintf(first, sizeof(first), "%s", res.etag);
+	assert_int_equal(sippres_device_state_get(f->ctx, "Dialog/1000"), SIPPRES_DEVICE_INUSE);
+	exten(f, &st);
+	assert_non_null(st.causing_call);
+	assert_int_equal(st.causing_call->state, SIPPRES_CALL_CONFIRMED);
+	/* the call ends in one of them: it is over, the other's stale copy does not keep it */
+	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, first, "application/dialog-info+xml",
+	                         DIALOG("terminated"), 2, &res), 200);
+	assert_int_equal(sippres_device_state_get(f->ctx, "Dialog/1000"), SIPPRES_DEVICE_NOT_INUSE);
+	exten(f, &st);
+	assert_null(st.causing_call);
+	assert_int_equal(sippres_publication_count(f->ctx), 2);
+}
+
 static void test_devicestate(void **state)
 {
 	struct fx *f = *state;
@@ -605,6 +640,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dialog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dialog_published_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_devicestate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_devicestate, setup, teardown),

@@ -17,6 +17,7 @@
  * Local device changes go out to the outbound publishes (the device hook);
  * changes that came in as asterisk-devicestate do not, so two servers never
  * loop. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "publish-private.h"
@@ -98,65 +99,127 @@ static bool listed(char *const *ids, size_t n, const char *id)
 	return false;
 }
 
+static int seq_desc(const void *a, const void *b)
+{
+	const struct sippres_publication *x = *(const struct sippres_publication *const *)a;
+	const struct sippres_publication *y = *(const struct sippres_publication *const *)b;
+
+	return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0;
+}
+
+/* The resource's dialog publications, latest body first (*ret NULL: none). */
+static int dialog_pubs(struct sippres_ctx *ctx, struct sippres__pub_resource *r,
+                       const struct sippres_publication ***ret, size_t *n)
+{
+	const struct sippres_publication **v;
+	size_t k = 0;
+
+	*ret = NULL;
+	*n = 0;
+	for (struct sippres__dnode *d = r->pubs.head; d; d = d->next)
+		k += PUB_OF(d)->event == SIPPRES_PUBLISH_DIALOG;
+	if (!k)
+		return 0;
+	v = sippres__reallocarray(ctx, NULL, k, sizeof(*v));
+	if (!v)
+		return SIPPRES_E_NOMEM;
+	for (struct sippres__dnode *d = r->pubs.head; d; d = d->next) {
+		if (PUB_OF(d)->event == SIPPRES_PUBLISH_DIALOG)
+			v[(*n)++] = PUB_OF(d);
+	}
+	qsort(v, *n, sizeof(*v), seq_desc);
+	*ret = v;
+	return 0;
+}
+
 /* Set the calls of the dialogs on the resource's device, clear the calls of
- * dialogs that went, then the device's state (so its NOTIFYs carry the calls). */
+ * dialogs that went, then the device's state (so its NOTIFYs carry the
+ * calls). A call that several publications hold (a proxy that sent a second
+ * initial PUBLISH for a dialog it had published) is what the publication
+ * changed last says, terminated included. */
 static int compose_dialog(struct sippres_ctx *ctx, struct sippres__pub_resource *r)
 {
+	const struct sippres_publication **pubs;
 	struct sippres__devagg agg;
-	char **ids = NULL;
-	size_t nids = 0, cap = 0;
-	int state, e = 0;
+	char **ids = NULL;  /* every call seen, the latest publication's first */
+	bool *set = NULL;   /* set[i]: ids[i] is a live call on the device */
+	size_t npubs, nids = 0, cap = 0, kept = 0;
+	int state, e;
 
+	e = dialog_pubs(ctx, r, &pubs, &npubs);
 	sippres__devagg_init(&agg);
-	for (struct sippres__dnode *n = r->pubs.head; n && e >= 0; n = n->next) {
-		const struct sippres_publication *p = PUB_OF(n);
+	for (size_t k = 0; e >= 0 && k < npubs; k++) {
+		const struct sippres_publication *p = pubs[k];
 
-		if (p->event != SIPPRES_PUBLISH_DIALOG)
-			continue;
 		for (size_t i = 0; i < p->dinfo.n_dialogs && e >= 0; i++) {
 			const struct sippres__dialog *dl = &p->dinfo.dialogs[i];
 			struct sippres_call call;
 
-			sippres__devagg_add(&agg, sippres__dialog_device_state(dl));
 			sippres__dialog_to_call(dl, &call);
-			if (call.state == SIPPRES_CALL_TERMINATED || listed(ids, nids, call.call_id))
+			if (listed(ids, nids, call.call_id))
 				continue;
-			if (sippres_call_set(ctx, r->device, &call) < 0) {
-				sippres__log(ctx, SIPPRES_LOG_INFO, "%s: dialog %s is not usable as a call", r->name, dl->id);
-				continue;
-			}
 			if (nids == cap) {
 				size_t ncap = cap ? cap * 2 : 8;
 				char **t = sippres__reallocarray(ctx, ids, ncap, sizeof(*t));
+				bool *u = t ? sippres__reallocarray(ctx, set, ncap, sizeof(*u)) : NULL;
 
-				if (!t) {
+				if (t)
+					ids = t;
+				if (!u) {
 					e = SIPPRES_E_NOMEM;
 					break;
 				}
-				ids = t;
+				set = u;
 				cap = ncap;
 			}
 			ids[nids] = sippres__strdup(ctx, call.call_id);
-			if (!ids[nids])
+			if (!ids[nids]) {
 				e = SIPPRES_E_NOMEM;
-			else
-				nids++;
+				break;
+			}
+			set[nids] = false;
+			sippres__devagg_add(&agg, sippres__dialog_device_state(dl));
+			if (call.state != SIPPRES_CALL_TERMINATED) {
+				if (sippres_call_set(ctx, r->device, &call) < 0)
+					sippres__log(ctx, SIPPRES_LOG_INFO, "%s: dialog %s is not usable as a call", r->name, dl->id);
+				else
+					set[nids] = true;
+			}
+			nids++;
 		}
 	}
+	sippres__free(ctx, pubs);
 	if (e < 0) {
 		for (size_t i = 0; i < nids; i++)
 			sippres__free(ctx, ids[i]);
 		sippres__free(ctx, ids);
+		sippres__free(ctx, set);
 		return e;
 	}
 	for (size_t i = 0; i < r->ncalls; i++) {
-		if (!listed(ids, nids, r->calls[i]))
+		size_t j = 0;
+
+		while (j < nids && strcmp(ids[j], r->calls[i]) != 0)
+			j++;
+		if (j == nids || !set[j])
 			sippres_call_clear(ctx, r->device, r->calls[i]);
 		sippres__free(ctx, r->calls[i]);
 	}
 	sippres__free(ctx, r->calls);
+	/* the resource keeps the ids of the calls it set */
+	for (size_t i = 0; i < nids; i++) {
+		if (set[i])
+			ids[kept++] = ids[i];
+		else
+			sippres__free(ctx, ids[i]);
+	}
+	sippres__free(ctx, set);
+	if (!kept) {
+		sippres__free(ctx, ids);
+		ids = NULL;
+	}
 	r->calls = ids;
-	r->ncalls = nids;
+	r->ncalls = kept;
 	/* no dialog gives INVALID in the aggregation: idle here */
 	state = agg.state == SIPPRES_DEVICE_INVALID ? SIPPRES_DEVICE_NOT_INUSE : agg.state;
 	return sippres__device_state_apply(ctx, r->device, state, false);

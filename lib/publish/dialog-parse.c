@@ -138,17 +138,17 @@ static int read_state(struct sippres_ctx *ctx, const xmlNode *n, uint32_t *state
 		return bad(ctx, n, "unknown dialog <state>");
 	if (r < 0)
 		return r;
-	r = bad(ctx, n, "unknown dialog <state>");
+	r = SIPPRES_E_PARSE;
 	/* RFC 4235's values are lower case, but Kamailio 5.6's pua_dialoginfo
 	 * sends <state>Trying</state>: compare ASCII case-insensitively */
-	for (uint32_t i = 0; i < sizeof(dlg_states) / sizeof(dlg_states[0]); i++) {
+	for (uint32_t i = 0; r < 0 && i < sizeof(dlg_states) / sizeof(dlg_states[0]); i++) {
 		if (sippres__streq_nocase(t, dlg_states[i])) {
 			*state = i;
 			r = 0;
 		}
 	}
 	sippres__free(ctx, t);
-	return r;
+	return r < 0 ? bad(ctx, n, "unknown dialog <state>") : 0;
 }
 
 static int read_dialog(struct sippres_ctx *ctx, const xmlNode *n, struct sippres__dialog *d)
