@@ -27,6 +27,12 @@
 	"remote-tag=\"r\" direction=\"recipient\"><state>" state "</state><remote><identity display=\"Bob\">"   \
 	"sip:2000@example.com</identity></remote></dialog></dialog-info>"
 
+#define DIALOG_OUT(state)                                                                                \
+	"<?xml version=\"1.0\"?><dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"1\" " \
+	"state=\"full\" entity=\"sip:1000@example.com\"><dialog id=\"d2\" call-id=\"c2\" local-tag=\"l\" "  \
+	"remote-tag=\"r\" direction=\"initiator\"><state>" state "</state><remote><identity>"             \
+	"sip:3000@example.com</identity></remote></dialog></dialog-info>"
+
 struct fx {
 	struct sippres_ctx *ctx;
 	uint8_t record[4096];
@@ -39,13 +45,18 @@ struct fx {
 	int rnd_mode; /* 0: a sequence, 1: the same bytes every call, 2: the source fails */
 	char notify[4096]; /* the last NOTIFY body */
 	int notifies;
+	struct sippres_sub *other; /* a second subscription, counted apart */
+	int other_notifies;
 };
 
 static int on_notify(void *ud, struct sippres_sub *sub, const struct sippres_notify *n)
 {
 	struct fx *f = ud;
 
-	(void)sub;
+	if (sub && sub == f->other) {
+		f->other_notifies++;
+		return 0;
+	}
 	assert_true(n->body_len < sizeof(f->notify));
 	memcpy(f->notify, n->body ? n->body : "", n->body_len);
 	f->notify[n->body_len] = '\0';
@@ -578,33 +589,42 @@ static void test_hostile_bodies(void **state)
 	free(deep);
 }
 
-/* A BLF watcher of the hint sees a proxy's dialogs with the caller. */
-static void test_blf_watcher(void **state)
+/* A dialog subscription of endpoint ep (made with profile) to 1000, its
+ * first NOTIFY sent. */
+static struct sippres_sub *blf_subscribe(struct fx *f, const char *ep_name, uint32_t profile, const char *call_id)
 {
-	struct fx *f = *state;
-	struct sippres_endpoint ep = {.size = sizeof(ep), .context = "default"};
+	struct sippres_endpoint ep = {.size = sizeof(ep), .context = "default", .profile = profile};
 	struct sippres_subscribe_req req;
 	struct sippres_subscribe_res sres = {.size = sizeof(sres)};
-	struct sippres_publish_res res;
 	struct sippres_sub *sub = NULL;
-	char etag[64];
 
-	assert_int_equal(sippres_endpoint_set(f->ctx, "phone", &ep), 0);
+	assert_true(sippres_endpoint_set(f->ctx, ep_name, &ep) >= 0);
 	memset(&req, 0, sizeof(req));
 	req.size = sizeof(req);
-	req.endpoint = "phone";
+	req.endpoint = ep_name;
 	req.ruri_scheme = "sip";
 	req.ruri_user = "1000";
 	req.ruri_host = "example.com";
 	req.from_uri = "sip:phone@example.com";
 	req.from_tag = "ft";
-	req.call_id = "blf-1";
+	req.call_id = call_id;
 	req.contact = "sip:phone@192.0.2.1";
 	req.event = "dialog";
 	req.expires = 600;
 	assert_int_equal(sippres_subscribe(f->ctx, &req, 0, &sres, &sub), 0);
 	assert_int_equal(sres.status, 200);
 	assert_true(sippres_ctx_handle_timeout(f->ctx, 0) >= 0);
+	return sub;
+}
+
+/* A BLF watcher of the hint sees a proxy's dialogs with the caller. */
+static void test_blf_watcher(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_publish_res res;
+	struct sippres_sub *sub = blf_subscribe(f, "phone", SIPPRES_PROFILE_STANDARD, "blf-1");
+	char etag[64];
+
 	assert_int_equal(f->notifies, 1);
 	assert_null(strstr(f->notify, "<dialog "));
 	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, NULL, "application/dialog-info+xml", DIALOG("early"),
@@ -634,6 +654,39 @@ static void test_blf_watcher(void **state)
 	assert_int_equal(sippres_sub_terminate(f->ctx, sub, 40), 0);
 }
 
+/* An outgoing call is in use from its start: early -> confirmed changes no
+ * state. A dialog-info watcher in the standard profile still hears of it
+ * (RFC 4235); one in the asterisk profile does not, as with Asterisk. */
+static void test_calls_only_change(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_publish_res res;
+	struct sippres_sub *sub = blf_subscribe(f, "phone", SIPPRES_PROFILE_STANDARD, "blf-1");
+	int before, other_before;
+	char etag[64];
+
+	f->other = blf_subscribe(f, "ast-phone", SIPPRES_PROFILE_ASTERISK, "blf-2"); /* its first NOTIFY is sent */
+	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, NULL, "application/dialog-info+xml",
+	                         DIALOG_OUT("early"), 10, &res), 200);
+	snprintf(etag, sizeof(etag), "%s", res.etag);
+	assert_true(sippres_ctx_handle_timeout(f->ctx, 10) >= 0);
+	assert_int_equal(sippres_device_state_get(f->ctx, "Dialog/1000"), SIPPRES_DEVICE_INUSE);
+	assert_non_null(strstr(f->notify, "<state>early</state>"));
+	before = f->notifies;
+	other_before = f->other_notifies;
+	assert_int_equal(other_before, 1); /* in use: the asterisk-profile watcher is told */
+	assert_int_equal(publish(f, "proxy", "1000", "dialog", 600, etag, "application/dialog-info+xml",
+	                         DIALOG_OUT("confirmed"), 20, &res), 200);
+	assert_true(sippres_ctx_handle_timeout(f->ctx, 20) >= 0);
+	assert_int_equal(sippres_device_state_get(f->ctx, "Dialog/1000"), SIPPRES_DEVICE_INUSE);
+	assert_int_equal(f->notifies, before + 1);
+	assert_non_null(strstr(f->notify, "<state>confirmed</state>"));
+	assert_non_null(strstr(f->notify, "direction=\"initiator\""));
+	assert_int_equal(f->other_notifies, other_before);
+	assert_int_equal(sippres_sub_terminate(f->ctx, sub, 30), 0);
+	assert_int_equal(sippres_sub_terminate(f->ctx, f->other, 30), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -648,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_composition, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blf_watcher, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_calls_only_change, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("publish", tests, NULL, NULL);

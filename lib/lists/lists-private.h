@@ -92,6 +92,8 @@ enum sippres__rls_action {
 	SIPPRES__RLS_NOTIFY, /* send the list's NOTIFY now */
 	SIPPRES__RLS_BATCH   /* send it after *delay_ms (the list's batching interval) */
 };
+/* The tree of the member whose link to its hint this is. */
+struct sippres__rls *sippres__rls_of_link(struct sippres__hlink *link);
 /* A member's hint had an event (link is the member's link to it). Returns the
  * member's tree and what to do. */
 int sippres__rls_member_event(struct sippres__hlink *link, const struct sippres_exten_status *st,

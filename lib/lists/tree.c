@@ -295,6 +295,11 @@ bool sippres__rls_has_changes(const struct sippres__rls *rls)
 	return sippres__rls_subtree_changed(rls->root);
 }
 
+struct sippres__rls *sippres__rls_of_link(struct sippres__hlink *link)
+{
+	return SIPPRES__CONTAINER_OF(link, struct sippres__rls_node, link)->rls;
+}
+
 int sippres__rls_member_event(struct sippres__hlink *link, const struct sippres_exten_status *st,
                               struct sippres__rls **ret, uint32_t *delay_ms)
 {

@@ -222,7 +222,7 @@ static int compose_dialog(struct sippres_ctx *ctx, struct sippres__pub_resource 
 	r->ncalls = kept;
 	/* no dialog gives INVALID in the aggregation: idle here */
 	state = agg.state == SIPPRES_DEVICE_INVALID ? SIPPRES_DEVICE_NOT_INUSE : agg.state;
-	return sippres__device_state_apply(ctx, r->device, state, false);
+	return sippres__device_state_apply(ctx, r->device, state, SIPPRES__DEV_CALLS_CHANGED);
 }
 
 int sippres__pub_compose(struct sippres_ctx *ctx, struct sippres__pub_resource *r, uint32_t event)
@@ -248,7 +248,7 @@ int sippres__pub_devicestate_apply(struct sippres_ctx *ctx, struct sippres__pub_
 	} else if (ev.type == SIPPRES__AST_DEVICESTATE) {
 		if (!sippres__filter_match(&r->filter, ev.device))
 			sippres__log(ctx, SIPPRES_LOG_DEBUG, "%s: device %s is filtered out", r->name, ev.device);
-		else if ((e = sippres__device_state_apply(ctx, ev.device, ev.state, true)) == SIPPRES_E_INVAL)
+		else if ((e = sippres__device_state_apply(ctx, ev.device, ev.state, SIPPRES__DEV_REMOTE)) == SIPPRES_E_INVAL)
 			sippres__log(ctx, SIPPRES_LOG_INFO, "%s: device name %s is not usable", r->name, ev.device);
 	} else if (ev.type == SIPPRES__AST_REFRESH && restored) {
 		/* that request was answered before the restart; the peer asks again

@@ -116,6 +116,7 @@ struct sippres__registry {
 	uint64_t call_seq;
 	sippres__hint_hook *hint_hook;
 	sippres__device_hook *device_hook;
+	bool calls_only;               /* the hint event being dispatched is a change of calls alone */
 };
 
 /* ---- for the layers above -------------------------------------------------- */
@@ -124,9 +125,18 @@ struct sippres__registry {
  * (one of each per context). */
 void sippres__registry_set_hint_hook(struct sippres_ctx *ctx, sippres__hint_hook *fn);
 void sippres__registry_set_device_hook(struct sippres_ctx *ctx, sippres__device_hook *fn);
-/* sippres_device_state_set() with the change's origin (remote: from another
- * server); the same checks and errors. */
-int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int state, bool remote);
+/* sippres_device_state_set() with flags: SIPPRES__DEV_REMOTE (the change
+ * came from another server), SIPPRES__DEV_CALLS_CHANGED (the device's calls
+ * were changed just before: a hint whose state stays the same still gets an
+ * event, which sippres__hint_event_calls_only() tells apart). The same checks
+ * and errors. */
+#define SIPPRES__DEV_REMOTE 1u
+#define SIPPRES__DEV_CALLS_CHANGED 2u
+int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int state, uint32_t flags);
+/* Inside the hint hook: is this event a change of a device's calls alone
+ * (the hint's state is the same; RFC 4235 watchers want it, Asterisk's
+ * do not)? */
+bool sippres__hint_event_calls_only(const struct sippres_ctx *ctx);
 /* Call fn for every device whose state was set here (not by another
  * server: sippres__device_state_apply with remote), until it returns < 0. */
 int sippres__local_devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg, const char *device, int state),

@@ -75,11 +75,17 @@ void sippres__sources_free(struct sippres_ctx *ctx, struct sippres__map *m)
 
 SIPPRES_EXPORT int sippres_device_state_set(struct sippres_ctx *ctx, const char *device, int state)
 {
-	return sippres__device_state_apply(ctx, device, state, false);
+	return sippres__device_state_apply(ctx, device, state, 0);
 }
 
-int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int state, bool remote)
+bool sippres__hint_event_calls_only(const struct sippres_ctx *ctx)
 {
+	return ctx->reg->calls_only;
+}
+
+int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int state, uint32_t flags)
+{
+	bool remote = flags & SIPPRES__DEV_REMOTE;
 	struct sippres__source *d;
 	int old;
 	size_t bad;
@@ -104,8 +110,13 @@ int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int
 		sippres__hint_compute_devices(h);
 		/* Asterisk re-notifies a ringing state even when unchanged, so a new
 		 * ringing call reaches the watchers with its caller. */
-		if (was != h->exten_state || (h->exten_state & SIPPRES_EXTEN_RINGING))
+		if (was != h->exten_state || (h->exten_state & SIPPRES_EXTEN_RINGING)) {
 			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_DEVICE);
+		} else if (flags & SIPPRES__DEV_CALLS_CHANGED) {
+			ctx->reg->calls_only = true;
+			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_DEVICE);
+			ctx->reg->calls_only = false;
+		}
 	}
 	if (old != state && ctx->reg->device_hook)
 		ctx->reg->device_hook(ctx, d->name, old, state, remote);

@@ -165,7 +165,9 @@ void sippres__hint_dispatch(struct sippres_ctx *ctx, struct sippres__hint *h, ui
 	for (struct sippres__dnode *n = h->watches.head; n; n = n->next) {
 		struct sippres_watch *w = SIPPRES__CONTAINER_OF(n, struct sippres_watch, node);
 
-		if (!w->dead)
+		/* the public watchers are told of state changes (a change of calls
+		 * alone is for the subscriptions' dialog-info) */
+		if (!w->dead && !ctx->reg->calls_only)
 			w->fn(w->user_data, &st);
 	}
 	ctx->in_callback--;

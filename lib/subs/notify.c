@@ -321,13 +321,25 @@ int sippres__sub_finish(struct sippres_ctx *ctx, struct sippres_sub *s, const st
 	return r < 0 ? r : 1;
 }
 
+/* Does the subscription take an event of a device's calls alone? Only
+ * dialog-info in the standard profile (RFC 4235: every dialog change);
+ * Asterisk sends nothing while the extension state stays. */
+static bool takes_calls_only(struct sippres_sub *s)
+{
+	return s && !sippres__sub_asterisk(s) && strcmp(s->content_type, "application/dialog-info+xml") == 0;
+}
+
 /* A list member's event: do what the lists layer asks. */
 static void member_event(struct sippres_ctx *ctx, struct sippres__hlink *l, const struct sippres_exten_status *st)
 {
 	struct sippres__rls *rls;
 	struct sippres_sub *owner;
 	uint32_t delay;
-	int act = sippres__rls_member_event(l, st, &rls, &delay);
+	int act;
+
+	if (sippres__hint_event_calls_only(ctx) && !takes_calls_only(sippres__rls_of_link(l)->timer.owner))
+		return;
+	act = sippres__rls_member_event(l, st, &rls, &delay);
 
 	owner = rls->timer.owner;
 	if (!owner)
@@ -359,6 +371,8 @@ void sippres__subs_hint_event(struct sippres_ctx *ctx, struct sippres__hint *h, 
 		if (s->queued != SQ_NONE)
 			continue; /* the queued NOTIFY will carry the current state */
 		if (st->reason == SIPPRES_REASON_PRESENCE && !sippres__sub_asterisk(s) && !shows_presence(s->content_type))
+			continue;
+		if (sippres__hint_event_calls_only(ctx) && !takes_calls_only(s))
 			continue;
 		sippres__sub_send(ctx, s, SIPPRES_NOTIFY_CHANGE, st, false, 0);
 	}
