@@ -26,6 +26,24 @@ static void text_str(struct sippres_xml *w, const char *s)
 	sippres__xml_text(w, s, strlen(s));
 }
 
+/* The standard profile's <basic> and tuple note also follow the presence
+ * state, so that a watcher reading only <basic> sees someone go offline:
+ * a hint without devices takes them from its presence state alone (when
+ * set), and a presence state of unavailable closes a hint whose devices are
+ * reachable. The asterisk profile takes them from the devices, as Asterisk. */
+static void std_basic(const struct sippres_body_input *in, struct sippres__exten_map *m)
+{
+	bool reachable = in->presence_state >= SIPPRES_PRESENCE_AVAILABLE && in->presence_state <= SIPPRES_PRESENCE_DND;
+
+	if (in->n_devices == 0 && in->presence_state != SIPPRES_PRESENCE_NOT_SET) {
+		m->local_state = reachable ? SIPPRES__NOTIFY_OPEN : SIPPRES__NOTIFY_CLOSED;
+		m->note = reachable ? "Ready" : "Unavailable";
+	} else if (in->presence_state == SIPPRES_PRESENCE_UNAVAILABLE) {
+		m->local_state = SIPPRES__NOTIFY_CLOSED;
+		m->note = "Unavailable";
+	}
+}
+
 /* The fixed parts are written as raw fragments per formatting (the fast
  * path); every value goes through the escaping writer. */
 int sippres__gen_pidf(void *user_data, struct sippres_xml *w, const struct sippres_body_input *in)
@@ -36,6 +54,8 @@ int sippres__gen_pidf(void *user_data, struct sippres_xml *w, const struct sippr
 
 	(void)user_data;
 	sippres__exten_map(in->exten_state, false, &m);
+	if (!ast)
+		std_basic(in, &m);
 	closed = m.local_state == SIPPRES__NOTIFY_CLOSED;
 
 	sippres__xml_start_lit(w, "presence");

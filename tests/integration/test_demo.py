@@ -56,7 +56,7 @@ def test_demo_runs_its_timeline():
           and panel[-1].endswith('[terminated;reason=timeout]'), 'panel last: %r', panel[-1])
     for want in (r'- Bob Brown: pidf 1001: open "Ringing" \[on-the-phone\]',
                  r'- Alice Adams: pidf 1000: open "Ready" \[away, other: lunch\], message "Out to lunch"',
-                 r'- Reception: pidf 3000: closed "Unavailable" \[busy\], message "Back at 2 pm"',
+                 r'- Reception: pidf 3000: open "Ready" \[busy\], message "Back at 2 pm"',
                  r'- Bob Brown \(terminated\): pidf 1001'):
         check(re.search(want, out), 'panel: no /%s/ in the output', want)
     # bodies are printed under their summaries
