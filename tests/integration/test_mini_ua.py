@@ -158,9 +158,15 @@ def client_main(program, package, body):
     if not exe:
         print('skipped: %s is not installed (Debian package %s; tools/install-deps tests)' % (program, package))
         return 77
+    return verdict(body, exe)
+
+
+def verdict(body, *args):
+    """Run body(*args), which returns a summary of what it proved or raises;
+    print PASS or FAIL with the time taken; 0 or 1."""
     t0 = time.monotonic()
     try:
-        summary = body(exe)
+        summary = body(*args)
     except Exception as e:  # noqa: BLE001  the test's verdict
         import traceback
         traceback.print_exc()
