@@ -465,6 +465,126 @@ def test_eid():
     return 'refused: 4 malformed --eid'
 
 
+SLACK = 3.0 if os.environ.get('MINIUA_WRAPPER') else 0.0  # seconds more for a UA under valgrind to exit
+
+
+def removal_of(peer, etag):
+    """The removal PUBLISH transactions the peer got: Expires: 0, no body; each checked to carry etag."""
+    rem = [m for _, m in peer.requests() if m.get('expires') == '0']
+    for m in rem:
+        check(m.get('sip-if-match') == etag and not m.body and m.get('content-type') is None,
+              'removal %s, want SIP-If-Match %s and no body', describe(m), etag)
+    return rem
+
+
+def stop(env, how):
+    """quit or SIGTERM; returns the seconds until the UA exited (exit status 0 checked)."""
+    t0 = time.monotonic()
+    if how == 'quit':
+        env.ua.proc.stdin.write(b'quit\n')
+        env.ua.proc.stdin.flush()
+    else:
+        env.ua.proc.send_signal(signal.SIGTERM)
+    rc = env.ua.proc.wait(10)
+    took = time.monotonic() - t0
+    check(rc == 0, 'exit status %r after %s:\n%s', rc, how, env.ua.log()[-3000:])
+    return took
+
+
+def test_removal_at_quit_and_sigterm():
+    """quit, and SIGTERM with a PUBLISH in flight: a PUBLISH with Expires: 0 and SIP-If-Match of the live
+    publication (the etag of the answer to the one in flight), answered before the UA exits."""
+    notes = []
+    for how in ('quit', 'SIGTERM'):
+        def policy(m):
+            return (200, [], 0.3) if device_of(m) == 'PJSIP/bob' else (200, [])
+
+        def body(env, peer):
+            peer.wait(lambda m: True, 3, 'the first PUBLISH')
+            env.ua.ok('devstate change PJSIP/alice INUSE')
+            wait_states(peer, {'PJSIP/alice': 'INUSE'}, 3)
+            # bob's PUBLISH is answered 0.3 s late: the UA stops with it in flight
+            env.ua.ok('devstate change PJSIP/bob INUSE')
+            bob = peer.wait(lambda m: device_of(m) == 'PJSIP/bob', 3, 'PJSIP/bob')
+            took = stop(env, how)
+            check(bob.branch in peer.etags, 'the PUBLISH in flight was not answered')
+            rem = removal_of(peer, peer.etags[bob.branch])
+            check(len(rem) == 1, '%s: %d removals:\n%s', how, len(rem), '\n'.join(describe(m) for _, m in
+                                                                                     peer.requests()))
+            check(rem[0].call_id == bob.call_id and rem[0].cseq[0] == bob.cseq[0] + 1,
+                  'removal Call-ID/CSeq %s %r after %s %r', rem[0].call_id, rem[0].cseq, bob.call_id, bob.cseq)
+            check(took < 1.0 + SLACK, '%s took %.2f s', how, took)
+            check(re.search(r'removal at \S+: 200', env.ua.log()), 'no removal answer in the log')
+            notes.append('%s: removed, exit after %.2f s' % (how, took))
+        run(body, policy)
+    return '; '.join(notes)
+
+
+def test_removal_bounded_when_peer_is_gone():
+    """A peer that answers everything but the removal: the UA still exits within about 1 s."""
+    def policy(m):
+        return None if m.get('expires') == '0' else (200, [])
+
+    notes = []
+    for how in ('quit', 'SIGTERM'):
+        def body(env, peer):
+            peer.wait(lambda m: True, 3, 'the first PUBLISH')
+            wait_until(lambda: peer.etags, 3, 'the first answer')
+            took = stop(env, how)
+            rem = [t for t, m in peer.received() if m.get('expires') == '0']
+            check(rem, 'no removal sent')
+            check(0.9 <= took < 1.3 + SLACK, '%s with an unanswered removal took %.2f s (want about 1 s)', how,
+                  took)
+            check(len(rem) >= 2 or SLACK, 'the removal was not retransmitted (%d datagrams in %.2f s)', len(rem),
+                  took)
+            check('not removed within 1000 ms' in env.ua.log(), 'no warning in the log')
+            notes.append('%s: exit after %.2f s, %d removal datagrams' % (how, took, len(rem)))
+        run(body, policy)
+    return '; '.join(notes)
+
+
+def test_removal_on_reload():
+    """A reload that drops one of two outbound publishes: that publication is removed (Expires: 0 and its
+    SIP-ETag), the other one is untouched and goes on publishing."""
+    p1, p2 = Peer(), Peer()
+    env = None
+    try:
+        env = Env({'to-p1': p1, 'to-p2': p2})
+        env.ua.ok('devstate change PJSIP/alice INUSE')
+        for p in (p1, p2):
+            wait_states(p, {'PJSIP/alice': 'INUSE'}, 3)
+        n1 = len(p1.requests())
+        last2 = p2.requests()[-1][1]
+        path = os.path.join(env.dir, 'pjsip.conf')
+        with open(path) as f:
+            text = f.read()
+        block = OUTPUB % {'name': 'to-p2', 'port': p2.port, 'expiration': 3600}
+        check(block in text, 'to-p2 not in pjsip.conf')
+        with open(path, 'w') as f:
+            f.write(text.replace(block, ''))
+        lines = env.ua.ok('core reload')
+        check(any('outbound publish' in l for l in lines), 'reload reply %r', lines)
+        rem = p2.wait(lambda m: m.get('expires') == '0', 3, 'the removal')
+        removal_of(p2, p2.etags[last2.branch])
+        check(rem.call_id == last2.call_id, 'removal in another call: %s vs %s', rem.call_id, last2.call_id)
+        env.ua.ok('devstate change PJSIP/bob BUSY')
+        wait_states(p1, {'PJSIP/bob': 'BUSY'}, 3)
+        time.sleep(0.2)
+        check(len(p1.requests()) == n1 + 1 and not removal_of(p1, None), 'to-p1 after the reload:\n%s',
+              '\n'.join(describe(m) for _, m in p1.requests()[n1:]))
+        check(not [m for _, m in p2.requests() if device_of(m) == 'PJSIP/bob'], 'to-p2 still published')
+        took = stop(env, 'quit')
+        check(len(removal_of(p1, p1.etags[p1.requests()[-2][1].branch])) == 1, 'to-p1 not removed at quit')
+        check(len(removal_of(p2, p2.etags[last2.branch])) == 1, 'to-p2 removed twice')
+        return 'to-p2 removed on reload, to-p1 at quit (%.2f s)' % took
+    finally:
+        if env:
+            env.close()
+        else:
+            p1.close()
+            p2.close()
+
+
 def wait_until(pred, timeout, what):
     deadline = time.monotonic() + timeout
     while not pred():
@@ -475,4 +595,6 @@ def wait_until(pred, timeout, what):
 
 if __name__ == '__main__':
     sys.exit(tmu.tap_main([test_423_min_expires, test_no_answer_timers_then_backoff, test_refresh_before_expiry,
-                           test_412_on_refresh, test_burst_one_outstanding, test_filter, test_eid]))
+                           test_412_on_refresh, test_burst_one_outstanding, test_filter, test_eid,
+                           test_removal_at_quit_and_sigterm, test_removal_bounded_when_peer_is_gone,
+                           test_removal_on_reload]))
