@@ -131,8 +131,10 @@ class Pub:
     def close(self):
         for c in self.clients:
             c.close()
-        self.ua.quit()
+        rc = self.ua.quit()
         shutil.rmtree(self.dir, ignore_errors=True)
+        # 0 after quit; under MINIUA_WRAPPER=valgrind... also its verdict (--error-exitcode)
+        check(rc == 0, 'exit status %r after quit:\n%s', rc, self.ua.log()[-3000:])
 
 
 def show_pubs(ua):
@@ -464,6 +466,9 @@ def test_two_uas_exchange_devicestate():
         back = [m.body for m in after if 'PJSIP/bob' in m.body]
         check(not back, 'A sent B\'s device back to B after the restart: %r', back)
         line = '%s; after it A sent %d bodies, none of B\'s devices' % (line, len(after))
+        for u in (ua_a, ua_b):
+            rc = u.quit()
+            check(rc == 0, 'exit status %r after quit:\n%s', rc, u.log()[-3000:])
         if os.environ.get('PUBTEST_DUMP'):
             print(ua_a.log())
         return 'B caught up after its restart: %s' % line
