@@ -131,6 +131,16 @@ class UA:
     def log(self):
         return ''.join(self.err)
 
+    def wait_log(self, text, timeout=2.0):
+        """Whether text appears in the log within timeout (stderr is read by a thread: a line the UA wrote
+        before its last datagram may not be here yet)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
 
 def parse_args():
     """The arguments every mini UA test script takes (meson passes them), kept in ARGS."""
