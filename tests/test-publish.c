@@ -533,14 +533,14 @@ static void test_hostile_bodies(void **state)
 	struct sippres_exten_status st;
 	char etag[64], *big, *deep;
 	const char *xml[] = {
-		"<?xml version=\"1.0\"?><!DOCTYPE p [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+		("<?xml version=\"1.0\"?><!DOCTYPE p [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
 		"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"t\"><status>"
-		"<basic>open</basic></status><note>&x;</note></tuple></presence>",
-		"<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">"
+		"<basic>open</basic></status><note>&x;</note></tuple></presence>"),
+		("<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">"
 		"<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;\">]><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
-		"entity=\"sip:a@b\"><tuple id=\"t\"><status><basic>open</basic></status><note>&c;</note></tuple></presence>",
-		"<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"t\">"
-		"<status><basic>open</basic></status><note>caf\xc3(</note></tuple></presence>",
+		"entity=\"sip:a@b\"><tuple id=\"t\"><status><basic>open</basic></status><note>&c;</note></tuple></presence>"),
+		("<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"t\">"
+		"<status><basic>open</basic></status><note>caf\xc3(</note></tuple></presence>"),
 		"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"t\">",
 		"<other xmlns=\"urn:x\"/>",
 	};

@@ -274,6 +274,7 @@ void ua_fini(struct ua *ua)
 	strset_free(&ua->lists);
 	strset_free(&ua->inpubs);
 	outpub_free_list(ua->outpubs);
+	outpub_free_list(ua->outpubs_ending);
 	free(ua->extensions_path);
 	free(ua->pjsip_path);
 	store_close(ua);

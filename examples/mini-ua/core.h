@@ -31,6 +31,7 @@ struct ua {
 	struct strset lists;       /* resource list names from pjsip.conf */
 	struct strset inpubs;      /* inbound-publication (resource) names from pjsip.conf */
 	struct outpub *outpubs;    /* outbound publishes (publish.c), a list */
+	struct outpub *outpubs_ending; /* removed or stopping ones whose removal PUBLISH is still to be answered */
 	char *extensions_path, *pjsip_path; /* what ua_reload() reads again */
 	char *state_dir;           /* NULL: no persistence */
 	struct store *store;       /* store.c, with state_dir */
@@ -83,6 +84,11 @@ int outpub_conf(struct ua *ua, struct outpub **list, const char *name, const str
 int outpub_apply(struct ua *ua, struct outpub *fresh, bool initial);
 void outpub_resync_all(struct ua *ua);
 void outpub_free_list(struct outpub *list);
+/* Quit: every outbound publish ends; a live publication gets its removal (Expires: 0, SIP-If-Match). The
+ * ones still waiting for an answer stay in ua->outpubs_ending: main() runs the loop for them, at most
+ * OUTPUB_QUIT_MS. */
+#define OUTPUB_QUIT_MS 1000
+void outpub_end_all(struct ua *ua);
 /* The library's publish callback. */
 int outpub_body(struct ua *ua, const char *name, const char *event, const char *content_type, const char *body,
                 size_t len);

@@ -149,6 +149,28 @@ static void run_lines(struct ua *ua, struct ctl_lines *in, bool eof, struct sbuf
 	flush_replies(out);
 }
 
+/* At quit: the outbound publishes' removals (Expires: 0), and the loop over the socket and the timers until
+ * they are answered or OUTPUB_QUIT_MS have passed. */
+static void remove_publications(struct ua *ua, const sigset_t *waitmask)
+{
+	uint64_t deadline = ua_now_mono_ms() + OUTPUB_QUIT_MS, now;
+
+	outpub_end_all(ua);
+	while (ua->outpubs_ending && (now = ua_now_mono_ms()) < deadline) {
+		struct pollfd p = {.fd = ua->fd, .events = POLLIN};
+		int ms = ua_poll_timeout(ua);
+
+		if (ms < 0 || (uint64_t)ms > deadline - now)
+			ms = (int)(deadline - now);
+		if (ppoll(&p, 1, &(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, waitmask) > 0 &&
+		    (p.revents & POLLIN))
+			ua_recv_batch(ua->fd, 256, on_datagram, ua);
+		ua_run_timers(ua);
+	}
+	if (ua->outpubs_ending)
+		ua_log(LOG_WARN, "stopping: an outbound publication not removed within %d ms", OUTPUB_QUIT_MS);
+}
+
 /* A decimal number from 1 to max. */
 static int parse_number(const char *arg, unsigned long max, unsigned long *out)
 {
@@ -303,6 +325,7 @@ int main(int argc, char **argv)
 	}
 	if (got_signal)
 		ua_log(LOG_INFO, "signal %d: stopping", (int)got_signal);
+	remove_publications(&ua, &waitmask);
 	ua_log(LOG_INFO, "stopping: %zu subscription(s)%s; %lu datagrams in, %lu out, %lu retransmissions, %lu dropped",
 	       sippres_sub_count(ua.ctx), ua.state_dir ? " kept in the state directory" : "", ua.rx, ua.tx,
 	       ua.retransmits, ua.dropped);

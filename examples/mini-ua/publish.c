@@ -17,7 +17,13 @@
  *   final answer, or any other failure, and the same body is tried again
  *   after a backoff (8 T1, doubling, at most 128 T1: 4 s to 64 s by default).
  * - server_uri is resolved when the configuration is loaded, never per
- *   message. */
+ *   message.
+ * - Ending (quit, SIGTERM, a reload that removes the section): the queue is
+ *   dropped and, once the PUBLISH in flight (if any) is answered, a PUBLISH
+ *   with Expires: 0 and SIP-If-Match of the live publication removes it
+ *   (RFC 3903 4.5). Best effort: one try, retransmitted over UDP; an ending
+ *   outbound publish waits in ua->outpubs_ending until it is answered or
+ *   timer F fires (main() waits at most OUTPUB_QUIT_MS for them at quit). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +60,8 @@ struct outpub {
 	size_t nq, capq;
 	unsigned long published, failures;
 	bool resync;               /* outpub_apply: new or changed by a reload */
+	bool ending;               /* in ua->outpubs_ending: only the removal is still to go */
+	bool removal_sent;
 };
 
 static void pending_free(struct pending *p)
@@ -180,20 +188,27 @@ static void start(struct outpub *op)
 }
 
 static void resync(struct ua *ua, struct outpub *op);
+static void end_publication(struct ua *ua, struct outpub *op);
 
 int outpub_apply(struct ua *ua, struct outpub *fresh, bool initial)
 {
 	struct outpub *running = ua->outpubs, *kept = NULL, **tail = &kept;
 	int n = 0;
 
-	/* the ones gone: out of the library too */
-	for (struct outpub *op = running; op; op = op->next) {
-		if (!find(fresh, op->name)) {
-			int r = sippres_outbound_publish_remove(ua->ctx, op->name);
+	/* the ones gone: out of the library too, and their publication removed at the peer */
+	for (struct outpub **pp = &running; *pp;) {
+		struct outpub *op = *pp;
+		int r;
 
-			ua_log(LOG_INFO, "outbound publish %s removed%s", op->name,
-			       r == 0 || r == SIPPRES_E_NOTFOUND ? "" : " (the library refused)");
+		if (find(fresh, op->name)) {
+			pp = &op->next;
+			continue;
 		}
+		r = sippres_outbound_publish_remove(ua->ctx, op->name);
+		ua_log(LOG_INFO, "outbound publish %s removed%s", op->name,
+		       r == 0 || r == SIPPRES_E_NOTFOUND ? "" : " (the library refused)");
+		*pp = op->next;
+		end_publication(ua, op);
 	}
 	while (fresh) {
 		struct outpub *f = fresh, *old = find(running, f->name);
@@ -348,7 +363,12 @@ static void send_publish(struct ua *ua, struct outpub *op, uint64_t now, bool re
 
 	if (op->inflight)
 		return;
-	if (op->nq > 0) {
+	if (op->ending) {
+		if (!op->etag || op->removal_sent)
+			return;
+		memset(&op->sent, 0, sizeof(op->sent));
+		op->removal_sent = true;
+	} else if (op->nq > 0) {
 		op->sent = op->q[0];
 		memmove(op->q, op->q + 1, (op->nq - 1) * sizeof(*op->q));
 		op->nq--;
@@ -367,7 +387,7 @@ static void send_publish(struct ua *ua, struct outpub *op, uint64_t now, bool re
 		.ruri = op->server_uri, .via_sent_by = via, .branch = op->branch,
 		.from_uri = op->from_uri ? op->from_uri : from, .from_tag = op->from_tag, .to_uri = op->to_uri,
 		.call_id = op->call_id, .cseq = op->cseq++, .contact = contact, .event = op->event,
-		.expires = op->expires, .if_match = op->etag,
+		.expires = op->ending ? 0 : op->expires, .if_match = op->etag,
 		.content_type = op->sent.body ? "application/json" : NULL, .body = op->sent.body,
 		.body_len = op->sent.len, .user_agent = OUTPUB_USER_AGENT,
 	};
@@ -386,10 +406,12 @@ static void send_publish(struct ua *ua, struct outpub *op, uint64_t now, bool re
 	op->refresh_at = 0;
 	ua_log(LOG_DEBUG, "PUBLISH %s to %s cseq %u%s%s (%s)", op->name, op->server_uri, o.cseq,
 	       op->etag ? ", SIP-If-Match " : " (initial)", op->etag ? op->etag : "",
-	       op->sent.body ? op->sent.body : "refresh");
+	       op->sent.body ? op->sent.body : op->ending ? "removal" : "refresh");
 	ua_send(ua, x->data, x->len, &x->dst);
 	return;
 fail:
+	if (op->ending)
+		return; /* no removal, then */
 	requeue(op, &op->sent);
 	op->retry_at = now + 8u * ua->ntx.t1;
 }
@@ -402,6 +424,8 @@ int outpub_body(struct ua *ua, const char *name, const char *event, const char *
 
 	(void)event;
 	(void)content_type;
+	if (!op && find(ua->outpubs_ending, name))
+		return 0; /* stopping, or removed by a reload: only the removal goes */
 	if (!op) {
 		ua_log(LOG_WARN, "a body for outbound publish %s, which has no server_uri here: not sent", name);
 		return -1;
@@ -438,14 +462,78 @@ static void failed(struct ua *ua, struct outpub *op, int status, uint64_t now)
 	requeue(op, &op->sent);
 }
 
+/* An ending one whose last PUBLISH got status: the removal next, or done (out of ua->outpubs_ending). */
+static void ending_response(struct ua *ua, struct outpub *op, const struct sip_in *in, int status, uint64_t now)
+{
+	if (op->removal_sent) {
+		ua_log(status >= 200 && status < 300 ? LOG_INFO : LOG_WARN, "outbound publish %s: removal at %s: %d",
+		       op->name, op->server_uri, status);
+	} else if (status >= 200 && status < 300) {
+		const char *etag = in ? sip_header(in, "sip-etag", NULL) : NULL;
+
+		free(op->etag);
+		op->etag = etag && etag[0] ? strdup(etag) : NULL;
+	} else if (status == 412) {
+		free(op->etag); /* the peer has no publication of ours: nothing to remove */
+		op->etag = NULL;
+	} /* else (408, 5xx...): the last SIP-ETag may still be live, remove that */
+	pending_free(&op->sent);
+	send_publish(ua, op, now, false);
+	if (!op->inflight)
+		end_publication(ua, op);
+}
+
+/* Take op (out of any list) into ua->outpubs_ending; its removal goes once nothing is in flight. When there is
+ * nothing to remove (no publication, or it was removed), op is freed. */
+static void end_publication(struct ua *ua, struct outpub *op)
+{
+	struct outpub **pp = &ua->outpubs_ending;
+
+	while (*pp && *pp != op)
+		pp = &(*pp)->next;
+	if (!*pp) {
+		op->next = ua->outpubs_ending;
+		ua->outpubs_ending = op;
+		pp = &ua->outpubs_ending;
+	}
+	if (!op->ending) {
+		op->ending = true;
+		op->retry_at = op->refresh_at = 0;
+		for (size_t i = 0; i < op->nq; i++)
+			pending_free(&op->q[i]);
+		op->nq = 0;
+		send_publish(ua, op, ua_now_mono_ms(), false);
+	}
+	if (!op->inflight) {
+		*pp = op->next;
+		outpub_free(op);
+	}
+}
+
+void outpub_end_all(struct ua *ua)
+{
+	while (ua->outpubs) {
+		struct outpub *op = ua->outpubs;
+
+		ua->outpubs = op->next;
+		end_publication(ua, op);
+	}
+}
+
 void outpub_response(struct ua *ua, const char *name, const char *branch, const struct sip_in *in, int status)
 {
 	struct outpub *op = find(ua->outpubs, name);
 	uint64_t now = ua_now_mono_ms();
 
 	if (!op || !op->inflight || strcmp(op->branch, branch) != 0)
-		return; /* an outbound publish removed or replaced by a reload */
+		op = find(ua->outpubs_ending, name);
+	if (!op || !op->inflight || strcmp(op->branch, branch) != 0)
+		return; /* an outbound publish replaced by a reload */
 	op->inflight = false;
+	if (op->ending) {
+		ending_response(ua, op, in, status, now);
+		return;
+	}
 	if (status >= 200 && status < 300) {
 		const char *etag = in ? sip_header(in, "sip-etag", NULL) : NULL;
 		int64_t e = in ? sip_expires(in) : -1;

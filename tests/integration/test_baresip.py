@@ -42,20 +42,26 @@ def free_port(kind=socket.SOCK_DGRAM):
     return port
 
 
+def write_config(folder, sip, cons, ctrl):
+    """A headless baresip on loopback: SIP on port sip, its console on cons
+    (UDP), ctrl_tcp on ctrl; presence, contacts and the menu loaded."""
+    with open(os.path.join(folder, 'config'), 'w') as f:
+        f.write('poll_method epoll\nsip_listen 127.0.0.1:%d\nnet_interface 127.0.0.1\n'
+                'dns_server 127.0.0.1:53\n'
+                'audio_player aufile,/dev/null\naudio_source aufile,/dev/null\naudio_alert aufile,/dev/null\n'
+                'module_path /usr/lib/baresip/modules\nmodule cons.so\nmodule g711.so\nmodule_tmp uuid.so\n'
+                'module_tmp account.so\nmodule_app contact.so\nmodule_app menu.so\nmodule_app presence.so\n'
+                'module_app ctrl_tcp.so\ncons_listen 127.0.0.1:%d\nctrl_tcp_listen 127.0.0.1:%d\n'
+                % (sip, cons, ctrl))
+
+
 class Baresip:
     """baresip with a config directory of its own, controlled through ctrl_tcp."""
 
     def __init__(self, exe, ua_port):
         self.dir = tempfile.mkdtemp(prefix='miniua-baresip-')
         self.sip, self.ctrl, self.cons = free_port(), free_port(socket.SOCK_STREAM), free_port()
-        with open(os.path.join(self.dir, 'config'), 'w') as f:
-            f.write('poll_method epoll\nsip_listen 127.0.0.1:%d\nnet_interface 127.0.0.1\n'
-                    'dns_server 127.0.0.1:53\n'
-                    'audio_player aufile,/dev/null\naudio_source aufile,/dev/null\naudio_alert aufile,/dev/null\n'
-                    'module_path /usr/lib/baresip/modules\nmodule cons.so\nmodule g711.so\nmodule_tmp uuid.so\n'
-                    'module_tmp account.so\nmodule_app contact.so\nmodule_app menu.so\nmodule_app presence.so\n'
-                    'module_app ctrl_tcp.so\ncons_listen 127.0.0.1:%d\nctrl_tcp_listen 127.0.0.1:%d\n'
-                    % (self.sip, self.cons, self.ctrl))
+        write_config(self.dir, self.sip, self.cons, self.ctrl)
         # From user alice: the mini UA's endpoint [alice] (standard profile)
         with open(os.path.join(self.dir, 'accounts'), 'w') as f:
             f.write('<sip:alice@127.0.0.1:%d;transport=udp>;regint=0;pubint=0;medianat=;answermode=manual\n'

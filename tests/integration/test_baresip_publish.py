@@ -162,14 +162,7 @@ class Baresip(test_baresip.Baresip):
         self.sip = test_baresip.free_port()
         self.ctrl = test_baresip.free_port(socket.SOCK_STREAM)
         self.cons = test_baresip.free_port()
-        with open(os.path.join(self.dir, 'config'), 'w') as f:
-            f.write('poll_method epoll\nsip_listen 127.0.0.1:%d\nnet_interface 127.0.0.1\n'
-                    'dns_server 127.0.0.1:53\n'
-                    'audio_player aufile,/dev/null\naudio_source aufile,/dev/null\naudio_alert aufile,/dev/null\n'
-                    'module_path /usr/lib/baresip/modules\nmodule cons.so\nmodule g711.so\nmodule_tmp uuid.so\n'
-                    'module_tmp account.so\nmodule_app contact.so\nmodule_app menu.so\nmodule_app presence.so\n'
-                    'module_app ctrl_tcp.so\ncons_listen 127.0.0.1:%d\nctrl_tcp_listen 127.0.0.1:%d\n'
-                    % (self.sip, self.cons, self.ctrl))
+        test_baresip.write_config(self.dir, self.sip, self.cons, self.ctrl)
         with open(os.path.join(self.dir, 'accounts'), 'w') as f:
             f.write('<sip:%s@%s;transport=udp>;%s\n' % (aor_user, aor_hostport, params))
         with open(os.path.join(self.dir, 'contacts'), 'w') as f:

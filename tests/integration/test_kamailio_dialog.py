@@ -357,16 +357,7 @@ def main():
     if why:
         print('skipped: %s; tools/install-deps tests installs it' % why)
         return 77
-    t0 = time.monotonic()
-    try:
-        summary = run()
-    except Exception as e:  # noqa: BLE001  the test's verdict
-        import traceback
-        traceback.print_exc()
-        print('FAIL: %s' % e)
-        return 1
-    print('PASS: %s (%.1f s)' % (summary, time.monotonic() - t0))
-    return 0
+    return notifier_tests.verdict(run)
 
 
 if __name__ == '__main__':

@@ -132,6 +132,16 @@ class UA:
     def log(self):
         return ''.join(self.err)
 
+    def wait_log(self, text, timeout=2.0):
+        """Whether text appears in the log within timeout (stderr is read by a thread: a line the UA wrote
+        before its last datagram may not be here yet)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
 
 def parse_args():
     """The arguments every mini UA test script takes (meson passes them), kept in ARGS."""
@@ -159,9 +169,15 @@ def client_main(program, package, body):
     if not exe:
         print('skipped: %s is not installed (Debian package %s; tools/install-deps tests)' % (program, package))
         return 77
+    return verdict(body, exe)
+
+
+def verdict(body, *args):
+    """Run body(*args), which returns a summary of what it proved or raises;
+    print PASS or FAIL with the time taken; 0 or 1."""
     t0 = time.monotonic()
     try:
-        summary = body(exe)
+        summary = body(*args)
     except Exception as e:  # noqa: BLE001  the test's verdict
         import traceback
         traceback.print_exc()

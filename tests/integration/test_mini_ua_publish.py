@@ -15,6 +15,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -131,8 +132,10 @@ class Pub:
     def close(self):
         for c in self.clients:
             c.close()
-        self.ua.quit()
+        rc = self.ua.quit()
         shutil.rmtree(self.dir, ignore_errors=True)
+        # 0 after quit; under MINIUA_WRAPPER=valgrind... also its verdict (--error-exitcode)
+        check(rc == 0, 'exit status %r after quit:\n%s', rc, self.ua.log()[-3000:])
 
 
 def show_pubs(ua):
@@ -383,10 +386,48 @@ def wait_hint(ua, exten, want, timeout=3.0):
         time.sleep(0.05)
 
 
+class Relay:
+    """A UDP relay from A to B that logs what A sends: A's outbound publish goes to it, it forwards every
+    datagram from A to B and every other one (B's answers) to A."""
+
+    def __init__(self, a_port, b_port):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.port = self.sock.getsockname()[1]
+        self.a, self.b = ('127.0.0.1', a_port), ('127.0.0.1', b_port)
+        self.from_a = []  # Msg, in order
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.sock.settimeout(0.05)
+        while not self.stop:
+            try:
+                data, src = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            if src == self.a:
+                try:
+                    self.from_a.append(sipclient.Msg(data, src))
+                except ValueError:
+                    pass
+                self.sock.sendto(data, self.b)
+            else:
+                self.sock.sendto(data, self.a)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
 def test_two_uas_exchange_devicestate():
     pa, pb = free_ports(2)
+    relay = Relay(pa, pb)
     dirs = {}
-    for me, other, mine, theirs in (('a', 'b', pa, pb), ('b', 'a', pb, pa)):
+    # A publishes to B through the relay (its traffic is checked), B to A directly
+    for me, other, mine, theirs in (('a', 'b', pa, relay.port), ('b', 'a', pb, pa)):
         dirs[me] = tmu.make_conf(PEER % {'me': me, 'other': other, 'my_port': mine, 'other_port': theirs}, PEER_EXT)
     ua_a = ua_b = None
     try:
@@ -414,11 +455,22 @@ def test_two_uas_exchange_devicestate():
         check('eid":"02:00:00:00:00:0a' in log_a and 'eid":"02:00:00:00:00:0b' in log_b, '--eid not in the bodies')
         # B dies and comes back without a state directory: its refresh request makes A publish again
         ua_b.kill9()
+        n_before = len(relay.from_a)
         ua_b = tmu.UA(dirs['b'], listen='127.0.0.1:%d' % pb, extra=['--t1', '50', '--eid', '02:00:00:00:00:0b'])
         wait_hint(ua_b, '7000@pubtest', 'State:Busy', timeout=5.0)
         ua_a.ok('devstate change PJSIP/alice NOT_INUSE')
         wait_hint(ua_b, '7000@pubtest', 'State:Idle', timeout=5.0)
         check(re.search(r'outbound publish to-b: 412 from', ua_a.log()), 'A did not see the 412 of the new B')
+        # on the wire after the restart: A answered B's refresh request with its own devices only, never with
+        # PJSIP/bob, whose state came from B
+        after = [m for m in relay.from_a[n_before:] if m.method == 'PUBLISH' and m.body]
+        check(any('PJSIP/alice' in m.body for m in after), 'A sent no state of its own device after the restart')
+        back = [m.body for m in after if 'PJSIP/bob' in m.body]
+        check(not back, 'A sent B\'s device back to B after the restart: %r', back)
+        line = '%s; after it A sent %d bodies, none of B\'s devices' % (line, len(after))
+        for u in (ua_a, ua_b):
+            rc = u.quit()
+            check(rc == 0, 'exit status %r after quit:\n%s', rc, u.log()[-3000:])
         if os.environ.get('PUBTEST_DUMP'):
             print(ua_a.log())
         return 'B caught up after its restart: %s' % line
@@ -426,6 +478,7 @@ def test_two_uas_exchange_devicestate():
         for u in (ua_a, ua_b):
             if u:
                 u.quit()
+        relay.close()
         for d in dirs.values():
             shutil.rmtree(d, ignore_errors=True)
 

@@ -305,7 +305,7 @@ def test_record_limit():
             subs.append(d)
         check(len(records(state)) == 2, 'records %r', records(state))
         check(not [f for f in records(state) if f.startswith(subs[2].remote_tag)], 'the third was stored')
-        check('the limit (--max-records 2)' in ua.log(), 'log:\n%s', ua.log())
+        check(ua.wait_log('the limit (--max-records 2)'), 'log:\n%s', ua.log())
         ua.ok('devstate change PJSIP/carol INUSE')  # 1002 is carol: its NOTIFY still goes out
         c.notify(subs[2])
         # an ended subscription frees its slot: the third's next change stores it
