@@ -11,6 +11,7 @@
 #include <osipparser2/osip_port.h>
 
 #include "core.h"
+#include "cli-show.h"
 
 #define UA_ALLOW "OPTIONS, SUBSCRIBE, NOTIFY, PUBLISH"
 #define UA_ALLOW_EVENTS "presence, dialog"
@@ -782,21 +783,6 @@ static void err_reply(struct sbuf *out, const char *reason)
 	one_line(out, "ERR ", reason);
 }
 
-static int show_hint(void *user_data, const struct sippres_exten_status *st)
-{
-	struct sbuf *out = user_data;
-
-	sbuf_printf(out, "%s@%s: %s State:%s Presence:%s", st->exten, st->context, st->value,
-	            st->is_pattern ? "Pattern" : sippres_exten_state_string(st->exten_state),
-	            st->is_pattern ? "-" : sippres_presence_state_name((int)st->presence_state));
-	if (!st->is_pattern && st->presence_subtype[0])
-		sbuf_printf(out, " Subtype:%s", st->presence_subtype);
-	if (!st->is_pattern && st->presence_message[0])
-		sbuf_printf(out, " Message:%s", st->presence_message);
-	sbuf_add(out, "\n", 1);
-	return 0;
-}
-
 struct show_subs {
 	struct ua *ua;
 	struct sbuf *out;
@@ -871,7 +857,7 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 			store_save_presence(ua, c.a, c.state, c.c, c.d);
 		break;
 	case CMD_SHOW_HINTS:
-		r = sippres_hint_foreach(ua->ctx, show_hint, out);
+		r = cli_show_hints(ua->ctx, out);
 		break;
 	case CMD_SHOW_SUBS: {
 		struct show_subs s = {.ua = ua, .out = out, .now = ua_now_wall_ms()};

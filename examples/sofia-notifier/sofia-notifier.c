@@ -54,6 +54,7 @@ struct peer;
 #include <libsippresence/libsippresence.h>
 
 #include "ctl.h"
+#include "cli-show.h"
 
 #define MAX_ENDPOINTS 64
 #define MAX_PENDING 32 /* NOTIFYs of one subscription awaiting a final response */
@@ -112,6 +113,13 @@ static void reply_line(const char *fmt, ...)
 	fputc('\n', stdout);
 	fflush(stdout);
 	va_end(ap);
+}
+
+/* Reply lines already formatted (each ending in a newline), e.g. a listing of examples/common/cli-show.h. */
+static void reply_text(const char *text, size_t len)
+{
+	fwrite(text, 1, len, stdout);
+	fflush(stdout);
 }
 
 /* ---- peers ------------------------------------------------------------- */
@@ -456,15 +464,6 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_
 
 static void begin_quit(struct app *app);
 
-static int show_hint(void *user_data, const struct sippres_exten_status *st)
-{
-	(void)user_data;
-	reply_line("%s@%s: %s State:%s Presence:%s", st->exten, st->context, st->value,
-	           st->is_pattern ? "(pattern)" : sippres_exten_state_string(st->exten_state),
-	           sippres_presence_state_name((int)st->presence_state));
-	return 0;
-}
-
 static int show_sub(void *user_data, struct sippres_sub *sub)
 {
 	struct app *app = user_data;
@@ -498,9 +497,18 @@ static const char *command(struct app *app, const char *line, int *silent)
 	case CMD_RELOAD:
 		cmd_free(&c);
 		return "no configuration files to reload here (hints and endpoints come from the command line)";
-	case CMD_SHOW_HINTS:
-		r = sippres_hint_foreach(app->ctx, show_hint, app);
+	case CMD_SHOW_HINTS: {
+		struct sbuf out;
+
+		sbuf_init(&out);
+		r = cli_show_hints(app->ctx, &out);
+		if (out.oom && r >= 0)
+			r = SIPPRES_E_NOMEM;
+		if (r >= 0 && out.len)
+			reply_text(out.s, out.len);
+		sbuf_free(&out);
 		break;
+	}
 	case CMD_SHOW_SUBS:
 		r = sippres_sub_foreach(app->ctx, show_sub, app);
 		break;

@@ -41,6 +41,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import asterisk_cli  # noqa: E402
 import sipclient  # noqa: E402
 import test_baresip  # noqa: E402  (Baresip: ctrl_tcp commands and the contacts listing)
 import test_mini_ua as notifier_tests  # noqa: E402
@@ -184,11 +185,9 @@ class Baresip(test_baresip.Baresip):
 
 def hint_presence(ua):
     """The Presence: field of `core show hints` for 1000@peers."""
-    lines = ua.ok('core show hints')
-    h = [l for l in lines if l.startswith('1000@peers')]
-    check(len(h) == 1, 'core show hints: %r', lines)
-    m = re.search(r'Presence:(\S+)', h[0])
-    return m.group(1) if m else None
+    rows = asterisk_cli.hints(ua)
+    check('1000@peers' in rows, 'core show hints: %r', rows)
+    return rows['1000@peers']['presence'] or None
 
 
 def wait_hint_presence(ua, want, timeout=3.0):

@@ -37,6 +37,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import asterisk_cli  # noqa: E402
 import sipclient  # noqa: E402
 import test_mini_ua as notifier_tests  # noqa: E402  (the mini UA as a child process)
 from taprun import check  # noqa: E402
@@ -322,10 +323,10 @@ def run():
             check(rc == 0, 'SIPp %s exit status %r:\n%s', name, rc, p.messages())
         # both hints are idle again, the devices not in use: the caller's too, although its Trying and early
         # raced (the callee rings at once) and made two publications of the one dialog
-        lines = ua.ok('core show hints')
+        rows = asterisk_cli.hints(ua)
         for exten in ('1000', '2000'):
-            hint = [l for l in lines if l.startswith(exten + '@peers')]
-            check(hint and 'State:Idle' in hint[0], 'core show hints after the call (%s): %r', exten, lines)
+            hint = rows.get(exten + '@peers')
+            check(hint and hint['state'] == 'Idle', 'core show hints after the call (%s): %r', exten, rows)
         pubs2000 = len([l for l in ua.ok('pjsip show publications') if l.startswith('2000 event=dialog ')])
         # Kamailio got a 2xx for every PUBLISH: pua logs an error for any other answer
         errors = [l for l in kam.log().splitlines() if 'ERROR' in l or 'CRITICAL' in l]

@@ -21,6 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import asterisk_cli  # noqa: E402
 import sipclient  # noqa: E402
 from taprun import Skip, check  # noqa: E402
 import taprun  # noqa: E402
@@ -321,11 +322,13 @@ def test_presence_state_and_dialog_event():
         env.ua.ok('call clear PJSIP/alice c1@pbx')
         lines, st = env.ua.cmd('call clear PJSIP/alice c1@pbx')
         check(st.startswith('ERR'), 'clearing twice: %s', st)
-        # show hints reports the states
-        lines = env.ua.ok('core show hints')
-        h = [l for l in lines if l.startswith('1000@office:')]
-        check(h and 'State:InUse' in h[0] and 'Presence:away' in h[0] and 'Message:Out to lunch' in h[0],
-              'core show hints: %r', lines)
+        # show hints reports the states (Asterisk's columns have no subtype or message) and the watchers:
+        # d on 1000@office, d2 on alice@blf
+        rows = asterisk_cli.hints(env.ua)
+        h = rows.get('1000@office')
+        check(h and h['state'] == 'InUse' and h['presence'] == 'away' and h['watchers'] == 1,
+              'core show hints: %r', h)
+        check(rows['alice@blf']['watchers'] == 1 and rows['bob@blf']['watchers'] == 0, 'watchers: %r', rows)
     finally:
         env.close()
 
@@ -674,8 +677,8 @@ def test_control_commands():
         ua.ok('core show hints')
         # a new hint, subscribed, changed, then removed: the subscriber is told
         ua.ok('dialplan add extension 5000,hint,Custom:door(Front door) into office')
-        lines = ua.ok('core show hints')
-        check([l for l in lines if l.startswith('5000@office: Custom:door(Front door) State:Idle')], '%r', lines)
+        h = asterisk_cli.hints(ua).get('5000@office')
+        check(h == {'app': 'Custom:door', 'state': 'Idle', 'presence': 'not_set', 'watchers': 0}, '%r', h)
         d, r = c.subscribe('5000', 'presence')
         check(r.status == 200, '%s', r.start)
         c.notify(d)

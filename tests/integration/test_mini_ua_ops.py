@@ -20,6 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import asterisk_cli  # noqa: E402
 import taprun  # noqa: E402
 import test_mini_ua as tm  # noqa: E402
 from sipclient import Client  # noqa: E402
@@ -137,8 +138,7 @@ def test_control_socket_two_clients():
         # a's line arrives in pieces; b is served meanwhile
         a.send(b'devstate change PJSIP/bob ')
         lines, st = b.cmd('core show hints')
-        check(st == 'OK' and any(l.startswith('1001@office: PJSIP/bob(Bob Brown) State:Idle') for l in lines),
-              'b: %r %r', lines, st)
+        check(st == 'OK' and asterisk_cli.hint_rows(lines)['1001@office']['state'] == 'Idle', 'b: %r %r', lines, st)
         a.send(b'RINGING\n')
         check(a.reply() == ([], 'OK'), 'a: devstate')
         n = c.notify(d)
@@ -179,14 +179,14 @@ def test_control_socket_two_clients():
 def test_rx_output_and_exit_codes():
     with OpsEnv() as env:
         rc, out, err = rx(env.path, 'core show hints')
-        check(rc == 0 and out and 'OK' not in out and out[0].startswith('1000@office: '), '%d %r %r', rc, out, err)
-        check(len(out) == len([l for l in out if '@' in l and 'State:' in l]), 'only hint lines: %r', out)
+        check(rc == 0 and out and 'OK' not in out, '%d %r %r', rc, out, err)
+        check(list(asterisk_cli.hint_rows(out))[0] == '1000@office', 'the listing: %r', out)
         rc, out, err = rx(env.path, 'devstate change PJSIP/alice SLEEPY')
         check(rc == 1 and out == [] and err.strip() == "unknown device state 'SLEEPY'", '%d %r %r', rc, out, err)
         rc, out, err = rx(env.path, 'devstate change PJSIP/alice INUSE')
         check(rc == 0 and out == [] and err == '', '%d %r %r', rc, out, err)
-        lines = env.ua.ok('core show hints')
-        check([l for l in lines if l.startswith('1000@office') and 'State:InUse' in l], 'state set by -rx: %r', lines)
+        rows = asterisk_cli.hints(env.ua)
+        check(rows['1000@office']['state'] == 'InUse', 'state set by -rx: %r', rows)
         rc, out, err = rx(os.path.join(env.tmp, 'nothing-here'), 'core show hints')
         check(rc == 2 and 'cannot connect' in err, '%d %r', rc, err)
         p = subprocess.run([tm.ARGS.ua, '-rx'], capture_output=True, text=True, timeout=10)
@@ -240,10 +240,10 @@ def test_sighup_reload():
               n.get('subscription-state'))
         c.no_notify(keep, 0.5)
         c.no_notify(changed, 0.1)  # same state after the change: nothing to tell
-        lines = ua.ok('core show hints')
-        check(not [l for l in lines if l.startswith('1001@office')], '1001 still there: %r', lines)
-        check([l for l in lines if l.startswith('5000@office: Custom:door(Front door)')], '5000 missing: %r', lines)
-        check([l for l in lines if l.startswith('1003@office: PJSIP/lobby&Custom:lobby2 ')], '1003: %r', lines)
+        rows = asterisk_cli.hints(ua)
+        check('1001@office' not in rows, '1001 still there: %r', rows)
+        check(rows.get('5000@office', {}).get('app') == 'Custom:door', '5000 missing: %r', rows)
+        check(rows.get('1003@office', {}).get('app') == 'PJSIP/lobby&Custom:l', '1003: %r', rows)
         check(ua.alive(), 'SIGHUP stopped the UA')
         # the kept subscription goes on in the same dialog, with the next CSeq
         before = keep.notify_cseqs[-1]
@@ -317,8 +317,9 @@ def test_reload_refuses_broken_file():
         ua.ok('devstate change PJSIP/bob BUSY')
         n = c.notify(d)
         check('<state>confirmed</state>' in n.body, 'old hint after a refused reload: %s', n.body)
-        lines = ua.ok('core show hints')
-        check([l for l in lines if l.startswith('1001@office: PJSIP/bob(Bob Brown) State:Busy')], '%r', lines)
+        rows = asterisk_cli.hints(ua)
+        check(rows['1001@office'] == {'app': 'PJSIP/bob', 'state': 'Busy', 'presence': 'not_set', 'watchers': 1},
+              '%r', rows)
         # fixed again: the reload goes through, nothing changes for the subscriber
         env.edit('extensions.conf', lambda t: good)
         rc, out, err = rx(env.path, 'module reload')

@@ -19,6 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import asterisk_cli  # noqa: E402
 import sipclient  # noqa: E402
 import test_mini_ua as tmu  # noqa: E402
 from sipclient import Client  # noqa: E402
@@ -148,10 +149,11 @@ def show_pubs(ua):
 
 
 def hint_state(ua, exten):
-    for line in ua.ok('core show hints'):
-        if line.startswith(exten + ':'):
-            return line
-    raise AssertionError('no hint %s in %r' % (exten, ua.ok('core show hints')))
+    """'State:<state> Presence:<presence>' of exten@context in `core show hints`."""
+    rows = asterisk_cli.hints(ua)
+    if exten not in rows:
+        raise AssertionError('no hint %s in %r' % (exten, rows))
+    return 'State:%(state)s Presence:%(presence)s' % rows[exten]
 
 
 # ---------------------------------------------------------------------------------------------------
