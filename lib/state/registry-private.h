@@ -62,6 +62,9 @@ struct sippres__context {
 	struct sippres__map hints;          /* concrete hints by extension */
 	struct sippres__hint *patterns;     /* pattern hints, most specific first */
 	size_t nhints;                      /* concrete + pattern */
+	char **includes;                    /* `include =>` names, searched in this order */
+	size_t nincludes;
+	uint64_t visit;                     /* the lookup that last searched this context */
 };
 
 struct sippres__hint {
@@ -114,6 +117,7 @@ struct sippres__registry {
 	size_t scratch_cap;
 	struct sippres_watch *graveyard;
 	uint64_t call_seq;
+	uint64_t visit_seq;            /* lookups through includes so far (marks visited contexts) */
 	sippres__hint_hook *hint_hook;
 	sippres__device_hook *device_hook;
 	bool calls_only;               /* the hint event being dispatched is a change of calls alone */
