@@ -393,6 +393,27 @@ static void test_ext_context_includes(void **state)
 	assert_string_equal(found_in(ctx, "e", "7"), "PJSIP/f7@f");
 }
 
+static void test_ext_autohints(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	int r;
+
+	r = load_ext(ctx, &s, "[auto]\nautohints = yes\n[other]\nexten => 1,hint,PJSIP/x\n[bad]\nautohints = maybe\n");
+	assert_int_equal(r, 1);
+	expect_problem(&s, 0, "extensions.conf", 6, 13, "context 'bad': autohints: 'maybe' is not a boolean");
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found_in(ctx, "auto", "alice"), "PJSIP/alice@auto");
+	assert_string_equal(found_in(ctx, "other", "alice"), "");
+	assert_string_equal(found_in(ctx, "bad", "alice"), "");
+	/* a reload without the option turns it off; the autohint made stays */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(load_ext(ctx, &s, "[auto]\n"), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/bob", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found_in(ctx, "auto", "bob"), "");
+	assert_string_equal(found_in(ctx, "auto", "alice"), "PJSIP/alice@auto");
+}
+
 static void test_ext_column_of_library_diag(void **state)
 {
 	struct sippres_ctx *ctx = *state;
@@ -1370,7 +1391,7 @@ static void f_free(void *ud, void *ptr)
 static void test_oom(void **state)
 {
 	const struct vfile files[] = {{"inc.conf", "exten => 3,hint,PJSIP/c\n"}, {NULL, NULL}};
-	const char *ext = "[default]\nexten => 1,hint,PJSIP/a\ninclude => u\ninclude => x\n#include inc.conf\n"
+	const char *ext = "[default]\nexten => 1,hint,PJSIP/a\ninclude => u\ninclude => x\nautohints=yes\n#include inc.conf\n"
 	                  "[t](!)\nexten => 2,hint,PJSIP/b\n"
 	                  "[u](t)\nexten => _2X,hint,Custom:${EXTEN}\nbad line\n";
 	const char *pj = "[t](!)\ntype=endpoint\ncontext=c\n[a](t)\nallow_subscribe=x\n[b](t)\n[l]\ntype=resource_list\n"
@@ -1429,6 +1450,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ext_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_column_of_library_diag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_context_includes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_autohints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_templates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_includes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_include_depth, setup, teardown),

@@ -534,6 +534,66 @@ static void test_include_api(void **state)
 	assert_int_equal(sippres_context_include_foreach(ctx, inc_cb, &s), 0);
 }
 
+static void test_autohints(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	char dev[32];
+
+	assert_int_equal(sippres_context_autohints_set(NULL, "auto", 3), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_context_autohints_set(ctx, "", 3), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_hint_set(ctx, "auto", "carol", "PJSIP/other", NULL), 0);
+	assert_int_equal(sippres_context_autohints_set(ctx, "auto", 3), 0);
+	assert_string_equal(found(ctx, "auto", "alice"), "");
+	/* made on the first state of each device, in that context only */
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "alice"), "PJSIP/alice@auto");
+	assert_string_equal(found(ctx, "default", "alice"), "");
+	{
+		struct sippres_exten_status st = {.size = sizeof(st)};
+		assert_int_equal(sippres_exten_status_get(ctx, "auto", "alice", &st), 0);
+		assert_int_equal(st.exten_state, SIPPRES_EXTEN_INUSE);
+	}
+	/* an explicit hint wins */
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/carol", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "carol"), "PJSIP/other@auto");
+	/* providers too (Asterisk: Custom:bob gives bob) */
+	assert_int_equal(sippres_device_state_set(ctx, "Custom:lamp", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "lamp"), "Custom:lamp@auto");
+	/* a resource that cannot be an extension name gets none */
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/_x", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "_x"), "");
+	/* the bound: 3 autohints, then none */
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/dave", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "dave"), "PJSIP/dave@auto");
+	for (int i = 0; i < 100; i++) {
+		snprintf(dev, sizeof(dev), "PJSIP/h%d", i);
+		assert_int_equal(sippres_device_state_set(ctx, dev, SIPPRES_DEVICE_INUSE), 0);
+	}
+	assert_string_equal(found(ctx, "auto", "h0"), "");
+	/* removing one makes room; an autohint set explicitly no longer counts */
+	assert_int_equal(sippres_hint_remove(ctx, "auto", "dave"), 0);
+	assert_int_equal(sippres_hint_set(ctx, "auto", "lamp", "Custom:lamp(Lamp)", NULL), 1);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/h0", SIPPRES_DEVICE_INUSE), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/h1", SIPPRES_DEVICE_INUSE), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/h2", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "h0"), "PJSIP/h0@auto");
+	assert_string_equal(found(ctx, "auto", "h1"), "PJSIP/h1@auto");
+	assert_string_equal(found(ctx, "auto", "h2"), "");
+	/* off: no more, the ones made stay */
+	assert_int_equal(sippres_context_autohints_set(ctx, "auto", 0), 0);
+	assert_int_equal(sippres_hint_remove(ctx, "auto", "h1"), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/h3", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "h3"), "");
+	assert_string_equal(found(ctx, "auto", "h0"), "PJSIP/h0@auto");
+	/* a context with only autohints on is kept, and freed with the context */
+	assert_int_equal(sippres_context_autohints_set(ctx, "empty", 5), 0);
+	assert_int_equal(sippres_context_autohints_set(ctx, "empty2", 5), 0);
+	assert_int_equal(sippres_context_autohints_set(ctx, "empty", 0), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/zed", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "empty2", "zed"), "PJSIP/zed@empty2");
+	assert_string_equal(found(ctx, "empty", "zed"), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +608,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_include_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_include_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_include_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_autohints, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("hints", tests, NULL, NULL);
 }

@@ -103,6 +103,9 @@ SIPPRES_EXPORT const char *sippres_version_string(void);
 /** Most contexts one hint lookup searches through includes, the starting
  *  context counted (Asterisk's AST_PBX_MAX_STACK); the rest are not searched. @since 0.2 */
 #define SIPPRES_MAX_INCLUDE_SEARCH 128
+/** The autohints bound the extensions.conf loader gives a context with
+ *  `autohints = yes` (sippres_context_autohints_set()). @since 0.2 */
+#define SIPPRES_AUTOHINTS_DEFAULT_MAX 10000
 /** @} */
 
 /* ------------------------------------------------------------------------- */
@@ -365,6 +368,25 @@ SIPPRES_EXPORT int sippres_hint_remove(struct sippres_ctx *ctx, const char *cont
  */
 SIPPRES_EXPORT int sippres_context_include_set(struct sippres_ctx *ctx, const char *context,
                                                const char *const *includes, size_t n);
+/**
+ * Turn a context's autohints on or off (extensions.conf `autohints = yes`,
+ * Asterisk 14's autohints). While on, whenever the state of a device is set
+ * (sippres_device_state_set(), a remote state, a publication), a device named
+ * `Tech/resource` or `Provider:resource` (e.g. PJSIP/alice, Custom:lamp) gets
+ * the hint `exten => resource,hint,DEVICE` in the context, as
+ * sippres_hint_set() would make it, unless the context already has a hint for
+ * that extension (explicit hints always win; a pattern does not stop it). A
+ * resource that is not a valid extension name or starts with `_` gets none.
+ * Autohints are ordinary hints once made: subscriptions, queries, removal.
+ * Setting one with sippres_hint_set() makes it an explicit hint.
+ *
+ * @param max_hints the most autohints the context keeps (a host fed hostile
+ *        device names cannot make it grow further; removing one makes room);
+ *        0 turns autohints off (the ones made stay).
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT or SIPPRES_E_NOMEM.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_context_autohints_set(struct sippres_ctx *ctx, const char *context, size_t max_hints);
 /**
  * Call fn for every context that has includes, in no particular order, with
  * its include list (views valid during the call). fn returning < 0 stops the
@@ -1161,7 +1183,9 @@ struct sippres_config_io {
  * Including the context itself or the same context twice, or an invalid name,
  * is a problem and the line is ignored; a time restriction (`include =>
  * ctx,08:00-17:00,mon-fri,*,*`) is a problem and the context is included at
- * all times (no wall clock here).
+ * all times (no wall clock here). `autohints = yes|no` (since 0.2) is
+ * sippres_context_autohints_set(ctx, context, SIPPRES_AUTOHINTS_DEFAULT_MAX
+ * or 0), also set for every context of the text.
  *
  * @param file name of the text, used in problems and to detect include loops
  *             (NULL: "extensions.conf").

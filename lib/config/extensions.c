@@ -13,9 +13,10 @@ struct seen {
 	const struct sippres__conf_var *var;
 };
 
-/* The include lines of one context name, across its sections, in reading order. */
+/* The include lines and options of one context name, across its sections, in reading order. */
 struct incl {
 	const char *context;                 /* the section's name, owned by the document */
+	bool autohints;                      /* the last `autohints =` of the context */
 	char **names;                        /* own copies */
 	const struct sippres__conf_var **vars;
 	size_t n, cap;
@@ -308,6 +309,23 @@ out:
 	return r;
 }
 
+static int autohints_line(struct ext_load *L, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v)
+{
+	int b = sippres__conf_bool(v->value);
+	struct incl *in;
+
+	if (b < 0)
+		return sippres__conf_var_problem(&L->doc, v, 0, "context '%s': autohints: '%s' is not a boolean (yes/no); ignored",
+		                                 cat->name, v->value);
+	if (!sippres__name_ok(cat->name))
+		return 0; /* its hints are reported */
+	in = incl_get(L, cat->name);
+	if (!in)
+		return SIPPRES_E_NOMEM;
+	in->autohints = b;
+	return 0;
+}
+
 static int load_context(struct ext_load *L, const struct sippres__conf_cat *cat)
 {
 	struct sippres__conf_doc *doc = &L->doc;
@@ -326,19 +344,24 @@ static int load_context(struct ext_load *L, const struct sippres__conf_cat *cat)
 			r = exten_line(L, cat, v, true, &last);
 		else if (sippres__streq_nocase(v->name, "include"))
 			r = include_line(L, cat, v);
+		else if (sippres__streq_nocase(v->name, "autohints"))
+			r = autohints_line(L, cat, v);
 		/* ignorepat, switch, lswitch, eswitch, ...: nothing to do with hints */
 	}
 	sippres__free(doc->ctx, last);
 	return r;
 }
 
-/* A reload replaces the include list of every context it has a section for. */
+/* A reload replaces the include list and the autohints of every context it has a section for. */
 static int apply_includes(struct ext_load *L)
 {
 	for (size_t i = 0; i < L->n_incls; i++) {
 		const struct incl *in = &L->incls[i];
 		int r = sippres_context_include_set(L->doc.ctx, in->context, (const char *const *)in->names, in->n);
 
+		if (r >= 0)
+			r = sippres_context_autohints_set(L->doc.ctx, in->context,
+			                                  in->autohints ? SIPPRES_AUTOHINTS_DEFAULT_MAX : 0);
 		if (r < 0)
 			return r; /* names were checked: NOMEM or REENTRANT */
 	}

@@ -212,7 +212,7 @@ static void includes_free(struct sippres_ctx *ctx, char **v, size_t n)
 
 static void context_gc(struct sippres_ctx *ctx, struct sippres__context *c)
 {
-	if (c->nhints || c->nincludes)
+	if (c->nhints || c->nincludes || c->autohints_max)
 		return;
 	sippres__map_remove(&ctx->reg->contexts, &c->node);
 	sippres__map_fini(ctx, &c->hints);
@@ -315,6 +315,8 @@ static void hint_destroy(struct sippres_ctx *ctx, struct sippres__hint *h)
 	sippres__dlist_remove(&reg->all, &h->all_node);
 	reg->nhints--;
 	c->nhints--;
+	if (h->autohint)
+		c->nautohints--;
 	body_release(ctx, &h->body);
 	sippres__free(ctx, h->exten);
 	sippres__free(ctx, h);
@@ -484,6 +486,70 @@ SIPPRES_EXPORT int sippres_context_include_set(struct sippres_ctx *ctx, const ch
 	return 0;
 }
 
+int sippres__autohints_for(struct sippres_ctx *ctx, const struct sippres__source *d)
+{
+	const char *res = d->name + strcspn(d->name, "/:");
+
+	/* Asterisk: the part after the technology or provider is the extension */
+	if (!*res || !sippres__name_ok(++res) || res[0] == '_')
+		return 0;
+	for (struct sippres__context *c = ctx->reg->autohint_ctxs; c; c = c->auto_next) {
+		struct sippres__hint_body b;
+		struct sippres__hint *h;
+		int r;
+
+		if (hint_find(c, res))
+			continue;
+		if (c->nautohints >= c->autohints_max) {
+			sippres__log(ctx, SIPPRES_LOG_INFO, "context %s has %zu autohints: none made for %s", c->name,
+			             c->nautohints, d->name);
+			continue;
+		}
+		r = body_prepare(ctx, d->name, false, &b, NULL);
+		if (r == SIPPRES_E_NOMEM)
+			return r;
+		if (r < 0)
+			return 0; /* a device name that is no hint value: no autohint anywhere */
+		h = hint_alloc(ctx, res);
+		if (!h) {
+			body_discard(ctx, &b);
+			return SIPPRES_E_NOMEM;
+		}
+		hint_link(ctx, c, h, &b);
+		h->autohint = true;
+		c->nautohints++;
+	}
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_context_autohints_set(struct sippres_ctx *ctx, const char *context, size_t max_hints)
+{
+	struct sippres__context *c, **pp;
+
+	if (!ctx || !sippres__name_ok(context))
+		return SIPPRES_E_INVAL;
+	if (ctx->in_callback)
+		return SIPPRES_E_REENTRANT;
+	c = context_find(ctx, context);
+	if (!c && !max_hints)
+		return 0;
+	c = c ? c : context_get(ctx, context);
+	if (!c)
+		return SIPPRES_E_NOMEM;
+	if (!c->autohints_max && max_hints) {
+		c->auto_next = ctx->reg->autohint_ctxs;
+		ctx->reg->autohint_ctxs = c;
+	} else if (c->autohints_max && !max_hints) {
+		for (pp = &ctx->reg->autohint_ctxs; *pp != c; pp = &(*pp)->auto_next)
+			;
+		*pp = c->auto_next;
+		c->auto_next = NULL;
+	}
+	c->autohints_max = max_hints;
+	context_gc(ctx, c);
+	return 0;
+}
+
 SIPPRES_EXPORT int sippres_context_include_foreach(struct sippres_ctx *ctx,
                                                    int (*fn)(void *user_data, const char *context,
                                                              const char *const *includes, size_t n),
@@ -602,6 +668,10 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
 			sippres__free(ctx, inst);
 		} else if (h->pattern) {
 			instance_detach(h); /* set explicitly: no longer follows the pattern */
+		}
+		if (h->autohint) { /* set explicitly: no longer one of the autohints */
+			h->autohint = false;
+			h->cx->nautohints--;
 		}
 		return 1;
 	}
