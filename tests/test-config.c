@@ -262,7 +262,7 @@ static void test_ext_malformed(void **state)
 		"[ok2](\n"                                    /* 15: options not closed */
 		"[ok3] trailing\n"                            /* 16 */
 		"[ok4]\n"                                     /* 17 */
-		"include => other\n"                          /* 18: unsupported */
+		"include => other,08:00-17:00,mon-fri,*,*\n"  /* 18: time restriction */
 		"same => hint,PJSIP/nosame\n"                 /* 19: same without exten */
 		"exten => 1007,hint,PJSIP/dan\n"              /* 20 ok */
 		"#exec /bin/true\n"                           /* 21 */
@@ -296,7 +296,7 @@ static void test_ext_malformed(void **state)
 	expect_problem(&s, 10, "x.conf", 13, 1, "without closing ']'");
 	expect_problem(&s, 11, "x.conf", 15, 6, "without closing ')'");
 	expect_problem(&s, 12, "x.conf", 16, 7, "unexpected text after the section header");
-	expect_problem(&s, 13, "x.conf", 18, 12, "context includes are not supported");
+	expect_problem(&s, 13, "x.conf", 18, 12 + 6, "time restrictions are not supported; 'other' is included at all times");
 	expect_problem(&s, 14, "x.conf", 19, 9, "'same =>' without an earlier 'exten =>'");
 	expect_problem(&s, 15, "x.conf", 21, 1, "#exec is not supported");
 	expect_problem(&s, 16, "x.conf", 22, 1, "unknown directive '#frobnicate'");
@@ -314,6 +314,104 @@ static void test_ext_malformed(void **state)
 	assert_null(hint_value(ctx, "default", "1001"));
 	assert_null(hint_value(ctx, "default", "1006"));
 	assert_null(hint_value(ctx, "default", "1004"));
+}
+
+
+/* "value@context" of what a lookup in context finds for exten, or "". */
+static const char *found_in(struct sippres_ctx *ctx, const char *context, const char *exten)
+{
+	static char buf[256];
+	struct sippres_exten_status st = {.size = sizeof(st)};
+
+	if (sippres_exten_status_get(ctx, context, exten, &st) != 0)
+		return "";
+	snprintf(buf, sizeof(buf), "%s@%s", st.value, st.context);
+	return buf;
+}
+
+static void test_ext_context_includes(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	static const char text[] =
+		"[a]\n"                                         /* 1 */
+		"include => b\n"                                /* 2 */
+		"include => c\n"                                /* 3 */
+		"exten => 1,hint,PJSIP/a1\n"                    /* 4 */
+		"exten => _2X,hint,Custom:a${EXTEN}\n"          /* 5 */
+		"[b]\n"                                         /* 6 */
+		"include => d\n"                                /* 7 */
+		"exten => 20,hint,PJSIP/b20\n"                  /* 8 */
+		"exten => 3,hint,PJSIP/b3\n"                    /* 9 */
+		"exten => _4X,hint,Custom:b${EXTEN}\n"          /* 10 */
+		"[c]\n"                                         /* 11 */
+		"exten => 3,hint,PJSIP/c3\n"                    /* 12 */
+		"exten => 5,hint,PJSIP/c5\n"                    /* 13 */
+		"exten => 40,hint,PJSIP/c40\n"                  /* 14 */
+		"exten => 6,hint,PJSIP/c6\n"                    /* 15 */
+		"[d]\n"                                         /* 16 */
+		"include => a\n"                                /* 17: a loop */
+		"exten => 6,hint,PJSIP/d6\n"                    /* 18 */
+		"include => d\n"                                /* 19: itself */
+		"include => a|09:00-17:00|*|*|*\n"              /* 20: again */
+		"include => \n"                                 /* 21: no name */
+		"include => bad name\n"                         /* 22 */
+		"[e]\n"                                         /* 23 */
+		"include => f ,08:00-18:00,*,*,*\n"             /* 24: time restriction, included */
+		"[f]\n"                                         /* 25 */
+		"exten => 7,hint,PJSIP/f7\n"                    /* 26 */
+		"[a]\n"                                         /* 27: a again: its includes add up */
+		"include => f\n";                               /* 28 */
+	int r;
+
+	r = load_ext(ctx, &s, text);
+	assert_int_equal(r, 5);
+	expect_problem(&s, 0, "extensions.conf", 19, 12, "context 'd' includes itself; ignored");
+	expect_problem(&s, 1, "extensions.conf", 20, 12, "'a' is already included in 'd' at extensions.conf:17; ignored");
+	expect_problem(&s, 2, "extensions.conf", 21, ANYCOL, "include without a context name");
+	expect_problem(&s, 3, "extensions.conf", 22, 12, "include => bad name: invalid context name");
+	expect_problem(&s, 4, "extensions.conf", 24, 12 + 3, "time restrictions are not supported; 'f' is included");
+	assert_string_equal(found_in(ctx, "a", "1"), "PJSIP/a1@a");
+	assert_string_equal(found_in(ctx, "a", "20"), "Custom:a20@a"); /* own pattern before an included hint */
+	assert_string_equal(found_in(ctx, "a", "3"), "PJSIP/b3@b");    /* includes in order */
+	assert_string_equal(found_in(ctx, "a", "40"), "Custom:b40@b"); /* b's pattern before c's exact hint */
+	assert_string_equal(found_in(ctx, "a", "5"), "PJSIP/c5@c");
+	assert_string_equal(found_in(ctx, "a", "6"), "PJSIP/d6@d");    /* depth first */
+	assert_string_equal(found_in(ctx, "a", "7"), "PJSIP/f7@f");    /* the second [a] section */
+	assert_string_equal(found_in(ctx, "a", "99"), "");
+	assert_string_equal(found_in(ctx, "d", "1"), "PJSIP/a1@a");
+	assert_string_equal(found_in(ctx, "e", "7"), "PJSIP/f7@f");
+	/* a reload replaces the include lists of the contexts it has; others keep theirs */
+	memset(&s, 0, sizeof(s));
+	r = load_ext(ctx, &s, "[a]\ninclude => c\n[d]\nexten => 6,hint,PJSIP/d6\n");
+	assert_int_equal(r, 0);
+	assert_string_equal(found_in(ctx, "a", "3"), "PJSIP/c3@c");
+	assert_string_equal(found_in(ctx, "a", "6"), "PJSIP/c6@c");
+	assert_string_equal(found_in(ctx, "a", "7"), "");
+	assert_string_equal(found_in(ctx, "d", "1"), "");              /* d's include is gone */
+	assert_string_equal(found_in(ctx, "b", "6"), "PJSIP/d6@d");    /* b was not in the file */
+	assert_string_equal(found_in(ctx, "e", "7"), "PJSIP/f7@f");
+}
+
+static void test_ext_autohints(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	int r;
+
+	r = load_ext(ctx, &s, "[auto]\nautohints = yes\n[other]\nexten => 1,hint,PJSIP/x\n[bad]\nautohints = maybe\n");
+	assert_int_equal(r, 1);
+	expect_problem(&s, 0, "extensions.conf", 6, 13, "context 'bad': autohints: 'maybe' is not a boolean");
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found_in(ctx, "auto", "alice"), "PJSIP/alice@auto");
+	assert_string_equal(found_in(ctx, "other", "alice"), "");
+	assert_string_equal(found_in(ctx, "bad", "alice"), "");
+	/* a reload without the option turns it off; the autohint made stays */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(load_ext(ctx, &s, "[auto]\n"), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/bob", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found_in(ctx, "auto", "bob"), "");
+	assert_string_equal(found_in(ctx, "auto", "alice"), "PJSIP/alice@auto");
 }
 
 static void test_ext_column_of_library_diag(void **state)
@@ -1293,7 +1391,8 @@ static void f_free(void *ud, void *ptr)
 static void test_oom(void **state)
 {
 	const struct vfile files[] = {{"inc.conf", "exten => 3,hint,PJSIP/c\n"}, {NULL, NULL}};
-	const char *ext = "[default]\nexten => 1,hint,PJSIP/a\n#include inc.conf\n[t](!)\nexten => 2,hint,PJSIP/b\n"
+	const char *ext = "[default]\nexten => 1,hint,PJSIP/a\ninclude => u\ninclude => x\nautohints=yes\n#include inc.conf\n"
+	                  "[t](!)\nexten => 2,hint,PJSIP/b\n"
 	                  "[u](t)\nexten => _2X,hint,Custom:${EXTEN}\nbad line\n";
 	const char *pj = "[t](!)\ntype=endpoint\ncontext=c\n[a](t)\nallow_subscribe=x\n[b](t)\n[l]\ntype=resource_list\n"
 	                 "event=presence\nlist_item=a,b,a\n#include inc.conf\n";
@@ -1350,6 +1449,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ext_block_comment_keeps_text_before, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_column_of_library_diag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_context_includes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_autohints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_templates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_includes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_include_depth, setup, teardown),

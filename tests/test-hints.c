@@ -384,6 +384,216 @@ static void test_scale(void **state)
 	assert_int_equal(scale_hits, 103); /* its REMOVED event */
 }
 
+
+/* Where a lookup in context found exten: "value@context", or "" when not found. */
+static const char *found(struct sippres_ctx *ctx, const char *context, const char *exten)
+{
+	static char buf[256];
+	struct sippres_exten_status st = {.size = sizeof(st)};
+	int r = sippres_exten_status_get(ctx, context, exten, &st);
+
+	if (r == SIPPRES_E_NOTFOUND)
+		return "";
+	assert_int_equal(r, 0);
+	snprintf(buf, sizeof(buf), "%s@%s", st.value, st.context);
+	return buf;
+}
+
+static void include_set1(struct sippres_ctx *ctx, const char *context, const char *inc)
+{
+	const char *v[1] = {inc};
+
+	assert_int_equal(sippres_context_include_set(ctx, context, v, 1), 0);
+}
+
+static void test_include_order(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	const char *a_inc[] = {"b", "c"};
+
+	assert_int_equal(sippres_hint_set(ctx, "a", "1", "PJSIP/a1", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "a", "_2X", "Custom:a${EXTEN}", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "b", "20", "PJSIP/b20", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "b", "3", "PJSIP/b3", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "b", "_4X", "Custom:b${EXTEN}", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "c", "3", "PJSIP/c3", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "c", "40", "PJSIP/c40", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "c", "5", "PJSIP/c5", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "c", "6", "PJSIP/c6", NULL), 0);
+	assert_int_equal(sippres_hint_set(ctx, "d", "6", "PJSIP/d6", NULL), 0);
+	/* before any include: one context only, as before */
+	assert_string_equal(found(ctx, "a", "3"), "");
+	assert_int_equal(sippres_context_include_set(ctx, "a", a_inc, 2), 0);
+	include_set1(ctx, "b", "d");
+	include_set1(ctx, "d", "a"); /* a loop back to the start */
+	assert_string_equal(found(ctx, "a", "1"), "PJSIP/a1@a");
+	assert_string_equal(found(ctx, "a", "20"), "Custom:a20@a");  /* own pattern before an included exact hint */
+	assert_string_equal(found(ctx, "a", "3"), "PJSIP/b3@b");     /* includes in order */
+	assert_string_equal(found(ctx, "a", "40"), "Custom:b40@b");  /* b's pattern before c's exact hint */
+	assert_string_equal(found(ctx, "a", "5"), "PJSIP/c5@c");
+	assert_string_equal(found(ctx, "a", "6"), "PJSIP/d6@d");     /* depth first: b's include before c */
+	assert_string_equal(found(ctx, "a", "99"), "");              /* the loop ends */
+	assert_string_equal(found(ctx, "d", "1"), "PJSIP/a1@a");
+	assert_string_equal(found(ctx, "b", "5"), "PJSIP/c5@c");     /* b -> d -> a -> (b searched) c */
+	assert_string_equal(found(ctx, "c", "1"), "");               /* c includes nothing */
+	assert_string_equal(found(ctx, "a", "_2X"), "");             /* patterns are not looked up */
+	/* the pattern instance lives in its own context */
+	assert_string_equal(found(ctx, "b", "40"), "Custom:b40@b");
+	/* replacing the list: c first, b gone */
+	include_set1(ctx, "a", "c");
+	assert_string_equal(found(ctx, "a", "3"), "PJSIP/c3@c");
+	assert_string_equal(found(ctx, "a", "6"), "PJSIP/c6@c");
+	assert_string_equal(found(ctx, "a", "41"), "");
+	/* a context with only includes is kept; removing them lets it go */
+	include_set1(ctx, "only", "c");
+	assert_string_equal(found(ctx, "only", "5"), "PJSIP/c5@c");
+	assert_int_equal(sippres_context_include_set(ctx, "only", NULL, 0), 0);
+	assert_string_equal(found(ctx, "only", "5"), "");
+	/* an include of a context that appears later is searched once it has hints */
+	include_set1(ctx, "x", "later");
+	assert_string_equal(found(ctx, "x", "8"), "");
+	assert_int_equal(sippres_hint_set(ctx, "later", "8", "PJSIP/l8", NULL), 0);
+	assert_string_equal(found(ctx, "x", "8"), "PJSIP/l8@later");
+}
+
+static void test_include_bound(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	char name[16], next[16];
+
+	/* c0 -> c1 -> ... -> c130: a lookup searches SIPPRES_MAX_INCLUDE_SEARCH contexts */
+	for (int i = 0; i < 130; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		snprintf(next, sizeof(next), "c%d", i + 1);
+		include_set1(ctx, name, next);
+	}
+	snprintf(name, sizeof(name), "c%d", SIPPRES_MAX_INCLUDE_SEARCH - 1);
+	assert_int_equal(sippres_hint_set(ctx, name, "1", "PJSIP/last", NULL), 0);
+	snprintf(name, sizeof(name), "c%d", SIPPRES_MAX_INCLUDE_SEARCH);
+	assert_int_equal(sippres_hint_set(ctx, name, "2", "PJSIP/beyond", NULL), 0);
+	assert_string_equal(found(ctx, "c0", "1"), "PJSIP/last@c127");
+	assert_string_equal(found(ctx, "c0", "2"), "");
+	assert_string_equal(found(ctx, "c1", "2"), "PJSIP/beyond@c128");
+	/* contexts already searched do not count again: a diamond */
+	include_set1(ctx, "top", "c0");
+	{
+		const char *two[] = {"c0", "c0"};
+		assert_int_equal(sippres_context_include_set(ctx, "top", two, 2), 0);
+	}
+	assert_string_equal(found(ctx, "top", "1"), "");  /* top + c0..c126 = 128 */
+	assert_string_equal(found(ctx, "c0", "1"), "PJSIP/last@c127");
+}
+
+struct inc_seen {
+	struct sippres_ctx *ctx;
+	char text[256];
+	int calls, reentrant;
+};
+
+static int inc_cb(void *ud, const char *context, const char *const *includes, size_t n)
+{
+	struct inc_seen *s = ud;
+	size_t l = strlen(s->text);
+
+	s->calls++;
+	snprintf(s->text + l, sizeof(s->text) - l, "%s:", context);
+	for (size_t i = 0; i < n; i++) {
+		l = strlen(s->text);
+		snprintf(s->text + l, sizeof(s->text) - l, "%s%s", i ? "," : "", includes[i]);
+	}
+	s->reentrant = sippres_context_include_set(s->ctx, context, NULL, 0);
+	return 0;
+}
+
+static void test_include_api(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	const char *ok[] = {"b", "c"}, *bad[] = {"b", ""}, *nul[] = {"b", NULL};
+	static const char *many[SIPPRES_MAX_INCLUDES + 1];
+	struct inc_seen s = {.ctx = ctx};
+
+	assert_int_equal(sippres_context_include_set(NULL, "a", ok, 2), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_context_include_set(ctx, NULL, ok, 2), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_context_include_set(ctx, "", ok, 2), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_context_include_set(ctx, "a", NULL, 1), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_context_include_set(ctx, "a", bad, 2), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_context_include_set(ctx, "a", nul, 2), SIPPRES_E_INVAL);
+	for (size_t i = 0; i < SIPPRES_MAX_INCLUDES + 1; i++)
+		many[i] = "z";
+	assert_int_equal(sippres_context_include_set(ctx, "a", many, SIPPRES_MAX_INCLUDES + 1), SIPPRES_E_TOOBIG);
+	assert_int_equal(sippres_context_include_set(ctx, "a", many, SIPPRES_MAX_INCLUDES), 0);
+	assert_int_equal(sippres_context_include_foreach(ctx, NULL, NULL), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_context_include_foreach(NULL, inc_cb, &s), SIPPRES_E_INVAL);
+	/* nothing to clear: no context is made */
+	assert_int_equal(sippres_context_include_set(ctx, "none", NULL, 0), 0);
+	assert_int_equal(sippres_context_include_set(ctx, "a", ok, 2), 0);
+	assert_int_equal(sippres_context_include_foreach(ctx, inc_cb, &s), 1);
+	assert_string_equal(s.text, "a:b,c");
+	assert_int_equal(s.reentrant, SIPPRES_E_REENTRANT);
+	assert_int_equal(sippres_context_include_set(ctx, "a", NULL, 0), 0);
+	assert_int_equal(sippres_context_include_foreach(ctx, inc_cb, &s), 0);
+}
+
+static void test_autohints(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	char dev[32];
+
+	assert_int_equal(sippres_context_autohints_set(NULL, "auto", 3), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_context_autohints_set(ctx, "", 3), SIPPRES_E_INVAL);
+	assert_int_equal(sippres_hint_set(ctx, "auto", "carol", "PJSIP/other", NULL), 0);
+	assert_int_equal(sippres_context_autohints_set(ctx, "auto", 3), 0);
+	assert_string_equal(found(ctx, "auto", "alice"), "");
+	/* made on the first state of each device, in that context only */
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/alice", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "alice"), "PJSIP/alice@auto");
+	assert_string_equal(found(ctx, "default", "alice"), "");
+	{
+		struct sippres_exten_status st = {.size = sizeof(st)};
+		assert_int_equal(sippres_exten_status_get(ctx, "auto", "alice", &st), 0);
+		assert_int_equal(st.exten_state, SIPPRES_EXTEN_INUSE);
+	}
+	/* an explicit hint wins */
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/carol", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "carol"), "PJSIP/other@auto");
+	/* providers too (Asterisk: Custom:bob gives bob) */
+	assert_int_equal(sippres_device_state_set(ctx, "Custom:lamp", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "lamp"), "Custom:lamp@auto");
+	/* a resource that cannot be an extension name gets none */
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/_x", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "_x"), "");
+	/* the bound: 3 autohints, then none */
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/dave", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "dave"), "PJSIP/dave@auto");
+	for (int i = 0; i < 100; i++) {
+		snprintf(dev, sizeof(dev), "PJSIP/h%d", i);
+		assert_int_equal(sippres_device_state_set(ctx, dev, SIPPRES_DEVICE_INUSE), 0);
+	}
+	assert_string_equal(found(ctx, "auto", "h0"), "");
+	/* removing one makes room; an autohint set explicitly no longer counts */
+	assert_int_equal(sippres_hint_remove(ctx, "auto", "dave"), 0);
+	assert_int_equal(sippres_hint_set(ctx, "auto", "lamp", "Custom:lamp(Lamp)", NULL), 1);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/h0", SIPPRES_DEVICE_INUSE), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/h1", SIPPRES_DEVICE_INUSE), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/h2", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "h0"), "PJSIP/h0@auto");
+	assert_string_equal(found(ctx, "auto", "h1"), "PJSIP/h1@auto");
+	assert_string_equal(found(ctx, "auto", "h2"), "");
+	/* off: no more, the ones made stay */
+	assert_int_equal(sippres_context_autohints_set(ctx, "auto", 0), 0);
+	assert_int_equal(sippres_hint_remove(ctx, "auto", "h1"), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/h3", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "auto", "h3"), "");
+	assert_string_equal(found(ctx, "auto", "h0"), "PJSIP/h0@auto");
+	/* a context with only autohints on is kept, and freed with the context */
+	assert_int_equal(sippres_context_autohints_set(ctx, "empty", 5), 0);
+	assert_int_equal(sippres_context_autohints_set(ctx, "empty2", 5), 0);
+	assert_int_equal(sippres_context_autohints_set(ctx, "empty", 0), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/zed", SIPPRES_DEVICE_INUSE), 0);
+	assert_string_equal(found(ctx, "empty2", "zed"), "PJSIP/zed@empty2");
+	assert_string_equal(found(ctx, "empty", "zed"), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +605,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_patterns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_include_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_include_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_include_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_autohints, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("hints", tests, NULL, NULL);
 }

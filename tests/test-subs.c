@@ -781,6 +781,59 @@ static void test_info_and_foreach(void **state)
 	assert_int_equal(sippres_sub_get_info(f->ctx, s, &info), SIPPRES_E_ABI);
 }
 
+
+/* A SUBSCRIBE for a hint kept in an included context: 200, NOTIFYs that
+ * follow that hint, and the end when that hint is removed. */
+static void test_subscribe_through_include(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_subscribe_req r = base_req("std", "4000", "presence");
+	struct sippres_subscribe_res res;
+	const char *shared[] = {"shared"};
+	struct sippres_sub *s, *p;
+
+	assert_int_equal(sippres_hint_set(f->ctx, "shared", "4000", "PJSIP/dave", NULL), 0);
+	assert_int_equal(sippres_hint_set(f->ctx, "shared", "_5XX", "PJSIP/p${EXTEN}", NULL), 0);
+	assert_int_equal(decide(f, &r, &res, NULL), 404);
+	assert_int_equal(sippres_context_include_set(f->ctx, "default", shared, 1), 0);
+	s = subscribe_ok(f, "std", "4000", "presence", "inc-1", 600);
+	assert_int_equal(flush(f), 1);
+	assert_ptr_equal(f->n[0].sub, s);
+	assert_non_null(strstr(f->n[0].body, "<basic>open</basic>"));
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/dave", SIPPRES_DEVICE_UNAVAILABLE), 0);
+	assert_int_equal(f->nn, 2);
+	assert_non_null(strstr(f->n[1].body, "<basic>closed</basic>"));
+	/* an own hint still comes first */
+	(void)subscribe_ok(f, "std", "2000", "presence", "inc-2", 600);
+	assert_int_equal(flush(f), 1);
+	assert_non_null(strstr(f->n[2].body, "2000"));
+	/* a pattern of the included context: instantiated there */
+	p = subscribe_ok(f, "std", "555", "presence", "inc-3", 600);
+	assert_int_equal(flush(f), 1);
+	assert_ptr_equal(f->n[3].sub, p);
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/p555", SIPPRES_DEVICE_UNAVAILABLE), 0);
+	assert_int_equal(f->nn, 5);
+	assert_ptr_equal(f->n[4].sub, p);
+	/* the subscription keeps the hint it found when the include goes away */
+	assert_int_equal(sippres_context_include_set(f->ctx, "default", NULL, 0), 0);
+	assert_int_equal(decide(f, &r, &res, NULL), 404);
+	assert_int_equal(sippres_device_state_set(f->ctx, "PJSIP/dave", SIPPRES_DEVICE_NOT_INUSE), 0);
+	assert_int_equal(f->nn, 6);
+	assert_ptr_equal(f->n[5].sub, s);
+	assert_non_null(strstr(f->n[5].body, "<basic>open</basic>"));
+	/* and ends when that hint is removed */
+	assert_int_equal(sippres_hint_remove(f->ctx, "shared", "4000"), 0);
+	assert_int_equal(f->nn, 7);
+	assert_ptr_equal(f->n[6].sub, s);
+	assert_int_equal(f->n[6].terminated, 1);
+	assert_string_equal(f->n[6].substate, "terminated;reason=noresource");
+	assert_int_equal(f->forgets, 1);
+	assert_int_equal(sippres_hint_remove(f->ctx, "shared", "_5XX"), 0);
+	assert_int_equal(f->nn, 8);
+	assert_ptr_equal(f->n[7].sub, p);
+	assert_string_equal(f->n[7].substate, "terminated;reason=noresource");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -796,6 +849,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_fields_persist, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_golden_asterisk_pidf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info_and_foreach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscribe_through_include, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("subs", tests, NULL, NULL);
 }

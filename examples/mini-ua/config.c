@@ -268,7 +268,9 @@ static void apply_hints(struct ua *ua, struct sippres_ctx *scratch, const struct
 		if (!h->pattern) {
 			struct sippres_exten_status st = {.size = sizeof(st)};
 
-			if (sippres_exten_status_get(scratch, h->context, h->exten, &st) == 0) {
+			/* (the same context: found through an include it would be another hint) */
+			if (sippres_exten_status_get(scratch, h->context, h->exten, &st) == 0 &&
+			    strcmp(st.context, h->context) == 0) {
 				/* an instance of a pattern that stays: follow the pattern's value */
 				if (strcmp(st.value, h->value) != 0 &&
 				    sippres_hint_set(ua->ctx, h->context, h->exten, st.value, NULL) >= 0)
@@ -298,6 +300,55 @@ static void apply_hints(struct ua *ua, struct sippres_ctx *scratch, const struct
 			n->added++;
 	}
 	hints_free(&have);
+}
+
+struct includes_apply {
+	struct sippres_ctx *to;
+	struct strset names; /* contexts with includes in the new files */
+	bool failed;
+};
+
+static int includes_collect(void *user_data, const char *context, const char *const *includes, size_t n)
+{
+	struct includes_apply *a = user_data;
+
+	(void)includes;
+	(void)n;
+	if (strset_add(&a->names, context) < 0)
+		a->failed = true;
+	return a->failed ? -1 : 0;
+}
+
+static int includes_set(void *user_data, const char *context, const char *const *includes, size_t n)
+{
+	struct includes_apply *a = user_data;
+
+	if (sippres_context_include_set(a->to, context, includes, n) < 0)
+		a->failed = true;
+	return 0;
+}
+
+/* The running include lists become the scratch context's (they change no subscription: those stay with
+ * the hint they found). */
+static void apply_includes(struct ua *ua, struct sippres_ctx *scratch)
+{
+	struct includes_apply want = {.to = ua->ctx}, have = {0};
+
+	if (sippres_context_include_foreach(scratch, includes_collect, &want) < 0 || want.failed ||
+	    sippres_context_include_foreach(ua->ctx, includes_collect, &have) < 0 || have.failed) {
+		ua_log(LOG_ERR, "out of memory: the context includes were not reloaded");
+		goto out;
+	}
+	for (size_t i = 0; i < have.names.cap; i++) {
+		if (have.names.slots[i] && !strset_has(&want.names, have.names.slots[i]))
+			sippres_context_include_set(ua->ctx, have.names.slots[i], NULL, 0);
+	}
+	sippres_context_include_foreach(scratch, includes_set, &want);
+	if (want.failed)
+		ua_log(LOG_ERR, "out of memory: some context includes were not reloaded");
+out:
+	strset_free(&want.names);
+	strset_free(&have.names);
 }
 
 /* Names in old that are not in keep: removed from ctx with rm. */
@@ -364,6 +415,7 @@ int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 	memset(&inpubs, 0, sizeof(inpubs));
 	n.outpubs_changed = outpub_apply(ua, fresh, false); /* new and changed ones resync */
 	fresh = NULL;
+	apply_includes(ua, scratch);
 	apply_hints(ua, scratch, &want, &n);
 	sbuf_printf(out, "reloaded: hints %u added, %u changed, %u removed; %d endpoint(s), %u removed; %u list(s) removed; "
 	                 "%d inbound publication(s), %u removed; %d outbound publish(es), %d added or changed\n",

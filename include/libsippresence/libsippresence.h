@@ -98,6 +98,14 @@ SIPPRES_EXPORT const char *sippres_version_string(void);
  * @{ */
 #define SIPPRES_MAX_NAME 1024   /**< Longest context, extension, device, provider or call-id name, in bytes. @since 0.1 */
 #define SIPPRES_MAX_TEXT 65536  /**< Longest hint value, presence subtype/message or call field, in bytes. @since 0.1 */
+/** Most `include =>` entries one context may have (sippres_context_include_set()). @since 0.2 */
+#define SIPPRES_MAX_INCLUDES 1024
+/** Most contexts one hint lookup searches through includes, the starting
+ *  context counted (Asterisk's AST_PBX_MAX_STACK); the rest are not searched. @since 0.2 */
+#define SIPPRES_MAX_INCLUDE_SEARCH 128
+/** The autohints bound the extensions.conf loader gives a context with
+ *  `autohints = yes` (sippres_context_autohints_set()). @since 0.2 */
+#define SIPPRES_AUTOHINTS_DEFAULT_MAX 10000
 /** @} */
 
 /* ------------------------------------------------------------------------- */
@@ -332,6 +340,64 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
  * @since 0.1
  */
 SIPPRES_EXPORT int sippres_hint_remove(struct sippres_ctx *ctx, const char *context, const char *exten);
+
+/**
+ * Set the contexts a context includes, as `include => NAME` lines do in
+ * extensions.conf, replacing the ones set before (n = 0 removes them all).
+ *
+ * A hint lookup in a context (a SUBSCRIBE, a list member, a watch, a status
+ * query) searches, as Asterisk does: the context's own hints (its explicit
+ * hint, then its pattern hints, most specific first), then each included
+ * context in the order given here, depth first (an included context's own
+ * hints, then its includes, before the next include). Every context is
+ * searched at most once per lookup, so loops and repeats are harmless, and a
+ * lookup searches at most SIPPRES_MAX_INCLUDE_SEARCH contexts. A name that
+ * has no hints and no includes yet is skipped until it has. A pattern hint
+ * found through an include is instantiated in its own context.
+ *
+ * Whatever a lookup finds is what the subscription or watch binds to: it
+ * follows that hint's state and ends when that hint is removed, even if the
+ * includes change later (a changed include list does not move or end
+ * existing subscriptions; new lookups use it).
+ *
+ * @param includes n valid names (NULL when n is 0); copied.
+ * @return 0, SIPPRES_E_INVAL (bad argument or name), SIPPRES_E_TOOBIG (n >
+ *         SIPPRES_MAX_INCLUDES), SIPPRES_E_REENTRANT (inside a callback) or
+ *         SIPPRES_E_NOMEM; on error nothing changes.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_context_include_set(struct sippres_ctx *ctx, const char *context,
+                                               const char *const *includes, size_t n);
+/**
+ * Turn a context's autohints on or off (extensions.conf `autohints = yes`,
+ * Asterisk 14's autohints). While on, whenever the state of a device is set
+ * (sippres_device_state_set(), a remote state, a publication), a device named
+ * `Tech/resource` or `Provider:resource` (e.g. PJSIP/alice, Custom:lamp) gets
+ * the hint `exten => resource,hint,DEVICE` in the context, as
+ * sippres_hint_set() would make it, unless the context already has a hint for
+ * that extension (explicit hints always win; a pattern does not stop it). A
+ * resource that is not a valid extension name or starts with `_` gets none.
+ * Autohints are ordinary hints once made: subscriptions, queries, removal.
+ * Setting one with sippres_hint_set() makes it an explicit hint.
+ *
+ * @param max_hints the most autohints the context keeps (a host fed hostile
+ *        device names cannot make it grow further; removing one makes room);
+ *        0 turns autohints off (the ones made stay).
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT or SIPPRES_E_NOMEM.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_context_autohints_set(struct sippres_ctx *ctx, const char *context, size_t max_hints);
+/**
+ * Call fn for every context that has includes, in no particular order, with
+ * its include list (views valid during the call). fn returning < 0 stops the
+ * iteration. fn may not change hints or includes (SIPPRES_E_REENTRANT).
+ * @return the number of contexts fn was called for, or SIPPRES_E_INVAL.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_context_include_foreach(struct sippres_ctx *ctx,
+                                                   int (*fn)(void *user_data, const char *context,
+                                                             const char *const *includes, size_t n),
+                                                   void *user_data);
 
 /** Call details that dialog-info and call pickup need. @since 0.1 */
 enum sippres_call_state {
@@ -1110,7 +1176,16 @@ struct sippres_config_io {
  * templates are skipped. A second hint for the same extension and context
  * in one load is a problem and the first one stays, as in Asterisk. A hint
  * the library rejects is a problem positioned at the offending column.
- * `include => ctx` lines are problems: context includes are not supported.
+ * `include => ctx` lines (since 0.2) set the context's includes
+ * (sippres_context_include_set(), every section of a context adding to one
+ * list in reading order); each context of the text gets its list replaced,
+ * an empty one if it has no include lines, so a reload replaces them.
+ * Including the context itself or the same context twice, or an invalid name,
+ * is a problem and the line is ignored; a time restriction (`include =>
+ * ctx,08:00-17:00,mon-fri,*,*`) is a problem and the context is included at
+ * all times (no wall clock here). `autohints = yes|no` (since 0.2) is
+ * sippres_context_autohints_set(ctx, context, SIPPRES_AUTOHINTS_DEFAULT_MAX
+ * or 0), also set for every context of the text.
  *
  * @param file name of the text, used in problems and to detect include loops
  *             (NULL: "extensions.conf").

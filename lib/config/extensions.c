@@ -13,11 +13,22 @@ struct seen {
 	const struct sippres__conf_var *var;
 };
 
+/* The include lines and options of one context name, across its sections, in reading order. */
+struct incl {
+	const char *context;                 /* the section's name, owned by the document */
+	bool autohints;                      /* the last `autohints =` of the context */
+	char **names;                        /* own copies */
+	const struct sippres__conf_var **vars;
+	size_t n, cap;
+};
+
 struct ext_load {
 	struct sippres__conf_doc doc;
 	struct sippres__map seen;
 	struct seen **all;
 	size_t n_all, cap_all;
+	struct incl *incls;                  /* one per context name loaded */
+	size_t n_incls, cap_incls;
 };
 
 static uint32_t seen_hash(struct sippres_ctx *ctx, const char *context, const char *exten)
@@ -200,12 +211,130 @@ static int exten_line(struct ext_load *L, const struct sippres__conf_cat *cat, c
 	return r;
 }
 
+/* The include list of a context name, made empty the first time. */
+static struct incl *incl_get(struct ext_load *L, const char *context)
+{
+	for (size_t i = 0; i < L->n_incls; i++) {
+		if (strcmp(L->incls[i].context, context) == 0)
+			return &L->incls[i];
+	}
+	if (L->n_incls == L->cap_incls) {
+		size_t n = L->cap_incls ? L->cap_incls * 2 : 8;
+		struct incl *a = sippres__reallocarray(L->doc.ctx, L->incls, n, sizeof(*a));
+
+		if (!a)
+			return NULL;
+		L->incls = a;
+		L->cap_incls = n;
+	}
+	memset(&L->incls[L->n_incls], 0, sizeof(L->incls[0]));
+	L->incls[L->n_incls].context = context;
+	return &L->incls[L->n_incls++];
+}
+
+/* `include => NAME[,times,weekdays,monthdays,months[,timezone]]` (or `|`
+ * separated, the old syntax). The time restriction cannot be honoured (the
+ * library reads no wall clock): the context is included at all times and the
+ * line is a problem saying so. */
+static int include_line(struct ext_load *L, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v)
+{
+	struct sippres__conf_doc *doc = &L->doc;
+	const char *s = v->value;
+	size_t e = strcspn(s, ",|"), ne = e;
+	struct incl *in;
+	char *name;
+	int r = 0;
+
+	while (ne > 0 && blank(s[ne - 1]))
+		ne--;
+	if (ne == 0)
+		return sippres__conf_var_problem(doc, v, 0, "include without a context name; ignored");
+	name = sippres__strndup(doc->ctx, s, ne);
+	if (!name)
+		return SIPPRES_E_NOMEM;
+	if (!sippres__name_ok(cat->name) || !sippres__name_ok(name)) {
+		r = sippres__conf_var_problem(doc, v, 0, "include => %s: invalid context name; ignored",
+		                              sippres__name_ok(name) ? cat->name : name);
+		goto out;
+	}
+	if (strcmp(name, cat->name) == 0) {
+		r = sippres__conf_var_problem(doc, v, 0, "context '%s' includes itself; ignored", name);
+		goto out;
+	}
+	in = incl_get(L, cat->name);
+	if (!in) {
+		r = SIPPRES_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < in->n; i++) {
+		if (strcmp(in->names[i], name) == 0) {
+			r = sippres__conf_var_problem(doc, v, 0, "'%s' is already included in '%s' at %s:%u; ignored", name,
+			                              cat->name, in->vars[i]->file, in->vars[i]->line);
+			goto out;
+		}
+	}
+	if (in->n == SIPPRES_MAX_INCLUDES) {
+		r = sippres__conf_var_problem(doc, v, 0, "context '%s' has more than %d includes; '%s' ignored",
+		                              cat->name, SIPPRES_MAX_INCLUDES, name);
+		goto out;
+	}
+	if (in->n == in->cap) {
+		size_t n = in->cap ? in->cap * 2 : 4;
+		char **a = sippres__reallocarray(doc->ctx, in->names, n, sizeof(*a));
+		const struct sippres__conf_var **b;
+
+		if (!a) {
+			r = SIPPRES_E_NOMEM;
+			goto out;
+		}
+		in->names = a;
+		b = sippres__reallocarray(doc->ctx, in->vars, n, sizeof(*b));
+		if (!b) {
+			r = SIPPRES_E_NOMEM;
+			goto out;
+		}
+		in->vars = b;
+		in->cap = n;
+	}
+	in->vars[in->n] = v;
+	in->names[in->n++] = name;
+	if (s[e])
+		return sippres__conf_var_problem(doc, v, e + 1,
+		                                 "include => %s: time restrictions are not supported; '%s' is included "
+		                                 "at all times",
+		                                 name, name);
+	return 0;
+out:
+	sippres__free(doc->ctx, name);
+	return r;
+}
+
+static int autohints_line(struct ext_load *L, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v)
+{
+	int b = sippres__conf_bool(v->value);
+	struct incl *in;
+
+	if (b < 0)
+		return sippres__conf_var_problem(&L->doc, v, 0, "context '%s': autohints: '%s' is not a boolean (yes/no); ignored",
+		                                 cat->name, v->value);
+	if (!sippres__name_ok(cat->name))
+		return 0; /* its hints are reported */
+	in = incl_get(L, cat->name);
+	if (!in)
+		return SIPPRES_E_NOMEM;
+	in->autohints = b;
+	return 0;
+}
+
 static int load_context(struct ext_load *L, const struct sippres__conf_cat *cat)
 {
 	struct sippres__conf_doc *doc = &L->doc;
 	char *last = NULL;
 	int r = 0;
 
+	/* every context of the load gets its include list set, empty or not */
+	if (sippres__name_ok(cat->name) && !incl_get(L, cat->name))
+		return SIPPRES_E_NOMEM;
 	for (size_t i = 0; i < cat->n_vars && r >= 0; i++) {
 		const struct sippres__conf_var *v = &cat->vars[i];
 
@@ -214,13 +343,40 @@ static int load_context(struct ext_load *L, const struct sippres__conf_cat *cat)
 		else if (sippres__streq_nocase(v->name, "same"))
 			r = exten_line(L, cat, v, true, &last);
 		else if (sippres__streq_nocase(v->name, "include"))
-			r = sippres__conf_var_problem(doc, v, 0,
-			                        "context includes are not supported: hints of '%s' are not visible from '%s'",
-			                        v->value, cat->name);
+			r = include_line(L, cat, v);
+		else if (sippres__streq_nocase(v->name, "autohints"))
+			r = autohints_line(L, cat, v);
 		/* ignorepat, switch, lswitch, eswitch, ...: nothing to do with hints */
 	}
 	sippres__free(doc->ctx, last);
 	return r;
+}
+
+/* A reload replaces the include list and the autohints of every context it has a section for. */
+static int apply_includes(struct ext_load *L)
+{
+	for (size_t i = 0; i < L->n_incls; i++) {
+		const struct incl *in = &L->incls[i];
+		int r = sippres_context_include_set(L->doc.ctx, in->context, (const char *const *)in->names, in->n);
+
+		if (r >= 0)
+			r = sippres_context_autohints_set(L->doc.ctx, in->context,
+			                                  in->autohints ? SIPPRES_AUTOHINTS_DEFAULT_MAX : 0);
+		if (r < 0)
+			return r; /* names were checked: NOMEM or REENTRANT */
+	}
+	return 0;
+}
+
+static void incls_free(struct ext_load *L)
+{
+	for (size_t i = 0; i < L->n_incls; i++) {
+		for (size_t j = 0; j < L->incls[i].n; j++)
+			sippres__free(L->doc.ctx, L->incls[i].names[j]);
+		sippres__free(L->doc.ctx, L->incls[i].names);
+		sippres__free(L->doc.ctx, L->incls[i].vars);
+	}
+	sippres__free(L->doc.ctx, L->incls);
 }
 
 SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const char *file, const char *text,
@@ -251,7 +407,10 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
 		r = load_context(&L, cat);
 	}
 	if (r >= 0)
+		r = apply_includes(&L);
+	if (r >= 0)
 		r = sippres__conf_emit_problems(&L.doc);
+	incls_free(&L);
 	for (size_t i = 0; i < L.n_all; i++) {
 		sippres__free(ctx, L.all[i]->exten);
 		sippres__free(ctx, L.all[i]);

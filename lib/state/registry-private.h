@@ -62,6 +62,12 @@ struct sippres__context {
 	struct sippres__map hints;          /* concrete hints by extension */
 	struct sippres__hint *patterns;     /* pattern hints, most specific first */
 	size_t nhints;                      /* concrete + pattern */
+	char **includes;                    /* `include =>` names, searched in this order */
+	size_t nincludes;
+	uint64_t visit;                     /* the lookup that last searched this context */
+	size_t autohints_max;               /* autohints=yes: at most this many (0: off) */
+	size_t nautohints;                  /* hints made by autohints, still so */
+	struct sippres__context *auto_next; /* in the registry's autohint_ctxs */
 };
 
 struct sippres__hint {
@@ -70,6 +76,7 @@ struct sippres__hint {
 	char *exten;
 	struct sippres__hint_body body;
 	bool is_pattern;
+	bool autohint;                       /* made by the context's autohints */
 	int32_t exten_state;
 	int32_t device_state;
 	int32_t presence_state;
@@ -114,6 +121,8 @@ struct sippres__registry {
 	size_t scratch_cap;
 	struct sippres_watch *graveyard;
 	uint64_t call_seq;
+	struct sippres__context *autohint_ctxs; /* contexts with autohints on */
+	uint64_t visit_seq;            /* lookups through includes so far (marks visited contexts) */
 	sippres__hint_hook *hint_hook;
 	sippres__device_hook *device_hook;
 	bool calls_only;               /* the hint event being dispatched is a change of calls alone */
@@ -163,6 +172,8 @@ void sippres__sources_free(struct sippres_ctx *ctx, struct sippres__map *m);
 void sippres__hint_compute_devices(struct sippres__hint *h);
 struct sippres__source *sippres__hint_presence_winner(const struct sippres__hint *h);
 void sippres__hints_free(struct sippres_ctx *ctx);
+/* A device's state is being set: make the autohints it calls for. 0 or SIPPRES_E_NOMEM. */
+int sippres__autohints_for(struct sippres_ctx *ctx, const struct sippres__source *d);
 
 /* watch.c */
 /* Make room in the status scratch arrays for a hint of n devices. */

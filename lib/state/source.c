@@ -99,6 +99,14 @@ int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int
 	d = sippres__source_get(ctx, &ctx->reg->devices, device, strlen(device));
 	if (!d)
 		return SIPPRES_E_NOMEM;
+	if (ctx->reg->autohint_ctxs) {
+		int r = sippres__autohints_for(ctx, d);
+
+		if (r < 0) {
+			sippres__source_gc(ctx, &ctx->reg->devices, d);
+			return r;
+		}
+	}
 	old = d->is_set ? d->state : SIPPRES_DEVICE_UNKNOWN;
 	d->state = state;
 	d->is_set = true;
