@@ -236,6 +236,14 @@ class Client:
         self.queue = []
 
     # ---- subscriptions ----------------------------------------------------------------
+    def subscribe_list(self, resource, event='dialog'):
+        """An initial SUBSCRIBE that takes an RFC 4662 list (Supported: eventlist,
+        multipart/related and RLMI accepted); returns (dialog, response)."""
+        return self.subscribe(resource, event, accept=['application/dialog-info+xml' if event == 'dialog'
+                                                       else 'application/pidf+xml', 'multipart/related',
+                                                       'application/rlmi+xml'],
+                              extra=[('Supported', 'eventlist')])
+
     def subscribe(self, resource, event='presence', accept=None, expires=600, user=None, ruri_host=None,
                   from_host=None, extra=(), event_id=None, user_agent=None):
         """Send an initial SUBSCRIBE; returns (dialog, response)."""

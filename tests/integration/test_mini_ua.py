@@ -700,9 +700,7 @@ def test_list_subscription():
     env = Env()
     try:
         c = env.client('carol')
-        d, r = c.subscribe('office-blf', 'dialog', accept=['application/dialog-info+xml', 'multipart/related',
-                                                          'application/rlmi+xml'],
-                           extra=[('Supported', 'eventlist')])
+        d, r = c.subscribe_list('office-blf')
         check(r.status == 200 and r.get('require') == 'eventlist', 'list 200: %s', r.raw)
         n = c.notify(d)
         check(n.get('require') == 'eventlist' and n.get('content-type').startswith('multipart/related'),

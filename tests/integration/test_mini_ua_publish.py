@@ -277,9 +277,7 @@ def test_headers_byte_exact():
     env = Pub()
     try:
         c = env.client('watcher-ast')
-        d, r = c.subscribe('office-blf', 'dialog', accept=['application/dialog-info+xml', 'multipart/related',
-                                                           'application/rlmi+xml'],
-                           extra=[('Supported', 'eventlist')])
+        d, r = c.subscribe_list('office-blf')
         check(r.status == 200 and raw_header(r, 'Require') == 'eventlist', 'list SUBSCRIBE: %s', r.raw)
         n = c.notify(d)
         ct = raw_header(n, 'Content-Type')
