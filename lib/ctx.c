@@ -71,7 +71,8 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 		r = sippres__check_struct(cfg, CONFIG_V1_SIZE, sizeof(*cfg));
 		if (r < 0)
 			return r;
-		memcpy(&conf, cfg, CONFIG_V1_SIZE);
+		memcpy(&conf, cfg, cfg->size < sizeof(conf) ? cfg->size : sizeof(conf));
+		conf.size = sizeof(conf);
 		if (conf.flags != 0 || conf.log_level > SIPPRES_LOG_DEBUG)
 			return SIPPRES_E_INVAL;
 		if (conf.allocator) {
@@ -99,6 +100,7 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 	ctx->cb = cbs;
 	ctx->user_data = user_data;
 	ctx->log_level = conf.log_level;
+	ctx->max_instances = conf.max_pattern_instances ? conf.max_pattern_instances : SIPPRES_DEFAULT_MAX_INSTANCES;
 	ctx->rng_state = (uint64_t)(uintptr_t)ctx ^ UINT64_C(0x6a09e667f3bcc908);
 
 	r = sippres_ctx_random(ctx, (uint8_t *)&ctx->hash_seed, sizeof(ctx->hash_seed));

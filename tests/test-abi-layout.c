@@ -74,9 +74,10 @@ static void test_config(void **state)
 		MEMBER(sippres_config, allocator, 8, 8),
 		MEMBER(sippres_config, log_level, 16, 4),
 		MEMBER(sippres_config, flags, 20, 4),
+		MEMBER(sippres_config, max_pattern_instances, 24, 4),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_config, 24, m);
+	CHECK_STRUCT(sippres_config, 32, m);
 }
 
 static void test_callbacks(void **state)
@@ -564,6 +565,7 @@ static void test_macros(void **state)
 		CONSTANT(SIPPRES_PUBLISH_DIALOG, 2),
 		CONSTANT(SIPPRES_PUBLISH_DEVICESTATE, 4),
 		CONSTANT(SIPPRES_MAX_INCLUDES, 1024),
+		CONSTANT(SIPPRES_DEFAULT_MAX_INSTANCES, 65536),
 		CONSTANT(SIPPRES_MAX_INCLUDE_SEARCH, 128),
 		CONSTANT(SIPPRES_AUTOHINTS_DEFAULT_MAX, 10000),
 	};

@@ -594,9 +594,119 @@ static void test_autohints(void **state)
 	assert_string_equal(found(ctx, "empty", "zed"), "");
 }
 
+static int count_one(void *user_data, const struct sippres_exten_status *st)
+{
+	(void)st;
+	(*(int *)user_data)++;
+	return 0;
+}
+
+static int hint_count(struct sippres_ctx *ctx)
+{
+	int n = 0;
+
+	assert_true(sippres_hint_foreach(ctx, count_one, &n) >= 0);
+	return n;
+}
+
+static void ignore_status(void *user_data, const struct sippres_exten_status *st)
+{
+	(void)user_data;
+	(void)st;
+}
+
+static int no_notify(void *user_data, struct sippres_sub *sub, const struct sippres_notify *n)
+{
+	(void)user_data;
+	(void)sub;
+	(void)n;
+	return 0;
+}
+
+/* Pattern-hint instances live while something watches or subscribes to them
+ * (issue 11): a query alone does not keep one, nothing is lost when one goes,
+ * and the context's limit gives a clear error (SUBSCRIBE: 503). */
+static void test_instances_reclaimed(void **state)
+{
+	struct sippres_config cfg = {.size = sizeof(cfg), .max_pattern_instances = 8};
+	struct sippres_callbacks cb = {.size = sizeof(cb), .notify = no_notify};
+	struct sippres_endpoint ep = {.size = sizeof(ep), .context = "default"};
+	struct sippres_watch *w[9];
+	struct sippres_sub *subs[9];
+	struct sippres_exten_status st;
+	struct sippres_ctx *ctx;
+	char exten[16];
+
+	(void)state;
+	assert_int_equal(sippres_ctx_new(&cfg, &cb, NULL, &ctx), 0);
+	assert_int_equal(sippres_hint_set(ctx, "default", "_1XX", "PJSIP/${EXTEN}", NULL), 0);
+	assert_int_equal(sippres_device_state_set(ctx, "PJSIP/101", SIPPRES_DEVICE_INUSE), 0);
+	/* queries: each instance goes at the next call, so any number of them fits */
+	for (int i = 0; i < 100; i++) {
+		snprintf(exten, sizeof(exten), "1%02d", i);
+		get(ctx, exten, &st);
+		assert_int_equal(st.is_pattern, 0);
+	}
+	assert_int_equal(hint_count(ctx), 2); /* the pattern and the last instance */
+	/* watches keep theirs: 8 fit, the 9th is refused */
+	for (int i = 0; i < 8; i++) {
+		snprintf(exten, sizeof(exten), "1%02d", i);
+		assert_int_equal(sippres_watch_add(ctx, "default", exten, ignore_status, NULL, &w[i]), 0);
+	}
+	assert_int_equal(hint_count(ctx), 9);
+	assert_int_equal(sippres_watch_add(ctx, "default", "108", ignore_status, NULL, &w[8]), SIPPRES_E_TOOBIG);
+	assert_int_equal(sippres_exten_status_get(ctx, "default", "108", &st), SIPPRES_E_TOOBIG);
+	/* one watch goes: its instance goes, and there is room again */
+	sippres_watch_remove(ctx, w[0]);
+	assert_int_equal(hint_count(ctx), 8);
+	assert_int_equal(sippres_watch_add(ctx, "default", "108", ignore_status, NULL, &w[0]), 0);
+	/* an instance set explicitly is a hint of its own: not reclaimed, not counted */
+	assert_int_equal(sippres_hint_set(ctx, "default", "102", "PJSIP/102", NULL), 1);
+	for (int i = 0; i < 8; i++)
+		sippres_watch_remove(ctx, w[i]);
+	assert_int_equal(hint_count(ctx), 2); /* the pattern and 102 */
+	/* the state an instance showed comes back with it */
+	get(ctx, "101", &st);
+	assert_int_equal(st.exten_state, SIPPRES_EXTEN_INUSE);
+
+	/* subscriptions keep theirs until they end; past the limit: 503 */
+	assert_int_equal(sippres_endpoint_set(ctx, "phone", &ep), 0);
+	for (int i = 0; i < 9; i++) {
+		struct sippres_subscribe_req req;
+		struct sippres_subscribe_res res = {.size = sizeof(res)};
+		char call_id[16];
+
+		snprintf(exten, sizeof(exten), "1%02d", 10 + i);
+		snprintf(call_id, sizeof(call_id), "c%d", i);
+		memset(&req, 0, sizeof(req));
+		req.size = sizeof(req);
+		req.endpoint = "phone";
+		req.ruri_scheme = "sip";
+		req.ruri_user = exten;
+		req.ruri_host = "example.com";
+		req.from_uri = "sip:phone@example.com";
+		req.from_tag = "t";
+		req.call_id = call_id;
+		req.contact = "sip:phone@192.0.2.1";
+		req.event = "presence";
+		req.expires = 60;
+		subs[i] = NULL;
+		assert_int_equal(sippres_subscribe(ctx, &req, 0, &res, &subs[i]), 0);
+		assert_int_equal(res.status, i < 8 ? 200 : 503);
+	}
+	assert_int_equal(sippres_ctx_handle_timeout(ctx, 0) >= 0, 1);
+	assert_int_equal(hint_count(ctx), 10);
+	/* they expire: their instances go with them */
+	assert_true(sippres_ctx_handle_timeout(ctx, 60 * 1000) >= 0);
+	assert_int_equal(sippres_sub_count(ctx), 0);
+	assert_int_equal(hint_count(ctx), 2);
+	sippres_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_instances_reclaimed),
 		cmocka_unit_test_setup_teardown(test_valid_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),

@@ -153,7 +153,15 @@ struct sippres_config {
 	const struct sippres_allocator *allocator; /**< NULL: malloc/realloc/free */
 	uint32_t log_level;                        /**< highest sippres_log_level passed to the log callback */
 	uint32_t flags;                            /**< reserved, must be 0 */
+	/** Live pattern-hint instances at most (0: SIPPRES_DEFAULT_MAX_INSTANCES).
+	 *  An instance nothing watches or subscribes to is freed at the next
+	 *  sippres_ctx_handle_timeout() or sippres_subscribe(); past the limit a
+	 *  lookup that would make one fails (SUBSCRIBE: 503). @since 0.2 */
+	uint32_t max_pattern_instances;
 };
+
+/** The default of sippres_config.max_pattern_instances. @since 0.2 */
+#define SIPPRES_DEFAULT_MAX_INSTANCES 65536
 
 struct sippres_exten_status;
 struct sippres_sub;

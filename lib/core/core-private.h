@@ -25,6 +25,7 @@ struct sippres_ctx {
 	uint64_t rng_state;   /* fallback generator when cb.random is NULL */
 	uint32_t hash_seed;   /* per-context seed against hash flooding */
 	int in_callback;      /* > 0 while a watcher callback runs */
+	uint32_t max_instances; /* pattern-hint instances at most */
 	struct sippres__registry *reg;
 	struct sippres__bodies *bodies; /* body generator registry (lib/bodies) */
 	struct sippres__subs *subs;     /* subscription engine (lib/subs) */

@@ -19,8 +19,10 @@ void sippres__rls_node_free(struct sippres_ctx *ctx, struct sippres__rls_node *n
 		sippres__rls_node_free(ctx, c);
 		c = next;
 	}
-	if (n->hint)
+	if (n->hint) {
 		sippres__hlink_remove(n->hint, &n->link);
+		sippres__hint_idle_check(ctx, n->hint);
+	}
 	sippres__free(ctx, n->name);
 	sippres__free(ctx, n->display);
 	sippres__free(ctx, n);

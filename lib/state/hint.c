@@ -285,7 +285,7 @@ static void hint_link(struct sippres_ctx *ctx, struct sippres__context *c, struc
 	recompute(h);
 }
 
-static void instance_detach(struct sippres__hint *h)
+static void instance_detach(struct sippres_ctx *ctx, struct sippres__hint *h)
 {
 	struct sippres__hint *p = h->pattern;
 
@@ -293,6 +293,19 @@ static void instance_detach(struct sippres__hint *h)
 		return;
 	sippres__dlist_remove(&p->instances, &h->inst_node);
 	h->pattern = NULL;
+	ctx->reg->ninstances--;
+	if (h->on_idle) {
+		sippres__dlist_remove(&ctx->reg->idle, &h->idle_node);
+		h->on_idle = false;
+	}
+}
+
+void sippres__hint_idle_check(struct sippres_ctx *ctx, struct sippres__hint *h)
+{
+	if (h->pattern && !h->nlinks && !h->watches.head && !h->on_idle) {
+		sippres__dlist_append(&ctx->reg->idle, &h->idle_node);
+		h->on_idle = true;
+	}
 }
 
 /* Fire the final event, then unlink and free the hint (not its instances). */
@@ -303,7 +316,7 @@ static void hint_destroy(struct sippres_ctx *ctx, struct sippres__hint *h)
 
 	sippres__hint_dispatch(ctx, h, SIPPRES_REASON_REMOVED);
 	sippres__hint_watches_free(ctx, h);
-	instance_detach(h);
+	instance_detach(ctx, h);
 	if (h->is_pattern) {
 		struct sippres__hint **pp = &c->patterns;
 		while (*pp != h)
@@ -360,6 +373,12 @@ static int instantiate(struct sippres_ctx *ctx, struct sippres__hint *p, const c
 		       p->cx->name, exten);
 		return r == SIPPRES_E_NOMEM ? r : SIPPRES_E_NOTFOUND;
 	}
+	if (ctx->reg->ninstances >= ctx->max_instances) {
+		body_discard(ctx, &b);
+		sippres__log(ctx, SIPPRES_LOG_INFO, "pattern hint %s@%s: %zu instances live, the limit; no more for %s",
+		             p->exten, p->cx->name, ctx->reg->ninstances, exten);
+		return SIPPRES_E_TOOBIG;
+	}
 	h = hint_alloc(ctx, exten);
 	if (!h) {
 		body_discard(ctx, &b);
@@ -368,8 +387,28 @@ static int instantiate(struct sippres_ctx *ctx, struct sippres__hint *p, const c
 	hint_link(ctx, p->cx, h, &b);
 	h->pattern = p;
 	sippres__dlist_prepend(&p->instances, &h->inst_node);
+	ctx->reg->ninstances++;
+	/* nothing links or watches it yet: a query alone does not keep it */
+	sippres__hint_idle_check(ctx, h);
 	*ret = h;
 	return 0;
+}
+
+void sippres__hints_reclaim(struct sippres_ctx *ctx)
+{
+	struct sippres__registry *reg = ctx->reg;
+
+	if (ctx->in_callback)
+		return;
+	while (reg->idle.head) {
+		struct sippres__hint *h = SIPPRES__CONTAINER_OF(reg->idle.head, struct sippres__hint, idle_node);
+
+		sippres__dlist_remove(&reg->idle, &h->idle_node);
+		h->on_idle = false;
+		/* the state it shows comes back with the next lookup: nothing is lost */
+		if (h->pattern && !h->nlinks && !h->watches.head)
+			hint_destroy(ctx, h);
+	}
 }
 
 /* The hint of c itself for exten: its explicit hint, else an instance of the
@@ -667,7 +706,7 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
 				hint_replace(ctx, INSTANCE(i), &inst[k++]);
 			sippres__free(ctx, inst);
 		} else if (h->pattern) {
-			instance_detach(h); /* set explicitly: no longer follows the pattern */
+			instance_detach(ctx, h); /* set explicitly: no longer follows the pattern */
 		}
 		if (h->autohint) { /* set explicitly: no longer one of the autohints */
 			h->autohint = false;

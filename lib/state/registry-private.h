@@ -89,6 +89,8 @@ struct sippres__hint {
 	struct sippres__dlist watches;       /* struct sippres_watch, in the order added */
 	struct sippres__dlist links;         /* struct sippres__hlink, newest first */
 	size_t nlinks;
+	struct sippres__dnode idle_node;     /* instances: in the registry's idle list */
+	bool on_idle;
 };
 
 struct sippres_watch {
@@ -126,6 +128,8 @@ struct sippres__registry {
 	sippres__hint_hook *hint_hook;
 	sippres__device_hook *device_hook;
 	bool calls_only;               /* the hint event being dispatched is a change of calls alone */
+	struct sippres__dlist idle;    /* instances that may have nothing linked or watching */
+	size_t ninstances;             /* live pattern-hint instances */
 };
 
 /* ---- for the layers above -------------------------------------------------- */
@@ -156,6 +160,13 @@ void sippres__hint_status(struct sippres_ctx *ctx, const struct sippres__hint *h
 /* Link and unlink a watcher of a hint. */
 void sippres__hlink_add(struct sippres__hint *h, struct sippres__hlink *l);
 void sippres__hlink_remove(struct sippres__hint *h, struct sippres__hlink *l);
+/* A link or watch of h went: an instance with none left is a candidate for
+ * sippres__hints_reclaim(). */
+void sippres__hint_idle_check(struct sippres_ctx *ctx, struct sippres__hint *h);
+/* Free the instances that nothing links or watches. Only where no hint
+ * pointer is held across the call: outside callbacks, at the start or end
+ * of a public entry point. */
+void sippres__hints_reclaim(struct sippres_ctx *ctx);
 
 /* ---- inside the state layer ------------------------------------------------ */
 

@@ -195,6 +195,7 @@ SIPPRES_EXPORT int sippres_exten_status_get(struct sippres_ctx *ctx, const char 
 		return SIPPRES_E_INVAL;
 	if (out->size < STATUS_V1_SIZE)
 		return SIPPRES_E_ABI;
+	sippres__hints_reclaim(ctx); /* not inside a callback: a query there holds views of hints */
 	r = sippres__hint_lookup(ctx, context, exten, &h);
 	if (r < 0)
 		return r;
@@ -238,6 +239,7 @@ SIPPRES_EXPORT int sippres_watch_add(struct sippres_ctx *ctx, const char *contex
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
+	sippres__hints_reclaim(ctx);
 	r = sippres__hint_lookup(ctx, context, exten, &h);
 	if (r < 0)
 		return r;
@@ -257,11 +259,13 @@ SIPPRES_EXPORT void sippres_watch_remove(struct sippres_ctx *ctx, struct sippres
 	if (!ctx || !w || w->dead)
 		return;
 	sippres__dlist_remove(&w->hint->watches, &w->node);
+	sippres__hint_idle_check(ctx, w->hint);
 	if (ctx->in_callback) {
 		w->dead = true;
 		w->grave_next = ctx->reg->graveyard;
 		ctx->reg->graveyard = w;
 	} else {
 		sippres__free(ctx, w);
+		sippres__hints_reclaim(ctx);
 	}
 }

@@ -73,6 +73,7 @@ static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 		ss->last.valid = false; /* the cache key points into this subscription */
 	if (s->hint) {
 		sippres__hlink_remove(s->hint, &s->hl);
+		sippres__hint_idle_check(ctx, s->hint);
 		s->hint = NULL;
 	}
 	sippres__heap_remove(&ss->heap, s);
@@ -243,6 +244,8 @@ SIPPRES_EXPORT int sippres_sub_notify_result(struct sippres_ctx *ctx, struct sip
 
 SIPPRES_EXPORT int sippres_sub_terminate(struct sippres_ctx *ctx, struct sippres_sub *s, uint64_t now_ms)
 {
+	int r;
+
 	if (!ctx || !s)
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
@@ -250,9 +253,12 @@ SIPPRES_EXPORT int sippres_sub_terminate(struct sippres_ctx *ctx, struct sippres
 	sippres__subs_set_now(ctx, now_ms);
 	if (s->queued == SQ_DROP || !s->hint) {
 		sippres__sub_end(ctx, s);
-		return 0;
+		r = 0;
+	} else {
+		r = sippres__sub_finish(ctx, s, NULL, SF_DEACTIVATED) < 0 ? SIPPRES_E_NOMEM : 0;
 	}
-	return sippres__sub_finish(ctx, s, NULL, SF_DEACTIVATED) < 0 ? SIPPRES_E_NOMEM : 0;
+	sippres__hints_reclaim(ctx);
+	return r;
 }
 
 /* ---------------------------------------------------------------- queries */

@@ -169,6 +169,11 @@ static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe
 		decide(res, 404, "Not Found");
 		return 1;
 	}
+	if (r == SIPPRES_E_TOOBIG) {
+		/* as many pattern-hint instances live as the context allows */
+		decide(res, 503, "Service Unavailable");
+		return 1;
+	}
 	if (r < 0)
 		return r;
 	sippres__hint_status(ctx, *h, st);
@@ -282,6 +287,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		return SIPPRES_E_REENTRANT;
 	if (check_req(req) < 0)
 		return SIPPRES_E_INVAL;
+	sippres__hints_reclaim(ctx);
 	sippres__subs_set_now(ctx, now_ms);
 	size = res->size;
 	memset(res, 0, RES_V1_SIZE);

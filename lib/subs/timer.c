@@ -196,5 +196,6 @@ SIPPRES_EXPORT int sippres_ctx_handle_timeout(struct sippres_ctx *ctx, uint64_t 
 			sent++;
 	}
 	ss->last.valid = false;
+	sippres__hints_reclaim(ctx);
 	return err < 0 ? err : sent;
 }
