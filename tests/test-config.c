@@ -1138,6 +1138,71 @@ static void test_pjsip_public_loader(void **state)
 	assert_int_equal(sippres_sub_count(ctx), 0);
 }
 
+/* type=wizard: the endpoint from endpoint/ keys, the hint from has_hint. */
+static void test_pjsip_wizard(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct io_state s = {0};
+	struct sippres_config_io io = make_io(&s);
+	struct sippres_subscribe_res res;
+	size_t first = n_decided;
+	const char *ext = "[office]\nexten => 1000,hint,PJSIP/zed\n";
+	const char *pj = "[phones](!)\ntype=wizard\nendpoint/context=office\nendpoint/sub_min_expiry=60\n"
+	                 "has_hint=yes\nhint_application=Gosub(hints)\n"              /* 1-6 */
+	                 "[alice](phones)\nhint_exten=100\naor/max_contacts=1\ntransport=udp\n" /* 7-10 */
+	                 "[bob](phones)\nhint_exten=101\nhint_context=blf\nendpoint/presence_profile=asterisk\n" /* 11-14 */
+	                 "[carol]\ntype=wizard\nhas_hint=maybe\n"                       /* 15-17 */
+	                 "[dave]\ntype=wizard\nhas_hint=yes\n"                          /* 18-20 */
+	                 "[erin]\ntype=wizard\nendpoint/allow_subscribe=perhaps\nhas_hint=no\n" /* 21-24 */
+	                 "[frank]\ntype=wizard\nhas_hint=yes\nhint_exten=1000\nendpoint/context=office\n" /* 25-29 */
+	                 "[gina]\ntype=wizard\nhas_hint=yes\nhint_exten=200\n";          /* 30-33 */
+	const char *again = "[alice]\ntype=wizard\nendpoint/context=office\nhas_hint=yes\nhint_exten=100\n";
+
+	assert_int_equal(sippres_config_load_extensions(ctx, "extensions.conf", ext, strlen(ext), &io), 0);
+	assert_int_equal(sippres_config_load_pjsip(ctx, "pjsip.conf", pj, strlen(pj), &io), 4);
+	expect_problem(&s, 0, "pjsip.conf", 17, (uint32_t)-1, "wizard 'carol': has_hint: 'maybe' is not a boolean");
+	expect_problem(&s, 1, "pjsip.conf", 20, (uint32_t)-1, "wizard 'dave': has_hint=yes needs hint_exten");
+	expect_problem(&s, 2, "pjsip.conf", 23, (uint32_t)-1,
+	               "wizard 'erin': endpoint/allow_subscribe: 'perhaps' is not a boolean");
+	expect_problem(&s, 3, "pjsip.conf", 28, (uint32_t)-1, "1000@office already has the hint 'PJSIP/zed'");
+	assert_int_equal(s.n_loaded, 8);
+	assert_string_equal(s.loaded[1], "endpoint alice");
+	assert_string_equal(s.loaded[2], "hint 100@office");
+	assert_string_equal(s.loaded[3], "endpoint bob");
+	assert_string_equal(s.loaded[4], "hint 101@blf");
+	assert_string_equal(s.loaded[5], "endpoint frank");
+	assert_string_equal(s.loaded[6], "endpoint gina");
+	assert_string_equal(s.loaded[7], "hint 200@default"); /* no endpoint/context: default */
+	assert_string_equal(hint_value(ctx, "office", "100"), "PJSIP/alice");
+	assert_string_equal(hint_value(ctx, "blf", "101"), "PJSIP/bob");
+	assert_string_equal(hint_value(ctx, "office", "1000"), "PJSIP/zed"); /* extensions.conf's stays */
+	assert_string_equal(hint_value(ctx, "default", "200"), "PJSIP/gina");
+	assert_null(hint_value(ctx, "office", "101"));
+
+	/* the endpoint keys, inherited from the template */
+	assert_int_equal(decide(ctx, "alice", "100", "presence", 30, 0, &res), 423);
+	assert_int_equal(res.min_expires, 60);
+	assert_int_equal(decide(ctx, "alice", "100", "presence", 600, 0, &res), 200);
+	assert_int_equal(decide(ctx, "bob", "100", "presence", 30, 0, &res), 423); /* asterisk: no Min-Expires */
+	assert_int_equal(res.min_expires, 0);
+	assert_int_equal(decide(ctx, "bob", "101", "presence", 600, 0, &res), 404); /* its hint is in blf */
+	assert_int_equal(decide(ctx, "frank", "1000", "presence", 600, 0, &res), 200);
+	assert_int_equal(decide(ctx, "carol", "100", "presence", 600, 0, &res), 403); /* not loaded */
+	assert_int_equal(decide(ctx, "erin", "100", "presence", 600, 0, &res), 403);
+
+	/* a reload: the same hint is left as it is, alice loses her minimum */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sippres_config_load_pjsip(ctx, "pjsip.conf", again, strlen(again), &io), 0);
+	assert_int_equal(s.n_loaded, 2);
+	assert_string_equal(s.loaded[1], "hint 100@office");
+	assert_int_equal(decide(ctx, "alice", "100", "presence", 30, 0, &res), 200);
+	assert_string_equal(hint_value(ctx, "office", "100"), "PJSIP/alice");
+
+	for (size_t i = first; i < n_decided; i++)
+		assert_int_equal(sippres_sub_terminate(ctx, decided[i], 2000), 0);
+	n_decided = first;
+}
+
 /* ---- pjsip.conf publications ---------------------------------------------- */
 
 struct pub_state {
@@ -1401,10 +1466,12 @@ static void test_oom(void **state)
 	                  "device_state_filter=^PJSIP/\ndevicestate_publish=o\n[o]\ntype=outbound-publish\n"
 	                  "server_uri=sip:x@127.0.0.1\nevent=asterisk-devicestate\n@device_state_filter=.\n"
 	                  "[bad]\ntype=inbound-publication\n";
+	const char *wiz = "[t](!)\ntype=wizard\nendpoint/context=c\nhas_hint=yes\n[a](t)\nhint_exten=1\n"
+	                  "[b](t)\nhint_exten=_2X\nhint_context=h\n[d]\ntype=wizard\nhas_hint=yes\n";
 	long n;
 
 	(void)state;
-	for (int which = 0; which < 4; which++) {
+	for (int which = 0; which < 5; which++) {
 		for (n = 1;; n++) {
 			struct failer f = {.fail_at = n};
 			struct sippres_allocator alloc = {.size = sizeof(alloc), .user_data = &f, .malloc = f_malloc,
@@ -1426,15 +1493,17 @@ static void test_oom(void **state)
 				r = sippres__config_pjsip(ctx, "p", pj, strlen(pj), &io, &sink);
 			else if (which == 2)
 				r = sippres_config_load_pjsip(ctx, "p", pj, strlen(pj), &io); /* into the engine */
-			else
+			else if (which == 3)
 				r = sippres_config_load_pjsip(ctx, "p", pub, strlen(pub), &io); /* publications */
+			else
+				r = sippres_config_load_pjsip(ctx, "p", wiz, strlen(wiz), &io); /* wizards */
 			if (r < 0)
 				assert_int_equal(r, SIPPRES_E_NOMEM);
 			assert_int_equal(s.includes, s.releases);
 			sippres_ctx_free(ctx);
 			assert_int_equal(f.live, 0);
 			if (r >= 0 && f.count < f.fail_at) {
-				assert_int_equal(r, which == 0 ? 1 : which == 3 ? 1 : 3);
+				assert_int_equal(r, which == 0 || which >= 3 ? 1 : 3);
 				break;
 			}
 		}
@@ -1467,6 +1536,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pjsip_includes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_inherited_bad_value, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_public_loader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_wizard, setup, teardown),
 		cmocka_unit_test(test_pjsip_publications),
 		cmocka_unit_test(test_pjsip_publication_problems),
 		cmocka_unit_test(test_oom),

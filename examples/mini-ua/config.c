@@ -148,18 +148,22 @@ int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
 	ua->pjsip_path = strdup(pjsip);
 	if (!ua->extensions_path || !ua->pjsip_path)
 		return -1;
+	/* extensions.conf first: a pjsip.conf wizard hint for an extension it defines is then a problem and
+	 * extensions.conf's hint stays (whatever the order, the library keeps that one) */
+	r = load_file(ua->ctx, extensions, false, &c);
+	if (r < 0)
+		return -1;
+	ua_log(LOG_INFO, "%s: %d hint(s), %d problem(s)", extensions, c.n_hints, r);
+	c.n_hints = 0;
 	r = load_file(ua->ctx, pjsip, true, &c);
 	if (r < 0) {
 		outpub_free_list(fresh);
 		return -1;
 	}
 	outpub_apply(ua, fresh, true); /* resynced by main() once the stored state is back */
-	ua_log(LOG_INFO, "%s: %d endpoint(s), %d inbound publication(s), %d outbound publish(es), %d problem(s)", pjsip,
-	       c.n_endpoints, c.n_inpubs, c.n_outpubs, r);
-	r = load_file(ua->ctx, extensions, false, &c);
-	if (r < 0)
-		return -1;
-	ua_log(LOG_INFO, "%s: %d hint(s), %d problem(s)", extensions, c.n_hints, r);
+	ua_log(LOG_INFO, "%s: %d endpoint(s), %d wizard hint(s), %d inbound publication(s), %d outbound publish(es), "
+	                 "%d problem(s)",
+	       pjsip, c.n_endpoints, c.n_hints, c.n_inpubs, c.n_outpubs, r);
 	return 0;
 }
 
@@ -381,10 +385,10 @@ int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 		return -1;
 	}
 	/* 1. both files into a scratch context: any problem refuses the reload whole */
-	r = load_file(scratch, ua->pjsip_path, true, &c);
+	r = load_file(scratch, ua->extensions_path, false, &c); /* first, as in ua_config_load() */
 	if (r >= 0) {
 		problems = r;
-		r = load_file(scratch, ua->extensions_path, false, &c);
+		r = load_file(scratch, ua->pjsip_path, true, &c);
 	}
 	if (r < 0 || problems + r > 0) {
 		snprintf(err, errlen, "reload refused, the running configuration is kept: %s%s", c.first,
@@ -397,7 +401,8 @@ int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 		goto out;
 	}
 	/* 2. the difference into the running context. Endpoints and lists: loading pjsip.conf again sets
-	 * each one (a replaced endpoint keeps its subscriptions, with the new options; a replaced list
+	 * each one (and its wizard hints: apply_hints() then sees them as they should be, and removes those of
+	 * a wizard gone) (a replaced endpoint keeps its subscriptions, with the new options; a replaced list
 	 * applies at the next refresh); the ones gone are removed. */
 	if (load_file(ua->ctx, ua->pjsip_path, true, &again) < 0)
 		ua_log(LOG_ERR, "reloading %s into the running configuration: %s", ua->pjsip_path, again.first);

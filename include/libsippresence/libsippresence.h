@@ -1208,7 +1208,7 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
                                                   size_t len, const struct sippres_config_io *io);
 
 /**
- * Load endpoints and resource lists from Asterisk pjsip.conf text.
+ * Load endpoints, config wizards and resource lists from Asterisk pjsip.conf text.
  *
  * Each non-template section with `type=endpoint` becomes
  * sippres_endpoint_set(ctx, name, ...) with the Asterisk keys context,
@@ -1223,6 +1223,30 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
  * comma-separated, full_state, notification_batch_interval,
  * resource_display_name) becomes sippres_list_set(); a duplicated item is a
  * problem and is dropped, a list without event or items is not loaded.
+ *
+ * Config wizards (since 0.2): each non-template `type=wizard` section makes
+ * the endpoint named after it, from its `endpoint/<key>` keys (the endpoint
+ * keys above, e.g. `endpoint/context=office`; bad values are problems as for
+ * endpoints), as Asterisk's res_pjsip_config_wizard does. With
+ * `has_hint=yes` it also makes the hint `exten => <hint_exten>,hint,
+ * PJSIP/<section>` with sippres_hint_set() in `hint_context` (default: the
+ * `endpoint/context`, else "default"), reported to loaded() as "hint"
+ * (name "exten@context") after the endpoint. `hint_exten` is required with
+ * has_hint=yes (else a problem at the has_hint line). A bad has_hint,
+ * hint_context or hint_exten is a problem and the wizard is not loaded.
+ * `hint_application` is ignored (there is no dialplan here), and so are the
+ * other wizard keys (aor/, auth/, registration/, identify/, transport,
+ * remote_hosts, ...). A wizard and an endpoint section of the same name: the
+ * later replaces the earlier, with a problem. When the context already has
+ * a hint of its own for the extension with another value (extensions.conf's,
+ * loaded first), that hint wins: the wizard's is a problem at hint_exten and
+ * is not added (Asterisk refuses a second hint for an extension). The same
+ * value (the wizard's hint of an earlier load) is left as it is. The library
+ * does not keep where a hint came from: an extensions.conf loaded after
+ * pjsip.conf replaces a wizard's hint without a problem, so load
+ * extensions.conf first. A load never removes hints: a wizard removed from
+ * the file leaves its hint until the host removes it (sippres_hint_remove(),
+ * as the mini UA's reload does with the hints a scratch load no longer has).
  *
  * Publications (since 0.2; docs/publish.md has examples):
  * - `type=outbound-publish` (server_uri required, event=asterisk-devicestate

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pjsip-private.h"
+#include "state/state-private.h"
 
 static int apply_endpoint(void *user_data, const char *name, const struct sippres_endpoint *ep,
                           struct sippres_diag *diag)
@@ -57,11 +58,30 @@ static int apply_inbound(void *user_data, const char *resource, const struct sip
 	return r < 0 ? r : 0;
 }
 
+/* extensions.conf wins: a hint the context has for exten with another value
+ * stays (a second hint for one extension is an error in Asterisk's dialplan);
+ * the same value, as the wizard's own hint of an earlier load, is left as it is. */
+static int apply_hint(void *user_data, const char *context, const char *exten, const char *value,
+                      struct sippres_diag *diag)
+{
+	const char *have = sippres__hint_own_value(user_data, context, exten);
+	int r;
+
+	if (have && strcmp(have, value) == 0)
+		return 0;
+	if (have) {
+		sippres__diag(diag, 0, 0, "%s", have);
+		return SIPPRES_E_EXISTS;
+	}
+	r = sippres_hint_set(user_data, context, exten, value, diag);
+	return r < 0 ? r : 0;
+}
+
 SIPPRES_EXPORT int sippres_config_load_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
                                              const struct sippres_config_io *io)
 {
 	struct sippres__pjsip_sink sink = {.user_data = ctx, .endpoint = apply_endpoint,
-	                                   .list = apply_list, .outbound = apply_outbound, .inbound = apply_inbound};
+	                                   .list = apply_list, .outbound = apply_outbound, .inbound = apply_inbound, .hint = apply_hint};
 
 	return sippres__config_pjsip(ctx, file, text, len, io, &sink);
 }

@@ -29,6 +29,11 @@ struct sippres__pjsip_sink {
 	                struct sippres_diag *diag);
 	int (*inbound)(void *user_data, const char *resource, const struct sippres_inbound_publication *p,
 	               struct sippres_diag *diag);
+	/* A wizard's hint: 0 set (or already so), SIPPRES_E_EXISTS when the
+	 * context has another hint for exten (its value in diag->message, not a
+	 * problem of the sink's own), else as above. */
+	int (*hint)(void *user_data, const char *context, const char *exten, const char *value,
+	            struct sippres_diag *diag);
 };
 
 int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,

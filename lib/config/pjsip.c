@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* pjsip.conf loader: endpoint and resource_list sections, checked and handed
  * to a sink (the public entry point's sink registers them in the context). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pjsip-private.h"
+#include "state/state-private.h"
 
 #define LIST_EVENT_MAX 31 /* Asterisk keeps the event in char[32] */
 
@@ -13,11 +15,13 @@ static bool value_name_ok(const char *s)
 	return sippres__name_ok(s);
 }
 
-/* One endpoint key. Returns 0 (applied or ignored), 1 (bad value, reported), < 0. */
+/* One endpoint key k (v->name, or what follows a wizard's "endpoint/"); what
+ * names the section type in problems. Returns 0 (applied or ignored), 1 (bad
+ * value, reported), < 0. */
 static int endpoint_key(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v,
-                        struct sippres_endpoint *ep)
+                        const char *k, const char *what, struct sippres_endpoint *ep)
 {
-	const char *k = v->name, *val = v->value;
+	const char *val = v->value;
 	uint32_t u;
 	int b, r;
 
@@ -31,7 +35,7 @@ static int endpoint_key(struct sippres__conf_doc *doc, const struct sippres__con
 		bool sub = sippres__streq_nocase(k, "subscribe_context");
 
 		if (val[0] && !value_name_ok(val))
-			BAD("endpoint '%s': %s: '%s' is not a valid context name", cat->name, k, val);
+			BAD("%s '%s': %s: '%s' is not a valid context name", what, cat->name, v->name, val);
 		if (sub)
 			ep->subscribe_context = val[0] ? val : NULL;
 		else
@@ -42,7 +46,7 @@ static int endpoint_key(struct sippres__conf_doc *doc, const struct sippres__con
 
 		b = sippres__conf_bool(val);
 		if (b < 0)
-			BAD("endpoint '%s': %s: '%s' is not a boolean (yes/no)", cat->name, k, val);
+			BAD("%s '%s': %s: '%s' is not a boolean (yes/no)", what, cat->name, v->name, val);
 		if (flag == SIPPRES_ENDPOINT_DENY_SUBSCRIBE)
 			b = !b;
 		if (b)
@@ -55,7 +59,7 @@ static int endpoint_key(struct sippres__conf_doc *doc, const struct sippres__con
 
 		b = sippres__conf_bool(val);
 		if (b < 0)
-			BAD("endpoint '%s': %s: '%s' is not a boolean (yes/no)", cat->name, k, val);
+			BAD("%s '%s': %s: '%s' is not a boolean (yes/no)", what, cat->name, v->name, val);
 		if (b)
 			ep->body_options |= flag;
 		else
@@ -66,12 +70,12 @@ static int endpoint_key(struct sippres__conf_doc *doc, const struct sippres__con
 		else if (sippres__streq_nocase(val, "asterisk"))
 			ep->profile = SIPPRES_PROFILE_ASTERISK;
 		else
-			BAD("endpoint '%s': presence_profile: '%s' is neither 'standard' nor 'asterisk'", cat->name, val);
+			BAD("%s '%s': %s: '%s' is neither 'standard' nor 'asterisk'", what, cat->name, v->name, val);
 	} else if (sippres__streq_nocase(k, "sub_min_expiry") || sippres__streq_nocase(k, "sub_max_expiry") ||
 	           sippres__streq_nocase(k, "sub_default_expiry") || sippres__streq_nocase(k, "notify_failure_limit") ||
 	           sippres__streq_nocase(k, "max_notify_size")) {
 		if (sippres__conf_uint(val, &u) < 0)
-			BAD("endpoint '%s': %s: '%s' is not a number from 0 to 4294967295", cat->name, k, val);
+			BAD("%s '%s': %s: '%s' is not a number from 0 to 4294967295", what, cat->name, v->name, val);
 		if (sippres__streq_nocase(k, "sub_min_expiry"))
 			ep->sub_min_expiry = u;
 		else if (sippres__streq_nocase(k, "sub_max_expiry"))
@@ -106,7 +110,7 @@ static int load_endpoint(struct sippres__conf_doc *doc, const struct sippres__co
 	memset(&ep, 0, sizeof(ep));
 	ep.size = sizeof(ep);
 	for (size_t i = 0; i < cat->n_vars; i++) {
-		r = endpoint_key(doc, cat, &cat->vars[i], &ep);
+		r = endpoint_key(doc, cat, &cat->vars[i], cat->vars[i].name, "endpoint", &ep);
 		if (r < 0)
 			return r;
 		bad |= r;
@@ -121,6 +125,134 @@ static int load_endpoint(struct sippres__conf_doc *doc, const struct sippres__co
 		return sink_problem(doc, cat, r, &diag, "endpoint");
 	sippres__conf_loaded(doc, "endpoint", cat->name);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ wizard */
+
+#define WIZARD_ENDPOINT "endpoint/"
+
+struct wizard {
+	struct sippres_endpoint ep;
+	const struct sippres__conf_var *has_hint; /* has_hint=yes, NULL: no hint */
+	const struct sippres__conf_var *exten;    /* hint_exten */
+	const char *context;                      /* hint_context, NULL: the endpoint's */
+};
+
+/* One wizard key. Returns 0 (applied or ignored), 1 (bad value, reported), < 0. */
+static int wizard_key(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v,
+                      struct wizard *w)
+{
+	const char *k = v->name, *val = v->value;
+	size_t off = 0;
+	int b, r;
+
+	if (sippres__memeq_nocase(k, WIZARD_ENDPOINT, strlen(WIZARD_ENDPOINT)))
+		return endpoint_key(doc, cat, v, k + strlen(WIZARD_ENDPOINT), "wizard", &w->ep);
+	if (sippres__streq_nocase(k, "has_hint")) {
+		b = sippres__conf_bool(val);
+		if (b < 0) {
+			r = sippres__conf_var_problem(doc, v, 0, "wizard '%s': has_hint: '%s' is not a boolean (yes/no)",
+			                              cat->name, val);
+			return r < 0 ? r : 1;
+		}
+		w->has_hint = b ? v : NULL;
+	} else if (sippres__streq_nocase(k, "hint_context")) {
+		if (val[0] && !sippres__name_ok(val)) {
+			r = sippres__conf_var_problem(doc, v, 0, "wizard '%s': hint_context: '%s' is not a valid context name",
+			                              cat->name, val);
+			return r < 0 ? r : 1;
+		}
+		w->context = val[0] ? val : NULL;
+	} else if (sippres__streq_nocase(k, "hint_exten")) {
+		if (!val[0]) {
+			w->exten = NULL;
+		} else if (!sippres__name_ok(val) || (val[0] == '_' && !sippres__pattern_valid(val, &off))) {
+			r = sippres__conf_var_problem(doc, v, off, "wizard '%s': hint_exten: '%s' is not a valid extension",
+			                              cat->name, val);
+			return r < 0 ? r : 1;
+		} else {
+			w->exten = v;
+		}
+	}
+	/* hint_application (no dialplan here), aor/, auth/, registration/,
+	 * identify/, transport, remote_hosts, ...: none of ours */
+	return 0;
+}
+
+static int wizard_hint(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct wizard *w,
+                       const struct sippres__pjsip_sink *sink)
+{
+	struct sippres_diag diag = {.size = sizeof(diag)};
+	const char *context = w->context ? w->context : w->ep.context ? w->ep.context : "default";
+	const char *exten = w->exten->value;
+	size_t nv = strlen("PJSIP/") + strlen(cat->name) + 1, nn = strlen(exten) + strlen(context) + 2;
+	char *value = sippres__malloc(doc->ctx, nv), *name = NULL;
+	int r;
+
+	if (!value)
+		return SIPPRES_E_NOMEM;
+	snprintf(value, nv, "PJSIP/%s", cat->name);
+	r = sink->hint ? sink->hint(sink->user_data, context, exten, value, &diag) : 0;
+	if (r == SIPPRES_E_NOMEM || r == SIPPRES_E_REENTRANT || r == SIPPRES_E_CALLBACK)
+		goto out;
+	if (r == SIPPRES_E_EXISTS) {
+		r = sippres__conf_var_problem(doc, w->exten, 0,
+		                              "wizard '%s': %s@%s already has the hint '%s' (extensions.conf?); it is kept and the wizard's hint is not added",
+		                              cat->name, exten, context, diag.message);
+		goto out;
+	}
+	if (r < 0) {
+		r = sippres__conf_var_problem(doc, w->exten, 0, "wizard '%s': hint %s@%s: %s; not added", cat->name, exten,
+		                              context, diag.message[0] ? diag.message : sippres_strerror(r));
+		goto out;
+	}
+	r = 0;
+	if (doc->io.loaded) {
+		name = sippres__malloc(doc->ctx, nn);
+		if (!name) {
+			r = SIPPRES_E_NOMEM;
+			goto out;
+		}
+		snprintf(name, nn, "%s@%s", exten, context);
+		sippres__conf_loaded(doc, "hint", name);
+	}
+out:
+	sippres__free(doc->ctx, name);
+	sippres__free(doc->ctx, value);
+	return r;
+}
+
+static int load_wizard(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__pjsip_sink *sink)
+{
+	struct sippres_diag diag = {.size = sizeof(diag)};
+	struct wizard w;
+	int bad = 0, r;
+
+	memset(&w, 0, sizeof(w));
+	w.ep.size = sizeof(w.ep);
+	for (size_t i = 0; i < cat->n_vars; i++) {
+		r = wizard_key(doc, cat, &cat->vars[i], &w);
+		if (r < 0)
+			return r;
+		bad |= r;
+	}
+	if (!bad && w.has_hint && !w.exten) {
+		r = sippres__conf_var_problem(doc, w.has_hint, 0, "wizard '%s': has_hint=yes needs hint_exten; not loaded",
+		                              cat->name);
+		if (r < 0)
+			return r;
+		bad = 1;
+	}
+	if (bad)
+		return 0;
+	if (!sippres__name_ok(cat->name))
+		return sippres__conf_problem(doc, cat->file, cat->line, 0, cat->seq, "'%s' is not a valid wizard name; not loaded",
+		                             cat->name);
+	r = sink->endpoint ? sink->endpoint(sink->user_data, cat->name, &w.ep, &diag) : 0;
+	if (r < 0)
+		return sink_problem(doc, cat, r, &diag, "wizard");
+	sippres__conf_loaded(doc, "endpoint", cat->name);
+	return w.has_hint ? wizard_hint(doc, cat, &w, sink) : 0;
 }
 
 static void list_free(struct sippres_ctx *ctx, struct sippres__conf_list *l)
@@ -266,7 +398,7 @@ static bool is_endpoint(const struct sippres__conf_cat *c)
 {
 	const struct sippres__conf_var *t = sippres__conf_cat_get(c, "type");
 
-	return !c->is_template && t && sippres__streq_nocase(t->value, "endpoint");
+	return !c->is_template && t && (sippres__streq_nocase(t->value, "endpoint") || sippres__streq_nocase(t->value, "wizard"));
 }
 
 struct cat_ref {
@@ -345,7 +477,7 @@ int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char 
 			                    cat->name);
 			continue;
 		}
-		if (sippres__streq_nocase(type->value, "endpoint")) {
+		if (sippres__streq_nocase(type->value, "endpoint") || sippres__streq_nocase(type->value, "wizard")) {
 			if (dup_of[i]) {
 				const struct sippres__conf_cat *o = dup_of[i];
 
@@ -353,7 +485,9 @@ int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char 
 				                    "endpoint '%s' is already defined at %s:%u; this section replaces it",
 				                    cat->name, o->file, o->line);
 			}
-			if (r >= 0)
+			if (r >= 0 && sippres__streq_nocase(type->value, "wizard"))
+				r = load_wizard(&doc, cat, sink);
+			else if (r >= 0)
 				r = load_endpoint(&doc, cat, sink);
 		} else if (sippres__streq_nocase(type->value, "resource_list")) {
 			r = load_list(&doc, cat, sink);

@@ -797,3 +797,23 @@ void sippres__hints_free(struct sippres_ctx *ctx)
 	}
 	sippres__map_drain(ctx, &ctx->reg->contexts, context_destroy_node);
 }
+
+/* The value of the hint set for exten in context itself (sippres_hint_set:
+ * not an autohint, not an instance of a pattern), or NULL. No side effect. */
+const char *sippres__hint_own_value(struct sippres_ctx *ctx, const char *context, const char *exten)
+{
+	struct sippres__context *c = context_find(ctx, context);
+	struct sippres__hint *h = NULL;
+
+	if (!c)
+		return NULL;
+	if (exten[0] == '_') {
+		for (h = c->patterns; h && strcmp(h->exten, exten) != 0; h = h->pat_next)
+			;
+	} else {
+		h = hint_find(c, exten);
+	}
+	if (!h || h->autohint || h->pattern)
+		return NULL;
+	return h->body.value;
+}

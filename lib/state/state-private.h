@@ -38,6 +38,10 @@ void sippres__hint_parsed_fini(struct sippres_ctx *ctx, struct sippres__hint_par
 /* Tech/resource or Provider:resource, both parts non-empty, no separators. */
 bool sippres__device_name_ok(const char *s, size_t len, size_t *bad_offset);
 
+/* The value of the hint set by sippres_hint_set() for exten in context
+ * itself (not an autohint or a pattern's instance), or NULL. No side effect. */
+const char *sippres__hint_own_value(struct sippres_ctx *ctx, const char *context, const char *exten);
+
 /* Extension patterns ("_2XX"). */
 bool sippres__pattern_valid(const char *pattern, size_t *bad_offset);
 bool sippres__pattern_match(const char *pattern, const char *exten);

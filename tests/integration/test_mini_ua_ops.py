@@ -290,7 +290,27 @@ def test_reload_endpoints():
         n = t.notify(kept)
         check(n.cseq[0] == kept.notify_cseqs[-2] + 1, 'CSeq %d', n.cseq[0])
         check(' />' not in n.body and '\n  <tuple' in n.body, 'still the asterisk layout after the reload: %s', n.body)
-        for x in (c, t, late):
+        # a pjsip.conf wizard: its endpoint and hint come with a reload, the hint survives the next one
+        # and goes with the section
+        wizard = '[wiz]\ntype=wizard\nendpoint/context=office\nhas_hint=yes\nhint_exten=7000\ntransport=udp\n'
+        env.edit('pjsip.conf', lambda s: s + '\n' + wizard)
+        rc, out, err = rx(env.path, 'module reload')
+        check(rc == 0 and out and 'reloaded' in out[0], '%d %r %r', rc, out, err)
+        rows = asterisk_cli.hints(ua)
+        check(rows.get('7000@office', {}).get('app') == 'PJSIP/wiz', 'wizard hint: %r', rows)
+        w = Client(ua.addr, user='wiz')
+        wsub = subscribed(w, '7000', 'presence')
+        rc, out, err = rx(env.path, 'core reload')
+        check(rc == 0 and out and 'hints 0 added, 0 changed, 0 removed' in out[0], '%d %r %r', rc, out, err)
+        w.no_notify(wsub, 0.3)
+        env.edit('pjsip.conf', lambda s: s.replace(wizard, ''))
+        rc, out, err = rx(env.path, 'module reload')
+        check(rc == 0 and out and '1 removed' in out[0], '%d %r %r', rc, out, err)
+        n = w.notify(wsub)
+        check((n.get('subscription-state') or '').startswith('terminated'), 'wizard gone: %r',
+              n.get('subscription-state'))
+        check('7000@office' not in asterisk_cli.hints(ua), 'the wizard hint stayed')
+        for x in (c, t, late, w):
             x.close()
 
 
