@@ -41,10 +41,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sippres_hint_set(ctx, "default", lines[0], lines[1], &diag);
 		sippres_hint_set(ctx, "default", lines[0], lines[1], &diag); /* replace */
 		for (int i = 2; i < n; i++) {
+			/* the status's views last until the next call: copy the names first */
+			char *names[16];
+			size_t nd = 0;
+
+			sippres_watch_add(ctx, "default", lines[i], noop, NULL, &w);
 			if (sippres_exten_status_get(ctx, "default", lines[i], &st) == 0) {
-				sippres_watch_add(ctx, "default", lines[i], noop, NULL, &w);
-				for (size_t d = 0; d < st.n_devices; d++)
-					sippres_device_state_set(ctx, st.devices[d].name, SIPPRES_DEVICE_RINGING);
+				for (size_t d = 0; d < st.n_devices && nd < 16; d++)
+					names[nd++] = strdup(st.devices[d].name);
+				for (size_t d = 0; d < nd; d++) {
+					if (names[d])
+						sippres_device_state_set(ctx, names[d], SIPPRES_DEVICE_RINGING);
+					free(names[d]);
+				}
 			}
 		}
 		sippres_hint_remove(ctx, "default", lines[0]);
