@@ -159,6 +159,7 @@ static void test_exten_status(void **state)
 		MEMBER(sippres_exten_status, n_devices, 80, 8),
 		MEMBER(sippres_exten_status, causing_call, 88, 8),
 		MEMBER(sippres_exten_status, is_pattern, 96, 4),
+		MEMBER(sippres_exten_status, is_autohint, 100, 4),
 	};
 	(void)state;
 	CHECK_STRUCT(sippres_exten_status, 104, m);

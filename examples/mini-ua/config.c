@@ -15,6 +15,7 @@ struct conf_io {
 	struct strset *endpoints; /* names loaded are added to these (NULL: not kept) */
 	struct strset *lists;
 	struct strset *inpubs;    /* inbound-publication names */
+	struct strset *autohints; /* contexts with autohints = yes */
 	struct ua *ua;            /* with outpubs: where outbound-publish facts go (NULL: not kept) */
 	struct outpub **outpubs;
 	int n_endpoints, n_hints, n_inpubs, n_outpubs;
@@ -82,6 +83,8 @@ static void conf_loaded(void *user_data, const char *type, const char *name)
 		set = c->inpubs;
 	} else if (strcmp(type, "outbound-publish") == 0) {
 		c->n_outpubs++;
+	} else if (strcmp(type, "autohints") == 0) {
+		set = c->autohints;
 	}
 	if (set && strset_add(set, name) < 0) {
 		ua_log(LOG_ERR, "out of memory: %s %s is not known", type, name);
@@ -140,7 +143,8 @@ static int load_file(struct sippres_ctx *ctx, const char *path, bool pjsip, stru
 int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
 {
 	struct outpub *fresh = NULL;
-	struct conf_io c = {.endpoints = &ua->endpoints, .lists = &ua->lists, .inpubs = &ua->inpubs, .ua = ua,
+	struct conf_io c = {.endpoints = &ua->endpoints, .lists = &ua->lists, .inpubs = &ua->inpubs,
+	                    .autohints = &ua->autohints, .ua = ua,
 	                    .outpubs = &fresh};
 	int r;
 
@@ -172,6 +176,7 @@ int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
 struct hint {
 	char *context, *exten, *value;
 	bool pattern;
+	bool autohint;
 };
 
 struct hints {
@@ -201,6 +206,7 @@ static int hints_add(void *user_data, const struct sippres_exten_status *st)
 	x->exten = strdup(st->exten);
 	x->value = strdup(st->value);
 	x->pattern = st->is_pattern != 0;
+	x->autohint = st->is_autohint != 0;
 	h->n++;
 	if (!x->context || !x->exten || !x->value) {
 		h->oom = true;
@@ -253,9 +259,10 @@ struct reload_counts {
 
 /* The running hints become the scratch context's: unchanged ones are not touched (their subscriptions
  * see nothing), changed and new ones are set, the others removed (their subscriptions end). An
- * instantiated hint (from a pattern) that the files still produce stays as it is. */
+ * instantiated hint (from a pattern) that the files still produce stays as it is, and so does an
+ * autohint of a context that keeps autohints = yes (autohints) (the scratch context has no devices). */
 static void apply_hints(struct ua *ua, struct sippres_ctx *scratch, const struct hints *want,
-                        struct reload_counts *n)
+                        const struct strset *autohints, struct reload_counts *n)
 {
 	struct hints have;
 	int r;
@@ -267,7 +274,7 @@ static void apply_hints(struct ua *ua, struct sippres_ctx *scratch, const struct
 	for (size_t i = 0; i < have.n; i++) {
 		const struct hint *h = &have.v[i];
 
-		if (hint_find(want, h))
+		if (hint_find(want, h) || (h->autohint && strset_has(autohints, h->context)))
 			continue;
 		if (!h->pattern) {
 			struct sippres_exten_status st = {.size = sizeof(st)};
@@ -355,6 +362,24 @@ out:
 	strset_free(&have.names);
 }
 
+/* The running contexts' autohints become the files': on where they are now (the hints they made stay),
+ * off where they are no more (apply_hints() then removes the hints they made); want becomes ua's. */
+static void apply_autohints(struct ua *ua, struct strset *want)
+{
+	for (size_t i = 0; i < ua->autohints.cap; i++) {
+		if (ua->autohints.slots[i] && !strset_has(want, ua->autohints.slots[i]))
+			sippres_context_autohints_set(ua->ctx, ua->autohints.slots[i], 0);
+	}
+	for (size_t i = 0; i < want->cap; i++) {
+		if (want->slots[i] &&
+		    sippres_context_autohints_set(ua->ctx, want->slots[i], SIPPRES_AUTOHINTS_DEFAULT_MAX) < 0)
+			ua_log(LOG_ERR, "out of memory: autohints of %s were not reloaded", want->slots[i]);
+	}
+	strset_free(&ua->autohints);
+	ua->autohints = *want;
+	memset(want, 0, sizeof(*want));
+}
+
 /* Names in old that are not in keep: removed from ctx with rm. */
 static unsigned remove_gone(struct sippres_ctx *ctx, const struct strset *old, const struct strset *keep,
                             int (*rm)(struct sippres_ctx *, const char *))
@@ -370,9 +395,10 @@ static unsigned remove_gone(struct sippres_ctx *ctx, const struct strset *old, c
 
 int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 {
-	struct strset endpoints = {0}, lists = {0}, inpubs = {0};
+	struct strset endpoints = {0}, lists = {0}, inpubs = {0}, autohints = {0};
 	struct outpub *fresh = NULL;
-	struct conf_io c = {.endpoints = &endpoints, .lists = &lists, .inpubs = &inpubs, .ua = ua, .outpubs = &fresh};
+	struct conf_io c = {.endpoints = &endpoints, .lists = &lists, .inpubs = &inpubs, .autohints = &autohints,
+	                    .ua = ua, .outpubs = &fresh};
 	struct conf_io again = {.quiet = true};
 	struct reload_counts n = {0};
 	struct sippres_ctx *scratch = NULL;
@@ -421,7 +447,8 @@ int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 	n.outpubs_changed = outpub_apply(ua, fresh, false); /* new and changed ones resync */
 	fresh = NULL;
 	apply_includes(ua, scratch);
-	apply_hints(ua, scratch, &want, &n);
+	apply_autohints(ua, &autohints);
+	apply_hints(ua, scratch, &want, &ua->autohints, &n);
 	sbuf_printf(out, "reloaded: hints %u added, %u changed, %u removed; %d endpoint(s), %u removed; %u list(s) removed; "
 	                 "%d inbound publication(s), %u removed; %d outbound publish(es), %d added or changed\n",
 	            n.added, n.changed, n.removed, c.n_endpoints, n.endpoints_removed, n.lists_removed, c.n_inpubs,
@@ -437,6 +464,7 @@ out:
 	strset_free(&endpoints);
 	strset_free(&lists);
 	strset_free(&inpubs);
+	strset_free(&autohints);
 	outpub_free_list(fresh);
 	sippres_ctx_free(scratch);
 	return rc;

@@ -271,6 +271,7 @@ void ua_fini(struct ua *ua)
 	ntx_table_fini(&ua->ntx);
 	stx_table_fini(&ua->stx);
 	strset_free(&ua->endpoints);
+	strset_free(&ua->autohints);
 	strset_free(&ua->lists);
 	strset_free(&ua->inpubs);
 	outpub_free_list(ua->outpubs);

@@ -28,6 +28,7 @@ struct ua {
 	struct ntx_table ntx;
 	struct stx_table stx;
 	struct strset endpoints;   /* endpoint names from pjsip.conf */
+	struct strset autohints;   /* contexts with autohints = yes in extensions.conf */
 	struct strset lists;       /* resource list names from pjsip.conf */
 	struct strset inpubs;      /* inbound-publication (resource) names from pjsip.conf */
 	struct outpub *outpubs;    /* outbound publishes (publish.c), a list */

@@ -490,6 +490,7 @@ struct sippres_exten_status {
 	size_t n_devices;
 	const struct sippres_call *causing_call; /**< the oldest ringing call of a RINGING device, else the first device's causing call; NULL if none */
 	uint32_t is_pattern;          /**< 1 for a pattern hint itself (iteration only) */
+	uint32_t is_autohint;         /**< 1 for a hint the context's autohints made. @since 0.2 */
 };
 
 /**
@@ -1164,7 +1165,8 @@ struct sippres_config_io {
 	void (*problem)(void *user_data, const char *file, const struct sippres_diag *diag);
 	/** An object was registered: type "hint" (name "exten@context"),
 	 *  "endpoint", "resource_list", "inbound-publication" or "outbound-publish"
-	 *  (since 0.2) (name: the section name). Hosts use it to
+	 *  (since 0.2) (name: the section name), or "autohints" (since 0.2; name:
+	 *  a context whose `autohints = yes` took effect). Hosts use it to
 	 *  learn the endpoint names they must identify requests against. @since 0.1 */
 	void (*loaded)(void *user_data, const char *type, const char *name);
 	/** A `type=outbound-publish` section was loaded: the library registered

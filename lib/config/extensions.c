@@ -364,6 +364,8 @@ static int apply_includes(struct ext_load *L)
 			                                  in->autohints ? SIPPRES_AUTOHINTS_DEFAULT_MAX : 0);
 		if (r < 0)
 			return r; /* names were checked: NOMEM or REENTRANT */
+		if (in->autohints)
+			sippres__conf_loaded(&L->doc, "autohints", in->context);
 	}
 	return 0;
 }

@@ -80,6 +80,7 @@ static void fill_status(struct sippres_ctx *ctx, const struct sippres__hint *h, 
 	st->display_name = h->body.display;
 	st->reason = reason;
 	st->is_pattern = h->is_pattern;
+	st->is_autohint = h->autohint;
 	st->presence_subtype = "";
 	st->presence_message = "";
 	if (reason == SIPPRES_REASON_REMOVED) {

@@ -314,6 +314,43 @@ def test_reload_endpoints():
             x.close()
 
 
+def test_reload_keeps_autohints():
+    """A context with autohints = yes: the hints its devices made stay through a reload that keeps it (their
+    subscriptions see nothing), and go with a reload that drops it."""
+    with OpsEnv() as env:
+        ua = env.ua
+        env.edit('extensions.conf', lambda t: t + '\n[auto]\nautohints = yes\n')
+        env.edit('pjsip.conf', lambda t: t + '\n[autoer]\ntype=endpoint\ncontext=auto\n')
+        rc, out, err = rx(env.path, 'core reload')
+        check(rc == 0 and out and 'reloaded' in out[0], '%d %r %r', rc, out, err)
+        ua.ok('devstate change PJSIP/zed INUSE')
+        rows = asterisk_cli.hints(ua)
+        check(rows.get('zed@auto', {}).get('app') == 'PJSIP/zed', 'no autohint: %r', rows)
+        c = Client(ua.addr, user='autoer')
+        d = subscribed(c, 'zed', 'dialog')
+        rc, out, err = rx(env.path, 'dialplan reload')
+        check(rc == 0 and out and ', 0 removed;' in out[0], '%d %r %r', rc, out, err)
+        c.no_notify(d, 0.3)
+        check('zed@auto' in asterisk_cli.hints(ua), 'the autohint went with the reload')
+        ua.ok('devstate change PJSIP/zed NOT_INUSE')
+        n = c.notify(d)
+        check('<dialog ' not in n.body and n.get('subscription-state').startswith('active'), 'after: %s', n.body)
+        # autohints still on after the reload: a new device gets its hint
+        ua.ok('devstate change PJSIP/yan RINGING')
+        check('yan@auto' in asterisk_cli.hints(ua), 'autohints off after the reload')
+        # dropped: the hints they made go, and their subscriptions end; no new ones
+        env.edit('extensions.conf', lambda t: t.replace('autohints = yes', 'autohints = no'))
+        rc, out, err = rx(env.path, 'dialplan reload')
+        check(rc == 0 and out and ', 2 removed;' in out[0], '%d %r %r', rc, out, err)
+        n = c.notify(d)
+        check(n.get('subscription-state') == 'terminated;reason=noresource', 'autohint gone: %r',
+              n.get('subscription-state'))
+        ua.ok('devstate change PJSIP/xia INUSE')
+        rows = asterisk_cli.hints(ua)
+        check(not [k for k in rows if k.endswith('@auto')], 'autohints left: %r', rows)
+        c.close()
+
+
 def test_reload_refuses_broken_file():
     with OpsEnv() as env:
         ua = env.ua
@@ -362,6 +399,7 @@ TESTS = [
     test_sigterm_then_restart_restores,
     test_sighup_reload,
     test_reload_endpoints,
+    test_reload_keeps_autohints,
     test_reload_refuses_broken_file,
 ]
 
