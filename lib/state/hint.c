@@ -177,49 +177,6 @@ struct sippres__source *sippres__hint_presence_winner(const struct sippres__hint
 
 /* ------------------------------------------------------------------ hints */
 
-static struct sippres__context *context_find(struct sippres_ctx *ctx, const char *name)
-{
-	struct sippres__hnode *n = sippres__smap_find(&ctx->reg->contexts, name);
-
-	return n ? SIPPRES__CONTAINER_OF(n, struct sippres__context, node) : NULL;
-}
-
-static struct sippres__context *context_get(struct sippres_ctx *ctx, const char *name)
-{
-	struct sippres__context *c = context_find(ctx, name);
-
-	if (c)
-		return c;
-	c = sippres__calloc(ctx, 1, sizeof(*c));
-	if (!c)
-		return NULL;
-	c->name = sippres__strdup(ctx, name);
-	if (!c->name || SIPPRES__SMAP_INIT(ctx, &c->hints, 16, struct sippres__hint, node, exten, false) < 0) {
-		sippres__free(ctx, c->name);
-		sippres__free(ctx, c);
-		return NULL;
-	}
-	sippres__smap_insert(ctx, &ctx->reg->contexts, &c->node);
-	return c;
-}
-
-static void includes_free(struct sippres_ctx *ctx, char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sippres__free(ctx, v[i]);
-	sippres__free(ctx, v);
-}
-
-static void context_gc(struct sippres_ctx *ctx, struct sippres__context *c)
-{
-	if (c->nhints || c->nincludes || c->autohints_max)
-		return;
-	sippres__map_remove(&ctx->reg->contexts, &c->node);
-	sippres__map_fini(ctx, &c->hints);
-	sippres__free(ctx, c->name);
-	sippres__free(ctx, c);
-}
-
 static struct sippres__hint *hint_find(struct sippres__context *c, const char *exten)
 {
 	struct sippres__hnode *n = sippres__smap_find(&c->hints, exten);
@@ -333,7 +290,7 @@ static void hint_destroy(struct sippres_ctx *ctx, struct sippres__hint *h)
 	body_release(ctx, &h->body);
 	sippres__free(ctx, h->exten);
 	sippres__free(ctx, h);
-	context_gc(ctx, c);
+	sippres__context_gc(ctx, c);
 }
 
 /* Replace a concrete hint's body and tell its watches if its state changed. */
@@ -411,10 +368,8 @@ void sippres__hints_reclaim(struct sippres_ctx *ctx)
 	}
 }
 
-/* The hint of c itself for exten: its explicit hint, else an instance of the
- * most specific pattern that matches (made now). 1: none, 0: *ret set, < 0. */
-static int lookup_own(struct sippres_ctx *ctx, struct sippres__context *c, const char *exten,
-                      struct sippres__hint **ret)
+int sippres__hint_lookup_own(struct sippres_ctx *ctx, struct sippres__context *c, const char *exten,
+                             struct sippres__hint **ret)
 {
 	struct sippres__hint *h = hint_find(c, exten);
 
@@ -427,102 +382,6 @@ static int lookup_own(struct sippres_ctx *ctx, struct sippres__context *c, const
 			return instantiate(ctx, p, exten, ret);
 	}
 	return 1;
-}
-
-/* Find the hint for (context, exten), instantiating a pattern hint if needed.
- * Asterisk's search order (pbx_find_extension): the context's own hints, then
- * each included context in the order of its includes, depth first; a context
- * is searched once per lookup, and at most SIPPRES_MAX_INCLUDE_SEARCH are. */
-int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sippres__hint **ret)
-{
-	struct {
-		struct sippres__context *c;
-		size_t next; /* the next of c's includes to follow */
-	} stack[SIPPRES_MAX_INCLUDE_SEARCH];
-	struct sippres__context *c;
-	size_t depth = 0, searched = 1;
-	uint64_t mark;
-	int r;
-
-	if (!sippres__name_ok(context) || !sippres__name_ok(exten))
-		return SIPPRES_E_INVAL;
-	c = context_find(ctx, context);
-	if (!c || exten[0] == '_')
-		return SIPPRES_E_NOTFOUND;
-	r = lookup_own(ctx, c, exten, ret);
-	if (r <= 0 || !c->nincludes)
-		return r < 0 ? r : r ? SIPPRES_E_NOTFOUND : 0;
-	mark = ++ctx->reg->visit_seq;
-	c->visit = mark;
-	stack[depth].c = c;
-	stack[depth++].next = 0;
-	while (depth) {
-		struct sippres__context *top = stack[depth - 1].c, *n;
-
-		if (stack[depth - 1].next == top->nincludes) {
-			depth--;
-			continue;
-		}
-		n = context_find(ctx, top->includes[stack[depth - 1].next++]);
-		if (!n || n->visit == mark)
-			continue; /* not defined, a loop or a repeat */
-		if (searched == SIPPRES_MAX_INCLUDE_SEARCH) {
-			sippres__log(ctx, SIPPRES_LOG_INFO, "looking up %s@%s: more than %d contexts through includes",
-			             exten, context, SIPPRES_MAX_INCLUDE_SEARCH);
-			break;
-		}
-		searched++;
-		n->visit = mark;
-		r = lookup_own(ctx, n, exten, ret);
-		if (r <= 0)
-			return r;
-		stack[depth].c = n; /* depth < searched <= SIPPRES_MAX_INCLUDE_SEARCH */
-		stack[depth++].next = 0;
-	}
-	return SIPPRES_E_NOTFOUND;
-}
-
-SIPPRES_EXPORT int sippres_context_include_set(struct sippres_ctx *ctx, const char *context,
-                                               const char *const *includes, size_t n)
-{
-	struct sippres__context *c;
-	char **v = NULL;
-
-	if (!ctx || !sippres__name_ok(context) || (n && !includes))
-		return SIPPRES_E_INVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (!sippres__name_ok(includes[i]))
-			return SIPPRES_E_INVAL;
-	}
-	if (n > SIPPRES_MAX_INCLUDES)
-		return SIPPRES_E_TOOBIG;
-	if (ctx->in_callback)
-		return SIPPRES_E_REENTRANT;
-	c = context_find(ctx, context);
-	if (!c && n == 0)
-		return 0;
-	if (n) {
-		v = sippres__calloc(ctx, n, sizeof(*v));
-		if (!v)
-			return SIPPRES_E_NOMEM;
-		for (size_t i = 0; i < n; i++) {
-			v[i] = sippres__strdup(ctx, includes[i]);
-			if (!v[i]) {
-				includes_free(ctx, v, i);
-				return SIPPRES_E_NOMEM;
-			}
-		}
-		c = c ? c : context_get(ctx, context);
-		if (!c) {
-			includes_free(ctx, v, n);
-			return SIPPRES_E_NOMEM;
-		}
-	}
-	includes_free(ctx, c->includes, c->nincludes);
-	c->includes = v;
-	c->nincludes = n;
-	context_gc(ctx, c);
-	return 0;
 }
 
 int sippres__autohints_for(struct sippres_ctx *ctx, const struct sippres__source *d)
@@ -559,62 +418,6 @@ int sippres__autohints_for(struct sippres_ctx *ctx, const struct sippres__source
 		c->nautohints++;
 	}
 	return 0;
-}
-
-SIPPRES_EXPORT int sippres_context_autohints_set(struct sippres_ctx *ctx, const char *context, size_t max_hints)
-{
-	struct sippres__context *c, **pp;
-
-	if (!ctx || !sippres__name_ok(context))
-		return SIPPRES_E_INVAL;
-	if (ctx->in_callback)
-		return SIPPRES_E_REENTRANT;
-	c = context_find(ctx, context);
-	if (!c && !max_hints)
-		return 0;
-	c = c ? c : context_get(ctx, context);
-	if (!c)
-		return SIPPRES_E_NOMEM;
-	if (!c->autohints_max && max_hints) {
-		c->auto_next = ctx->reg->autohint_ctxs;
-		ctx->reg->autohint_ctxs = c;
-	} else if (c->autohints_max && !max_hints) {
-		for (pp = &ctx->reg->autohint_ctxs; *pp != c; pp = &(*pp)->auto_next)
-			;
-		*pp = c->auto_next;
-		c->auto_next = NULL;
-	}
-	c->autohints_max = max_hints;
-	context_gc(ctx, c);
-	return 0;
-}
-
-SIPPRES_EXPORT int sippres_context_include_foreach(struct sippres_ctx *ctx,
-                                                   int (*fn)(void *user_data, const char *context,
-                                                             const char *const *includes, size_t n),
-                                                   void *user_data)
-{
-	int count = 0;
-
-	if (!ctx || !fn)
-		return SIPPRES_E_INVAL;
-	ctx->in_callback++;
-	for (size_t b = 0; b < ctx->reg->contexts.nbuckets; b++) {
-		for (struct sippres__hnode *x = ctx->reg->contexts.buckets[b]; x; x = x->next) {
-			struct sippres__context *c = SIPPRES__CONTAINER_OF(x, struct sippres__context, node);
-
-			if (!c->nincludes)
-				continue;
-			count++;
-			if (fn(user_data, c->name, (const char *const *)c->includes, c->nincludes) < 0)
-				goto out;
-		}
-	}
-out:
-	ctx->in_callback--;
-	if (ctx->in_callback == 0)
-		sippres__watch_sweep(ctx);
-	return count;
 }
 
 /* Prepared bodies for every instance of a pattern whose value changes. */
@@ -687,7 +490,7 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
 	if (r < 0)
 		return r;
 
-	c = context_find(ctx, context);
+	c = sippres__context_find(ctx, context);
 	h = c ? (pattern ? pattern_find(c, exten) : hint_find(c, exten)) : NULL;
 	if (h) {
 		if (pattern) {
@@ -714,11 +517,11 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
 		}
 		return 1;
 	}
-	c = context_get(ctx, context);
+	c = sippres__context_get(ctx, context);
 	h = c ? hint_alloc(ctx, exten) : NULL;
 	if (!h) {
 		if (c)
-			context_gc(ctx, c);
+			sippres__context_gc(ctx, c);
 		body_discard(ctx, &b);
 		sippres__diag(diag, 0, 0, "out of memory");
 		return SIPPRES_E_NOMEM;
@@ -737,7 +540,7 @@ SIPPRES_EXPORT int sippres_hint_remove(struct sippres_ctx *ctx, const char *cont
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
-	c = context_find(ctx, context);
+	c = sippres__context_find(ctx, context);
 	if (!c)
 		return SIPPRES_E_NOTFOUND;
 	h = exten[0] == '_' ? pattern_find(c, exten) : hint_find(c, exten);
@@ -767,16 +570,6 @@ void sippres__hlink_remove(struct sippres__hint *h, struct sippres__hlink *l)
 
 /* ---------------------------------------------------------------- teardown */
 
-static void context_destroy_node(struct sippres_ctx *ctx, struct sippres__hnode *n)
-{
-	struct sippres__context *c = SIPPRES__CONTAINER_OF(n, struct sippres__context, node);
-
-	includes_free(ctx, c->includes, c->nincludes);
-	sippres__map_fini(ctx, &c->hints);
-	sippres__free(ctx, c->name);
-	sippres__free(ctx, c);
-}
-
 /* Free every hint and context without telling anyone (the context is going). */
 void sippres__hints_free(struct sippres_ctx *ctx)
 {
@@ -795,24 +588,19 @@ void sippres__hints_free(struct sippres_ctx *ctx)
 		sippres__free(ctx, h);
 		a = next;
 	}
-	sippres__map_drain(ctx, &ctx->reg->contexts, context_destroy_node);
+	sippres__contexts_free(ctx);
 }
 
 /* The value of the hint set for exten in context itself (sippres_hint_set:
  * not an autohint, not an instance of a pattern), or NULL. No side effect. */
 const char *sippres__hint_own_value(struct sippres_ctx *ctx, const char *context, const char *exten)
 {
-	struct sippres__context *c = context_find(ctx, context);
-	struct sippres__hint *h = NULL;
+	struct sippres__context *c = sippres__context_find(ctx, context);
+	struct sippres__hint *h;
 
 	if (!c)
 		return NULL;
-	if (exten[0] == '_') {
-		for (h = c->patterns; h && strcmp(h->exten, exten) != 0; h = h->pat_next)
-			;
-	} else {
-		h = hint_find(c, exten);
-	}
+	h = exten[0] == '_' ? pattern_find(c, exten) : hint_find(c, exten);
 	if (!h || h->autohint || h->pattern)
 		return NULL;
 	return h->body.value;

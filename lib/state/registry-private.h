@@ -132,6 +132,21 @@ struct sippres__registry {
 	size_t ninstances;             /* live pattern-hint instances */
 };
 
+/* ---- inside the state layer: contexts (context.c) and hints (hint.c) ---- */
+
+struct sippres__context *sippres__context_find(struct sippres_ctx *ctx, const char *name);
+/* Find or create (NULL: no memory). */
+struct sippres__context *sippres__context_get(struct sippres_ctx *ctx, const char *name);
+/* Free the context if it holds nothing any more (no hint, include or autohints). */
+void sippres__context_gc(struct sippres_ctx *ctx, struct sippres__context *c);
+void sippres__includes_free(struct sippres_ctx *ctx, char **v, size_t n);
+/* Every context, without telling anyone (the context is going). */
+void sippres__contexts_free(struct sippres_ctx *ctx);
+/* The hint of c itself for exten: its explicit hint, else an instance of the
+ * most specific pattern that matches (made now). 1: none, 0: *ret set, < 0. */
+int sippres__hint_lookup_own(struct sippres_ctx *ctx, struct sippres__context *c, const char *exten,
+                             struct sippres__hint **ret);
+
 /* ---- for the layers above -------------------------------------------------- */
 
 /* Register the hook told of hint events, and the one told of device changes
