@@ -39,6 +39,11 @@ struct sippres__pjsip_sink {
 int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
                     const struct sippres_config_io *io, const struct sippres__pjsip_sink *sink);
 
+/* A sink that refused a section (r < 0) as a problem at the section, "what
+ * 'name': reason"; NOMEM, REENTRANT and CALLBACK are returned as they are. */
+int sippres__pjsip_sink_problem(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, int r,
+                                const struct sippres_diag *diag, const char *what);
+
 /* pjsip-publish.c: the outbound-publish, asterisk-publication and
  * inbound-publication sections of a read document, in that order. */
 int sippres__conf_pjsip_publications(struct sippres__conf_doc *doc, const struct sippres__pjsip_sink *sink);

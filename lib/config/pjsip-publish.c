@@ -135,15 +135,6 @@ static int outbound_key(struct pub_load *pl, const struct sippres__conf_cat *cat
 	return r;
 }
 
-static int sink_failed(struct pub_load *pl, const struct sippres__conf_cat *cat, int r, const struct sippres_diag *diag,
-                       const char *what)
-{
-	if (r == SIPPRES_E_NOMEM || r == SIPPRES_E_REENTRANT || r == SIPPRES_E_CALLBACK)
-		return r;
-	return sippres__conf_problem(pl->doc, cat->file, cat->line, 0, cat->seq, "%s '%s': %s; not loaded", what,
-	                             cat->name, diag->message[0] ? diag->message : sippres_strerror(r));
-}
-
 static int load_outbound(struct pub_load *pl, const struct sippres__conf_cat *cat)
 {
 	struct sippres_conf_outbound_publish o = {.size = sizeof(o), .expiration = DEFAULT_EXPIRATION};
@@ -166,7 +157,7 @@ static int load_outbound(struct pub_load *pl, const struct sippres__conf_cat *ca
 		                             cat->name, !o.server_uri ? "server_uri" : "event");
 	r = pl->sink->outbound ? pl->sink->outbound(pl->sink->user_data, cat->name, &f, &diag) : 0;
 	if (r < 0)
-		return sink_failed(pl, cat, r, &diag, "outbound-publish");
+		return sippres__pjsip_sink_problem(pl->doc, cat, r, &diag, "outbound-publish");
 	r = named_add(pl, &pl->outbounds, cat, &n);
 	if (r < 0)
 		return r;
@@ -336,7 +327,7 @@ static int load_inbound(struct pub_load *pl, const struct sippres__conf_cat *cat
 		                             "inbound-publication '%s' enables no event package; not loaded", cat->name);
 	r = pl->sink->inbound ? pl->sink->inbound(pl->sink->user_data, cat->name, &in.p, &diag) : 0;
 	if (r < 0)
-		return sink_failed(pl, cat, r, &diag, "inbound-publication");
+		return sippres__pjsip_sink_problem(pl->doc, cat, r, &diag, "inbound-publication");
 	sippres__conf_loaded(doc, "inbound-publication", cat->name);
 	return 0;
 }

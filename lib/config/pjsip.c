@@ -92,8 +92,8 @@ static int endpoint_key(struct sippres__conf_doc *doc, const struct sippres__con
 #undef BAD
 }
 
-static int sink_problem(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, int r, const struct sippres_diag *diag,
-                        const char *what)
+int sippres__pjsip_sink_problem(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, int r,
+                                const struct sippres_diag *diag, const char *what)
 {
 	if (r == SIPPRES_E_NOMEM || r == SIPPRES_E_REENTRANT || r == SIPPRES_E_CALLBACK)
 		return r;
@@ -122,7 +122,7 @@ static int load_endpoint(struct sippres__conf_doc *doc, const struct sippres__co
 		                       cat->name);
 	r = sink->endpoint ? sink->endpoint(sink->user_data, cat->name, &ep, &diag) : 0;
 	if (r < 0)
-		return sink_problem(doc, cat, r, &diag, "endpoint");
+		return sippres__pjsip_sink_problem(doc, cat, r, &diag, "endpoint");
 	sippres__conf_loaded(doc, "endpoint", cat->name);
 	return 0;
 }
@@ -250,7 +250,7 @@ static int load_wizard(struct sippres__conf_doc *doc, const struct sippres__conf
 		                             cat->name);
 	r = sink->endpoint ? sink->endpoint(sink->user_data, cat->name, &w.ep, &diag) : 0;
 	if (r < 0)
-		return sink_problem(doc, cat, r, &diag, "wizard");
+		return sippres__pjsip_sink_problem(doc, cat, r, &diag, "wizard");
 	sippres__conf_loaded(doc, "endpoint", cat->name);
 	return w.has_hint ? wizard_hint(doc, cat, &w, sink) : 0;
 }
@@ -386,7 +386,7 @@ static int load_list(struct sippres__conf_doc *doc, const struct sippres__conf_c
 	}
 	r = sink->list ? sink->list(sink->user_data, &l, &diag) : 0;
 	if (r < 0)
-		r = sink_problem(doc, cat, r, &diag, "resource_list");
+		r = sippres__pjsip_sink_problem(doc, cat, r, &diag, "resource_list");
 	else
 		sippres__conf_loaded(doc, "resource_list", cat->name);
 out:
