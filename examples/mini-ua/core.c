@@ -541,7 +541,7 @@ static void on_request(struct ua *ua, const struct sip_in *in, const struct ua_a
 	}
 	if (in->bad) {
 		ua_log(LOG_DEBUG, "%s %s: 400 (%s)", m, in->call_id, in->bad);
-		respond(ua, in, src, key, 400, NULL, NULL, NULL);
+		respond(ua, in, src, key, 400, in->bad_reason, NULL, NULL);
 		goto out;
 	}
 	if (!in->msg->sip_version || strcmp(in->msg->sip_version, "SIP/2.0") != 0) {

@@ -242,14 +242,12 @@ static void print_response_headers(const struct sip_in *in)
 	static const char *const names[] = {"Allow-Events", "Min-Expires", "Require", "Retry-After", "Warning"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		osip_list_t *l = &in->msg->headers;
+		osip_list_iterator_t it;
 		const char *sep = "";
 
 		/* osip keeps each comma-separated value of a header as a header of its own */
-		for (int k = 0; k < osip_list_size(l); k++) {
-			osip_header_t *h = osip_list_get(l, k);
-
-			if (!h || !h->hname || strcasecmp(h->hname, names[i]) != 0)
+		for (osip_header_t *h = osip_list_get_first(&in->msg->headers, &it); h; h = osip_list_get_next(&it)) {
+			if (!h->hname || strcasecmp(h->hname, names[i]) != 0)
 				continue;
 			if (!*sep)
 				printf("    %s: ", names[i]);
@@ -260,13 +258,16 @@ static void print_response_headers(const struct sip_in *in)
 			putchar('\n');
 	}
 	if (in->msg->accepts.nb_elt > 0) {
+		osip_list_iterator_t it;
+		const char *sep = "";
+
 		printf("    Accept: ");
-		for (int k = 0; k < osip_list_size(&in->msg->accepts); k++) {
-			osip_accept_t *a = osip_list_get(&in->msg->accepts, k);
+		for (osip_accept_t *a = osip_list_get_first(&in->msg->accepts, &it); a; a = osip_list_get_next(&it)) {
 			char *v = NULL;
 
-			if (a && osip_accept_to_str(a, &v) == 0 && v) {
-				printf("%s%s", k ? ", " : "", v);
+			if (osip_accept_to_str(a, &v) == 0 && v) {
+				printf("%s%s", sep, v);
+				sep = ", ";
 				osip_free(v);
 			}
 		}

@@ -69,6 +69,13 @@ void ua_recv_batch(int fd, int max, bool (*fn)(void *arg, const char *buf, size_
 
 void sipmsg_init(void); /* parser_init + osip traces to our log */
 
+/* Caps on a datagram's headers, counted before it is parsed; beyond one a request gets 400 with the cap's
+ * name as its reason phrase (docs/security.md), a response is dropped. Via and Accept count each value of a
+ * comma list. */
+#define SIP_MAX_HEADERS 256
+#define SIP_MAX_VIA 32
+#define SIP_MAX_ACCEPT 32
+
 /* A parsed datagram: osip message plus the facts every handler needs. */
 struct sip_in {
 	osip_message_t *msg;
@@ -82,6 +89,7 @@ struct sip_in {
 	const char *cseq_method;
 	const char *branch;     /* top Via branch, NULL: none */
 	const char *bad;        /* requests: a reason to answer 400, else NULL */
+	const char *bad_reason; /* with bad: the reason phrase of the 400 (NULL: "Bad Request") */
 	const char *body;       /* the body as received (into the datagram given to sip_parse); NULL: none */
 	size_t body_len;
 	bool body_short;        /* Content-Length says more bytes than the datagram has */
