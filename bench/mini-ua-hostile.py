@@ -12,8 +12,9 @@ usage: bench/mini-ua-hostile.py --ua BUILD/examples/sippres-mini-ua --examples S
            the answers by status, the live subscriptions and the UA's resident memory afterwards
   headers  one 60 KB OPTIONS with 12,000 headers: its answer and how long the UA took (the round trip of an
            OPTIONS sent right behind it)
-  burst    10,000 subscriptions on one hint (10 sockets), one device change: the NOTIFYs that arrive and the
-           datagrams the server's socket dropped (/proc/net/udp) while their 200s came back
+  burst    --burst-subs subscriptions on one hint (10 sockets), then enough device changes piped at once on
+           standard input for 10,000 NOTIFYs: the NOTIFYs that arrive and the datagrams the server's socket
+           dropped (/proc/net/udp) while their 200s came back
 Each scenario runs its own UA. Loopback only; every loop is bounded in count and time."""
 
 import argparse
@@ -223,24 +224,27 @@ def burst(args, conf):
     ua = start(args, conf)
     try:
         socks = [udp() for _ in range(10)]
-        n = 0
         for s in socks:
             s.setblocking(False)
-        for k in range(10000):
+        for k in range(args.burst_subs):
             s = socks[k % 10]
             s.sendto(subscribe_text(ua.addr, hp(s), hp(s), '1000', event='dialog'), ua.addr)
-            n += 1
-            if n % 100 == 0:
-                collect(socks, 0.02, answer_notify=socks)
+            if k % 100 == 99:
+                collect(socks, 0.05, answer_notify=socks)
         collect(socks, 3, answer_notify=socks)
         live = sum(1 for line in ua.cmd('pjsip show subscriptions inbound', timeout=60)[0] if ' call-id=' in line)
+        changes = 10000 // max(1, live)
         drops0 = udp_drops(ua.addr[1])
-        ua.ok('devstate change PJSIP/alice INUSE')
+        lines = ''.join('devstate change PJSIP/alice %s\n' % ('INUSE' if i % 2 == 0 else 'NOT_INUSE')
+                        for i in range(changes))
+        ua.proc.stdin.write(lines.encode())
+        ua.proc.stdin.flush()
         stats = collect(socks, 8, answer_notify=socks)
         got = sum(v[0] for v in stats.values())
         drops1 = udp_drops(ua.addr[1])
-        print('burst: %d subscriptions, one device change: %d NOTIFYs (retransmissions included) in 8 s; '
-              'server socket drops %d -> %d' % (live, got, drops0, drops1))
+        print('burst: %d subscriptions, %d device changes piped at once (%d NOTIFYs): %d NOTIFYs arrived in 8 s '
+              '(retransmissions included); server socket drops %d -> %d' % (live, changes, live * changes, got,
+                                                                           drops0, drops1))
     finally:
         ua.quit()
 
@@ -251,6 +255,7 @@ def main():
     ap.add_argument('--examples', required=True)
     ap.add_argument('--only', default='reflect,flood,headers,burst')
     ap.add_argument('--flood-count', type=int, default=90000)
+    ap.add_argument('--burst-subs', type=int, default=1000)
     ap.add_argument('--ua-arg', action='append', default=[])
     args = ap.parse_args()
     tmu.ARGS = argparse.Namespace(ua=args.ua, examples=args.examples)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* SIP messages through libosip2: parsing datagrams, extracting the facts of
  * a SUBSCRIBE, building responses and NOTIFY requests. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -944,6 +945,27 @@ char *sip_build_publish(const struct publish_out *p, size_t *len)
 out:
 	osip_message_free(m);
 	return out;
+}
+
+void sip_user_escape(struct sbuf *b, const char *user)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)user; *p; p++) {
+		unsigned char c = *p;
+		bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c && strchr("-_.!~*'()&=+$,;?/", c));
+
+		if (c == '%' && isxdigit(p[1]) && isxdigit(p[2]))
+			ok = true; /* already escaped */
+		if (ok) {
+			sbuf_add(b, (const char *)p, 1);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+
+			sbuf_add(b, e, 3);
+		}
+	}
 }
 
 char *sip_uri_user(const char *uri)

@@ -792,7 +792,7 @@ static int setup(struct subr *s)
 		return 2;
 	}
 	osip_uri_free(u);
-	if (addr_from_uri(s->target, AF_INET, &s->dst) < 0 && addr_from_uri(s->target, AF_INET6, &s->dst) < 0) {
+	if (addr_resolve_uri(s->target, AF_INET, &s->dst) < 0 && addr_resolve_uri(s->target, AF_INET6, &s->dst) < 0) {
 		ua_log(LOG_ERR, "%s: cannot find the address to send to", s->target);
 		return 1;
 	}
