@@ -179,7 +179,7 @@ def flood(args, conf):
             last_progress = time.monotonic()
         elapsed = time.monotonic() - t0
         collect([s], 2, answer_notify=(s,))
-        lines, _ = ua.cmd('pjsip show subscriptions inbound', timeout=60)
+        lines, _ = ua.cmd('sippres show subscriptions', timeout=60)
         live = sum(1 for line in lines if ' call-id=' in line)
         print('flood: %d SUBSCRIBEs from one socket in %.1f s: answers %s; live subscriptions %d; RSS %d -> %d kB'
               % (sent, elapsed, dict(sorted(statuses.items())), live, base, rss_kb(ua.proc.pid)))
@@ -232,7 +232,7 @@ def burst(args, conf):
             if k % 100 == 99:
                 collect(socks, 0.05, answer_notify=socks)
         collect(socks, 3, answer_notify=socks)
-        live = sum(1 for line in ua.cmd('pjsip show subscriptions inbound', timeout=60)[0] if ' call-id=' in line)
+        live = sum(1 for line in ua.cmd('sippres show subscriptions', timeout=60)[0] if ' call-id=' in line)
         changes = 10000 // max(1, live)
         drops0 = udp_drops(ua.addr[1])
         lines = ''.join('devstate change PJSIP/alice %s\n' % ('INUSE' if i % 2 == 0 else 'NOT_INUSE')

@@ -171,7 +171,7 @@ def test_silent_target_short_schedule():
         while silent.wait(lambda m: m.method == 'NOTIFY', 3.5) is not None:
             n += 1
         check(n == 2, '%d NOTIFY transmissions to a silent address (want 2)', n)
-        lines = e.ua.ok('pjsip show subscriptions inbound')
+        lines = e.ua.ok('sippres show subscriptions')
         check(not any(d.call_id in line for line in lines), 'the subscription lives on: %r', lines)
         other = e.client('tester', answer_notify=None)
         for _ in range(10):
@@ -209,7 +209,7 @@ def test_in_dialog_from_tag_and_cseq():
         d.cseq -= 5
         r = a.resubscribe(d, 0)
         check(r.status == 500, 'lower CSeq: %s', r.start)
-        lines = e.ua.ok('pjsip show subscriptions inbound')
+        lines = e.ua.ok('sippres show subscriptions')
         check(any(d.call_id in line for line in lines), 'the subscription ended: %r', lines)
         d.cseq += 10
         r = a.resubscribe(d, 0)
