@@ -407,15 +407,10 @@ static void print_notify(struct subr *s, const struct sip_in *in, const char *ra
 			break;
 		}
 	}
-	if (hend) {
-		body = hend + 4;
-		blen = rawlen - (size_t)(body - raw);
-		if (in->msg->content_length && in->msg->content_length->value) {
-			unsigned long cl = strtoul(in->msg->content_length->value, NULL, 10);
-
-			if (cl < blen)
-				blen = cl;
-		}
+	(void)hend;
+	if (in->body) {
+		body = in->body; /* as it arrived, as long as Content-Length says (sip_parse) */
+		blen = in->body_len;
 	}
 	if (in->msg->content_type && osip_content_type_to_str(in->msg->content_type, &ctype) != 0)
 		ctype = NULL;

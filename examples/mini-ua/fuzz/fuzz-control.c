@@ -51,6 +51,9 @@ static void start(void)
 		strset_add(&ua.endpoints, endpoints[i]);
 	addr_parse_listen("127.0.0.1:5070", &ua.local);
 	snprintf(ua.local_str, sizeof(ua.local_str), "127.0.0.1:5070");
+	/* what `dialplan reload` reads again (main.c sets them from --extensions and --pjsip) */
+	ua.extensions_path = strdup(EXAMPLES_DIR "/extensions.conf");
+	ua.pjsip_path = strdup(EXAMPLES_DIR "/pjsip.conf");
 	up = true;
 }
 
