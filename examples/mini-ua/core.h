@@ -31,6 +31,12 @@ enum {
 	UA_CONTACT_ANY,    /* the Contact, as before (trusted networks only) */
 };
 
+/* The limits, as command-line options and as keys of pjsip.conf's type=global section. */
+enum {
+	UA_OPT_MAX_SUBS = 1, UA_OPT_MAX_SUBS_EP = 2, UA_OPT_MAX_SUBS_SRC = 4, UA_OPT_RATE = 8, UA_OPT_CACHE = 16,
+	UA_OPT_CONTACT = 32,
+};
+
 /* What the UA keeps of each subscription (sippres_sub_set_user_data). */
 struct ua_sub {
 	struct ua_addr src;        /* where its initial SUBSCRIBE came from; len 0: unknown (restored) */
@@ -66,6 +72,7 @@ struct ua {
 	/* issue 11: limits (limits.c), the NOTIFY target policy, the subscription being created */
 	struct limits limits;
 	int notify_contact;        /* UA_CONTACT_* */
+	unsigned opts_given;       /* UA_OPT_*: set on the command line, so pjsip.conf's [global] keys do not */
 	struct ua_sub *creating;
 	/* datagrams read while a burst was being sent, handled after it (core.c, inbox_fill) */
 	struct inbox_item **inbox;
@@ -99,6 +106,11 @@ void ua_flush(struct ua *ua);
 /* config.c: the first load of both files (problems logged, the rest loads). Returns 0, -1: a file cannot be
  * read (logged). */
 int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip);
+/* The keys of the type=global sections of pjsip.conf (in the file itself, not its includes) that set limits:
+ * max_subscriptions, max_subscriptions_per_endpoint, max_subscriptions_per_source, rate_per_source,
+ * max_response_cache, notify_contact; those given on the command line (ua->opts_given) are left alone.
+ * Called by ua_config_load() and ua_reload(). Returns the number of bad values (logged), -1: unreadable. */
+int ua_global_keys(struct ua *ua, const char *path);
 /* Read both files again and validate them in a scratch context; any problem refuses the reload whole
  * (-1, the first problem in err, the running configuration untouched). Otherwise apply the difference
  * (unchanged hints untouched, changed ones set, removed ones removed, endpoints and lists set, the ones

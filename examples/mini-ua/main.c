@@ -49,7 +49,8 @@ static void usage(FILE *f)
 	           "  --eid EID            entity id of the asterisk-devicestate states this server publishes (six\n"
 	           "                       hex pairs, 02:00:00:00:00:01; default: a random one per start)\n"
 	           "  --t1 MS              SIP timer T1 for NOTIFY and PUBLISH retransmission (default 500; for tests)\n"
-	           "Limits (docs/security.md; 0 turns one off):\n"
+	           "Limits (docs/security.md; 0 turns one off; also keys of pjsip.conf's type=global section,\n"
+	           "max_subscriptions ... notify_contact, which these options override):\n"
 	           "  --max-subscriptions N               subscriptions in all (default %d); past it: 503\n"
 	           "  --max-subscriptions-per-endpoint N  per endpoint (default %d); past it: 503\n"
 	           "  --max-subscriptions-per-source N    per source IP address (default %d); past it: 503\n"
@@ -229,6 +230,7 @@ int main(int argc, char **argv)
 	unsigned long t1 = 500, max_records = 0, max_cache = STX_MAX_DEFAULT;
 	struct limits_conf lc;
 	int notify_contact = UA_CONTACT_MATCH;
+	unsigned opts_given = 0;
 	struct sigaction sa;
 	struct ctl_lines in;
 	struct sbuf out;
@@ -249,12 +251,21 @@ int main(int argc, char **argv)
 		const char *what = NULL;
 
 		switch (o) {
-		case 'S': limit = &lc.max_subs; what = "--max-subscriptions"; break;
-		case 'P': limit = &lc.max_subs_per_endpoint; what = "--max-subscriptions-per-endpoint"; break;
-		case 'Q': limit = &lc.max_subs_per_source; what = "--max-subscriptions-per-source"; break;
-		case 'R': limit = &lc.rate_per_source; what = "--rate-per-source"; break;
-		case 'C': limit = &max_cache; what = "--max-response-cache"; break;
+		case 'S': limit = &lc.max_subs; what = "--max-subscriptions"; opts_given |= UA_OPT_MAX_SUBS; break;
+		case 'P':
+			limit = &lc.max_subs_per_endpoint;
+			what = "--max-subscriptions-per-endpoint";
+			opts_given |= UA_OPT_MAX_SUBS_EP;
+			break;
+		case 'Q':
+			limit = &lc.max_subs_per_source;
+			what = "--max-subscriptions-per-source";
+			opts_given |= UA_OPT_MAX_SUBS_SRC;
+			break;
+		case 'R': limit = &lc.rate_per_source; what = "--rate-per-source"; opts_given |= UA_OPT_RATE; break;
+		case 'C': limit = &max_cache; what = "--max-response-cache"; opts_given |= UA_OPT_CACHE; break;
 		case 'N':
+			opts_given |= UA_OPT_CONTACT;
 			if (strcmp(optarg, "match") == 0) {
 				notify_contact = UA_CONTACT_MATCH;
 			} else if (strcmp(optarg, "source") == 0) {
@@ -318,6 +329,7 @@ int main(int argc, char **argv)
 		return 1;
 	ua.stx.max = max_cache;
 	ua.notify_contact = notify_contact;
+	ua.opts_given = opts_given;
 	if (eid && sippres_ctx_set_eid(ua.ctx, eid) < 0) {
 		fprintf(stderr, "--eid: six hex pairs joined by ':', such as 02:00:00:00:00:01\n");
 		ua_fini(&ua);

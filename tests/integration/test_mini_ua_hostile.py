@@ -96,6 +96,31 @@ def test_subscription_limits():
         check(r.status == 200, 'after an unsubscribe: %s', r.start)
 
 
+def test_limits_as_global_keys():
+    """The limits as keys of pjsip.conf's [global] type=global section (the command line overrides them; a
+    reload applies a changed one)."""
+    glob = '\n[global]\nmax_subscriptions_per_endpoint = 2 ; a comment\ntype = global\nnotify_contact=match\n'
+    d = tmu.make_conf(extra_pjsip=tmu.EXTRA_PJSIP + glob)
+    try:
+        for extra, want in (([], 2), (['--max-subscriptions-per-endpoint', '3'], 3)):
+            ua = tmu.UA(d, extra=extra)
+            a = Client(ua.addr, user='tester')
+            try:
+                codes = [a.subscribe('1000')[1].status for _ in range(want + 1)]
+                check(codes == [200] * want + [503], '%r: %r', extra, codes)
+                if not extra:
+                    with open(os.path.join(d, 'pjsip.conf'), 'a') as f:
+                        f.write('\n[global2]\ntype=global\nmax_subscriptions_per_endpoint=4\n')
+                    ua.ok('module reload')
+                    codes = [a.subscribe('1000')[1].status for _ in range(3)]
+                    check(codes == [200, 200, 503], 'after the reload: %r', codes)
+            finally:
+                a.close()
+                ua.quit()
+    finally:
+        __import__('shutil').rmtree(d, ignore_errors=True)
+
+
 def test_rate_per_source():
     """--rate-per-source 20: of 200 requests sent at once at most the burst (40) and what refilled meanwhile is
     answered, the rest is dropped unanswered; another source is still served."""
@@ -272,6 +297,7 @@ TESTS = [
     test_too_many_headers,
     test_too_many_via_and_accept,
     test_subscription_limits,
+    test_limits_as_global_keys,
     test_rate_per_source,
     test_contact_elsewhere_waits_for_proof,
     test_silent_target_short_schedule,
