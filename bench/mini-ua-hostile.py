@@ -29,6 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'integration'))
 import test_mini_ua as tmu  # noqa: E402
 from sipclient import Msg, token  # noqa: E402
+from test_mini_ua_load import answer, rss_kb, udp_drops  # noqa: E402
 
 
 def subscribe_text(server, src_hostport, contact_hostport, resource, event='presence', user='alice', lst=False,
@@ -56,15 +57,6 @@ def udp(host='127.0.0.1'):
 
 def hp(s):
     return '%s:%d' % s.getsockname()
-
-
-def answer(sock, m, status=200):
-    lines = ['SIP/2.0 %d OK' % status]
-    for name in ('via', 'from', 'to', 'call-id', 'cseq'):
-        for v in m.all(name):
-            lines.append('%s: %s' % ('Call-ID' if name == 'call-id' else name.title(), v))
-    lines.append('Content-Length: 0')
-    sock.sendto(('\r\n'.join(lines) + '\r\n\r\n').encode(), m.src)
 
 
 def collect(socks, seconds, answer_notify=()):
@@ -96,25 +88,6 @@ def collect(socks, seconds, answer_notify=()):
 
 def start(args, conf, extra=()):
     return tmu.UA(conf, extra=list(args.ua_arg) + list(extra))
-
-
-def rss_kb(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    return 0
-
-
-def udp_drops(port):
-    """The drops counter of the UDP socket bound to port (IPv4), from /proc/net/udp."""
-    with open('/proc/net/udp') as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            if int(fields[1].split(':')[1], 16) == port:
-                return int(fields[-1])
-    return None
 
 
 def reflect(args, conf):

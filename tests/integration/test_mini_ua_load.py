@@ -11,8 +11,9 @@ Three parts, TAP:
          limits, NOTIFYs answered), malformed datagrams, oversized headers, PUBLISHes; meanwhile 20
          legitimate subscribers on 127.0.0.2 must get a NOTIFY for every state change and an OPTIONS must be
          answered; each round ends with every flood subscription unsubscribed, the count back to the 20, and
-         the UA's resident memory measured. After the first round the memory must not grow by more than
-         10 % + 2 MB over the rounds.
+         the UA's resident memory measured (T1 is 100 ms, so the answers cached for retransmissions, 64*T1,
+         are gone within a round). From the second round on the memory must not grow by more than
+         10 % + 2 MB.
   burst  1,000 subscriptions (10 sockets on 127.0.0.3), 10 device changes piped at once: 10,000 NOTIFYs,
          and not one datagram dropped on the server's socket (/proc/net/udp drops).
   end    the UA stops cleanly (exit 0)."""
@@ -65,8 +66,9 @@ def answer(sock, m):
     sock.sendto(('\r\n'.join(lines) + '\r\n\r\n').encode(), m.src)
 
 
-def pump(socks, seconds, on_msg=None):
-    """Read the sockets for seconds, answering every NOTIFY; on_msg(sock, msg) sees the rest."""
+def pump(socks, seconds, on_msg=None, on_notify=None):
+    """Read the sockets for seconds, answering every NOTIFY (and counting it with on_notify()); on_msg(sock,
+    msg) sees the rest."""
     end = time.monotonic() + seconds
     for s in socks:
         s.setblocking(False)
@@ -81,6 +83,8 @@ def pump(socks, seconds, on_msg=None):
             m = Msg(data, src)
             if m.method == 'NOTIFY':
                 answer(s, m)
+                if on_notify:
+                    on_notify()
             elif on_msg:
                 on_msg(s, m)
         if not busy:
@@ -197,7 +201,9 @@ def flood_round(ua, socks, legit, k):
 
 def test_flood():
     conf = tmu.make_conf()
-    ua = tmu.UA(conf)
+    # T1 100 ms: the answers kept for retransmissions (64*T1) live 6.4 s, less than a round, so the memory
+    # measured at the end of each round from the second on holds no round's cache but its own
+    ua = tmu.UA(conf, extra=['--t1', '100'])
     STATE['ua'], STATE['conf'] = ua, conf
     socks = []
     for _ in range(4):
@@ -210,15 +216,15 @@ def test_flood():
     t_end = time.monotonic() + DURATION * 0.7
     rss = []
     rounds = 0
-    while rounds < 2 or time.monotonic() < t_end:
+    while rounds < 3 or time.monotonic() < t_end:
         made, answers = flood_round(ua, socks, legit, rounds)
         rss.append(rss_kb(ua.proc.pid))
         rounds += 1
         check(ua.alive(), 'the UA died')
     for s in socks:
         s.close()
-    base = rss[0]
-    check(rss[-1] <= base * 1.10 + 2048, 'memory grew over the rounds: %r kB', rss)
+    base = rss[1]  # the first round warms the allocator up
+    check(max(rss[1:]) <= base * 1.10 + 2048, 'memory grew over the rounds: %r kB', rss)
     return '%d rounds, %d flood subscriptions a round, last answers %s, RSS %r kB' % (rounds, made,
                                                                                       dict(sorted(answers.items())),
                                                                                       rss)
@@ -250,23 +256,10 @@ def test_burst():
     got = [0]
     ua.proc.stdin.write(lines.encode())
     ua.proc.stdin.flush()
-    end = time.monotonic() + 10
-    for s in socks:
-        s.setblocking(False)
-    while time.monotonic() < end:
-        busy = False
-        for s in socks:
-            try:
-                data, src = s.recvfrom(65535)
-            except BlockingIOError:
-                continue
-            busy = True
-            m = Msg(data, src)
-            if m.method == 'NOTIFY':
-                answer(s, m)
-                got[0] += 1
-        if not busy:
-            time.sleep(0.001)
+
+    def count():
+        got[0] += 1
+    pump(socks, 10, on_notify=count)
     drops1 = udp_drops(ua.addr[1])
     for _ in range(10):
         ua.out.get(timeout=10)  # the OKs of the ten commands

@@ -64,18 +64,6 @@ static void setup(void)
 		exit(1);
 }
 
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (n--) {
-		c ^= *p++;
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-	}
-	return ~c;
-}
-
 /* "SPRC" | format | count | flags (2) | u64 expiry at 8 ... | CRC-32 of the rest (docs/subscriptions.md) */
 static void fix_record(uint8_t *b, size_t n)
 {
@@ -86,7 +74,7 @@ static void fix_record(uint8_t *b, size_t n)
 		return;
 	for (int i = 0; i < 8; i++)
 		b[8 + i] = (uint8_t)(exp >> (8 * i));
-	crc = crc32_ieee(b, n - 4);
+	crc = store_crc32(b, n - 4);
 	for (int i = 0; i < 4; i++)
 		b[n - 4 + i] = (uint8_t)(crc >> (8 * i));
 }
