@@ -178,6 +178,24 @@ def test_contact_elsewhere_waits_for_proof():
         check(m is not None, 'no NOTIFY after the proof')
 
 
+def test_contact_host_name_not_resolved():
+    """A Contact with a host name is never looked up in the event loop: its NOTIFYs go to the address the
+    SUBSCRIBE came from."""
+    with env() as e:
+        a = e.client('tester')
+        ruri = 'sip:1000@%s:%d' % a.server
+        call_id = token(12)
+        a.request('SUBSCRIBE', ruri, [('From', '<sip:tester@%s>;tag=%s' % (a.hostport, token(6))),
+                                      ('To', '<%s>' % ruri), ('Call-ID', call_id), ('CSeq', '1 SUBSCRIBE'),
+                                      ('Contact', '<sip:tester@phone.example.invalid:5999>'),
+                                      ('Event', 'presence'), ('Expires', '600')])
+        r = a.response(call_id, (1, 'SUBSCRIBE'))
+        check(r.status == 200, r.start)
+        n = a.wait(lambda m: m.method == 'NOTIFY' and m.call_id == call_id, 3)
+        check(n is not None, 'no NOTIFY at the source')
+        check('phone.example.invalid' in n.start, 'Request-URI: %s', n.start)
+
+
 def uri_contact(r):
     from sipclient import uri_of
     return uri_of(r.get('contact'))
@@ -301,6 +319,7 @@ TESTS = [
     test_rate_per_source,
     test_contact_elsewhere_waits_for_proof,
     test_silent_target_short_schedule,
+    test_contact_host_name_not_resolved,
     test_in_dialog_from_tag_and_cseq,
     test_contact_never_malformed,
     test_response_cache_capped,
