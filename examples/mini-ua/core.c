@@ -340,7 +340,8 @@ static void sub_data_free(struct ua *ua, struct sippres_sub *sub)
 
 	if (!us)
 		return;
-	limits_sub_remove(&ua->limits, us->src.len ? &us->src : NULL, us->endpoint);
+	if (us->counted)
+		limits_sub_remove(&ua->limits, us->src.len ? &us->src : NULL, us->endpoint);
 	sippres_sub_set_user_data(sub, NULL);
 	free(us);
 }
@@ -378,10 +379,9 @@ static int adopt_one(void *user_data, struct sippres_sub *sub)
 	if (sippres_sub_get_user_data(sub) || sippres_sub_get_info(ua->ctx, sub, &i) < 0)
 		return 0;
 	us = sub_data_new(i.endpoint, NULL, true); /* stored, so it was proven */
-	if (!us || limits_sub_add(&ua->limits, NULL, i.endpoint, ua_now_mono_ms()) < 0) {
-		free(us);
+	if (!us)
 		return 0;
-	}
+	us->counted = limits_sub_add(&ua->limits, NULL, i.endpoint, ua_now_mono_ms()) == 0;
 	sippres_sub_set_user_data(sub, us);
 	return 0;
 }
@@ -624,7 +624,9 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 	memset(&res, 0, sizeof(res));
 	res.size = sizeof(res);
 	r = sippres_subscribe(ua->ctx, &req, ua_now_wall_ms(), &res, &sub);
-	if (r >= 0 && sub && limits_sub_add(&ua->limits, src, endpoint, ua_now_mono_ms()) == 0) {
+	if (r >= 0 && sub) {
+		/* the policy applies even when it cannot be counted (no room in the table of peers) */
+		ua->creating->counted = limits_sub_add(&ua->limits, src, endpoint, ua_now_mono_ms()) == 0;
 		sippres_sub_set_user_data(sub, ua->creating);
 		if (!ua->creating->proven)
 			ua_log(LOG_INFO, "SUBSCRIBE %s: Contact %s is not its source; NOTIFYs wait for a request in the dialog",

@@ -41,6 +41,7 @@ enum {
 struct ua_sub {
 	struct ua_addr src;        /* where its initial SUBSCRIBE came from; len 0: unknown (restored) */
 	bool proven;               /* NOTIFYs may go out (and its record be stored) */
+	bool counted;              /* in limits.c's counts (limits_sub_add took it) */
 	bool have_cseq;
 	uint32_t remote_cseq;      /* the subscriber's last CSeq (RFC 3261 12.2.2) */
 	char endpoint[];
