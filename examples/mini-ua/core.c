@@ -303,6 +303,7 @@ void ua_flush(struct ua *ua)
 		if (!x)
 			continue; /* finished before it was sent */
 		x->queued = false;
+		ntx_sent(&ua->ntx, x, ua_now_mono_ms()); /* timers E and F from its real first transmission */
 		ua_send(ua, x->data, x->len, &x->dst);
 		if ((i & 63) == 63)
 			inbox_fill(ua);
