@@ -1121,7 +1121,11 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
  *
  * Bounds per load, so that no text makes a load run away: includes nest at
  * most 16 deep and at most 1024 files are included; at most 1048576 lines are
- * kept (lines copied by inheritance count); at most 1000 problems are
+ * kept (lines copied by inheritance count), and their bytes (each line
+ * counted as its name, value and about 50 bytes of bookkeeping, inherited
+ * copies in full) are at most 16 MiB plus 64 times the bytes of text read
+ * (since 0.2); past either bound the line and all later ones are ignored,
+ * with one problem. At most 1000 problems are
  * handed to the problem hook, followed by one saying how many more there
  * were (the return value counts them all).
  * @{ */
