@@ -174,11 +174,11 @@ static double hint_devices(int n)
 
 	if (sippres_ctx_new(NULL, NULL, NULL, &ctx) < 0)
 		exit(1);
-	/* "A/xyz": 6 bytes a device with its '&', so 10,000 fit in SIPPRES_MAX_TEXT */
+	/* "A/xyz" (device names ignore case: base 36): 6 bytes a device with its '&', so 10,000 fit in SIPPRES_MAX_TEXT */
 	for (int i = 0; i < n; i++) {
-		static const char b62[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+		static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-		snprintf(name, sizeof(name), "%sA/%c%c%c", i ? "&" : "", b62[i / 3844 % 62], b62[i / 62 % 62], b62[i % 62]);
+		snprintf(name, sizeof(name), "%sA/%c%c%c", i ? "&" : "", b36[i / 1296 % 36], b36[i / 36 % 36], b36[i % 36]);
 		add(&t, name);
 	}
 	t0 = now_s();
@@ -313,9 +313,22 @@ static double queue_removal(int n)
 	return dt;
 }
 
+/* The best of three runs: the first touches of fresh memory are slow here. */
+static double best(double (*fn)(int), int n)
+{
+	double t = fn(n);
+
+	for (int k = 0; k < 2; k++) {
+		double u = fn(n);
+
+		t = u < t ? u : t;
+	}
+	return t;
+}
+
 static void scaling(const char *what, double (*fn)(int), int n)
 {
-	double small = fn(n / 10), big = fn(n);
+	double small = best(fn, n / 10), big = best(fn, n);
 
 	printf("%-58s n=%6d: %9.3f ms, n=%6d: %9.3f ms, ratio %6.1f (linear ~10, quadratic ~100)\n", what, n / 10,
 	       small * 1e3, n, big * 1e3, big / small);

@@ -1561,6 +1561,49 @@ static void f_free(void *ud, void *ptr)
 	free(ptr);
 }
 
+/* A resource_list of 10,000 list_item values, each item twice (issue 11:
+ * each item was checked against all earlier ones): 5,000 items in first
+ * order, 5,000 problems. */
+struct big_list {
+	size_t n;
+	int ok;
+};
+
+static int sink_big_list(void *ud, const struct sippres__conf_list *l, struct sippres_diag *diag)
+{
+	struct big_list *b = ud;
+	char want[32];
+
+	(void)diag;
+	b->n = l->n_items;
+	b->ok = 1;
+	for (size_t i = 0; i < l->n_items; i++) {
+		snprintf(want, sizeof(want), "m%zu", i);
+		b->ok &= strcmp(l->items[i], want) == 0;
+	}
+	return 0;
+}
+
+static void test_pjsip_list_duplicates_at_scale(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct big_list b = {0};
+	struct sippres__pjsip_sink sink = {.user_data = &b, .list = sink_big_list};
+	size_t n = 0, cap = 256 << 10;
+	char *text = malloc(cap);
+
+	assert_non_null(text);
+	n += (size_t)snprintf(text + n, cap - n, "[big]\ntype=resource_list\nevent=presence\n");
+	/* m0, m1 then m0, m1 again on one line; m2, m3, m2, m3; ... */
+	for (int i = 0; i < 5000; i += 2)
+		n += (size_t)snprintf(text + n, cap - n, "list_item=m%d,m%d\nlist_item = m%d , m%d\n", i, i + 1, i, i + 1);
+	assert_true(n < cap);
+	assert_int_equal(sippres__config_pjsip(ctx, "pjsip.conf", text, n, NULL, &sink), 5000);
+	assert_int_equal(b.n, 5000);
+	assert_true(b.ok);
+	free(text);
+}
+
 static void test_oom(void **state)
 {
 	const struct vfile files[] = {{"inc.conf", "exten => 3,hint,PJSIP/c\n"}, {NULL, NULL}};
@@ -1646,6 +1689,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pjsip_inherited_bad_value, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_public_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_wizard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_list_duplicates_at_scale, setup, teardown),
 		cmocka_unit_test(test_pjsip_publications),
 		cmocka_unit_test(test_pjsip_publication_problems),
 		cmocka_unit_test(test_oom),

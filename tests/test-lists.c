@@ -17,6 +17,8 @@
 
 #include <libsippresence/libsippresence.h>
 
+#include "lists/lists-private.h"
+
 #define MAX_N 64
 
 struct captured {
@@ -639,6 +641,62 @@ static void test_xml_loader(void **state)
 	}
 }
 
+/* Lists at their bounds (issue 11: duplicates were found by scanning the
+ * earlier items, and earlier lists, quadratic in the count): 10,000 items
+ * each given twice keep their first order once; 10,000 lists load, and a
+ * name defined twice is refused wherever it is. */
+static void test_duplicates_at_scale(void **state)
+{
+	enum { N = 10000 };
+	struct fx *f = *state;
+	struct sippres_diag d = {.size = sizeof(d)};
+	const char **v = calloc(N, sizeof(*v));
+	char (*names)[16] = calloc(N, 16);
+	struct sippres_list l = {.size = sizeof(l), .name = "big", .event = "presence", .items = v, .n_items = N};
+	const struct sippres__list_def *def;
+	size_t len = 0, cap = (size_t)N * 64 + 256;
+	char *doc = malloc(cap);
+
+	assert_non_null(v);
+	assert_non_null(names);
+	assert_non_null(doc);
+	/* m4999, m4999, m4998, m4998, ...: kept once each, from m4999 down */
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], 16, "m%d", N / 2 - 1 - i / 2);
+		v[i] = names[i];
+	}
+	assert_int_equal(sippres_list_set(f->ctx, &l), 0);
+	def = sippres__list_find(f->ctx, "big", "presence");
+	assert_non_null(def);
+	assert_int_equal(def->n_items, N / 2);
+	for (size_t i = 0; i < def->n_items; i++)
+		assert_string_equal(def->items[i], names[2 * i]);
+	/* one item more than the bound */
+	l.n_items = N + 1;
+	assert_int_equal(sippres_list_set(f->ctx, &l), SIPPRES_E_TOOBIG);
+	/* an RFC 4826 document of 10,000 lists, then the last name given twice */
+	len += (size_t)snprintf(doc + len, cap - len, "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\">\n");
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(doc + len, cap - len, "<list name=\"x%d\"><entry uri=\"sip:m%d@h\"/></list>\n", i,
+		                        i);
+	len += (size_t)snprintf(doc + len, cap - len, "</resource-lists>\n");
+	assert_int_equal(sippres_list_load_xml(f->ctx, doc, len, NULL, &d), N);
+	assert_non_null(sippres__list_find(f->ctx, "x9999", "presence"));
+	len = 0;
+	len += (size_t)snprintf(doc + len, cap - len, "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\">\n");
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(doc + len, cap - len, "<list name=\"y%d\"><entry uri=\"sip:m%d@h\"/></list>\n",
+		                        i == N - 1 ? 7 : i, i);
+	len += (size_t)snprintf(doc + len, cap - len, "</resource-lists>\n");
+	assert_int_equal(sippres_list_load_xml(f->ctx, doc, len, NULL, &d), SIPPRES_E_PARSE);
+	assert_string_equal(d.message, "list 'y7' is defined twice");
+	assert_int_equal(d.line, N + 1);
+	assert_null(sippres__list_find(f->ctx, "y0", "presence")); /* nothing of it was loaded */
+	free(doc);
+	free(names);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -653,6 +711,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_persist_restore_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_with_plain_and_list_on_one_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xml_loader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates_at_scale, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }

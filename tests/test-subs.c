@@ -16,6 +16,8 @@
 
 #include <libsippresence/libsippresence.h>
 
+#include "failalloc.h"
+
 #define MAX_N 64
 
 struct captured {
@@ -834,6 +836,79 @@ static void test_subscribe_through_include(void **state)
 	assert_string_equal(f->n[7].substate, "terminated;reason=noresource");
 }
 
+/* Many subscriptions whose first NOTIFY is queued, ended by the host before
+ * the queue is sent (issue 11: each end walked the queue, quadratic in the
+ * count; bench-hostile measures it). Each gets its final NOTIFY and forget
+ * at once; the queue then sends the others' first NOTIFYs; ended ones that
+ * the queue still holds are freed by the drain or by sippres_ctx_free
+ * (the live-block count goes back to zero). */
+static int count_notify(void *ud, struct sippres_sub *sub, const struct sippres_notify *n)
+{
+	long *c = ud;
+
+	(void)sub;
+	c[n->terminated ? 1 : 0]++;
+	return 0;
+}
+
+static void count_forget(void *ud, struct sippres_sub *sub)
+{
+	long *c = ud;
+
+	(void)sub;
+	c[2]++;
+}
+
+static void test_queue_ends_at_scale(void **state)
+{
+	enum { N = 20000 };
+	struct failer fl = {0};
+	struct sippres_allocator a = failer_allocator(&fl);
+	struct sippres_config cfg = {.size = sizeof(cfg), .allocator = &a};
+	struct sippres_callbacks cb = {.size = sizeof(cb), .notify = count_notify, .forget = count_forget,
+	                               .random = fixed_random};
+	struct sippres_endpoint ep = {.size = sizeof(ep), .context = "default"};
+	struct sippres_sub **subs = calloc(N, sizeof(*subs));
+	long c[3] = {0}; /* NOTIFYs, final NOTIFYs, forgets */
+	struct sippres_ctx *ctx;
+
+	(void)state;
+	assert_non_null(subs);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(sippres_ctx_new(&cfg, &cb, c, &ctx), 0);
+		assert_int_equal(sippres_endpoint_set(ctx, "std", &ep), 0);
+		assert_int_equal(sippres_hint_set(ctx, "default", "1000", "PJSIP/alice", NULL), 0);
+		memset(c, 0, sizeof(c));
+		for (int i = 0; i < N; i++) {
+			struct sippres_subscribe_req r = base_req("std", "1000", "presence");
+			struct sippres_subscribe_res res = {.size = sizeof(res)};
+			char cid[32];
+
+			snprintf(cid, sizeof(cid), "q-%d", i);
+			r.call_id = cid;
+			assert_int_equal(sippres_subscribe(ctx, &r, 1000, &res, &subs[i]), 0);
+			assert_int_equal(res.status, 200);
+		}
+		/* every other one, from the end of the queue back */
+		for (int i = N - 1; i >= 0; i -= 2)
+			assert_int_equal(sippres_sub_terminate(ctx, subs[i], 1000), 0);
+		assert_int_equal(c[1], N / 2);
+		assert_int_equal(c[2], N / 2);
+		assert_int_equal(sippres_sub_count(ctx), N / 2);
+		if (round == 0) {
+			/* the drain sends the others' first NOTIFYs and frees the ended ones */
+			assert_int_equal(sippres_ctx_handle_timeout(ctx, 1000), N / 2);
+			assert_int_equal(c[0], N / 2);
+			assert_int_equal(sippres_sub_terminate(ctx, subs[0], 1000), 0);
+			assert_int_equal(sippres_sub_count(ctx), N / 2 - 1);
+		}
+		/* round 1: the context ends with ended subscriptions in its queue */
+		sippres_ctx_free(ctx);
+		assert_int_equal(fl.live, 0);
+	}
+	free(subs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -850,6 +925,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_golden_asterisk_pidf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info_and_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe_through_include, setup, teardown),
+		cmocka_unit_test(test_queue_ends_at_scale),
 	};
 	return cmocka_run_group_tests_name("subs", tests, NULL, NULL);
 }

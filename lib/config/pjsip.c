@@ -263,9 +263,11 @@ static void list_free(struct sippres_ctx *ctx, struct sippres__conf_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* Add the item s[0..n) (off: its offset in v->value) to l, which owns a copy. */
+/* Add the item s[0..n) (off: its offset in v->value) to l, which owns a
+ * copy; seen holds l's items. */
 static int list_item_add(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v,
-                         struct sippres__conf_list *l, const char *s, size_t n, size_t off, bool *bad)
+                         struct sippres__conf_list *l, struct sippres__set *seen, const char *s, size_t n, size_t off,
+                         bool *bad)
 {
 	const char **items;
 	char *item = sippres__strndup(doc->ctx, s, n);
@@ -279,19 +281,24 @@ static int list_item_add(struct sippres__conf_doc *doc, const struct sippres__co
 		                              item);
 		goto out;
 	}
-	for (size_t i = 0; i < l->n_items; i++) {
-		if (strcmp(l->items[i], item) == 0) {
-			r = sippres__conf_var_problem(doc, v, off, "resource_list '%s': duplicated list item '%s' ignored",
-			                              cat->name, item);
+	if (sippres__set_find(seen, item, NULL)) {
+		r = sippres__conf_var_problem(doc, v, off, "resource_list '%s': duplicated list item '%s' ignored",
+		                              cat->name, item);
+		goto out;
+	}
+	/* room for powers of two, 8 at least */
+	if (l->n_items == 0 || (l->n_items >= 8 && !(l->n_items & (l->n_items - 1)))) {
+		items = sippres__reallocarray(doc->ctx, l->items, l->n_items ? l->n_items * 2 : 8, sizeof(*items));
+		if (!items) {
+			r = SIPPRES_E_NOMEM;
 			goto out;
 		}
+		l->items = items;
 	}
-	items = sippres__reallocarray(doc->ctx, l->items, l->n_items + 1, sizeof(*items));
-	if (!items) {
+	if (sippres__set_add(doc->ctx, seen, item, 0, NULL) < 0) {
 		r = SIPPRES_E_NOMEM;
 		goto out;
 	}
-	l->items = items;
 	l->items[l->n_items++] = item;
 	return 0;
 out:
@@ -301,7 +308,7 @@ out:
 
 /* Split a list_item value (shared with templates: read only) into items. */
 static int list_items(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v,
-                      struct sippres__conf_list *l, bool *bad)
+                      struct sippres__conf_list *l, struct sippres__set *seen, bool *bad)
 {
 	const char *s = v->value;
 	size_t i = 0;
@@ -321,7 +328,7 @@ static int list_items(struct sippres__conf_doc *doc, const struct sippres__conf_
 			e--;
 		if (b == e)
 			continue;
-		r = list_item_add(doc, cat, v, l, s + b, e - b, b, bad);
+		r = list_item_add(doc, cat, v, l, seen, s + b, e - b, b, bad);
 		if (r < 0)
 			return r;
 	}
@@ -332,10 +339,12 @@ static int load_list(struct sippres__conf_doc *doc, const struct sippres__conf_c
 {
 	struct sippres_diag diag = {.size = sizeof(diag)};
 	struct sippres__conf_list l;
+	struct sippres__set seen;
 	bool bad = false;
 	uint32_t u;
 	int b, r = 0;
 
+	sippres__set_init(doc->ctx, &seen, true);
 	memset(&l, 0, sizeof(l));
 	l.name = cat->name;
 	l.file = cat->file;
@@ -355,7 +364,7 @@ static int load_list(struct sippres__conf_doc *doc, const struct sippres__conf_c
 				l.event = v->value;
 			}
 		} else if (sippres__streq_nocase(k, "list_item")) {
-			r = list_items(doc, cat, v, &l, &bad);
+			r = list_items(doc, cat, v, &l, &seen, &bad);
 		} else if (sippres__streq_nocase(k, "full_state") || sippres__streq_nocase(k, "resource_display_name")) {
 			b = sippres__conf_bool(v->value);
 			if (b < 0) {
@@ -405,6 +414,7 @@ static int load_list(struct sippres__conf_doc *doc, const struct sippres__conf_c
 	else
 		sippres__conf_loaded(doc, "resource_list", cat->name);
 out:
+	sippres__set_fini(doc->ctx, &seen);
 	list_free(doc->ctx, &l);
 	return r < 0 ? r : 0;
 }

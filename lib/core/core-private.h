@@ -135,6 +135,30 @@ void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struc
  * unlinked, for the caller to free), or NULL when there was none. */
 struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n);
 
+/* A scratch set for duplicate checks (set.c): borrowed keys, strings
+ * (compared byte for byte) or pointers, each with a value; expected O(1) per
+ * operation, seeded with the context's hash seed. Zero-initialised by
+ * sippres__set_init, freed by sippres__set_fini; keys must outlive it. */
+struct sippres__set_slot {
+	const void *key; /* NULL: empty */
+	size_t value;
+};
+struct sippres__set {
+	struct sippres__set_slot *slot;
+	size_t cap, n;
+	uint32_t seed;
+	bool strings;
+};
+void sippres__set_init(struct sippres_ctx *ctx, struct sippres__set *s, bool strings);
+void sippres__set_fini(struct sippres_ctx *ctx, struct sippres__set *s);
+/* Room for n keys without allocating. Returns 0 or SIPPRES_E_NOMEM. */
+int sippres__set_reserve(struct sippres_ctx *ctx, struct sippres__set *s, size_t n);
+/* Add key (not NULL) with value: 1 added, 0 already there (its value in *had
+ * when had is not NULL; nothing changes), or SIPPRES_E_NOMEM. */
+int sippres__set_add(struct sippres_ctx *ctx, struct sippres__set *s, const void *key, size_t value, size_t *had);
+/* true when key is there (its value in *value when value is not NULL). */
+bool sippres__set_find(const struct sippres__set *s, const void *key, size_t *value);
+
 /* Intrusive doubly linked list with head and tail. Removing a node leaves
  * its own next pointer as it was, so a walk standing on it can go on. */
 struct sippres__dnode {

@@ -31,6 +31,7 @@ struct loader {
 	struct sippres_diag *diag;
 	struct pending *lists;
 	size_t n, cap;
+	struct sippres__set names; /* of lists[].name */
 	int err;
 };
 
@@ -78,11 +79,9 @@ static struct pending *new_list(struct loader *l, const xmlNode *n, const char *
 		fail(l, n, SIPPRES_E_PARSE, "a list needs a valid name");
 		return NULL;
 	}
-	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->lists[i].name, name) == 0) {
-			fail(l, n, SIPPRES_E_PARSE, "list '%s' is defined twice", name);
-			return NULL;
-		}
+	if (sippres__set_find(&l->names, name, NULL)) {
+		fail(l, n, SIPPRES_E_PARSE, "list '%s' is defined twice", name);
+		return NULL;
 	}
 	if (l->n >= MAX_LISTS) {
 		fail(l, n, SIPPRES_E_TOOBIG, "too many lists");
@@ -101,7 +100,8 @@ static struct pending *new_list(struct loader *l, const xmlNode *n, const char *
 	p = &l->lists[l->n];
 	memset(p, 0, sizeof(*p));
 	p->name = sippres__strdup(l->ctx, name);
-	if (!p->name) {
+	if (!p->name || sippres__set_add(l->ctx, &l->names, p->name, l->n, NULL) < 0) {
+		sippres__free(l->ctx, p->name);
 		fail(l, n, SIPPRES_E_NOMEM, "out of memory");
 		return NULL;
 	}
@@ -204,6 +204,7 @@ static void loader_free(struct loader *l)
 		sippres__free(l->ctx, l->lists[i].name);
 	}
 	sippres__free(l->ctx, l->lists);
+	sippres__set_fini(l->ctx, &l->names);
 }
 
 SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xml, size_t len, const char *event,
@@ -218,6 +219,7 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
 	sippres__diag_clear(diag);
 	if (!ctx || !xml)
 		return SIPPRES_E_INVAL;
+	sippres__set_init(ctx, &l.names, true);
 	if (event && sippres__event_parse(event) < 0)
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)

@@ -82,12 +82,11 @@ static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 		sippres__rls_free(ctx, s->rls);
 		s->rls = NULL;
 	}
-	sippres__sub_unqueue(ss, s);
 	sippres__map_remove(&ss->dialogs, &s->node);
 	sippres__dlist_remove(&ss->all, &s->all_node);
 	ss->count--;
 	s->ep->nsubs--;
-	sippres__free(ctx, s);
+	sippres__sub_release(ctx, s);
 }
 
 void sippres__sub_end(struct sippres_ctx *ctx, struct sippres_sub *s)
