@@ -22,7 +22,6 @@ struct sippres_ctx {
 	struct sippres_callbacks cb;
 	void *user_data;
 	uint32_t log_level;
-	uint64_t rng_state;   /* fallback generator when cb.random is NULL */
 	uint32_t hash_seed;   /* per-context seed against hash flooding */
 	int in_callback;      /* > 0 while a watcher callback runs */
 	uint32_t max_instances; /* pattern-hint instances at most */
@@ -61,12 +60,24 @@ __attribute__((format(printf, 4, 5)))
 void sippres__diag(struct sippres_diag *diag, uint32_t line, uint32_t column, const char *fmt, ...);
 void sippres__diag_clear(struct sippres_diag *diag);
 
-/* Check a size-prefixed struct passed by the host: size at least min_size and
- * every byte beyond known_size zero. Returns 0 or SIPPRES_E_ABI/SIPPRES_E_INVAL. */
+/* The largest size a host may give a size-prefixed struct: far beyond any
+ * struct of the library's, near enough that a garbage size is caught before
+ * the bytes it claims are read or written. */
+#define SIPPRES__MAX_STRUCT_SIZE SIPPRES_MAX_STRUCT_SIZE
+/* A size-prefixed struct's size: at least min_size, at most
+ * SIPPRES__MAX_STRUCT_SIZE. Returns 0 or SIPPRES_E_ABI. */
+static inline int sippres__check_size(size_t size, size_t min_size)
+{
+	return size < min_size || size > SIPPRES__MAX_STRUCT_SIZE ? SIPPRES_E_ABI : 0;
+}
+/* Check a size-prefixed struct passed by the host: size as
+ * sippres__check_size says and every byte beyond known_size zero. Returns 0
+ * or SIPPRES_E_ABI/SIPPRES_E_INVAL. */
 int sippres__check_struct(const void *p, size_t min_size, size_t known_size);
 
 /* Copy a size-prefixed struct the library filled (in, of in_size bytes) to
- * the host's out, whose size member says how big the host's version is: a
+ * the host's out (its size checked with sippres__check_size before), whose
+ * size member says how big the host's version is: a
  * bigger (newer) struct gets what we know and zeroes after it, a smaller
  * (older) one its own part. out's size is then the size copied. */
 void sippres__copy_out(void *out, const void *in, size_t in_size);
