@@ -1112,7 +1112,9 @@ SIPPRES_EXPORT int sippres_list_remove(struct sippres_ctx *ctx, const char *name
  * resource-lists document (each `<list name="...">`, for the given event).
  * Entry URIs' user parts become items; nested `<list>`s become lists named
  * by their name attribute. Parsed with libxml2 without network access, DTDs
- * or entity expansion, at most 10 levels and 1 MiB.
+ * or entity expansion, at most 10 levels and 1 MiB; a DOCTYPE or a namespace
+ * error is SIPPRES_E_PARSE, an allocation failing inside libxml2
+ * SIPPRES_E_NOMEM (since 0.2; docs/security.md).
  * @param event  event for resource-lists documents (NULL: "presence"); ignored for rls-services.
  * @param diag   NULL or filled on error (line and message).
  * @return the number of lists loaded (>= 0), SIPPRES_E_PARSE, SIPPRES_E_TOOBIG, SIPPRES_E_NOMEM, SIPPRES_E_INVAL.

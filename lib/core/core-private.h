@@ -170,6 +170,25 @@ int sippres__set_add(struct sippres_ctx *ctx, struct sippres__set *s, const void
 /* true when key is there (its value in *value when value is not NULL). */
 bool sippres__set_find(const struct sippres__set *s, const void *key, size_t *value);
 
+/* libxml2 (xml.c): what its parser reported while reading, through the
+ * parser context's _private; sippres__xml_on_error is the parser's
+ * structured error handler (sax->serror). A later error replaces the
+ * context's last one, so an allocation failure is remembered here. */
+struct _xmlError;
+struct sippres__xml_seen {
+	bool doctype;  /* a DOCTYPE was seen (sippres__xml_refuse_doctype) */
+	bool nomem;    /* an allocation inside libxml2 failed (XML_ERR_NO_MEMORY) */
+	bool ns_error; /* a namespace error or warning */
+};
+void sippres__xml_on_error(void *parser_ctxt, struct _xmlError *error);
+/* After xmlCtxtReadMemory (doc: its result): true when an allocation inside
+ * libxml2 failed, so that the result (a document or not) is not to be used. */
+bool sippres__xml_nomem(void *parser_ctxt, const struct sippres__xml_seen *seen, const void *doc);
+/* SAX internalSubset, called for any <!DOCTYPE ...>: sets doctype and stops
+ * the parser before any entity declaration is read. */
+void sippres__xml_refuse_doctype(void *parser_ctxt, const unsigned char *name, const unsigned char *ext_id,
+                                 const unsigned char *sys_id);
+
 /* Intrusive doubly linked list with head and tail. Removing a node leaves
  * its own next pointer as it was, so a walk standing on it can go on. */
 struct sippres__dnode {
