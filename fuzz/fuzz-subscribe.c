@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <libsippresence/libsippresence.h>
+#include "fuzz.h"
 
 static int on_notify(void *ud, struct sippres_sub *sub, const struct sippres_notify *n)
 {
@@ -45,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size - 1] = '\0';
 	for (char *p = text; nf < 24 && p < text + size - 1; p += strlen(p) + 1)
 		f[nf++] = p;
-	if (sippres_ctx_new(NULL, &cb, NULL, &ctx) < 0) {
+	if (!(ctx = fuzz_ctx(&cb, NULL))) {
 		free(text);
 		return 0;
 	}
