@@ -700,6 +700,43 @@ static void test_duplicates_at_scale(void **state)
 	free(v);
 }
 
+/* A list whose expansion passes the tree's bound (20,000 nodes: three
+ * sublists of 10,000 members) is served with the members up to the bound,
+ * not refused as out of memory (issue 11's review: node_new's NULL at the
+ * bound was reported as SIPPRES_E_NOMEM). */
+static void test_tree_bound(void **state)
+{
+	enum { N = 10000 };
+	struct fx *f = *state;
+	const char **v = calloc(N, sizeof(*v));
+	char (*names)[16] = calloc(N, 16);
+	const char *subs[3] = {"s1", "s2", "s3"};
+	struct sippres_list l = {.size = sizeof(l), .event = "presence", .items = v, .n_items = N};
+	struct sippres_subscribe_res res = {.size = sizeof(res)};
+	struct sippres_sub *s = NULL;
+
+	assert_non_null(v);
+	assert_non_null(names);
+	assert_int_equal(sippres_hint_set(f->ctx, "default", "_9XXXXX", "Custom:${EXTEN}", NULL), 0);
+	for (int k = 0; k < 3; k++) {
+		for (int i = 0; i < N; i++) {
+			snprintf(names[i], 16, "9%d%04d", k, i);
+			v[i] = names[i];
+		}
+		l.name = subs[k];
+		assert_int_equal(sippres_list_set(f->ctx, &l), 0);
+	}
+	l.name = "huge";
+	l.items = subs;
+	l.n_items = 3;
+	assert_int_equal(sippres_list_set(f->ctx, &l), 0);
+	assert_int_equal(sub(f, "std", "huge", "presence", true, "huge-1", &s, &res), 200);
+	assert_non_null(s);
+	assert_int_equal(sippres_sub_count(f->ctx), 1);
+	free(names);
+	free(v);
+}
+
 /* libxml2's own allocator (global: set only in this test program, to malloc
  * wrappers, so blocks from before stay freeable), failing its n-th call. */
 static long xml_count, xml_fail_at;
@@ -808,6 +845,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xml_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_at_scale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_libxml2_oom, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_bound, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }
