@@ -8,7 +8,6 @@
  * is a call. Every built-in type is rendered, parsed by libxml2, and each
  * field must come back as the documented repair makes it. An empty
  * extension or presentity must be refused, never rendered. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,22 +15,11 @@
 #include "fuzz.h"
 #include "../tests/body-oracle.h"
 
-void oracle_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
-
 enum { F_EXTEN, F_LOCAL, F_REMOTE, F_DOMAIN, F_UA, F_SUBTYPE, F_MESSAGE, F_CALL_ID, F_LTAG, F_RTAG, F_CLOCAL,
        F_CLOCAL_DISPLAY, F_CREMOTE, F_CREMOTE_DISPLAY, F_COUNT };
 
 /* Fields past the input are NULL ("not known"); a field that is "-" alone is NULL too. */
-static const char *field(char *const *f, size_t nf, int i)
+static const char *field(const char *const *f, size_t nf, int i)
 {
 	return (size_t)i < nf && strcmp(f[i], "-") != 0 ? f[i] : NULL;
 }
@@ -45,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sippres_device_info dev = {.name = "PJSIP/x", .state = SIPPRES_DEVICE_RINGING};
 	struct sippres_body_input in = {.size = sizeof(in), .exten_state = SIPPRES_EXTEN_RINGING, .devices = &dev,
 	                                .n_devices = 1};
-	char *text, *f[F_COUNT];
+	const char *f[F_COUNT];
+	char *text;
 	size_t nf = 0;
 	struct sippres_ctx *ctx;
 	uint8_t mode;
@@ -53,13 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	mode = data[0];
-	text = malloc(size);
+	text = fuzz_split(data + 1, size - 1, f, F_COUNT, &nf);
 	if (!text)
 		return 0;
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
-	for (char *p = text; nf < F_COUNT && p < text + size - 1; p += strlen(p) + 1)
-		f[nf++] = p;
 	ctx = fuzz_ctx(NULL, NULL);
 	if (!ctx) {
 		free(text);

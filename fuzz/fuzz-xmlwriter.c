@@ -23,17 +23,6 @@
 #include "fuzz.h"
 #include "../tests/body-oracle.h"
 
-void oracle_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
-
 enum ev_kind { EV_START, EV_ATTR, EV_TEXT, EV_END };
 
 struct ev {

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libsippresence/libsippresence.h>
@@ -63,6 +64,22 @@ static inline const char *fuzz_field(const uint8_t **p, size_t *n, int width, si
 	*n -= l;
 	*len = l;
 	return f;
+}
+
+/* Copy data[0..size) into a new NUL-terminated string cut at its NULs into
+ * at most max fields; returns the copy (free it) and the count in *n, or NULL. */
+static inline char *fuzz_split(const uint8_t *data, size_t size, const char **f, size_t max, size_t *n)
+{
+	char *text = malloc(size + 1);
+
+	*n = 0;
+	if (!text)
+		return NULL;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	for (char *p = text; *n < max && p < text + size; p += strlen(p) + 1)
+		f[(*n)++] = p;
+	return text;
 }
 
 #endif

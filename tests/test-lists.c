@@ -22,6 +22,8 @@
 #include <libxml/parser.h>
 #include <libxml/xmlmemory.h>
 
+#include "libfail.h"
+
 #define MAX_N 64
 
 struct captured {
@@ -737,35 +739,6 @@ static void test_tree_bound(void **state)
 	free(v);
 }
 
-/* libxml2's own allocator (global: set only in this test program, to malloc
- * wrappers, so blocks from before stay freeable), failing its n-th call. */
-static long xml_count, xml_fail_at;
-static int xml_failed;
-
-static bool xml_refuse(void)
-{
-	if (xml_fail_at && ++xml_count == xml_fail_at) {
-		xml_failed = 1;
-		return true;
-	}
-	return false;
-}
-
-static void *xml_malloc(size_t n)
-{
-	return xml_refuse() ? NULL : malloc(n);
-}
-
-static void *xml_realloc(void *p, size_t n)
-{
-	return xml_refuse() ? NULL : realloc(p, n);
-}
-
-static char *xml_strdup(const char *str)
-{
-	return xml_refuse() ? NULL : strdup(str);
-}
-
 /* An allocation that fails inside libxml2 is SIPPRES_E_NOMEM, not a parse
  * error (issue 11: it was "parse error: Memory allocation failed"), and
  * nothing is loaded then; libxml2 2.9 swallows a few failures that lose
@@ -790,19 +763,17 @@ static void test_libxml2_oom(void **state)
 	int nomem = 0, ok = 0, ns = 0;
 	long n;
 
-	assert_int_equal(xmlMemSetup(free, xml_malloc, xml_realloc, xml_strdup), 0);
+	assert_int_equal(xmlMemSetup(free, lib_malloc, lib_realloc, lib_strdup), 0);
 	for (n = 1; n < 10000; n++) {
 		struct sippres_diag d = {.size = sizeof(d)};
 		int r;
 
 		sippres_list_remove(f->ctx, "oomteam");
 		sippres_list_remove(f->ctx, "oomops");
-		xml_count = 0;
-		xml_failed = 0;
-		xml_fail_at = n;
+		lib_fail(n);
 		r = sippres_list_load_xml(f->ctx, doc, sizeof(doc) - 1, NULL, &d);
-		xml_fail_at = 0;
-		if (!xml_failed) {
+		lib_fail_at = 0;
+		if (!lib_failed) {
 			assert_int_equal(r, 2);
 			break;
 		}
