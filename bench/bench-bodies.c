@@ -307,6 +307,34 @@ static double measure_fanout(struct sippres_ctx *ctx, const struct sippres_body_
 	return (double)n / t;
 }
 
+static int count_bodies(struct sippres_ctx *ctx, const struct kind *k, const struct sippres_body_input *in,
+                        const char *how, long n)
+{
+	struct sippres_body b = {.size = sizeof(b)};
+	char *copy;
+
+	if (sippres_body_render(ctx, k->content_type, in, &b) != 0)
+		return 1;
+	copy = malloc(b.len + 1);
+	for (long i = 0; i < n; i++) {
+		if (strcmp(how, "ours") == 0) {
+			if (sippres_body_render(ctx, k->content_type, in, &b) != 0)
+				return 1;
+			sink += b.len;
+		} else if (strcmp(how, "libxml2") == 0) {
+			int len;
+			xmlChar *out = k->lx(in, &len);
+			sink += (size_t)len;
+			xmlFree(out);
+		} else {
+			memcpy(copy, b.data, b.len);
+			sink += (size_t)copy[b.len / 2];
+		}
+	}
+	free(copy);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct kind kinds[] = {
@@ -315,16 +343,28 @@ int main(int argc, char **argv)
 		{"dialog-info", SIPPRES_CONTENT_TYPE_DIALOG_INFO, lx_dialog},
 	};
 	struct sippres_callbacks cb = {.size = sizeof(cb), .random = cheap_random};
-	double secs = argc > 1 ? atof(argv[1]) : 1.0;
+	double secs = argc == 2 ? atof(argv[1]) : 1.0;
 	struct sippres_body_input in = input();
 	struct sippres_ctx *ctx;
 	int bad = 0;
 
-	if (secs <= 0)
-		secs = 1.0;
 	xmlInitParser();
 	if (sippres_ctx_new(NULL, &cb, NULL, &ctx) != 0)
 		return 1;
+	if (argc == 5 && strcmp(argv[1], "--count") == 0) {
+		/* bench-bodies --count N KIND ours|libxml2|memcpy: N bodies and
+		 * nothing else, for instruction counts under callgrind (run it
+		 * again with N = 0 and subtract: the rest is start-up) */
+		long n = atol(argv[2]);
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+			if (strcmp(argv[3], kinds[i].name) == 0)
+				return count_bodies(ctx, &kinds[i], &in, argv[4], n);
+		}
+		fprintf(stderr, "unknown kind %s\n", argv[3]);
+		return 2;
+	}
+	if (secs <= 0)
+		secs = 1.0;
 
 	printf("libsippresence %s, libxml2 %s, %.1f s per measurement (best of 3)\n", sippres_version_string(),
 	       xmlParserVersion, secs);

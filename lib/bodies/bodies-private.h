@@ -133,7 +133,19 @@ void sippres__xml_elem_text(struct sippres_xml *w, const char *name, size_t n, c
 /* Attributes: name is a trusted literal; values are escaped unless _raw. */
 void sippres__xml_attr(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
 void sippres__xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
-#define sippres__xml_attr_lit(w, name, v) sippres__xml_attr_raw((w), (name), sizeof(name) - 1, (v), sizeof(v) - 1)
+/* A literal attribute in one copy: ` name="v"` (name and v are string
+ * literals; an empty v takes the formatting's empty-attribute rule). */
+void sippres__xml_attr_fail(struct sippres_xml *w);
+static inline void sippres__xml_attr_frag(struct sippres_xml *w, const char *frag, size_t n)
+{
+	if (w->open)
+		sippres__xml_raw(w, frag, n);
+	else
+		sippres__xml_attr_fail(w);
+}
+#define sippres__xml_attr_lit(w, name, v)                                                        \
+	(sizeof(v) > 1 ? sippres__xml_attr_frag((w), " " name "=\"" v "\"", sizeof(" " name "=\"" v "\"") - 1) \
+	               : sippres__xml_attr_raw((w), (name), sizeof(name) - 1, (v), 0))
 #define sippres__xml_attr_str(w, name, v) sippres__xml_attr((w), (name), sizeof(name) - 1, (v), strlen(v))
 /* Composed values: open, then any number of escaped / raw parts, then close. */
 void sippres__xml_attr_open(struct sippres_xml *w, const char *name, size_t n);

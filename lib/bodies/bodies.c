@@ -254,17 +254,23 @@ void sippres__exten_map(int32_t st, bool early_inuse_ringing, struct sippres__ex
 	}
 }
 
+/* Does s start with the lower-case ASCII word lw, ignoring ASCII case? */
+static bool prefix_ci(const char *s, const char *lw)
+{
+	for (; *lw; s++, lw++) {
+		if ((*s | 0x20) != *lw)
+			return false;
+	}
+	return true;
+}
+
 bool sippres__ua_is_digium(const char *ua)
 {
 	if (!ua)
 		return false;
-	for (const char *p = ua; *p; p++) {
-		int c = *p | 0x20; /* ASCII lower case for letters */
-		if (c == 'd' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'g' && (p[3] | 0x20) == 'i' &&
-		    (p[4] | 0x20) == 'u' && (p[5] | 0x20) == 'm')
-			return true;
-		if (c == 's' && (p[1] | 0x20) == 'a' && (p[2] | 0x20) == 'n' && (p[3] | 0x20) == 'g' &&
-		    (p[4] | 0x20) == 'o' && (p[5] | 0x20) == 'm' && (p[6] | 0x20) == 'a')
+	/* only a d or an s can start either word */
+	for (const char *p = ua; (p = strpbrk(p, "dDsS")) != NULL; p++) {
+		if ((*p | 0x20) == 'd' ? prefix_ci(p + 1, "igium") : prefix_ci(p + 1, "angoma"))
 			return true;
 	}
 	return false;

@@ -39,18 +39,35 @@ static void uri_set(struct uri *u, const char *pre, const char *main_, const cha
 	}
 }
 
-static void uri_attr(struct sippres_xml *w, const char *name, size_t n, const struct uri *u)
+/* The document is written as raw fragments (the writer's fast path): the
+ * fixed markup per formatting as literals, every value escaped. */
+static const char nl_spaces[] = "\n                ";
+
+/* A new line indented for depth d (at most 4 here). */
+static void nl(struct sippres_xml *w, unsigned d)
 {
-	sippres__xml_attr_open(w, name, n);
-	for (int i = 0; i < 4; i++)
-		sippres__xml_attr_part(w, u->part[i], u->len[i]);
-	sippres__xml_attr_close(w);
+	sippres__xml_raw(w, nl_spaces, 1 + (w->format == SIPPRES__XML_ASTERISK ? d : 2 * d));
+}
+
+static void esc_attr_str(struct sippres_xml *w, const char *s)
+{
+	sippres__xml_esc_attr(w, s, strlen(s));
+}
+
+static void uri_attr(struct sippres_xml *w, const struct uri *u)
+{
+	for (int i = 0; i < 4; i++) {
+		if (u->len[i])
+			sippres__xml_esc_attr(w, u->part[i], u->len[i]);
+	}
 }
 
 static void uri_text(struct sippres_xml *w, const struct uri *u)
 {
-	for (int i = 0; i < 4; i++)
-		sippres__xml_text(w, u->part[i], u->len[i]);
+	for (int i = 0; i < 4; i++) {
+		if (u->len[i])
+			sippres__xml_esc_text(w, u->part[i], u->len[i]);
+	}
 }
 
 /* The host part of a SIP URI (between '@', or the scheme, and ':' ';' '>' '?'). */
@@ -124,31 +141,49 @@ static const char *remote_display(const struct sippres_call *c)
 	return sippres__str_set(c->remote_display) ? c->remote_display : NULL;
 }
 
-/* <identity [display=]>uri</identity> */
-static void identity(struct sippres_xml *w, const struct uri *u, const char *display)
+/* <identity [display=]>uri</identity> at depth d (the URI is never empty) */
+static void identity(struct sippres_xml *w, const struct uri *u, const char *display, unsigned d)
 {
-	sippres__xml_start_lit(w, "identity");
-	if (display)
-		sippres__xml_attr_str(w, "display", display);
+	nl(w, d);
+	if (display) {
+		sippres__xml_lit(w, "<identity display=\"");
+		esc_attr_str(w, display);
+		sippres__xml_lit(w, "\">");
+	} else {
+		sippres__xml_lit(w, "<identity>");
+	}
 	uri_text(w, u);
-	sippres__xml_end(w);
+	sippres__xml_lit(w, "</identity>");
 }
 
-static void target(struct sippres_xml *w, const struct uri *u, bool hold, bool ast)
+/* <target uri=""/> at depth d, with the +sip.rendering=no param on hold */
+static void target(struct sippres_xml *w, const struct uri *u, bool hold, bool ast, unsigned d)
 {
-	sippres__xml_start_lit(w, "target");
-	uri_attr(w, "uri", 3, u);
-	if (hold) {
-		sippres__xml_start_lit(w, "param");
-		sippres__xml_attr_lit(w, "pname", "+sip.rendering");
-		/* RFC 4235's schema calls it pval; Asterisk writes pvalue */
-		if (ast)
-			sippres__xml_attr_lit(w, "pvalue", "no");
-		else
-			sippres__xml_attr_lit(w, "pval", "no");
-		sippres__xml_end(w);
+	nl(w, d);
+	sippres__xml_lit(w, "<target uri=\"");
+	uri_attr(w, u);
+	if (!hold) {
+		sippres__xml_lit2(w, "\" />", "\"/>");
+		return;
 	}
-	sippres__xml_end(w);
+	sippres__xml_lit(w, "\">");
+	nl(w, d + 1);
+	/* RFC 4235's schema calls it pval; Asterisk writes pvalue */
+	if (ast)
+		sippres__xml_lit(w, "<param pname=\"+sip.rendering\" pvalue=\"no\" />");
+	else
+		sippres__xml_lit(w, "<param pname=\"+sip.rendering\" pval=\"no\"/>");
+	nl(w, d);
+	sippres__xml_lit(w, "</target>");
+}
+
+/* <state>s</state> at depth 2 */
+static void state_elem(struct sippres_xml *w, const char *st)
+{
+	nl(w, 2);
+	sippres__xml_lit(w, "<state>");
+	sippres__xml_raw(w, st, strlen(st));
+	sippres__xml_lit(w, "</state>");
 }
 
 static bool is_ringing_device(int32_t st)
@@ -172,10 +207,11 @@ static const struct sippres_call *ringing_call(const struct sippres_body_input *
 static void root_start(struct sippres_xml *w, const struct sippres_body_input *in)
 {
 	sippres__xml_start_lit(w, "dialog-info");
-	sippres__xml_attr_lit(w, "xmlns", NS_DIALOG_INFO);
+	sippres__xml_lit(w, " xmlns=\"" NS_DIALOG_INFO "\"");
 	sippres__xml_attr_u32(w, "version", 7, in->version, true);
-	sippres__xml_attr_lit(w, "state", "full");
-	sippres__xml_attr_str(w, "entity", in->local_uri);
+	sippres__xml_lit(w, " state=\"full\" entity=\"");
+	esc_attr_str(w, in->local_uri);
+	sippres__xml_lit(w, "\"");
 	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
 }
 
@@ -201,25 +237,30 @@ static int gen_asterisk(struct sippres_xml *w, const struct sippres_body_input *
 	uri_set(&local, NULL, in->local_uri, NULL, NULL);
 
 	root_start(w, in);
-	sippres__xml_start_lit(w, "dialog");
-	sippres__xml_attr_str(w, "id", in->exten);
+	sippres__xml_children(w);
+	nl(w, 1);
+	sippres__xml_lit(w, "<dialog id=\"");
+	esc_attr_str(w, in->exten);
 	if (early) {
 		const struct sippres_call *ring = ringing_call(in);
 
-		sippres__xml_attr_lit(w, "direction", "recipient");
+		sippres__xml_lit(w, "\" direction=\"recipient\">");
 		if (ring) {
 			struct uri u;
 
 			remote_uri(&u, &d, ring);
-			sippres__xml_start_lit(w, "remote");
-			identity(w, &u, remote_display(ring));
-			target(w, &u, false, true);
-			sippres__xml_end(w);
+			nl(w, 2);
+			sippres__xml_lit(w, "<remote>");
+			identity(w, &u, remote_display(ring), 3);
+			target(w, &u, false, true, 3);
+			nl(w, 2);
+			sippres__xml_lit(w, "</remote>");
 		}
 		/* Asterisk adds <local> whenever it has device information (always
 		 * for subscriptions; not for outbound PUBLISH). */
 		if (in->n_devices || in->causing_call) {
-			sippres__xml_start_lit(w, "local");
+			nl(w, 2);
+			sippres__xml_lit(w, "<local>");
 			if (ring) {
 				struct uri u;
 
@@ -227,21 +268,27 @@ static int gen_asterisk(struct sippres_xml *w, const struct sippres_body_input *
 					party_uri(&u, &d, ring->local_uri, "invalid");
 				else
 					u = local;
-				identity(w, &u, sippres__str_set(ring->local_display) ? ring->local_display : NULL);
+				identity(w, &u, sippres__str_set(ring->local_display) ? ring->local_display : NULL, 3);
 			} else {
-				identity(w, &local, NULL);
+				identity(w, &local, NULL, 3);
 			}
-			target(w, &local, false, true);
-			sippres__xml_end(w);
+			target(w, &local, false, true, 3);
+			nl(w, 2);
+			sippres__xml_lit(w, "</local>");
 		}
+	} else {
+		sippres__xml_lit(w, "\">");
 	}
-	sippres__xml_elem_text(w, "state", 5, m.statestring, strlen(m.statestring));
+	state_elem(w, m.statestring);
 	if (in->exten_state == SIPPRES_EXTEN_ONHOLD) {
-		sippres__xml_start_lit(w, "local");
-		target(w, &local, true, true);
-		sippres__xml_end(w);
+		nl(w, 2);
+		sippres__xml_lit(w, "<local>");
+		target(w, &local, true, true, 3);
+		nl(w, 2);
+		sippres__xml_lit(w, "</local>");
 	}
-	sippres__xml_end(w); /* dialog */
+	nl(w, 1);
+	sippres__xml_lit(w, "</dialog>");
 	root_end(w);
 	return w->err;
 }
@@ -304,52 +351,66 @@ static void write_dialog(struct sippres_xml *w, const struct dctx *d, const stru
 	struct uri local;
 
 	uri_set(&local, NULL, in->local_uri, NULL, NULL);
-	sippres__xml_start_lit(w, "dialog");
+	nl(w, 1);
+	sippres__xml_lit(w, "<dialog id=\"");
 	if (c) {
-		sippres__xml_attr_str(w, "id", c->call_id);
-		sippres__xml_attr_str(w, "call-id", c->call_id);
-		if (sippres__str_set(c->local_tag))
-			sippres__xml_attr_str(w, "local-tag", c->local_tag);
-		if (sippres__str_set(c->remote_tag))
-			sippres__xml_attr_str(w, "remote-tag", c->remote_tag);
+		size_t n = strlen(c->call_id);
+
+		sippres__xml_esc_attr(w, c->call_id, n);
+		sippres__xml_lit(w, "\" call-id=\"");
+		sippres__xml_esc_attr(w, c->call_id, n);
+		if (sippres__str_set(c->local_tag)) {
+			sippres__xml_lit(w, "\" local-tag=\"");
+			esc_attr_str(w, c->local_tag);
+		}
+		if (sippres__str_set(c->remote_tag)) {
+			sippres__xml_lit(w, "\" remote-tag=\"");
+			esc_attr_str(w, c->remote_tag);
+		}
 	} else {
-		sippres__xml_attr_str(w, "id", in->exten);
+		esc_attr_str(w, in->exten);
 	}
 	if (g->direction == SIPPRES_DIRECTION_RECIPIENT)
-		sippres__xml_attr_lit(w, "direction", "recipient");
+		sippres__xml_lit(w, "\" direction=\"recipient\">");
 	else if (g->direction == SIPPRES_DIRECTION_INITIATOR)
-		sippres__xml_attr_lit(w, "direction", "initiator");
-	sippres__xml_elem_text(w, "state", 5, states[g->state], strlen(states[g->state]));
+		sippres__xml_lit(w, "\" direction=\"initiator\">");
+	else
+		sippres__xml_lit(w, "\">");
+	state_elem(w, states[g->state]);
 
 	if (c) {
 		struct uri u;
 
-		sippres__xml_start_lit(w, "local");
+		nl(w, 2);
+		sippres__xml_lit(w, "<local>");
 		if (sippres__str_set(c->local_uri))
 			party_uri(&u, d, c->local_uri, "invalid");
 		else
 			u = local;
-		identity(w, &u, sippres__str_set(c->local_display) ? c->local_display : NULL);
-		target(w, &local, g->held, false);
-		sippres__xml_end(w);
+		identity(w, &u, sippres__str_set(c->local_display) ? c->local_display : NULL, 3);
+		target(w, &local, g->held, false, 3);
+		nl(w, 2);
+		sippres__xml_lit(w, "</local>");
 		if (sippres__str_set(c->remote_uri) || (c->flags & SIPPRES_CALL_NUMBER_RESTRICTED)) {
 			remote_uri(&u, d, c);
-			sippres__xml_start_lit(w, "remote");
-			identity(w, &u, remote_display(c));
-			target(w, &u, false, false);
-			sippres__xml_end(w);
+			nl(w, 2);
+			sippres__xml_lit(w, "<remote>");
+			identity(w, &u, remote_display(c), 3);
+			target(w, &u, false, false, 3);
+			nl(w, 2);
+			sippres__xml_lit(w, "</remote>");
 		}
-	} else if (g->state == DLG_EARLY) {
-		sippres__xml_start_lit(w, "local");
-		identity(w, &local, NULL);
-		target(w, &local, false, false);
-		sippres__xml_end(w);
-	} else if (g->held) {
-		sippres__xml_start_lit(w, "local");
-		target(w, &local, true, false);
-		sippres__xml_end(w);
+	} else if (g->state == DLG_EARLY || g->held) {
+		nl(w, 2);
+		sippres__xml_lit(w, "<local>");
+		if (g->state == DLG_EARLY)
+			identity(w, &local, NULL, 3);
+		target(w, &local, g->state != DLG_EARLY && g->held, false, 3);
+		nl(w, 2);
+		sippres__xml_lit(w, "</local>");
 	}
-	sippres__xml_end(w); /* dialog */
+	nl(w, 1);
+	sippres__xml_lit(w, "</dialog>");
 }
 
 static int gen_standard(struct sippres_xml *w, const struct sippres_body_input *in)
@@ -394,6 +455,8 @@ static int gen_standard(struct sippres_xml *w, const struct sippres_body_input *
 	}
 
 	root_start(w, in);
+	if (count)
+		sippres__xml_children(w);
 	for (size_t i = 0; i < count; i++)
 		write_dialog(w, &d, &l.d[first + i]);
 	root_end(w);

@@ -51,6 +51,7 @@ int sippres__gen_pidf(void *user_data, struct sippres_xml *w, const struct sippr
 	struct sippres__exten_map m;
 	bool ast = in->profile == SIPPRES_PROFILE_ASTERISK;
 	bool closed;
+	size_t local_len;
 
 	(void)user_data;
 	sippres__exten_map(in->exten_state, false, &m);
@@ -58,13 +59,16 @@ int sippres__gen_pidf(void *user_data, struct sippres_xml *w, const struct sippr
 		std_basic(in, &m);
 	closed = m.local_state == SIPPRES__NOTIFY_CLOSED;
 
+	local_len = strlen(in->local_uri);
 	sippres__xml_start_lit(w, "presence");
 	if (ast) {
-		sippres__xml_attr_str(w, "entity", in->local_uri);
-		sippres__xml_attr_lit(w, "xmlns", NS_PIDF);
+		sippres__xml_lit(w, " entity=\"");
+		sippres__xml_esc_attr(w, in->local_uri, local_len);
+		sippres__xml_lit(w, "\" xmlns=\"" NS_PIDF "\"");
 	} else {
-		sippres__xml_attr_lit(w, "xmlns", NS_PIDF);
-		sippres__xml_attr_str(w, "entity", in->local_uri);
+		sippres__xml_lit(w, " xmlns=\"" NS_PIDF "\" entity=\"");
+		sippres__xml_esc_attr(w, in->local_uri, local_len);
+		sippres__xml_lit(w, "\"");
 	}
 	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
 
@@ -94,7 +98,7 @@ int sippres__gen_pidf(void *user_data, struct sippres_xml *w, const struct sippr
 			sippres__xml_lit(w, "\">\n    <status>\n      <basic>closed</basic>\n    </status>\n    <contact priority=\"1\">");
 		else
 			sippres__xml_lit(w, "\">\n    <status>\n      <basic>open</basic>\n    </status>\n    <contact priority=\"1\">");
-		sippres__xml_esc_text(w, in->local_uri, strlen(in->local_uri));
+		sippres__xml_esc_text(w, in->local_uri, local_len);
 		sippres__xml_lit(w, "</contact>\n  </tuple>");
 	}
 
