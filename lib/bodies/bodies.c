@@ -210,7 +210,7 @@ int sippres__bodies_init(struct sippres_ctx *ctx)
 	return 0;
 }
 
-int sippres__bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
+int sippres__bodies_run_hook(struct sippres_xml *w, uint32_t hook)
 {
 	if (w->err)
 		return w->err;
@@ -225,6 +225,14 @@ int sippres__bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
 		}
 	}
 	return 0;
+}
+
+bool sippres__bodies_builtin_pidf_supplements(const struct sippres_xml *w)
+{
+	const struct sippres__supplement *s = w->type->supps;
+
+	return s && s->builtin && s->fn == sippres__supp_digium && s->next && s->next->builtin &&
+	       s->next->fn == sippres__supp_rpid && !s->next->next;
 }
 
 /* ---- mapping helpers ------------------------------------------------------ */
@@ -264,13 +272,37 @@ static bool prefix_ci(const char *s, const char *lw)
 	return true;
 }
 
+/* Is "digium" or "sangoma" at p - 2 or p - 3 (ua..p is the string so far)? */
+static bool digium_at_g(const char *ua, const char *p)
+{
+	return (p - ua >= 2 && prefix_ci(p - 2, "digium")) || (p - ua >= 3 && prefix_ci(p - 3, "sangoma"));
+}
+
+#define ONES8 UINT64_C(0x0101010101010101)
+
 bool sippres__ua_is_digium(const char *ua)
 {
+	size_t n, i = 0;
+
 	if (!ua)
 		return false;
-	/* only a d or an s can start either word */
-	for (const char *p = ua; (p = strpbrk(p, "dDsS")) != NULL; p++) {
-		if ((*p | 0x20) == 'd' ? prefix_ci(p + 1, "igium") : prefix_ci(p + 1, "angoma"))
+	/* both words have a g (digium at 2, sangoma at 3): look for g or G a
+	 * word at a time, and check the two words only around one */
+	n = strlen(ua);
+	for (; n - i >= 8; i += 8) {
+		uint64_t v, x;
+
+		memcpy(&v, ua + i, 8);
+		x = (v | ONES8 * 0x20) ^ (ONES8 * 'g');
+		if (((x - ONES8) & ~x & ONES8 * 0x80) == 0)
+			continue;
+		for (size_t j = i; j < i + 8; j++) {
+			if ((ua[j] | 0x20) == 'g' && digium_at_g(ua, ua + j))
+				return true;
+		}
+	}
+	for (; i < n; i++) {
+		if ((ua[i] | 0x20) == 'g' && digium_at_g(ua, ua + i))
 			return true;
 	}
 	return false;
@@ -336,6 +368,7 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
 	sippres__xml_reset(w, in->profile == SIPPRES_PROFILE_ASTERISK ? SIPPRES__XML_ASTERISK : SIPPRES__XML_STANDARD);
 	w->bodies = b;
 	w->type = t;
+	w->supplements = t->supps != NULL;
 	w->in = in;
 	sippres__xml_prolog(w);
 	b->busy++;

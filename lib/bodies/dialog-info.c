@@ -35,8 +35,22 @@ static void uri_set(struct uri *u, const char *pre, const char *main_, const cha
 
 	for (int i = 0; i < 4; i++) {
 		u->part[i] = p[i] ? p[i] : "";
-		u->len[i] = strlen(u->part[i]);
+		u->len[i] = p[i] ? strlen(p[i]) : 0;
 	}
+}
+
+/* a URI that is one value */
+static void uri_one(struct uri *u, const char *v)
+{
+	u->part[0] = u->part[2] = u->part[3] = "";
+	u->len[0] = u->len[2] = u->len[3] = 0;
+	u->part[1] = v;
+	u->len[1] = strlen(v);
+}
+
+static size_t uri_len(const struct uri *u)
+{
+	return u->len[0] + u->len[1] + u->len[2] + u->len[3];
 }
 
 /* The document is written as raw fragments (the writer's fast path): the
@@ -94,17 +108,19 @@ static void uri_host(const char *uri, const char **host, size_t *len)
 struct dctx {
 	const struct sippres_body_input *in;
 	char domain[256]; /* NUL-terminated copy when derived from local_uri */
-	const char *dom;
+	const char *dom;  /* NULL until a bare user needs it */
 };
 
-static void set_domain(struct dctx *d)
+static const char *domain_of(struct dctx *d)
 {
 	const char *h;
 	size_t n;
 
+	if (d->dom)
+		return d->dom;
 	if (sippres__str_set(d->in->domain)) {
 		d->dom = d->in->domain;
-		return;
+		return d->dom;
 	}
 	uri_host(d->in->local_uri, &h, &n);
 	if (n >= sizeof(d->domain))
@@ -112,21 +128,22 @@ static void set_domain(struct dctx *d)
 	memcpy(d->domain, h, n);
 	d->domain[n] = '\0';
 	d->dom = d->domain;
+	return d->dom;
 }
 
 /* A party URI from a call field: a URI as is, a bare number/user as
  * sip:USER@DOMAIN, unknown as sip:FALLBACK@DOMAIN. */
-static void party_uri(struct uri *u, const struct dctx *d, const char *v, const char *fallback)
+static void party_uri(struct uri *u, struct dctx *d, const char *v, const char *fallback)
 {
 	if (!sippres__str_set(v))
-		uri_set(u, "sip:", fallback, "@", d->dom);
+		uri_set(u, "sip:", fallback, "@", domain_of(d));
 	else if (strchr(v, ':'))
-		uri_set(u, NULL, v, NULL, NULL);
+		uri_one(u, v);
 	else
-		uri_set(u, "sip:", v, "@", d->dom);
+		uri_set(u, "sip:", v, "@", domain_of(d));
 }
 
-static void remote_uri(struct uri *u, const struct dctx *d, const struct sippres_call *c)
+static void remote_uri(struct uri *u, struct dctx *d, const struct sippres_call *c)
 {
 	if (c->flags & SIPPRES_CALL_NUMBER_RESTRICTED)
 		uri_set(u, "sip:anonymous@anonymous.invalid", NULL, NULL, NULL);
@@ -204,14 +221,22 @@ static const struct sippres_call *ringing_call(const struct sippres_body_input *
 	return NULL;
 }
 
+#define ROOT_ATTRS_FIXED (sizeof(" xmlns=\"" NS_DIALOG_INFO "\" version=\"4294967295\" state=\"full\" entity=\"\""))
+
 static void root_start(struct sippres_xml *w, const struct sippres_body_input *in)
 {
-	sippres__xml_start_lit(w, "dialog-info");
-	sippres__xml_lit(w, " xmlns=\"" NS_DIALOG_INFO "\"");
-	sippres__xml_attr_u32(w, "version", 7, in->version, true);
-	sippres__xml_lit(w, " state=\"full\" entity=\"");
-	esc_attr_str(w, in->local_uri);
-	sippres__xml_lit(w, "\"");
+	size_t local_len = strlen(in->local_uri), max = ROOT_ATTRS_FIXED;
+	char *o;
+
+	if (!sippres__xml_bound(w, &max, local_len, 6) ||
+	    (o = sippres__xml_root_span(w, "dialog-info", sizeof("dialog-info") - 1, max)) == NULL)
+		return;
+	SIPPRES__PUT(o, " xmlns=\"" NS_DIALOG_INFO "\" version=\"");
+	o = sippres__put_version(w, o, in->version);
+	SIPPRES__PUT(o, "\" state=\"full\" entity=\"");
+	o = sippres__put_attr(o, in->local_uri, local_len);
+	SIPPRES__PUT(o, "\"");
+	sippres__xml_commit(w, o, false);
 	sippres__bodies_run_supplements(w, SIPPRES_BODY_HOOK_ROOT);
 }
 
@@ -231,10 +256,9 @@ static int gen_asterisk(struct sippres_xml *w, const struct sippres_body_input *
 	struct uri local;
 	bool early;
 
-	set_domain(&d);
 	sippres__exten_map(in->exten_state, (in->flags & SIPPRES_BODY_EARLY_INUSE_RINGING) != 0, &m);
 	early = strcmp(m.statestring, "early") == 0;
-	uri_set(&local, NULL, in->local_uri, NULL, NULL);
+	uri_one(&local, in->local_uri);
 
 	root_start(w, in);
 	sippres__xml_children(w);
@@ -343,74 +367,178 @@ static void add_virtual(struct dlist *l, int state, bool held, int direction)
 		l->d[l->n++] = (struct dlg){.call = NULL, .state = state, .held = held, .direction = direction};
 }
 
-static void write_dialog(struct sippres_xml *w, const struct dctx *d, const struct dlg *g)
+/* ---- the standard profile's dialogs, written through a cursor --------------- */
+
+static char *put_uri_attr(char *o, const struct uri *u)
 {
-	static const char *const states[] = {"early", "confirmed", "terminated"};
+	for (int i = 0; i < 4; i++) {
+		if (u->len[i])
+			o = sippres__put_attr(o, u->part[i], u->len[i]);
+	}
+	return o;
+}
+
+/* The URI as text; *clean: nothing in it needed escaping. */
+static char *put_uri_text(char *o, const struct uri *u, bool *clean)
+{
+	*clean = true;
+	for (int i = 0; i < 4; i++) {
+		if (u->len[i]) {
+			bool c;
+
+			o = sippres__put_esc_clean(o, u->part[i], u->len[i], false, &c);
+			*clean = *clean && c;
+		}
+	}
+	return o;
+}
+
+/* A URI written once and not escaped at all, to copy again. */
+struct written {
+	const struct uri *u; /* NULL: none */
+	char *at;
+	size_t len;
+};
+
+/* at depth 3: <identity [display=]>uri</identity> */
+static char *put_identity(char *o, const struct uri *u, const char *display, size_t display_len,
+                          struct written *wr)
+{
+	bool clean;
+
+	if (display) {
+		SIPPRES__PUT(o, "\n      <identity display=\"");
+		o = sippres__put_attr(o, display, display_len);
+		SIPPRES__PUT(o, "\">");
+	} else {
+		SIPPRES__PUT(o, "\n      <identity>");
+	}
+	wr->at = o;
+	o = put_uri_text(o, u, &clean);
+	wr->u = clean ? u : NULL;
+	wr->len = (size_t)(o - wr->at);
+	SIPPRES__PUT(o, "</identity>");
+	return o;
+}
+
+/* at depth 3: <target uri=""/>, with the +sip.rendering=no param on hold */
+static char *put_target(char *o, const struct uri *u, bool hold, const struct written *wr)
+{
+	SIPPRES__PUT(o, "\n      <target uri=\"");
+	if (wr->u == u)
+		o = sippres__put(o, wr->at, wr->len);
+	else
+		o = put_uri_attr(o, u);
+	if (hold)
+		SIPPRES__PUT(o, "\">\n        <param pname=\"+sip.rendering\" pval=\"no\"/>\n      </target>");
+	else
+		SIPPRES__PUT(o, "\"/>");
+	return o;
+}
+
+/* Every literal one dialog can hold, with room to spare. */
+#define DIALOG_STD_FIXED                                                                                          \
+	(sizeof("\n  <dialog id=\"\" call-id=\"\" local-tag=\"\" remote-tag=\"\" direction=\"initiator\">"            \
+	        "\n    <state>terminated</state>\n    <local>\n      <identity display=\"\"></identity>"                \
+	        "\n      <target uri=\"\">\n        <param pname=\"+sip.rendering\" pval=\"no\"/>\n      </target>"    \
+	        "\n    </local>\n    <remote>\n      <identity display=\"\"></identity>\n      <target uri=\"\"/>"       \
+	        "\n    </remote>\n  </dialog>") +                                                                     \
+	 64)
+
+static size_t opt_len(const char *s)
+{
+	return sippres__str_set(s) ? strlen(s) : 0;
+}
+
+static void write_dialog(struct sippres_xml *w, struct dctx *d, const struct dlg *g)
+{
+	static const char *const states[] = {"<state>early</state>", "<state>confirmed</state>",
+	                                     "<state>terminated</state>"};
 	const struct sippres_body_input *in = d->in;
 	const struct sippres_call *c = g->call;
-	struct uri local;
+	struct uri local, lid, rid;
+	const char *ldisp = NULL, *rdisp = NULL;
+	size_t cid_len = 0, ltag_len = 0, rtag_len = 0, ldisp_len = 0, rdisp_len = 0, max = DIALOG_STD_FIXED;
+	bool has_remote = false;
+	struct written wr = {NULL, NULL, 0};
+	char *o;
 
-	uri_set(&local, NULL, in->local_uri, NULL, NULL);
-	nl(w, 1);
-	sippres__xml_lit(w, "<dialog id=\"");
+	uri_one(&local, in->local_uri);
 	if (c) {
-		size_t n = strlen(c->call_id);
-
-		sippres__xml_esc_attr(w, c->call_id, n);
-		sippres__xml_lit(w, "\" call-id=\"");
-		sippres__xml_esc_attr(w, c->call_id, n);
-		if (sippres__str_set(c->local_tag)) {
-			sippres__xml_lit(w, "\" local-tag=\"");
-			esc_attr_str(w, c->local_tag);
-		}
-		if (sippres__str_set(c->remote_tag)) {
-			sippres__xml_lit(w, "\" remote-tag=\"");
-			esc_attr_str(w, c->remote_tag);
+		cid_len = strlen(c->call_id);
+		ltag_len = opt_len(c->local_tag);
+		rtag_len = opt_len(c->remote_tag);
+		if (sippres__str_set(c->local_uri))
+			party_uri(&lid, d, c->local_uri, "invalid");
+		else
+			lid = local;
+		ldisp = sippres__str_set(c->local_display) ? c->local_display : NULL;
+		ldisp_len = opt_len(ldisp);
+		has_remote = sippres__str_set(c->remote_uri) || (c->flags & SIPPRES_CALL_NUMBER_RESTRICTED);
+		if (has_remote) {
+			remote_uri(&rid, d, c);
+			rdisp = remote_display(c);
+			rdisp_len = opt_len(rdisp);
 		}
 	} else {
-		esc_attr_str(w, in->exten);
+		cid_len = strlen(in->exten);
+		lid = local;
+	}
+	if (!sippres__xml_bound(w, &max, cid_len, 12) || !sippres__xml_bound(w, &max, ltag_len + rtag_len, 6) ||
+	    !sippres__xml_bound(w, &max, uri_len(&local) + uri_len(&lid) + ldisp_len, 6) ||
+	    (has_remote && !sippres__xml_bound(w, &max, 2 * uri_len(&rid) + rdisp_len, 6)))
+		return;
+	o = sippres__xml_span(w, max);
+	if (!o)
+		return;
+
+	SIPPRES__PUT(o, "\n  <dialog id=\"");
+	if (c) {
+		char *id = o;
+
+		o = sippres__put_attr(o, c->call_id, cid_len);
+		cid_len = (size_t)(o - id);
+		SIPPRES__PUT(o, "\" call-id=\"");
+		o = sippres__put(o, id, cid_len);
+		if (ltag_len) {
+			SIPPRES__PUT(o, "\" local-tag=\"");
+			o = sippres__put_attr(o, c->local_tag, ltag_len);
+		}
+		if (rtag_len) {
+			SIPPRES__PUT(o, "\" remote-tag=\"");
+			o = sippres__put_attr(o, c->remote_tag, rtag_len);
+		}
+	} else {
+		o = sippres__put_attr(o, in->exten, cid_len);
 	}
 	if (g->direction == SIPPRES_DIRECTION_RECIPIENT)
-		sippres__xml_lit(w, "\" direction=\"recipient\">");
+		SIPPRES__PUT(o, "\" direction=\"recipient\">\n    ");
 	else if (g->direction == SIPPRES_DIRECTION_INITIATOR)
-		sippres__xml_lit(w, "\" direction=\"initiator\">");
+		SIPPRES__PUT(o, "\" direction=\"initiator\">\n    ");
 	else
-		sippres__xml_lit(w, "\">");
-	state_elem(w, states[g->state]);
+		SIPPRES__PUT(o, "\">\n    ");
+	o = sippres__put(o, states[g->state], strlen(states[g->state]));
 
 	if (c) {
-		struct uri u;
-
-		nl(w, 2);
-		sippres__xml_lit(w, "<local>");
-		if (sippres__str_set(c->local_uri))
-			party_uri(&u, d, c->local_uri, "invalid");
-		else
-			u = local;
-		identity(w, &u, sippres__str_set(c->local_display) ? c->local_display : NULL, 3);
-		target(w, &local, g->held, false, 3);
-		nl(w, 2);
-		sippres__xml_lit(w, "</local>");
-		if (sippres__str_set(c->remote_uri) || (c->flags & SIPPRES_CALL_NUMBER_RESTRICTED)) {
-			remote_uri(&u, d, c);
-			nl(w, 2);
-			sippres__xml_lit(w, "<remote>");
-			identity(w, &u, remote_display(c), 3);
-			target(w, &u, false, false, 3);
-			nl(w, 2);
-			sippres__xml_lit(w, "</remote>");
+		SIPPRES__PUT(o, "\n    <local>");
+		o = put_identity(o, sippres__str_set(c->local_uri) ? &lid : &local, ldisp, ldisp_len, &wr);
+		o = put_target(o, &local, g->held, &wr);
+		SIPPRES__PUT(o, "\n    </local>");
+		if (has_remote) {
+			SIPPRES__PUT(o, "\n    <remote>");
+			o = put_identity(o, &rid, rdisp, rdisp_len, &wr);
+			o = put_target(o, &rid, false, &wr);
+			SIPPRES__PUT(o, "\n    </remote>");
 		}
 	} else if (g->state == DLG_EARLY || g->held) {
-		nl(w, 2);
-		sippres__xml_lit(w, "<local>");
+		SIPPRES__PUT(o, "\n    <local>");
 		if (g->state == DLG_EARLY)
-			identity(w, &local, NULL, 3);
-		target(w, &local, g->state != DLG_EARLY && g->held, false, 3);
-		nl(w, 2);
-		sippres__xml_lit(w, "</local>");
+			o = put_identity(o, &local, NULL, 0, &wr);
+		o = put_target(o, &local, g->state != DLG_EARLY && g->held, &wr);
+		SIPPRES__PUT(o, "\n    </local>");
 	}
-	nl(w, 1);
-	sippres__xml_lit(w, "</dialog>");
+	SIPPRES__PUT(o, "\n  </dialog>");
+	sippres__xml_commit(w, o, false);
 }
 
 static int gen_standard(struct sippres_xml *w, const struct sippres_body_input *in)
@@ -421,7 +549,6 @@ static int gen_standard(struct sippres_xml *w, const struct sippres_body_input *
 	int32_t st = in->exten_state;
 	size_t first = 0, count;
 
-	set_domain(&d);
 	if (st < 0)
 		st = 0; /* removed / deactivated: nothing going on */
 	sippres__exten_map(in->exten_state, (in->flags & SIPPRES_BODY_EARLY_INUSE_RINGING) != 0, &m);

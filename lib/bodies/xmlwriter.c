@@ -66,13 +66,13 @@ static size_t utf8_ok(const unsigned char *p, size_t n)
 
 static inline unsigned attention16(__m128i v)
 {
+	/* < and > are the two bytes that give 0x3e with bit 1 set; & and ' the
+	 * two that give 0x27 with bit 0 set */
 	__m128i bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
 
-	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('&')));
-	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
-	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('>')));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x02)), _mm_set1_epi8(0x3e)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x01)), _mm_set1_epi8(0x27)));
 	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
-	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('\'')));
 	return (unsigned)_mm_movemask_epi8(bad);
 }
 
@@ -90,14 +90,22 @@ static inline size_t copy_clean(char *o, const unsigned char *p, size_t n)
 	size_t i = 0, r;
 	unsigned m;
 
-	while (n - i >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+	if (n >= 16) {
+		__m128i v;
 
+		for (; n - i > 16; i += 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			m = attention16(v);
+			_mm_storeu_si128((__m128i *)(void *)(o + i), v);
+			if (m)
+				return i + (size_t)__builtin_ctz(m);
+		}
+		/* the last 16 bytes, overlapping what is known clean */
+		i = n - 16;
+		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 		m = attention16(v);
 		_mm_storeu_si128((__m128i *)(void *)(o + i), v);
-		if (m)
-			return i + (size_t)__builtin_ctz(m);
-		i += 16;
+		return m ? i + (size_t)__builtin_ctz(m) : n;
 	}
 	r = n - i;
 	if (r >= 8) {
@@ -243,6 +251,14 @@ size_t sippres__xml_escape(char *out, const char *s, size_t n, bool attr)
 	return k == n ? n : escape_rest(out, k, (const unsigned char *)s, n, attr);
 }
 
+char *sippres__put_esc_clean(char *o, const char *s, size_t n, bool attr, bool *clean)
+{
+	size_t k = copy_clean(o, (const unsigned char *)s, n);
+
+	*clean = k == n;
+	return o + (k == n ? n : escape_rest(o, k, (const unsigned char *)s, n, attr));
+}
+
 void sippres__xml_reset(struct sippres_xml *w, uint32_t format)
 {
 	w->len = 0;
@@ -362,6 +378,44 @@ void sippres__xml_start(struct sippres_xml *w, const char *name, size_t n)
 	o += n;
 	w->len = (size_t)(o - w->buf);
 	w->open = true;
+}
+
+char *sippres__xml_root_span(struct sippres_xml *w, const char *name, size_t n, size_t max)
+{
+	struct sippres__xml_level *lv;
+	char *o;
+
+	if (w->err)
+		return NULL;
+	if (w->depth || w->root_done || n > UINT32_MAX / 2 || w->len > UINT32_MAX / 2) {
+		w->err = w->depth || w->root_done ? SIPPRES_E_INVAL : SIPPRES_E_TOOBIG;
+		return NULL;
+	}
+	if (max > SIZE_MAX / 4 - n) {
+		w->err = SIPPRES_E_TOOBIG;
+		return NULL;
+	}
+	o = sippres__xml_room(w, n + 1 + max);
+	if (!o)
+		return NULL;
+	*o++ = '<';
+	lv = &w->stack[w->depth++];
+	lv->name_off = (uint32_t)(o - w->buf);
+	lv->name_len = (uint32_t)n;
+	lv->children = 0;
+	lv->text = 0;
+	memcpy(o, name, n);
+	w->open = true;
+	return o + n;
+}
+
+char *sippres__put_version(struct sippres_xml *w, char *o, uint32_t v)
+{
+	size_t k = sippres__dec(o, v);
+
+	w->version_off = (size_t)(o - w->buf);
+	w->version_len = k;
+	return o + k;
 }
 
 void sippres__xml_end(struct sippres_xml *w)
@@ -621,7 +675,7 @@ static const uint8_t id_keep[256] = {
 	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
-static char *id_copy(char *o, const char *v, size_t vn)
+char *sippres__put_id(char *o, const char *v, size_t vn)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)v;
@@ -651,7 +705,7 @@ void sippres__xml_id(struct sippres_xml *w, const char *v)
 	}
 	o = sippres__xml_room(w, 3 * vn);
 	if (o)
-		w->len = (size_t)(id_copy(o, v, vn) - w->buf);
+		w->len = (size_t)(sippres__put_id(o, v, vn) - w->buf);
 }
 
 void sippres__xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const char *prefix, const char *v)
@@ -668,7 +722,7 @@ void sippres__xml_attr_id(struct sippres_xml *w, const char *name, size_t n, con
 	if (!o)
 		return;
 	memcpy(o, prefix, pn);
-	o = id_copy(o + pn, v, vn);
+	o = sippres__put_id(o + pn, v, vn);
 	*o++ = '"';
 	w->len = (size_t)(o - w->buf);
 }
