@@ -219,6 +219,41 @@ static void test_escape_blocks(void **state)
 	}
 }
 
+/* Random tokens map each byte b to alphabet[b % size]; the two usual
+ * alphabets go through tables, which must agree for all 256 bytes. */
+static int all_bytes(void *ud, uint8_t *buf, size_t len)
+{
+	unsigned *next = ud;
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(*next)++;
+	return 0;
+}
+
+static void test_random_alphabets(void **state)
+{
+	static const char *const alphabets[] = {SIPPRES__ALPHA_ALNUM, SIPPRES__ALPHA_LOWER};
+	const char *objects[] = {sippres__alpha_alnum, sippres__alpha_lower};
+	unsigned next = 0;
+	struct sippres_callbacks cb = {.size = sizeof(cb), .random = all_bytes};
+	struct sippres_ctx *rctx;
+
+	(void)state;
+	assert_int_equal(sippres_ctx_new(NULL, &cb, &next, &rctx), 0);
+	for (int a = 0; a < 2; a++) {
+		size_t n = strlen(alphabets[a]);
+		assert_string_equal(objects[a], alphabets[a]);
+		next = 0;
+		for (unsigned b = 0; b < 256; b += 32) {
+			char out[33];
+			assert_int_equal(sippres__random_string(rctx, out, 32, objects[a]), 0);
+			for (unsigned i = 0; i < 32; i++)
+				assert_int_equal(out[i], alphabets[a][(b + i) % n]);
+		}
+	}
+	sippres_ctx_free(rctx);
+}
+
 static void test_u32_and_id(void **state)
 {
 	struct sippres_xml w;
@@ -362,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_structure_errors),
 		cmocka_unit_test(test_big_values),
 		cmocka_unit_test(test_public_writer),
+		cmocka_unit_test(test_random_alphabets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

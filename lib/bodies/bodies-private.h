@@ -15,6 +15,11 @@
 int sippres__bodies_init(struct sippres_ctx *ctx);
 void sippres__bodies_fini(struct sippres_ctx *ctx);
 
+/* sippres_body_render, the body appended to dst (its length in *len) rather
+ * than left in the context's render buffer: one copy less for list NOTIFYs. */
+int sippres__body_render_append(struct sippres_ctx *ctx, const char *content_type,
+                                const struct sippres_body_input *in, struct sippres__buf *dst, size_t *len);
+
 /* ---- event packages and body inputs (event.c) ------------------------------ */
 
 /* Event packages; names compare byte by byte (RFC 6665 8.2.1). */

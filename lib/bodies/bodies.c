@@ -342,30 +342,15 @@ static int check_input(const struct sippres_body_input *in)
 	return 0;
 }
 
-SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *content_type,
-                                       const struct sippres_body_input *in, struct sippres_body *out)
+/* Render into the writer from w->len on (the prolog first); returns < 0 or 0. */
+static int render_at(struct sippres__bodies *b, struct sippres__type *t, const struct sippres_body_input *in,
+                     size_t start)
 {
-	struct sippres__bodies *b;
-	struct sippres__type *t;
-	struct sippres_xml *w;
+	struct sippres_xml *w = &b->xml;
 	int r;
 
-	if (!ctx || !ctx->bodies || !content_type || !in || !out)
-		return SIPPRES_E_INVAL;
-	if (out->size < BODY_V1_SIZE)
-		return SIPPRES_E_ABI;
-	r = check_input(in);
-	if (r < 0)
-		return r;
-	b = ctx->bodies;
-	if (b->busy)
-		return SIPPRES_E_REENTRANT;
-	t = find_type(b, content_type, strlen(content_type));
-	if (!t || !t->fn)
-		return token_ok(content_type) ? SIPPRES_E_NOTFOUND : SIPPRES_E_INVAL;
-
-	w = &b->xml;
 	sippres__xml_reset(w, in->profile == SIPPRES_PROFILE_ASTERISK ? SIPPRES__XML_ASTERISK : SIPPRES__XML_STANDARD);
+	w->len = start;
 	w->bodies = b;
 	w->type = t;
 	w->supplements = t->supps != NULL;
@@ -383,12 +368,90 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
 	if (r < 0)
 		return r;
 	w->buf[w->len] = '\0';
+	return 0;
+}
+
+static int render_checks(struct sippres_ctx *ctx, const char *content_type, const struct sippres_body_input *in,
+                         struct sippres__type **ret)
+{
+	struct sippres__bodies *b;
+	struct sippres__type *t;
+	int r;
+
+	if (!ctx || !ctx->bodies || !content_type || !in)
+		return SIPPRES_E_INVAL;
+	r = check_input(in);
+	if (r < 0)
+		return r;
+	b = ctx->bodies;
+	if (b->busy)
+		return SIPPRES_E_REENTRANT;
+	t = find_type(b, content_type, strlen(content_type));
+	if (!t || !t->fn)
+		return token_ok(content_type) ? SIPPRES_E_NOTFOUND : SIPPRES_E_INVAL;
+	*ret = t;
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *content_type,
+                                       const struct sippres_body_input *in, struct sippres_body *out)
+{
+	struct sippres__type *t;
+	struct sippres_xml *w;
+	int r;
+
+	if (!out)
+		return SIPPRES_E_INVAL;
+	if (ctx && ctx->bodies && content_type && in && out->size < BODY_V1_SIZE)
+		return SIPPRES_E_ABI;
+	r = render_checks(ctx, content_type, in, &t);
+	if (r < 0)
+		return r;
+	r = render_at(ctx->bodies, t, in, 0);
+	if (r < 0)
+		return r;
+	w = &ctx->bodies->xml;
 	out->content_type = t->name;
 	out->data = w->buf;
 	out->len = w->len;
 	out->version_offset = w->version_off;
 	out->version_len = w->version_len;
 	return 0;
+}
+
+int sippres__body_render_append(struct sippres_ctx *ctx, const char *content_type,
+                                const struct sippres_body_input *in, struct sippres__buf *dst, size_t *len)
+{
+	struct sippres__type *t;
+	struct sippres_xml *w;
+	char *own;
+	size_t own_cap, start = dst->len;
+	int r;
+
+	if (dst->err)
+		return dst->err;
+	r = render_checks(ctx, content_type, in, &t);
+	if (r < 0)
+		return r;
+	/* the writer works in dst's buffer for this one */
+	w = &ctx->bodies->xml;
+	own = w->buf;
+	own_cap = w->cap;
+	w->buf = dst->p;
+	w->cap = dst->p ? dst->cap : 0;
+	r = render_at(ctx->bodies, t, in, start);
+	dst->p = w->buf;
+	dst->cap = w->cap;
+	if (r >= 0) {
+		*len = w->len - start;
+		dst->len = w->len;
+	} else if (dst->p) {
+		dst->p[dst->len] = '\0';
+	}
+	w->buf = own;
+	w->cap = own_cap;
+	w->len = 0;
+	return r;
 }
 
 SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, uint32_t version, char *buf,
