@@ -16,7 +16,8 @@ int sippres__bodies_init(struct sippres_ctx *ctx);
 void sippres__bodies_fini(struct sippres_ctx *ctx);
 
 /* sippres_body_render, the body appended to dst (its length in *len) rather
- * than left in the context's render buffer: one copy less for list NOTIFYs. */
+ * than left in the context's render buffer: one copy less for list NOTIFYs.
+ * For inputs the library built from its own state (not checked again). */
 int sippres__body_render_append(struct sippres_ctx *ctx, const char *content_type,
                                 const struct sippres_body_input *in, struct sippres__buf *dst, size_t *len);
 

@@ -371,8 +371,9 @@ static int render_at(struct sippres__bodies *b, struct sippres__type *t, const s
 	return 0;
 }
 
+/* checked: the input comes from the library itself (already valid) */
 static int render_checks(struct sippres_ctx *ctx, const char *content_type, const struct sippres_body_input *in,
-                         struct sippres__type **ret)
+                         bool checked, struct sippres__type **ret)
 {
 	struct sippres__bodies *b;
 	struct sippres__type *t;
@@ -380,7 +381,7 @@ static int render_checks(struct sippres_ctx *ctx, const char *content_type, cons
 
 	if (!ctx || !ctx->bodies || !content_type || !in)
 		return SIPPRES_E_INVAL;
-	r = check_input(in);
+	r = checked ? 0 : check_input(in);
 	if (r < 0)
 		return r;
 	b = ctx->bodies;
@@ -404,7 +405,7 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
 		return SIPPRES_E_INVAL;
 	if (ctx && ctx->bodies && content_type && in && out->size < BODY_V1_SIZE)
 		return SIPPRES_E_ABI;
-	r = render_checks(ctx, content_type, in, &t);
+	r = render_checks(ctx, content_type, in, false, &t);
 	if (r < 0)
 		return r;
 	r = render_at(ctx->bodies, t, in, 0);
@@ -430,7 +431,7 @@ int sippres__body_render_append(struct sippres_ctx *ctx, const char *content_typ
 
 	if (dst->err)
 		return dst->err;
-	r = render_checks(ctx, content_type, in, &t);
+	r = render_checks(ctx, content_type, in, true, &t);
 	if (r < 0)
 		return r;
 	/* the writer works in dst's buffer for this one */
