@@ -21,6 +21,9 @@ void sippres__bodies_fini(struct sippres_ctx *ctx);
 int sippres__body_render_append(struct sippres_ctx *ctx, const char *content_type,
                                 const struct sippres_body_input *in, struct sippres__buf *dst, size_t *len);
 
+/* Has a generator for this content type (len bytes, a valid token)? */
+bool sippres__body_has_generator(struct sippres_ctx *ctx, const char *content_type, size_t len);
+
 /* ---- event packages and body inputs (event.c) ------------------------------ */
 
 /* Event packages; names compare byte by byte (RFC 6665 8.2.1). */

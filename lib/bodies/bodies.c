@@ -478,6 +478,13 @@ SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, u
 	return 0;
 }
 
+bool sippres__body_has_generator(struct sippres_ctx *ctx, const char *content_type, size_t len)
+{
+	const struct sippres__type *t = find_type(ctx->bodies, content_type, len);
+
+	return t && t->fn;
+}
+
 SIPPRES_EXPORT int sippres_body_supported(struct sippres_ctx *ctx, const char *content_type)
 {
 	struct sippres__type *t;
