@@ -850,7 +850,7 @@ int main(int argc, char **argv)
 	g.m = 10;
 	g.k = 20;
 	g.nsock = 8;
-	g.window = 2000;
+	g.window = 256;
 	g.timeout = 60;
 	g.event = "presence";
 	g.label = "server";

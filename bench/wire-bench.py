@@ -198,7 +198,7 @@ def main():
     ap.add_argument('--events', default='presence,dialog')
     ap.add_argument('--servers', default='mini,kamailio')
     ap.add_argument('--sockets', type=int, default=8)
-    ap.add_argument('--window', type=int, default=2000)
+    ap.add_argument('--window', type=int, default=256)
     ap.add_argument('--timeout', type=float, default=60)
     ap.add_argument('--out', default='bench-out')
     args = ap.parse_args()
