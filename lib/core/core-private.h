@@ -46,6 +46,10 @@ int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const c
 #define SIPPRES__ALPHA_LOWER "abcdefghijklmnopqrstuvwxyz"
 #define SIPPRES__ALPHA_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #define SIPPRES__ALPHA_HEX "0123456789abcdef"
+/* The two alphabets as objects: sippres__random_string maps bytes to them
+ * through tables when given these (use them rather than the literals). */
+extern const char sippres__alpha_alnum[];
+extern const char sippres__alpha_lower[];
 
 /* Logging: formats only when a log callback is set and the level passes. */
 #if defined(__GNUC__)
@@ -271,6 +275,19 @@ struct sippres__buf {
 void sippres__buf_add(struct sippres__buf *b, const char *s, size_t n);
 void sippres__buf_str(struct sippres__buf *b, const char *s);
 void sippres__buf_free(struct sippres__buf *b);
+/* Room for n more bytes (and the NUL) at the end, returned as a cursor to
+ * write through (NULL, err set, on failure); sippres__buf_commit(b, end)
+ * then takes what was written. sippres__buf_grow only makes the room. */
+char *sippres__buf_room(struct sippres__buf *b, size_t n);
+static inline void sippres__buf_commit(struct sippres__buf *b, char *end)
+{
+	b->len = (size_t)(end - b->p);
+	b->p[b->len] = '\0';
+}
+static inline void sippres__buf_grow(struct sippres__buf *b, size_t n)
+{
+	(void)sippres__buf_room(b, n);
+}
 
 /* Binary min-heap of objects ordered by a uint64_t deadline stored in each
  * object, which also keeps its own index in the heap (heap.c). */

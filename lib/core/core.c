@@ -83,6 +83,17 @@ SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, siz
 	return os_random(buf, len);
 }
 
+const char sippres__alpha_alnum[] = SIPPRES__ALPHA_ALNUM;
+const char sippres__alpha_lower[] = SIPPRES__ALPHA_LOWER;
+#define alnum_alphabet sippres__alpha_alnum
+#define lower_alphabet sippres__alpha_lower
+/* alphabet[b % 62] and alphabet[b % 26] for b = 0..255 */
+static const char alnum_by_byte[256] = SIPPRES__ALPHA_ALNUM SIPPRES__ALPHA_ALNUM SIPPRES__ALPHA_ALNUM
+	SIPPRES__ALPHA_ALNUM "abcdefgh";
+static const char lower_by_byte[256] = SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER
+	SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER
+	SIPPRES__ALPHA_LOWER "abcdefghijklmnopqrstuv";
+
 int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const char *alphabet)
 {
 	size_t alen = strlen(alphabet);
@@ -94,8 +105,16 @@ int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const c
 	r = sippres_ctx_random(ctx, rnd, n);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
-		out[i] = alphabet[rnd[i] % alen];
+	/* the two usual alphabets through a table of alphabet[b % alen] for
+	 * every byte b: one load per character */
+	if (alphabet == alnum_alphabet || alphabet == lower_alphabet) {
+		const char *t = alphabet == alnum_alphabet ? alnum_by_byte : lower_by_byte;
+		for (size_t i = 0; i < n; i++)
+			out[i] = t[rnd[i]];
+	} else {
+		for (size_t i = 0; i < n; i++)
+			out[i] = alphabet[rnd[i] % alen];
+	}
 	out[n] = '\0';
 	return 0;
 }

@@ -141,6 +141,7 @@ int sippres__lists_new(struct sippres_ctx *ctx)
 		sippres__free(ctx, l);
 		return SIPPRES_E_NOMEM;
 	}
+	l->keep_arena.ctx = l->keep_out.ctx = l->keep_rlmi.ctx = ctx;
 	ctx->lists = l;
 	return 0;
 }
@@ -152,6 +153,10 @@ void sippres__lists_free(struct sippres_ctx *ctx)
 	if (!l)
 		return;
 	sippres__map_drain(ctx, &l->defs, def_destroy_node);
+	sippres__buf_free(&l->keep_arena);
+	sippres__buf_free(&l->keep_out);
+	sippres__buf_free(&l->keep_rlmi);
+	sippres__free(ctx, l->keep_parts);
 	sippres__free(ctx, l);
 	ctx->lists = NULL;
 }

@@ -26,7 +26,7 @@ static void decide(struct sippres_publish_res *res, uint32_t status, const char 
 static int make_etag(struct sippres_ctx *ctx, char tag[SIPPRES__ETAG_LEN + 1])
 {
 	for (int tries = 0; tries < 8; tries++) {
-		int r = sippres__random_string(ctx, tag, SIPPRES__ETAG_LEN, SIPPRES__ALPHA_ALNUM);
+		int r = sippres__random_string(ctx, tag, SIPPRES__ETAG_LEN, sippres__alpha_alnum);
 
 		if (r < 0)
 			return r;

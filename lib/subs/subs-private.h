@@ -113,7 +113,12 @@ struct sippres__subs {
 /* The strings of a new subscription, by enum sippres__sub_str. */
 struct sippres__sub_fields {
 	const char *v[SS_COUNT];
+	bool hashed;          /* dialog_hash is the hash of call-id and local tag */
+	uint32_t dialog_hash;
 };
+/* sippres_sub_find, also giving the dialog hash it computed */
+struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
+                                           uint32_t *hash);
 
 /* subs.c: lifecycle, for the context */
 int sippres__subs_new(struct sippres_ctx *ctx);
