@@ -342,3 +342,12 @@ void oracle_check_body(xmlDocPtr doc, const char *content_type, const struct sip
 	else
 		check_xpidf(doc, in, b);
 }
+
+int oracle_noop_supplement(void *ud, struct sippres_xml *xml, const struct sippres_body_input *in, uint32_t hook)
+{
+	(void)ud;
+	(void)xml;
+	(void)in;
+	(void)hook;
+	return 0;
+}

@@ -45,6 +45,11 @@ void oracle_expect(xmlDocPtr doc, const char *expr, const char *want, const stru
 void oracle_check_body(xmlDocPtr doc, const char *content_type, const struct sippres_body_input *in,
                        const struct sippres_body *b);
 
+/* A host supplement that writes nothing: registered for PIDF, it keeps the
+ * built-in generator off its direct path (which writes the built-in
+ * supplements' parts itself), so the two paths can be compared. */
+int oracle_noop_supplement(void *ud, struct sippres_xml *xml, const struct sippres_body_input *in, uint32_t hook);
+
 /* Field checks made so far. */
 extern long oracle_checks;
 
