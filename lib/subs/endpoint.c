@@ -17,6 +17,7 @@ static void endpoint_destroy(struct sippres_ctx *ctx, struct sippres__endpoint *
 	sippres__free(ctx, e->name);
 	sippres__free(ctx, e->context);
 	sippres__free(ctx, e->sub_context);
+	sippres__free(ctx, e->auth);
 	sippres__free(ctx, e);
 }
 
@@ -35,8 +36,8 @@ void sippres__endpoints_free(struct sippres_ctx *ctx)
 SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *name, const struct sippres_endpoint *ep)
 {
 	struct sippres__endpoint *e, *old;
-	const char *context, *sub_context;
-	int r;
+	const char *context, *sub_context, *auth = NULL;
+	int r, n_auth;
 
 	if (!ctx || !sippres__name_ok(name) || !ep)
 		return SIPPRES_E_INVAL;
@@ -48,6 +49,11 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 	if (!sippres__name_ok(context) || !sippres__name_ok(sub_context) || ep->profile > SIPPRES_PROFILE_ASTERISK ||
 	    (ep->flags & ~(SIPPRES_ENDPOINT_DENY_SUBSCRIBE | SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING)))
 		return SIPPRES_E_INVAL;
+	if (ep->size > offsetof(struct sippres_endpoint, auth))
+		auth = ep->auth;
+	n_auth = sippres__auth_list_check(auth);
+	if (n_auth < 0)
+		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
 	e = sippres__calloc(ctx, 1, sizeof(*e));
@@ -56,7 +62,9 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 	e->name = sippres__strdup(ctx, name);
 	e->context = sippres__strdup(ctx, context);
 	e->sub_context = sippres__strdup(ctx, sub_context);
-	if (!e->name || !e->context || !e->sub_context) {
+	if (n_auth > 0)
+		e->auth = sippres__strdup(ctx, auth);
+	if (!e->name || !e->context || !e->sub_context || (n_auth > 0 && !e->auth)) {
 		endpoint_destroy(ctx, e);
 		return SIPPRES_E_NOMEM;
 	}
@@ -64,6 +72,7 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 	e->opts.size = sizeof(e->opts);
 	e->opts.context = e->context;
 	e->opts.subscribe_context = e->sub_context;
+	e->opts.auth = e->auth;
 	if (e->opts.max_expiry == 0)
 		e->opts.max_expiry = SIPPRES__DEFAULT_EXPIRY;
 	if (e->opts.default_expiry == 0)
@@ -75,9 +84,11 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 
 		old->context = e->context;
 		old->sub_context = e->sub_context;
+		old->auth = e->auth;
 		old->opts = e->opts;
 		e->context = tmp.context;
 		e->sub_context = tmp.sub_context;
+		e->auth = tmp.auth;
 		endpoint_destroy(ctx, e);
 		return 1;
 	}
