@@ -11,6 +11,7 @@
 #include <osipparser2/osip_port.h>
 
 #include "core.h"
+#include "auth.h"
 #include "cli-show.h"
 
 #define UA_ALLOW "OPTIONS, SUBSCRIBE, NOTIFY, PUBLISH"
@@ -256,6 +257,9 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 		cfg.log_level = SIPPRES_LOG_DEBUG;
 	if (ntx_table_init(&ua->ntx, t1) < 0 || stx_table_init(&ua->stx, 64u * (t1 ? t1 : 500)) < 0)
 		return -1;
+	ua->auth = ua_auth_new();
+	if (!ua->auth)
+		return -1;
 	r = sippres_ctx_new(&cfg, &cb, ua, &ua->ctx);
 	if (r < 0) {
 		ua_log(LOG_ERR, "sippres_ctx_new: %s", sippres_strerror(r));
@@ -267,6 +271,7 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 void ua_fini(struct ua *ua)
 {
 	sippres_ctx_free(ua->ctx); /* no callback fires: stored records stay */
+	ua_auth_free(ua->auth);
 	free(ua->outq);
 	ntx_table_fini(&ua->ntx);
 	stx_table_fini(&ua->stx);
@@ -274,6 +279,8 @@ void ua_fini(struct ua *ua)
 	strset_free(&ua->autohints);
 	strset_free(&ua->lists);
 	strset_free(&ua->inpubs);
+	strset_free(&ua->auths);
+	strset_free(&ua->identifies);
 	outpub_free_list(ua->outpubs);
 	outpub_free_list(ua->outpubs_ending);
 	free(ua->extensions_path);
@@ -337,14 +344,26 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
 	sbuf_free(&x);
 }
 
-/* DESIGN.md 5.1: the endpoint named by the From URI's user part, else [anonymous] when it exists; NULL: 403. */
-static const char *endpoint_of(const struct ua *ua, const char *from_user)
+/* Who sent the request, and did it prove it (docs/security.md): the library identifies the endpoint
+ * (type=identify, the From user, [anonymous]) and decides on the credentials; auth.c checks the digest.
+ * Returns the endpoint (o->endpoint), or NULL when the request was answered (401, 403 or 500). */
+static const char *authorize(struct ua *ua, const struct sip_in *in, const struct ua_addr *src, const char *key,
+                             const char *from_user, const char *dialog_endpoint, struct auth_outcome *o)
 {
-	if (from_user && strset_has(&ua->endpoints, from_user))
-		return from_user;
-	if (strset_has(&ua->endpoints, "anonymous"))
-		return "anonymous";
-	return NULL;
+	if (ua_auth_request(ua->ctx, ua->auth, in, src, from_user, dialog_endpoint, o) < 0) {
+		respond(ua, in, src, key, 500, NULL, NULL, NULL);
+		sbuf_free(&o->extra);
+		return NULL;
+	}
+	if (o->status) {
+		ua_log(LOG_DEBUG, "%s %s from %s: %d (%s)", in->method, in->call_id,
+		       o->endpoint[0] ? o->endpoint : from_user ? from_user : "(no user)", o->status, o->why);
+		respond(ua, in, src, key, o->status, NULL, NULL, o->extra.len ? o->extra.s : NULL);
+		sbuf_free(&o->extra);
+		return NULL;
+	}
+	sbuf_free(&o->extra);
+	return o->endpoint;
 }
 
 static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struct ua_addr *src, const char *key)
@@ -352,6 +371,7 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 	struct sippres_subscribe_req req;
 	struct sippres_subscribe_res res;
 	struct sippres_sub *sub = NULL;
+	struct auth_outcome ao;
 	struct sub_facts f;
 	const char *endpoint;
 	int r;
@@ -367,10 +387,8 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 		sub_facts_free(&f);
 		return;
 	}
-	endpoint = endpoint_of(ua, f.from_user);
+	endpoint = authorize(ua, in, src, key, f.from_user, NULL, &ao);
 	if (!endpoint) {
-		ua_log(LOG_DEBUG, "SUBSCRIBE %s from %s: 403 (no such endpoint)", in->call_id, f.from_uri);
-		respond(ua, in, src, key, 403, NULL, NULL, NULL);
 		sub_facts_free(&f);
 		return;
 	}
@@ -413,7 +431,9 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const struct sip_in *in,
                                  const struct ua_addr *src, const char *key)
 {
+	struct sippres_sub_info info = {.size = sizeof(info)};
 	struct sippres_subscribe_res res;
+	struct auth_outcome ao;
 	int64_t expires = sip_expires(in);
 	char *user;
 	int r;
@@ -422,6 +442,9 @@ static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const s
 		respond(ua, in, src, key, 400, "Bad Request", NULL, NULL);
 		return;
 	}
+	/* as Asterisk, an in-dialog request of an endpoint with auth= is challenged too */
+	if (sippres_sub_get_info(ua->ctx, sub, &info) < 0 || !authorize(ua, in, src, key, NULL, info.endpoint, &ao))
+		return;
 	memset(&res, 0, sizeof(res));
 	res.size = sizeof(res);
 	r = sippres_sub_refresh(ua->ctx, sub, expires, ua_now_wall_ms(), &res);
@@ -440,6 +463,7 @@ static void on_publish(struct ua *ua, const struct sip_in *in, const struct ua_a
 {
 	struct sippres_publish_req req = {.size = sizeof(req)};
 	struct sippres_publish_res res = {.size = sizeof(res)};
+	struct auth_outcome ao;
 	struct pub_facts f;
 	struct sbuf x;
 	const char *endpoint;
@@ -456,11 +480,8 @@ static void on_publish(struct ua *ua, const struct sip_in *in, const struct ua_a
 		pub_facts_free(&f);
 		return;
 	}
-	endpoint = endpoint_of(ua, f.from_user);
+	endpoint = authorize(ua, in, src, key, f.from_user, NULL, &ao);
 	if (!endpoint) {
-		ua_log(LOG_DEBUG, "PUBLISH %s from %s: 403 (no such endpoint)", in->call_id,
-		       f.from_user ? f.from_user : "(no user)");
-		respond(ua, in, src, key, 403, NULL, NULL, NULL);
 		pub_facts_free(&f);
 		return;
 	}

@@ -19,6 +19,7 @@ bool strset_has(const struct strset *s, const char *v);
 void strset_free(struct strset *s);
 
 struct outpub; /* publish.c */
+struct ua_auth; /* auth.c */
 
 struct ua {
 	struct sippres_ctx *ctx;
@@ -31,11 +32,13 @@ struct ua {
 	struct strset autohints;   /* contexts with autohints = yes in extensions.conf */
 	struct strset lists;       /* resource list names from pjsip.conf */
 	struct strset inpubs;      /* inbound-publication (resource) names from pjsip.conf */
+	struct strset auths, identifies; /* type=auth and type=identify names from pjsip.conf */
 	struct outpub *outpubs;    /* outbound publishes (publish.c), a list */
 	struct outpub *outpubs_ending; /* removed or stopping ones whose removal PUBLISH is still to be answered */
 	char *extensions_path, *pjsip_path; /* what ua_reload() reads again */
 	char *state_dir;           /* NULL: no persistence */
 	struct store *store;       /* store.c, with state_dir */
+	struct ua_auth *auth;      /* auth.c: digest nonces and their uses */
 	/* NOTIFYs built in the notify callback, sent when the library call that
 	 * made them returns: the library persists the subscription's next CSeq
 	 * after the callback, and a crash in between must not let a restart
