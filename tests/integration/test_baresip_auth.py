@@ -80,7 +80,7 @@ def run(exe):
         bs = AuthBaresip(exe, ua.addr[1], 'wonderland')
         try:
             bs.expect({'Alice': 'Online'}, timeout=20)
-            lines = ua.ok('pjsip show subscriptions inbound')
+            lines = ua.ok('sippres show subscriptions')
             check(len(lines) == 1 and lines[0].startswith('alice 1000@default'), 'subscriptions: %r', lines)
             ua.ok('devstate change PJSIP/alice INUSE')
             bs.expect({'Alice': 'Busy'})
@@ -96,7 +96,7 @@ def run(exe):
                 raise AssertionError('baresip did not leave within 15 s')
         finally:
             bs.close()
-        check(ua.ok('pjsip show subscriptions inbound') == [], 'subscription left after the un-SUBSCRIBE')
+        check(ua.ok('sippres show subscriptions') == [], 'subscription left after the un-SUBSCRIBE')
         # a wrong password: 403, no subscription, the contact never Online
         n_err = len(ua.err)
         bs = AuthBaresip(exe, ua.addr[1], 'looking-glass')
@@ -106,7 +106,7 @@ def run(exe):
                 time.sleep(0.1)
             check(re.search(r'SIP/2\.0 403 ', ''.join(ua.err[n_err:])), 'no 403 for the wrong password')
             time.sleep(0.5)
-            check(ua.ok('pjsip show subscriptions inbound') == [], 'a wrong password subscribed')
+            check(ua.ok('sippres show subscriptions') == [], 'a wrong password subscribed')
             check(bs.statuses().get('Alice') != 'Online', 'Online with a wrong password')
             notes.append('wrong password: 403, no subscription')
         finally:

@@ -3,7 +3,7 @@
 auth=, type=identify, over UDP with the standard-library client and tests/integration/digest.py (written
 from RFC 7616/8760, not from the UA's code). Each case checks the wire (401 and its WWW-Authenticate
 headers, 403, 200 and the NOTIFY) and that no subscription exists when none should
-(`pjsip show subscriptions inbound`).
+(`sippres show subscriptions`).
 
 usage: test_mini_ua_auth.py --ua build/examples/sippres-mini-ua --examples examples
 """
@@ -92,7 +92,7 @@ class Env:
         return c
 
     def subscriptions(self):
-        return self.ua.ok('pjsip show subscriptions inbound')
+        return self.ua.ok('sippres show subscriptions')
 
     def __enter__(self):
         return self
