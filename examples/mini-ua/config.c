@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "transport.h"
 
 struct conf_io {
 	char dir[4096];          /* directory of the top file: relative includes start there, as in /etc/asterisk */
@@ -17,6 +18,7 @@ struct conf_io {
 	struct strset *inpubs;    /* inbound-publication names */
 	struct strset *autohints; /* contexts with autohints = yes */
 	struct strset *auths, *identifies; /* type=auth and type=identify names */
+	struct transport_conf **transports; /* with transports: type=transport sections are kept (NULL: not) */
 	struct ua *ua;            /* with outpubs: where outbound-publish facts go (NULL: not kept) */
 	struct outpub **outpubs;
 	int n_endpoints, n_hints, n_inpubs, n_outpubs;
@@ -108,6 +110,16 @@ static void conf_outbound_publish(void *user_data, const char *name, const struc
 		         o->server_uri ? o->server_uri : "(none)");
 }
 
+static void conf_transport(void *user_data, const char *name, const struct sippres_conf_transport *t)
+{
+	struct conf_io *c = user_data;
+
+	if (c->transports && transport_conf_add(c->transports, name, t) < 0) {
+		ua_log(LOG_ERR, "out of memory: transport %s is not used", name);
+		c->oom = true;
+	}
+}
+
 /* Load one file into ctx. Returns the number of problems, or -1 (reason in c->first, logged). */
 static int load_file(struct sippres_ctx *ctx, const char *path, bool pjsip, struct conf_io *c)
 {
@@ -119,6 +131,7 @@ static int load_file(struct sippres_ctx *ctx, const char *path, bool pjsip, stru
 		.problem = conf_problem,
 		.loaded = conf_loaded,
 		.outbound_publish = conf_outbound_publish,
+		.transport = conf_transport,
 	};
 	char *copy = strdup(path), *text;
 	size_t len = 0;
@@ -150,7 +163,7 @@ int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
 	struct outpub *fresh = NULL;
 	struct conf_io c = {.endpoints = &ua->endpoints, .lists = &ua->lists, .inpubs = &ua->inpubs,
 	                    .autohints = &ua->autohints, .auths = &ua->auths, .identifies = &ua->identifies, .ua = ua,
-	                    .outpubs = &fresh};
+	                    .outpubs = &fresh, .transports = &ua->transports};
 	int r;
 
 	ua->extensions_path = strdup(extensions);

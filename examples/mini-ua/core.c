@@ -13,6 +13,7 @@
 #include "core.h"
 #include "auth.h"
 #include "cli-show.h"
+#include "transport.h"
 
 #define UA_ALLOW "OPTIONS, SUBSCRIBE, NOTIFY, PUBLISH"
 #define UA_ALLOW_EVENTS "presence, dialog"
@@ -74,7 +75,16 @@ void strset_free(struct strset *s)
 
 void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *dst)
 {
-	if (ua_sendto(ua->fd, data, len, dst) == 0)
+	if (stream_reply(ua, dst, data, len) || ua_sendto(ua->fd, data, len, dst) == 0)
+		ua->tx++;
+}
+
+/* A NOTIFY or PUBLISH transaction's message: on its connection, else over UDP. */
+static void send_ntx(struct ua *ua, const struct ntx *x)
+{
+	if (!x->conn_id)
+		ua_send(ua, x->data, x->len, &x->dst);
+	else if (stream_send_id(ua, x->conn_id, x->data, x->len))
 		ua->tx++;
 }
 
@@ -125,6 +135,7 @@ static int cb_random(void *user_data, uint8_t *buf, size_t len)
 static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sippres_notify *n)
 {
 	struct ua *ua = user_data;
+	struct notify_route rt;
 	struct notify_out o;
 	struct ua_addr dst;
 	char branch[32], via[80], contact[600];
@@ -139,9 +150,14 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 		ua_log(LOG_WARN, "NOTIFY for %s: cannot send to Contact %s", n->call_id, n->contact);
 		return -1;
 	}
+	if (stream_route(ua, sub, n->contact, &dst, &rt) < 0)
+		return -1;
 	memcpy(branch, "z9hG4bK", 7);
 	ua_random_token(branch + 7, 20);
-	ua_local_for(ua, &dst, via, sizeof(via));
+	if (rt.proto)
+		snprintf(via, sizeof(via), "%s", rt.local);
+	else
+		ua_local_for(ua, &dst, via, sizeof(via));
 	user = sip_uri_user(n->local_uri);
 	snprintf(contact, sizeof(contact), "sip:%s%s%s", user ? user : "", user ? "@" : "", via);
 	free(user);
@@ -153,6 +169,10 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 		.require_eventlist = n->require_eventlist != 0, .allow_events = UA_ALLOW_EVENTS, .user_agent = UA_USER_AGENT,
 	};
 	data = sip_build_notify(&o, &len);
+	if (data && rt.proto && !stream_patch_message(&data, &len, rt.proto)) {
+		free(data);
+		data = NULL;
+	}
 	if (!data) {
 		ua_log(LOG_ERR, "cannot build the NOTIFY for %s (Contact %s)", n->call_id, n->contact);
 		return -1;
@@ -166,12 +186,16 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 			ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u not sent", n->call_id, n->cseq);
 			return -1;
 		}
+		if (rt.conn_id) {
+			x->conn_id = rt.conn_id;
+			ntx_reliable(&ua->ntx, x);
+		}
 		if (ua->outq_len == ua->outq_cap) {
 			size_t cap = ua->outq_cap ? ua->outq_cap * 2 : 64;
 			struct ntx **q = realloc(ua->outq, cap * sizeof(*q));
 
 			if (!q) {
-				ua_send(ua, x->data, x->len, &x->dst); /* cannot defer: send now */
+				send_ntx(ua, x); /* cannot defer: send now */
 				return 0;
 			}
 			ua->outq = q;
@@ -192,7 +216,7 @@ void ua_flush(struct ua *ua)
 		if (!x)
 			continue; /* finished before it was sent */
 		x->queued = false;
-		ua_send(ua, x->data, x->len, &x->dst);
+		send_ntx(ua, x);
 	}
 	ua->outq_len = 0;
 }
@@ -272,6 +296,8 @@ void ua_fini(struct ua *ua)
 {
 	sippres_ctx_free(ua->ctx); /* no callback fires: stored records stay */
 	ua_auth_free(ua->auth);
+	streams_close(ua);
+	transport_conf_free(ua->transports);
 	free(ua->outq);
 	ntx_table_fini(&ua->ntx);
 	stx_table_fini(&ua->stx);
@@ -303,10 +329,17 @@ static void respond(struct ua *ua, const struct sip_in *in, const struct ua_addr
 	char *data;
 
 	store_sync(ua); /* a 200 to a SUBSCRIBE: acknowledged means stored */
-	data = sip_send_response(ua->fd, in, src, status, reason, to_tag, extra, &len, &sent);
-	if (!data)
-		return;
-	ua->tx += sent;
+	if (streams_current(ua)) { /* over the connection the request came on */
+		data = sip_build_response(in, src, status, reason, to_tag, extra, &len);
+		if (!data)
+			return;
+		ua_send(ua, data, len, src);
+	} else {
+		data = sip_send_response(ua->fd, in, src, status, reason, to_tag, extra, &len, &sent);
+		if (!data)
+			return;
+		ua->tx += sent;
+	}
 	if (key && stx_add(&ua->stx, key, data, len, ua_now_mono_ms()) < 0)
 		ua_log(LOG_WARN, "out of memory: a retransmitted %s will be processed again", in->method);
 	free(data);
@@ -321,10 +354,15 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
 
 	sbuf_init(&x);
 	if (res->status >= 200 && res->status < 300) {
-		ua_local_for(ua, src, local, sizeof(local));
+		struct conn *c = streams_current(ua);
+
+		if (c)
+			conn_local(c, local, sizeof(local));
+		else
+			ua_local_for(ua, src, local, sizeof(local));
 		sbuf_printf(&x, "Expires: %u\r\n", res->expires);
-		sbuf_printf(&x, "Contact: <sip:%s%s%s>\r\n", resource && resource[0] ? resource : "",
-		            resource && resource[0] ? "@" : "", local);
+		sbuf_printf(&x, "Contact: <sip:%s%s%s%s%s>\r\n", resource && resource[0] ? resource : "",
+		            resource && resource[0] ? "@" : "", local, c ? ";transport=" : "", c ? proto_name(conn_proto(c)) : "");
 	}
 	if (res->min_expires)
 		sbuf_printf(&x, "Min-Expires: %u\r\n", res->min_expires);
@@ -423,6 +461,7 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 	} else {
 		ua_log(LOG_DEBUG, "SUBSCRIBE %s to %s from endpoint %s, event %s: %u %s", in->call_id, f.ruri_user, endpoint,
 		       f.event ? f.event : "(none)", res.status, res.reason ? res.reason : "");
+		stream_bind_sub(ua, sub); /* its NOTIFYs go back on the connection it came on */
 		respond_decision(ua, in, src, key, &res, f.ruri_user);
 	}
 	sub_facts_free(&f);
@@ -445,6 +484,8 @@ static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const s
 	/* as Asterisk, an in-dialog request of an endpoint with auth= is challenged too */
 	if (sippres_sub_get_info(ua->ctx, sub, &info) < 0 || !authorize(ua, in, src, key, NULL, info.endpoint, &ao))
 		return;
+	if (streams_current(ua))
+		stream_bind_sub(ua, sub); /* a refresh on a new connection moves the NOTIFYs there */
 	memset(&res, 0, sizeof(res));
 	res.size = sizeof(res);
 	r = sippres_sub_refresh(ua->ctx, sub, expires, ua_now_wall_ms(), &res);
@@ -748,7 +789,7 @@ void ua_run_timers(struct ua *ua)
 			ua->retransmits++;
 			ua_log(LOG_DEBUG, "retransmitting %s %s cseq %u", x->publish ? "PUBLISH" : "NOTIFY",
 			       x->publish ? x->local_tag : x->call_id, x->cseq);
-			ua_send(ua, x->data, x->len, &x->dst);
+			send_ntx(ua, x);
 			ntx_fired(&ua->ntx, x, mono);
 		}
 	}

@@ -20,6 +20,7 @@ void strset_free(struct strset *s);
 
 struct outpub; /* publish.c */
 struct ua_auth; /* auth.c */
+struct streams; /* transport.c */
 
 struct ua {
 	struct sippres_ctx *ctx;
@@ -39,6 +40,8 @@ struct ua {
 	char *state_dir;           /* NULL: no persistence */
 	struct store *store;       /* store.c, with state_dir */
 	struct ua_auth *auth;      /* auth.c: digest nonces and their uses */
+	struct streams *streams;   /* transport.c: TCP and TLS listeners and connections; NULL: none */
+	struct transport_conf *transports; /* pjsip.conf type=transport sections of the first load */
 	/* NOTIFYs built in the notify callback, sent when the library call that
 	 * made them returns: the library persists the subscription's next CSeq
 	 * after the callback, and a crash in between must not let a restart

@@ -218,6 +218,7 @@ struct ntx {
 	bool proceeding;
 	bool queued;               /* built, not yet sent (in ua->outq) */
 	bool publish;              /* a PUBLISH of an outbound publish (call_id its Call-ID, local_tag its name) */
+	uint64_t conn_id;          /* sent over this stream connection (transport.c); 0: UDP */
 	size_t heap_index;
 	struct ntx *hnext;
 };
@@ -243,6 +244,8 @@ uint64_t ntx_next(const struct ntx_table *t);
 /* The transaction whose timer is due at now, or NULL. The caller then either
  * retransmits it (ntx_fired: E) or, when now >= f_at, times it out. */
 struct ntx *ntx_due(struct ntx_table *t, uint64_t now);
+/* Over a reliable transport: no retransmission, only timer F (RFC 3261 17.1.2.1). */
+void ntx_reliable(struct ntx_table *t, struct ntx *x);
 /* After a retransmission for timer E: schedule the next one. */
 void ntx_fired(struct ntx_table *t, struct ntx *x, uint64_t now);
 
