@@ -485,6 +485,22 @@ static long content_length(const char *h, size_t n)
 	return -1;
 }
 
+int sip_stream_frame(const char *b, size_t avail, size_t *total)
+{
+	const char *hdr_end = memmem(b, avail, "\r\n\r\n", 4);
+	long cl;
+
+	if (!hdr_end)
+		return avail >= STREAM_MAX_MESSAGE ? -2 : 0;
+	cl = content_length(b, (size_t)(hdr_end - b) + 2);
+	if (cl == -1)
+		return -1;
+	if (cl < 0 || (size_t)cl > STREAM_MAX_MESSAGE - (size_t)(hdr_end + 4 - b))
+		return -2;
+	*total = (size_t)(hdr_end + 4 - b) + (size_t)cl;
+	return avail >= *total ? 1 : 0;
+}
+
 static void deliver(struct ua *ua, struct conn *c, const char *msg, size_t len)
 {
 	struct streams *s = ua->streams;
@@ -501,9 +517,9 @@ static void frame(struct ua *ua, struct conn *c)
 	size_t off = 0;
 
 	while (!c->closed && off < c->in_len) {
-		const char *b = c->in + off, *hdr_end;
-		size_t avail = c->in_len - off, total;
-		long cl;
+		const char *b = c->in + off;
+		size_t avail = c->in_len - off, total = 0;
+		int r;
 
 		/* RFC 5626 4.4.1: a CRLF CRLF ping gets a CRLF pong; lone CRLFs between messages are skipped */
 		if (avail >= 4 && memcmp(b, "\r\n\r\n", 4) == 0) {
@@ -521,23 +537,14 @@ static void frame(struct ua *ua, struct conn *c)
 			off++;
 			continue;
 		}
-		hdr_end = memmem(b, avail, "\r\n\r\n", 4);
-		if (!hdr_end) {
-			if (c->in_len >= STREAM_MAX_MESSAGE)
-				conn_close(c, "a header block longer than 65536 bytes");
-			break;
-		}
-		cl = content_length(b, (size_t)(hdr_end - b) + 2);
-		if (cl == -1) {
+		r = sip_stream_frame(b, avail, &total);
+		if (r == 0 && c->in_len >= STREAM_MAX_MESSAGE)
+			r = -2;
+		if (r == -1)
 			conn_close(c, "a message without Content-Length (RFC 3261 18.3)");
-			break;
-		}
-		if (cl < 0 || (size_t)cl > STREAM_MAX_MESSAGE - (size_t)(hdr_end + 4 - b)) {
-			conn_close(c, "a Content-Length beyond 65536 bytes a message, or not a number");
-			break;
-		}
-		total = (size_t)(hdr_end + 4 - b) + (size_t)cl;
-		if (avail < total)
+		else if (r < 0)
+			conn_close(c, "a header block or Content-Length beyond 65536 bytes a message, or a bad Content-Length");
+		if (r <= 0)
 			break;
 		deliver(ua, c, b, total);
 		off += total;

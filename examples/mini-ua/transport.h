@@ -91,6 +91,10 @@ void stream_bind_sub(struct ua *ua, struct sippres_sub *sub);
 bool stream_patch_message(char **msg, size_t *len, int proto);
 const char *proto_name(int proto); /* "udp", "tcp", "tls" */
 
+/* The first message of a stream buffer (no leading CRLF): 1 complete, *total its length; 0 more bytes
+ * needed; -1 no Content-Length; -2 longer than STREAM_MAX_MESSAGE or a bad Content-Length. */
+int sip_stream_frame(const char *b, size_t avail, size_t *total);
+
 /* tls.c: a server context from a transport section (certificate, key, CAs, client checks, method,
  * ciphers); NULL: logged. A client context that checks the server against ca (NULL: no check). */
 void *tls_server_ctx(const struct transport_conf *c);

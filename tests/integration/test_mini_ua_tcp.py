@@ -299,6 +299,52 @@ def test_tls_client_certificates():
         return '; '.join(sorted(set(fails)))
 
 
+# ---- both ends: the subscriber mode over TCP and TLS ------------------------------------------------
+
+def subscriber(env, transport, *args):
+    import test_subscriber as ts
+    ts.ARGS = tmu.ARGS
+    host, port = env.stream['transport-' + transport]
+    return ts.Sub('sip:1000@%s:%d' % (host, port), '--transport', transport, '--from', 'sip:alice@127.0.0.1',
+                  '--count', '2', *args)
+
+
+def both_ends(env, sub, transport):
+    try:
+        sub.event(r'^SUBSCRIBE ')
+        sub.event(r'^200 OK: subscribed')
+        n = sub.notify()
+        # printed with where it came from: the notifier's TCP or TLS listener, not its UDP socket
+        check(n.title.startswith('=== NOTIFY 1 from %s:%d ' % env.stream['transport-' + transport]), '%s', n.title)
+        env.ua.ok('devstate change PJSIP/alice INUSE')
+        n = sub.notify()
+        check('on-the-phone' in n.body, 'change: %s', n.body)
+        sub.event(r'^unsubscribing')
+        sub.event(r'^200 OK: unsubscribed')
+        sub.notify()
+        sub.event(r'^subscription terminated')
+        sub.finished(0)
+        check(env.subscriptions() == [], 'left: %r', env.subscriptions())
+        return ''.join(sub.err)
+    finally:
+        sub.kill()
+
+
+def test_subscriber_mode_tcp():
+    with Env() as env:
+        err = both_ends(env, subscriber(env, 'tcp'), 'tcp')
+        check('subscribing from tcp 127.0.0.1:' in err, 'log: %s', err)
+
+
+def test_subscriber_mode_tls():
+    with Pki() as pki, Env(tls_pjsip(pki)) as env:
+        both_ends(env, subscriber(env, 'tls', '--ca', pki['ca.pem']), 'tls')
+        # a CA that did not sign the server's certificate: the subscriber refuses to go on
+        sub = subscriber(env, 'tls', '--ca', pki['rogue.pem'])
+        sub.finished(1)
+        check('certificate verify failed' in ''.join(sub.err), 'stderr: %s', ''.join(sub.err))
+
+
 # ---- hostile input ----------------------------------------------------------------------------------
 
 def closed_within(sock, seconds):
@@ -412,7 +458,8 @@ def test_total_connection_limit():
 
 
 TESTS = [test_tcp_subscription, test_tcp_digest, test_contact_transport_tcp, test_tls_subscription,
-         test_tls_client_certificates, test_hostile_stream_input, test_total_connection_limit]
+         test_tls_client_certificates, test_subscriber_mode_tcp, test_subscriber_mode_tls,
+         test_hostile_stream_input, test_total_connection_limit]
 
 if __name__ == '__main__':
     sys.exit(tmu.tap_main(TESTS))
