@@ -3,7 +3,10 @@
 """Interop: baresip (Debian baresip-core), a client nobody here wrote, authenticates to the mini UA with
 digest: its account has auth_user/auth_pass and watches a contact on an endpoint with auth= (docs/security.md).
 With the right password it is challenged (401), answers, subscribes and shows the contact Online, then Busy
-after a device change; with a wrong one the mini UA answers 403 and no subscription exists.
+after a device change; with a wrong one the mini UA answers 403 and no subscription exists. Then the same
+over TLS (a CA and server certificate made here with openssl): challenged, subscribed, NOTIFYs on its TLS
+connection. (baresip 1.0.0 does not check the server certificate: a CA that did not sign it is accepted
+too; docs/security.md says so.)
 
 usage: test_baresip_auth.py --ua BUILD/examples/sippres-mini-ua --examples SRC/examples
 Exit status 0 (pass), 1 (fail), 77 (skipped: no baresip). Every wait is bounded."""
@@ -63,7 +66,7 @@ class AuthBaresip(tb.Baresip):
 
 class Conf:
     def __init__(self, pjsip=PJSIP):
-        self.dir = tempfile.mkdtemp(prefix='miniua-baresip-auth-conf-')
+        self.dir = tempfile.mkdtemp(prefix='miniua-baresip-auth-conf-')  # noqa
         for name, text in (('extensions.conf', EXTENSIONS), ('pjsip.conf', pjsip)):
             with open(os.path.join(self.dir, name), 'w') as f:
                 f.write(text)
@@ -115,7 +118,38 @@ def run(exe):
     finally:
         ua.quit()
         conf.close()
+    notes.append(run_tls(exe))
     return '; '.join(notes)
+
+
+def run_tls(exe):
+    """baresip subscribes over TLS (its package links OpenSSL through libre) with digest, to a TLS
+    transport whose certificate a CA made here signed."""
+    if not shutil.which('openssl'):
+        return 'TLS left out: no openssl (Debian package openssl)'
+    import test_mini_ua_tcp as tt
+    pk = tt.Pki()
+    pki = pk.__enter__()
+    conf = Conf(PJSIP + '\n[tls]\ntype=transport\nprotocol=tls\nbind=127.0.0.1:0\ncert_file=%s\npriv_key_file=%s\n'
+                % (pki['server.pem'], pki['server.key']))
+    ua = tmu.UA(conf.dir, extra=['-vv'])
+    bs = None
+    try:
+        port = [int(m.group(1)) for line in ua.err for m in [re.search(r'listening on tls \S+:(\d+)', line)] if m][0]
+        bs = AuthBaresip(exe, port, 'wonderland', transport='tls', ca=pki['ca.pem'])
+        bs.expect({'Alice': 'Online'}, timeout=20)
+        ua.ok('devstate change PJSIP/alice INUSE')
+        bs.expect({'Alice': 'Busy'})
+        log = ''.join(ua.err)
+        check(re.search(r'send \d+ bytes over tls to [^\n]*\nNOTIFY ', log), 'no NOTIFY over TLS in the log')
+        check(re.search(r'SIP/2\.0 401 Unauthorized', log), 'not challenged over TLS')
+        return 'TLS: challenged, subscribed, NOTIFYs over TLS, Online then Busy'
+    finally:
+        if bs:
+            bs.close()
+        ua.quit()
+        conf.close()
+        pk.__exit__()
 
 
 def main():
