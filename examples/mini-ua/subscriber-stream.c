@@ -38,7 +38,7 @@ struct sub_stream *sub_stream_open(const struct ua_addr *dst, int proto, const c
                                    struct ua_addr *local)
 {
 	struct sub_stream *st = calloc(1, sizeof(*st));
-	uint64_t deadline = ua_now_mono_ms() + 5000;
+	uint64_t deadline = ua_now_mono_ms() + 10000;
 	int one = 1, err = 0;
 	socklen_t el = sizeof(err);
 	char a[80];
@@ -52,7 +52,7 @@ struct sub_stream *sub_stream_open(const struct ua_addr *dst, int proto, const c
 		goto fail;
 	setsockopt(st->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(st->fd, (const struct sockaddr *)&dst->ss, dst->len) < 0 &&
-	    (errno != EINPROGRESS || !wait_fd(st->fd, POLLOUT, 5000) ||
+	    (errno != EINPROGRESS || !wait_fd(st->fd, POLLOUT, 10000) ||
 	     getsockopt(st->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err)) {
 		ua_log(LOG_ERR, "connect %s: %s", a, strerror(err ? err : errno));
 		goto fail;
@@ -76,8 +76,13 @@ struct sub_stream *sub_stream_open(const struct ua_addr *dst, int proto, const c
 			if (r == 1)
 				break;
 			e = SSL_get_error(st->ssl, r);
-			if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) || ua_now_mono_ms() > deadline ||
-			    !wait_fd(st->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 1000)) {
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				if (ua_now_mono_ms() < deadline) {
+					wait_fd(st->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 1000);
+					continue;
+				}
+			}
+			{
 				unsigned long x = ERR_get_error();
 
 				ua_log(LOG_ERR, "TLS with %s: %s", a, x ? ERR_reason_error_string(x) : "handshake failed");

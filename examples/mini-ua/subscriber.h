@@ -18,7 +18,7 @@ int subscriber_main(int argc, char **argv);
 struct ua_addr;
 struct sub_stream;
 /* Connect (and for tls the handshake, checking the server against ca and host when ca is given), at
- * most 5 s; local gets our end's address. NULL: logged. proto: UA_PROTO_TCP or UA_PROTO_TLS. */
+ * most 10 s; local gets our end's address. NULL: logged. proto: UA_PROTO_TCP or UA_PROTO_TLS. */
 struct sub_stream *sub_stream_open(const struct ua_addr *dst, int proto, const char *ca, const char *host,
                                    struct ua_addr *local);
 int sub_stream_fd(const struct sub_stream *st);

@@ -100,8 +100,10 @@ class Env:
     def __exit__(self, *exc):
         for c in self.clients:
             c.close()
-        self.ua.quit()
+        rc = self.ua.quit()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if exc[0] is None:  # under MINIUA_WRAPPER=valgrind, 99 is a memory error or a leak
+            check(rc == 0, 'the mini UA exited %r:\n%s', rc, ''.join(self.ua.err[-30:]))
 
 
 class Attempt:
