@@ -64,18 +64,6 @@ const char *proto_name(int proto)
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-static char *dup_or_null(const char *s, bool *oom)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		*oom = true;
-	return d;
-}
-
 int transport_conf_add(struct transport_conf **list, const char *name, const struct sippres_conf_transport *t)
 {
 	struct transport_conf *c = calloc(1, sizeof(*c)), **end = list;
@@ -84,15 +72,15 @@ int transport_conf_add(struct transport_conf **list, const char *name, const str
 	if (oom)
 		return -1;
 	c->t.size = sizeof(c->t);
-	c->name = dup_or_null(name, &oom);
-	c->t.protocol = dup_or_null(t->protocol, &oom);
-	c->t.bind = dup_or_null(t->bind, &oom);
-	c->t.cert_file = dup_or_null(t->cert_file, &oom);
-	c->t.priv_key_file = dup_or_null(t->priv_key_file, &oom);
-	c->t.ca_list_file = dup_or_null(t->ca_list_file, &oom);
-	c->t.ca_list_path = dup_or_null(t->ca_list_path, &oom);
-	c->t.method = dup_or_null(t->method, &oom);
-	c->t.cipher = dup_or_null(t->cipher, &oom);
+	c->name = ua_strdup_or_null(name, &oom);
+	c->t.protocol = ua_strdup_or_null(t->protocol, &oom);
+	c->t.bind = ua_strdup_or_null(t->bind, &oom);
+	c->t.cert_file = ua_strdup_or_null(t->cert_file, &oom);
+	c->t.priv_key_file = ua_strdup_or_null(t->priv_key_file, &oom);
+	c->t.ca_list_file = ua_strdup_or_null(t->ca_list_file, &oom);
+	c->t.ca_list_path = ua_strdup_or_null(t->ca_list_path, &oom);
+	c->t.method = ua_strdup_or_null(t->method, &oom);
+	c->t.cipher = ua_strdup_or_null(t->cipher, &oom);
 	c->t.verify_client = t->verify_client;
 	c->t.require_client_cert = t->require_client_cert;
 	if (oom) {

@@ -35,6 +35,8 @@ int ua_random(void *buf, size_t len);
 /* a token of n characters [0-9a-z] (n+1 bytes written) */
 void ua_random_token(char *out, size_t n);
 uint64_t ua_fnv64(const void *p, size_t n);
+/* strdup(s), NULL for NULL; a failed copy sets *oom. */
+char *ua_strdup_or_null(const char *s, bool *oom);
 
 /* A whole file, NUL-terminated (not counted in *len); NULL with errno set. */
 char *ua_read_file(const char *path, size_t *len);

@@ -33,26 +33,20 @@ static bool type_is(const struct sippres__conf_cat *c, const char *type)
 static int algorithms(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat,
                       const struct sippres__conf_var *v, uint32_t *out, bool *bad)
 {
-	const char *s = v->value;
+	const char *s = v->value, *name;
 	uint32_t algs = 0;
+	size_t n;
 	int r = 0;
 
-	while (*s && r >= 0) {
-		size_t b = strspn(s, " \t,"), n;
-
-		s += b;
-		n = strcspn(s, ",");
-		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		if (n == 3 && sippres__memeq_nocase(s, "MD5", 3))
+	while (r >= 0 && sippres__list_next(&s, &name, &n)) {
+		if (n == 3 && sippres__memeq_nocase(name, "MD5", 3))
 			algs |= SIPPRES_AUTH_ALG_MD5;
-		else if (n == 7 && sippres__memeq_nocase(s, "SHA-256", 7))
+		else if (n == 7 && sippres__memeq_nocase(name, "SHA-256", 7))
 			algs |= SIPPRES_AUTH_ALG_SHA256;
-		else if (n)
-			r = sippres__conf_var_problem(doc, v, (size_t)(s - v->value),
+		else
+			r = sippres__conf_var_problem(doc, v, (size_t)(name - v->value),
 			                              "auth '%s': supported_algorithms_uas: '%.*s' is not supported (MD5, SHA-256)",
-			                              cat->name, (int)n, s);
-		s += strcspn(s, ",");
+			                              cat->name, (int)n, name);
 	}
 	if (r >= 0 && !algs) {
 		*bad = true;
@@ -155,49 +149,40 @@ struct identify {
 	size_t cap;
 };
 
-/* Split a match value in place into the matches (the doc owns the string). */
+/* Split a match value in place (the doc owns the string) into the matches. */
 static int identify_matches(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat,
                             struct sippres__conf_var *v, struct identify *x)
 {
-	char *s = v->value;
-	size_t i = 0;
+	const char *p = v->value, *item;
+	size_t n;
 	int r = 0;
 
-	while (s[i] && r >= 0) {
-		size_t b = i, e;
+	while (r >= 0 && sippres__list_next(&p, &item, &n)) {
+		char *m = v->value + (item - v->value);
+		size_t off = (size_t)(item - v->value);
 
-		while (s[i] && s[i] != ',')
-			i++;
-		e = i;
-		if (s[i])
-			s[i++] = '\0';
-		while (b < e && (s[b] == ' ' || s[b] == '\t'))
-			b++;
-		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
-			s[--e] = '\0';
-		if (b == e)
-			continue;
-		if (sippres__ip_match_parse(s + b, NULL) < 0) {
-			r = sippres__conf_var_problem(doc, v, b,
+		m[n] = '\0';
+		if (sippres__ip_match_parse(m, NULL) < 0) {
+			r = sippres__conf_var_problem(doc, v, off,
 			                              "identify '%s': match '%s' is not an IP address or network (host names are not looked up); ignored",
-			                              cat->name, s + b);
+			                              cat->name, m);
 			continue;
 		}
 		if (x->id.n_match == MAX_IDENTIFY_MATCHES) {
-			r = sippres__conf_var_problem(doc, v, b, "identify '%s': more than %d matches; '%s' ignored",
-			                              cat->name, MAX_IDENTIFY_MATCHES, s + b);
+			r = sippres__conf_var_problem(doc, v, off, "identify '%s': more than %d matches; '%s' ignored",
+			                              cat->name, MAX_IDENTIFY_MATCHES, m);
 			continue;
 		}
 		if (x->id.n_match == x->cap) {
 			size_t cap = x->cap ? x->cap * 2 : 4;
-			const char **m = sippres__reallocarray(doc->ctx, x->match, cap, sizeof(*m));
+			const char **grown = sippres__reallocarray(doc->ctx, x->match, cap, sizeof(*grown));
 
-			if (!m)
+			if (!grown)
 				return SIPPRES_E_NOMEM;
-			x->match = m;
+			x->match = grown;
 			x->cap = cap;
 		}
-		x->match[x->id.n_match++] = s + b;
+		x->match[x->id.n_match++] = m;
 	}
 	return r;
 }
@@ -355,7 +340,8 @@ static int check_endpoint_auths(struct sippres__conf_doc *doc, const struct sipp
                                 const struct sippres__map *loaded)
 {
 	const struct sippres__conf_var *v = sippres__conf_cat_get(cat, "auth");
-	const char *p;
+	const char *p, *item;
+	size_t n;
 	int r = 0;
 
 	if (!v)
@@ -363,23 +349,15 @@ static int check_endpoint_auths(struct sippres__conf_doc *doc, const struct sipp
 	if (!v || sippres__auth_list_check(v->value) <= 0)
 		return 0; /* none, or a bad list: the endpoint reported it */
 	p = v->value;
-	while (*p && r >= 0) {
+	while (r >= 0 && sippres__list_next(&p, &item, &n)) {
 		char name[SIPPRES_MAX_NAME + 1];
-		size_t b = strspn(p, " \t,"), n;
 
-		p += b;
-		n = strcspn(p, ",");
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n) {
-			memcpy(name, p, n);
-			name[n] = '\0';
-			if (!sippres__smap_find(loaded, name))
-				r = sippres__conf_var_problem(doc, v, (size_t)(p - v->value),
-				                              "endpoint '%s': auth '%s' names no auth section that loaded; its requests are answered 500 until one does",
-				                              cat->name, name);
-		}
-		p += strcspn(p, ",");
+		memcpy(name, item, n); /* a name of at most SIPPRES_MAX_NAME: checked above */
+		name[n] = '\0';
+		if (!sippres__smap_find(loaded, name))
+			r = sippres__conf_var_problem(doc, v, (size_t)(item - v->value),
+			                              "endpoint '%s': auth '%s' names no auth section that loaded; its requests are answered 500 until one does",
+			                              cat->name, name);
 	}
 	return r;
 }

@@ -296,25 +296,15 @@ static int list_item_add(struct sippres__conf_doc *doc, const struct sippres__co
 static int list_items(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, struct sippres__conf_var *v,
                       struct sippres__conf_list *l, bool *bad)
 {
-	char *s = v->value;
-	size_t i = 0;
+	const char *p = v->value, *item;
+	size_t n;
 	int r;
 
-	while (s[i]) {
-		size_t b = i, e;
+	while (sippres__list_next(&p, &item, &n)) {
+		char *s = v->value + (item - v->value);
 
-		while (s[i] && s[i] != ',')
-			i++;
-		e = i;
-		if (s[i])
-			s[i++] = '\0';
-		while (b < e && (s[b] == ' ' || s[b] == '\t'))
-			b++;
-		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
-			s[--e] = '\0';
-		if (b == e)
-			continue;
-		r = list_item_add(doc, cat, v, l, s + b, b, bad);
+		s[n] = '\0';
+		r = list_item_add(doc, cat, v, l, s, (size_t)(item - v->value), bad);
 		if (r < 0)
 			return r;
 	}

@@ -154,32 +154,6 @@ SIPPRES_EXPORT int sippres_auth_remove(struct sippres_ctx *ctx, const char *name
 
 /* ---- the endpoint's auth= list ------------------------------------------------ */
 
-/* The next name of a comma list (blanks around it skipped): its start and
- * length, *p moved past it and its comma. false at the end. */
-static bool list_next(const char **p, const char **name, size_t *len)
-{
-	const char *s = *p, *e;
-
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			return false;
-		e = s;
-		while (*e && *e != ',')
-			e++;
-		*p = *e ? e + 1 : e;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if (e > s) {
-			*name = s;
-			*len = (size_t)(e - s);
-			return true;
-		}
-		s = *p;
-	}
-}
-
 int sippres__auth_list_check(const char *list)
 {
 	const char *p = list, *name;
@@ -190,7 +164,7 @@ int sippres__auth_list_check(const char *list)
 		return 0;
 	if (strnlen(list, SIPPRES_MAX_TEXT + 1) > SIPPRES_MAX_TEXT)
 		return SIPPRES_E_INVAL;
-	while (list_next(&p, &name, &len)) {
+	while (sippres__list_next(&p, &name, &len)) {
 		if (len > SIPPRES_MAX_NAME || ++n > SIPPRES__MAX_ENDPOINT_AUTHS)
 			return SIPPRES_E_INVAL;
 		memcpy(buf, name, len);
@@ -274,7 +248,7 @@ static int authenticate(struct decide *d, const struct sippres__endpoint *e, str
 	r = challenges_reserve(d->ctx, SIPPRES__MAX_ENDPOINT_AUTHS);
 	if (r < 0)
 		return r;
-	while (list_next(&p, &name, &len)) {
+	while (sippres__list_next(&p, &name, &len)) {
 		const struct sippres__auth *a;
 		bool wrong = false, stale = false;
 

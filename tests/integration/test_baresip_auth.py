@@ -66,10 +66,9 @@ class AuthBaresip(tb.Baresip):
 
 class Conf:
     def __init__(self, pjsip=PJSIP):
-        self.dir = tempfile.mkdtemp(prefix='miniua-baresip-auth-conf-')  # noqa
-        for name, text in (('extensions.conf', EXTENSIONS), ('pjsip.conf', pjsip)):
-            with open(os.path.join(self.dir, name), 'w') as f:
-                f.write(text)
+        import test_mini_ua_auth as tma
+        self.dir = tempfile.mkdtemp(prefix='miniua-baresip-auth-conf-')
+        tma.write_conf(self.dir, EXTENSIONS, pjsip)
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)

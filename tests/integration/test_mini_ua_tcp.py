@@ -22,6 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import digest  # noqa: E402
 import test_mini_ua as tmu  # noqa: E402
+import test_mini_ua_auth as tma  # noqa: E402
 from sipclient import Client, Msg  # noqa: E402
 from streamclient import StreamClient, split_messages  # noqa: E402
 from taprun import Skip, check  # noqa: E402
@@ -52,19 +53,16 @@ bind=127.0.0.1:0
 """
 
 
-class Env:
+class Env(tma.Env):
+    """test_mini_ua_auth.Env with the stream listeners the UA logged, by transport section name."""
+
     def __init__(self, pjsip=PJSIP, extra=(), extensions=EXTENSIONS):
-        self.dir = tempfile.mkdtemp(prefix='miniua-tcp-')
-        for name, text in (('extensions.conf', extensions), ('pjsip.conf', pjsip)):
-            with open(os.path.join(self.dir, name), 'w') as f:
-                f.write(text)
-        self.ua = tmu.UA(self.dir, extra=list(extra))
+        tma.Env.__init__(self, pjsip, extensions, extra)
         self.stream = {}
         for line in self.ua.err:
             m = re.search(r'listening on (tcp|tls) (\S+):(\d+) \(transport (\S+)\)', line)
             if m:
                 self.stream[m.group(4)] = (m.group(2).strip('[]'), int(m.group(3)))
-        self.clients = []
 
     def tcp(self, user='alice', transport='transport-tcp', **kw):
         c = StreamClient(self.stream[transport], transport='tls' if 'tls' in transport else 'tcp', user=user, **kw)
@@ -75,23 +73,6 @@ class Env:
         c = Client(self.ua.addr, user=user, **kw)
         self.clients.append(c)
         return c
-
-    def subscriptions(self):
-        return self.ua.ok('sippres show subscriptions')
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for c in self.clients:
-            try:
-                c.close()
-            except OSError:
-                pass
-        rc = self.ua.quit()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        if exc[0] is None:  # under MINIUA_WRAPPER=valgrind, 99 is a memory error or a leak
-            check(rc == 0, 'the mini UA exited %r:\n%s', rc, ''.join(self.ua.err[-30:]))
 
 
 def served(env, c, resource='1000'):
@@ -147,7 +128,6 @@ def test_tcp_digest():
 
 
 def tmu_attempt(c, resource):
-    import test_mini_ua_auth as tma
     return tma.Attempt(c, resource)
 
 
