@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,8 +69,12 @@ struct sub_stream *sub_stream_open(const struct ua_addr *dst, int proto, const c
 		                   ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(st->ssl), host) != 1
 		                   : SSL_set1_host(st->ssl, host) != 1))
 			goto fail;
-		if (inet_pton(AF_INET, host, &ip) != 1 && inet_pton(AF_INET6, host, &ip) != 1)
-			SSL_set_tlsext_host_name(st->ssl, host);
+		if (inet_pton(AF_INET, host, &ip) != 1 && inet_pton(AF_INET6, host, &ip) != 1) {
+			char sni[256]; /* the macro takes a char *; OpenSSL copies it */
+
+			snprintf(sni, sizeof(sni), "%s", host);
+			SSL_set_tlsext_host_name(st->ssl, sni);
+		}
 		for (;;) {
 			int r = SSL_connect(st->ssl), e;
 

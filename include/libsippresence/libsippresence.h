@@ -1629,7 +1629,7 @@ enum sippres_auth_verdict {
 struct sippres_auth_secret {
 	size_t size;             /**< sizeof(struct sippres_auth_secret), set by the library */
 	const char *auth;        /**< the auth object's name */
-	const char *username;
+	const char *username;    /**< the digest username the response must be for */
 	const char *realm;       /**< the realm in effect (never NULL) */
 	uint32_t type;           /**< SIPPRES_AUTH_USERPASS or SIPPRES_AUTH_MD5 */
 	uint32_t algorithms;     /**< SIPPRES_AUTH_ALG_* the response may use */
@@ -1654,7 +1654,7 @@ struct sippres_auth_req {
 	uint32_t source_port;      /**< 0: unknown */
 	uint32_t flags;            /**< 0 */
 	const struct sippres_auth_credential *credentials; /**< each Authorization header of the request */
-	size_t n_credentials;
+	size_t n_credentials;      /**< how many; 0: the request has none */
 	/** Check credentials[index] against secret (the endpoint's auth object whose realm and username
 	 *  it names): return an enum sippres_auth_verdict, or < 0 to abort (SIPPRES_E_CALLBACK). Called
 	 *  at most once per credential, in the endpoint's auth= order. Required when n_credentials > 0. */
@@ -1669,7 +1669,7 @@ struct sippres_auth_req {
 
 /** One challenge to send: a WWW-Authenticate per algorithm in it, SHA-256 first. @since 0.2 */
 struct sippres_auth_challenge {
-	const char *realm;
+	const char *realm;       /**< the realm to challenge with (WWW-Authenticate realm=) */
 	uint32_t algorithms;     /**< SIPPRES_AUTH_ALG_* */
 	uint32_t stale;          /**< 1: stale=true */
 	uint32_t nonce_lifetime; /**< seconds, for the host's nonce */
@@ -1684,7 +1684,7 @@ struct sippres_auth_res {
 	const char *endpoint;    /**< the endpoint identified; NULL: none */
 	const char *auth;        /**< accept: the auth object whose credentials verified; NULL: none needed */
 	const struct sippres_auth_challenge *challenges; /**< challenge: one per auth object of the endpoint */
-	size_t n_challenges;
+	size_t n_challenges;     /**< how many challenges */
 	const char *reason;      /**< a short reason, for logs */
 };
 
