@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Framing SIP messages on a stream (RFC 3261 18.3): the end of the header
- * block and the Content-Length, bounded by STREAM_MAX_MESSAGE. Shared by the
- * notifier's connections (transport.c) and the subscriber's (subscriber-stream.c). */
+/* Messages on a stream (RFC 3261 18.3): framing by the end of the header
+ * block and the Content-Length, bounded by STREAM_MAX_MESSAGE, and the Via
+ * and Contact of a message sent over TCP or TLS. Shared by the notifier's
+ * connections (transport.c) and the subscriber's (subscriber-stream.c). */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -62,3 +64,33 @@ int sip_stream_frame(const char *b, size_t avail, size_t *total)
 	return avail >= *total ? 1 : 0;
 }
 
+const char *proto_name(int proto)
+{
+	return proto == UA_PROTO_TLS ? "tls" : proto == UA_PROTO_TCP ? "tcp" : "udp";
+}
+
+bool stream_patch_message(char **msg, size_t *len, int proto)
+{
+	const char *tp = proto == UA_PROTO_TLS ? "TLS" : "TCP", *param = proto == UA_PROTO_TLS ? ";transport=tls"
+	                                                                                        : ";transport=tcp";
+	char *m = *msg, *via = strstr(m, "SIP/2.0/UDP"), *ct, *gt, *n;
+	size_t pl = strlen(param), off;
+
+	if (via)
+		memcpy(via + 8, tp, 3);
+	ct = strstr(m, "\r\nContact: <");
+	if (!ct)
+		return true;
+	gt = strchr(ct + 12, '>');
+	if (!gt || memchr(ct + 12, '\r', (size_t)(gt - ct - 12)))
+		return true;
+	off = (size_t)(gt - m);
+	n = realloc(m, *len + pl + 1);
+	if (!n)
+		return false;
+	memmove(n + off + pl, n + off, *len - off + 1);
+	memcpy(n + off, param, pl);
+	*len += pl;
+	*msg = n;
+	return true;
+}

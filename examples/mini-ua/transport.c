@@ -57,11 +57,6 @@ struct streams {
 	unsigned long refused;
 };
 
-const char *proto_name(int proto)
-{
-	return proto == UA_PROTO_TLS ? "tls" : proto == UA_PROTO_TCP ? "tcp" : "udp";
-}
-
 /* ---- configuration ---------------------------------------------------------------------- */
 
 int transport_conf_add(struct transport_conf **list, const char *name, const struct sippres_conf_transport *t)
@@ -771,9 +766,10 @@ void conn_local(const struct conn *c, char *out, size_t len)
 void stream_bind_sub(struct ua *ua, struct sippres_sub *sub)
 {
 	struct conn *c = streams_current(ua);
+	struct ua_sub *us = sub ? sippres_sub_get_user_data(sub) : NULL;
 
-	if (sub)
-		sippres_sub_set_user_data(sub, c ? (void *)(uintptr_t)c->id : NULL);
+	if (us)
+		us->conn_id = c ? c->id : 0;
 }
 
 /* The transport= parameter of a URI (sips: is tls); UA_PROTO_UDP when none. */
@@ -836,7 +832,8 @@ static struct conn *connect_out(struct ua *ua, const struct ua_addr *dst)
 int stream_route(struct ua *ua, struct sippres_sub *sub, const char *contact, const struct ua_addr *dst,
                  struct notify_route *rt)
 {
-	uint64_t id = (uintptr_t)sippres_sub_get_user_data(sub);
+	struct ua_sub *us = sippres_sub_get_user_data(sub);
+	uint64_t id = us ? us->conn_id : 0;
 	struct conn *c = id && ua->streams ? find(ua->streams, id) : NULL;
 	int want = uri_transport(contact);
 
@@ -851,7 +848,8 @@ int stream_route(struct ua *ua, struct sippres_sub *sub, const char *contact, co
 		c = connect_out(ua, dst);
 		if (!c)
 			return -1;
-		sippres_sub_set_user_data(sub, (void *)(uintptr_t)c->id);
+		if (us)
+			us->conn_id = c->id;
 		rt->proto = UA_PROTO_TCP;
 		rt->conn_id = c->id;
 		conn_local(c, rt->local, sizeof(rt->local));
@@ -864,34 +862,9 @@ int stream_route(struct ua *ua, struct sippres_sub *sub, const char *contact, co
 			ua_log(LOG_WARN, "NOTIFY to %s: the subscriber's TLS connection is closed", contact);
 			return -1;
 		}
-		sippres_sub_set_user_data(sub, NULL);
+		if (us)
+			us->conn_id = 0;
 	}
 	rt->proto = UA_PROTO_UDP;
 	return 0;
-}
-
-bool stream_patch_message(char **msg, size_t *len, int proto)
-{
-	const char *tp = proto == UA_PROTO_TLS ? "TLS" : "TCP", *param = proto == UA_PROTO_TLS ? ";transport=tls"
-	                                                                                        : ";transport=tcp";
-	char *m = *msg, *via = strstr(m, "SIP/2.0/UDP"), *ct, *gt, *n;
-	size_t pl = strlen(param), off;
-
-	if (via)
-		memcpy(via + 8, tp, 3);
-	ct = strstr(m, "\r\nContact: <");
-	if (!ct)
-		return true;
-	gt = strchr(ct + 12, '>');
-	if (!gt || memchr(ct + 12, '\r', (size_t)(gt - ct - 12)))
-		return true;
-	off = (size_t)(gt - m);
-	n = realloc(m, *len + pl + 1);
-	if (!n)
-		return false;
-	memmove(n + off + pl, n + off, *len - off + 1);
-	memcpy(n + off, param, pl);
-	*len += pl;
-	*msg = n;
-	return true;
 }

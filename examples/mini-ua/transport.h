@@ -75,7 +75,8 @@ bool stream_reply(struct ua *ua, const struct ua_addr *dst, const char *data, si
 /* Queue data on the live connection id; false when it is gone or over its limit (then closed). */
 bool stream_send_id(struct ua *ua, uint64_t id, const char *data, size_t len);
 
-/* Where a NOTIFY for sub goes: over the connection the subscription came in on (its user data), else a
+/* Where a NOTIFY for sub goes: over the connection the subscription came in on (its struct ua_sub's
+ * conn_id), else a
  * Contact with transport=tcp gets a new TCP connection, else UDP (proto 0). */
 struct notify_route {
 	int proto;

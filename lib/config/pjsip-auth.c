@@ -145,42 +145,46 @@ static int load_auth(struct sippres__conf_doc *doc, const struct sippres__conf_c
 
 struct identify {
 	struct sippres_identify id;
-	const char **match;
+	char **match;  /* copies, owned */
 	size_t cap;
 };
 
-/* Split a match value in place (the doc owns the string) into the matches. */
+/* Split a match value (read only: it may be a template's) into copies of the matches. */
 static int identify_matches(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat,
-                            struct sippres__conf_var *v, struct identify *x)
+                            const struct sippres__conf_var *v, struct identify *x)
 {
 	const char *p = v->value, *item;
 	size_t n;
 	int r = 0;
 
 	while (r >= 0 && sippres__list_next(&p, &item, &n)) {
-		char *m = v->value + (item - v->value);
 		size_t off = (size_t)(item - v->value);
+		char *m;
 
-		m[n] = '\0';
-		if (sippres__ip_match_parse(m, NULL) < 0) {
-			r = sippres__conf_var_problem(doc, v, off,
-			                              "identify '%s': match '%s' is not an IP address or network (host names are not looked up); ignored",
-			                              cat->name, m);
-			continue;
-		}
-		if (x->id.n_match == MAX_IDENTIFY_MATCHES) {
-			r = sippres__conf_var_problem(doc, v, off, "identify '%s': more than %d matches; '%s' ignored",
-			                              cat->name, MAX_IDENTIFY_MATCHES, m);
-			continue;
-		}
 		if (x->id.n_match == x->cap) {
 			size_t cap = x->cap ? x->cap * 2 : 4;
-			const char **grown = sippres__reallocarray(doc->ctx, x->match, cap, sizeof(*grown));
+			char **grown = sippres__reallocarray(doc->ctx, x->match, cap, sizeof(*grown));
 
 			if (!grown)
 				return SIPPRES_E_NOMEM;
 			x->match = grown;
 			x->cap = cap;
+		}
+		m = sippres__strndup(doc->ctx, item, n); /* the value may be a template's: read only */
+		if (!m)
+			return SIPPRES_E_NOMEM;
+		if (sippres__ip_match_parse(m, NULL) < 0) {
+			r = sippres__conf_var_problem(doc, v, off,
+			                              "identify '%s': match '%s' is not an IP address or network (host names are not looked up); ignored",
+			                              cat->name, m);
+			sippres__free(doc->ctx, m);
+			continue;
+		}
+		if (x->id.n_match == MAX_IDENTIFY_MATCHES) {
+			r = sippres__conf_var_problem(doc, v, off, "identify '%s': more than %d matches; '%s' ignored",
+			                              cat->name, MAX_IDENTIFY_MATCHES, m);
+			sippres__free(doc->ctx, m);
+			continue;
 		}
 		x->match[x->id.n_match++] = m;
 	}
@@ -196,7 +200,7 @@ static int load_identify(struct sippres__conf_doc *doc, const struct sippres__co
 	int r = 0;
 
 	for (size_t i = 0; i < cat->n_vars && r >= 0; i++) {
-		struct sippres__conf_var *v = &cat->vars[i];
+		const struct sippres__conf_var *v = &cat->vars[i];
 		const char *k = v->name;
 
 		if (sippres__streq_nocase(k, "type") || sippres__streq_nocase(k, "srv_lookups"))
@@ -223,7 +227,7 @@ static int load_identify(struct sippres__conf_doc *doc, const struct sippres__co
 		r = sippres__conf_problem(doc, cat->file, cat->line, 0, cat->seq, "identify '%s' has no %s; not loaded",
 		                          cat->name, !x.id.endpoint ? "endpoint" : "usable match");
 	} else {
-		x.id.match = x.match;
+		x.id.match = (const char *const *)x.match;
 		r = sink->identify ? sink->identify(sink->user_data, cat->name, &x.id, &diag) : 0;
 		if (r < 0)
 			r = sippres__pjsip_sink_problem(doc, cat, r, &diag, "identify");
@@ -231,6 +235,8 @@ static int load_identify(struct sippres__conf_doc *doc, const struct sippres__co
 			sippres__conf_loaded(doc, "identify", cat->name);
 	}
 out:
+	for (size_t i = 0; i < x.id.n_match; i++)
+		sippres__free(doc->ctx, x.match[i]);
 	sippres__free(doc->ctx, x.match);
 	return r < 0 ? r : 0;
 }
