@@ -239,16 +239,25 @@ require_client_cert=yes
 """ % (pki['server.pem'], pki['server.key'], pki['server.pem'], pki['server.key'], pki['ca.pem'])
 
 
+_PKI = {}
+
+
 class Pki:
+    """The test's CA and certificates, made once per run (RSA key generation takes a second each)."""
+
     def __enter__(self):
         if not shutil.which('openssl'):
             raise Skip('openssl is not installed (Debian package openssl)')
-        self.dir = tempfile.mkdtemp(prefix='miniua-pki-')
-        self.files = make_pki(self.dir)
-        return self.files
+        if not _PKI:
+            d = tempfile.mkdtemp(prefix='miniua-pki-')
+            _PKI.update(make_pki(d))
+            _PKI['dir'] = d
+            import atexit
+            atexit.register(shutil.rmtree, d, True)
+        return _PKI
 
     def __exit__(self, *exc):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        pass
 
 
 def test_tls_subscription():
