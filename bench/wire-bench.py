@@ -208,6 +208,17 @@ def main():
         raise SystemExit('no %s: build first (meson compile -C %s)' % (loadgen, args.build))
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix='wire-bench-')
+    # a copy of the binaries, so that a rebuild while this runs changes nothing
+    snap = os.path.join(work, 'bin')
+    os.makedirs(os.path.join(snap, 'examples'))
+    os.makedirs(os.path.join(snap, 'bench'))
+    for f in os.listdir(args.build):
+        if f.startswith('libsippresence.so') and not os.path.isdir(os.path.join(args.build, f)):
+            shutil.copy2(os.path.join(args.build, f), snap, follow_symlinks=True)
+    shutil.copy2(os.path.join(args.build, 'examples', 'sippres-mini-ua'), os.path.join(snap, 'examples'))
+    shutil.copy2(loadgen, os.path.join(snap, 'bench'))
+    loadgen = os.path.join(snap, 'bench', 'sippres-loadgen')
+    args.build = snap
     servers = []
     for s in args.servers.split(','):
         if s == 'mini':

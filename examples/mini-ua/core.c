@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <osipparser2/osip_port.h>
@@ -184,14 +185,59 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 
 void ua_flush(struct ua *ua)
 {
-	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
-	for (size_t i = 0; i < ua->outq_len; i++) {
-		struct ntx *x = ua->outq[i];
+	struct mmsghdr msgs[64];
+	struct iovec iov[64];
+	size_t i = 0;
 
-		if (!x)
-			continue; /* finished before it was sent */
-		x->queued = false;
-		ua_send(ua, x->data, x->len, &x->dst);
+	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
+	if (ua_verbosity >= 2) {
+		/* one by one, each logged */
+		for (; i < ua->outq_len; i++) {
+			struct ntx *x = ua->outq[i];
+
+			if (!x)
+				continue; /* finished before it was sent */
+			x->queued = false;
+			ua_send(ua, x->data, x->len, &x->dst);
+		}
+		ua->outq_len = 0;
+		return;
+	}
+	/* a fan-out queues one NOTIFY per subscriber: up to 64 per system call */
+	while (i < ua->outq_len) {
+		unsigned n = 0;
+		int sent;
+
+		for (; i < ua->outq_len && n < 64; i++) {
+			struct ntx *x = ua->outq[i];
+
+			if (!x)
+				continue;
+			x->queued = false;
+			iov[n].iov_base = x->data;
+			iov[n].iov_len = x->len;
+			memset(&msgs[n], 0, sizeof(msgs[n]));
+			msgs[n].msg_hdr.msg_name = &x->dst.ss;
+			msgs[n].msg_hdr.msg_namelen = x->dst.len;
+			msgs[n].msg_hdr.msg_iov = &iov[n];
+			msgs[n].msg_hdr.msg_iovlen = 1;
+			n++;
+		}
+		for (unsigned off = 0; off < n;) {
+			sent = sendmmsg(ua->fd, msgs + off, n - off, 0);
+			if (sent < 0) {
+				if (errno == EINTR)
+					continue;
+				/* the first one failed (a full queue, an unreachable
+				 * address): skip it, as sendto would have; its
+				 * retransmission timer sends it again */
+				ua_log(LOG_WARN, "sendmmsg: %s", strerror(errno));
+				off++;
+				continue;
+			}
+			ua->tx += (unsigned)sent;
+			off += (unsigned)sent;
+		}
 	}
 	ua->outq_len = 0;
 }

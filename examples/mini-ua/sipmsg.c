@@ -112,6 +112,114 @@ static void raw_body(const char *buf, size_t len, const osip_message_t *m, struc
 	}
 }
 
+/* The answer to one of our NOTIFYs, read by hand: most datagrams a busy
+ * notifier receives are "200 OK" to its NOTIFYs, and libosip2 makes some
+ * thirty allocations to parse one. Only the plain form is taken here: a
+ * status line, headers each on one line in their long form, one Call-ID and
+ * one CSeq (method NOTIFY), a top Via with a branch, From and To, no body.
+ * Anything else returns false and goes through libosip2 as before. */
+static bool hdr_is(const char *name, size_t n, const char *want)
+{
+	return strlen(want) == n && strncasecmp(name, want, n) == 0;
+}
+
+static bool fast_response(const char *buf, size_t len, struct sip_in *in)
+{
+	const char *p, *end = buf + len, *cid = NULL, *cseq = NULL, *br = NULL;
+	size_t cidn = 0, cseqn = 0, brn = 0;
+	bool from = false, to = false, via = false, blank = false;
+	int status;
+
+	if (len < 16 || memcmp(buf, "SIP/2.0 ", 8) != 0 || buf[8] < '1' || buf[8] > '6' || buf[9] < '0' ||
+	    buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] != ' ')
+		return false;
+	status = (buf[8] - '0') * 100 + (buf[9] - '0') * 10 + (buf[10] - '0');
+	p = memchr(buf, '\n', len);
+	while (p && ++p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *colon, *v, *ve;
+
+		if (!eol)
+			return false;
+		ve = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		if (ve == p) {
+			blank = true;
+			p = eol + 1;
+			break;
+		}
+		if (*p == ' ' || *p == '\t')
+			return false; /* a folded line */
+		colon = memchr(p, ':', (size_t)(ve - p));
+		if (!colon)
+			return false;
+		v = colon + 1;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		if (hdr_is(p, (size_t)(colon - p), "Via")) {
+			if (!via) {
+				/* the top Via's branch */
+				for (const char *q = v; q + 8 <= ve; q++) {
+					if (*q == ';' && strncasecmp(q + 1, "branch=", 7) == 0) {
+						br = q + 8;
+						while (br + brn < ve && !strchr(";, \t", br[brn]))
+							brn++;
+						break;
+					}
+				}
+			}
+			via = true;
+		} else if (hdr_is(p, (size_t)(colon - p), "Call-ID")) {
+			if (cid)
+				return false;
+			cid = v;
+			cidn = (size_t)(ve - v);
+		} else if (hdr_is(p, (size_t)(colon - p), "CSeq")) {
+			if (cseq)
+				return false;
+			cseq = v;
+			cseqn = (size_t)(ve - v);
+		} else if (hdr_is(p, (size_t)(colon - p), "From")) {
+			from = true;
+		} else if (hdr_is(p, (size_t)(colon - p), "To")) {
+			to = true;
+		} else if ((size_t)(colon - p) == 1) {
+			return false; /* a compact form: libosip2 knows them all */
+		}
+		p = eol;
+	}
+	if (!blank || (p && p < end) || !via || !br || brn == 0 || brn >= sizeof(in->branch_buf) || !from || !to ||
+	    !cid || cidn == 0 || !cseq)
+		return false;
+	{
+		/* CSeq: digits, white space, NOTIFY */
+		size_t i = 0;
+		uint64_t n = 0;
+
+		while (i < cseqn && cseq[i] >= '0' && cseq[i] <= '9' && i < 10)
+			n = n * 10 + (uint64_t)(cseq[i++] - '0');
+		if (i == 0 || n > UINT32_MAX || i >= cseqn || (cseq[i] != ' ' && cseq[i] != '\t'))
+			return false;
+		while (i < cseqn && (cseq[i] == ' ' || cseq[i] == '\t'))
+			i++;
+		if (cseqn - i != 6 || memcmp(cseq + i, "NOTIFY", 6) != 0)
+			return false;
+		in->cseq = (uint32_t)n;
+	}
+	in->call_id = malloc(cidn + 1);
+	if (!in->call_id)
+		return false;
+	memcpy(in->call_id, cid, cidn);
+	in->call_id[cidn] = '\0';
+	memcpy(in->branch_buf, br, brn);
+	in->branch_buf[brn] = '\0';
+	in->branch = in->branch_buf;
+	in->cseq_method = "NOTIFY";
+	in->is_request = false;
+	in->status = status;
+	return true;
+}
+
 int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen)
 {
 	osip_message_t *m = NULL;
@@ -123,6 +231,9 @@ int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t 
 		snprintf(err, errlen, "empty or binary datagram");
 		return -1;
 	}
+	if (fast_response(buf, len, in))
+		return 0;
+	memset(in, 0, sizeof(*in));
 	copy = malloc(len + 1);
 	if (!copy) {
 		snprintf(err, errlen, "out of memory");

@@ -85,6 +85,7 @@ struct sip_in {
 	const char *body;       /* the body as received (into the datagram given to sip_parse); NULL: none */
 	size_t body_len;
 	bool body_short;        /* Content-Length says more bytes than the datagram has */
+	char branch_buf[64];    /* the branch of a response read without libosip2 (msg NULL) */
 };
 /* Parse and check the mandatory headers (Via, From, To, Call-ID, CSeq whose
  * method matches). Returns 0, or -1 with a reason in err (message dropped). */
