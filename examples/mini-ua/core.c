@@ -737,6 +737,16 @@ void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_
 	else
 		on_response(ua, &in);
 	sip_in_free(&in);
+	if (!ua->in_batch)
+		ua_flush(ua);
+}
+
+void ua_recv_all(struct ua *ua, int max, bool (*fn)(void *arg, const char *buf, size_t len, const struct ua_addr *src))
+{
+	/* the NOTIFYs the batch's datagrams caused go out together after it */
+	ua->in_batch = true;
+	ua_recv_batch(ua->fd, max, fn, ua);
+	ua->in_batch = false;
 	ua_flush(ua);
 }
 

@@ -42,6 +42,7 @@ struct ua {
 	 * reuse a CSeq that went out */
 	struct ntx **outq;
 	size_t outq_len, outq_cap;
+	bool in_batch;             /* a batch of datagrams is being read: one ua_flush after it */
 	bool quit;
 	/* statistics for logs */
 	unsigned long rx, tx, retransmits, dropped;
@@ -51,6 +52,8 @@ struct ua {
 int ua_init(struct ua *ua, uint32_t t1, bool persist);
 void ua_fini(struct ua *ua);
 void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src);
+/* ua_recv_batch on the server socket with ua_on_datagram-calling fn, one ua_flush at the end of the batch */
+void ua_recv_all(struct ua *ua, int max, bool (*fn)(void *arg, const char *buf, size_t len, const struct ua_addr *src));
 /* Run due timers (library, retransmissions, response cache). */
 void ua_run_timers(struct ua *ua);
 /* Milliseconds until the next timer (-1: none). */
