@@ -176,6 +176,9 @@ struct notify_out {
 };
 /* Returns a malloc'ed NOTIFY or NULL (a field osip cannot parse, or out of memory). */
 char *sip_build_notify(const struct notify_out *n, size_t *len);
+/* The same through libosip2 (sip_build_notify takes it for fields that are
+ * not plain; the tests compare the two). */
+char *sip_build_notify_osip(const struct notify_out *n, size_t *len);
 struct publish_out {
 	const char *ruri;          /* the server_uri */
 	const char *via_sent_by;
