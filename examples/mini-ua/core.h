@@ -7,6 +7,7 @@
 
 #include <libsippresence/libsippresence.h>
 
+#include "limits.h"
 #include "store.h"
 #include "ua.h"
 
@@ -19,6 +20,37 @@ bool strset_has(const struct strset *s, const char *v);
 void strset_free(struct strset *s);
 
 struct outpub; /* publish.c */
+struct inbox_item;
+/* At most this many NOTIFYs unanswered at once; the rest of a burst waits in
+ * the send queue for answers (flow control: a burst never outruns the
+ * subscribers, so their answers do not overflow the socket and nothing is
+ * retransmitted for being late). */
+#define UA_INFLIGHT_MAX 1024
+#define UA_INBOX_MAX_BYTES (64u << 20) /* read ahead during a send burst at most this much */
+
+/* --notify-contact: where NOTIFYs may go (docs/security.md, "Reflection") */
+enum {
+	UA_CONTACT_MATCH,  /* the Contact when its address is the SUBSCRIBE's source; else held until the subscriber
+	                      proves it received the 200 (an in-dialog request with our tag) */
+	UA_CONTACT_SOURCE, /* the SUBSCRIBE's source address, whatever the Contact says (NAT, like rport) */
+	UA_CONTACT_ANY,    /* the Contact, as before (trusted networks only) */
+};
+
+/* The limits, as command-line options and as keys of pjsip.conf's type=global section. */
+enum {
+	UA_OPT_MAX_SUBS = 1, UA_OPT_MAX_SUBS_EP = 2, UA_OPT_MAX_SUBS_SRC = 4, UA_OPT_RATE = 8, UA_OPT_CACHE = 16,
+	UA_OPT_CONTACT = 32,
+};
+
+/* What the UA keeps of each subscription (sippres_sub_set_user_data). */
+struct ua_sub {
+	struct ua_addr src;        /* where its initial SUBSCRIBE came from; len 0: unknown (restored) */
+	bool proven;               /* NOTIFYs may go out (and its record be stored) */
+	bool counted;              /* in limits.c's counts (limits_sub_add took it) */
+	bool have_cseq;
+	uint32_t remote_cseq;      /* the subscriber's last CSeq (RFC 3261 12.2.2) */
+	char endpoint[];
+};
 
 struct ua {
 	struct sippres_ctx *ctx;
@@ -43,14 +75,29 @@ struct ua {
 	struct ntx **outq;
 	size_t outq_len, outq_cap;
 	bool in_batch;             /* a batch of datagrams is being read: one ua_flush after it */
+	size_t inflight;           /* NOTIFYs sent and not answered yet (at most UA_INFLIGHT_MAX) */
 	bool quit;
+	/* issue 11: limits (limits.c), the NOTIFY target policy, the subscription being created */
+	struct limits limits;
+	int notify_contact;        /* UA_CONTACT_* */
+	unsigned opts_given;       /* UA_OPT_*: set on the command line, so pjsip.conf's [global] keys do not */
+	struct ua_sub *creating;
+	/* datagrams read while a burst was being sent, handled after it (core.c, inbox_fill) */
+	struct inbox_item **inbox;
+	size_t inbox_head, inbox_len, inbox_cap, inbox_bytes;
+	bool inbox_running;
+	unsigned long early_reads;
 	/* statistics for logs */
-	unsigned long rx, tx, retransmits, dropped;
+	unsigned long rx, tx, retransmits, dropped, held, refused;
 };
 
 /* core.c */
 int ua_init(struct ua *ua, uint32_t t1, bool persist);
 void ua_fini(struct ua *ua);
+/* New limits (main.c, from the options); 0 or -1 (out of memory). */
+int ua_set_limits(struct ua *ua, const struct limits_conf *c);
+/* After store_load(): the restored subscriptions get their struct ua_sub (proven, source unknown). */
+void ua_adopt_restored(struct ua *ua);
 void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src);
 /* ua_recv_batch on the server socket with ua_on_datagram-calling fn, one ua_flush at the end of the batch */
 void ua_recv_all(struct ua *ua, int max, bool (*fn)(void *arg, const char *buf, size_t len, const struct ua_addr *src));
@@ -69,6 +116,11 @@ void ua_flush(struct ua *ua);
 /* config.c: the first load of both files (problems logged, the rest loads). Returns 0, -1: a file cannot be
  * read (logged). */
 int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip);
+/* The keys of the type=global sections of pjsip.conf (in the file itself, not its includes) that set limits:
+ * max_subscriptions, max_subscriptions_per_endpoint, max_subscriptions_per_source, rate_per_source,
+ * max_response_cache, notify_contact; those given on the command line (ua->opts_given) are left alone.
+ * Called by ua_config_load() and ua_reload(). Returns the number of bad values (logged), -1: unreadable. */
+int ua_global_keys(struct ua *ua, const char *path);
 /* Read both files again and validate them in a scratch context; any problem refuses the reload whole
  * (-1, the first problem in err, the running configuration untouched). Otherwise apply the difference
  * (unchanged hints untouched, changed ones set, removed ones removed, endpoints and lists set, the ones

@@ -314,7 +314,7 @@ static int check_call(const struct sippres_call *c)
 {
 	if (!c)
 		return 0;
-	if (c->size < SIPPRES__CALL_V1_SIZE)
+	if (sippres__check_size(c->size, SIPPRES__CALL_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	return 0;
 }
@@ -403,7 +403,7 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
 
 	if (!out)
 		return SIPPRES_E_INVAL;
-	if (ctx && ctx->bodies && content_type && in && out->size < BODY_V1_SIZE)
+	if (ctx && ctx->bodies && content_type && in && sippres__check_size(out->size, BODY_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	r = render_checks(ctx, content_type, in, false, &t);
 	if (r < 0)
@@ -461,8 +461,8 @@ SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, u
 	char digits[20];
 	size_t k, head, tail, need;
 
-	if (!body || !buf || !ret_len || body->size < BODY_V1_SIZE || !body->data || body->version_len == 0 ||
-	    body->version_len > 10 || body->version_offset > body->len ||
+	if (!body || !buf || !ret_len || sippres__check_size(body->size, BODY_V1_SIZE) < 0 || !body->data ||
+	    body->version_len == 0 || body->version_len > 10 || body->version_offset > body->len ||
 	    body->version_len > body->len - body->version_offset)
 		return SIPPRES_E_INVAL;
 	k = sippres__dec(digits, version);

@@ -252,7 +252,7 @@ SIPPRES_EXPORT int sippres_publish(struct sippres_ctx *ctx, const struct sippres
 	e = sippres__check_struct(req, REQ_V1_SIZE, sizeof(*req));
 	if (e < 0)
 		return e;
-	if (res->size < RES_V1_SIZE)
+	if (sippres__check_size(res->size, RES_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	if (!field_ok(req->endpoint) || !field_ok(req->resource) || !field_ok(req->event) || !field_ok(req->if_match) ||
 	    !field_ok(req->content_type) || (req->body_len && !req->body))
@@ -336,7 +336,7 @@ SIPPRES_EXPORT int sippres_publication_get_info(struct sippres_ctx *ctx, const s
 
 	if (!ctx || !p || !info)
 		return SIPPRES_E_INVAL;
-	if (info->size < INFO_V1_SIZE)
+	if (sippres__check_size(info->size, INFO_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	memset(&i, 0, sizeof(i));
 	i.size = sizeof(i);

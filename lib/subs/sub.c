@@ -94,12 +94,11 @@ static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 		sippres__rls_free(ctx, s->rls);
 		s->rls = NULL;
 	}
-	sippres__sub_unqueue(ss, s);
 	sippres__map_remove(&ss->dialogs, &s->node);
 	sippres__dlist_remove(&ss->all, &s->all_node);
 	ss->count--;
 	s->ep->nsubs--;
-	sippres__free(ctx, s);
+	sippres__sub_release(ctx, s);
 }
 
 void sippres__sub_end(struct sippres_ctx *ctx, struct sippres_sub *s)
@@ -181,7 +180,7 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 
 	if (!ctx || !s || !res)
 		return SIPPRES_E_INVAL;
-	if (res->size < RES_V1_SIZE)
+	if (sippres__check_size(res->size, RES_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
@@ -303,7 +302,7 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
 
 	if (!ctx || !s || !info)
 		return SIPPRES_E_INVAL;
-	if (info->size < INFO_V1_SIZE)
+	if (sippres__check_size(info->size, INFO_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	memset(&i, 0, sizeof(i));
 	i.size = sizeof(i);

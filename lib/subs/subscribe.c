@@ -308,7 +308,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	r = sippres__check_struct(req, REQ_V1_SIZE, sizeof(*req));
 	if (r < 0)
 		return r;
-	if (res->size < RES_V1_SIZE)
+	if (sippres__check_size(res->size, RES_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
