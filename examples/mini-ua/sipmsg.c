@@ -1090,6 +1090,17 @@ static bool uri_plain(const char *u)
 
 #define PUTS(o, s) ((o) = stpcpy((o), (s)))
 
+/* "name: v\r\n", nothing when v is NULL */
+static char *put_header(char *o, const char *name, const char *v)
+{
+	if (!v)
+		return o;
+	o = stpcpy(o, name);
+	o = stpcpy(o, ": ");
+	o = stpcpy(o, v);
+	return stpcpy(o, "\r\n");
+}
+
 /* The NOTIFY written directly, byte for byte what the libosip2 builder
  * writes for the same fields (test-mini-ua compares them): a fan-out builds
  * one per subscriber, and the libosip2 way costs some fifty allocations. */
@@ -1137,23 +1148,10 @@ static char *build_notify_direct(const struct notify_out *n, size_t *len)
 	PUTS(o, "\r\nSubscription-State: ");
 	PUTS(o, n->subscription_state);
 	PUTS(o, "\r\n");
-	if (n->allow_events) {
-		PUTS(o, "Allow-Events: ");
-		PUTS(o, n->allow_events);
-		PUTS(o, "\r\n");
-	}
-	if (n->require_eventlist)
-		PUTS(o, "Require: eventlist\r\n");
-	if (n->user_agent) {
-		PUTS(o, "User-Agent: ");
-		PUTS(o, n->user_agent);
-		PUTS(o, "\r\n");
-	}
-	if (n->content_type) {
-		PUTS(o, "Content-Type: ");
-		PUTS(o, n->content_type);
-		PUTS(o, "\r\n");
-	}
+	o = put_header(o, "Allow-Events", n->allow_events);
+	o = put_header(o, "Require", n->require_eventlist ? "eventlist" : NULL);
+	o = put_header(o, "User-Agent", n->user_agent);
+	o = put_header(o, "Content-Type", n->content_type);
 	PUTS(o, "Content-Length: ");
 	PUTS(o, cl);
 	PUTS(o, "\r\n\r\n");
