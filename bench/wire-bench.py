@@ -78,6 +78,11 @@ class Mini:
             for p in range(m):
                 f.write('exten => p%d,hint,Dialog/p%d,Publish:p%d\n' % (p, p, p))
         with open(os.path.join(self.dir, 'pjsip.conf'), 'w') as f:
+            # the load generator is one address and one endpoint for all its subscribers, as a proxy in
+            # front of the server would be: the mini UA's per-source, per-endpoint and rate limits (which
+            # Kamailio's config has no counterpart of) are lifted, as docs/mini-ua.md shows for that case
+            f.write('[global]\ntype=global\nmax_subscriptions=0\nmax_subscriptions_per_endpoint=0\n'
+                    'max_subscriptions_per_source=0\nrate_per_source=0\n\n')
             f.write('[anonymous]\ntype=endpoint\ncontext=default\n\n[pub]\ntype=endpoint\ncontext=default\n\n')
             for p in range(m):
                 f.write('[p%d]\ntype=inbound-publication\nendpoint=pub\nevent_presence=yes\nevent_dialog=yes\n\n' % p)

@@ -227,6 +227,8 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 			ua->outq_cap = cap;
 		}
 		x->queued = true;
+		if (!x->unproven && ua->inflight + (ua->outq_len - ua->outq_head) >= UA_INFLIGHT_MAX)
+			ntx_hold(&ua->ntx, x); /* waits for room: no retransmission timer until it goes out */
 		ua->outq[ua->outq_len++] = x;
 	}
 	return 0;
@@ -295,23 +297,29 @@ static void inbox_run(struct ua *ua)
 	ua->inbox_running = false;
 }
 
-/* The queue's entries from i on wait for answers to the ones in flight. */
+/* The queue's entries from i on wait for answers to the ones in flight: the
+ * next flush starts at i (moved to the front only once half the queue is
+ * behind it, so that a long wait costs no scan per flush). */
 static void keep_unsent(struct ua *ua, size_t i)
 {
-	size_t n = 0;
-
-	for (; i < ua->outq_len; i++) {
-		if (ua->outq[i])
-			ua->outq[n++] = ua->outq[i];
+	if (i >= ua->outq_len) {
+		ua->outq_len = ua->outq_head = 0;
+		return;
 	}
-	ua->outq_len = n;
+	if (i > ua->outq_len / 2) {
+		memmove(ua->outq, ua->outq + i, (ua->outq_len - i) * sizeof(*ua->outq));
+		ua->outq_len -= i;
+		i = 0;
+	}
+	ua->outq_head = i;
 }
 
 void ua_flush(struct ua *ua)
 {
 	struct mmsghdr msgs[64];
 	struct iovec iov[64];
-	size_t i = 0;
+	size_t i = ua->outq_head;
+	uint64_t now = 0;
 
 	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
 	if (ua_verbosity >= 2) {
@@ -324,8 +332,10 @@ void ua_flush(struct ua *ua)
 			x->queued = false;
 			x->inflight = true;
 			ua->inflight++;
+			if (x->held)
+				ntx_release(&ua->ntx, x, ua_now_mono_ms());
 			ua_send(ua, x->data, x->len, &x->dst);
-			if ((i & 63) == 63)
+			if ((i & 63) == 63 && ua->inflight < UA_INFLIGHT_MAX)
 				inbox_fill(ua);
 		}
 		keep_unsent(ua, i);
@@ -345,6 +355,11 @@ void ua_flush(struct ua *ua)
 			x->queued = false;
 			x->inflight = true;
 			ua->inflight++;
+			if (x->held) {
+				if (!now)
+					now = ua_now_mono_ms();
+				ntx_release(&ua->ntx, x, now);
+			}
 			iov[n].iov_base = x->data;
 			iov[n].iov_len = x->len;
 			memset(&msgs[n], 0, sizeof(msgs[n]));
@@ -369,8 +384,9 @@ void ua_flush(struct ua *ua)
 			ua->tx += (unsigned)sent;
 			off += (unsigned)sent;
 		}
-		/* the 200s of the first NOTIFYs are read while the rest go out */
-		if (i < ua->outq_len)
+		/* the 200s of the first NOTIFYs are read while the rest go out (not when the
+		 * rest waits for them: the loop reads them then, many per system call) */
+		if (i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX)
 			inbox_fill(ua);
 	}
 	keep_unsent(ua, i);
@@ -386,7 +402,7 @@ static void unqueue(struct ua *ua, struct ntx *x)
 	}
 	if (!x->queued)
 		return;
-	for (size_t i = 0; i < ua->outq_len; i++) {
+	for (size_t i = ua->outq_head; i < ua->outq_len; i++) {
 		if (ua->outq[i] == x)
 			ua->outq[i] = NULL;
 	}
@@ -968,7 +984,7 @@ static void release_held(struct ua *ua, const struct ua_addr *dst)
 	for (size_t i = 0; i < ua->ntx.heap_len; i++) {
 		struct ntx *x = ua->ntx.heap[i];
 
-		if (!x->held || !addr_equal(&x->dst, dst))
+		if (!x->held || x->queued || !addr_equal(&x->dst, dst)) /* queued: held for room, sent by ua_flush */
 			continue;
 		if (n == cap) {
 			struct ntx **nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));

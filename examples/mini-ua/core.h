@@ -74,6 +74,7 @@ struct ua {
 	 * reuse a CSeq that went out */
 	struct ntx **outq;
 	size_t outq_len, outq_cap;
+	size_t outq_head;          /* the first entry not sent yet (the ones before it went out) */
 	bool in_batch;             /* a batch of datagrams is being read: one ua_flush after it */
 	size_t inflight;           /* NOTIFYs sent and not answered yet (at most UA_INFLIGHT_MAX) */
 	bool quit;
