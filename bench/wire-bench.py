@@ -277,7 +277,7 @@ def main():
         for ev in events:
             print('\n%s, N=%d subscribers x M=%d presentities, K=%d, %d rounds (median [min-max])'
                   % (ev, args.n, args.m, args.k, args.rounds))
-            print('%-45s' % 'metric' + ''.join('%26s' % n for n in names) + ('%10s' % 'ratio' if len(names) == 2 else ''))
+            print('%-45s' % 'metric' + ''.join('%32s' % n for n in names) + ('%10s' % 'ratio' if len(names) == 2 else ''))
             for key, phase, field, label in METRICS:
                 cells, meds = [], []
                 for n in names:
@@ -295,7 +295,7 @@ def main():
                     ratio = meds[0] / meds[1]
                 line = '%-45s' % label
                 for c in cells:
-                    line += '%26s' % ('%.4g [%.4g-%.4g]' % c if c[0] != '' else '-')
+                    line += '%32s' % ('%.4g [%.4g-%.4g]' % c if c[0] != '' else '-')
                 if ratio != '':
                     line += '%10.3g' % ratio
                 print(line)
