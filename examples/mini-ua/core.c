@@ -332,8 +332,11 @@ void ua_flush(struct ua *ua)
 			x->queued = false;
 			x->inflight = true;
 			ua->inflight++;
+			/* timers E and F from its real first transmission */
 			if (x->held)
 				ntx_release(&ua->ntx, x, ua_now_mono_ms());
+			else
+				ntx_sent(&ua->ntx, x, ua_now_mono_ms());
 			ua_send(ua, x->data, x->len, &x->dst);
 			if ((i & 63) == 63 && ua->inflight < UA_INFLIGHT_MAX)
 				inbox_fill(ua);
@@ -355,11 +358,13 @@ void ua_flush(struct ua *ua)
 			x->queued = false;
 			x->inflight = true;
 			ua->inflight++;
-			if (x->held) {
-				if (!now)
-					now = ua_now_mono_ms();
+			/* timers E and F from its real first transmission */
+			if (!now)
+				now = ua_now_mono_ms();
+			if (x->held)
 				ntx_release(&ua->ntx, x, now);
-			}
+			else
+				ntx_sent(&ua->ntx, x, now);
 			iov[n].iov_base = x->data;
 			iov[n].iov_len = x->len;
 			memset(&msgs[n], 0, sizeof(msgs[n]));
@@ -1117,6 +1122,7 @@ void ua_recv_all(struct ua *ua, int max, bool (*fn)(void *arg, const char *buf, 
 void ua_run_timers(struct ua *ua)
 {
 	uint64_t mono = ua_now_mono_ms(), wall, deadline;
+	unsigned long sent = 0;
 	struct ntx *x;
 	int guard = 0;
 
@@ -1152,8 +1158,11 @@ void ua_run_timers(struct ua *ua)
 			       x->publish ? x->local_tag : x->call_id, x->cseq);
 			ua_send(ua, x->data, x->len, &x->dst);
 			ntx_fired(&ua->ntx, x, mono);
+			if ((++sent & 63) == 0)
+				inbox_fill(ua); /* a burst of retransmissions reads the socket as it goes, as ua_flush() */
 		}
 	}
+	inbox_run(ua);
 	stx_expire(&ua->stx, mono);
 	outpub_run_timers(ua, mono);
 	/* the library: queued NOTIFYs, expiry; handle_timeout may schedule more that are due at once */
