@@ -854,10 +854,11 @@ int main(int argc, char **argv)
 	g.timeout = 60;
 	g.event = "presence";
 	g.label = "server";
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!v)
-			usage();
+	if (argc % 2 == 0)
+		usage(); /* options come in pairs */
+	for (int i = 1; i + 1 < argc; i += 2) {
+		const char *a = argv[i], *v = argv[i + 1];
+
 		if (!strcmp(a, "--server"))
 			server = v;
 		else if (!strcmp(a, "--server-pid"))
@@ -880,7 +881,6 @@ int main(int argc, char **argv)
 			g.label = v;
 		else
 			usage();
-		i++;
 	}
 	if (!server || g.n < 1 || g.m < 1 || g.k < 0 || g.nsock < 1 || g.nsock > 256 || g.window < 1 ||
 	    (long)g.n * g.m > 2000000 || g.timeout <= 0 || g.timeout > 600)
