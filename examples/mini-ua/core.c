@@ -1093,7 +1093,7 @@ void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_
 		}
 		return;
 	}
-	if (sip_parse(buf, len, &in, err, sizeof(err)) < 0) {
+	if (sip_parse_notifier(buf, len, &in, err, sizeof(err)) < 0) {
 		ua->dropped++;
 		addr_format(src, a, sizeof(a));
 		ua_log(LOG_DEBUG, "dropped a datagram of %zu bytes from %s: %s", len, a, err);

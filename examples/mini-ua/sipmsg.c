@@ -353,6 +353,14 @@ static int headers_only(const char *buf, size_t len, struct sbuf *out, char *cl,
 	return out->oom ? -1 : 0;
 }
 
+int sip_parse_notifier(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen)
+{
+	memset(in, 0, sizeof(*in));
+	if (len > 0 && !memchr(buf, '\0', len) && fast_response(buf, len, in))
+		return 0;
+	return sip_parse(buf, len, in, err, errlen);
+}
+
 int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen)
 {
 	osip_message_t *m = NULL;
@@ -368,9 +376,6 @@ int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t 
 		snprintf(err, errlen, "empty or binary datagram");
 		return -1;
 	}
-	if (fast_response(buf, len, in))
-		return 0;
-	memset(in, 0, sizeof(*in));
 	sbuf_init(&keep);
 	if (header_caps(buf, len, &keep, &over) < 0) {
 		sbuf_free(&keep);

@@ -103,6 +103,10 @@ struct sip_in {
 /* Parse and check the mandatory headers (Via, From, To, Call-ID, CSeq whose
  * method matches). Returns 0, or -1 with a reason in err (message dropped). */
 int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen);
+/* sip_parse for the notifier: a plain answer to one of its NOTIFYs is read by
+ * hand, with msg NULL (only branch, CSeq, Call-ID and status set); anything
+ * else as sip_parse. Callers must not use msg of a NOTIFY response. */
+int sip_parse_notifier(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen);
 void sip_in_free(struct sip_in *in);
 
 /* The facts of a SUBSCRIBE for the library. Strings owned by the struct. */
