@@ -854,11 +854,10 @@ int main(int argc, char **argv)
 	g.timeout = 60;
 	g.event = "presence";
 	g.label = "server";
-	if (argc % 2 == 0)
-		usage(); /* options come in pairs */
-	for (int i = 1; i + 1 < argc; i += 2) {
-		const char *a = argv[i], *v = argv[i + 1];
-
+	for (int i = 1; i < argc; i += 2) { /* every option takes a value */
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!v)
+			usage();
 		if (!strcmp(a, "--server"))
 			server = v;
 		else if (!strcmp(a, "--server-pid"))
