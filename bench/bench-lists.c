@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 	if (csv)
 		fclose(csv);
 	{
-		int members = sizes[0];
+		int members = 100; /* the burst: a 100-member list */
 	/* a burst: every member changes once within 50 ms */
 	for (int batched = 0; batched < 2; batched++) {
 		struct sippres_sub *s;

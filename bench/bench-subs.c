@@ -5,7 +5,8 @@
  *     bodies per second delivered to a no-op callback, against a baseline that
  *     renders every subscriber's body on its own (sippres_body_render per
  *     subscriber) in the same run.
- * Usage: bench-subs [subscriptions] [fanout-subscribers] */
+ * Usage: bench-subs [--sizes N,N,...] [--fanout N,N,...] [--csv-create FILE] [--csv-fanout FILE]
+ *        bench-subs SUBSCRIPTIONS FANOUT-SUBSCRIBERS */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,16 @@ static struct sippres_ctx *make_ctx(struct counter *c)
 {
 	static struct sippres_allocator a;
 	struct sippres_config cfg = {.size = sizeof(cfg)};
+	struct sippres_callbacks cb0 = {.size = sizeof(cb0), .notify = noop_notify};
+	struct sippres_endpoint ep0 = {.size = sizeof(ep0), .context = "default"};
+	struct sippres_ctx *ctx0;
+
+	if (!c) { /* the default allocator */
+		if (sippres_ctx_new(NULL, &cb0, NULL, &ctx0) < 0)
+			exit(1);
+		sippres_endpoint_set(ctx0, "phone", &ep0);
+		return ctx0;
+	}
 	struct sippres_callbacks cb = {.size = sizeof(cb), .notify = noop_notify};
 	struct sippres_endpoint ep = {.size = sizeof(ep), .context = "default"};
 	struct sippres_ctx *ctx;
@@ -176,58 +187,88 @@ static int subscribe(struct sippres_ctx *ctx, const char *exten, long i, const c
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Hints 10000.. with one device and one presence provider each */
+static char (*make_hints(struct sippres_ctx *ctx, long nhints))[16]
 {
-	long nsubs = argc > 1 ? atol(argv[1]) : 1000000;
-	long fan = argc > 2 ? atol(argv[2]) : 10000;
+	char (*names)[16] = malloc((size_t)nhints * 16), value[64];
+
+	if (nhints > 100000000)
+		exit(1);
+
+	for (long h = 0; h < nhints; h++) {
+		snprintf(names[h], 16, "%ld", (10000 + h) % 1000000000);
+		snprintf(value, sizeof(value), "PJSIP/u%ld,CustomPresence:u%ld", h, h);
+		sippres_hint_set(ctx, "default", names[h], value, NULL);
+	}
+	sippres_ctx_handle_timeout(ctx, 1);
+	return names;
+}
+
+/* nsubs subscriptions on nsubs / 100 hints, half presence, half dialog.
+ * Memory with the counting allocator; time in a second context with the
+ * default allocator (the counting one adds a header to every block). */
+static int create_run(long nsubs, FILE *csv)
+{
 	long nhints = nsubs / 100 > 0 ? nsubs / 100 : 1;
 	struct counter c = {0};
 	struct sippres_ctx *ctx = make_ctx(&c);
-	char exten[32], value[64];
-	long long before;
-	double t0, t1;
+	char (*names)[16] = make_hints(ctx, nhints);
+	long long before = c.live_bytes;
+	double t0, t1, create_s, per_sub, init_s, free_s;
 
-	/* 1. memory and creation time */
-	for (long h = 0; h < nhints; h++) {
-		snprintf(exten, sizeof(exten), "%ld", 10000 + h);
-		snprintf(value, sizeof(value), "PJSIP/u%ld,CustomPresence:u%ld", h, h);
-		sippres_hint_set(ctx, "default", exten, value, NULL);
-	}
-	sippres_ctx_handle_timeout(ctx, 1);
-	before = c.live_bytes;
-	t0 = now_s();
 	for (long i = 0; i < nsubs; i++) {
-		snprintf(exten, sizeof(exten), "%ld", 10000 + i % nhints);
-		if (subscribe(ctx, exten, i, i % 2 ? "dialog" : "presence", 1000) < 0) {
+		if (subscribe(ctx, names[i % nhints], i, i % 2 ? "dialog" : "presence", 1000) < 0) {
 			fprintf(stderr, "subscribe %ld failed\n", i);
 			return 1;
 		}
 	}
-	t1 = now_s();
-	printf("subscriptions: %ld on %ld hints\n", nsubs, nhints);
-	printf("create: %.2f s (%.0f subscriptions/s)\n", t1 - t0, (double)nsubs / (t1 - t0));
-	printf("memory per subscription (library side, malloc chunks): %.0f bytes\n",
-	       (double)(c.live_bytes - before) / (double)nsubs);
+	per_sub = (double)(c.live_bytes - before) / (double)nsubs;
+	sippres_ctx_free(ctx);
+	free(names);
+	if (c.live_bytes != 0) {
+		fprintf(stderr, "leftover bytes %lld\n", c.live_bytes);
+		return 1;
+	}
+
+	ctx = make_ctx(NULL);
+	names = make_hints(ctx, nhints);
 	t0 = now_s();
-	notified = 0;
-	sippres_ctx_handle_timeout(ctx, 1000); /* the initial NOTIFYs */
+	for (long i = 0; i < nsubs; i++) {
+		if (subscribe(ctx, names[i % nhints], i, i % 2 ? "dialog" : "presence", 1000) < 0)
+			return 1;
+	}
 	t1 = now_s();
-	printf("initial NOTIFYs: %lld in %.2f s (%.0f/s)\n", notified, t1 - t0, (double)notified / (t1 - t0));
+	create_s = t1 - t0;
+	notified = 0;
+	t0 = now_s();
+	sippres_ctx_handle_timeout(ctx, 1000); /* the initial NOTIFYs */
+	init_s = now_s() - t0;
 	t0 = now_s();
 	sippres_ctx_free(ctx);
-	printf("free: %.2f s, leftover bytes %lld\n", now_s() - t0, c.live_bytes);
+	free_s = now_s() - t0;
+	free(names);
+	printf("%10ld %10ld %9.3f %12.0f %9.0f %12.0f %8.3f\n", nsubs, nhints, create_s, (double)nsubs / create_s, per_sub,
+	       (double)notified / init_s, free_s);
+	if (csv)
+		fprintf(csv, "%ld,%ld,%.4f,%.0f,%.1f,%.0f,%.4f\n", nsubs, nhints, create_s, (double)nsubs / create_s, per_sub,
+		        (double)notified / init_s, free_s);
+	return 0;
+}
 
-	/* 2. fan-out */
+/* One device change with fan subscribers on the hint, NOTIFY bodies per
+ * second to a no-op callback; baseline: every subscriber's body rendered on
+ * its own with sippres_body_render(). */
+static void fanout_run(long fan, FILE *csv)
+{
 	for (int pass = 0; pass < 2; pass++) {
 		const char *event = pass ? "dialog" : "presence";
 		const char *ctype = pass ? "application/dialog-info+xml" : "application/pidf+xml";
-		struct counter c2 = {0};
-		struct sippres_ctx *fx = make_ctx(&c2);
+		struct sippres_ctx *fx = make_ctx(NULL);
 		struct sippres_body_input in = {.size = sizeof(in), .exten = "1000", .local_uri = "sip:1000@192.0.2.10:5060",
 		                                .remote_uri = "sip:100001@192.0.2.20"};
 		struct sippres_body body = {.size = sizeof(body)};
-		long rounds = 50;
-		double engine, naive;
+		long rounds = 500000 / fan > 2 ? 500000 / fan : 2;
+		double t0, t1, engine, naive;
 
 		sippres_hint_set(fx, "default", "1000", "PJSIP/alice,CustomPresence:alice", NULL);
 		for (long i = 0; i < fan; i++)
@@ -239,7 +280,6 @@ int main(int argc, char **argv)
 			sippres_device_state_set(fx, "PJSIP/alice", k % 2 ? SIPPRES_DEVICE_NOT_INUSE : SIPPRES_DEVICE_INUSE);
 		t1 = now_s();
 		engine = (double)notified / (t1 - t0);
-		/* baseline: every subscriber's body rendered on its own */
 		t0 = now_s();
 		for (long k = 0; k < rounds; k++) {
 			for (long i = 0; i < fan; i++) {
@@ -251,9 +291,67 @@ int main(int argc, char **argv)
 		}
 		t1 = now_s();
 		naive = (double)(rounds * fan) / (t1 - t0);
-		printf("fan-out %s, %ld subscribers: %.0f NOTIFY bodies/s; baseline (render per subscriber) %.0f/s; ratio %.1fx\n",
-		       ctype, fan, engine, naive, engine / naive);
+		printf("%-28s %8ld %14.0f %9.1f %14.0f %7.1fx\n", ctype, fan, engine, 1e9 / engine, naive, engine / naive);
+		if (csv)
+			fprintf(csv, "%s,%ld,%.0f,%.2f,%.0f,%.2f\n", event, fan, engine, 1e9 / engine, naive, engine / naive);
 		sippres_ctx_free(fx);
 	}
+}
+
+static int parse_list(const char *s, long *out, int max)
+{
+	int n = 0;
+
+	while (*s && n < max) {
+		char *e;
+		out[n++] = strtol(s, &e, 10);
+		s = *e == ',' ? e + 1 : e;
+		if (e == s && *s)
+			break;
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	long sizes[16] = {1000000}, fans[16] = {10000};
+	int nsizes = 1, nfans = 1;
+	FILE *ccsv = NULL, *fcsv = NULL;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--sizes") == 0)
+			nsizes = parse_list(argv[i + 1], sizes, 16);
+		else if (strcmp(argv[i], "--fanout") == 0)
+			nfans = parse_list(argv[i + 1], fans, 16);
+		else if (strcmp(argv[i], "--csv-create") == 0)
+			ccsv = fopen(argv[i + 1], "w");
+		else if (strcmp(argv[i], "--csv-fanout") == 0)
+			fcsv = fopen(argv[i + 1], "w");
+	}
+	if (argc == 3 && argv[1][0] != '-') { /* the old form: bench-subs SUBSCRIPTIONS FANOUT */
+		sizes[0] = atol(argv[1]);
+		fans[0] = atol(argv[2]);
+	}
+	printf("subscriptions (sippres_subscribe, realistic strings, half presence/PIDF, half dialog), 1 per 100 on a hint;\n"
+	       "memory: library-side malloc chunks per subscription; times: CPU time\n");
+	printf("%10s %10s %9s %12s %9s %12s %8s\n", "subs", "hints", "create s", "subs/s", "B/sub", "init NOTIFY/s",
+	       "free s");
+	if (ccsv)
+		fprintf(ccsv, "subscriptions,hints,create_s,subs_per_s,bytes_per_sub,initial_notifies_per_s,free_s\n");
+	for (int k = 0; k < nsizes; k++) {
+		if (create_run(sizes[k], ccsv) != 0)
+			return 1;
+	}
+	printf("\nfan-out: one device change, N subscribers on the hint, NOTIFYs to a no-op callback;\n"
+	       "baseline: every subscriber's body rendered on its own (sippres_body_render)\n");
+	printf("%-28s %8s %14s %9s %14s %8s\n", "type", "N", "NOTIFY/s", "ns each", "baseline/s", "ratio");
+	if (fcsv)
+		fprintf(fcsv, "event,subscribers,notifies_per_s,ns_per_notify,baseline_per_s,ratio\n");
+	for (int k = 0; k < nfans; k++)
+		fanout_run(fans[k], fcsv);
+	if (ccsv)
+		fclose(ccsv);
+	if (fcsv)
+		fclose(fcsv);
 	return body_bytes == 0;
 }

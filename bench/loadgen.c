@@ -816,10 +816,10 @@ static void report(void)
 	for (int p = 0; p < PH_COUNT; p++) {
 		struct phase_stat *s = &g.st[p];
 		double secs = s->t1 - s->t0, srv = s->srv_cpu1 - s->srv_cpu0, cli = s->cli_cpu1 - s->cli_cpu0;
-		printf(", \"%s\": {\"count\": %ld, \"seconds\": %.4f, \"rate\": %.1f, \"server_cpu_s\": %.3f, "
+		printf(", \"%s\": {\"start_monotonic\": %.4f, \"count\": %ld, \"seconds\": %.4f, \"rate\": %.1f, \"server_cpu_s\": %.3f, "
 		       "\"client_cpu_s\": %.3f, \"server_cpu_us_per_item\": %.2f, \"drops\": %ld, \"retransmits_sent\": %ld, "
 		       "\"duplicates_received\": %ld, \"extra\": %ld, \"errors\": %ld",
-		       phase_names[p], s->count, secs, secs > 0 ? (double)s->count / secs : 0.0, srv, cli,
+		       phase_names[p], s->t0, s->count, secs, secs > 0 ? (double)s->count / secs : 0.0, srv, cli,
 		       s->count ? srv * 1e6 / (double)s->count : 0.0, s->drops1 - s->drops0, s->rtx_out, s->dup_in, s->extra,
 		       s->errors);
 		if (s->nlat) {

@@ -78,6 +78,11 @@ class Mini:
             for p in range(m):
                 f.write('exten => p%d,hint,Dialog/p%d,Publish:p%d\n' % (p, p, p))
         with open(os.path.join(self.dir, 'pjsip.conf'), 'w') as f:
+            # the load generator is one address and one endpoint for all its subscribers, as a proxy in
+            # front of the server would be: the mini UA's per-source, per-endpoint and rate limits (which
+            # Kamailio's config has no counterpart of) are lifted, as docs/mini-ua.md shows for that case
+            f.write('[global]\ntype=global\nmax_subscriptions=0\nmax_subscriptions_per_endpoint=0\n'
+                    'max_subscriptions_per_source=0\nrate_per_source=0\n\n')
             f.write('[anonymous]\ntype=endpoint\ncontext=default\n\n[pub]\ntype=endpoint\ncontext=default\n\n')
             for p in range(m):
                 f.write('[p%d]\ntype=inbound-publication\nendpoint=pub\nevent_presence=yes\nevent_dialog=yes\n\n' % p)
@@ -208,6 +213,17 @@ def main():
         raise SystemExit('no %s: build first (meson compile -C %s)' % (loadgen, args.build))
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix='wire-bench-')
+    # a copy of the binaries, so that a rebuild while this runs changes nothing
+    snap = os.path.join(work, 'bin')
+    os.makedirs(os.path.join(snap, 'examples'))
+    os.makedirs(os.path.join(snap, 'bench'))
+    for f in os.listdir(args.build):
+        if f.startswith('libsippresence.so') and not os.path.isdir(os.path.join(args.build, f)):
+            shutil.copy2(os.path.join(args.build, f), snap, follow_symlinks=True)
+    shutil.copy2(os.path.join(args.build, 'examples', 'sippres-mini-ua'), os.path.join(snap, 'examples'))
+    shutil.copy2(loadgen, os.path.join(snap, 'bench'))
+    loadgen = os.path.join(snap, 'bench', 'sippres-loadgen')
+    args.build = snap
     servers = []
     for s in args.servers.split(','):
         if s == 'mini':
@@ -261,7 +277,7 @@ def main():
         for ev in events:
             print('\n%s, N=%d subscribers x M=%d presentities, K=%d, %d rounds (median [min-max])'
                   % (ev, args.n, args.m, args.k, args.rounds))
-            print('%-45s' % 'metric' + ''.join('%26s' % n for n in names) + ('%10s' % 'ratio' if len(names) == 2 else ''))
+            print('%-45s' % 'metric' + ''.join('%32s' % n for n in names) + ('%10s' % 'ratio' if len(names) == 2 else ''))
             for key, phase, field, label in METRICS:
                 cells, meds = [], []
                 for n in names:
@@ -279,7 +295,7 @@ def main():
                     ratio = meds[0] / meds[1]
                 line = '%-45s' % label
                 for c in cells:
-                    line += '%26s' % ('%.4g [%.4g-%.4g]' % c if c[0] != '' else '-')
+                    line += '%32s' % ('%.4g [%.4g-%.4g]' % c if c[0] != '' else '-')
                 if ratio != '':
                     line += '%10.3g' % ratio
                 print(line)

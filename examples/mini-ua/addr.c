@@ -217,15 +217,36 @@ int ua_sendto(int fd, const char *data, size_t len, const struct ua_addr *dst)
 void ua_recv_batch(int fd, int max, bool (*fn)(void *arg, const char *buf, size_t len, const struct ua_addr *src),
                    void *arg)
 {
-	static char buf[65536];
+	/* up to RECV_BATCH datagrams per recvmmsg: one system call, not one each */
+	enum { RECV_BATCH = 32 };
+	static char bufs[RECV_BATCH][65536];
+	struct mmsghdr msgs[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	struct ua_addr src[RECV_BATCH];
 
-	for (int k = 0; k < max; k++) {
-		struct ua_addr src;
-		ssize_t r;
+	for (int k = 0; k < max;) {
+		int want = max - k < RECV_BATCH ? max - k : RECV_BATCH, r;
 
-		src.len = sizeof(src.ss);
-		r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&src.ss, &src.len);
-		if (r < 0 || !fn(arg, buf, (size_t)r, &src))
-			break;
+		for (int i = 0; i < want; i++) {
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = sizeof(bufs[i]);
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			src[i].len = sizeof(src[i].ss);
+			msgs[i].msg_hdr.msg_name = &src[i].ss;
+			msgs[i].msg_hdr.msg_namelen = src[i].len;
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		r = recvmmsg(fd, msgs, (unsigned)want, MSG_DONTWAIT, NULL);
+		if (r <= 0)
+			return;
+		for (int i = 0; i < r; i++) {
+			src[i].len = msgs[i].msg_hdr.msg_namelen;
+			if (!fn(arg, bufs[i], msgs[i].msg_len, &src[i]))
+				return;
+		}
+		k += r;
+		if (r < want)
+			return; /* the socket is empty */
 	}
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <osipparser2/osip_port.h>
@@ -250,6 +251,8 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 			ua->outq_cap = cap;
 		}
 		x->queued = true;
+		if (!x->unproven && ua->inflight + (ua->outq_len - ua->outq_head) >= UA_INFLIGHT_MAX)
+			ntx_hold(&ua->ntx, x); /* waits for room: no retransmission timer until it goes out */
 		ua->outq[ua->outq_len++] = x;
 	}
 	return 0;
@@ -318,30 +321,126 @@ static void inbox_run(struct ua *ua)
 	ua->inbox_running = false;
 }
 
+/* The queue's entries from i on wait for answers to the ones in flight: the
+ * next flush starts at i (moved to the front only once half the queue is
+ * behind it, so that a long wait costs no scan per flush). */
+static void keep_unsent(struct ua *ua, size_t i)
+{
+	if (i >= ua->outq_len) {
+		ua->outq_len = ua->outq_head = 0;
+		return;
+	}
+	if (i > ua->outq_len / 2) {
+		memmove(ua->outq, ua->outq + i, (ua->outq_len - i) * sizeof(*ua->outq));
+		ua->outq_len -= i;
+		i = 0;
+	}
+	ua->outq_head = i;
+}
+
+/* Timers E and F of a NOTIFY from its real first transmission, now: a held one (it waited for room) starts
+ * its schedule, over a connection only timer F (RFC 3261 17.1.2.1). */
+static void ntx_start(struct ua *ua, struct ntx *x, uint64_t now)
+{
+	if (!x->held) {
+		ntx_sent(&ua->ntx, x, now);
+		return;
+	}
+	ntx_release(&ua->ntx, x, now);
+	if (x->conn_id)
+		ntx_reliable(&ua->ntx, x);
+}
+
 void ua_flush(struct ua *ua)
 {
-	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
-	for (size_t i = 0; i < ua->outq_len; i++) {
-		struct ntx *x = ua->outq[i];
+	struct mmsghdr msgs[64];
+	struct iovec iov[64];
+	size_t i = ua->outq_head;
+	uint64_t now = 0;
 
-		if (!x)
-			continue; /* finished before it was sent */
-		x->queued = false;
-		ntx_sent(&ua->ntx, x, ua_now_mono_ms()); /* timers E and F from its real first transmission */
-		send_ntx(ua, x);
-		if ((i & 63) == 63)
+	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
+	if (ua_verbosity >= 2) {
+		/* one by one, each logged */
+		for (; i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX; i++) {
+			struct ntx *x = ua->outq[i];
+
+			if (!x)
+				continue; /* finished before it was sent */
+			x->queued = false;
+			x->inflight = true;
+			ua->inflight++;
+			ntx_start(ua, x, ua_now_mono_ms());
+			send_ntx(ua, x);
+			if ((i & 63) == 63 && ua->inflight < UA_INFLIGHT_MAX)
+				inbox_fill(ua);
+		}
+		keep_unsent(ua, i);
+		inbox_run(ua);
+		return;
+	}
+	/* a fan-out queues one NOTIFY per subscriber: up to 64 per system call */
+	while (i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX) {
+		unsigned n = 0;
+		int sent;
+
+		for (; i < ua->outq_len && n < 64 && ua->inflight < UA_INFLIGHT_MAX; i++) {
+			struct ntx *x = ua->outq[i];
+
+			if (!x)
+				continue;
+			x->queued = false;
+			x->inflight = true;
+			ua->inflight++;
+			if (!now)
+				now = ua_now_mono_ms();
+			ntx_start(ua, x, now);
+			if (x->conn_id) {
+				send_ntx(ua, x); /* over its TCP or TLS connection, not the UDP socket */
+				continue;
+			}
+			iov[n].iov_base = x->data;
+			iov[n].iov_len = x->len;
+			memset(&msgs[n], 0, sizeof(msgs[n]));
+			msgs[n].msg_hdr.msg_name = &x->dst.ss;
+			msgs[n].msg_hdr.msg_namelen = x->dst.len;
+			msgs[n].msg_hdr.msg_iov = &iov[n];
+			msgs[n].msg_hdr.msg_iovlen = 1;
+			n++;
+		}
+		for (unsigned off = 0; off < n;) {
+			sent = sendmmsg(ua->fd, msgs + off, n - off, 0);
+			if (sent < 0) {
+				if (errno == EINTR)
+					continue;
+				/* the first one failed (a full queue, an unreachable
+				 * address): skip it, as sendto would have; its
+				 * retransmission timer sends it again */
+				ua_log(LOG_WARN, "sendmmsg: %s", strerror(errno));
+				off++;
+				continue;
+			}
+			ua->tx += (unsigned)sent;
+			off += (unsigned)sent;
+		}
+		/* the 200s of the first NOTIFYs are read while the rest go out (not when the
+		 * rest waits for them: the loop reads them then, many per system call) */
+		if (i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX)
 			inbox_fill(ua);
 	}
-	ua->outq_len = 0;
+	keep_unsent(ua, i);
 	inbox_run(ua);
 }
 
 /* A transaction is going away: make sure the send queue forgets it. */
 static void unqueue(struct ua *ua, struct ntx *x)
 {
+	if (x->inflight) {
+		x->inflight = false;
+		ua->inflight--;
+	}
 	if (!x->queued)
 		return;
-	for (size_t i = 0; i < ua->outq_len; i++) {
+	for (size_t i = ua->outq_head; i < ua->outq_len; i++) {
 		if (ua->outq[i] == x)
 			ua->outq[i] = NULL;
 	}
@@ -962,7 +1061,7 @@ static void release_held(struct ua *ua, const struct ua_addr *dst)
 	for (size_t i = 0; i < ua->ntx.heap_len; i++) {
 		struct ntx *x = ua->ntx.heap[i];
 
-		if (!x->held || !addr_equal(&x->dst, dst))
+		if (!x->held || x->queued || !addr_equal(&x->dst, dst)) /* queued: held for room, sent by ua_flush */
 			continue;
 		if (n == cap) {
 			struct ntx **nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
@@ -1066,7 +1165,7 @@ void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_
 		}
 		return;
 	}
-	if (sip_parse(buf, len, &in, err, sizeof(err)) < 0) {
+	if (sip_parse_notifier(buf, len, &in, err, sizeof(err)) < 0) {
 		ua->dropped++;
 		addr_format(src, a, sizeof(a));
 		ua_log(LOG_DEBUG, "dropped a datagram of %zu bytes from %s: %s", len, a, err);
@@ -1077,6 +1176,16 @@ void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_
 	else
 		on_response(ua, &in);
 	sip_in_free(&in);
+	if (!ua->in_batch)
+		ua_flush(ua);
+}
+
+void ua_recv_all(struct ua *ua, int max, bool (*fn)(void *arg, const char *buf, size_t len, const struct ua_addr *src))
+{
+	/* the NOTIFYs the batch's datagrams caused go out together after it */
+	ua->in_batch = true;
+	ua_recv_batch(ua->fd, max, fn, ua);
+	ua->in_batch = false;
 	ua_flush(ua);
 }
 
@@ -1113,6 +1222,8 @@ void ua_run_timers(struct ua *ua)
 			report(ua, call_id, tag, cseq, 408);
 			free(call_id);
 			free(tag);
+		} else if (x->queued) {
+			ntx_fired(&ua->ntx, x, mono); /* not sent yet: waiting in the queue for room */
 		} else {
 			ua->retransmits++;
 			ua_log(LOG_DEBUG, "retransmitting %s %s cseq %u", x->publish ? "PUBLISH" : "NOTIFY",

@@ -23,6 +23,11 @@ struct outpub; /* publish.c */
 struct ua_auth; /* auth.c */
 struct streams; /* transport.c */
 struct inbox_item;
+/* At most this many NOTIFYs unanswered at once; the rest of a burst waits in
+ * the send queue for answers (flow control: a burst never outruns the
+ * subscribers, so their answers do not overflow the socket and nothing is
+ * retransmitted for being late). */
+#define UA_INFLIGHT_MAX 1024
 #define UA_INBOX_MAX_BYTES (64u << 20) /* read ahead during a send burst at most this much */
 
 /* --notify-contact: where NOTIFYs may go (docs/security.md, "Reflection") */
@@ -76,6 +81,9 @@ struct ua {
 	 * reuse a CSeq that went out */
 	struct ntx **outq;
 	size_t outq_len, outq_cap;
+	size_t outq_head;          /* the first entry not sent yet (the ones before it went out) */
+	bool in_batch;             /* a batch of datagrams is being read: one ua_flush after it */
+	size_t inflight;           /* NOTIFYs sent and not answered yet (at most UA_INFLIGHT_MAX) */
 	bool quit;
 	/* issue 11: limits (limits.c), the NOTIFY target policy, the subscription being created */
 	struct limits limits;
@@ -99,6 +107,8 @@ int ua_set_limits(struct ua *ua, const struct limits_conf *c);
 /* After store_load(): the restored subscriptions get their struct ua_sub (proven, source unknown). */
 void ua_adopt_restored(struct ua *ua);
 void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src);
+/* ua_recv_batch on the server socket with ua_on_datagram-calling fn, one ua_flush at the end of the batch */
+void ua_recv_all(struct ua *ua, int max, bool (*fn)(void *arg, const char *buf, size_t len, const struct ua_addr *src));
 /* Run due timers (library, retransmissions, response cache). */
 void ua_run_timers(struct ua *ua);
 /* Milliseconds until the next timer (-1: none). */

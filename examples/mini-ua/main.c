@@ -196,7 +196,7 @@ static void remove_publications(struct ua *ua, const sigset_t *waitmask)
 			ms = (int)(deadline - now);
 		if (ppoll(&p, 1, &(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, waitmask) > 0 &&
 		    (p.revents & POLLIN))
-			ua_recv_batch(ua->fd, 256, on_datagram, ua);
+			ua_recv_all(ua, 256, on_datagram);
 		ua_run_timers(ua);
 	}
 	if (ua->outpubs_ending)
@@ -429,7 +429,7 @@ int main(int argc, char **argv)
 		if (nst)
 			streams_handle(&ua, pfd + 2 + nctl, nst);
 		if (p[0].revents & POLLIN)
-			ua_recv_batch(ua.fd, 256, on_datagram, &ua); /* a batch, then timers and control get their turn */
+			ua_recv_all(&ua, 256, on_datagram); /* a batch, then timers and control get their turn */
 		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
 			char tmp[4096];
 			ssize_t r = read(STDIN_FILENO, tmp, sizeof(tmp));

@@ -421,6 +421,32 @@ static void test_build_notify(void **state)
 	/* a URI osip cannot take */
 	n.ruri = "not a uri";
 	assert_null(sip_build_notify(&n, &len));
+	/* the direct builder writes what the libosip2 one writes */
+	{
+		static const char *const ruris[] = {"sip:alice-0x55@[::1]:5062;transport=udp", "sip:u0@127.0.0.1:39732",
+		                                    "sips:bob@example.com;ob"};
+		for (int k = 0; k < 12; k++) {
+			char *a, *b;
+			size_t la, lb;
+
+			n.ruri = ruris[k % 3];
+			n.to_tag = k % 2 ? NULL : "theirs";
+			n.content_type = k % 4 < 2 ? "application/pidf+xml" : NULL;
+			n.body_len = k % 3 == 0 ? 0 : 34;
+			n.require_eventlist = k % 5 == 0;
+			n.allow_events = k % 3 == 1 ? NULL : "presence, dialog";
+			n.user_agent = k % 2 ? "sippres-mini-ua" : NULL;
+			n.event = k % 2 ? "dialog" : "presence;id=7";
+			a = sip_build_notify(&n, &la);
+			b = sip_build_notify_osip(&n, &lb);
+			assert_non_null(a);
+			assert_non_null(b);
+			assert_int_equal(la, lb);
+			assert_memory_equal(a, b, la);
+			free(a);
+			free(b);
+		}
+	}
 }
 
 static void test_tokens(void **state)

@@ -100,10 +100,15 @@ struct sip_in {
 	const char *body;       /* the body as received (into the datagram given to sip_parse); NULL: none */
 	size_t body_len;
 	bool body_short;        /* Content-Length says more bytes than the datagram has */
+	char branch_buf[64];    /* the branch of a response read without libosip2 (msg NULL) */
 };
 /* Parse and check the mandatory headers (Via, From, To, Call-ID, CSeq whose
  * method matches). Returns 0, or -1 with a reason in err (message dropped). */
 int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen);
+/* sip_parse for the notifier: a plain answer to one of its NOTIFYs is read by
+ * hand, with msg NULL (only branch, CSeq, Call-ID and status set); anything
+ * else as sip_parse. Callers must not use msg of a NOTIFY response. */
+int sip_parse_notifier(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen);
 void sip_in_free(struct sip_in *in);
 
 /* The facts of a SUBSCRIBE for the library. Strings owned by the struct. */
@@ -190,6 +195,9 @@ struct notify_out {
 };
 /* Returns a malloc'ed NOTIFY or NULL (a field osip cannot parse, or out of memory). */
 char *sip_build_notify(const struct notify_out *n, size_t *len);
+/* The same through libosip2 (sip_build_notify takes it for fields that are
+ * not plain; the tests compare the two). */
+char *sip_build_notify_osip(const struct notify_out *n, size_t *len);
 struct publish_out {
 	const char *ruri;          /* the server_uri */
 	const char *via_sent_by;
@@ -238,6 +246,7 @@ struct ntx {
 	bool queued;               /* built, not yet sent (in ua->outq) */
 	bool unproven;             /* to an address that has not answered yet: short schedule, counted in limits */
 	bool held;                 /* not sent: waiting for its address to prove itself (or for timer F) */
+	bool inflight;             /* sent by ua_flush and counted in ua->inflight until it ends */
 	bool publish;              /* a PUBLISH of an outbound publish (call_id its Call-ID, local_tag its name) */
 	uint64_t conn_id;          /* sent over this stream connection (transport.c); 0: UDP */
 	size_t heap_index;

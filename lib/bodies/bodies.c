@@ -343,7 +343,7 @@ static int check_input(const struct sippres_body_input *in)
 }
 
 /* Render into the writer from w->len on (the prolog first); returns < 0 or 0. */
-static int render_at(struct sippres__bodies *b, struct sippres__type *t, const struct sippres_body_input *in,
+static inline int render_at(struct sippres__bodies *b, struct sippres__type *t, const struct sippres_body_input *in,
                      size_t start)
 {
 	struct sippres_xml *w = &b->xml;
@@ -372,7 +372,7 @@ static int render_at(struct sippres__bodies *b, struct sippres__type *t, const s
 }
 
 /* checked: the input comes from the library itself (already valid) */
-static int render_checks(struct sippres_ctx *ctx, const char *content_type, const struct sippres_body_input *in,
+static inline int render_checks(struct sippres_ctx *ctx, const char *content_type, const struct sippres_body_input *in,
                          bool checked, struct sippres__type **ret)
 {
 	struct sippres__bodies *b;

@@ -30,6 +30,11 @@ struct sippres_ctx {
 	struct sippres__subs *subs;     /* subscription engine (lib/subs) */
 	struct sippres__lists *lists;   /* resource list definitions (lib/lists) */
 	struct sippres__pubs *pubs;     /* publications (lib/publish) */
+	/* without a random callback: the kernel's bytes, read 256 at a time (a
+	 * list NOTIFY draws two small tokens per member; a system call each
+	 * cost more than the rest of the NOTIFY). Used bytes are zeroed. */
+	uint8_t rnd_pool[256];
+	uint16_t rnd_avail;
 };
 
 /* Allocation through the context's allocator. sippres__malloc(ctx, 0) returns NULL. */

@@ -399,7 +399,7 @@ def test_durable_before_sent():
     if subprocess.run(['strace', '-qq', '-o', os.devnull, 'true'], stderr=subprocess.DEVNULL).returncode != 0:
         raise Skip('strace cannot trace here (ptrace not allowed)')
     trace = tempfile.mktemp(prefix='miniua-strace-')
-    calls = 'trace=openat,fdatasync,syncfs,fsync,renameat,sendto'
+    calls = 'trace=openat,fdatasync,syncfs,fsync,renameat,sendto,sendmmsg'
     try:
         with env(MINIUA_WRAPPER='strace -f -qq -s 24 -e %s -o %s' % (calls, trace)), Store() as s:
             d, r = s.c.subscribe('1000', 'dialog', expires=600)
@@ -435,7 +435,9 @@ def test_durable_before_sent():
             durable |= renamed
             renamed = set()
             continue
-        m = re.match(r'sendto\(\d+, "(NOTIFY|SIP/2.0 200)', l)
+        # NOTIFYs go out in batches (sendmmsg), answers one by one (sendto)
+        m = re.match(r'sendto\(\d+, "(NOTIFY|SIP/2.0 200)', l) or \
+            re.match(r'sendmmsg\(\d+, \[\{msg_hdr=.*?iov_base="(NOTIFY)', l)
         if m:
             # in this dialog every message is preceded by a new record of its own
             sent.append((m.group(1), bool(durable) and not renamed))
