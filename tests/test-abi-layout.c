@@ -92,9 +92,10 @@ static void test_callbacks(void **state)
 		MEMBER(sippres_callbacks, persist_publication, 48, 8),
 		MEMBER(sippres_callbacks, forget_publication, 56, 8),
 		MEMBER(sippres_callbacks, publish, 64, 8),
+		MEMBER(sippres_callbacks, replicate, 72, 8),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_callbacks, 72, m);
+	CHECK_STRUCT(sippres_callbacks, 80, m);
 }
 
 static void test_diag(void **state)
@@ -461,6 +462,22 @@ static void test_conf_outbound_publish(void **state)
 	CHECK_STRUCT(sippres_conf_outbound_publish, 48, m);
 }
 
+static void test_repl_change(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_repl_change, size, 0, 8),
+		MEMBER(sippres_repl_change, kind, 8, 4),
+		MEMBER(sippres_repl_change, removed, 12, 4),
+		MEMBER(sippres_repl_change, origin, 16, 8),
+		MEMBER(sippres_repl_change, seq, 24, 8),
+		MEMBER(sippres_repl_change, key, 32, 8),
+		MEMBER(sippres_repl_change, data, 40, 8),
+		MEMBER(sippres_repl_change, len, 48, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_repl_change, 56, m);
+}
+
 static void test_error_codes(void **state)
 {
 	static const struct constant c[] = {
@@ -542,6 +559,12 @@ static void test_enums(void **state)
 		CONSTANT(SIPPRES_NOTIFY_REFRESH, 2),
 		CONSTANT(SIPPRES_NOTIFY_FINAL, 3),
 		CONSTANT(SIPPRES_NOTIFY_RESTORED, 4),
+
+		CONSTANT(SIPPRES_REPL_DEVICE, 1),
+		CONSTANT(SIPPRES_REPL_PRESENCE, 2),
+		CONSTANT(SIPPRES_REPL_SWEEP, 3),
+		CONSTANT(SIPPRES_REPL_SUBSCRIPTION, 4),
+		CONSTANT(SIPPRES_REPL_PUBLICATION, 5),
 	};
 	(void)state;
 	CHECK_CONSTANTS("enum constants", c);
@@ -569,6 +592,7 @@ static void test_macros(void **state)
 		CONSTANT(SIPPRES_DEFAULT_MAX_INSTANCES, 65536),
 		CONSTANT(SIPPRES_MAX_INCLUDE_SEARCH, 128),
 		CONSTANT(SIPPRES_AUTOHINTS_DEFAULT_MAX, 10000),
+		CONSTANT(SIPPRES_MAX_ORIGIN, 64),
 	};
 	(void)state;
 	CHECK_CONSTANTS("numeric macros", c);
@@ -599,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_publication_info),
 		cmocka_unit_test(test_outbound_publish),
 		cmocka_unit_test(test_conf_outbound_publish),
+		cmocka_unit_test(test_repl_change),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_macros),
