@@ -420,7 +420,7 @@ def scenario(n, ua):
     check(r.status == 481, 'refresh of the ended subscription: 481 (got %s)' % r.first)
 
     # -- 6. show subscriptions, then unsubscribe: final NOTIFY ------------------------
-    out, res = n.command('pjsip show subscriptions inbound', ua)
+    out, res = n.command('sippres show subscriptions', ua)
     check(res == 'OK' and len(out) == 1 and a.call_id in out[0], 'one subscription listed: %s' % out)
     r = ua.subscribe(a, 0)
     check(r.status == 200, 'unsubscribe: 200 (got %s)' % r.first)

@@ -218,9 +218,10 @@ static void test_endpoint(void **state)
 		MEMBER(sippres_endpoint, default_expiry, 44, 4),
 		MEMBER(sippres_endpoint, notify_failure_limit, 48, 4),
 		MEMBER(sippres_endpoint, max_notify_size, 52, 4),
+		MEMBER(sippres_endpoint, callerid, 56, 8),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_endpoint, 56, m);
+	CHECK_STRUCT(sippres_endpoint, 64, m);
 }
 
 static void test_subscribe_req(void **state)
@@ -313,9 +314,11 @@ static void test_sub_info(void **state)
 		MEMBER(sippres_sub_info, version, 128, 4),
 		MEMBER(sippres_sub_info, exten_state, 132, 4),
 		MEMBER(sippres_sub_info, is_list, 136, 4),
+		MEMBER(sippres_sub_info, endpoint_cid_name, 144, 8),
+		MEMBER(sippres_sub_info, endpoint_cid_number, 152, 8),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_sub_info, 144, m);
+	CHECK_STRUCT(sippres_sub_info, 160, m);
 }
 
 static void test_list(void **state)

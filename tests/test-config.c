@@ -40,7 +40,7 @@ struct io_state {
 	struct {
 		char name[64];
 		struct sippres_endpoint ep;
-		char context[64], subscribe_context[64];
+		char context[64], subscribe_context[64], callerid[64];
 	} eps[16];
 	size_t n_eps;
 	struct {
@@ -686,6 +686,7 @@ static int sink_endpoint(void *ud, const char *name, const struct sippres_endpoi
 	s->eps[s->n_eps].ep = *ep;
 	snprintf(s->eps[s->n_eps].context, 64, "%s", ep->context ? ep->context : "(null)");
 	snprintf(s->eps[s->n_eps].subscribe_context, 64, "%s", ep->subscribe_context ? ep->subscribe_context : "(null)");
+	snprintf(s->eps[s->n_eps].callerid, 64, "%s", ep->callerid ? ep->callerid : "(null)");
 	s->n_eps++;
 	if (strcmp(name, "refused") == 0) {
 		snprintf(diag->message, sizeof(diag->message), "refused by the sink");
@@ -768,8 +769,10 @@ static void test_pjsip_endpoints(void **state)
 		"sub_max_expiry=1800\n"
 		"sub_default_expiry=900\n"
 		"notify_failure_limit=3\n"
+		"callerid=\"Bob\" <1001>\n"
 		"[carol]\n"
 		"type=endpoint\n"
+		"callerid=\n"
 		"presence_profile=Standard\n"
 		"allow_subscribe=on\n"
 		"context=\n"
@@ -797,8 +800,10 @@ static void test_pjsip_endpoints(void **state)
 	assert_int_equal(ep->max_expiry, 1800);
 	assert_int_equal(ep->default_expiry, 900);
 	assert_int_equal(ep->notify_failure_limit, 3);
+	assert_string_equal(s.eps[i].callerid, "\"Bob\" <1001>");
 	ep = ep_named(&s, "carol", &i);
 	assert_string_equal(s.eps[i].context, "(null)");
+	assert_string_equal(s.eps[i].callerid, "(null)");
 	assert_int_equal(ep->flags, 0);
 	assert_int_equal(s.n_loaded, 3);
 	assert_string_equal(s.loaded[0], "endpoint alice");

@@ -71,7 +71,8 @@ static int run_sequence(struct failer *f)
 	struct sippres_call call = {.size = sizeof(call), .call_id = "c1", .remote_uri = "sip:1@x",
 	                            .remote_display = "One", .local_tag = "a", .remote_tag = "b"};
 	struct sippres_callbacks cb = {.size = sizeof(cb), .notify = on_notify, .persist = on_persist};
-	struct sippres_endpoint ep = {.size = sizeof(ep), .profile = SIPPRES_PROFILE_ASTERISK};
+	struct sippres_endpoint ep = {.size = sizeof(ep), .profile = SIPPRES_PROFILE_ASTERISK,
+	                             .callerid = "\"Alice\" <1000>"};
 	const char *accept[1] = {"application/dialog-info+xml"};
 	struct sippres_subscribe_req req = {
 		.size = sizeof(req), .endpoint = "alice", .ruri_scheme = "sip", .ruri_user = "1000",

@@ -782,6 +782,68 @@ static void test_info_and_foreach(void **state)
 }
 
 
+/* An endpoint's callerid= (Asterisk's forms) comes back apart, as name and
+ * number, in each of its subscriptions' info; replacing the endpoint
+ * replaces them; an old-sized struct sippres_endpoint has none. */
+static void test_endpoint_callerid(void **state)
+{
+	static const struct {
+		const char *cid, *name, *number;
+	} cases[] = {
+		{"\"Alice Smith\" <1000>", "Alice Smith", "1000"},
+		{"\"Front \\\"Desk\\\" \\\\ <x>\" <2000>", "Front \"Desk\" \\ <x>", "2000"},
+		{"Alice Smith <+1 (555) 010-1000>", "Alice Smith", "+1 (555) 010-1000"},
+		{"<1000>", NULL, "1000"},
+		{"  1000  ", NULL, "1000"},
+		{"Reception", "Reception", NULL},
+		{"\"\" <>", NULL, NULL},
+		{"", NULL, NULL},
+	};
+	struct fx *f = *state;
+	struct sippres_sub_info info = {.size = sizeof(info)};
+	struct sippres_endpoint ep = {.size = sizeof(ep), .profile = SIPPRES_PROFILE_STANDARD};
+	struct sippres_sub *s;
+
+	assert_int_equal(sippres_endpoint_set(f->ctx, "cid", &ep), 0);
+	s = subscribe_ok(f, "cid", "1000", "presence", "cid-1", 600);
+	assert_int_equal(sippres_sub_get_info(f->ctx, s, &info), 0);
+	assert_null(info.endpoint_cid_name);
+	assert_null(info.endpoint_cid_number);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *name = cases[i].name;
+
+		ep.callerid = cases[i].cid;
+		assert_int_equal(sippres_endpoint_set(f->ctx, "cid", &ep), 1);
+		assert_int_equal(sippres_sub_get_info(f->ctx, s, &info), 0);
+		if (name)
+			assert_string_equal(info.endpoint_cid_name, name);
+		else
+			assert_null(info.endpoint_cid_name);
+		if (cases[i].number)
+			assert_string_equal(info.endpoint_cid_number, cases[i].number);
+		else
+			assert_null(info.endpoint_cid_number);
+	}
+	/* a host built against 0.1 passes the struct without callerid: no caller ID */
+	ep.callerid = "Alice <1000>";
+	assert_int_equal(sippres_endpoint_set(f->ctx, "cid", &ep), 1);
+	ep.size = offsetof(struct sippres_endpoint, callerid);
+	assert_int_equal(sippres_endpoint_set(f->ctx, "cid", &ep), 1);
+	assert_int_equal(sippres_sub_get_info(f->ctx, s, &info), 0);
+	assert_null(info.endpoint_cid_name);
+	assert_null(info.endpoint_cid_number);
+	/* and a 0.1 sippres_sub_info is filled up to its own end */
+	{
+		struct sippres_sub_info small[2];
+
+		memset(small, 0xa5, sizeof(small));
+		small[0].size = offsetof(struct sippres_sub_info, endpoint_cid_name);
+		assert_int_equal(sippres_sub_get_info(f->ctx, s, &small[0]), 0);
+		assert_int_equal(((unsigned char *)&small[0])[offsetof(struct sippres_sub_info, endpoint_cid_name)], 0xa5);
+	}
+}
+
+
 /* A SUBSCRIBE for a hint kept in an included context: 200, NOTIFYs that
  * follow that hint, and the end when that hint is removed. */
 static void test_subscribe_through_include(void **state)
@@ -849,6 +911,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_fields_persist, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_golden_asterisk_pidf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info_and_foreach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_endpoint_callerid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe_through_include, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("subs", tests, NULL, NULL);

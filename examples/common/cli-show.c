@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* `core show hints` and `pjsip show subscriptions inbound` as Asterisk prints them: cli-show.h. */
+/* `core show hints`, `pjsip show subscriptions inbound` and `pjsip list subscriptions inbound` as Asterisk
+ * prints them: cli-show.h. */
 #include "cli-show.h"
 
+#include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,4 +179,127 @@ int cli_show_hints(struct sippres_ctx *ctx, struct sbuf *out)
 		return r;
 	sbuf_printf(out, "----------------\n- %d hints registered\n", r);
 	return r;
+}
+
+/* ---- pjsip show|list subscriptions ----------------------------------------------------------- */
+
+/* Asterisk's limits: the merged caller ID and the Call-ID are copied into 256-byte buffers, a quoted name
+ * escaped into 128 bytes; the list layout's first two columns are 30 wide. */
+enum { SUB_W_CID = 255, SUB_W_NAME = 127, SUB_W_CALLID = 255, SUB_W_COL = 30 };
+
+struct show_subs {
+	struct sippres_ctx *ctx;
+	struct sbuf *out;
+	uint64_t now;
+	bool list;
+	regex_t *like;
+	int count;
+};
+
+/* The caller ID as Asterisk merges it for the show layout: "name" <number> (quotes and backslashes in the
+ * name escaped), the name or the number alone, or <none>; at most SUB_W_CID bytes. */
+static void merged_cid(char *buf, const char *name, const char *number)
+{
+	if (name && number) {
+		char esc[SUB_W_NAME + 1];
+		size_t n = 0;
+
+		for (; *name && n < SUB_W_NAME; name++) {
+			if ((*name == '"' || *name == '\\') && n + 2 > SUB_W_NAME)
+				break;
+			if (*name == '"' || *name == '\\')
+				esc[n++] = '\\';
+			esc[n++] = *name;
+		}
+		esc[n] = '\0';
+		snprintf(buf, SUB_W_CID + 1, "\"%s\" <%s>", esc, number);
+	} else {
+		snprintf(buf, SUB_W_CID + 1, "%s", name ? name : number ? number : "<none>");
+	}
+}
+
+/* The seconds left, rounded down and never below 0, as Asterisk counts them. */
+static unsigned int expiry_left(uint64_t expires_at, uint64_t now)
+{
+	uint64_t s = expires_at > now ? (expires_at - now) / 1000 : 0;
+
+	return s > 0x7fffffff ? 0x7fffffff : (unsigned int)s;
+}
+
+static int show_sub(void *user_data, struct sippres_sub *sub)
+{
+	struct show_subs *s = user_data;
+	struct sippres_sub_info i = {.size = sizeof(i)};
+	unsigned int left;
+	struct sbuf e;
+
+	if (sippres_sub_get_info(s->ctx, sub, &i) < 0)
+		return 0;
+	left = expiry_left(i.expires_at_ms, s->now);
+	sbuf_init(&e);
+	if (s->list) {
+		char ep[SUB_W_COL + 1], res[SUB_W_COL + 1];
+
+		snprintf(ep, sizeof(ep), "%s/%s", i.endpoint,
+		         i.endpoint_cid_name ? i.endpoint_cid_name : i.endpoint_cid_number ? i.endpoint_cid_number : "<none>");
+		snprintf(res, sizeof(res), "%s/%s", i.resource, i.event);
+		sbuf_printf(&e, "%-*s %-*s %6u %.*s\n", SUB_W_COL, ep, SUB_W_COL, res, left, SUB_W_CALLID, i.call_id);
+	} else {
+		char cid[SUB_W_CID + 1];
+
+		merged_cid(cid, i.endpoint_cid_name, i.endpoint_cid_number);
+		sbuf_printf(&e, "Endpoint: %s/%s\nResource: %s/%s\n  Expiry: %8u  %.*s\n\n", i.endpoint, cid, i.resource,
+		            i.event, left, SUB_W_CALLID, i.call_id);
+	}
+	if (e.oom) {
+		sbuf_free(&e);
+		s->out->oom = true;
+		return -1;
+	}
+	if (!s->like || regexec(s->like, e.s, 0, NULL, 0) == 0) {
+		sbuf_add(s->out, e.s, e.len);
+		s->count++;
+	}
+	sbuf_free(&e);
+	return 0;
+}
+
+int cli_show_subscriptions(struct sippres_ctx *ctx, struct sbuf *out, uint64_t now_ms, bool list, bool outbound,
+                           const char *like, char *err, size_t errlen)
+{
+	struct show_subs s = {.ctx = ctx, .out = out, .now = now_ms, .list = list};
+	regex_t re;
+	int r = 0;
+
+	if (like) {
+		int rc = regcomp(&re, like, REG_EXTENDED | REG_NOSUB);
+
+		if (rc) {
+			char why[128];
+
+			regerror(rc, &re, why, sizeof(why));
+			snprintf(err, errlen, "Regular expression '%s' failed to compile: %s", like, why);
+			return SIPPRES_E_INVAL;
+		}
+		s.like = &re;
+	}
+	if (list)
+		sbuf_printf(out, "%-*s %-*s %6s %s\n", SUB_W_COL, "Endpoint/CLI", SUB_W_COL, "Resource/Event", "Expiry",
+		            "Call-id");
+	else
+		sbuf_printf(out, "Endpoint: <Endpoint/Caller-ID.............................................>\n"
+		                 "Resource: <Resource/Event.................................................>\n"
+		                 "  Expiry: <Expiry>  <Call-id..............................................>\n"
+		                 "===========================================================================\n\n");
+	if (!outbound)
+		r = sippres_sub_foreach(ctx, show_sub, &s);
+	if (like)
+		regfree(&re);
+	if (r < 0)
+		return r;
+	if (out->oom)
+		return SIPPRES_E_NOMEM;
+	sbuf_printf(out, "%s%d active subscriptions%s%s%s\n", list ? "\n" : "", s.count, like ? " matched \"" : "",
+	            like ? like : "", like ? "\"" : "");
+	return s.count;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The listings of `core show hints` and `pjsip show subscriptions inbound` in the layout of Asterisk's commands
- * of those names (docs/mini-ua.md "core show hints"), shared by the example programs (examples/common). */
+/* The listings of `core show hints`, `pjsip show subscriptions inbound` and `pjsip list subscriptions inbound`
+ * in the layout of Asterisk's commands of those names (docs/mini-ua.md "core show hints" and "pjsip show
+ * subscriptions"), shared by the example programs (examples/common). */
 #ifndef SIPPRES_EXAMPLES_CLI_SHOW_H
 #define SIPPRES_EXAMPLES_CLI_SHOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,5 +22,15 @@ void cli_hint_line(struct sbuf *out, const char *exten, const char *context, con
  * the subscriptions to that extension), "----------------", "- N hints registered"; or the one line
  * "There are no registered dialplan hints". Returns the number of hints, or < 0 (a SIPPRES_E_*). */
 int cli_show_hints(struct sippres_ctx *ctx, struct sbuf *out);
+
+/* `pjsip show subscriptions inbound|outbound [like RE]` (list false: a header block, three lines and a blank
+ * one a subscription, "N active subscriptions") or `pjsip list subscriptions inbound|outbound [like RE]` (list
+ * true: a column header, a line a subscription, a blank line, "N active subscriptions") of ctx at now_ms (the
+ * clock the host gives the library), in creation order. outbound: the subscriptions this program made, none
+ * (it only notifies). like: a POSIX extended regular expression an entry's text must match, NULL: all.
+ * Returns the number listed, or < 0: SIPPRES_E_INVAL with err set when like does not compile, another
+ * SIPPRES_E_* otherwise. */
+int cli_show_subscriptions(struct sippres_ctx *ctx, struct sbuf *out, uint64_t now_ms, bool list, bool outbound,
+                           const char *like, char *err, size_t errlen);
 
 #endif

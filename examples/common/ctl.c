@@ -327,9 +327,15 @@ int cmd_parse(const char *line, struct cmd *c, char *err, size_t errlen)
 		c->kind = CMD_RELOAD;
 	} else if (is(&tk, 0, "core") && is(&tk, 1, "show") && is(&tk, 2, "hints") && tk.n == 3) {
 		c->kind = CMD_SHOW_HINTS;
-	} else if (is(&tk, 0, "pjsip") && is(&tk, 1, "show") && is(&tk, 2, "subscriptions") && is(&tk, 3, "inbound") &&
-	           tk.n == 4) {
-		c->kind = CMD_SHOW_SUBS;
+	} else if (is(&tk, 0, "pjsip") && (is(&tk, 1, "show") || is(&tk, 1, "list")) && is(&tk, 2, "subscriptions")) {
+		if (!(tk.n == 4 || (tk.n == 6 && is(&tk, 4, "like"))) || !(is(&tk, 3, "inbound") || is(&tk, 3, "outbound")))
+			FAIL("usage: pjsip %s subscriptions {inbound|outbound} [like <regex>]", tk.t[1]);
+		if (tk.n == 6)
+			DUP(c->a, tk.t[5]);
+		c->outbound = is(&tk, 3, "outbound");
+		c->kind = is(&tk, 1, "show") ? CMD_SHOW_SUBS : CMD_LIST_SUBS;
+	} else if (is(&tk, 0, "sippres") && is(&tk, 1, "show") && is(&tk, 2, "subscriptions") && tk.n == 3) {
+		c->kind = CMD_SUBS_DETAIL;
 	} else if (is(&tk, 0, "pjsip") && is(&tk, 1, "show") && is(&tk, 2, "publications") && tk.n == 3) {
 		c->kind = CMD_SHOW_PUBS;
 	} else {

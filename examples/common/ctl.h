@@ -50,7 +50,9 @@ enum cmd_kind {
 	CMD_CALL_SET,
 	CMD_CALL_CLEAR,
 	CMD_SHOW_HINTS,
-	CMD_SHOW_SUBS,
+	CMD_SHOW_SUBS,  /* pjsip show subscriptions inbound|outbound [like RE]: Asterisk's layout */
+	CMD_LIST_SUBS,  /* pjsip list subscriptions inbound|outbound [like RE]: Asterisk's layout */
+	CMD_SUBS_DETAIL, /* sippres show subscriptions: the programs' own, a line each with every field */
 	CMD_SHOW_PUBS, /* pjsip show publications */
 	CMD_QUIT,
 	CMD_RELOAD, /* dialplan reload, module reload, core reload: the program's configuration files again */
@@ -62,6 +64,7 @@ struct cmd {
 	                          exten/context; device/call-id */
 	int state;             /* parsed state (devstate, presence, call) */
 	bool replace;
+	bool outbound;         /* show/list subscriptions outbound (a: the like regex or NULL) */
 	/* call set */
 	int direction;         /* -1: not given */
 	char *remote, *remote_display, *local, *local_display, *local_tag, *remote_tag;

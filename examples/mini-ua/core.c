@@ -860,7 +860,15 @@ void ua_command(struct ua *ua, const char *line, struct sbuf *out)
 	case CMD_SHOW_HINTS:
 		r = cli_show_hints(ua->ctx, out);
 		break;
-	case CMD_SHOW_SUBS: {
+	case CMD_SHOW_SUBS:
+	case CMD_LIST_SUBS:
+		err[0] = '\0';
+		r = cli_show_subscriptions(ua->ctx, out, ua_now_wall_ms(), c.kind == CMD_LIST_SUBS, c.outbound, c.a, err,
+		                           sizeof(err));
+		if (r < 0 && err[0])
+			reason = err;
+		break;
+	case CMD_SUBS_DETAIL: {
 		struct show_subs s = {.ua = ua, .out = out, .now = ua_now_wall_ms()};
 
 		r = sippres_sub_foreach(ua->ctx, show_sub, &s);

@@ -550,6 +550,19 @@ static void test_commands(void **state)
 	assert_int_equal(c.kind, CMD_SHOW_HINTS);
 	parse_ok("pjsip show subscriptions inbound", &c);
 	assert_int_equal(c.kind, CMD_SHOW_SUBS);
+	assert_false(c.outbound);
+	assert_null(c.a);
+	parse_ok("pjsip list subscriptions OUTBOUND like \"1000/(presence|dialog)\"", &c);
+	assert_int_equal(c.kind, CMD_LIST_SUBS);
+	assert_true(c.outbound);
+	assert_string_equal(c.a, "1000/(presence|dialog)");
+	cmd_free(&c);
+	parse_ok("sippres show subscriptions", &c);
+	assert_int_equal(c.kind, CMD_SUBS_DETAIL);
+	parse_err("pjsip show subscriptions", "usage: pjsip show subscriptions {inbound|outbound} [like <regex>]");
+	parse_err("pjsip list subscriptions inbound like", "usage: pjsip list subscriptions");
+	parse_err("pjsip show subscriptions sideways", "usage: pjsip show subscriptions");
+	parse_err("pjsip show subscriptions inbound unlike x", "usage: pjsip show subscriptions");
 	parse_ok("pjsip show publications", &c);
 	assert_int_equal(c.kind, CMD_SHOW_PUBS);
 

@@ -510,6 +510,25 @@ static const char *command(struct app *app, const char *line, int *silent)
 		break;
 	}
 	case CMD_SHOW_SUBS:
+	case CMD_LIST_SUBS: {
+		struct sbuf out;
+
+		sbuf_init(&out);
+		err[0] = '\0';
+		r = cli_show_subscriptions(app->ctx, &out, now_ms(), c.kind == CMD_LIST_SUBS, c.outbound, c.a, err,
+		                           sizeof(err));
+		if (out.oom && r >= 0)
+			r = SIPPRES_E_NOMEM;
+		if (r >= 0 && out.len)
+			reply_text(out.s, out.len);
+		sbuf_free(&out);
+		if (r < 0 && err[0]) {
+			cmd_free(&c);
+			return err;
+		}
+		break;
+	}
+	case CMD_SUBS_DETAIL:
 		r = sippres_sub_foreach(app->ctx, show_sub, app);
 		break;
 	case CMD_SHOW_PUBS:

@@ -816,6 +816,12 @@ struct sippres_endpoint {
 	                                     before the subscription is dropped; 0: drop at the first, as pjsip */
 	uint32_t max_notify_size;       /**< list NOTIFY bodies larger than this are split over several
 	                                     NOTIFYs; 0: 64000 bytes */
+	/** The endpoint's own caller ID as Asterisk's `callerid` option writes it:
+	 *  `"Name" <number>`, `Name <number>`, `<number>`, a number alone or a
+	 *  name alone; NULL or "": none. The library keeps its name and number
+	 *  apart for the host's listings (struct sippres_sub_info); it never
+	 *  goes into a body. @since 0.2 */
+	const char *callerid;
 };
 
 /**
@@ -1006,6 +1012,11 @@ struct sippres_sub_info {
 	uint32_t version;           /**< next dialog-info version */
 	int32_t exten_state;        /**< the resource's current extension state (DEACTIVATED for a list) */
 	uint32_t is_list;           /**< 1: an RFC 4662 list subscription (resource is the list) */
+	/** the name of the endpoint's caller ID (struct sippres_endpoint callerid),
+	 *  NULL: none. @since 0.2 */
+	const char *endpoint_cid_name;
+	/** the number of the endpoint's caller ID, NULL: none. @since 0.2 */
+	const char *endpoint_cid_number;
 };
 
 /** Fill info (host sets size). @return 0 or SIPPRES_E_INVAL / SIPPRES_E_ABI. @since 0.1 */

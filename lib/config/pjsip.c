@@ -64,6 +64,8 @@ static int endpoint_key(struct sippres__conf_doc *doc, const struct sippres__con
 			ep->body_options |= flag;
 		else
 			ep->body_options &= ~flag;
+	} else if (sippres__streq_nocase(k, "callerid")) {
+		ep->callerid = val[0] ? val : NULL;
 	} else if (sippres__streq_nocase(k, "presence_profile")) {
 		if (sippres__streq_nocase(val, "standard"))
 			ep->profile = SIPPRES_PROFILE_STANDARD;

@@ -17,6 +17,8 @@ static void endpoint_destroy(struct sippres_ctx *ctx, struct sippres__endpoint *
 	sippres__free(ctx, e->name);
 	sippres__free(ctx, e->context);
 	sippres__free(ctx, e->sub_context);
+	sippres__free(ctx, e->cid_name);
+	sippres__free(ctx, e->cid_number);
 	sippres__free(ctx, e);
 }
 
@@ -31,6 +33,88 @@ void sippres__endpoints_free(struct sippres_ctx *ctx)
 }
 
 #define ENDPOINT_V1_SIZE (offsetof(struct sippres_endpoint, max_notify_size) + sizeof(uint32_t))
+#define ENDPOINT_HAS(ep, member) ((ep)->size >= offsetof(struct sippres_endpoint, member) + sizeof((ep)->member))
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* A copy of s[0, n) without surrounding blanks and, when it is quoted, without its quotes and with its
+ * backslash escapes undone; NULL (with *err unchanged) when nothing is left, NULL with *err = SIPPRES_E_NOMEM
+ * when out of memory. */
+static char *cid_part(struct sippres_ctx *ctx, const char *s, size_t n, int *err)
+{
+	bool quoted = false;
+	size_t k = 0;
+	char *r;
+
+	while (n && is_blank(*s)) {
+		s++;
+		n--;
+	}
+	while (n && is_blank(s[n - 1]))
+		n--;
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		s++;
+		n -= 2;
+		quoted = true;
+	}
+	if (!n)
+		return NULL;
+	r = sippres__malloc(ctx, n + 1);
+	if (!r) {
+		*err = SIPPRES_E_NOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (quoted && s[i] == '\\' && i + 1 < n)
+			i++;
+		r[k++] = s[i];
+	}
+	r[k] = '\0';
+	return r;
+}
+
+/* Only the characters of a dialled number (digits, + * #, and the separators people write: - . ( ) and
+ * blanks), with at least one digit: Asterisk's test for "this caller ID is a number, not a name". */
+static bool looks_like_number(const char *s)
+{
+	bool digit = false;
+
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			digit = true;
+		else if (!strchr("+*#-.() \t", *s))
+			return false;
+	}
+	return digit;
+}
+
+/* Asterisk's callerid= value into name and number (each NULL when absent): `"Name" <number>`, `Name
+ * <number>`, `<number>`, a number alone, a name alone. */
+static int cid_parse(struct sippres_ctx *ctx, const char *cid, char **name, char **number)
+{
+	const char *lt = strrchr(cid, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	int err = 0;
+
+	*name = *number = NULL;
+	if (lt && gt) {
+		*name = cid_part(ctx, cid, (size_t)(lt - cid), &err);
+		if (!err)
+			*number = cid_part(ctx, lt + 1, (size_t)(gt - lt - 1), &err);
+	} else if (looks_like_number(cid)) {
+		*number = cid_part(ctx, cid, strlen(cid), &err);
+	} else {
+		*name = cid_part(ctx, cid, strlen(cid), &err);
+	}
+	if (err) {
+		sippres__free(ctx, *name);
+		sippres__free(ctx, *number);
+		*name = *number = NULL;
+	}
+	return err;
+}
 
 SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *name, const struct sippres_endpoint *ep)
 {
@@ -56,12 +140,14 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 	e->name = sippres__strdup(ctx, name);
 	e->context = sippres__strdup(ctx, context);
 	e->sub_context = sippres__strdup(ctx, sub_context);
-	if (!e->name || !e->context || !e->sub_context) {
+	if (!e->name || !e->context || !e->sub_context ||
+	    (ENDPOINT_HAS(ep, callerid) && ep->callerid && cid_parse(ctx, ep->callerid, &e->cid_name, &e->cid_number))) {
 		endpoint_destroy(ctx, e);
 		return SIPPRES_E_NOMEM;
 	}
 	memcpy(&e->opts, ep, ENDPOINT_V1_SIZE);
 	e->opts.size = sizeof(e->opts);
+	e->opts.callerid = NULL; /* kept as cid_name and cid_number */
 	e->opts.context = e->context;
 	e->opts.subscribe_context = e->sub_context;
 	if (e->opts.max_expiry == 0)
@@ -75,9 +161,13 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 
 		old->context = e->context;
 		old->sub_context = e->sub_context;
+		old->cid_name = e->cid_name;
+		old->cid_number = e->cid_number;
 		old->opts = e->opts;
 		e->context = tmp.context;
 		e->sub_context = tmp.sub_context;
+		e->cid_name = tmp.cid_name;
+		e->cid_number = tmp.cid_number;
 		endpoint_destroy(ctx, e);
 		return 1;
 	}

@@ -314,6 +314,8 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
 	i.profile = s->ep->opts.profile;
 	i.version = s->version;
 	i.exten_state = s->hint ? s->hint->exten_state : s->rls ? SIPPRES_EXTEN_DEACTIVATED : SIPPRES_EXTEN_REMOVED;
+	i.endpoint_cid_name = s->ep->cid_name;
+	i.endpoint_cid_number = s->ep->cid_number;
 	sippres__copy_out(info, &i, sizeof(i));
 	return 0;
 }

@@ -34,6 +34,8 @@ struct sippres__endpoint {
 	char *name;
 	char *context;      /* never NULL */
 	char *sub_context;  /* the context SUBSCRIBEs look in; never NULL */
+	char *cid_name;     /* the caller ID's name, NULL: none */
+	char *cid_number;   /* the caller ID's number, NULL: none */
 	struct sippres_endpoint opts;
 	size_t nsubs;
 };

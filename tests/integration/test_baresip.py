@@ -139,7 +139,7 @@ def run(exe):
                   flush=True)
 
         step(None, {'Alice': 'Online', 'Bob': 'Online', 'Carol': 'Online'})  # 1 s after its start
-        lines = env.ua.ok('pjsip show subscriptions inbound')
+        lines = env.ua.ok('sippres show subscriptions')
         check(sorted(l.split()[1] for l in lines) == ['1000@office', '1001@office', '1002@office']
               and all(l.startswith('alice ') and 'event=presence type=application/pidf+xml' in l for l in lines),
               'subscriptions: %r', lines)
@@ -165,7 +165,7 @@ def run(exe):
         step('devstate change PJSIP/alice NOT_INUSE', {'Alice': 'Online', 'Bob': 'Online', 'Carol': 'Online'})
         # the hint goes away: terminated;reason=noresource, baresip forgets the status (Unknown)
         step('dialplan remove extension 1002@office hint', {'Carol': 'Unknown', 'Alice': 'Online', 'Bob': 'Online'})
-        lines = env.ua.ok('pjsip show subscriptions inbound')
+        lines = env.ua.ok('sippres show subscriptions')
         check(sorted(l.split()[1] for l in lines) == ['1000@office', '1001@office'], 'after removal: %r', lines)
         # baresip's own log of every change, contact by contact: nothing in between
         out = re.sub(r'\x1b\[[0-9;]*m', '', bs.output())
@@ -188,7 +188,7 @@ def run(exe):
             raise AssertionError('baresip did not leave within 15 s (no final NOTIFY?):\n%s' % bs.output()[-2000:])
         check(rc == 0, 'baresip exit status %r', rc)
         check(time.monotonic() - t0 < 5, 'baresip needed %.1f s to leave', time.monotonic() - t0)
-        check(env.ua.ok('pjsip show subscriptions inbound') == [], 'subscriptions outlived the un-SUBSCRIBEs')
+        check(env.ua.ok('sippres show subscriptions') == [], 'subscriptions outlived the un-SUBSCRIBEs')
         check(env.ua.alive(), 'the mini UA died')
     finally:
         bs.close()

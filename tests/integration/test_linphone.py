@@ -154,7 +154,7 @@ class Linphonec:
 
 def subscriptions(env):
     """{resource: line} of the mini UA's inbound subscriptions."""
-    return {l.split()[1]: l for l in env.ua.ok('pjsip show subscriptions inbound')}
+    return {l.split()[1]: l for l in env.ua.ok('sippres show subscriptions')}
 
 
 def wait_subscriptions(env, want, timeout=5.0):

@@ -278,8 +278,8 @@ def test_subscribe_presence_then_changes():
         # a device of another hint: no NOTIFY
         env.ua.ok('devstate change PJSIP/carol INUSE')
         c.no_notify(d, 0.3)
-        # pjsip show subscriptions lists it
-        lines = env.ua.ok('pjsip show subscriptions inbound')
+        # sippres show subscriptions lists it
+        lines = env.ua.ok('sippres show subscriptions')
         mine = [l for l in lines if d.call_id in l]
         check(len(mine) == 1 and mine[0].startswith('alice 1001@office event=presence type=application/pidf+xml'),
               'show subscriptions: %r', lines)
@@ -363,7 +363,7 @@ def test_refresh_and_unsubscribe():
         # the dialog is gone
         r = c.resubscribe(d, 300)
         check(r.status == 481, 'after unsubscribe: %s', r.start)
-        lines = env.ua.ok('pjsip show subscriptions inbound')
+        lines = env.ua.ok('sippres show subscriptions')
         check(not [l for l in lines if d.call_id in l], 'still listed: %r', lines)
         # the asterisk profile: terminated without reason
         c2 = env.client('tester-ast')
@@ -469,7 +469,7 @@ def test_anonymous_endpoint():
         dl, r = c.subscribe('1001', 'presence')
         check(r.status == 200, 'an unknown user with [anonymous]: %s', r.start)
         c.notify(dl)
-        lines = ua.ok('pjsip show subscriptions inbound')
+        lines = ua.ok('sippres show subscriptions')
         check(lines and lines[0].startswith('anonymous 1001@office'), '%r', lines)
         # a known endpoint is still itself
         dl, r = c.subscribe('1001', 'presence', user='lobby')
@@ -548,7 +548,7 @@ def test_retransmitted_subscribe():
         r2 = c.response(d.call_id, (d.cseq, 'SUBSCRIBE'))
         check(r2.status == 200 and r2.to_tag == r.to_tag, 'retransmission answered %s tag %s', r2.start, r2.to_tag)
         c.no_notify(d, 0.3)
-        lines = env.ua.ok('pjsip show subscriptions inbound')
+        lines = env.ua.ok('sippres show subscriptions')
         check(len([l for l in lines if d.call_id in l]) == 1, 'subscriptions: %r', lines)
     finally:
         env.close()
@@ -578,7 +578,7 @@ def test_notify_retransmission_and_timeout():
         # timer F: 408 reported, the subscription (notify_failure_limit 0) is gone
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
-            if not [l for l in ua.ok('pjsip show subscriptions inbound') if dl.call_id in l]:
+            if not [l for l in ua.ok('sippres show subscriptions') if dl.call_id in l]:
                 break
             time.sleep(0.1)
         else:
@@ -592,14 +592,14 @@ def test_notify_retransmission_and_timeout():
         again = c2.wait(lambda m: m.method == 'NOTIFY', 1.0)
         check(again is None, 'retransmitted within 1 s after 100 Trying')
         c2.respond(n, 200)
-        env_lines = ua.ok('pjsip show subscriptions inbound')
+        env_lines = ua.ok('sippres show subscriptions')
         check([l for l in env_lines if d2.call_id in l], 'the subscription ended after 200')
         # a 481 to a NOTIFY ends the subscription at once
         c3 = Client(ua.addr, user='tolerant', answer_notify=481)
         d3, r = c3.subscribe('1001', 'presence')
         c3.notify(d3)
         time.sleep(0.2)
-        check(not [l for l in ua.ok('pjsip show subscriptions inbound') if d3.call_id in l], '481 kept it')
+        check(not [l for l in ua.ok('sippres show subscriptions') if d3.call_id in l], '481 kept it')
         for x in (c, c2, c3):
             x.close()
     finally:

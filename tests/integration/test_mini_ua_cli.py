@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""The mini UA's `core show hints` and `pjsip show subscriptions inbound` in the layout of Asterisk's
-commands (docs/mini-ua.md "core show hints"), over its standard-input control channel: the exact lines
-(field widths, long names cut at Asterisk's widths, the footer count) for a configuration of our own, with
-states set and subscriptions made over SIP, and the watcher counts following the subscriptions as they
-come and go.
+"""The mini UA's `core show hints`, `pjsip show subscriptions inbound` and `pjsip list subscriptions
+inbound` in the layout of Asterisk's commands (docs/mini-ua.md "core show hints", "pjsip show
+subscriptions"), over its standard-input control channel: the exact lines (field widths, long names cut at
+Asterisk's widths, the footer count) for a configuration of our own, with states set and subscriptions made
+over SIP, the watcher counts following the subscriptions as they come and go, caller IDs, expiry, and the
+`like` filter.
 
 usage: test_mini_ua_cli.py --ua build/examples/sippres-mini-ua --examples examples
 """
@@ -37,6 +38,12 @@ context=cli
 [w2]
 type=endpoint
 context=averyverylongcontextname
+callerid="Front \\"Desk\\"" <+1 555 0100>
+
+[w3]
+type=endpoint
+context=cli
+callerid=2002
 """
 
 TITLE = ['', '    -= Registered Asterisk Dial Plan Hints =-']
@@ -171,7 +178,103 @@ def test_no_hints():
         check(env.ua.ok('core show hints') == ['There are no registered dialplan hints'], 'empty listing')
 
 
-TESTS = [test_hints_exact_lines, test_watchers_follow_subscriptions, test_no_hints]
+SUBS_HEADER = [
+    'Endpoint: <Endpoint/Caller-ID.............................................>',
+    'Resource: <Resource/Event.................................................>',
+    '  Expiry: <Expiry>  <Call-id..............................................>',
+    '===========================================================================',
+    '']
+
+
+def show_entry(endpoint_cid, resource_event, expiry, call_id):
+    """One subscription as Asterisk's `pjsip show subscriptions` prints it: three lines and a blank one, the
+    expiry right-aligned in 8 columns after two spaces."""
+    return ['Endpoint: ' + endpoint_cid, 'Resource: ' + resource_event,
+            '  Expiry: ' + str(expiry).rjust(8) + '  ' + call_id, '']
+
+
+def list_line(endpoint_cid, resource_event, expiry, call_id):
+    """One line of Asterisk's `pjsip list subscriptions`: two columns of 30 (cut), the expiry in 6."""
+    return (endpoint_cid[:30].ljust(30) + ' ' + resource_event[:30].ljust(30) + ' ' + expiry.rjust(6) + ' '
+            + call_id)
+
+
+def expiry_of(lines, call_id):
+    """The expiry shown in a `show` listing for call_id: the countdown runs, so tests read it and bound it."""
+    for line in lines:
+        if line.startswith('  Expiry: ') and line.endswith('  ' + call_id):
+            return int(line[10:18])
+    raise AssertionError('no entry for %s in %r' % (call_id, lines))
+
+
+def test_subscriptions_exact_lines():
+    with CliEnv() as env:
+        ua = env.ua
+        empty = SUBS_HEADER + ['0 active subscriptions']
+        check(ua.ok('pjsip show subscriptions inbound') == empty, 'empty: %r', ua.ok('pjsip show subscriptions inbound'))
+        check(ua.ok('pjsip list subscriptions inbound') == [list_line('Endpoint/CLI', 'Resource/Event', 'Expiry',
+                                                                      'Call-id'), '', '0 active subscriptions'],
+              'empty list: %r', ua.ok('pjsip list subscriptions inbound'))
+        c, c2, c3 = env.client('w'), env.client('w2'), env.client('w3')
+        d1 = subscribed(c, '100')
+        d2 = subscribed(c2, '5', 'dialog')
+        d3, r = c3.subscribe('2000000000000000000', 'presence', expires=120)
+        check(r.status == 200, 'SUBSCRIBE: %s', r.start)
+        c3.notify(d3)
+        got = ua.ok('pjsip show subscriptions inbound')
+        # the countdown: 600 and 120 granted, at most a few seconds gone
+        e1, e2, e3 = (expiry_of(got, d.call_id) for d in (d1, d2, d3))
+        check(590 <= e1 <= 600 and 590 <= e2 <= 600 and 110 <= e3 <= 120, 'expiries %d %d %d', e1, e2, e3)
+        want = (SUBS_HEADER
+                + show_entry('w/<none>', '100/presence', e1, d1.call_id)
+                # the name's quotes escaped with backslashes, the number in angle brackets
+                + show_entry('w2/"Front \\"Desk\\"" <+1 555 0100>', '5/dialog', e2, d2.call_id)
+                + show_entry('w3/2002', '2000000000000000000/presence', e3, d3.call_id)
+                + ['3 active subscriptions'])
+        check(got == want, 'pjsip show subscriptions inbound:\n%s\nwanted:\n%s', '\n'.join(got), '\n'.join(want))
+        got = ua.ok('pjsip list subscriptions inbound')
+        e1, e3 = (int(l[62:68]) for l in got[1:4:2])
+        want = [list_line('Endpoint/CLI', 'Resource/Event', 'Expiry', 'Call-id'),
+                list_line('w/<none>', '100/presence', str(e1), d1.call_id),
+                # the list shows the caller ID's name alone; columns cut at 30
+                list_line('w2/Front "Desk"', '5/dialog', got[2][62:68].strip(), d2.call_id),
+                list_line('w3/2002', '2000000000000000000/presence', str(e3), d3.call_id),
+                '', '3 active subscriptions']
+        check(got == want, 'pjsip list subscriptions inbound:\n%s\nwanted:\n%s', '\n'.join(got), '\n'.join(want))
+        check(len(got[3].split(' ')[0]) == 7 and got[3][30] == ' ' and got[3][61] == ' ', 'columns: %r', got[3])
+        # like: an extended regular expression over each entry's whole text (show: its three lines)
+        got = ua.ok('pjsip show subscriptions inbound like "Resource: (5|100)/"')
+        check(got[:5] == SUBS_HEADER and len(got) == 5 + 8 + 1
+              and got[-1] == '2 active subscriptions matched "Resource: (5|100)/"', 'like show: %r', got)
+        check(got[5] == 'Endpoint: w/<none>' and got[9].startswith('Endpoint: w2/'), 'like show order: %r', got)
+        got = ua.ok('pjsip list subscriptions inbound like ^w3/')
+        check(len(got) == 4 and got[1].startswith('w3/2002 ') and got[-1] == '1 active subscriptions matched "^w3/"',
+              'like list: %r', got)
+        got = ua.ok('pjsip show subscriptions inbound like ' + d2.call_id)
+        check(got[-1].startswith('1 active subscriptions matched'), 'like the call-id: %r', got)
+        # an entry's text ends with its newline(s), and without REG_NEWLINE '$' matches only after them: as in
+        # Asterisk, 'call-id$' selects nothing in either layout
+        for verb in ('show', 'list'):
+            got = ua.ok('pjsip %s subscriptions inbound like "%s$"' % (verb, d2.call_id))
+            check(got[-1].startswith('0 active subscriptions matched'), '%s like the call-id$: %r', verb, got)
+        # outbound: this notifier subscribes to nothing
+        check(ua.ok('pjsip show subscriptions outbound') == empty, 'outbound')
+        # a regular expression that does not compile: Asterisk's message, nothing listed
+        lines, status = ua.cmd('pjsip show subscriptions inbound like "(unclosed"')
+        check(lines == [] and status.startswith("ERR Regular expression '(unclosed' failed to compile: "),
+              'bad regex: %r %r', lines, status)
+        lines, status = ua.cmd('pjsip show subscriptions inbound like')
+        check(status.startswith('ERR usage: pjsip show subscriptions {inbound|outbound} [like <regex>]'), '%r', status)
+        # the program's own listing still has every field
+        detail = ua.ok('sippres show subscriptions')
+        check(len(detail) == 3 and 'call-id=' + d1.call_id in detail[0], 'detail: %r', detail)
+        # one leaves: the listings follow
+        unsubscribed(c2, d2)
+        got = ua.ok('pjsip show subscriptions inbound')
+        check(got[-1] == '2 active subscriptions' and not [x for x in got if d2.call_id in x], 'after leaving: %r', got)
+
+
+TESTS = [test_hints_exact_lines, test_watchers_follow_subscriptions, test_no_hints, test_subscriptions_exact_lines]
 
 if __name__ == '__main__':
     sys.exit(tmu.tap_main(TESTS))

@@ -152,7 +152,7 @@ def test_control_socket_two_clients():
         lines, st = b.cmd('bogus')
         check(st == 'ERR unknown command', 'b: %r', st)
         # one client sends two commands at once: two replies in order
-        a.send(b'devstate change PJSIP/bob INUSE\npjsip show subscriptions inbound\n')
+        a.send(b'devstate change PJSIP/bob INUSE\nsippres show subscriptions\n')
         check(a.reply() == ([], 'OK'), 'first of two')
         lines, st = a.reply()
         check(st == 'OK' and len(lines) == 1 and d.call_id in lines[0], 'second of two: %r', lines)
@@ -211,7 +211,7 @@ def test_sigterm_then_restart_restores():
         n = c.expect(lambda m: m.method == 'NOTIFY' and m.call_id == d.call_id, 'NOTIFY after the restart', 5)
         check(n.cseq[0] == last + 1, 'CSeq %d after %d', n.cseq[0], last)
         check('<state>confirmed</state>' in n.body, 'the device state came back: %s', n.body)
-        rc, out, err = rx(env.path, 'pjsip show subscriptions inbound')
+        rc, out, err = rx(env.path, 'sippres show subscriptions')
         check(rc == 0 and len(out) == 1 and d.call_id in out[0], '%d %r %r', rc, out, err)
         env.ua.proc.send_signal(signal.SIGINT)
         check(env.ua.proc.wait(10) == 0, 'exit status after SIGINT %r', env.ua.proc.returncode)

@@ -97,7 +97,7 @@ def record_of(state, d):
 
 
 def show_subs(ua):
-    return [l for l in ua.ok('pjsip show subscriptions inbound') if 'call-id=' in l]
+    return [l for l in ua.ok('sippres show subscriptions') if 'call-id=' in l]
 
 
 def version_of(n):

@@ -183,7 +183,7 @@ class Notifier:
         return 'sip:%s@%s' % (user, self.hostport)
 
     def subs(self):
-        return self.ua.ok('pjsip show subscriptions inbound')
+        return self.ua.ok('sippres show subscriptions')
 
     def close(self):
         self.ua.quit()
