@@ -185,6 +185,7 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 void ua_flush(struct ua *ua)
 {
 	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
+	cluster_flush(ua); /* and in Redis's hands */
 	for (size_t i = 0; i < ua->outq_len; i++) {
 		struct ntx *x = ua->outq[i];
 
@@ -227,6 +228,11 @@ static void cb_forget_publication(void *user_data, struct sippres_publication *p
 	store_forget_publication(user_data, pub);
 }
 
+static void cb_replicate(void *user_data, const struct sippres_repl_change *c)
+{
+	cluster_replicate(user_data, c);
+}
+
 static int cb_publish(void *user_data, const char *outbound, const char *event, const char *content_type,
                       const char *body, size_t len)
 {
@@ -247,6 +253,7 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 		.persist_publication = persist ? cb_persist_publication : NULL,
 		.forget_publication = persist ? cb_forget_publication : NULL,
 		.publish = cb_publish,
+		.replicate = cb_replicate, /* nothing is replicated before cluster_open() */
 	};
 	int r;
 
@@ -266,6 +273,7 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 
 void ua_fini(struct ua *ua)
 {
+	cluster_close(ua); /* the lease runs out: another node takes the subscribers over */
 	sippres_ctx_free(ua->ctx); /* no callback fires: stored records stay */
 	free(ua->outq);
 	ntx_table_fini(&ua->ntx);
@@ -733,6 +741,7 @@ void ua_run_timers(struct ua *ua)
 	}
 	stx_expire(&ua->stx, mono);
 	outpub_run_timers(ua, mono);
+	cluster_run_timers(ua);
 	/* the library: queued NOTIFYs, expiry; handle_timeout may schedule more that are due at once */
 	wall = ua_now_wall_ms();
 	while (guard++ < 8 && sippres_ctx_next_timeout(ua->ctx, wall, &deadline) == 1 && deadline <= wall) {
@@ -764,6 +773,9 @@ int ua_poll_timeout(struct ua *ua)
 		if (n < t)
 			t = n;
 	}
+	n = cluster_next(ua);
+	if (n != UINT64_MAX && (n > wall ? n - wall : 0) < t)
+		t = n > wall ? n - wall : 0;
 	if (t == UINT64_MAX)
 		return -1;
 	return t > 60000 ? 60000 : (int)t;

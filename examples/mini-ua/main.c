@@ -31,7 +31,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: sippres-mini-ua --listen ADDR:PORT --extensions FILE --pjsip FILE [--state-dir DIR]\n"
 	           "                      [--max-records N] [--control PATH] [--eid XX:XX:XX:XX:XX:XX] [--t1 MS]\n"
-	           "                      [-v|--verbose]...\n"
+	           "                      [--redis HOST:PORT --node-id NAME [--redis-lease MS]] [-v|--verbose]...\n"
 	           "       sippres-mini-ua -rx COMMAND [--control PATH]\n"
 	           "  --listen ADDR:PORT   UDP address to serve: 127.0.0.1:5070, [::1]:5070, 0.0.0.0:5060 (port 0: any)\n"
 	           "  --extensions FILE    Asterisk extensions.conf with the hints\n"
@@ -46,6 +46,11 @@ static void usage(FILE *f)
 	           "  --eid EID            entity id of the asterisk-devicestate states this server publishes (six\n"
 	           "                       hex pairs, 02:00:00:00:00:01; default: a random one per start)\n"
 	           "  --t1 MS              SIP timer T1 for NOTIFY and PUBLISH retransmission (default 500; for tests)\n"
+	           "  --redis HOST:PORT    one node of a cluster sharing state and subscriptions through this Redis\n"
+	           "                       (docs/cluster.md); needs --node-id\n"
+	           "  --node-id NAME       this node's id in the cluster, unique: letters, digits, - . _ :\n"
+	           "  --redis-lease MS     how long a silent node keeps its subscribers before another takes them\n"
+	           "                       over (default 3000)\n"
 	           "  -v, --verbose        more logs on standard error (twice: every SIP message)\n"
 	           "Control commands, one per line on standard input; each reply ends with OK or ERR <reason>:\n"
 	           "  devstate change <device> <STATE>\n"
@@ -191,9 +196,13 @@ int main(int argc, char **argv)
 		{"t1", required_argument, NULL, 't'},     {"verbose", no_argument, NULL, 'v'},
 		{"control", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
 		{"max-records", required_argument, NULL, 'm'}, {"eid", required_argument, NULL, 'E'},
+		{"redis", required_argument, NULL, 'R'}, {"node-id", required_argument, NULL, 'N'},
+		{"redis-lease", required_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL, *control = NULL, *eid = NULL;
+	const char *redis = NULL, *node_id = NULL;
+	unsigned long redis_lease = 0;
 	struct ctl_server ctl = {.fd = -1};
 	sigset_t block, waitmask;
 	unsigned long t1 = 500, max_records = 0;
@@ -219,6 +228,14 @@ int main(int argc, char **argv)
 		case 's': state_dir = optarg; break;
 		case 'c': control = optarg; break;
 		case 'E': eid = optarg; break;
+		case 'R': redis = optarg; break;
+		case 'N': node_id = optarg; break;
+		case 'L':
+			if (parse_number(optarg, 3600000, &redis_lease) < 0 || redis_lease < 200) {
+				fprintf(stderr, "--redis-lease: milliseconds from 200 to 3600000\n");
+				return 2;
+			}
+			break;
 		case 't':
 			if (parse_number(optarg, 60000, &t1) < 0) {
 				fprintf(stderr, "--t1: milliseconds from 1 to 60000\n");
@@ -236,7 +253,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || !listen || !extensions || !pjsip) {
+	if (optind != argc || !listen || !extensions || !pjsip || !redis != !node_id) {
 		usage(stderr);
 		return 2;
 	}
@@ -266,7 +283,8 @@ int main(int argc, char **argv)
 	}
 	if (open_socket(&ua, listen) < 0 || ua_config_load(&ua, extensions, pjsip) < 0 ||
 	    (state_dir && store_open(&ua, state_dir, max_records) < 0) ||
-	    store_load(&ua) < 0 || (control && ctl_server_open(&ctl, control) < 0)) {
+	    store_load(&ua) < 0 || (control && ctl_server_open(&ctl, control) < 0) ||
+	    (redis && cluster_open(&ua, redis, node_id, redis_lease) < 0)) {
 		ua_fini(&ua);
 		return 1;
 	}
@@ -279,9 +297,9 @@ int main(int argc, char **argv)
 	sbuf_init(&out);
 
 	while (!ua.quit && !got_signal) {
-		struct pollfd p[3 + CTL_MAX_CLIENTS] = {{.fd = ua.fd, .events = POLLIN},
-		                                        {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
-		size_t nctl = ctl_server_pollfds(&ctl, p + 2);
+		struct pollfd p[3 + CTL_MAX_CLIENTS + CLUSTER_MAX_FDS] = {
+			{.fd = ua.fd, .events = POLLIN}, {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
+		size_t nctl = ctl_server_pollfds(&ctl, p + 2), ncl;
 		int n, ms;
 
 		if (got_hup) {
@@ -293,7 +311,9 @@ int main(int argc, char **argv)
 		}
 		ua_run_timers(&ua);
 		ms = ua_poll_timeout(&ua);
-		n = ppoll(p, 2 + nctl, ms < 0 ? NULL : &(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, &waitmask);
+		ncl = cluster_pollfds(&ua, p + 2 + nctl);
+		n = ppoll(p, 2 + nctl + ncl, ms < 0 ? NULL : &(struct timespec){ms / 1000, (ms % 1000) * 1000000L},
+		          &waitmask);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -302,6 +322,7 @@ int main(int argc, char **argv)
 		}
 		if (p[0].revents & POLLIN)
 			ua_recv_batch(ua.fd, 256, on_datagram, &ua); /* a batch, then timers and control get their turn */
+		cluster_handle(&ua, p + 2 + nctl, ncl);
 		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
 			char tmp[4096];
 			ssize_t r = read(STDIN_FILENO, tmp, sizeof(tmp));
