@@ -102,8 +102,9 @@ static int eval(struct sippres_redis *r, srd_reply_fn *fn, void *arg, const char
 	size_t argl[16];
 	char nk[4];
 
-	argv[0] = "EVAL";
-	argv[1] = script;
+	/* the write script, once loaded, by its SHA1: every change sends it */
+	argv[0] = script == SCRIPT_WRITE && r->write_sha[0] ? "EVALSHA" : "EVAL";
+	argv[1] = script == SCRIPT_WRITE && r->write_sha[0] ? r->write_sha : script;
 	nk[0] = (char)('0' + nkeys);
 	nk[1] = '\0';
 	argv[2] = nk;
@@ -461,10 +462,21 @@ static void registered(struct sippres_redis *r, long long how)
 	}
 }
 
+static void on_script_load(struct sippres_redis *r, redisReply *reply, void *arg)
+{
+	(void)arg;
+	if (reply && reply->type == REDIS_REPLY_STRING && reply->len < sizeof(r->write_sha)) {
+		memcpy(r->write_sha, reply->str, reply->len);
+		r->write_sha[reply->len] = '\0';
+	}
+}
+
 void sippres__rd_on_connected(struct sippres_redis *r)
 {
 	const char *argv[] = {"SUBSCRIBE", r->k_channel};
 	size_t argl[] = {9, strlen(r->k_channel)};
+	const char *load[] = {"SCRIPT", "LOAD", SCRIPT_WRITE};
+	size_t loadl[] = {6, 4, sizeof(SCRIPT_WRITE) - 1};
 
 	r->state = SRD_REGISTERING;
 	r->connect_deadline = r->now + SRD_CONNECT_TIMEOUT_MS + r->lease_ms;
@@ -474,6 +486,9 @@ void sippres__rd_on_connected(struct sippres_redis *r)
 		r->conn[SRD_SUB].lost = true;
 		return;
 	}
+	r->write_sha[0] = '\0'; /* a restarted Redis has an empty script cache */
+	if (sippres__rd_command(r, SRD_CMD, on_script_load, NULL, 3, load, loadl) < 0)
+		r->conn[SRD_CMD].lost = true;
 	lease(r);
 }
 

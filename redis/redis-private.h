@@ -58,6 +58,7 @@ struct sippres_redis {
 	uint64_t renew_at, check_at;
 	uint64_t up_since;
 	char token[SRD_TOKEN_LEN + 1];
+	char write_sha[48];  /* the write script's SHA1 once SCRIPT LOAD answered */
 	bool subscribed;     /* the changes channel is subscribed on this connection */
 	bool synced;         /* the snapshot of the others' views was asked for on this connection */
 	bool registering;    /* a lease script is outstanding */
