@@ -39,8 +39,7 @@ def pct(v, p):
 
 
 def bench_latency(n):
-    tmc.LEASE_MS = 3000
-    cl = tmc.Cluster(names=('a', 'b'), t1=2000)
+    cl = tmc.Cluster(names=('a', 'b'), t1=2000, lease=3000)
     try:
         ca, cb = cl.client('a'), cl.client('b')
         da, _ = ca.subscribe('1000', 'dialog', accept='application/dialog-info+xml')
@@ -76,8 +75,7 @@ def bench_latency(n):
 
 
 def bench_takeover(lease, subs):
-    tmc.LEASE_MS = lease
-    cl = tmc.Cluster(t1=2000)
+    cl = tmc.Cluster(t1=2000, lease=lease)
     bulk = tmc.Bulk()
     try:
         a = cl.nodes['a'].addr
@@ -98,8 +96,7 @@ def bench_takeover(lease, subs):
 
 
 def bench_memory(total):
-    tmc.LEASE_MS = 3000
-    cl = tmc.Cluster(t1=2000)
+    cl = tmc.Cluster(t1=2000, lease=10000)
     bulk = tmc.Bulk()
     try:
         mem0 = cl.redis.used_memory()
