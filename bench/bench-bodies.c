@@ -14,7 +14,8 @@
  * patched with each subscription's version (sippres_body_patch_version) and
  * handed to a no-op callback.
  *
- * usage: bench-bodies [seconds-per-measurement (default 1.0)] */
+ * usage: bench-bodies [--csv FILE] [seconds per side per round (default 0.1)]
+ *        bench-bodies --count N KIND ours|libxml2|memcpy   (for callgrind) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,15 @@
 
 #include <libsippresence/libsippresence.h>
 
+/* Times are the process's CPU time, not wall time: on a shared machine a
+ * benchmark that waits for a core would otherwise count the wait
+ * (BENCH_WALL=1 at build time gives wall time). */
+#ifdef BENCH_WALL
+#define BENCH_CLOCK CLOCK_MONOTONIC
+#else
+#define BENCH_CLOCK CLOCK_PROCESS_CPUTIME_ID
+#endif
+
 /* libxml2's BAD_CAST drops const */
 #pragma GCC diagnostic ignored "-Wcast-qual"
 
@@ -33,7 +43,7 @@ static double now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(BENCH_CLOCK, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -271,6 +281,40 @@ static double measure_libxml2(const struct kind *k, const struct sippres_body_in
 	return (double)n / t;
 }
 
+/* The floor: copying the same bytes. */
+static double measure_memcpy(const char *data, size_t len, double secs)
+{
+	char *copy = malloc(len + 1);
+	double t0 = now(), t;
+	long n = 0;
+
+	do {
+		for (int i = 0; i < 1000; i++) {
+			memcpy(copy, data, len);
+			__asm__ volatile("" : : "r"(copy) : "memory"); /* keep every copy */
+			sink += (size_t)copy[i % len];
+		}
+		n += 1000;
+	} while ((t = now() - t0) < secs);
+	free(copy);
+	return (double)n / t;
+}
+
+#define ROUNDS 11
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* sorts v */
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
 static void noop_notify(void *ud, const char *body, size_t len)
 {
 	(void)ud;
@@ -307,6 +351,38 @@ static double measure_fanout(struct sippres_ctx *ctx, const struct sippres_body_
 	return (double)n / t;
 }
 
+static int count_bodies(struct sippres_ctx *ctx, const struct kind *k, const struct sippres_body_input *in,
+                        const char *how, long n)
+{
+	struct sippres_body b = {.size = sizeof(b)};
+	char *copy;
+
+	if (sippres_body_render(ctx, k->content_type, in, &b) != 0)
+		return 1;
+	copy = malloc(b.len + 1);
+	if (strcmp(how, "ours") == 0) {
+		for (long i = 0; i < n; i++) {
+			if (sippres_body_render(ctx, k->content_type, in, &b) != 0)
+				return 1;
+			sink += b.len;
+		}
+	} else if (strcmp(how, "libxml2") == 0) {
+		for (long i = 0; i < n; i++) {
+			int len;
+			xmlChar *out = k->lx(in, &len);
+			sink += (size_t)len;
+			xmlFree(out);
+		}
+	} else {
+		for (long i = 0; i < n; i++) {
+			memcpy(copy, b.data, b.len);
+			sink += (size_t)copy[b.len / 2];
+		}
+	}
+	free(copy);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct kind kinds[] = {
@@ -315,28 +391,57 @@ int main(int argc, char **argv)
 		{"dialog-info", SIPPRES_CONTENT_TYPE_DIALOG_INFO, lx_dialog},
 	};
 	struct sippres_callbacks cb = {.size = sizeof(cb), .random = cheap_random};
-	double secs = argc > 1 ? atof(argv[1]) : 1.0;
+	double secs = 0.1;
 	struct sippres_body_input in = input();
 	struct sippres_ctx *ctx;
+	FILE *csv = NULL;
 	int bad = 0;
 
-	if (secs <= 0)
-		secs = 1.0;
+	if (argc >= 3 && strcmp(argv[1], "--csv") == 0) {
+		csv = fopen(argv[2], "w");
+		if (!csv) {
+			perror(argv[2]);
+			return 2;
+		}
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc == 2)
+		secs = atof(argv[1]);
+
 	xmlInitParser();
 	if (sippres_ctx_new(NULL, &cb, NULL, &ctx) != 0)
 		return 1;
+	if (argc == 5 && strcmp(argv[1], "--count") == 0) {
+		/* bench-bodies --count N KIND ours|libxml2|memcpy: N bodies and
+		 * nothing else, for instruction counts under callgrind (run it
+		 * again with N = 0 and subtract: the rest is start-up) */
+		long n = atol(argv[2]);
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+			if (strcmp(argv[3], kinds[i].name) == 0)
+				return count_bodies(ctx, &kinds[i], &in, argv[4], n);
+		}
+		fprintf(stderr, "unknown kind %s\n", argv[3]);
+		return 2;
+	}
+	if (secs <= 0)
+		secs = 0.1;
 
-	printf("libsippresence %s, libxml2 %s, %.1f s per measurement (best of 3)\n", sippres_version_string(),
-	       xmlParserVersion, secs);
-	printf("%-12s %8s %8s %14s %14s %8s\n", "body", "ours B", "lx2 B", "ours bodies/s", "libxml2 bodies/s",
-	       "ratio");
+	printf("libsippresence %s, libxml2 %s; %d rounds, each %.2f s of ours, libxml2 and memcpy in turn;\n"
+	       "medians, the ratio's spread over the rounds in brackets\n",
+	       sippres_version_string(), xmlParserVersion, ROUNDS, secs);
+	printf("%-12s %6s %6s %9s %9s %9s %22s %9s\n", "body", "ours B", "lx2 B", "ours ns", "libxml2 ns", "memcpy ns",
+	       "ratio to libxml2", "x memcpy");
+	if (csv)
+		fprintf(csv, "body,bytes,libxml2_bytes,ours_ns,libxml2_ns,memcpy_ns,ratio_median,ratio_min,ratio_max,"
+		             "ours_per_memcpy\n");
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		const struct kind *k = &kinds[i];
 		struct sippres_body b = {.size = sizeof(b)};
 		int lxlen;
 		xmlChar *lx = k->lx(&in, &lxlen);
 		char *c1, *c2;
-		double ours = 0, base = 0;
+		double ours[ROUNDS], base[ROUNDS], mc[ROUNDS], ratio[ROUNDS];
 
 		if (sippres_body_render(ctx, k->content_type, &in, &b) != 0)
 			return 1;
@@ -349,14 +454,23 @@ int main(int argc, char **argv)
 			        c1 ? c1 : "(unparsable)", c2 ? c2 : "(unparsable)");
 			bad = 1;
 		}
-		for (int r = 0; r < 3; r++) {
-			double a = measure_ours(ctx, k, &in, secs), c = measure_libxml2(k, &in, secs);
-			if (a > ours)
-				ours = a;
-			if (c > base)
-				base = c;
+		for (int r = 0; r < ROUNDS; r++) {
+			ours[r] = 1e9 / measure_ours(ctx, k, &in, secs);
+			base[r] = 1e9 / measure_libxml2(k, &in, secs);
+			mc[r] = 1e9 / measure_memcpy(b.data, b.len, secs);
+			ratio[r] = base[r] / ours[r];
 		}
-		printf("%-12s %8zu %8d %14.0f %14.0f %7.1fx\n", k->name, b.len, lxlen, ours, base, ours / base);
+		{
+			double o = median(ours, ROUNDS), l = median(base, ROUNDS), m = median(mc, ROUNDS);
+			double rm = median(ratio, ROUNDS), rlo = ratio[0], rhi = ratio[ROUNDS - 1];
+			char spread[64];
+
+			snprintf(spread, sizeof(spread), "%.1fx [%.1f-%.1f]", rm, rlo, rhi);
+			printf("%-12s %6zu %6d %9.1f %9.1f %9.1f %22s %8.1fx\n", k->name, b.len, lxlen, o, l, m, spread, o / m);
+			if (csv)
+				fprintf(csv, "%s,%zu,%d,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f\n", k->name, b.len, lxlen, o, l, m, rm,
+				        rlo, rhi, o / m);
+		}
 		free(c1);
 		free(c2);
 		xmlFree(lx);
@@ -373,5 +487,7 @@ int main(int argc, char **argv)
 		       best);
 	}
 	sippres_ctx_free(ctx);
+	if (csv)
+		fclose(csv);
 	return bad;
 }

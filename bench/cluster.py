@@ -75,7 +75,7 @@ def bench_latency(n):
 
 
 def bench_takeover(lease, subs):
-    cl = tmc.Cluster(t1=2000, lease=lease)
+    cl = tmc.Cluster(t1=2000, lease=lease, no_limits=True)
     bulk = tmc.Bulk()
     try:
         a = cl.nodes['a'].addr
@@ -96,7 +96,7 @@ def bench_takeover(lease, subs):
 
 
 def bench_memory(total):
-    cl = tmc.Cluster(t1=2000, lease=10000)
+    cl = tmc.Cluster(t1=2000, lease=10000, no_limits=True)
     bulk = tmc.Bulk()
     try:
         mem0 = cl.redis.used_memory()

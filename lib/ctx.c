@@ -101,7 +101,6 @@ SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struc
 	ctx->user_data = user_data;
 	ctx->log_level = conf.log_level;
 	ctx->max_instances = conf.max_pattern_instances ? conf.max_pattern_instances : SIPPRES_DEFAULT_MAX_INSTANCES;
-	ctx->rng_state = (uint64_t)(uintptr_t)ctx ^ UINT64_C(0x6a09e667f3bcc908);
 
 	r = sippres_ctx_random(ctx, (uint8_t *)&ctx->hash_seed, sizeof(ctx->hash_seed));
 	for (size_t i = 0; r >= 0 && i < NLAYERS; i++) {

@@ -113,6 +113,49 @@ static void test_golden(void **state)
 	sippres_ctx_free(ctx);
 }
 
+static int noop_supplement(void *ud, struct sippres_xml *xml, const struct sippres_body_input *in, uint32_t hook)
+{
+	(void)ud;
+	(void)xml;
+	(void)in;
+	(void)hook;
+	return 0;
+}
+
+/* The built-in PIDF generator writes the common case (standard profile, the
+ * built-in supplements only, no Digium tuple) in one span, and every other
+ * case through the supplement hooks: a host supplement that writes nothing
+ * forces the hooks, and every golden case comes out the same both ways. */
+static void test_direct_equals_hooks(void **state)
+{
+	struct sippres_ctx *direct = new_ctx(), *hooks = new_ctx();
+	struct tb_case c;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(sippres_body_supplement_register(hooks, SIPPRES_CONTENT_TYPE_PIDF, "noop", noop_supplement, NULL),
+	                 0);
+	for (size_t i = 0; tb_case_get(i, &c); i++) {
+		struct sippres_body a, b;
+		char *copy;
+
+		if (strcmp(c.content_type, SIPPRES_CONTENT_TYPE_PIDF) != 0)
+			continue;
+		assert_int_equal(render_case(direct, &c, &a), 0);
+		copy = malloc(a.len);
+		assert_non_null(copy);
+		memcpy(copy, a.data, a.len);
+		assert_int_equal(render_case(hooks, &c, &b), 0);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(copy, b.data, b.len);
+		free(copy);
+		n++;
+	}
+	assert_true(n >= 10);
+	sippres_ctx_free(direct);
+	sippres_ctx_free(hooks);
+}
+
 /* Every asterisk-profile reference golden must be identical to what the
  * reference documents; the matrix bodies of the two content types that share
  * the XPIDF generator must be identical too. */
@@ -290,6 +333,8 @@ static void test_user_agent_match(void **state)
 	} cases[] = {
 		{NULL, 0}, {"", 0}, {"Yealink", 0}, {"digium", 1}, {"DIGIUM D65", 1}, {"xx-DiGiUm", 1},
 		{"Sangoma P330", 1}, {"sangom", 0}, {"digiu m", 0}, {"Asterisk SaNgOmA", 1},
+		{"g", 0}, {"gg digium", 1}, {"Grandstream GXP2170 1.0.11", 0}, {"xxxxxxxSANGOMA", 1},
+		{"Grandstream GXP2170 1.0.11 (Digium)", 1}, {"igium sangoma", 1}, {"angoma digiu", 0},
 	};
 	struct sippres_ctx *ctx = new_ctx();
 	struct sippres_body out = {.size = sizeof(out)};
@@ -542,6 +587,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_cpim_equals_xpidf),
+		cmocka_unit_test(test_direct_equals_hooks),
 		cmocka_unit_test(test_input_checks),
 		cmocka_unit_test(test_version_patch),
 		cmocka_unit_test(test_user_agent_match),

@@ -635,7 +635,7 @@ static void test_limits(void **state)
 	struct sippres_ctx *ctx = *state;
 	struct limit_probe probe;
 	struct sippres_config_io io = {.size = sizeof(io), .include = include_fanout};
-	size_t n = 0, cap = 1 << 16;
+	size_t n = 0, cap = 2 << 20;
 	char *text = malloc(cap);
 	int calls = 0, r;
 
@@ -645,7 +645,13 @@ static void test_limits(void **state)
 	r = sippres_config_load_extensions(ctx, "f0", "#include a1\n#include b1\n", 24, &io);
 	assert_int_equal(calls, 1024);
 	assert_true(r > 0);
-	/* each section inherits its predecessor twice: 2^30 lines without a bound */
+	/* each section inherits its predecessor twice: 2^30 lines without a bound;
+	 * a 1.5 MB comment first, so that the bound on the lines' bytes (which
+	 * grows with the text read) is not the one reached */
+	text[n++] = ';';
+	memset(text + n, 'x', 3 << 19);
+	n += 3 << 19;
+	text[n++] = '\n';
 	n += (size_t)snprintf(text + n, cap - n, "[c0]\nexten => 1,hint,PJSIP/a\n");
 	for (int i = 1; i <= 30; i++)
 		n += (size_t)snprintf(text + n, cap - n, "[c%d](c%d,c%d)\n", i, i - 1, i - 1);
@@ -656,7 +662,7 @@ static void test_limits(void **state)
 	r = sippres_config_load_extensions(ctx, "deep.conf", text, n, &io);
 	assert_true(r > 1000); /* the limit, and a duplicated hint for every inherited copy */
 	assert_string_equal(probe.big.file, "deep.conf");
-	assert_int_equal(probe.big.line, 22); /* [c20](c19,c19) reaches 2^20 */
+	assert_int_equal(probe.big.line, 23); /* [c20](c19,c19) reaches 2^20 */
 	assert_non_null(strstr(probe.big.message, "more than 1048576 lines"));
 	assert_string_equal(hint_value(ctx, "c19", "1"), "PJSIP/a");
 	assert_null(hint_value(ctx, "c25", "1"));
@@ -670,6 +676,108 @@ static void test_limits(void **state)
 	assert_int_equal(r, 2000);
 	assert_int_equal(probe.problems, 1001);
 	assert_string_equal(probe.last, "1000 more problems not reported");
+	free(text);
+}
+
+/* Counts the bytes allocated through the context: live and peak. */
+struct bytes_counter {
+	size_t live, peak;
+};
+
+static void *bc_malloc(void *ud, size_t n)
+{
+	struct bytes_counter *c = ud;
+	size_t *h = malloc(sizeof(size_t) * 2 + n);
+
+	if (!h)
+		return NULL;
+	h[0] = n;
+	c->live += n;
+	if (c->live > c->peak)
+		c->peak = c->live;
+	return h + 2;
+}
+
+static void bc_free(void *ud, void *p)
+{
+	struct bytes_counter *c = ud;
+	size_t *h = p;
+
+	if (!p)
+		return;
+	h -= 2;
+	c->live -= h[0];
+	free(h);
+}
+
+static void *bc_realloc(void *ud, void *p, size_t n)
+{
+	struct bytes_counter *c = ud;
+	size_t *h = p, *nh;
+
+	if (!p)
+		return bc_malloc(ud, n);
+	h -= 2;
+	nh = realloc(h, sizeof(size_t) * 2 + n);
+	if (!nh)
+		return NULL;
+	c->live = c->live - nh[0] + n;
+	if (c->live > c->peak)
+		c->peak = c->live;
+	nh[0] = n;
+	return nh + 2;
+}
+
+/* The shape of issue 11's hostile extensions.conf: 100 hint lines of 150
+ * bytes in a template, a template inheriting it 100 times, and 100 contexts
+ * inheriting that one 100 times each: 100 million lines asked for by 38 KB.
+ * Each inherited line used to be a copy and only the lines were bounded: a
+ * load took 230 MB and 1 s (1.9 GB and 9 s with 1800-byte values). Now the
+ * lines' bytes are bounded too (16 MiB + 64 times the text) and inherited
+ * lines share their template's strings. */
+static void test_limit_bytes_hostile(void **state)
+{
+	struct bytes_counter bc = {0};
+	struct sippres_allocator a = {.size = sizeof(a), .user_data = &bc, .malloc = bc_malloc, .realloc = bc_realloc,
+	                              .free = bc_free};
+	struct sippres_config cfg = {.size = sizeof(cfg), .allocator = &a};
+	struct sippres_config_io io = {.size = sizeof(io), .problem = on_limit_problem};
+	struct limit_probe probe;
+	struct sippres_ctx *ctx;
+	size_t n = 0, cap = 64 << 10;
+	char *text = malloc(cap);
+	int r;
+
+	(void)state;
+	assert_non_null(text);
+	n += (size_t)snprintf(text + n, cap - n, "[t](!)\n");
+	for (int i = 0; i < 100; i++)
+		n += (size_t)snprintf(text + n, cap - n, "exten => %d,hint,PJSIP/%0144d\n", 1000 + i, i);
+	n += (size_t)snprintf(text + n, cap - n, "[u](!");
+	for (int i = 0; i < 100; i++)
+		n += (size_t)snprintf(text + n, cap - n, ",t");
+	n += (size_t)snprintf(text + n, cap - n, ")\n");
+	for (int c = 0; c < 100; c++) {
+		n += (size_t)snprintf(text + n, cap - n, "[c%d](u", c);
+		for (int i = 1; i < 100; i++)
+			n += (size_t)snprintf(text + n, cap - n, ",u");
+		n += (size_t)snprintf(text + n, cap - n, ")\n");
+	}
+	assert_true(n < cap);
+	assert_int_equal(sippres_ctx_new(&cfg, NULL, NULL, &ctx), 0);
+	memset(&probe, 0, sizeof(probe));
+	io.user_data = &probe;
+	r = sippres_config_load_extensions(ctx, "hostile.conf", text, n, &io);
+	assert_true(r > 1);
+	assert_string_equal(probe.big.file, "hostile.conf");
+	assert_non_null(strstr(probe.big.message, "bytes of lines"));
+	/* the hints up to the bound are there, those after it are not */
+	assert_non_null(hint_value(ctx, "c0", "1099"));
+	assert_null(hint_value(ctx, "c99", "1000"));
+	/* the bound (16 MiB of lines counted in full) holds the real peak far below it */
+	assert_true(bc.peak < (16u << 20));
+	sippres_ctx_free(ctx);
+	assert_int_equal(bc.live, 0);
 	free(text);
 }
 
@@ -1458,6 +1566,49 @@ static void f_free(void *ud, void *ptr)
 	free(ptr);
 }
 
+/* A resource_list of 10,000 list_item values, each item twice (issue 11:
+ * each item was checked against all earlier ones): 5,000 items in first
+ * order, 5,000 problems. */
+struct big_list {
+	size_t n;
+	int ok;
+};
+
+static int sink_big_list(void *ud, const struct sippres__conf_list *l, struct sippres_diag *diag)
+{
+	struct big_list *b = ud;
+	char want[32];
+
+	(void)diag;
+	b->n = l->n_items;
+	b->ok = 1;
+	for (size_t i = 0; i < l->n_items; i++) {
+		snprintf(want, sizeof(want), "m%zu", i);
+		b->ok &= strcmp(l->items[i], want) == 0;
+	}
+	return 0;
+}
+
+static void test_pjsip_list_duplicates_at_scale(void **state)
+{
+	struct sippres_ctx *ctx = *state;
+	struct big_list b = {0};
+	struct sippres__pjsip_sink sink = {.user_data = &b, .list = sink_big_list};
+	size_t n = 0, cap = 256 << 10;
+	char *text = malloc(cap);
+
+	assert_non_null(text);
+	n += (size_t)snprintf(text + n, cap - n, "[big]\ntype=resource_list\nevent=presence\n");
+	/* m0, m1 then m0, m1 again on one line; m2, m3, m2, m3; ... */
+	for (int i = 0; i < 5000; i += 2)
+		n += (size_t)snprintf(text + n, cap - n, "list_item=m%d,m%d\nlist_item = m%d , m%d\n", i, i + 1, i, i + 1);
+	assert_true(n < cap);
+	assert_int_equal(sippres__config_pjsip(ctx, "pjsip.conf", text, n, NULL, &sink), 5000);
+	assert_int_equal(b.n, 5000);
+	assert_true(b.ok);
+	free(text);
+}
+
 static void test_oom(void **state)
 {
 	const struct vfile files[] = {{"inc.conf", "exten => 3,hint,PJSIP/c\n"}, {NULL, NULL}};
@@ -1532,6 +1683,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ext_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_reentrant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test(test_limit_bytes_hostile),
 		cmocka_unit_test_setup_teardown(test_pjsip_endpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_booleans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_templates, setup, teardown),
@@ -1542,6 +1694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pjsip_inherited_bad_value, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_public_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pjsip_wizard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pjsip_list_duplicates_at_scale, setup, teardown),
 		cmocka_unit_test(test_pjsip_publications),
 		cmocka_unit_test(test_pjsip_publication_problems),
 		cmocka_unit_test(test_oom),

@@ -385,6 +385,40 @@ static void test_scale(void **state)
 }
 
 
+/* A hint of SIPPRES_MAX_TEXT bytes naming 5,000 devices twice each: each
+ * device once, in the order of its first mention (issue 11: the repeats were
+ * found by a scan of the ones before, quadratic in the count). */
+static void test_many_devices_repeated(void **state)
+{
+	static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	struct sippres_ctx *ctx = *state;
+	struct sippres_exten_status st;
+	char *v = malloc(SIPPRES_MAX_TEXT + 1);
+	size_t n = 0;
+	int k = 0, last = -1;
+
+	assert_non_null(v);
+	/* "A/xyz&A/xyz&..." in the order 0, 1, 0, 2, 1, 3, 2, ...: first mentions in order */
+	for (int i = 0; n + 14 <= SIPPRES_MAX_TEXT; i++, k++) {
+		int d = i == 0 ? 0 : i % 2 ? (i + 1) / 2 : i / 2 - 1;
+
+		last = d > last ? d : last;
+		n += (size_t)snprintf(v + n, 16, "%sA/%c%c%c", n ? "&" : "", b36[d / 1296 % 36], b36[d / 36 % 36],
+		                      b36[d % 36]);
+	}
+	assert_true(k > 9000);
+	assert_int_equal(sippres_hint_set(ctx, "default", "many", v, NULL), 0);
+	get(ctx, "many", &st);
+	assert_int_equal(st.n_devices, (size_t)last + 1);
+	for (size_t i = 0; i < st.n_devices; i++) {
+		char want[8];
+
+		snprintf(want, sizeof(want), "A/%c%c%c", b36[i / 1296 % 36], b36[i / 36 % 36], b36[i % 36]);
+		assert_string_equal(st.devices[i].name, want);
+	}
+	free(v);
+}
+
 /* Where a lookup in context found exten: "value@context", or "" when not found. */
 static const char *found(struct sippres_ctx *ctx, const char *context, const char *exten)
 {
@@ -715,6 +749,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_patterns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_devices_repeated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_include_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_include_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_include_api, setup, teardown),

@@ -17,6 +17,11 @@
 
 #include <libsippresence/libsippresence.h>
 
+#include "lists/lists-private.h"
+
+#include <libxml/parser.h>
+#include <libxml/xmlmemory.h>
+
 #define MAX_N 64
 
 struct captured {
@@ -639,6 +644,154 @@ static void test_xml_loader(void **state)
 	}
 }
 
+/* Lists at their bounds (issue 11: duplicates were found by scanning the
+ * earlier items, and earlier lists, quadratic in the count): 10,000 items
+ * each given twice keep their first order once; 10,000 lists load, and a
+ * name defined twice is refused wherever it is. */
+static void test_duplicates_at_scale(void **state)
+{
+	enum { N = 10000 };
+	struct fx *f = *state;
+	struct sippres_diag d = {.size = sizeof(d)};
+	const char **v = calloc(N, sizeof(*v));
+	char (*names)[16] = calloc(N, 16);
+	struct sippres_list l = {.size = sizeof(l), .name = "big", .event = "presence", .items = v, .n_items = N};
+	const struct sippres__list_def *def;
+	size_t len = 0, cap = (size_t)N * 64 + 256;
+	char *doc = malloc(cap);
+
+	assert_non_null(v);
+	assert_non_null(names);
+	assert_non_null(doc);
+	/* m4999, m4999, m4998, m4998, ...: kept once each, from m4999 down */
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], 16, "m%d", N / 2 - 1 - i / 2);
+		v[i] = names[i];
+	}
+	assert_int_equal(sippres_list_set(f->ctx, &l), 0);
+	def = sippres__list_find(f->ctx, "big", "presence");
+	assert_non_null(def);
+	assert_int_equal(def->n_items, N / 2);
+	for (size_t i = 0; i < def->n_items; i++)
+		assert_string_equal(def->items[i], names[2 * i]);
+	/* one item more than the bound */
+	l.n_items = N + 1;
+	assert_int_equal(sippres_list_set(f->ctx, &l), SIPPRES_E_TOOBIG);
+	/* an RFC 4826 document of 10,000 lists, then the last name given twice */
+	len += (size_t)snprintf(doc + len, cap - len, "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\">\n");
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(doc + len, cap - len, "<list name=\"x%d\"><entry uri=\"sip:m%d@h\"/></list>\n", i,
+		                        i);
+	len += (size_t)snprintf(doc + len, cap - len, "</resource-lists>\n");
+	assert_int_equal(sippres_list_load_xml(f->ctx, doc, len, NULL, &d), N);
+	assert_non_null(sippres__list_find(f->ctx, "x9999", "presence"));
+	len = 0;
+	len += (size_t)snprintf(doc + len, cap - len, "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\">\n");
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(doc + len, cap - len, "<list name=\"y%d\"><entry uri=\"sip:m%d@h\"/></list>\n",
+		                        i == N - 1 ? 7 : i, i);
+	len += (size_t)snprintf(doc + len, cap - len, "</resource-lists>\n");
+	assert_int_equal(sippres_list_load_xml(f->ctx, doc, len, NULL, &d), SIPPRES_E_PARSE);
+	assert_string_equal(d.message, "list 'y7' is defined twice");
+	assert_int_equal(d.line, N + 1);
+	assert_null(sippres__list_find(f->ctx, "y0", "presence")); /* nothing of it was loaded */
+	free(doc);
+	free(names);
+	free(v);
+}
+
+/* libxml2's own allocator (global: set only in this test program, to malloc
+ * wrappers, so blocks from before stay freeable), failing its n-th call. */
+static long xml_count, xml_fail_at;
+static int xml_failed;
+
+static bool xml_refuse(void)
+{
+	if (xml_fail_at && ++xml_count == xml_fail_at) {
+		xml_failed = 1;
+		return true;
+	}
+	return false;
+}
+
+static void *xml_malloc(size_t n)
+{
+	return xml_refuse() ? NULL : malloc(n);
+}
+
+static void *xml_realloc(void *p, size_t n)
+{
+	return xml_refuse() ? NULL : realloc(p, n);
+}
+
+static char *xml_strdup(const char *str)
+{
+	return xml_refuse() ? NULL : strdup(str);
+}
+
+/* An allocation that fails inside libxml2 is SIPPRES_E_NOMEM, not a parse
+ * error (issue 11: it was "parse error: Memory allocation failed"), and
+ * nothing is loaded then; libxml2 2.9 swallows a few failures that lose
+ * nothing (the load then succeeds with every list). Some it only shows as a
+ * lost namespace declaration: the document then has a namespace error,
+ * SIPPRES_E_PARSE, never a wrong list. */
+static void test_libxml2_oom(void **state)
+{
+	struct fx *f = *state;
+	static const char doc[] =
+	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<rls-services xmlns=\"urn:ietf:params:xml:ns:rls-services\"\n"
+	        "    xmlns:rl=\"urn:ietf:params:xml:ns:resource-lists\">\n"
+	        " <service uri=\"sip:oomteam@example.com\">\n"
+	        "  <list>\n"
+	        "   <rl:entry uri=\"sip:alice@example.com\"><rl:display-name>Alice</rl:display-name></rl:entry>\n"
+	        "   <rl:list name=\"oomops\"><rl:entry uri=\"sip:bob@example.com\"/></rl:list>\n"
+	        "  </list>\n"
+	        "  <packages><package>dialog</package></packages>\n"
+	        " </service>\n"
+	        "</rls-services>\n";
+	int nomem = 0, ok = 0, ns = 0;
+	long n;
+
+	assert_int_equal(xmlMemSetup(free, xml_malloc, xml_realloc, xml_strdup), 0);
+	for (n = 1; n < 10000; n++) {
+		struct sippres_diag d = {.size = sizeof(d)};
+		int r;
+
+		sippres_list_remove(f->ctx, "oomteam");
+		sippres_list_remove(f->ctx, "oomops");
+		xml_count = 0;
+		xml_failed = 0;
+		xml_fail_at = n;
+		r = sippres_list_load_xml(f->ctx, doc, sizeof(doc) - 1, NULL, &d);
+		xml_fail_at = 0;
+		if (!xml_failed) {
+			assert_int_equal(r, 2);
+			break;
+		}
+		if (r == 2) {
+			ok++;
+		} else if (r == SIPPRES_E_NOMEM) {
+			nomem++;
+			assert_string_equal(d.message, "out of memory");
+		} else if (r == SIPPRES_E_PARSE && strstr(d.message, "namespace error")) {
+			ns++;
+		} else {
+			fail_msg("libxml2 allocation %ld failed: %d '%s'", n, r, d.message);
+		}
+		if (r < 0) {
+			assert_null(sippres__list_find(f->ctx, "oomteam", "dialog"));
+			assert_null(sippres__list_find(f->ctx, "oomops", "dialog"));
+		} else {
+			assert_non_null(sippres__list_find(f->ctx, "oomops", "dialog"));
+		}
+	}
+	assert_true(n < 10000);
+	xmlMemSetup(free, malloc, realloc, strdup);
+	assert_true(nomem > 10);
+	print_message("# %ld libxml2 allocations: %d NOMEM, %d swallowed, %d lost namespaces\n", n - 1, nomem, ok, ns);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -653,6 +806,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_persist_restore_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_with_plain_and_list_on_one_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xml_loader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates_at_scale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_libxml2_oom, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }

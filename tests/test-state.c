@@ -4,11 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include <libsippresence/libsippresence.h>
+
+#include "core/core-private.h"
 
 enum { UNK, NIU, INU, BSY, INV, UNA, RNG, RIU, HLD };
 #define E_IDLE SIPPRES_EXTEN_NOT_INUSE
@@ -152,12 +155,52 @@ static void test_strerror(void **state)
 	assert_false(SIPPRES_CHECK_VERSION(SIPPRES_VERSION_MAJOR + 1, 0, 0));
 }
 
+/* The scratch set behind the duplicate checks (lib/core/set.c): strings by
+ * content, pointers by address, values kept, growth keeps every key. */
+static void test_scratch_set(void **state)
+{
+	static char names[3000][8];
+	struct sippres_ctx *ctx;
+	struct sippres__set s, p;
+	size_t v;
+
+	(void)state;
+	assert_int_equal(sippres_ctx_new(NULL, NULL, NULL, &ctx), 0);
+	sippres__set_init(ctx, &s, true);
+	sippres__set_init(ctx, &p, false);
+	assert_false(sippres__set_find(&s, "x", NULL));
+	for (size_t i = 0; i < 3000; i++) {
+		snprintf(names[i], sizeof(names[i]), "n%zu", i % 1000);
+		assert_int_equal(sippres__set_add(ctx, &s, names[i], i, &v), i < 1000 ? 1 : 0);
+		if (i >= 1000)
+			assert_int_equal(v, i % 1000); /* the first one's value; nothing changed */
+		assert_int_equal(sippres__set_add(ctx, &p, names[i], i, NULL), 1); /* other addresses */
+	}
+	assert_int_equal(s.n, 1000);
+	assert_int_equal(p.n, 3000);
+	assert_true(s.cap >= 2 * s.n);
+	assert_true(sippres__set_find(&s, "n999", &v));
+	assert_int_equal(v, 999);
+	assert_false(sippres__set_find(&s, "n1000", NULL));
+	assert_true(sippres__set_find(&p, names[2999], &v));
+	assert_int_equal(v, 2999);
+	assert_int_equal(sippres__set_reserve(ctx, &p, 10000), 0);
+	assert_true(p.cap >= 20000);
+	assert_true(sippres__set_find(&p, names[5], &v));
+	assert_int_equal(v, 5);
+	sippres__set_fini(ctx, &s);
+	sippres__set_fini(ctx, &p);
+	assert_false(sippres__set_find(&s, "n1", NULL));
+	sippres_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_aggregation_table), cmocka_unit_test(test_aggregation_edges),
 		cmocka_unit_test(test_device_names),     cmocka_unit_test(test_exten_strings),
 		cmocka_unit_test(test_presence_names),   cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_scratch_set),
 	};
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }

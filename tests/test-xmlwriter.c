@@ -149,6 +149,111 @@ static void test_escape(void **state)
 	ESC("\"\"\"", true, "&quot;&quot;&quot;");
 }
 
+/* The escaper scans clean runs in blocks (16 or 8 bytes): every length and
+ * every position of a byte that needs attention, at and around the block
+ * edges, gives what escaping token by token gives. */
+static void test_escape_blocks(void **state)
+{
+	static const struct {
+		const char *in, *text, *attr;
+	} tok[] = {
+		{"a", "a", "a"},           {"Z", "Z", "Z"},           {"~", "~", "~"},
+		{"\x7f", "\x7f", "\x7f"},  {"&", "&amp;", "&amp;"},   {"<", "&lt;", "&lt;"},
+		{">", "&gt;", "&gt;"},     {"\"", "&quot;", "&quot;"}, {"'", "&apos;", "&apos;"},
+		{"\t", "\t", "&#9;"},      {"\n", "&#10;", "&#10;"},  {"\x01", "\xef\xbf\xbd", "\xef\xbf\xbd"},
+		{"\x80", "\xef\xbf\xbd", "\xef\xbf\xbd"}, {"\xc3\xa9", "\xc3\xa9", "\xc3\xa9"},
+		{"\xe2\x82\xac", "\xe2\x82\xac", "\xe2\x82\xac"}, {" ", " ", " "},
+	};
+	const size_t ntok = sizeof(tok) / sizeof(tok[0]);
+	char in[128], want[1024], out[1024];
+	uint32_t x = 12345;
+
+	(void)state;
+	for (int attr = 0; attr < 2; attr++) {
+		/* a clean run of every length up to 40 with one token at every position */
+		for (size_t len = 0; len <= 40; len++) {
+			for (size_t t = 0; t < ntok; t++) {
+				for (size_t pos = 0; pos <= len; pos++) {
+					size_t n = 0, wn = 0, k;
+					const char *tw = attr ? tok[t].attr : tok[t].text;
+
+					for (size_t i = 0; i < len; i++) {
+						if (i == pos) {
+							memcpy(in + n, tok[t].in, strlen(tok[t].in));
+							n += strlen(tok[t].in);
+							memcpy(want + wn, tw, strlen(tw));
+							wn += strlen(tw);
+						}
+						in[n++] = (char)('a' + i % 26);
+						want[wn++] = (char)('a' + i % 26);
+					}
+					k = sippres__xml_escape(out, in, n, attr);
+					assert_int_equal(k, wn);
+					assert_memory_equal(out, want, wn);
+				}
+			}
+		}
+		/* random token strings */
+		for (int round = 0; round < 3000; round++) {
+			size_t n = 0, wn = 0, k, count;
+
+			x = x * 1103515245u + 12345u;
+			count = (x >> 16) % 40;
+			for (size_t i = 0; i < count; i++) {
+				size_t t;
+				const char *tw;
+
+				x = x * 1103515245u + 12345u;
+				t = (x >> 16) % (ntok + 6);
+				t = t >= ntok ? 0 : t; /* mostly clean */
+				tw = attr ? tok[t].attr : tok[t].text;
+				memcpy(in + n, tok[t].in, strlen(tok[t].in));
+				n += strlen(tok[t].in);
+				memcpy(want + wn, tw, strlen(tw));
+				wn += strlen(tw);
+			}
+			k = sippres__xml_escape(out, in, n, attr);
+			assert_int_equal(k, wn);
+			assert_memory_equal(out, want, wn);
+		}
+	}
+}
+
+/* Random tokens map each byte b to alphabet[b % size]; the two usual
+ * alphabets go through tables, which must agree for all 256 bytes. */
+static int all_bytes(void *ud, uint8_t *buf, size_t len)
+{
+	unsigned *next = ud;
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(*next)++;
+	return 0;
+}
+
+static void test_random_alphabets(void **state)
+{
+	static const char *const alphabets[] = {SIPPRES__ALPHA_ALNUM, SIPPRES__ALPHA_LOWER};
+	const char *objects[] = {sippres__alpha_alnum, sippres__alpha_lower};
+	unsigned next = 0;
+	struct sippres_callbacks cb = {.size = sizeof(cb), .random = all_bytes};
+	struct sippres_ctx *rctx;
+
+	(void)state;
+	assert_int_equal(sippres_ctx_new(NULL, &cb, &next, &rctx), 0);
+	for (int a = 0; a < 2; a++) {
+		size_t n = strlen(alphabets[a]);
+		assert_string_equal(objects[a], alphabets[a]);
+		next = 0;
+		for (unsigned b = 0; b < 256; b += 32) {
+			char out[33];
+			assert_int_equal(sippres__random_string(rctx, out, 32, objects[a]), 0);
+			for (unsigned i = 0; i < 32; i++)
+				assert_int_equal(out[i], alphabets[a][(b + i) % n]);
+		}
+	}
+	sippres_ctx_free(rctx);
+}
+
 static void test_u32_and_id(void **state)
 {
 	struct sippres_xml w;
@@ -287,10 +392,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_blocks),
 		cmocka_unit_test(test_u32_and_id),
 		cmocka_unit_test(test_structure_errors),
 		cmocka_unit_test(test_big_values),
 		cmocka_unit_test(test_public_writer),
+		cmocka_unit_test(test_random_alphabets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -156,25 +156,43 @@ int addr_from_uri(const char *uri, int family, struct ua_addr *out)
 		r = addr_from_host_port(family == AF_INET6 ? "::1" : "127.0.0.1", port, out);
 		goto out;
 	}
-	{
-		struct addrinfo hints, *res = NULL;
+	r = -2; /* a host name: no DNS here (docs/security.md) */
+out:
+	osip_uri_free(u);
+	return r;
+}
 
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = family;
-		hints.ai_socktype = SOCK_DGRAM;
-		if (getaddrinfo(u->host, NULL, &hints, &res) == 0 && res) {
-			memset(out, 0, sizeof(*out));
-			memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-			out->len = (socklen_t)res->ai_addrlen;
-			if (family == AF_INET6)
-				((struct sockaddr_in6 *)&out->ss)->sin6_port = htons((uint16_t)port);
-			else
-				((struct sockaddr_in *)&out->ss)->sin_port = htons((uint16_t)port);
-			r = 0;
-		}
-		if (res)
-			freeaddrinfo(res);
+int addr_resolve_uri(const char *uri, int family, struct ua_addr *out)
+{
+	osip_uri_t *u = NULL;
+	struct addrinfo hints, *res = NULL;
+	unsigned port = 5060;
+	int r = addr_from_uri(uri, family, out);
+
+	if (r != -2)
+		return r;
+	if (osip_uri_init(&u) != 0)
+		return -1;
+	r = -1;
+	if (osip_uri_parse(u, uri) != 0 || !u->host)
+		goto out;
+	if (u->port && u->port[0])
+		port = (unsigned)strtoul(u->port, NULL, 10);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_DGRAM;
+	if (getaddrinfo(u->host, NULL, &hints, &res) == 0 && res) {
+		memset(out, 0, sizeof(*out));
+		memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+		out->len = (socklen_t)res->ai_addrlen;
+		if (family == AF_INET6)
+			((struct sockaddr_in6 *)&out->ss)->sin6_port = htons((uint16_t)port);
+		else
+			((struct sockaddr_in *)&out->ss)->sin_port = htons((uint16_t)port);
+		r = 0;
 	}
+	if (res)
+		freeaddrinfo(res);
 out:
 	osip_uri_free(u);
 	return r;

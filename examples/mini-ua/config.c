@@ -140,6 +140,137 @@ static int load_file(struct sippres_ctx *ctx, const char *path, bool pjsip, stru
 	return r;
 }
 
+/* ---- the mini UA's own keys: [global] type=global in pjsip.conf ---------------------------------- */
+
+static const struct {
+	const char *key;
+	int bit;
+} limit_keys[] = {
+	{"max_subscriptions", UA_OPT_MAX_SUBS},
+	{"max_subscriptions_per_endpoint", UA_OPT_MAX_SUBS_EP},
+	{"max_subscriptions_per_source", UA_OPT_MAX_SUBS_SRC},
+	{"rate_per_source", UA_OPT_RATE},
+	{"max_response_cache", UA_OPT_CACHE},
+	{"notify_contact", UA_OPT_CONTACT},
+};
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* One key of a type=global section; false: a bad value (logged). */
+static bool global_key(struct ua *ua, const char *key, const char *value, const char *path, unsigned line)
+{
+	for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++) {
+		unsigned long v = 0;
+		char *end;
+
+		if (strcmp(key, limit_keys[i].key) != 0)
+			continue;
+		if (ua->opts_given & limit_keys[i].bit)
+			return true; /* the command line wins */
+		if (limit_keys[i].bit == UA_OPT_CONTACT) {
+			int c = strcmp(value, "match") == 0 ? UA_CONTACT_MATCH : strcmp(value, "source") == 0 ? UA_CONTACT_SOURCE
+			      : strcmp(value, "any") == 0 ? UA_CONTACT_ANY : -1;
+
+			if (c < 0) {
+				ua_log(LOG_WARN, "%s:%u: notify_contact = %s: match, source or any; the setting stays", path, line,
+				       value);
+				return false;
+			}
+			ua->notify_contact = c;
+			return true;
+		}
+		v = strtoul(value, &end, 10);
+		if (end == value || *end || v > 100000000 || value[0] == '-') {
+			ua_log(LOG_WARN, "%s:%u: %s = %s: a count from 0 to 100000000; the setting stays", path, line, key, value);
+			return false;
+		}
+		switch (limit_keys[i].bit) {
+		case UA_OPT_MAX_SUBS:
+			ua->limits.conf.max_subs = v;
+			if ((v ? v : 100000) + 16384 > ua->limits.conf.max_peers)
+				ua->limits.conf.max_peers = (v ? v : 100000) + 16384; /* room for a source per subscription */
+			break;
+		case UA_OPT_MAX_SUBS_EP: ua->limits.conf.max_subs_per_endpoint = v; break;
+		case UA_OPT_MAX_SUBS_SRC: ua->limits.conf.max_subs_per_source = v; break;
+		case UA_OPT_RATE: ua->limits.conf.rate_per_source = v; break;
+		case UA_OPT_CACHE: ua->stx.max = v; break;
+		}
+		return true;
+	}
+	return true; /* Asterisk's own global keys: not ours */
+}
+
+struct global_scan {
+	bool global;               /* the section has type=global */
+	char *keys[64];            /* its other key = value lines, applied once its type is known */
+	unsigned lines[64];
+	size_t n;
+	unsigned bad;
+};
+
+static void global_flush(struct ua *ua, struct global_scan *g, const char *path)
+{
+	for (size_t i = 0; g->global && i < g->n; i++) {
+		char *k = g->keys[i], *v = strchr(k, '=');
+
+		*v++ = '\0';
+		g->bad += !global_key(ua, trim(k), trim(v), path, g->lines[i]);
+	}
+	g->n = 0;
+	g->global = false;
+}
+
+int ua_global_keys(struct ua *ua, const char *path)
+{
+	size_t len = 0;
+	char *text = ua_read_file(path, &len), *p, *nl;
+	struct global_scan g = {0};
+	bool in_section = false;
+	unsigned line = 0;
+
+	if (!text)
+		return -1;
+	for (p = text; p; p = nl) {
+		char *l, *eq, *semi;
+
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl++ = '\0';
+		line++;
+		semi = strchr(p, ';');
+		if (semi)
+			*semi = '\0';
+		l = trim(p);
+		if (l[0] == '[') {
+			global_flush(ua, &g, path);
+			in_section = true;
+			continue;
+		}
+		eq = strchr(l, '=');
+		if (!in_section || !eq)
+			continue;
+		if (strncmp(l, "type", 4) == 0 && trim(l + 4) == eq)
+			g.global = strcmp(trim(eq + 1), "global") == 0;
+		else if (g.n < sizeof(g.keys) / sizeof(g.keys[0])) {
+			g.lines[g.n] = line;
+			g.keys[g.n++] = l;
+		}
+	}
+	global_flush(ua, &g, path);
+	free(text);
+	return (int)g.bad;
+}
+
 int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
 {
 	struct outpub *fresh = NULL;
@@ -165,6 +296,7 @@ int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
 		return -1;
 	}
 	outpub_apply(ua, fresh, true); /* resynced by main() once the stored state is back */
+	ua_global_keys(ua, pjsip);
 	ua_log(LOG_INFO, "%s: %d endpoint(s), %d wizard hint(s), %d inbound publication(s), %d outbound publish(es), "
 	                 "%d problem(s)",
 	       pjsip, c.n_endpoints, c.n_hints, c.n_inpubs, c.n_outpubs, r);
@@ -432,6 +564,7 @@ int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 	 * applies at the next refresh); the ones gone are removed. */
 	if (load_file(ua->ctx, ua->pjsip_path, true, &again) < 0)
 		ua_log(LOG_ERR, "reloading %s into the running configuration: %s", ua->pjsip_path, again.first);
+	ua_global_keys(ua, ua->pjsip_path); /* the limits of [global] (those the command line does not set) */
 	n.endpoints_removed = remove_gone(ua->ctx, &ua->endpoints, &endpoints, sippres_endpoint_remove);
 	n.lists_removed = remove_gone(ua->ctx, &ua->lists, &lists, sippres_list_remove);
 	n.inpubs_removed = remove_gone(ua->ctx, &ua->inpubs, &inpubs, sippres_inbound_publication_remove);

@@ -16,6 +16,7 @@
 #define UA_ALLOW "OPTIONS, SUBSCRIBE, NOTIFY, PUBLISH"
 #define UA_ALLOW_EVENTS "presence, dialog"
 #define UA_USER_AGENT "sippres-mini-ua"
+#define UA_RETRY_AFTER "60" /* seconds, in the 503 of a subscription limit */
 
 /* ---- a set of strings (endpoint names) ------------------------------------------ */
 
@@ -121,20 +122,47 @@ static int cb_random(void *user_data, uint8_t *buf, size_t len)
 	return ua_random(buf, len) < 0 ? -1 : 0;
 }
 
+/* Where a subscription's NOTIFYs go: its Contact's numeric address, or the SUBSCRIBE's source (policy
+ * source, or a Contact with a host name: no DNS in the loop). -1: nowhere. */
+static int notify_target(struct ua *ua, const struct ua_sub *us, const char *contact, struct ua_addr *dst)
+{
+	int r;
+
+	if (us && us->src.len && ua->notify_contact == UA_CONTACT_SOURCE) {
+		*dst = us->src;
+		return 0;
+	}
+	r = addr_from_uri(contact, ua->local.ss.ss_family, dst);
+	if (r == -2 && us && us->src.len) {
+		*dst = us->src;
+		return 0;
+	}
+	return r < 0 ? -1 : 0;
+}
+
 static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sippres_notify *n)
 {
 	struct ua *ua = user_data;
+	struct ua_sub *us = sippres_sub_get_user_data(sub);
 	struct notify_out o;
 	struct ua_addr dst;
-	char branch[32], via[80], contact[600];
+	char branch[32], via[80];
+	struct sbuf contact;
 	char *user, *data;
 	size_t len = 0;
 	uint64_t now = ua_now_mono_ms();
 
-	(void)sub;
 	if (n->terminated)
 		store_forget(ua, n->call_id, n->local_tag); /* the subscription ends with this NOTIFY */
-	if (addr_from_uri(n->contact, ua->local.ss.ss_family, &dst) < 0) {
+	if (us && !us->proven) {
+		/* its Contact is another address than its source: nothing goes there before the subscriber proves
+		 * it got our 200 (docs/security.md, "Reflection"); the refresh that proves it brings full state */
+		ua->held++;
+		ua_log(LOG_DEBUG, "NOTIFY %s cseq %u not sent: Contact %s is not the source, not proven yet", n->call_id,
+		       n->cseq, n->contact);
+		return 0;
+	}
+	if (notify_target(ua, us, n->contact, &dst) < 0) {
 		ua_log(LOG_WARN, "NOTIFY for %s: cannot send to Contact %s", n->call_id, n->contact);
 		return -1;
 	}
@@ -142,16 +170,27 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 	ua_random_token(branch + 7, 20);
 	ua_local_for(ua, &dst, via, sizeof(via));
 	user = sip_uri_user(n->local_uri);
-	snprintf(contact, sizeof(contact), "sip:%s%s%s", user ? user : "", user ? "@" : "", via);
+	sbuf_init(&contact);
+	sbuf_add(&contact, "sip:", 4);
+	if (user && user[0]) {
+		sip_user_escape(&contact, user);
+		sbuf_add(&contact, "@", 1);
+	}
+	sbuf_add(&contact, via, strlen(via));
 	free(user);
+	if (contact.oom) {
+		sbuf_free(&contact);
+		return -1;
+	}
 	o = (struct notify_out){
-		.ruri = n->contact, .via_sent_by = via, .branch = branch, .contact = contact,
+		.ruri = n->contact, .via_sent_by = via, .branch = branch, .contact = contact.s,
 		.from_uri = n->local_uri, .from_tag = n->local_tag, .to_uri = n->remote_uri, .to_tag = n->remote_tag,
 		.call_id = n->call_id, .cseq = n->cseq, .event = n->event, .subscription_state = n->subscription_state,
 		.content_type = n->content_type, .body = n->body, .body_len = n->body_len,
 		.require_eventlist = n->require_eventlist != 0, .allow_events = UA_ALLOW_EVENTS, .user_agent = UA_USER_AGENT,
 	};
 	data = sip_build_notify(&o, &len);
+	sbuf_free(&contact);
 	if (!data) {
 		ua_log(LOG_ERR, "cannot build the NOTIFY for %s (Contact %s)", n->call_id, n->contact);
 		return -1;
@@ -164,6 +203,16 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 		if (!x) {
 			ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u not sent", n->call_id, n->cseq);
 			return -1;
+		}
+		if (!limits_proven(&ua->limits, &dst, now)) {
+			/* an address that never answered: a short schedule, and only a few in flight at once */
+			if (limits_unproven_send(&ua->limits, &dst, now)) {
+				ntx_short(&ua->ntx, x);
+			} else {
+				ntx_hold(&ua->ntx, x);
+				ua->held++;
+				return 0;
+			}
 		}
 		if (ua->outq_len == ua->outq_cap) {
 			size_t cap = ua->outq_cap ? ua->outq_cap * 2 : 64;
@@ -182,6 +231,69 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 	return 0;
 }
 
+/* ---- fairness: a burst of sends reads the socket as it goes --------------------------------- */
+
+struct inbox_item {
+	struct ua_addr src;
+	size_t len;
+	char data[];
+};
+
+/* What waits on the socket, read into memory (not handled: a NOTIFY burst is being sent), so that the 200s of
+ * the first NOTIFYs do not overflow the socket's buffer while the last ones go out. */
+static void inbox_fill(struct ua *ua)
+{
+	static char buf[65536];
+
+	if (ua->fd < 0)
+		return;
+	for (int k = 0; k < 256 && ua->inbox_bytes < UA_INBOX_MAX_BYTES; k++) {
+		struct inbox_item *it;
+		struct ua_addr src;
+		ssize_t r;
+
+		src.len = sizeof(src.ss);
+		r = recvfrom(ua->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&src.ss, &src.len);
+		if (r < 0)
+			return;
+		if (ua->inbox_len == ua->inbox_cap) {
+			size_t cap = ua->inbox_cap ? ua->inbox_cap * 2 : 256;
+			struct inbox_item **v = realloc(ua->inbox, cap * sizeof(*v));
+
+			if (!v)
+				return;
+			ua->inbox = v;
+			ua->inbox_cap = cap;
+		}
+		it = malloc(sizeof(*it) + (size_t)r);
+		if (!it)
+			return;
+		it->src = src;
+		it->len = (size_t)r;
+		memcpy(it->data, buf, (size_t)r);
+		ua->inbox[ua->inbox_len++] = it;
+		ua->inbox_bytes += (size_t)r;
+		ua->early_reads++;
+	}
+}
+
+/* Handle what inbox_fill() read, in order (their handling may send and read more). */
+static void inbox_run(struct ua *ua)
+{
+	if (ua->inbox_running)
+		return;
+	ua->inbox_running = true;
+	while (ua->inbox_head < ua->inbox_len) {
+		struct inbox_item *it = ua->inbox[ua->inbox_head++];
+
+		ua->inbox_bytes -= it->len;
+		ua_on_datagram(ua, it->data, it->len, &it->src);
+		free(it);
+	}
+	ua->inbox_head = ua->inbox_len = 0;
+	ua->inbox_running = false;
+}
+
 void ua_flush(struct ua *ua)
 {
 	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
@@ -193,8 +305,11 @@ void ua_flush(struct ua *ua)
 			continue; /* finished before it was sent */
 		x->queued = false;
 		ua_send(ua, x->data, x->len, &x->dst);
+		if ((i & 63) == 63)
+			inbox_fill(ua);
 	}
 	ua->outq_len = 0;
+	inbox_run(ua);
 }
 
 /* A transaction is going away: make sure the send queue forgets it. */
@@ -210,12 +325,83 @@ static void unqueue(struct ua *ua, struct ntx *x)
 
 static void cb_persist(void *user_data, struct sippres_sub *sub, const void *record, size_t len)
 {
-	store_persist(user_data, sub, record, len);
+	struct ua *ua = user_data;
+	const struct ua_sub *us = sippres_sub_get_user_data(sub);
+
+	if (!us)
+		us = ua->creating;
+	if (us && !us->proven)
+		return; /* stored once proven: a restart would otherwise NOTIFY an address nobody vouched for */
+	store_persist(ua, sub, record, len);
 }
 
+static void sub_data_free(struct ua *ua, struct sippres_sub *sub)
+{
+	struct ua_sub *us = sippres_sub_get_user_data(sub);
+
+	if (!us)
+		return;
+	if (us->counted)
+		limits_sub_remove(&ua->limits, us->src.len ? &us->src : NULL, us->endpoint);
+	sippres_sub_set_user_data(sub, NULL);
+	free(us);
+}
+
+/* A subscription ends (always called, with or without a state directory). */
 static void cb_forget(void *user_data, struct sippres_sub *sub)
 {
-	store_forget_sub(user_data, sub);
+	struct ua *ua = user_data;
+
+	if (ua->store)
+		store_forget_sub(ua, sub);
+	sub_data_free(ua, sub);
+}
+
+static struct ua_sub *sub_data_new(const char *endpoint, const struct ua_addr *src, bool proven)
+{
+	size_t n = strlen(endpoint);
+	struct ua_sub *us = calloc(1, sizeof(*us) + n + 1);
+
+	if (!us)
+		return NULL;
+	memcpy(us->endpoint, endpoint, n + 1);
+	if (src)
+		us->src = *src;
+	us->proven = proven;
+	return us;
+}
+
+static int adopt_one(void *user_data, struct sippres_sub *sub)
+{
+	struct ua *ua = user_data;
+	struct sippres_sub_info i = {.size = sizeof(i)};
+	struct ua_sub *us;
+
+	if (sippres_sub_get_user_data(sub) || sippres_sub_get_info(ua->ctx, sub, &i) < 0)
+		return 0;
+	us = sub_data_new(i.endpoint, NULL, true); /* stored, so it was proven */
+	if (!us)
+		return 0;
+	us->counted = limits_sub_add(&ua->limits, NULL, i.endpoint, ua_now_mono_ms()) == 0;
+	sippres_sub_set_user_data(sub, us);
+	return 0;
+}
+
+void ua_adopt_restored(struct ua *ua)
+{
+	sippres_sub_foreach(ua->ctx, adopt_one, ua);
+}
+
+static int free_one(void *user_data, struct sippres_sub *sub)
+{
+	sub_data_free(user_data, sub);
+	return 0;
+}
+
+int ua_set_limits(struct ua *ua, const struct limits_conf *c)
+{
+	limits_fini(&ua->limits);
+	return limits_init(&ua->limits, c);
 }
 
 static void cb_persist_publication(void *user_data, struct sippres_publication *pub, const void *record, size_t len)
@@ -228,9 +414,34 @@ static void cb_forget_publication(void *user_data, struct sippres_publication *p
 	store_forget_publication(user_data, pub);
 }
 
+/* Whether the subscription a record key ("CALL-ID LOCAL-TAG") names may be stored: not while it is unproven
+ * (as cb_persist: a node that takes it over would NOTIFY an address nobody vouched for). */
+static bool record_proven(struct ua *ua, const char *key)
+{
+	const char *sp = strrchr(key, ' ');
+	const struct ua_sub *us = NULL;
+	struct sippres_sub *sub;
+	char call_id[1024];
+
+	if (!sp || (size_t)(sp - key) >= sizeof(call_id))
+		return true;
+	memcpy(call_id, key, (size_t)(sp - key));
+	call_id[sp - key] = '\0';
+	sub = sippres_sub_find(ua->ctx, call_id, sp + 1);
+	if (sub)
+		us = sippres_sub_get_user_data(sub);
+	if (!us)
+		us = ua->creating;
+	return !us || us->proven;
+}
+
 static void cb_replicate(void *user_data, const struct sippres_repl_change *c)
 {
-	cluster_replicate(user_data, c);
+	struct ua *ua = user_data;
+
+	if (c->kind == SIPPRES_REPL_SUBSCRIPTION && !c->removed && !record_proven(ua, c->key))
+		return;
+	cluster_replicate(ua, c);
 }
 
 static int cb_publish(void *user_data, const char *outbound, const char *event, const char *content_type,
@@ -249,7 +460,7 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 		.notify = cb_notify,
 		/* without a state directory the library need not build records at all */
 		.persist = persist ? cb_persist : NULL,
-		.forget = persist ? cb_forget : NULL,
+		.forget = cb_forget, /* also the end of the UA's own data of a subscription */
 		.persist_publication = persist ? cb_persist_publication : NULL,
 		.forget_publication = persist ? cb_forget_publication : NULL,
 		.publish = cb_publish,
@@ -263,6 +474,13 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 		cfg.log_level = SIPPRES_LOG_DEBUG;
 	if (ntx_table_init(&ua->ntx, t1) < 0 || stx_table_init(&ua->stx, 64u * (t1 ? t1 : 500)) < 0)
 		return -1;
+	{
+		struct limits_conf lc;
+
+		limits_conf_defaults(&lc);
+		if (limits_init(&ua->limits, &lc) < 0)
+			return -1;
+	}
 	r = sippres_ctx_new(&cfg, &cb, ua, &ua->ctx);
 	if (r < 0) {
 		ua_log(LOG_ERR, "sippres_ctx_new: %s", sippres_strerror(r));
@@ -274,8 +492,14 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 void ua_fini(struct ua *ua)
 {
 	cluster_close(ua); /* the lease runs out: another node takes the subscribers over */
+	if (ua->ctx)
+		sippres_sub_foreach(ua->ctx, free_one, ua);
 	sippres_ctx_free(ua->ctx); /* no callback fires: stored records stay */
+	limits_fini(&ua->limits);
 	free(ua->outq);
+	for (size_t i = ua->inbox_head; i < ua->inbox_len; i++)
+		free(ua->inbox[i]);
+	free(ua->inbox);
 	ntx_table_fini(&ua->ntx);
 	stx_table_fini(&ua->stx);
 	strset_free(&ua->endpoints);
@@ -324,8 +548,12 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
 	if (res->status >= 200 && res->status < 300) {
 		ua_local_for(ua, src, local, sizeof(local));
 		sbuf_printf(&x, "Expires: %u\r\n", res->expires);
-		sbuf_printf(&x, "Contact: <sip:%s%s%s>\r\n", resource && resource[0] ? resource : "",
-		            resource && resource[0] ? "@" : "", local);
+		sbuf_add(&x, "Contact: <sip:", 14);
+		if (resource && resource[0]) {
+			sip_user_escape(&x, resource); /* never a malformed header, whatever the Request-URI had */
+			sbuf_add(&x, "@", 1);
+		}
+		sbuf_printf(&x, "%s>\r\n", local);
 	}
 	if (res->min_expires)
 		sbuf_printf(&x, "Min-Expires: %u\r\n", res->min_expires);
@@ -382,6 +610,32 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 		sub_facts_free(&f);
 		return;
 	}
+	r = limits_sub_check(&ua->limits, src, endpoint, ua_now_mono_ms());
+	if (r) {
+		static const char *const why[] = {"", "Too Many Subscriptions", "Too Many Subscriptions For Endpoint",
+		                                  "Too Many Subscriptions From Source"};
+
+		ua->refused++;
+		ua_log(LOG_DEBUG, "SUBSCRIBE %s from endpoint %s: 503 (%s)", in->call_id, endpoint, why[r]);
+		respond(ua, in, src, key, 503, why[r], NULL, "Retry-After: " UA_RETRY_AFTER "\r\n");
+		sub_facts_free(&f);
+		return;
+	}
+	{
+		/* docs/security.md, "Reflection": is the Contact where the SUBSCRIBE came from? */
+		struct ua_addr c;
+		int cr = addr_from_uri(f.contact, ua->local.ss.ss_family, &c);
+		bool proven = ua->notify_contact != UA_CONTACT_MATCH || cr == -2 || (cr == 0 && addr_equal(&c, src));
+
+		ua->creating = sub_data_new(endpoint, src, proven);
+		if (!ua->creating) {
+			respond(ua, in, src, key, 500, NULL, NULL, NULL);
+			sub_facts_free(&f);
+			return;
+		}
+		ua->creating->have_cseq = true;
+		ua->creating->remote_cseq = in->cseq;
+	}
 	memset(&req, 0, sizeof(req));
 	req.size = sizeof(req);
 	req.endpoint = endpoint;
@@ -403,6 +657,17 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 	memset(&res, 0, sizeof(res));
 	res.size = sizeof(res);
 	r = sippres_subscribe(ua->ctx, &req, ua_now_wall_ms(), &res, &sub);
+	if (r >= 0 && sub) {
+		/* the policy applies even when it cannot be counted (no room in the table of peers) */
+		ua->creating->counted = limits_sub_add(&ua->limits, src, endpoint, ua_now_mono_ms()) == 0;
+		sippres_sub_set_user_data(sub, ua->creating);
+		if (!ua->creating->proven)
+			ua_log(LOG_INFO, "SUBSCRIBE %s: Contact %s is not its source; NOTIFYs wait for a request in the dialog",
+			       in->call_id, f.contact);
+	} else {
+		free(ua->creating);
+	}
+	ua->creating = NULL;
 	if (r == SIPPRES_E_INVAL) {
 		/* a field the library cannot take (invalid UTF-8, control characters, too long) */
 		ua_log(LOG_DEBUG, "SUBSCRIBE %s: 400 (a header the library refuses)", in->call_id);
@@ -516,6 +781,31 @@ static void on_publish(struct ua *ua, const struct sip_in *in, const struct ua_a
 	pub_facts_free(&f);
 }
 
+/* RFC 3261 12.2.2 for a request in the dialog of sub: the From tag is the subscriber's, and the CSeq is
+ * above the last one (a retransmission of the same request is answered from the response cache before
+ * this). NULL: fine (the CSeq is taken, and the subscriber has proven it received our 200); else what is
+ * wrong ("From tag" or "CSeq"). */
+static const char *in_dialog_check(struct ua *ua, struct sippres_sub *sub, const struct sip_in *in)
+{
+	struct sippres_sub_info i = {.size = sizeof(i)};
+	struct ua_sub *us = sippres_sub_get_user_data(sub);
+
+	if (sippres_sub_get_info(ua->ctx, sub, &i) == 0 && i.remote_tag && in->from_tag &&
+	    strcmp(i.remote_tag, in->from_tag) != 0)
+		return "From tag";
+	if (!us)
+		return NULL;
+	if (us->have_cseq && in->cseq <= us->remote_cseq)
+		return "CSeq";
+	us->have_cseq = true;
+	us->remote_cseq = in->cseq;
+	if (!us->proven) {
+		us->proven = true; /* only the one who got our 200 (and its tag) at the source can send this */
+		ua_log(LOG_INFO, "subscription %s proven by %s: its NOTIFYs go out from now on", in->call_id, in->method);
+	}
+	return NULL;
+}
+
 static bool known_method(const char *m)
 {
 	static const char *const known[] = {"INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "PRACK",
@@ -549,7 +839,7 @@ static void on_request(struct ua *ua, const struct sip_in *in, const struct ua_a
 	}
 	if (in->bad) {
 		ua_log(LOG_DEBUG, "%s %s: 400 (%s)", m, in->call_id, in->bad);
-		respond(ua, in, src, key, 400, NULL, NULL, NULL);
+		respond(ua, in, src, key, 400, in->bad_reason, NULL, NULL);
 		goto out;
 	}
 	if (!in->msg->sip_version || strcmp(in->msg->sip_version, "SIP/2.0") != 0) {
@@ -578,10 +868,15 @@ static void on_request(struct ua *ua, const struct sip_in *in, const struct ua_a
 	}
 	if (in->to_tag) {
 		struct sippres_sub *sub = sippres_sub_find(ua->ctx, in->call_id, in->to_tag);
+		const char *why = sub ? in_dialog_check(ua, sub, in) : NULL;
 
-		if (!sub) {
-			ua_log(LOG_DEBUG, "%s %s: 481 (no dialog with tag %s)", m, in->call_id, in->to_tag);
+		if (!sub || (why && strcmp(why, "From tag") == 0)) {
+			ua_log(LOG_DEBUG, "%s %s: 481 (no dialog with tag %s%s)", m, in->call_id, in->to_tag,
+			       sub ? " and this From tag" : "");
 			respond(ua, in, src, key, 481, NULL, NULL, NULL);
+		} else if (why) {
+			ua_log(LOG_DEBUG, "%s %s: 500 (CSeq %u out of order)", m, in->call_id, in->cseq);
+			respond(ua, in, src, key, 500, "CSeq Out of Order", NULL, "Retry-After: 1\r\n");
 		} else if (strcmp(m, "SUBSCRIBE") == 0) {
 			on_subscribe_refresh(ua, sub, in, src, key);
 		} else if (strcmp(m, "OPTIONS") == 0) {
@@ -625,6 +920,38 @@ static void report(struct ua *ua, const char *call_id, const char *local_tag, ui
 		ua_log(LOG_DEBUG, "subscription %s ended after NOTIFY cseq %u got %d", call_id, cseq, status);
 }
 
+/* dst has proven itself: the NOTIFYs held for it go out now (one pass over the transactions, once per address
+ * and hour at most). */
+static void release_held(struct ua *ua, const struct ua_addr *dst)
+{
+	uint64_t now = ua_now_mono_ms();
+	struct ntx **v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < ua->ntx.heap_len; i++) {
+		struct ntx *x = ua->ntx.heap[i];
+
+		if (!x->held || !addr_equal(&x->dst, dst))
+			continue;
+		if (n == cap) {
+			struct ntx **nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!nv)
+				break; /* the rest stays held until its timer F */
+			v = nv;
+			cap = cap ? cap * 2 : 16;
+		}
+		v[n++] = x;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ntx_release(&ua->ntx, v[i], now);
+		ua_send(ua, v[i]->data, v[i]->len, &v[i]->dst);
+	}
+	free(v);
+	if (n)
+		ua_log(LOG_DEBUG, "%zu held NOTIFY(s) sent to an address that answered", n);
+}
+
 static void on_response(struct ua *ua, const struct sip_in *in)
 {
 	struct ntx *x;
@@ -651,6 +978,16 @@ static void on_response(struct ua *ua, const struct sip_in *in)
 	    x->publish) {
 		ua_log(LOG_DEBUG, "response %d %s %s matches no transaction", in->status, in->cseq_method, in->call_id);
 		return;
+	}
+	if (x->unproven) {
+		/* the branch was ours: whoever answers (even 100 Trying) got the NOTIFY at dst */
+		uint64_t now = ua_now_mono_ms();
+
+		limits_unproven_done(&ua->limits, &x->dst);
+		limits_prove(&ua->limits, &x->dst, now);
+		x->unproven = false;
+		x->f_at = now + 64u * ua->ntx.t1 - ua->ntx.t1; /* the whole schedule from now on */
+		release_held(ua, &x->dst);
 	}
 	if (in->status < 200) {
 		ntx_proceeding(&ua->ntx, x, ua_now_mono_ms());
@@ -688,6 +1025,16 @@ void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_
 		if (i == len)
 			return;
 	}
+	/* requests count against their source's rate (answers to our own requests do not) */
+	if ((len < 8 || memcmp(buf, "SIP/2.0 ", 8) != 0) && !limits_request(&ua->limits, src, ua_now_mono_ms())) {
+		ua->dropped++;
+		if (ua->limits.rate_dropped % 1000 == 1) {
+			addr_format(src, a, sizeof(a));
+			ua_log(LOG_WARN, "%s is over --rate-per-source (%lu requests a second): dropped unanswered (%lu so far)",
+			       a, ua->limits.conf.rate_per_source, ua->limits.rate_dropped);
+		}
+		return;
+	}
 	if (sip_parse(buf, len, &in, err, sizeof(err)) < 0) {
 		ua->dropped++;
 		addr_format(src, a, sizeof(a));
@@ -724,7 +1071,10 @@ void ua_run_timers(struct ua *ua)
 			char *call_id = x->call_id, *tag = x->local_tag;
 			uint32_t cseq = x->cseq;
 
-			ua_log(LOG_DEBUG, "NOTIFY %s cseq %u: no response (timer F)", call_id, cseq);
+			ua_log(LOG_DEBUG, "NOTIFY %s cseq %u: %s (timer F)", call_id, cseq,
+			       x->held ? "held, its address never answered" : "no response");
+			if (x->unproven)
+				limits_unproven_done(&ua->limits, &x->dst);
 			x->call_id = x->local_tag = NULL;
 			unqueue(ua, x);
 			ntx_remove(&ua->ntx, x);

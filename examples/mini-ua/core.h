@@ -7,6 +7,7 @@
 
 #include <libsippresence/libsippresence.h>
 
+#include "limits.h"
 #include "store.h"
 #include "ua.h"
 
@@ -20,6 +21,32 @@ void strset_free(struct strset *s);
 
 struct outpub; /* publish.c */
 struct sippres_redis; /* cluster.c */
+struct inbox_item;
+#define UA_INBOX_MAX_BYTES (64u << 20) /* read ahead during a send burst at most this much */
+
+/* --notify-contact: where NOTIFYs may go (docs/security.md, "Reflection") */
+enum {
+	UA_CONTACT_MATCH,  /* the Contact when its address is the SUBSCRIBE's source; else held until the subscriber
+	                      proves it received the 200 (an in-dialog request with our tag) */
+	UA_CONTACT_SOURCE, /* the SUBSCRIBE's source address, whatever the Contact says (NAT, like rport) */
+	UA_CONTACT_ANY,    /* the Contact, as before (trusted networks only) */
+};
+
+/* The limits, as command-line options and as keys of pjsip.conf's type=global section. */
+enum {
+	UA_OPT_MAX_SUBS = 1, UA_OPT_MAX_SUBS_EP = 2, UA_OPT_MAX_SUBS_SRC = 4, UA_OPT_RATE = 8, UA_OPT_CACHE = 16,
+	UA_OPT_CONTACT = 32,
+};
+
+/* What the UA keeps of each subscription (sippres_sub_set_user_data). */
+struct ua_sub {
+	struct ua_addr src;        /* where its initial SUBSCRIBE came from; len 0: unknown (restored) */
+	bool proven;               /* NOTIFYs may go out (and its record be stored) */
+	bool counted;              /* in limits.c's counts (limits_sub_add took it) */
+	bool have_cseq;
+	uint32_t remote_cseq;      /* the subscriber's last CSeq (RFC 3261 12.2.2) */
+	char endpoint[];
+};
 
 struct ua {
 	struct sippres_ctx *ctx;
@@ -45,13 +72,27 @@ struct ua {
 	size_t outq_len, outq_cap;
 	bool quit;
 	struct sippres_redis *redis; /* cluster.c: --redis, NULL without */
+	/* issue 11: limits (limits.c), the NOTIFY target policy, the subscription being created */
+	struct limits limits;
+	int notify_contact;        /* UA_CONTACT_* */
+	unsigned opts_given;       /* UA_OPT_*: set on the command line, so pjsip.conf's [global] keys do not */
+	struct ua_sub *creating;
+	/* datagrams read while a burst was being sent, handled after it (core.c, inbox_fill) */
+	struct inbox_item **inbox;
+	size_t inbox_head, inbox_len, inbox_cap, inbox_bytes;
+	bool inbox_running;
+	unsigned long early_reads;
 	/* statistics for logs */
-	unsigned long rx, tx, retransmits, dropped;
+	unsigned long rx, tx, retransmits, dropped, held, refused;
 };
 
 /* core.c */
 int ua_init(struct ua *ua, uint32_t t1, bool persist);
 void ua_fini(struct ua *ua);
+/* New limits (main.c, from the options); 0 or -1 (out of memory). */
+int ua_set_limits(struct ua *ua, const struct limits_conf *c);
+/* After store_load(): the restored subscriptions get their struct ua_sub (proven, source unknown). */
+void ua_adopt_restored(struct ua *ua);
 void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src);
 /* Run due timers (library, retransmissions, response cache). */
 void ua_run_timers(struct ua *ua);
@@ -68,6 +109,11 @@ void ua_flush(struct ua *ua);
 /* config.c: the first load of both files (problems logged, the rest loads). Returns 0, -1: a file cannot be
  * read (logged). */
 int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip);
+/* The keys of the type=global sections of pjsip.conf (in the file itself, not its includes) that set limits:
+ * max_subscriptions, max_subscriptions_per_endpoint, max_subscriptions_per_source, rate_per_source,
+ * max_response_cache, notify_contact; those given on the command line (ua->opts_given) are left alone.
+ * Called by ua_config_load() and ua_reload(). Returns the number of bad values (logged), -1: unreadable. */
+int ua_global_keys(struct ua *ua, const char *path);
 /* Read both files again and validate them in a scratch context; any problem refuses the reload whole
  * (-1, the first problem in err, the running configuration untouched). Otherwise apply the difference
  * (unchanged hints untouched, changed ones set, removed ones removed, endpoints and lists set, the ones

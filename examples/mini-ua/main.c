@@ -31,6 +31,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: sippres-mini-ua --listen ADDR:PORT --extensions FILE --pjsip FILE [--state-dir DIR]\n"
 	           "                      [--max-records N] [--control PATH] [--eid XX:XX:XX:XX:XX:XX] [--t1 MS]\n"
+	           "                      [--max-subscriptions N] [--max-subscriptions-per-endpoint N]\n"
+	           "                      [--max-subscriptions-per-source N] [--rate-per-source N]\n"
+	           "                      [--max-response-cache N] [--notify-contact match|source|any]\n"
 	           "                      [--redis HOST:PORT --node-id NAME [--redis-lease MS]] [-v|--verbose]...\n"
 	           "       sippres-mini-ua -rx COMMAND [--control PATH]\n"
 	           "  --listen ADDR:PORT   UDP address to serve: 127.0.0.1:5070, [::1]:5070, 0.0.0.0:5060 (port 0: any)\n"
@@ -51,6 +54,18 @@ static void usage(FILE *f)
 	           "  --node-id NAME       this node's id in the cluster, unique: letters, digits, - . _ :\n"
 	           "  --redis-lease MS     how long a silent node keeps its subscribers before another takes them\n"
 	           "                       over (default 3000)\n"
+	           "Limits (docs/security.md; 0 turns one off; also keys of pjsip.conf's type=global section,\n"
+	           "max_subscriptions ... notify_contact, which these options override):\n"
+	           "  --max-subscriptions N               subscriptions in all (default %d); past it: 503\n"
+	           "  --max-subscriptions-per-endpoint N  per endpoint (default %d); past it: 503\n"
+	           "  --max-subscriptions-per-source N    per source IP address (default %d); past it: 503\n"
+	           "  --rate-per-source N                 requests a second from one IP address, bursts of 2N\n"
+	           "                                      (default %d); more are dropped unanswered\n"
+	           "  --max-response-cache N              answers kept for retransmitted requests (default %d)\n"
+	           "  --notify-contact match|source|any   where NOTIFYs go (default match: the Contact when it is\n"
+	           "                                      the SUBSCRIBE's source, else only once the subscriber has\n"
+	           "                                      sent a request in the dialog; source: the SUBSCRIBE's\n"
+	           "                                      source address; any: the Contact, on trusted networks)\n"
 	           "  -v, --verbose        more logs on standard error (twice: every SIP message)\n"
 	           "Control commands, one per line on standard input; each reply ends with OK or ERR <reason>:\n"
 	           "  devstate change <device> <STATE>\n"
@@ -67,7 +82,8 @@ static void usage(FILE *f)
 	           "  dialplan reload | module reload | core reload   (also SIGHUP: extensions.conf and pjsip.conf again)\n"
 	           "  quit                 (also SIGTERM, SIGINT)\n"
 	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n",
-	        STORE_MAX_RECORDS_DEFAULT);
+	        STORE_MAX_RECORDS_DEFAULT, LIMITS_MAX_SUBS, LIMITS_MAX_SUBS_PER_ENDPOINT, LIMITS_MAX_SUBS_PER_SOURCE,
+	        LIMITS_RATE_PER_SOURCE, STX_MAX_DEFAULT);
 }
 
 /* ---- socket --------------------------------------------------------------------------- */
@@ -92,6 +108,15 @@ static int open_socket(struct ua *ua, const char *listen)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	{
+		int got = 0;
+		socklen_t gl = sizeof(got);
+
+		/* the kernel doubles what it grants; without root it is capped by net.core.rmem_max */
+		if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got < size)
+			ua_log(LOG_WARN, "receive buffer %d bytes, not %d (sysctl net.core.rmem_max): a NOTIFY burst may "
+			       "lose answers", got / 2, size);
+	}
 	if (bind(fd, (const struct sockaddr *)&ua->local.ss, ua->local.len) < 0) {
 		ua_log(LOG_ERR, "bind %s: %s", listen, strerror(errno));
 		close(fd);
@@ -188,6 +213,9 @@ static int parse_number(const char *arg, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* Long options without a short letter (--redis, --node-id, --redis-lease: cluster.c). */
+enum { OPT_REDIS = 256, OPT_NODE_ID, OPT_REDIS_LEASE };
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -196,8 +224,14 @@ int main(int argc, char **argv)
 		{"t1", required_argument, NULL, 't'},     {"verbose", no_argument, NULL, 'v'},
 		{"control", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
 		{"max-records", required_argument, NULL, 'm'}, {"eid", required_argument, NULL, 'E'},
-		{"redis", required_argument, NULL, 'R'}, {"node-id", required_argument, NULL, 'N'},
-		{"redis-lease", required_argument, NULL, 'L'},
+		{"max-subscriptions", required_argument, NULL, 'S'},
+		{"max-subscriptions-per-endpoint", required_argument, NULL, 'P'},
+		{"max-subscriptions-per-source", required_argument, NULL, 'Q'},
+		{"rate-per-source", required_argument, NULL, 'R'},
+		{"max-response-cache", required_argument, NULL, 'C'},
+		{"notify-contact", required_argument, NULL, 'N'},
+		{"redis", required_argument, NULL, OPT_REDIS}, {"node-id", required_argument, NULL, OPT_NODE_ID},
+		{"redis-lease", required_argument, NULL, OPT_REDIS_LEASE},
 		{NULL, 0, NULL, 0},
 	};
 	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL, *control = NULL, *eid = NULL;
@@ -205,7 +239,10 @@ int main(int argc, char **argv)
 	unsigned long redis_lease = 0;
 	struct ctl_server ctl = {.fd = -1};
 	sigset_t block, waitmask;
-	unsigned long t1 = 500, max_records = 0;
+	unsigned long t1 = 500, max_records = 0, max_cache = STX_MAX_DEFAULT;
+	struct limits_conf lc;
+	int notify_contact = UA_CONTACT_MATCH;
+	unsigned opts_given = 0;
 	struct sigaction sa;
 	struct ctl_lines in;
 	struct sbuf out;
@@ -220,17 +257,47 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "-rx") == 0)
 			return ctl_client_main(argc, argv);
 	}
+	limits_conf_defaults(&lc);
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		unsigned long *limit = NULL;
+		const char *what = NULL;
+
 		switch (o) {
+		case 'S': limit = &lc.max_subs; what = "--max-subscriptions"; opts_given |= UA_OPT_MAX_SUBS; break;
+		case 'P':
+			limit = &lc.max_subs_per_endpoint;
+			what = "--max-subscriptions-per-endpoint";
+			opts_given |= UA_OPT_MAX_SUBS_EP;
+			break;
+		case 'Q':
+			limit = &lc.max_subs_per_source;
+			what = "--max-subscriptions-per-source";
+			opts_given |= UA_OPT_MAX_SUBS_SRC;
+			break;
+		case 'R': limit = &lc.rate_per_source; what = "--rate-per-source"; opts_given |= UA_OPT_RATE; break;
+		case 'C': limit = &max_cache; what = "--max-response-cache"; opts_given |= UA_OPT_CACHE; break;
+		case 'N':
+			opts_given |= UA_OPT_CONTACT;
+			if (strcmp(optarg, "match") == 0) {
+				notify_contact = UA_CONTACT_MATCH;
+			} else if (strcmp(optarg, "source") == 0) {
+				notify_contact = UA_CONTACT_SOURCE;
+			} else if (strcmp(optarg, "any") == 0) {
+				notify_contact = UA_CONTACT_ANY;
+			} else {
+				fprintf(stderr, "--notify-contact: match, source or any\n");
+				return 2;
+			}
+			break;
 		case 'l': listen = optarg; break;
 		case 'e': extensions = optarg; break;
 		case 'p': pjsip = optarg; break;
 		case 's': state_dir = optarg; break;
 		case 'c': control = optarg; break;
 		case 'E': eid = optarg; break;
-		case 'R': redis = optarg; break;
-		case 'N': node_id = optarg; break;
-		case 'L':
+		case OPT_REDIS: redis = optarg; break;
+		case OPT_NODE_ID: node_id = optarg; break;
+		case OPT_REDIS_LEASE:
 			if (parse_number(optarg, 3600000, &redis_lease) < 0 || redis_lease < 200) {
 				fprintf(stderr, "--redis-lease: milliseconds from 200 to 3600000\n");
 				return 2;
@@ -251,6 +318,10 @@ int main(int argc, char **argv)
 		case 'v': ua_verbosity++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
+		}
+		if (limit && (strcmp(optarg, "0") == 0 ? (*limit = 0, 0) : parse_number(optarg, 100000000, limit)) < 0) {
+			fprintf(stderr, "%s: a count from 0 (no limit) to 100000000\n", what);
+			return 2;
 		}
 	}
 	if (optind != argc || !listen || !extensions || !pjsip || !redis != !node_id) {
@@ -274,8 +345,11 @@ int main(int argc, char **argv)
 	sigdelset(&waitmask, SIGHUP);
 
 	sipmsg_init();
-	if (ua_init(&ua, (uint32_t)t1, state_dir != NULL) < 0)
+	if (ua_init(&ua, (uint32_t)t1, state_dir != NULL) < 0 || ua_set_limits(&ua, &lc) < 0)
 		return 1;
+	ua.stx.max = max_cache;
+	ua.notify_contact = notify_contact;
+	ua.opts_given = opts_given;
 	if (eid && sippres_ctx_set_eid(ua.ctx, eid) < 0) {
 		fprintf(stderr, "--eid: six hex pairs joined by ':', such as 02:00:00:00:00:01\n");
 		ua_fini(&ua);
@@ -288,6 +362,7 @@ int main(int argc, char **argv)
 		ua_fini(&ua);
 		return 1;
 	}
+	ua_adopt_restored(&ua);
 	/* every outbound publish: a refresh request and the current states, now that the stored ones are back */
 	outpub_resync_all(&ua);
 	ua_log(LOG_INFO, "listening on udp %s (libsippresence %s, eid %s)", ua.local_str, sippres_version_string(),
@@ -347,9 +422,11 @@ int main(int argc, char **argv)
 	if (got_signal)
 		ua_log(LOG_INFO, "signal %d: stopping", (int)got_signal);
 	remove_publications(&ua, &waitmask);
-	ua_log(LOG_INFO, "stopping: %zu subscription(s)%s; %lu datagrams in, %lu out, %lu retransmissions, %lu dropped",
+	ua_log(LOG_INFO, "stopping: %zu subscription(s)%s; %lu datagrams in, %lu out, %lu retransmissions, %lu dropped "
+	       "(%lu over a source's rate), %lu SUBSCRIBEs over a limit, %lu NOTIFYs held, %lu cached answers evicted, "
+	       "%lu read during send bursts",
 	       sippres_sub_count(ua.ctx), ua.state_dir ? " kept in the state directory" : "", ua.rx, ua.tx,
-	       ua.retransmits, ua.dropped);
+	       ua.retransmits, ua.dropped, ua.limits.rate_dropped, ua.refused, ua.held, ua.stx.evicted, ua.early_reads);
 	ctl_server_close(&ctl);
 	ctl_lines_free(&in);
 	sbuf_free(&out);

@@ -149,7 +149,7 @@ int outpub_conf(struct ua *ua, struct outpub **list, const char *name, const str
 		return -1;
 	}
 	/* once, here: the loop never waits for a resolver */
-	if (addr_from_uri(op->server_uri, ua->local.ss.ss_family, &op->dst) < 0) {
+	if (addr_resolve_uri(op->server_uri, ua->local.ss.ss_family, &op->dst) < 0) {
 		ua_log(LOG_ERR, "outbound publish %s: cannot send to server_uri %s (a numeric address of the listening "
 		       "family, localhost, or a name that resolves now)", name, op->server_uri);
 		outpub_free(op);

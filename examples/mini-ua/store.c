@@ -751,7 +751,7 @@ static char *read_at(int dfd, const char *name, size_t *len)
 	return buf;
 }
 
-static uint32_t crc32_ieee(const unsigned char *p, size_t n)
+uint32_t store_crc32(const unsigned char *p, size_t n)
 {
 	uint32_t c = 0xffffffffu;
 
@@ -774,7 +774,7 @@ static void corrupt_reason(const unsigned char *p, size_t len, const char *magic
 		snprintf(out, outlen, "not a %s record", strcmp(magic, RECORD_MAGIC) == 0 ? "subscription" : "publication");
 	else if (p[4] != RECORD_FORMAT)
 		snprintf(out, outlen, "record format %u, this build reads %u", p[4], RECORD_FORMAT);
-	else if (crc32_ieee(p, len - 4) !=
+	else if (store_crc32(p, len - 4) !=
 	         ((uint32_t)p[len - 4] | (uint32_t)p[len - 3] << 8 | (uint32_t)p[len - 2] << 16 |
 	          (uint32_t)p[len - 1] << 24))
 		snprintf(out, outlen, "checksum mismatch: damaged or truncated");

@@ -12,6 +12,7 @@
 #define MINI_UA_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ua;
 struct sippres_sub;
@@ -36,6 +37,8 @@ void store_persist_publication(struct ua *ua, struct sippres_publication *pub, c
 void store_forget_publication(struct ua *ua, struct sippres_publication *pub);
 void store_save_device(struct ua *ua, const char *device, int state);
 void store_save_presence(struct ua *ua, const char *provider, int state, const char *subtype, const char *message);
+/* CRC-32 (IEEE), as the library's records end with (fuzz-state makes mutated records valid with it). */
+uint32_t store_crc32(const unsigned char *p, size_t n);
 /* Device and presence states, then publications, then subscriptions (which queue their NOTIFYs). */
 int store_load(struct ua *ua);
 

@@ -242,14 +242,12 @@ static void print_response_headers(const struct sip_in *in)
 	static const char *const names[] = {"Allow-Events", "Min-Expires", "Require", "Retry-After", "Warning"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		osip_list_t *l = &in->msg->headers;
+		osip_list_iterator_t it;
 		const char *sep = "";
 
 		/* osip keeps each comma-separated value of a header as a header of its own */
-		for (int k = 0; k < osip_list_size(l); k++) {
-			osip_header_t *h = osip_list_get(l, k);
-
-			if (!h || !h->hname || strcasecmp(h->hname, names[i]) != 0)
+		for (osip_header_t *h = osip_list_get_first(&in->msg->headers, &it); h; h = osip_list_get_next(&it)) {
+			if (!h->hname || strcasecmp(h->hname, names[i]) != 0)
 				continue;
 			if (!*sep)
 				printf("    %s: ", names[i]);
@@ -260,13 +258,16 @@ static void print_response_headers(const struct sip_in *in)
 			putchar('\n');
 	}
 	if (in->msg->accepts.nb_elt > 0) {
+		osip_list_iterator_t it;
+		const char *sep = "";
+
 		printf("    Accept: ");
-		for (int k = 0; k < osip_list_size(&in->msg->accepts); k++) {
-			osip_accept_t *a = osip_list_get(&in->msg->accepts, k);
+		for (osip_accept_t *a = osip_list_get_first(&in->msg->accepts, &it); a; a = osip_list_get_next(&it)) {
 			char *v = NULL;
 
-			if (a && osip_accept_to_str(a, &v) == 0 && v) {
-				printf("%s%s", k ? ", " : "", v);
+			if (osip_accept_to_str(a, &v) == 0 && v) {
+				printf("%s%s", sep, v);
+				sep = ", ";
 				osip_free(v);
 			}
 		}
@@ -406,15 +407,10 @@ static void print_notify(struct subr *s, const struct sip_in *in, const char *ra
 			break;
 		}
 	}
-	if (hend) {
-		body = hend + 4;
-		blen = rawlen - (size_t)(body - raw);
-		if (in->msg->content_length && in->msg->content_length->value) {
-			unsigned long cl = strtoul(in->msg->content_length->value, NULL, 10);
-
-			if (cl < blen)
-				blen = cl;
-		}
+	(void)hend;
+	if (in->body) {
+		body = in->body; /* as it arrived, as long as Content-Length says (sip_parse) */
+		blen = in->body_len;
 	}
 	if (in->msg->content_type && osip_content_type_to_str(in->msg->content_type, &ctype) != 0)
 		ctype = NULL;
@@ -791,7 +787,7 @@ static int setup(struct subr *s)
 		return 2;
 	}
 	osip_uri_free(u);
-	if (addr_from_uri(s->target, AF_INET, &s->dst) < 0 && addr_from_uri(s->target, AF_INET6, &s->dst) < 0) {
+	if (addr_resolve_uri(s->target, AF_INET, &s->dst) < 0 && addr_resolve_uri(s->target, AF_INET6, &s->dst) < 0) {
 		ua_log(LOG_ERR, "%s: cannot find the address to send to", s->target);
 		return 1;
 	}

@@ -15,6 +15,7 @@
 
 #include <libsippresence/libsippresence.h>
 
+#include "limits.h"
 #include "ua.h"
 
 static const char *subscribe_msg =
@@ -708,6 +709,75 @@ static void test_response_cache(void **state)
 	free(k3);
 }
 
+/* limits.c: the rate bucket refills, the counts per endpoint, source and in all, proven addresses, the
+ * window of unproven requests, and the table of peers staying bounded (issue 11). */
+static void test_limits(void **state)
+{
+	struct limits_conf c = {.max_subs = 5, .max_subs_per_endpoint = 3, .max_subs_per_source = 4,
+	                        .rate_per_source = 10, .max_peers = 8};
+	struct limits l;
+	struct ua_addr a, b, p;
+	int ok = 0;
+
+	(void)state;
+	assert_int_equal(limits_init(&l, &c), 0);
+	assert_int_equal(addr_parse_listen("127.0.0.1:5000", &a), 0);
+	assert_int_equal(addr_parse_listen("127.0.0.2:5000", &b), 0);
+	/* a burst of 2 * rate, then one more every 100 ms */
+	for (int i = 0; i < 30; i++)
+		ok += limits_request(&l, &a, 1000);
+	assert_int_equal(ok, 20);
+	assert_false(limits_request(&l, &a, 1050));
+	assert_true(limits_request(&l, &a, 1100));
+	assert_false(limits_request(&l, &a, 1100));
+	/* another port of the same address shares its allowance; another address has its own */
+	assert_int_equal(addr_parse_listen("127.0.0.1:5001", &p), 0);
+	assert_false(limits_request(&l, &p, 1100));
+	assert_true(limits_request(&l, &b, 1100));
+	/* subscriptions */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(limits_sub_check(&l, &a, "alice", 0), 0);
+		assert_int_equal(limits_sub_add(&l, &a, "alice", 0), 0);
+	}
+	assert_int_equal(limits_sub_check(&l, &a, "alice", 0), LIMITS_ENDPOINT);
+	assert_int_equal(limits_sub_add(&l, &a, "bob", 0), 0);
+	assert_int_equal(limits_sub_check(&l, &a, "carol", 0), LIMITS_SOURCE);
+	assert_int_equal(limits_sub_add(&l, &b, "carol", 0), 0);
+	assert_int_equal(limits_sub_check(&l, &b, "carol", 0), LIMITS_TOTAL);
+	limits_sub_remove(&l, &a, "alice");
+	assert_int_equal(limits_sub_check(&l, &b, "carol", 0), 0);
+	assert_int_equal(limits_sub_check(&l, &a, "alice", 0), 0);
+	/* proven addresses (address and port), and two requests in flight to an unproven one */
+	assert_false(limits_proven(&l, &p, 0));
+	assert_true(limits_unproven_send(&l, &p, 0));
+	assert_true(limits_unproven_send(&l, &p, 0));
+	assert_false(limits_unproven_send(&l, &p, 0));
+	limits_unproven_done(&l, &p);
+	assert_true(limits_unproven_send(&l, &p, 0));
+	limits_prove(&l, &p, 0);
+	assert_true(limits_proven(&l, &p, 1));
+	assert_false(limits_proven(&l, &a, 1));
+	assert_false(limits_proven(&l, &p, LIMITS_PROVEN_MS + 1));
+	/* many sources: the table stays at max_peers, forgetting idle ones, never one with subscriptions */
+	for (unsigned i = 0; i < 200; i++) {
+		char s[32];
+		struct ua_addr x;
+
+		snprintf(s, sizeof(s), "10.0.%u.%u:5060", i / 250, i % 250);
+		assert_int_equal(addr_parse_listen(s, &x), 0);
+		limits_request(&l, &x, 2000);
+	}
+	assert_true(l.npeers <= 8);
+	assert_true(l.evicted > 0);
+	assert_int_equal(limits_sub_check(&l, &b, "carol", 0), 0);
+	limits_sub_remove(&l, &b, "carol");
+	limits_sub_remove(&l, &a, "alice");
+	limits_sub_remove(&l, &a, "alice");
+	limits_sub_remove(&l, &a, "bob");
+	assert_int_equal(l.subs, 0);
+	limits_fini(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -722,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_response_cache),
+		cmocka_unit_test(test_limits),
 	};
 
 	sipmsg_init();

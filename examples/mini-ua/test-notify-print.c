@@ -244,8 +244,9 @@ static void test_notify_multipart_round_trip(void **state)
 	assert_int_equal(len - (size_t)(sep + 4 - msg), blen);
 	assert_memory_equal(sep + 4, body, blen);
 	assert_int_equal(sip_parse(msg, len, &in, err, sizeof(err)), 0);
-	assert_non_null(in.msg->content_length);
-	assert_int_equal(strtoul(in.msg->content_length->value, NULL, 10), blen);
+	/* the body as it arrived, as long as Content-Length says (osip never parses bodies: sip_parse) */
+	assert_int_equal(in.body_len, blen);
+	assert_memory_equal(in.body, body, blen);
 	assert_non_null(in.msg->content_type);
 	sip_in_free(&in);
 	free(msg);

@@ -10,7 +10,7 @@
 
 static size_t bucket_of(const char *key, size_t nbuckets)
 {
-	return (size_t)(ua_fnv64(key, strlen(key)) & (nbuckets - 1));
+	return (size_t)(ua_hash(key, strlen(key)) & (nbuckets - 1)); /* branches and keys come from the network */
 }
 
 /* ---- NOTIFY client transactions --------------------------------------------- */
@@ -191,6 +191,29 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+void ntx_short(struct ntx_table *t, struct ntx *x)
+{
+	x->unproven = true;
+	x->f_at = x->fire_at - t->t1 + 3u * t->t1;
+	heap_fix(t, x->heap_index);
+}
+
+void ntx_hold(struct ntx_table *t, struct ntx *x)
+{
+	x->held = true;
+	x->fire_at = x->f_at; /* nothing to retransmit: only timer F */
+	heap_fix(t, x->heap_index);
+}
+
+void ntx_release(struct ntx_table *t, struct ntx *x, uint64_t now)
+{
+	x->held = false;
+	x->interval = t->t1;
+	x->fire_at = now + t->t1;
+	x->f_at = now + 64u * t->t1;
+	heap_fix(t, x->heap_index);
+}
+
 void ntx_proceeding(struct ntx_table *t, struct ntx *x, uint64_t now)
 {
 	if (x->proceeding)
@@ -230,6 +253,7 @@ void ntx_fired(struct ntx_table *t, struct ntx *x, uint64_t now)
 int stx_table_init(struct stx_table *t, uint32_t lifetime_ms)
 {
 	memset(t, 0, sizeof(*t));
+	t->max = STX_MAX_DEFAULT;
 	t->nbuckets = 1024;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	t->lifetime = lifetime_ms;
@@ -314,6 +338,22 @@ static void stx_grow(struct stx_table *t)
 	t->nbuckets = n;
 }
 
+/* The oldest entry goes when it has expired, or (force) to make room. */
+static void stx_drop_oldest(struct stx_table *t)
+{
+	struct stx *s = t->qhead, **pp = &t->buckets[bucket_of(s->key, t->nbuckets)];
+
+	while (*pp && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = s->hnext;
+	t->qhead = s->qnext;
+	if (!t->qhead)
+		t->qtail = NULL;
+	t->count--;
+	stx_free(s);
+}
+
 int stx_add(struct stx_table *t, const char *key, const char *data, size_t len, uint64_t now)
 {
 	struct stx *s = calloc(1, sizeof(*s));
@@ -330,6 +370,10 @@ int stx_add(struct stx_table *t, const char *key, const char *data, size_t len, 
 	memcpy(s->data, data, len);
 	s->len = len;
 	s->expires = now + t->lifetime;
+	while (t->max && t->count >= t->max && t->qhead) {
+		stx_drop_oldest(t); /* full: the oldest answer goes first (a retransmission of it gets a new one) */
+		t->evicted++;
+	}
 	if (t->count >= t->nbuckets)
 		stx_grow(t);
 	b = bucket_of(key, t->nbuckets);
@@ -346,19 +390,8 @@ int stx_add(struct stx_table *t, const char *key, const char *data, size_t len, 
 
 void stx_expire(struct stx_table *t, uint64_t now)
 {
-	while (t->qhead && t->qhead->expires <= now) {
-		struct stx *s = t->qhead, **pp = &t->buckets[bucket_of(s->key, t->nbuckets)];
-
-		while (*pp && *pp != s)
-			pp = &(*pp)->hnext;
-		if (*pp)
-			*pp = s->hnext;
-		t->qhead = s->qnext;
-		if (!t->qhead)
-			t->qtail = NULL;
-		t->count--;
-		stx_free(s);
-	}
+	while (t->qhead && t->qhead->expires <= now)
+		stx_drop_oldest(t);
 }
 
 uint64_t stx_next(const struct stx_table *t)

@@ -35,6 +35,8 @@ int ua_random(void *buf, size_t len);
 /* a token of n characters [0-9a-z] (n+1 bytes written) */
 void ua_random_token(char *out, size_t n);
 uint64_t ua_fnv64(const void *p, size_t n);
+/* A keyed hash (SipHash-2-4, key drawn at the first call): for tables whose keys come from the network. */
+uint64_t ua_hash(const void *p, size_t n);
 
 /* A whole file, NUL-terminated (not counted in *len); NULL with errno set. */
 char *ua_read_file(const char *path, size_t *len);
@@ -56,9 +58,12 @@ void addr_host(const struct ua_addr *a, char *buf, size_t len);
 unsigned addr_port(const struct ua_addr *a);
 bool addr_is_wildcard(const struct ua_addr *a);
 bool addr_equal(const struct ua_addr *a, const struct ua_addr *b);
-/* Where to send a request for this URI string (sip:user@host:port;params):
- * numeric hosts and "localhost"; others through getaddrinfo. family: AF_INET or AF_INET6. */
+/* Where to send a request for this URI string (sip:user@host:port;params): numeric hosts and "localhost"
+ * only, never DNS (it would block the event loop). -1: unusable, -2: a host name. family: AF_INET or AF_INET6. */
 int addr_from_uri(const char *uri, int family, struct ua_addr *out);
+/* addr_from_uri(), and a host name through getaddrinfo (blocking): for configuration (outbound publish
+ * servers, resolved once at load) and the subscriber mode, never for an address a peer sent. */
+int addr_resolve_uri(const char *uri, int family, struct ua_addr *out);
 /* One datagram (every byte logged with -vv). 0, or -1 when sendto fails (logged). */
 int ua_sendto(int fd, const char *data, size_t len, const struct ua_addr *dst);
 /* Up to max datagrams waiting on a non-blocking socket, each to fn, until fn returns false. */
@@ -68,6 +73,13 @@ void ua_recv_batch(int fd, int max, bool (*fn)(void *arg, const char *buf, size_
 /* ---- sipmsg.c ---------------------------------------------------------------- */
 
 void sipmsg_init(void); /* parser_init + osip traces to our log */
+
+/* Caps on a datagram's headers, counted before it is parsed; beyond one a request gets 400 with the cap's
+ * name as its reason phrase (docs/security.md), a response is dropped. Via and Accept count each value of a
+ * comma list. */
+#define SIP_MAX_HEADERS 256
+#define SIP_MAX_VIA 32
+#define SIP_MAX_ACCEPT 32
 
 /* A parsed datagram: osip message plus the facts every handler needs. */
 struct sip_in {
@@ -82,6 +94,7 @@ struct sip_in {
 	const char *cseq_method;
 	const char *branch;     /* top Via branch, NULL: none */
 	const char *bad;        /* requests: a reason to answer 400, else NULL */
+	const char *bad_reason; /* with bad: the reason phrase of the 400 (NULL: "Bad Request") */
 	const char *body;       /* the body as received (into the datagram given to sip_parse); NULL: none */
 	size_t body_len;
 	bool body_short;        /* Content-Length says more bytes than the datagram has */
@@ -195,6 +208,9 @@ struct publish_out {
 char *sip_build_publish(const struct publish_out *p, size_t *len);
 /* osip's text of a message as a malloc'd, NUL-terminated copy (free()); NULL on failure. */
 char *sip_message_to_malloc(osip_message_t *m, size_t *len);
+/* Append user as the user part of a SIP URI (RFC 3261 25.1): characters outside its set are %-escaped, so a
+ * Contact built from a Request-URI is never malformed. */
+void sip_user_escape(struct sbuf *b, const char *user);
 /* user part of a SIP URI string (malloc'ed), NULL if none. */
 char *sip_uri_user(const char *uri);
 /* Reason phrase for a status. */
@@ -217,6 +233,8 @@ struct ntx {
 	uint32_t interval;         /* current E interval */
 	bool proceeding;
 	bool queued;               /* built, not yet sent (in ua->outq) */
+	bool unproven;             /* to an address that has not answered yet: short schedule, counted in limits */
+	bool held;                 /* not sent: waiting for its address to prove itself (or for timer F) */
 	bool publish;              /* a PUBLISH of an outbound publish (call_id its Call-ID, local_tag its name) */
 	size_t heap_index;
 	struct ntx *hnext;
@@ -236,6 +254,12 @@ struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id
                     char *data, size_t len, const struct ua_addr *dst, uint64_t now);
 struct ntx *ntx_find(struct ntx_table *t, const char *branch);
 void ntx_remove(struct ntx_table *t, struct ntx *x); /* and free */
+/* To an address that has not answered us yet: one retransmission, timer F at 3*T1 (docs/security.md). */
+void ntx_short(struct ntx_table *t, struct ntx *x);
+/* Not sent until ntx_release(): only its timer F runs. */
+void ntx_hold(struct ntx_table *t, struct ntx *x);
+/* Sent now: the whole RFC 3261 schedule from now on. */
+void ntx_release(struct ntx_table *t, struct ntx *x, uint64_t now);
 /* A provisional response: retransmit every T2 from now on. */
 void ntx_proceeding(struct ntx_table *t, struct ntx *x, uint64_t now);
 /* Earliest timer, or UINT64_MAX. */
@@ -255,9 +279,12 @@ struct stx {
 	uint64_t expires;          /* monotonic ms */
 	struct stx *hnext, *qnext;
 };
+#define STX_MAX_DEFAULT 32768
 struct stx_table {
 	struct stx **buckets;
 	size_t nbuckets, count;
+	size_t max;                /* entries at most (0: no cap), STX_MAX_DEFAULT */
+	unsigned long evicted;     /* dropped before their time to stay under max */
 	struct stx *qhead, *qtail; /* FIFO: equal lifetimes */
 	uint32_t lifetime;
 };

@@ -109,6 +109,68 @@ uint64_t ua_fnv64(const void *p, size_t n)
 	return h;
 }
 
+/* SipHash-2-4 (Aumasson and Bernstein) under a key drawn once per process: hash tables whose keys come from
+ * the network cannot be steered into one chain. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                                  \
+	do {                                                                                                      \
+		v0 += v1, v1 = ROTL(v1, 13), v1 ^= v0, v0 = ROTL(v0, 32);                                         \
+		v2 += v3, v3 = ROTL(v3, 16), v3 ^= v2;                                                            \
+		v0 += v3, v3 = ROTL(v3, 21), v3 ^= v0;                                                            \
+		v2 += v1, v1 = ROTL(v1, 17), v1 ^= v2, v2 = ROTL(v2, 32);                                         \
+	} while (0)
+
+static uint64_t le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+uint64_t ua_hash(const void *p, size_t n)
+{
+	static uint64_t k0, k1;
+	static bool keyed;
+	const unsigned char *s = p;
+	uint64_t v0, v1, v2, v3, m, b = (uint64_t)n << 56;
+	size_t i;
+
+	if (!keyed) {
+		unsigned char k[16] = {0};
+
+		if (ua_random(k, sizeof(k)) < 0)
+			ua_log(LOG_WARN, "no random key for the hash tables");
+		k0 = le64(k);
+		k1 = le64(k + 8);
+		keyed = true;
+	}
+	v0 = k0 ^ UINT64_C(0x736f6d6570736575);
+	v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+	v2 = k0 ^ UINT64_C(0x6c7967656e657261);
+	v3 = k1 ^ UINT64_C(0x7465646279746573);
+	for (i = 0; i + 8 <= n; i += 8) {
+		m = le64(s + i);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; i + j < n; j++)
+		b |= (uint64_t)s[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
 char *ua_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

@@ -64,7 +64,9 @@ extern "C" {
 #define SIPPRES_OK 0            /**< Success. @since 0.1 */
 #define SIPPRES_E_INVAL (-1)    /**< An argument is invalid. @since 0.1 */
 #define SIPPRES_E_NOMEM (-2)    /**< An allocation failed. @since 0.1 */
-#define SIPPRES_E_ABI (-3)      /**< A size-prefixed struct has an unsupported size or unknown non-zero tail. @since 0.1 */
+/** A size-prefixed struct has an unsupported size (below its first
+ *  version's, or since 0.2 above SIPPRES_MAX_STRUCT_SIZE) or unknown non-zero tail. @since 0.1 */
+#define SIPPRES_E_ABI (-3)
 #define SIPPRES_E_NOTFOUND (-4) /**< The named object does not exist. @since 0.1 */
 #define SIPPRES_E_EXISTS (-5)   /**< The object already exists. @since 0.1 */
 #define SIPPRES_E_CALLBACK (-6) /**< A host callback returned a negative value. @since 0.1 */
@@ -98,6 +100,10 @@ SIPPRES_EXPORT const char *sippres_version_string(void);
  * @{ */
 #define SIPPRES_MAX_NAME 1024   /**< Longest context, extension, device, provider or call-id name, in bytes. @since 0.1 */
 #define SIPPRES_MAX_TEXT 65536  /**< Longest hint value, presence subtype/message or call field, in bytes. @since 0.1 */
+/** Largest size member the library accepts in a size-prefixed struct the
+ *  host passes (larger: SIPPRES_E_ABI, before any byte past the library's own
+ *  version of the struct is read or written). @since 0.2 */
+#define SIPPRES_MAX_STRUCT_SIZE 4096
 /** Most `include =>` entries one context may have (sippres_context_include_set()). @since 0.2 */
 #define SIPPRES_MAX_INCLUDES 1024
 /** Most contexts one hint lookup searches through includes, the starting
@@ -180,7 +186,10 @@ struct sippres_callbacks {
 	/** Pre-formatted log line (no trailing newline). @since 0.1 */
 	void (*log)(void *user_data, int level, const char *msg);
 	/** Fill buf with len random bytes; return 0, or < 0 on failure. NULL:
-	 *  the library uses a non-cryptographic generator seeded per context. @since 0.1 */
+	 *  the kernel's getrandom() (since 0.2; it opens no file and blocks only
+	 *  until the kernel's pool is first initialised at boot); where the
+	 *  library was built without getrandom(), sippres_ctx_new() refuses to
+	 *  make a context without this callback (SIPPRES_E_RANDOM). @since 0.1 */
 	int (*random)(void *user_data, uint8_t *buf, size_t len);
 	/** Send a NOTIFY. Return 0, or < 0 when it could not be handed to the
 	 *  transport (counted as a failed NOTIFY). After the callback for a NOTIFY
@@ -219,7 +228,8 @@ struct sippres_callbacks {
  * @param cb        NULL or callbacks (size-checked).
  * @param user_data handed to every callback.
  * @param ret       receives the context; untouched on failure.
- * @return 0, SIPPRES_E_INVAL, SIPPRES_E_ABI or SIPPRES_E_NOMEM.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM, or
+ *         SIPPRES_E_RANDOM (the random source failed: see the random callback).
  * @since 0.1
  */
 SIPPRES_EXPORT int sippres_ctx_new(const struct sippres_config *cfg, const struct sippres_callbacks *cb,
@@ -230,7 +240,7 @@ SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx);
 
 /**
  * Fill buf with len bytes from the context's random source (the random callback,
- * or the built-in fallback generator).
+ * or the kernel's getrandom()).
  * @return 0 or SIPPRES_E_RANDOM / SIPPRES_E_INVAL.
  * @since 0.1
  */
@@ -789,6 +799,17 @@ SIPPRES_EXPORT int sippres_xml_supplements(struct sippres_xml *xml, uint32_t hoo
  * Times are milliseconds on a clock the host chooses (now_ms). A host that
  * persists subscriptions across restarts must use a clock that survives them
  * (wall-clock milliseconds), because records hold absolute expiry times.
+ *
+ * Lifetime: a struct sippres_sub is valid from the call that made it
+ * (sippres_subscribe(), sippres_sub_restore()) until it ends: the forget
+ * callback announces the end, and the pointer is invalid once that callback
+ * returns (without a forget callback: once the call during which it ended
+ * returns). Passing it to any function after that is undefined behaviour, as for any
+ * freed object: the library cannot tell a stale pointer from a live one
+ * without keeping one more index. Hosts do as nghttp2 asks for stream ids:
+ * drop the pointer in forget, or keep the dialog's Call-ID and local tag and
+ * look the subscription up with sippres_sub_find() for each request, which
+ * returns NULL once it has ended (since 0.2, docs/security.md).
  * @{ */
 
 #define SIPPRES_ENDPOINT_DENY_SUBSCRIBE 0x1u            /**< allow_subscribe=no: 603. @since 0.1 */
@@ -1109,7 +1130,9 @@ SIPPRES_EXPORT int sippres_list_remove(struct sippres_ctx *ctx, const char *name
  * resource-lists document (each `<list name="...">`, for the given event).
  * Entry URIs' user parts become items; nested `<list>`s become lists named
  * by their name attribute. Parsed with libxml2 without network access, DTDs
- * or entity expansion, at most 10 levels and 1 MiB.
+ * or entity expansion, at most 10 levels and 1 MiB; a DOCTYPE or a namespace
+ * error is SIPPRES_E_PARSE, an allocation failing inside libxml2
+ * SIPPRES_E_NOMEM (since 0.2; docs/security.md).
  * @param event  event for resource-lists documents (NULL: "presence"); ignored for rls-services.
  * @param diag   NULL or filled on error (line and message).
  * @return the number of lists loaded (>= 0), SIPPRES_E_PARSE, SIPPRES_E_TOOBIG, SIPPRES_E_NOMEM, SIPPRES_E_INVAL.
@@ -1139,7 +1162,11 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
  *
  * Bounds per load, so that no text makes a load run away: includes nest at
  * most 16 deep and at most 1024 files are included; at most 1048576 lines are
- * kept (lines copied by inheritance count); at most 1000 problems are
+ * kept (lines copied by inheritance count), and their bytes (each line
+ * counted as its name, value and about 50 bytes of bookkeeping, inherited
+ * copies in full) are at most 16 MiB plus 64 times the bytes of text read
+ * (since 0.2); past either bound the line and all later ones are ignored,
+ * with one problem. At most 1000 problems are
  * handed to the problem hook, followed by one saying how many more there
  * were (the return value counts them all).
  * @{ */

@@ -15,6 +15,15 @@
 int sippres__bodies_init(struct sippres_ctx *ctx);
 void sippres__bodies_fini(struct sippres_ctx *ctx);
 
+/* sippres_body_render, the body appended to dst (its length in *len) rather
+ * than left in the context's render buffer: one copy less for list NOTIFYs.
+ * For inputs the library built from its own state (not checked again). */
+int sippres__body_render_append(struct sippres_ctx *ctx, const char *content_type,
+                                const struct sippres_body_input *in, struct sippres__buf *dst, size_t *len);
+
+/* Has a generator for this content type (len bytes, a valid token)? */
+bool sippres__body_has_generator(struct sippres_ctx *ctx, const char *content_type, size_t len);
+
 /* ---- event packages and body inputs (event.c) ------------------------------ */
 
 /* Event packages; names compare byte by byte (RFC 6665 8.2.1). */
@@ -73,6 +82,7 @@ struct sippres_xml {
 	/* what is being rendered, for supplements */
 	struct sippres__bodies *bodies;
 	const struct sippres__type *type; /* the content type being rendered */
+	bool supplements;                 /* the type has supplements */
 	const struct sippres_body_input *in;
 	struct sippres__xml_level stack[SIPPRES__XML_MAX_DEPTH];
 };
@@ -115,6 +125,61 @@ static inline void sippres__xml_raw(struct sippres_xml *w, const char *s, size_t
  * sippres__xml_esc_attr, sippres__xml_id) must form complete elements, each starting
  * with the newline and indent of the child depth for the current format. */
 void sippres__xml_children(struct sippres_xml *w);
+size_t sippres__xml_escape(char *out, const char *s, size_t n, bool attr);
+/* Cursor writing, the fastest path for fixed markup: reserve an upper bound
+ * of what follows once (sippres__xml_span, NULL with err set on failure),
+ * write through the returned pointer with the sippres__put* helpers and no
+ * further checks, then sippres__xml_commit the end pointer. The same rules
+ * as for fragments apply (complete elements, child content only, after
+ * sippres__xml_children); doc: the span held the whole root element. */
+static inline char *sippres__xml_span(struct sippres_xml *w, size_t max)
+{
+	return sippres__xml_room(w, max);
+}
+/* Start the root element <name (a literal) and reserve max bytes after it
+ * for its attributes, written through the returned cursor; the start tag
+ * stays open (for more attributes and the root hook) after the commit. */
+char *sippres__xml_root_span(struct sippres_xml *w, const char *name, size_t n, size_t max);
+/* The version number at o through the cursor, marked as the version field. */
+char *sippres__put_version(struct sippres_xml *w, char *o, uint32_t v);
+static inline void sippres__xml_commit(struct sippres_xml *w, char *end, bool doc)
+{
+	w->len = (size_t)(end - w->buf);
+	if (doc)
+		w->root_done = true;
+}
+/* *acc += mult * n; false (err set to SIPPRES_E_TOOBIG) on overflow. */
+static inline bool sippres__xml_bound(struct sippres_xml *w, size_t *acc, size_t n, size_t mult)
+{
+	if (n > (SIZE_MAX / 4 - *acc) / mult) {
+		if (!w->err)
+			w->err = SIPPRES_E_TOOBIG;
+		return false;
+	}
+	*acc += n * mult;
+	return true;
+}
+#define SIPPRES__PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
+static inline char *sippres__put(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+/* value escaped (room 6 * n), as text or as an attribute value */
+static inline char *sippres__put_text(char *o, const char *s, size_t n)
+{
+	return o + sippres__xml_escape(o, s, n, false);
+}
+static inline char *sippres__put_attr(char *o, const char *s, size_t n)
+{
+	return o + sippres__xml_escape(o, s, n, true);
+}
+/* value escaped (room 6 * n); clean: nothing in it needed escaping, so its
+ * text and attribute forms are both the value itself */
+char *sippres__put_esc_clean(char *o, const char *s, size_t n, bool attr, bool *clean);
+/* the mangled xs:ID form of v (room 3 * n), see sippres__xml_attr_id */
+char *sippres__put_id(char *o, const char *v, size_t n);
+
 /* Escaped value fragments (text or attribute rules), no structure checks. */
 void sippres__xml_esc_text(struct sippres_xml *w, const char *s, size_t n);
 void sippres__xml_esc_attr(struct sippres_xml *w, const char *s, size_t n);
@@ -133,7 +198,19 @@ void sippres__xml_elem_text(struct sippres_xml *w, const char *name, size_t n, c
 /* Attributes: name is a trusted literal; values are escaped unless _raw. */
 void sippres__xml_attr(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
 void sippres__xml_attr_raw(struct sippres_xml *w, const char *name, size_t n, const char *v, size_t vn);
-#define sippres__xml_attr_lit(w, name, v) sippres__xml_attr_raw((w), (name), sizeof(name) - 1, (v), sizeof(v) - 1)
+/* A literal attribute in one copy: ` name="v"` (name and v are string
+ * literals; an empty v takes the formatting's empty-attribute rule). */
+void sippres__xml_attr_fail(struct sippres_xml *w);
+static inline void sippres__xml_attr_frag(struct sippres_xml *w, const char *frag, size_t n)
+{
+	if (w->open)
+		sippres__xml_raw(w, frag, n);
+	else
+		sippres__xml_attr_fail(w);
+}
+#define sippres__xml_attr_lit(w, name, v)                                                        \
+	(sizeof(v) > 1 ? sippres__xml_attr_frag((w), " " name "=\"" v "\"", sizeof(" " name "=\"" v "\"") - 1) \
+	               : sippres__xml_attr_raw((w), (name), sizeof(name) - 1, (v), 0))
 #define sippres__xml_attr_str(w, name, v) sippres__xml_attr((w), (name), sizeof(name) - 1, (v), strlen(v))
 /* Composed values: open, then any number of escaped / raw parts, then close. */
 void sippres__xml_attr_open(struct sippres_xml *w, const char *name, size_t n);
@@ -158,7 +235,15 @@ size_t sippres__xml_escape(char *out, const char *s, size_t n, bool attr);
 /* ---- registry ------------------------------------------------------------ */
 
 /* Run the supplements of w->type at one hook; returns w->err or SIPPRES_E_CALLBACK. */
-int sippres__bodies_run_supplements(struct sippres_xml *w, uint32_t hook);
+int sippres__bodies_run_hook(struct sippres_xml *w, uint32_t hook);
+static inline int sippres__bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
+{
+	return w->supplements ? sippres__bodies_run_hook(w, hook) : w->err;
+}
+
+/* Are the supplements of w's type exactly the built-in digium and rpid, in
+ * that order (so that a generator may write their parts itself)? */
+bool sippres__bodies_builtin_pidf_supplements(const struct sippres_xml *w);
 
 /* ---- shared helpers for the generators --------------------------------- */
 

@@ -210,7 +210,7 @@ int sippres__bodies_init(struct sippres_ctx *ctx)
 	return 0;
 }
 
-int sippres__bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
+int sippres__bodies_run_hook(struct sippres_xml *w, uint32_t hook)
 {
 	if (w->err)
 		return w->err;
@@ -225,6 +225,14 @@ int sippres__bodies_run_supplements(struct sippres_xml *w, uint32_t hook)
 		}
 	}
 	return 0;
+}
+
+bool sippres__bodies_builtin_pidf_supplements(const struct sippres_xml *w)
+{
+	const struct sippres__supplement *s = w->type->supps;
+
+	return s && s->builtin && s->fn == sippres__supp_digium && s->next && s->next->builtin &&
+	       s->next->fn == sippres__supp_rpid && !s->next->next;
 }
 
 /* ---- mapping helpers ------------------------------------------------------ */
@@ -254,17 +262,47 @@ void sippres__exten_map(int32_t st, bool early_inuse_ringing, struct sippres__ex
 	}
 }
 
+/* Does s start with the lower-case ASCII word lw, ignoring ASCII case? */
+static bool prefix_ci(const char *s, const char *lw)
+{
+	for (; *lw; s++, lw++) {
+		if ((*s | 0x20) != *lw)
+			return false;
+	}
+	return true;
+}
+
+/* Is "digium" or "sangoma" at p - 2 or p - 3 (ua..p is the string so far)? */
+static bool digium_at_g(const char *ua, const char *p)
+{
+	return (p - ua >= 2 && prefix_ci(p - 2, "digium")) || (p - ua >= 3 && prefix_ci(p - 3, "sangoma"));
+}
+
+#define ONES8 UINT64_C(0x0101010101010101)
+
 bool sippres__ua_is_digium(const char *ua)
 {
+	size_t n, i = 0;
+
 	if (!ua)
 		return false;
-	for (const char *p = ua; *p; p++) {
-		int c = *p | 0x20; /* ASCII lower case for letters */
-		if (c == 'd' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'g' && (p[3] | 0x20) == 'i' &&
-		    (p[4] | 0x20) == 'u' && (p[5] | 0x20) == 'm')
-			return true;
-		if (c == 's' && (p[1] | 0x20) == 'a' && (p[2] | 0x20) == 'n' && (p[3] | 0x20) == 'g' &&
-		    (p[4] | 0x20) == 'o' && (p[5] | 0x20) == 'm' && (p[6] | 0x20) == 'a')
+	/* both words have a g (digium at 2, sangoma at 3): look for g or G a
+	 * word at a time, and check the two words only around one */
+	n = strlen(ua);
+	for (; n - i >= 8; i += 8) {
+		uint64_t v, x;
+
+		memcpy(&v, ua + i, 8);
+		x = (v | ONES8 * 0x20) ^ (ONES8 * 'g');
+		if (((x - ONES8) & ~x & ONES8 * 0x80) == 0)
+			continue;
+		for (size_t j = i; j < i + 8; j++) {
+			if ((ua[j] | 0x20) == 'g' && digium_at_g(ua, ua + j))
+				return true;
+		}
+	}
+	for (; i < n; i++) {
+		if ((ua[i] | 0x20) == 'g' && digium_at_g(ua, ua + i))
 			return true;
 	}
 	return false;
@@ -276,7 +314,7 @@ static int check_call(const struct sippres_call *c)
 {
 	if (!c)
 		return 0;
-	if (c->size < SIPPRES__CALL_V1_SIZE)
+	if (sippres__check_size(c->size, SIPPRES__CALL_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	return 0;
 }
@@ -304,32 +342,18 @@ static int check_input(const struct sippres_body_input *in)
 	return 0;
 }
 
-SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *content_type,
-                                       const struct sippres_body_input *in, struct sippres_body *out)
+/* Render into the writer from w->len on (the prolog first); returns < 0 or 0. */
+static int render_at(struct sippres__bodies *b, struct sippres__type *t, const struct sippres_body_input *in,
+                     size_t start)
 {
-	struct sippres__bodies *b;
-	struct sippres__type *t;
-	struct sippres_xml *w;
+	struct sippres_xml *w = &b->xml;
 	int r;
 
-	if (!ctx || !ctx->bodies || !content_type || !in || !out)
-		return SIPPRES_E_INVAL;
-	if (out->size < BODY_V1_SIZE)
-		return SIPPRES_E_ABI;
-	r = check_input(in);
-	if (r < 0)
-		return r;
-	b = ctx->bodies;
-	if (b->busy)
-		return SIPPRES_E_REENTRANT;
-	t = find_type(b, content_type, strlen(content_type));
-	if (!t || !t->fn)
-		return token_ok(content_type) ? SIPPRES_E_NOTFOUND : SIPPRES_E_INVAL;
-
-	w = &b->xml;
 	sippres__xml_reset(w, in->profile == SIPPRES_PROFILE_ASTERISK ? SIPPRES__XML_ASTERISK : SIPPRES__XML_STANDARD);
+	w->len = start;
 	w->bodies = b;
 	w->type = t;
+	w->supplements = t->supps != NULL;
 	w->in = in;
 	sippres__xml_prolog(w);
 	b->busy++;
@@ -344,6 +368,50 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
 	if (r < 0)
 		return r;
 	w->buf[w->len] = '\0';
+	return 0;
+}
+
+/* checked: the input comes from the library itself (already valid) */
+static int render_checks(struct sippres_ctx *ctx, const char *content_type, const struct sippres_body_input *in,
+                         bool checked, struct sippres__type **ret)
+{
+	struct sippres__bodies *b;
+	struct sippres__type *t;
+	int r;
+
+	if (!ctx || !ctx->bodies || !content_type || !in)
+		return SIPPRES_E_INVAL;
+	r = checked ? 0 : check_input(in);
+	if (r < 0)
+		return r;
+	b = ctx->bodies;
+	if (b->busy)
+		return SIPPRES_E_REENTRANT;
+	t = find_type(b, content_type, strlen(content_type));
+	if (!t || !t->fn)
+		return token_ok(content_type) ? SIPPRES_E_NOTFOUND : SIPPRES_E_INVAL;
+	*ret = t;
+	return 0;
+}
+
+SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *content_type,
+                                       const struct sippres_body_input *in, struct sippres_body *out)
+{
+	struct sippres__type *t;
+	struct sippres_xml *w;
+	int r;
+
+	if (!out)
+		return SIPPRES_E_INVAL;
+	if (ctx && ctx->bodies && content_type && in && sippres__check_size(out->size, BODY_V1_SIZE) < 0)
+		return SIPPRES_E_ABI;
+	r = render_checks(ctx, content_type, in, false, &t);
+	if (r < 0)
+		return r;
+	r = render_at(ctx->bodies, t, in, 0);
+	if (r < 0)
+		return r;
+	w = &ctx->bodies->xml;
 	out->content_type = t->name;
 	out->data = w->buf;
 	out->len = w->len;
@@ -352,14 +420,49 @@ SIPPRES_EXPORT int sippres_body_render(struct sippres_ctx *ctx, const char *cont
 	return 0;
 }
 
+int sippres__body_render_append(struct sippres_ctx *ctx, const char *content_type,
+                                const struct sippres_body_input *in, struct sippres__buf *dst, size_t *len)
+{
+	struct sippres__type *t;
+	struct sippres_xml *w;
+	char *own;
+	size_t own_cap, start = dst->len;
+	int r;
+
+	if (dst->err)
+		return dst->err;
+	r = render_checks(ctx, content_type, in, true, &t);
+	if (r < 0)
+		return r;
+	/* the writer works in dst's buffer for this one */
+	w = &ctx->bodies->xml;
+	own = w->buf;
+	own_cap = w->cap;
+	w->buf = dst->p;
+	w->cap = dst->p ? dst->cap : 0;
+	r = render_at(ctx->bodies, t, in, start);
+	dst->p = w->buf;
+	dst->cap = w->cap;
+	if (r >= 0) {
+		*len = w->len - start;
+		dst->len = w->len;
+	} else if (dst->p) {
+		dst->p[dst->len] = '\0';
+	}
+	w->buf = own;
+	w->cap = own_cap;
+	w->len = 0;
+	return r;
+}
+
 SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, uint32_t version, char *buf,
                                               size_t buf_size, size_t *ret_len)
 {
 	char digits[20];
 	size_t k, head, tail, need;
 
-	if (!body || !buf || !ret_len || body->size < BODY_V1_SIZE || !body->data || body->version_len == 0 ||
-	    body->version_len > 10 || body->version_offset > body->len ||
+	if (!body || !buf || !ret_len || sippres__check_size(body->size, BODY_V1_SIZE) < 0 || !body->data ||
+	    body->version_len == 0 || body->version_len > 10 || body->version_offset > body->len ||
 	    body->version_len > body->len - body->version_offset)
 		return SIPPRES_E_INVAL;
 	k = sippres__dec(digits, version);
@@ -373,6 +476,13 @@ SIPPRES_EXPORT int sippres_body_patch_version(const struct sippres_body *body, u
 	memcpy(buf + head + k, body->data + head + body->version_len, tail);
 	*ret_len = need;
 	return 0;
+}
+
+bool sippres__body_has_generator(struct sippres_ctx *ctx, const char *content_type, size_t len)
+{
+	const struct sippres__type *t = find_type(ctx->bodies, content_type, len);
+
+	return t && t->fn;
 }
 
 SIPPRES_EXPORT int sippres_body_supported(struct sippres_ctx *ctx, const char *content_type)

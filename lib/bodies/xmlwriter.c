@@ -15,30 +15,6 @@
 
 #include "bodies/bodies-private.h"
 
-/* 0: copy as is. 1: needs attention (escape, check, or replace). */
-static const uint8_t esc_class[256] = {
-	/* 0x00-0x1f: control characters (TAB, LF, CR escaped, the rest replaced) */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	/*     !  "  #  $  %  &  '  (  )  *  +  ,  -  .  / */
-	0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0,
-	/*  0-9 : ; < = > ? */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	/* 0x80-0xff: UTF-8 lead and continuation bytes, checked */
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-};
-
 static const char spaces[] = "                                                                "
                              "                                                                ";
 
@@ -78,37 +54,158 @@ static size_t utf8_ok(const unsigned char *p, size_t n)
 	return 0;
 }
 
-/* Word-at-a-time tests (exact as booleans): a byte equal to zero, a byte
- * below n (for bytes < 0x80). */
+#define PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
+
+/* The bytes of a clean run (nothing to escape, check or replace) are found
+ * 16 at a time with SSE2 where the compiler has it (every x86-64), else 8 at
+ * a time in a 64-bit word. A byte needs attention when it is below 0x20 or
+ * at least 0x80 (one signed compare: both are below 0x20 as signed bytes), or
+ * one of & < > " '. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+static inline unsigned attention16(__m128i v)
+{
+	/* < and > are the two bytes that give 0x3e with bit 1 set; & and ' the
+	 * two that give 0x27 with bit 0 set */
+	__m128i bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x02)), _mm_set1_epi8(0x3e)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x01)), _mm_set1_epi8(0x27)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+	return (unsigned)_mm_movemask_epi8(bad);
+}
+
+static inline bool attention1(unsigned char c)
+{
+	return c < 0x20 || c >= 0x80 || c == '&' || c == '<' || c == '>' || c == '"' || c == '\'';
+}
+
+/* Copy the clean run at p (at most n bytes) to o; returns its length. The
+ * output has room for 6 * n bytes, so whole blocks are stored even past the
+ * run's end: what follows the run is written over by the caller. Short tails
+ * are read as two overlapping 8- or 4-byte words, never past p + n. */
+static inline size_t copy_clean(char *o, const unsigned char *p, size_t n)
+{
+	size_t i = 0, r;
+	unsigned m;
+
+	if (n >= 16) {
+		__m128i v;
+
+		for (; n - i > 16; i += 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			m = attention16(v);
+			_mm_storeu_si128((__m128i *)(void *)(o + i), v);
+			if (m)
+				return i + (size_t)__builtin_ctz(m);
+		}
+		/* the last 16 bytes, overlapping what is known clean */
+		i = n - 16;
+		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		m = attention16(v);
+		_mm_storeu_si128((__m128i *)(void *)(o + i), v);
+		return m ? i + (size_t)__builtin_ctz(m) : n;
+	}
+	r = n - i;
+	if (r >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, p + i, 8);
+		memcpy(&b, p + n - 8, 8);
+		memcpy(o + i, &a, 8);
+		memcpy(o + n - 8, &b, 8);
+		m = attention16(_mm_set_epi64x((long long)b, (long long)a));
+		if (m & 0xff)
+			return i + (size_t)__builtin_ctz(m);
+		if (m)
+			return n - 8 + (size_t)__builtin_ctz(m >> 8);
+		return n;
+	}
+	if (r >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, p + i, 4);
+		memcpy(&b, p + n - 4, 4);
+		memcpy(o + i, &a, 4);
+		memcpy(o + n - 4, &b, 4);
+		m = attention16(_mm_cvtsi32_si128((int)a)) & 0xf;
+		if (m)
+			return i + (size_t)__builtin_ctz(m);
+		m = attention16(_mm_cvtsi32_si128((int)b)) & 0xf;
+		if (m)
+			return n - 4 + (size_t)__builtin_ctz(m);
+		return n;
+	}
+	while (i < n && !attention1(p[i])) {
+		o[i] = (char)p[i];
+		i++;
+	}
+	return i;
+}
+#else
+/* 0: copy as is. 1: needs attention (escape, check, or replace). */
+static const uint8_t esc_class[256] = {
+	/* 0x00-0x1f: control characters (TAB, LF, CR escaped, the rest replaced) */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/*     !  "  #  $  %  &  '  (  )  *  +  ,  -  .  / */
+	0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+	/*  0-9 : ; < = > ? */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0x80-0xff: UTF-8 lead and continuation bytes, checked */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 #define ONES(c) (UINT64_C(0x0101010101010101) * (uint8_t)(c))
 #define HASZERO(v) (((v) - ONES(1)) & ~(v) & ONES(0x80))
 #define HASLESS(v, n) (((v) - ONES(n)) & ~(v) & ONES(0x80))
 
-#define PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
-
-size_t sippres__xml_escape(char *out, const char *s, size_t n, bool attr)
+static inline size_t copy_clean(char *o, const unsigned char *p, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	char *o = out;
+	size_t i = 0;
+
+	while (n - i >= 8) {
+		uint64_t v;
+		memcpy(&v, p + i, 8);
+		if ((v & ONES(0x80)) | HASLESS(v, 0x20) | HASZERO(v ^ ONES('&')) | HASZERO(v ^ ONES('<')) |
+		    HASZERO(v ^ ONES('>')) | HASZERO(v ^ ONES('"')) | HASZERO(v ^ ONES('\'')))
+			break;
+		memcpy(o + i, &v, 8);
+		i += 8;
+	}
+	while (i < n && !esc_class[p[i]]) {
+		o[i] = (char)p[i];
+		i++;
+	}
+	return i;
+}
+#endif
+
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* The rest of the value from the first byte that needs attention (at k). */
+static NOINLINE size_t escape_rest(char *out, size_t k, const unsigned char *s, size_t n, bool attr)
+{
+	const unsigned char *p = s + k, *end = s + n;
+	char *o = out + k;
 
 	while (p < end) {
-		/* eight bytes at a time while none needs attention */
-		while (end - p >= 8) {
-			uint64_t v;
-			memcpy(&v, p, 8);
-			if ((v & ONES(0x80)) | HASLESS(v, 0x20) | HASZERO(v ^ ONES('&')) | HASZERO(v ^ ONES('<')) |
-			    HASZERO(v ^ ONES('>')) | HASZERO(v ^ ONES('"')) | HASZERO(v ^ ONES('\'')))
-				break;
-			memcpy(o, &v, 8);
-			o += 8;
-			p += 8;
-		}
-		if (p >= end)
-			break;
-		if (!esc_class[*p]) {
-			*o++ = (char)*p++;
-			continue;
-		}
 		switch (*p) {
 		case '&': PUT(o, "&amp;"); break;
 		case '<': PUT(o, "&lt;"); break;
@@ -125,20 +222,41 @@ size_t sippres__xml_escape(char *out, const char *s, size_t n, bool attr)
 			break;
 		default:
 			if (*p >= 0x80) {
-				size_t k = utf8_ok(p, (size_t)(end - p));
-				if (k) {
-					memcpy(o, p, k);
-					o += k;
-					p += k;
-					continue;
+				size_t u = utf8_ok(p, (size_t)(end - p));
+				if (u) {
+					memcpy(o, p, u);
+					o += u;
+					p += u;
+					goto clean;
 				}
 			}
 			PUT(o, "\xef\xbf\xbd"); /* U+FFFD */
 			break;
 		}
 		p++;
+clean:
+		k = copy_clean(o, p, (size_t)(end - p));
+		o += k;
+		p += k;
 	}
 	return (size_t)(o - out);
+}
+
+/* Most values need nothing escaped: one scan-and-copy, and the slow path
+ * only from the first byte that needs attention. */
+size_t sippres__xml_escape(char *out, const char *s, size_t n, bool attr)
+{
+	size_t k = copy_clean(out, (const unsigned char *)s, n);
+
+	return k == n ? n : escape_rest(out, k, (const unsigned char *)s, n, attr);
+}
+
+char *sippres__put_esc_clean(char *o, const char *s, size_t n, bool attr, bool *clean)
+{
+	size_t k = copy_clean(o, (const unsigned char *)s, n);
+
+	*clean = k == n;
+	return o + (k == n ? n : escape_rest(o, k, (const unsigned char *)s, n, attr));
 }
 
 void sippres__xml_reset(struct sippres_xml *w, uint32_t format)
@@ -262,6 +380,44 @@ void sippres__xml_start(struct sippres_xml *w, const char *name, size_t n)
 	w->open = true;
 }
 
+char *sippres__xml_root_span(struct sippres_xml *w, const char *name, size_t n, size_t max)
+{
+	struct sippres__xml_level *lv;
+	char *o;
+
+	if (w->err)
+		return NULL;
+	if (w->depth || w->root_done || n > UINT32_MAX / 2 || w->len > UINT32_MAX / 2) {
+		w->err = w->depth || w->root_done ? SIPPRES_E_INVAL : SIPPRES_E_TOOBIG;
+		return NULL;
+	}
+	if (max > SIZE_MAX / 4 - n) {
+		w->err = SIPPRES_E_TOOBIG;
+		return NULL;
+	}
+	o = sippres__xml_room(w, n + 1 + max);
+	if (!o)
+		return NULL;
+	*o++ = '<';
+	lv = &w->stack[w->depth++];
+	lv->name_off = (uint32_t)(o - w->buf);
+	lv->name_len = (uint32_t)n;
+	lv->children = 0;
+	lv->text = 0;
+	memcpy(o, name, n);
+	w->open = true;
+	return o + n;
+}
+
+char *sippres__put_version(struct sippres_xml *w, char *o, uint32_t v)
+{
+	size_t k = sippres__dec(o, v);
+
+	w->version_off = (size_t)(o - w->buf);
+	w->version_len = k;
+	return o + k;
+}
+
 void sippres__xml_end(struct sippres_xml *w)
 {
 	struct sippres__xml_level *lv;
@@ -354,6 +510,12 @@ void sippres__xml_elem_text(struct sippres_xml *w, const char *name, size_t n, c
 	sippres__xml_start(w, name, n);
 	sippres__xml_text(w, text, tn);
 	sippres__xml_end(w);
+}
+
+void sippres__xml_attr_fail(struct sippres_xml *w)
+{
+	if (!w->err)
+		w->err = SIPPRES_E_INVAL; /* an attribute outside an open start tag */
 }
 
 /* ` name="` */
@@ -501,14 +663,26 @@ void sippres__xml_esc_attr(struct sippres_xml *w, const char *s, size_t n)
 		w->len += sippres__xml_escape(o, s, n, true);
 }
 
-static char *id_copy(char *o, const char *v, size_t vn)
+/* 1 for the bytes an xs:ID keeps as they are: [A-Za-z0-9.-] */
+static const uint8_t id_keep[256] = {
+	['-'] = 1, ['.'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+	['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+char *sippres__put_id(char *o, const char *v, size_t vn)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)v;
 
 	for (size_t i = 0; i < vn; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		    c == '-') {
+		unsigned char c = p[i];
+		if (id_keep[c]) {
 			*o++ = (char)c;
 		} else {
 			*o++ = '_';
@@ -531,7 +705,7 @@ void sippres__xml_id(struct sippres_xml *w, const char *v)
 	}
 	o = sippres__xml_room(w, 3 * vn);
 	if (o)
-		w->len = (size_t)(id_copy(o, v, vn) - w->buf);
+		w->len = (size_t)(sippres__put_id(o, v, vn) - w->buf);
 }
 
 void sippres__xml_attr_id(struct sippres_xml *w, const char *name, size_t n, const char *prefix, const char *v)
@@ -548,7 +722,7 @@ void sippres__xml_attr_id(struct sippres_xml *w, const char *name, size_t n, con
 	if (!o)
 		return;
 	memcpy(o, prefix, pn);
-	o = id_copy(o + pn, v, vn);
+	o = sippres__put_id(o + pn, v, vn);
 	*o++ = '"';
 	w->len = (size_t)(o - w->buf);
 }

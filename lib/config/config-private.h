@@ -19,16 +19,25 @@
 #define SIPPRES__CONF_MAX_INCLUDES 1024
 #define SIPPRES__CONF_MAX_VARS (1u << 20)
 #define SIPPRES__CONF_MAX_PROBLEMS 1000
+/* The bytes of the lines kept, each line counted as if it were a copy of its
+ * own (struct, name and value, so an inherited copy counts in full although
+ * it shares its template's strings): at most BASE plus RATIO times the bytes
+ * of text read (every included file counted each time it is read). What a
+ * loader registers from the lines is in proportion. */
+#define SIPPRES__CONF_MAX_BYTES_BASE ((size_t)16 << 20)
+#define SIPPRES__CONF_MAX_BYTES_RATIO 64
 
-/* One `name = value` (or `name => value`) line of a section. */
+/* One `name = value` (or `name => value`) line of a section. The strings are
+ * the line's own, or for an inherited copy its template's (read-only: a copy
+ * shares them). */
 struct sippres__conf_var {
-	char *name;           /* trimmed */
-	char *value;          /* trimmed, comments removed, `\;` resolved */
+	const char *name;     /* trimmed */
+	const char *value;    /* trimmed, comments removed, `\;` resolved */
 	const char *file;     /* interned in the document */
 	uint32_t line;        /* 1-based */
 	uint32_t value_col;   /* 1-based column of value[0] in the original line (0: unknown) */
 	uint64_t seq;         /* reading order across files, for sorting problems */
-	bool inherited;       /* copied from a template */
+	bool inherited;       /* copied from a template: name and value are the template's */
 	bool object;          /* written with `=>` */
 };
 
@@ -62,7 +71,9 @@ struct sippres__conf_doc {
 	size_t n_problems, cap_problems;
 	size_t n_more_problems;      /* beyond SIPPRES__CONF_MAX_PROBLEMS: counted, not stored */
 	size_t n_includes, n_vars;
-	bool vars_full;              /* SIPPRES__CONF_MAX_VARS reached (reported once) */
+	size_t n_bytes;              /* the lines' bytes, as SIPPRES__CONF_MAX_BYTES_* counts them */
+	size_t text_bytes;           /* bytes of text read so far */
+	bool vars_full;              /* a bound on the lines was reached (reported once) */
 	const char *include_stack[SIPPRES__CONF_MAX_INCLUDE_DEPTH + 1];
 	unsigned depth;
 	uint64_t seq;                /* lines read so far, across files */

@@ -20,6 +20,7 @@ struct incl {
 	char **names;                        /* own copies */
 	const struct sippres__conf_var **vars;
 	size_t n, cap;
+	struct sippres__set set;             /* of names, value: the index */
 };
 
 struct ext_load {
@@ -29,6 +30,7 @@ struct ext_load {
 	size_t n_all, cap_all;
 	struct incl *incls;                  /* one per context name loaded */
 	size_t n_incls, cap_incls;
+	struct sippres__set incl_set;        /* of incls[].context, value: the index */
 };
 
 static uint32_t seen_hash(struct sippres_ctx *ctx, const char *context, const char *exten)
@@ -214,10 +216,12 @@ static int exten_line(struct ext_load *L, const struct sippres__conf_cat *cat, c
 /* The include list of a context name, made empty the first time. */
 static struct incl *incl_get(struct ext_load *L, const char *context)
 {
-	for (size_t i = 0; i < L->n_incls; i++) {
-		if (strcmp(L->incls[i].context, context) == 0)
-			return &L->incls[i];
-	}
+	size_t i;
+
+	if (sippres__set_find(&L->incl_set, context, &i))
+		return &L->incls[i];
+	if (sippres__set_reserve(L->doc.ctx, &L->incl_set, L->n_incls + 1) < 0)
+		return NULL;
 	if (L->n_incls == L->cap_incls) {
 		size_t n = L->cap_incls ? L->cap_incls * 2 : 8;
 		struct incl *a = sippres__reallocarray(L->doc.ctx, L->incls, n, sizeof(*a));
@@ -229,6 +233,8 @@ static struct incl *incl_get(struct ext_load *L, const char *context)
 	}
 	memset(&L->incls[L->n_incls], 0, sizeof(L->incls[0]));
 	L->incls[L->n_incls].context = context;
+	sippres__set_init(L->doc.ctx, &L->incls[L->n_incls].set, true);
+	sippres__set_add(L->doc.ctx, &L->incl_set, context, L->n_incls, NULL); /* room was reserved */
 	return &L->incls[L->n_incls++];
 }
 
@@ -240,7 +246,7 @@ static int include_line(struct ext_load *L, const struct sippres__conf_cat *cat,
 {
 	struct sippres__conf_doc *doc = &L->doc;
 	const char *s = v->value;
-	size_t e = strcspn(s, ",|"), ne = e;
+	size_t e = strcspn(s, ",|"), ne = e, i;
 	struct incl *in;
 	char *name;
 	int r = 0;
@@ -266,12 +272,10 @@ static int include_line(struct ext_load *L, const struct sippres__conf_cat *cat,
 		r = SIPPRES_E_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < in->n; i++) {
-		if (strcmp(in->names[i], name) == 0) {
-			r = sippres__conf_var_problem(doc, v, 0, "'%s' is already included in '%s' at %s:%u; ignored", name,
-			                              cat->name, in->vars[i]->file, in->vars[i]->line);
-			goto out;
-		}
+	if (sippres__set_find(&in->set, name, &i)) {
+		r = sippres__conf_var_problem(doc, v, 0, "'%s' is already included in '%s' at %s:%u; ignored", name,
+		                              cat->name, in->vars[i]->file, in->vars[i]->line);
+		goto out;
 	}
 	if (in->n == SIPPRES_MAX_INCLUDES) {
 		r = sippres__conf_var_problem(doc, v, 0, "context '%s' has more than %d includes; '%s' ignored",
@@ -295,6 +299,10 @@ static int include_line(struct ext_load *L, const struct sippres__conf_cat *cat,
 		}
 		in->vars = b;
 		in->cap = n;
+	}
+	if (sippres__set_add(doc->ctx, &in->set, name, in->n, NULL) < 0) {
+		r = SIPPRES_E_NOMEM;
+		goto out;
 	}
 	in->vars[in->n] = v;
 	in->names[in->n++] = name;
@@ -377,8 +385,10 @@ static void incls_free(struct ext_load *L)
 			sippres__free(L->doc.ctx, L->incls[i].names[j]);
 		sippres__free(L->doc.ctx, L->incls[i].names);
 		sippres__free(L->doc.ctx, L->incls[i].vars);
+		sippres__set_fini(L->doc.ctx, &L->incls[i].set);
 	}
 	sippres__free(L->doc.ctx, L->incls);
+	sippres__set_fini(L->doc.ctx, &L->incl_set);
 }
 
 SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const char *file, const char *text,
@@ -392,6 +402,7 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
 	memset(&L, 0, sizeof(L));
+	sippres__set_init(ctx, &L.incl_set, true);
 	r = sippres__conf_doc_init(&L.doc, ctx, io);
 	if (r < 0)
 		return r;

@@ -259,38 +259,60 @@ static int load_wizard(struct sippres__conf_doc *doc, const struct sippres__conf
 
 static void list_free(struct sippres_ctx *ctx, struct sippres__conf_list *l)
 {
+	for (size_t i = 0; i < l->n_items; i++)
+		sippres__free(ctx, (void *)(uintptr_t)l->items[i]);
 	sippres__free(ctx, l->items);
 	memset(l, 0, sizeof(*l));
 }
 
+/* Add the item s[0..n) (off: its offset in v->value) to l, which owns a
+ * copy; seen holds l's items. */
 static int list_item_add(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v,
-                         struct sippres__conf_list *l, char *item, size_t off, bool *bad)
+                         struct sippres__conf_list *l, struct sippres__set *seen, const char *s, size_t n, size_t off,
+                         bool *bad)
 {
 	const char **items;
+	char *item = sippres__strndup(doc->ctx, s, n);
+	int r = 0;
 
+	if (!item)
+		return SIPPRES_E_NOMEM;
 	if (!sippres__name_ok(item)) {
 		*bad = true;
-		return sippres__conf_var_problem(doc, v, off, "resource_list '%s': list_item '%s' is not a valid name", cat->name,
-		                           item);
+		r = sippres__conf_var_problem(doc, v, off, "resource_list '%s': list_item '%s' is not a valid name", cat->name,
+		                              item);
+		goto out;
 	}
-	for (size_t i = 0; i < l->n_items; i++) {
-		if (strcmp(l->items[i], item) == 0)
-			return sippres__conf_var_problem(doc, v, off, "resource_list '%s': duplicated list item '%s' ignored",
-			                           cat->name, item);
+	if (sippres__set_find(seen, item, NULL)) {
+		r = sippres__conf_var_problem(doc, v, off, "resource_list '%s': duplicated list item '%s' ignored",
+		                              cat->name, item);
+		goto out;
 	}
-	items = sippres__reallocarray(doc->ctx, l->items, l->n_items + 1, sizeof(*items));
-	if (!items)
-		return SIPPRES_E_NOMEM;
-	l->items = items;
+	/* room for powers of two, 8 at least */
+	if (l->n_items == 0 || (l->n_items >= 8 && !(l->n_items & (l->n_items - 1)))) {
+		items = sippres__reallocarray(doc->ctx, l->items, l->n_items ? l->n_items * 2 : 8, sizeof(*items));
+		if (!items) {
+			r = SIPPRES_E_NOMEM;
+			goto out;
+		}
+		l->items = items;
+	}
+	if (sippres__set_add(doc->ctx, seen, item, 0, NULL) < 0) {
+		r = SIPPRES_E_NOMEM;
+		goto out;
+	}
 	l->items[l->n_items++] = item;
 	return 0;
+out:
+	sippres__free(doc->ctx, item);
+	return r;
 }
 
-/* Split a list_item value in place (the doc owns the string) into items. */
-static int list_items(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, struct sippres__conf_var *v,
-                      struct sippres__conf_list *l, bool *bad)
+/* Split a list_item value (shared with templates: read only) into items. */
+static int list_items(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v,
+                      struct sippres__conf_list *l, struct sippres__set *seen, bool *bad)
 {
-	char *s = v->value;
+	const char *s = v->value;
 	size_t i = 0;
 	int r;
 
@@ -301,14 +323,14 @@ static int list_items(struct sippres__conf_doc *doc, const struct sippres__conf_
 			i++;
 		e = i;
 		if (s[i])
-			s[i++] = '\0';
+			i++;
 		while (b < e && (s[b] == ' ' || s[b] == '\t'))
 			b++;
 		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
-			s[--e] = '\0';
+			e--;
 		if (b == e)
 			continue;
-		r = list_item_add(doc, cat, v, l, s + b, b, bad);
+		r = list_item_add(doc, cat, v, l, seen, s + b, e - b, b, bad);
 		if (r < 0)
 			return r;
 	}
@@ -319,16 +341,18 @@ static int load_list(struct sippres__conf_doc *doc, const struct sippres__conf_c
 {
 	struct sippres_diag diag = {.size = sizeof(diag)};
 	struct sippres__conf_list l;
+	struct sippres__set seen;
 	bool bad = false;
 	uint32_t u;
 	int b, r = 0;
 
+	sippres__set_init(doc->ctx, &seen, true);
 	memset(&l, 0, sizeof(l));
 	l.name = cat->name;
 	l.file = cat->file;
 	l.line = cat->line;
 	for (size_t i = 0; i < cat->n_vars && r >= 0; i++) {
-		struct sippres__conf_var *v = &cat->vars[i];
+		const struct sippres__conf_var *v = &cat->vars[i];
 		const char *k = v->name;
 
 		if (sippres__streq_nocase(k, "type")) {
@@ -342,7 +366,7 @@ static int load_list(struct sippres__conf_doc *doc, const struct sippres__conf_c
 				l.event = v->value;
 			}
 		} else if (sippres__streq_nocase(k, "list_item")) {
-			r = list_items(doc, cat, v, &l, &bad);
+			r = list_items(doc, cat, v, &l, &seen, &bad);
 		} else if (sippres__streq_nocase(k, "full_state") || sippres__streq_nocase(k, "resource_display_name")) {
 			b = sippres__conf_bool(v->value);
 			if (b < 0) {
@@ -392,6 +416,7 @@ static int load_list(struct sippres__conf_doc *doc, const struct sippres__conf_c
 	else
 		sippres__conf_loaded(doc, "resource_list", cat->name);
 out:
+	sippres__set_fini(doc->ctx, &seen);
 	list_free(doc->ctx, &l);
 	return r < 0 ? r : 0;
 }

@@ -32,11 +32,19 @@ int sippres__conf_doc_init(struct sippres__conf_doc *doc, struct sippres_ctx *ct
 	return sippres__map_init(ctx, &doc->by_name, 64);
 }
 
+/* A line's own string (const in the struct: copies share it). */
+static void str_free(struct sippres_ctx *ctx, const char *s)
+{
+	sippres__free(ctx, (void *)(uintptr_t)s);
+}
+
 static void cat_free(struct sippres_ctx *ctx, struct sippres__conf_cat *c)
 {
 	for (size_t i = 0; i < c->n_vars; i++) {
-		sippres__free(ctx, c->vars[i].name);
-		sippres__free(ctx, c->vars[i].value);
+		if (c->vars[i].inherited)
+			continue; /* the template's strings */
+		str_free(ctx, c->vars[i].name);
+		str_free(ctx, c->vars[i].value);
 	}
 	sippres__free(ctx, c->vars);
 	sippres__free(ctx, c->name);
@@ -396,26 +404,52 @@ static struct sippres__conf_cat *cat_new(struct reader *rd, const char *name, si
 	return c;
 }
 
-static int var_add(struct sippres__conf_doc *doc, struct sippres__conf_cat *c, const struct sippres__conf_var *tmpl, const char *name,
-                   size_t nlen, const char *value, size_t vlen)
+/* The bytes one line counts for (SIPPRES__CONF_MAX_BYTES_*), or 0 when the
+ * bounds are reached (doc->vars_full says which: reported once). */
+static size_t var_cost(struct sippres__conf_doc *doc, size_t nlen, size_t vlen)
+{
+	size_t cost = sizeof(struct sippres__conf_var) + nlen + vlen + 2;
+	size_t budget = SIPPRES__CONF_MAX_BYTES_BASE;
+
+	if (doc->text_bytes < (SIZE_MAX - budget) / SIPPRES__CONF_MAX_BYTES_RATIO)
+		budget += doc->text_bytes * SIPPRES__CONF_MAX_BYTES_RATIO;
+	else
+		budget = SIZE_MAX;
+	if (doc->n_vars >= SIPPRES__CONF_MAX_VARS || cost > budget - doc->n_bytes)
+		return 0;
+	return cost;
+}
+
+/* Add a line: own strings copied from name and value, or (tmpl->inherited)
+ * the template's strings shared. */
+static int var_add(struct sippres__conf_doc *doc, struct sippres__conf_cat *c, const struct sippres__conf_var *tmpl,
+                   const char *name, size_t nlen, const char *value, size_t vlen)
 {
 	struct sippres__conf_var *v;
+	size_t cost = var_cost(doc, nlen, vlen);
+	char *n = NULL, *val = NULL;
 
-	if (doc->n_vars >= SIPPRES__CONF_MAX_VARS)
+	if (!cost)
 		return SIPPRES_E_TOOBIG;
 	if (grow(doc->ctx, (void **)&c->vars, &c->cap_vars, c->n_vars + 1, sizeof(*v)) < 0)
 		return SIPPRES_E_NOMEM;
-	v = &c->vars[c->n_vars];
-	*v = *tmpl;
-	v->name = sippres__strndup(doc->ctx, name, nlen);
-	v->value = sippres__strndup(doc->ctx, value, vlen);
-	if (!v->name || !v->value) {
-		sippres__free(doc->ctx, v->name);
-		sippres__free(doc->ctx, v->value);
-		return SIPPRES_E_NOMEM;
+	if (!tmpl->inherited) {
+		n = sippres__strndup(doc->ctx, name, nlen);
+		val = sippres__strndup(doc->ctx, value, vlen);
+		if (!n || !val) {
+			sippres__free(doc->ctx, n);
+			sippres__free(doc->ctx, val);
+			return SIPPRES_E_NOMEM;
+		}
+		name = n;
+		value = val;
 	}
-	c->n_vars++;
+	v = &c->vars[c->n_vars++];
+	*v = *tmpl;
+	v->name = name;
+	v->value = value;
 	doc->n_vars++;
+	doc->n_bytes += cost;
 	return 0;
 }
 
@@ -425,9 +459,15 @@ static int too_many_lines(struct sippres__conf_doc *doc, const char *file, uint3
 	if (doc->vars_full)
 		return 0;
 	doc->vars_full = true;
+	if (doc->n_vars >= SIPPRES__CONF_MAX_VARS)
+		return sippres__conf_problem(doc, file, line, 0, seq,
+		                             "more than %u lines (inherited copies included): this line and all later ones are ignored",
+		                             SIPPRES__CONF_MAX_VARS);
 	return sippres__conf_problem(doc, file, line, 0, seq,
-	                       "more than %u lines (inherited copies included): this line and all later ones are ignored",
-	                       SIPPRES__CONF_MAX_VARS);
+	                             "more than %zu bytes of lines (inherited copies included; the bound is %zu MiB and %u "
+	                             "times the %zu bytes of text read): this line and all later ones are ignored",
+	                             doc->n_bytes, SIPPRES__CONF_MAX_BYTES_BASE >> 20, SIPPRES__CONF_MAX_BYTES_RATIO,
+	                             doc->text_bytes);
 }
 
 static int inherit(struct reader *rd, struct sippres__conf_cat *c, const struct sippres__conf_cat *base)
@@ -439,9 +479,8 @@ static int inherit(struct reader *rd, struct sippres__conf_cat *c, const struct 
 		struct sippres__conf_var t = base->vars[i];
 		int r;
 
-		t.inherited = true;
-		r = var_add(doc, c, &t, base->vars[i].name, strlen(base->vars[i].name), base->vars[i].value,
-		            strlen(base->vars[i].value));
+		t.inherited = true; /* shares the strings */
+		r = var_add(doc, c, &t, t.name, strlen(t.name), t.value, strlen(t.value));
 		if (r == SIPPRES_E_TOOBIG)
 			return too_many_lines(doc, rd->file, rd->line, rd->seq);
 		if (r < 0)
@@ -672,6 +711,7 @@ static int read_text(struct sippres__conf_doc *doc, const char *file, const char
 	rd.file = file;
 	rd.text = text;
 	rd.len = len;
+	doc->text_bytes = len < SIZE_MAX - doc->text_bytes ? doc->text_bytes + len : SIZE_MAX;
 	doc->include_stack[doc->depth] = file;
 	doc->depth++;
 	/* a UTF-8 byte order mark */

@@ -4,10 +4,10 @@
 
 #include "core-private.h"
 
-void sippres__buf_add(struct sippres__buf *b, const char *s, size_t n)
+char *sippres__buf_room(struct sippres__buf *b, size_t n)
 {
 	if (b->err)
-		return;
+		return NULL;
 	if (n >= b->cap - b->len || !b->p) {
 		size_t cap = b->cap ? b->cap : 1024;
 		char *p;
@@ -15,19 +15,28 @@ void sippres__buf_add(struct sippres__buf *b, const char *s, size_t n)
 		while (cap - b->len <= n) {
 			if (cap > SIZE_MAX / 4) {
 				b->err = SIPPRES_E_TOOBIG;
-				return;
+				return NULL;
 			}
 			cap *= 2;
 		}
 		p = sippres__realloc(b->ctx, b->p, cap);
 		if (!p) {
 			b->err = SIPPRES_E_NOMEM;
-			return;
+			return NULL;
 		}
 		b->p = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, s, n);
+	return b->p + b->len;
+}
+
+void sippres__buf_add(struct sippres__buf *b, const char *s, size_t n)
+{
+	char *o = sippres__buf_room(b, n);
+
+	if (!o)
+		return;
+	memcpy(o, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }

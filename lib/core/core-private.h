@@ -23,7 +23,6 @@ struct sippres_ctx {
 	struct sippres_callbacks cb;
 	void *user_data;
 	uint32_t log_level;
-	uint64_t rng_state;   /* fallback generator when cb.random is NULL */
 	uint32_t hash_seed;   /* per-context seed against hash flooding */
 	int in_callback;      /* > 0 while a watcher callback runs */
 	uint32_t max_instances; /* pattern-hint instances at most */
@@ -49,6 +48,10 @@ int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const c
 #define SIPPRES__ALPHA_LOWER "abcdefghijklmnopqrstuvwxyz"
 #define SIPPRES__ALPHA_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #define SIPPRES__ALPHA_HEX "0123456789abcdef"
+/* The two alphabets as objects: sippres__random_string maps bytes to them
+ * through tables when given these (use them rather than the literals). */
+extern const char sippres__alpha_alnum[];
+extern const char sippres__alpha_lower[];
 
 /* Logging: formats only when a log callback is set and the level passes. */
 #if defined(__GNUC__)
@@ -63,12 +66,24 @@ __attribute__((format(printf, 4, 5)))
 void sippres__diag(struct sippres_diag *diag, uint32_t line, uint32_t column, const char *fmt, ...);
 void sippres__diag_clear(struct sippres_diag *diag);
 
-/* Check a size-prefixed struct passed by the host: size at least min_size and
- * every byte beyond known_size zero. Returns 0 or SIPPRES_E_ABI/SIPPRES_E_INVAL. */
+/* The largest size a host may give a size-prefixed struct: far beyond any
+ * struct of the library's, near enough that a garbage size is caught before
+ * the bytes it claims are read or written. */
+#define SIPPRES__MAX_STRUCT_SIZE SIPPRES_MAX_STRUCT_SIZE
+/* A size-prefixed struct's size: at least min_size, at most
+ * SIPPRES__MAX_STRUCT_SIZE. Returns 0 or SIPPRES_E_ABI. */
+static inline int sippres__check_size(size_t size, size_t min_size)
+{
+	return size < min_size || size > SIPPRES__MAX_STRUCT_SIZE ? SIPPRES_E_ABI : 0;
+}
+/* Check a size-prefixed struct passed by the host: size as
+ * sippres__check_size says and every byte beyond known_size zero. Returns 0
+ * or SIPPRES_E_ABI/SIPPRES_E_INVAL. */
 int sippres__check_struct(const void *p, size_t min_size, size_t known_size);
 
 /* Copy a size-prefixed struct the library filled (in, of in_size bytes) to
- * the host's out, whose size member says how big the host's version is: a
+ * the host's out (its size checked with sippres__check_size before), whose
+ * size member says how big the host's version is: a
  * bigger (newer) struct gets what we know and zeroes after it, a smaller
  * (older) one its own part. out's size is then the size copied. */
 void sippres__copy_out(void *out, const void *in, size_t in_size);
@@ -136,6 +151,49 @@ void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struc
 /* Insert n in place of the entry with the same key, which is returned (now
  * unlinked, for the caller to free), or NULL when there was none. */
 struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n);
+
+/* A scratch set for duplicate checks (set.c): borrowed keys, strings
+ * (compared byte for byte) or pointers, each with a value; expected O(1) per
+ * operation, seeded with the context's hash seed. Zero-initialised by
+ * sippres__set_init, freed by sippres__set_fini; keys must outlive it. */
+struct sippres__set_slot {
+	const void *key; /* NULL: empty */
+	size_t value;
+};
+struct sippres__set {
+	struct sippres__set_slot *slot;
+	size_t cap, n;
+	uint32_t seed;
+	bool strings;
+};
+void sippres__set_init(struct sippres_ctx *ctx, struct sippres__set *s, bool strings);
+void sippres__set_fini(struct sippres_ctx *ctx, struct sippres__set *s);
+/* Room for n keys without allocating. Returns 0 or SIPPRES_E_NOMEM. */
+int sippres__set_reserve(struct sippres_ctx *ctx, struct sippres__set *s, size_t n);
+/* Add key (not NULL) with value: 1 added, 0 already there (its value in *had
+ * when had is not NULL; nothing changes), or SIPPRES_E_NOMEM. */
+int sippres__set_add(struct sippres_ctx *ctx, struct sippres__set *s, const void *key, size_t value, size_t *had);
+/* true when key is there (its value in *value when value is not NULL). */
+bool sippres__set_find(const struct sippres__set *s, const void *key, size_t *value);
+
+/* libxml2 (xml.c): what its parser reported while reading, through the
+ * parser context's _private; sippres__xml_on_error is the parser's
+ * structured error handler (sax->serror). A later error replaces the
+ * context's last one, so an allocation failure is remembered here. */
+struct _xmlError;
+struct sippres__xml_seen {
+	bool doctype;  /* a DOCTYPE was seen (sippres__xml_refuse_doctype) */
+	bool nomem;    /* an allocation inside libxml2 failed (XML_ERR_NO_MEMORY) */
+	bool ns_error; /* a namespace error or warning */
+};
+void sippres__xml_on_error(void *parser_ctxt, struct _xmlError *error);
+/* After xmlCtxtReadMemory (doc: its result): true when an allocation inside
+ * libxml2 failed, so that the result (a document or not) is not to be used. */
+bool sippres__xml_nomem(void *parser_ctxt, const struct sippres__xml_seen *seen, const void *doc);
+/* SAX internalSubset, called for any <!DOCTYPE ...>: sets doctype and stops
+ * the parser before any entity declaration is read. */
+void sippres__xml_refuse_doctype(void *parser_ctxt, const unsigned char *name, const unsigned char *ext_id,
+                                 const unsigned char *sys_id);
 
 /* Intrusive doubly linked list with head and tail. Removing a node leaves
  * its own next pointer as it was, so a walk standing on it can go on. */
@@ -219,6 +277,19 @@ struct sippres__buf {
 void sippres__buf_add(struct sippres__buf *b, const char *s, size_t n);
 void sippres__buf_str(struct sippres__buf *b, const char *s);
 void sippres__buf_free(struct sippres__buf *b);
+/* Room for n more bytes (and the NUL) at the end, returned as a cursor to
+ * write through (NULL, err set, on failure); sippres__buf_commit(b, end)
+ * then takes what was written. sippres__buf_grow only makes the room. */
+char *sippres__buf_room(struct sippres__buf *b, size_t n);
+static inline void sippres__buf_commit(struct sippres__buf *b, char *end)
+{
+	b->len = (size_t)(end - b->p);
+	b->p[b->len] = '\0';
+}
+static inline void sippres__buf_grow(struct sippres__buf *b, size_t n)
+{
+	(void)sippres__buf_room(b, n);
+}
 
 /* Binary min-heap of objects ordered by a uint64_t deadline stored in each
  * object, which also keeps its own index in the heap (heap.c). */

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The context's services to every layer: allocation, logging, diagnostics,
  * randomness, struct size checks and error strings. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(SIPPRES_HAVE_GETRANDOM)
+#include <sys/random.h>
+#endif
 
 #include <libxml/parser.h>
 
@@ -17,7 +21,7 @@ int sippres__check_struct(const void *p, size_t min_size, size_t known_size)
 	if (!p)
 		return SIPPRES_E_INVAL;
 	memcpy(&size, p, sizeof(size));
-	if (size < min_size)
+	if (sippres__check_size(size, min_size) < 0)
 		return SIPPRES_E_ABI;
 	/* A newer host may pass a bigger struct: accept it only when every
 	 * member we do not know is zero (unused). */
@@ -41,12 +45,28 @@ void sippres__copy_out(void *out, const void *in, size_t in_size)
 	memcpy(out, &size, sizeof(size));
 }
 
-static uint64_t splitmix64(uint64_t *s)
+/* The kernel's random bytes: getrandom() reads no file and opens nothing (it
+ * blocks only until the kernel's pool is first initialised, early at boot). */
+static int os_random(uint8_t *buf, size_t len)
 {
-	uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
+#if defined(SIPPRES_HAVE_GETRANDOM)
+	while (len) {
+		ssize_t n = getrandom(buf, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return SIPPRES_E_RANDOM;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+#else
+	(void)buf;
+	(void)len;
+	return SIPPRES_E_RANDOM; /* no source: sippres_ctx_new() needs the host's callback */
+#endif
 }
 
 SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, size_t len)
@@ -60,15 +80,19 @@ SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, siz
 			return SIPPRES_E_RANDOM;
 		return 0;
 	}
-	while (len) {
-		uint64_t r = splitmix64(&ctx->rng_state);
-		size_t k = len < sizeof(r) ? len : sizeof(r);
-		memcpy(buf, &r, k);
-		buf += k;
-		len -= k;
-	}
-	return 0;
+	return os_random(buf, len);
 }
+
+const char sippres__alpha_alnum[] = SIPPRES__ALPHA_ALNUM;
+const char sippres__alpha_lower[] = SIPPRES__ALPHA_LOWER;
+#define alnum_alphabet sippres__alpha_alnum
+#define lower_alphabet sippres__alpha_lower
+/* alphabet[b % 62] and alphabet[b % 26] for b = 0..255 */
+static const char alnum_by_byte[256] = SIPPRES__ALPHA_ALNUM SIPPRES__ALPHA_ALNUM SIPPRES__ALPHA_ALNUM
+	SIPPRES__ALPHA_ALNUM "abcdefgh";
+static const char lower_by_byte[256] = SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER
+	SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER SIPPRES__ALPHA_LOWER
+	SIPPRES__ALPHA_LOWER "abcdefghijklmnopqrstuv";
 
 int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const char *alphabet)
 {
@@ -81,8 +105,16 @@ int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const c
 	r = sippres_ctx_random(ctx, rnd, n);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
-		out[i] = alphabet[rnd[i] % alen];
+	/* the two usual alphabets through a table of alphabet[b % alen] for
+	 * every byte b: one load per character */
+	if (alphabet == alnum_alphabet || alphabet == lower_alphabet) {
+		const char *t = alphabet == alnum_alphabet ? alnum_by_byte : lower_by_byte;
+		for (size_t i = 0; i < n; i++)
+			out[i] = t[rnd[i]];
+	} else {
+		for (size_t i = 0; i < n; i++)
+			out[i] = alphabet[rnd[i] % alen];
+	}
 	out[n] = '\0';
 	return 0;
 }

@@ -38,6 +38,7 @@ SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippre
 {
 	struct sippres__list_def *d;
 	struct sippres__hnode *replaced;
+	struct sippres__set seen;
 	int r;
 
 	if (!ctx || !list)
@@ -58,18 +59,16 @@ SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippre
 	d->name = sippres__strdup(ctx, list->name);
 	d->event = sippres__strdup(ctx, list->event);
 	d->items = sippres__calloc(ctx, list->n_items, sizeof(*d->items));
-	if (!d->name || !d->event || !d->items) {
-		def_destroy(ctx, d);
-		return SIPPRES_E_NOMEM;
-	}
-	for (size_t i = 0; i < list->n_items; i++) {
+	sippres__set_init(ctx, &seen, true);
+	r = d->name && d->event && d->items ? sippres__set_reserve(ctx, &seen, list->n_items) : SIPPRES_E_NOMEM;
+	for (size_t i = 0; r >= 0 && i < list->n_items; i++) {
 		const char *it = list->items[i];
+		char *item;
 		size_t n;
-		bool dup = false;
 
 		if (!it) {
-			def_destroy(ctx, d);
-			return SIPPRES_E_INVAL;
+			r = SIPPRES_E_INVAL;
+			break;
 		}
 		while (*it == ' ' || *it == '\t')
 			it++;
@@ -78,29 +77,27 @@ SIPPRES_EXPORT int sippres_list_set(struct sippres_ctx *ctx, const struct sippre
 			n--;
 		if (n == 0)
 			continue;
-		d->items[d->n_items] = sippres__strndup(ctx, it, n);
-		if (!d->items[d->n_items]) {
-			def_destroy(ctx, d);
-			return SIPPRES_E_NOMEM;
+		item = sippres__strndup(ctx, it, n);
+		if (!item) {
+			r = SIPPRES_E_NOMEM;
+			break;
 		}
-		if (!sippres__name_ok(d->items[d->n_items])) {
-			d->n_items++;
-			def_destroy(ctx, d);
-			return SIPPRES_E_INVAL;
+		d->items[d->n_items++] = item;
+		if (!sippres__name_ok(item)) {
+			r = SIPPRES_E_INVAL;
+			break;
 		}
-		for (size_t j = 0; j < d->n_items; j++)
-			dup = dup || strcmp(d->items[j], d->items[d->n_items]) == 0;
-		if (dup) {
-			sippres__log(ctx, SIPPRES_LOG_INFO, "list %s: ignoring duplicated item %s", d->name,
-			             d->items[d->n_items]);
-			sippres__free(ctx, d->items[d->n_items]);
-			continue;
+		if (sippres__set_add(ctx, &seen, item, 0, NULL) == 0) { /* room was reserved */
+			sippres__log(ctx, SIPPRES_LOG_INFO, "list %s: ignoring duplicated item %s", d->name, item);
+			sippres__free(ctx, d->items[--d->n_items]);
 		}
-		d->n_items++;
 	}
-	if (d->n_items == 0) {
+	sippres__set_fini(ctx, &seen);
+	if (r >= 0 && d->n_items == 0)
+		r = SIPPRES_E_INVAL;
+	if (r < 0) {
 		def_destroy(ctx, d);
-		return SIPPRES_E_INVAL;
+		return r;
 	}
 	d->full_state = list->full_state;
 	d->batch_ms = list->batch_interval_ms;
@@ -144,6 +141,7 @@ int sippres__lists_new(struct sippres_ctx *ctx)
 		sippres__free(ctx, l);
 		return SIPPRES_E_NOMEM;
 	}
+	l->keep_arena.ctx = l->keep_out.ctx = l->keep_rlmi.ctx = ctx;
 	ctx->lists = l;
 	return 0;
 }
@@ -155,6 +153,10 @@ void sippres__lists_free(struct sippres_ctx *ctx)
 	if (!l)
 		return;
 	sippres__map_drain(ctx, &l->defs, def_destroy_node);
+	sippres__buf_free(&l->keep_arena);
+	sippres__buf_free(&l->keep_out);
+	sippres__buf_free(&l->keep_rlmi);
+	sippres__free(ctx, l->keep_parts);
 	sippres__free(ctx, l);
 	ctx->lists = NULL;
 }

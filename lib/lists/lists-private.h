@@ -59,9 +59,20 @@ struct sippres__rls {
 	size_t nnodes;
 };
 
+struct sippres__rls_part;
+
 struct sippres__lists {
 	struct sippres__map defs; /* by name */
+	/* A list NOTIFY's two large buffers, kept for the next one: allocating
+	 * and freeing 100 KB per NOTIFY makes malloc grow and trim the heap
+	 * every time (a system call, page faults and a TLB flush). Used by one
+	 * rendering at a time; capacities above SIPPRES__RLS_KEEP_MAX are freed. */
+	struct sippres__buf keep_arena, keep_out, keep_rlmi;
+	struct sippres__rls_part *keep_parts, *keep_parts_lent;
+	size_t keep_parts_n;
+	bool keep_busy;
 };
+#define SIPPRES__RLS_KEEP_MAX (4u << 20)
 
 /* ---- definitions (defs.c) -------------------------------------------------- */
 
@@ -139,6 +150,10 @@ struct sippres__rls_render {
 	size_t np, lo;
 	struct sippres__buf out;          /* the current chunk */
 	char *ctype;
+	bool kept; /* arena and out are the context's kept buffers */
+	/* member URIs are pre NAME suf: "scheme:" and "@host[:port]" */
+	char pre[64], suf[300];
+	size_t pre_len, suf_len, host_len; /* pre_len 0: too long, built piece by piece */
 };
 
 /* Plan the NOTIFYs of a list subscription: returns 1 when there is something

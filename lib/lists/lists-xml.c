@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* RFC 4826 list documents (rls-services and resource-lists) into list
  * definitions. libxml2 parses without network access, without loading a DTD
- * and without expanding entities; a document with a DOCTYPE is refused. */
+ * and without expanding entities; a document with a DOCTYPE is refused (the
+ * parser stops at it). An allocation that fails inside libxml2 is
+ * SIPPRES_E_NOMEM (lib/core/xml.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +33,7 @@ struct loader {
 	struct sippres_diag *diag;
 	struct pending *lists;
 	size_t n, cap;
+	struct sippres__set names; /* of lists[].name */
 	int err;
 };
 
@@ -58,16 +61,34 @@ static int fail(struct loader *l, const xmlNode *n, int err, const char *fmt, ..
 	return l->err;
 }
 
-/* "sip:alice@example.com;x" -> "alice"; "sip:alice" -> "alice". */
-static char *uri_user(struct sippres_ctx *ctx, const char *uri)
+/* An attribute (no namespace): its value for xmlFree, or NULL when the
+ * element has none (*nomem false) or libxml2 could not copy it. */
+static xmlChar *attr(struct loader *l, const xmlNode *n, const char *name)
+{
+	xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+
+	if (!v && xmlHasNsProp(n, (const xmlChar *)name, NULL))
+		fail(l, n, SIPPRES_E_NOMEM, "out of memory");
+	return v;
+}
+
+/* "sip:alice@example.com;x" -> "alice"; "sip:alice" -> "alice". NULL when
+ * there is no user part (what: the problem) or no memory (a failure). */
+static char *uri_user(struct loader *l, const xmlNode *n, const char *uri, const char *what)
 {
 	const char *p = strchr(uri, ':'), *end;
+	char *u;
 
 	p = p ? p + 1 : uri;
 	end = p + strcspn(p, "@;?>");
-	if (end == p)
+	if (end == p) {
+		fail(l, n, SIPPRES_E_PARSE, "%s", what);
 		return NULL;
-	return sippres__strndup(ctx, p, (size_t)(end - p));
+	}
+	u = sippres__strndup(l->ctx, p, (size_t)(end - p));
+	if (!u)
+		fail(l, n, SIPPRES_E_NOMEM, "out of memory");
+	return u;
 }
 
 static struct pending *new_list(struct loader *l, const xmlNode *n, const char *name, const char *event)
@@ -78,11 +99,9 @@ static struct pending *new_list(struct loader *l, const xmlNode *n, const char *
 		fail(l, n, SIPPRES_E_PARSE, "a list needs a valid name");
 		return NULL;
 	}
-	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->lists[i].name, name) == 0) {
-			fail(l, n, SIPPRES_E_PARSE, "list '%s' is defined twice", name);
-			return NULL;
-		}
+	if (sippres__set_find(&l->names, name, NULL)) {
+		fail(l, n, SIPPRES_E_PARSE, "list '%s' is defined twice", name);
+		return NULL;
 	}
 	if (l->n >= MAX_LISTS) {
 		fail(l, n, SIPPRES_E_TOOBIG, "too many lists");
@@ -101,7 +120,8 @@ static struct pending *new_list(struct loader *l, const xmlNode *n, const char *
 	p = &l->lists[l->n];
 	memset(p, 0, sizeof(*p));
 	p->name = sippres__strdup(l->ctx, name);
-	if (!p->name) {
+	if (!p->name || sippres__set_add(l->ctx, &l->names, p->name, l->n, NULL) < 0) {
+		sippres__free(l->ctx, p->name);
 		fail(l, n, SIPPRES_E_NOMEM, "out of memory");
 		return NULL;
 	}
@@ -150,14 +170,18 @@ static int walk_list(struct loader *l, const xmlNode *list, const char *name, co
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		if (is(c, NS_RL, "entry")) {
-			xmlChar *uri = xmlGetNoNsProp(c, (const xmlChar *)"uri");
+			xmlChar *uri = attr(l, c, "uri");
 
 			if (!uri)
 				return fail(l, c, SIPPRES_E_PARSE, "<entry> without uri");
-			add_item(l, li, c, uri_user(l->ctx, (const char *)uri));
+			char *user = uri_user(l, c, (const char *)uri, "an entry has no usable user part");
+
 			xmlFree(uri);
+			if (!user)
+				return l->err;
+			add_item(l, li, c, user);
 		} else if (is(c, NS_RL, "list")) {
-			xmlChar *sub = xmlGetNoNsProp(c, (const xmlChar *)"name");
+			xmlChar *sub = attr(l, c, "name");
 			char *copy = sub ? sippres__strdup(l->ctx, (const char *)sub) : NULL;
 
 			if (!sub) {
@@ -204,13 +228,16 @@ static void loader_free(struct loader *l)
 		sippres__free(l->ctx, l->lists[i].name);
 	}
 	sippres__free(l->ctx, l->lists);
+	sippres__set_fini(l->ctx, &l->names);
 }
 
 SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xml, size_t len, const char *event,
                                          struct sippres_diag *diag)
 {
 	struct loader l = {.ctx = ctx, .diag = diag};
+	struct sippres__xml_seen seen = {0};
 	xmlParserCtxtPtr pc;
+	xmlErrorPtr e;
 	xmlDocPtr doc;
 	xmlNodePtr root;
 	int r = 0;
@@ -218,6 +245,7 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
 	sippres__diag_clear(diag);
 	if (!ctx || !xml)
 		return SIPPRES_E_INVAL;
+	sippres__set_init(ctx, &l.names, true);
 	if (event && sippres__event_parse(event) < 0)
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
@@ -227,20 +255,42 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
 		return SIPPRES_E_TOOBIG;
 	}
 	pc = xmlNewParserCtxt();
-	if (!pc)
+	if (!pc) {
+		sippres__diag(diag, 0, 0, "out of memory");
 		return SIPPRES_E_NOMEM;
+	}
+	pc->sax->internalSubset = sippres__xml_refuse_doctype;
+	pc->sax->serror = sippres__xml_on_error;
+	pc->_private = &seen;
 	doc = xmlCtxtReadMemory(pc, xml, (int)len, NULL, NULL,
 	                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-	if (!doc) {
-		xmlErrorPtr e = xmlCtxtGetLastError(pc);
+	e = xmlCtxtGetLastError(pc);
+	/* libxml2 2.9 goes on after some failed allocations and may still return
+	 * a document: never trust one after an allocation failure */
+	if (sippres__xml_nomem(pc, &seen, doc)) {
+		xmlFreeDoc(doc);
+		pc->_private = NULL;
+		xmlFreeParserCtxt(pc);
+		sippres__diag(diag, 0, 0, "out of memory");
+		return SIPPRES_E_NOMEM;
+	}
+	/* a namespace error (an undeclared prefix...) refuses the document: its
+	 * elements would not be the ones it means (libxml2 2.9 also loses a
+	 * declaration it fails to copy that way) */
+	if (!doc || seen.doctype || !pc->nsWellFormed || seen.ns_error) {
 		char msg[200];
 
-		snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "not well-formed XML");
+		snprintf(msg, sizeof(msg), "%s%s", doc && !seen.doctype ? "namespace error: " : "",
+		         seen.doctype ? "documents with a DOCTYPE are refused"
+		         : e && e->message ? e->message : "not well-formed XML");
 		msg[strcspn(msg, "\n")] = '\0';
 		sippres__diag(diag, e ? (uint32_t)e->line : 0, e ? (uint32_t)e->int2 : 0, "%s", msg);
+		xmlFreeDoc(doc);
+		pc->_private = NULL;
 		xmlFreeParserCtxt(pc);
 		return SIPPRES_E_PARSE;
 	}
+	pc->_private = NULL;
 	root = xmlDocGetRootElement(doc);
 	if (doc->intSubset || doc->extSubset) {
 		fail(&l, NULL, SIPPRES_E_PARSE, "documents with a DOCTYPE are refused");
@@ -252,17 +302,15 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
 
 			if (!is(svc, NS_RLS, "service"))
 				continue;
-			uri = xmlGetNoNsProp(svc, (const xmlChar *)"uri");
+			uri = attr(&l, svc, "uri");
 			if (!uri) {
 				fail(&l, svc, SIPPRES_E_PARSE, "<service> without uri");
 				break;
 			}
-			name = uri_user(ctx, (const char *)uri);
+			name = uri_user(&l, svc, (const char *)uri, "<service> uri has no user part");
 			xmlFree(uri);
-			if (!name) {
-				fail(&l, svc, SIPPRES_E_PARSE, "<service> uri has no user part");
+			if (!name)
 				break;
-			}
 			for (xmlNodePtr c = svc->children; c && !l.err; c = c->next) {
 				if (is(c, NS_RLS, "list")) {
 					found = true;
@@ -281,7 +329,7 @@ SIPPRES_EXPORT int sippres_list_load_xml(struct sippres_ctx *ctx, const char *xm
 
 			if (!is(c, NS_RL, "list"))
 				continue;
-			name = xmlGetNoNsProp(c, (const xmlChar *)"name");
+			name = attr(&l, c, "name");
 			if (!name) {
 				fail(&l, c, SIPPRES_E_PARSE, "a top-level <list> needs a name attribute");
 				break;

@@ -73,62 +73,11 @@ static void append_child(struct sippres__rls_node *p, struct sippres__rls_node *
 	p->last_child = c;
 }
 
-/* Names already in the tree: an open-addressing set (first visit wins). */
-struct visited {
-	const char **slot;
-	size_t cap, n;
-};
-
-static size_t vhash(const char *s)
-{
-	return sippres__hash(0, s, false);
-}
-
-static bool was_visited(const struct visited *vis, const char *name)
-{
-	if (!vis->cap)
-		return false;
-	for (size_t i = vhash(name) & (vis->cap - 1);; i = (i + 1) & (vis->cap - 1)) {
-		if (!vis->slot[i])
-			return false;
-		if (strcmp(vis->slot[i], name) == 0)
-			return true;
-	}
-}
-
-static int visit(struct sippres_ctx *ctx, struct visited *vis, const char *name)
-{
-	if ((vis->n + 1) * 2 > vis->cap) {
-		size_t cap = vis->cap ? vis->cap * 2 : 64;
-		const char **slot = sippres__calloc(ctx, cap, sizeof(*slot));
-
-		if (!slot)
-			return SIPPRES_E_NOMEM;
-		for (size_t i = 0; i < vis->cap; i++) {
-			if (vis->slot[i]) {
-				size_t j = vhash(vis->slot[i]) & (cap - 1);
-				while (slot[j])
-					j = (j + 1) & (cap - 1);
-				slot[j] = vis->slot[i];
-			}
-		}
-		sippres__free(ctx, (void *)vis->slot);
-		vis->slot = slot;
-		vis->cap = cap;
-	}
-	for (size_t i = vhash(name) & (vis->cap - 1);; i = (i + 1) & (vis->cap - 1)) {
-		if (!vis->slot[i]) {
-			vis->slot[i] = name;
-			vis->n++;
-			return 0;
-		}
-	}
-}
-
 /* Asterisk's build_node_children: depth-first, first visit wins, failed
  * leaves omitted, sublists kept only when they have members. */
 static int build_children(struct sippres_ctx *ctx, struct sippres__rls *rls, struct sippres__rls_node *node,
-                          const struct sippres__list_def *def, const char *context, struct visited *vis, int depth)
+                          const struct sippres__list_def *def, const char *context, struct sippres__set *vis,
+                          int depth)
 {
 	for (size_t i = 0; i < def->n_items; i++) {
 		const char *item = def->items[i];
@@ -137,11 +86,13 @@ static int build_children(struct sippres_ctx *ctx, struct sippres__rls *rls, str
 		struct sippres__hint *h;
 		int r;
 
-		if (was_visited(vis, item))
-			continue;
+		if (sippres__set_find(vis, item, NULL))
+			continue; /* names already in the tree: first visit wins */
 		sub = sippres__list_find(ctx, item, def->event);
 		if (sub && depth < 16) {
-			r = visit(ctx, vis, item);
+			struct sippres__rls_node *prev = node->last_child;
+
+			r = sippres__set_add(ctx, vis, item, 0, NULL);
 			if (r < 0)
 				return r;
 			c = node_new(ctx, rls, item, item);
@@ -154,15 +105,11 @@ static int build_children(struct sippres_ctx *ctx, struct sippres__rls *rls, str
 			if (r < 0)
 				return r;
 			if (!c->children) {
-				/* prune the empty sublist */
-				node->last_child = NULL;
-				for (struct sippres__rls_node *x = node->children; x; x = x->next) {
-					if (x->next == c) {
-						x->next = NULL;
-						node->last_child = x;
-					}
-				}
-				if (node->children == c)
+				/* prune the empty sublist (the last child) */
+				node->last_child = prev;
+				if (prev)
+					prev->next = NULL;
+				else
 					node->children = NULL;
 				sippres__rls_node_free(ctx, c);
 				rls->nnodes--;
@@ -176,7 +123,7 @@ static int build_children(struct sippres_ctx *ctx, struct sippres__rls *rls, str
 			sippres__log(ctx, SIPPRES_LOG_DEBUG, "list %s: member %s does not resolve", def->name, item);
 			continue;
 		}
-		r = visit(ctx, vis, item);
+		r = sippres__set_add(ctx, vis, item, 0, NULL);
 		if (r < 0)
 			return r;
 		c = node_new(ctx, rls, item,
@@ -194,12 +141,13 @@ static int build_children(struct sippres_ctx *ctx, struct sippres__rls *rls, str
 int sippres__rls_build(struct sippres_ctx *ctx, const struct sippres__list_def *def, const char *context,
                        const char *scheme, const char *host, uint32_t port, struct sippres__rls **ret)
 {
-	struct visited vis = {0};
+	struct sippres__set vis;
 	struct sippres__rls *rls = sippres__calloc(ctx, 1, sizeof(*rls));
 	int r = SIPPRES_E_NOMEM;
 
 	if (!rls)
 		return r;
+	sippres__set_init(ctx, &vis, true);
 	rls->scheme = sippres__strdup(ctx, scheme);
 	rls->host = sippres__strdup(ctx, host);
 	rls->port = port;
@@ -212,7 +160,7 @@ int sippres__rls_build(struct sippres_ctx *ctx, const struct sippres__list_def *
 		goto fail;
 	rls->root->is_list = true;
 	rls->root->full_state = def->full_state;
-	r = visit(ctx, &vis, def->name);
+	r = sippres__set_add(ctx, &vis, def->name, 0, NULL);
 	if (r < 0)
 		goto fail;
 	r = build_children(ctx, rls, rls->root, def, context, &vis, 0);
@@ -222,11 +170,11 @@ int sippres__rls_build(struct sippres_ctx *ctx, const struct sippres__list_def *
 		r = SIPPRES_E_NOTFOUND;
 		goto fail;
 	}
-	sippres__free(ctx, (void *)vis.slot);
+	sippres__set_fini(ctx, &vis);
 	*ret = rls;
 	return 0;
 fail:
-	sippres__free(ctx, (void *)vis.slot);
+	sippres__set_fini(ctx, &vis);
 	sippres__rls_free(ctx, rls);
 	return r;
 }

@@ -26,7 +26,7 @@ static void decide(struct sippres_publish_res *res, uint32_t status, const char 
 static int make_etag(struct sippres_ctx *ctx, char tag[SIPPRES__ETAG_LEN + 1])
 {
 	for (int tries = 0; tries < 8; tries++) {
-		int r = sippres__random_string(ctx, tag, SIPPRES__ETAG_LEN, SIPPRES__ALPHA_ALNUM);
+		int r = sippres__random_string(ctx, tag, SIPPRES__ETAG_LEN, sippres__alpha_alnum);
 
 		if (r < 0)
 			return r;
@@ -258,7 +258,7 @@ SIPPRES_EXPORT int sippres_publish(struct sippres_ctx *ctx, const struct sippres
 	e = sippres__check_struct(req, REQ_V1_SIZE, sizeof(*req));
 	if (e < 0)
 		return e;
-	if (res->size < RES_V1_SIZE)
+	if (sippres__check_size(res->size, RES_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	if (!field_ok(req->endpoint) || !field_ok(req->resource) || !field_ok(req->event) || !field_ok(req->if_match) ||
 	    !field_ok(req->content_type) || (req->body_len && !req->body))
@@ -342,7 +342,7 @@ SIPPRES_EXPORT int sippres_publication_get_info(struct sippres_ctx *ctx, const s
 
 	if (!ctx || !p || !info)
 		return SIPPRES_E_INVAL;
-	if (info->size < INFO_V1_SIZE)
+	if (sippres__check_size(info->size, INFO_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	memset(&i, 0, sizeof(i));
 	i.size = sizeof(i);

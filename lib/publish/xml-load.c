@@ -8,8 +8,8 @@
  * entity nor a billion-laughs cascade is ever looked at), the element
  * nesting is bounded, and the body must be UTF-8 (an encoding declaration is
  * not honoured). An allocation failure inside libxml2 is reported as
- * SIPPRES_E_NOMEM where libxml2 tells. libxml2 allocates through its own
- * global allocator. */
+ * SIPPRES_E_NOMEM where libxml2 tells (lib/core/xml.c). libxml2 allocates
+ * through its own global allocator. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,41 +18,6 @@
 #include <libxml/xmlerror.h>
 
 #include "publish/publish-private.h"
-
-/* What the callbacks saw, in the parser context's _private. */
-struct seen {
-	bool doctype;
-	bool nomem;
-	bool ns_error; /* any namespace error or warning */
-};
-
-/* SAX internalSubset: called for any <!DOCTYPE ...>, internal subset or not. */
-static void refuse_doctype(void *c, const xmlChar *name, const xmlChar *ext_id, const xmlChar *sys_id)
-{
-	xmlParserCtxtPtr pc = c;
-	struct seen *s = pc->_private;
-
-	(void)name;
-	(void)ext_id;
-	(void)sys_id;
-	s->doctype = true;
-	xmlStopParser(pc);
-}
-
-/* Structured error handler: keeps libxml2 from printing to stderr (which it
- * does for an allocation failure even with NOERROR) and remembers any
- * allocation failure, since a later error replaces the context's last one,
- * and any namespace problem, warnings included. */
-static void on_error(void *c, xmlErrorPtr error)
-{
-	xmlParserCtxtPtr pc = c;
-	struct seen *s = pc ? pc->_private : NULL;
-
-	if (s && error && error->code == XML_ERR_NO_MEMORY)
-		s->nomem = true;
-	if (s && error && error->domain == XML_FROM_NAMESPACE)
-		s->ns_error = true;
-}
 
 /* The whole body is UTF-8 without NUL (a UTF-8 BOM is fine). With no NUL
  * byte and no byte that cannot start UTF-8, libxml2's detection from the
@@ -89,7 +54,7 @@ int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t 
 {
 	xmlParserCtxtPtr pc;
 	xmlDocPtr doc;
-	struct seen seen = {0};
+	struct sippres__xml_seen seen = {0};
 	xmlErrorPtr e;
 	size_t bad;
 	bool nomem;
@@ -111,8 +76,8 @@ int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t 
 	pc = xmlNewParserCtxt();
 	if (!pc)
 		return SIPPRES_E_NOMEM;
-	pc->sax->internalSubset = refuse_doctype;
-	pc->sax->serror = on_error;
+	pc->sax->internalSubset = sippres__xml_refuse_doctype;
+	pc->sax->serror = sippres__xml_on_error;
 	pc->_private = &seen;
 	/* (naming "UTF-8" here instead makes libxml2 2.9.14 switch encodings,
 	 * which crashes it when an allocation fails there) */
@@ -120,7 +85,7 @@ int sippres__publish_xml_load(struct sippres_ctx *ctx, const char *body, size_t 
 	                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
 	                                XML_PARSE_IGNORE_ENC);
 	e = xmlCtxtGetLastError(pc);
-	nomem = seen.nomem || (e && e->code == XML_ERR_NO_MEMORY);
+	nomem = sippres__xml_nomem(pc, &seen, doc);
 	/* libxml2 2.9 goes on after some failed allocations and still returns a
 	 * document: never trust one after an allocation failure. One it reports
 	 * to nobody but its global handler: xmlNewNs losing a declaration, which

@@ -28,12 +28,15 @@ static void body_discard(struct sippres_ctx *ctx, struct sippres__hint_body *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Resolve names to sources (created as needed, held by npending), skipping repeats. */
+/* Resolve names to sources (created as needed, held by npending), skipping
+ * repeats (a set of the sources taken: a hint may name 10,000 devices). */
 static int refs_prepare(struct sippres_ctx *ctx, struct sippres__map *m, const char *value,
                         const struct sippres__span *spans, size_t n, struct sippres__ref **out, size_t *nout)
 {
 	struct sippres__ref *refs;
+	struct sippres__set taken;
 	size_t k = 0;
+	int r = 0;
 
 	*out = NULL;
 	*nout = 0;
@@ -42,20 +45,25 @@ static int refs_prepare(struct sippres_ctx *ctx, struct sippres__map *m, const c
 	refs = sippres__calloc(ctx, n, sizeof(*refs));
 	if (!refs)
 		return SIPPRES_E_NOMEM;
-	for (size_t i = 0; i < n; i++) {
+	sippres__set_init(ctx, &taken, false);
+	if (n > 1)
+		r = sippres__set_reserve(ctx, &taken, n);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
 		struct sippres__source *s = sippres__source_get(ctx, m, value + spans[i].off, spans[i].len);
-		bool dup = false;
 
 		if (!s) {
-			refs_discard(ctx, m, refs, k);
-			return SIPPRES_E_NOMEM;
+			r = SIPPRES_E_NOMEM;
+			break;
 		}
-		for (size_t j = 0; j < k; j++)
-			dup = dup || refs[j].src == s;
-		if (dup)
-			continue;
+		if (n > 1 && sippres__set_add(ctx, &taken, s, 0, NULL) == 0)
+			continue; /* a repeat (held by its first) */
 		s->npending++;
 		refs[k++].src = s;
+	}
+	sippres__set_fini(ctx, &taken);
+	if (r < 0) {
+		refs_discard(ctx, m, refs, k);
+		return r;
 	}
 	*out = refs;
 	*nout = k;

@@ -194,7 +194,7 @@ SIPPRES_EXPORT int sippres_exten_status_get(struct sippres_ctx *ctx, const char 
 
 	if (!ctx || !out)
 		return SIPPRES_E_INVAL;
-	if (out->size < STATUS_V1_SIZE)
+	if (sippres__check_size(out->size, STATUS_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	sippres__hints_reclaim(ctx); /* not inside a callback: a query there holds views of hints */
 	r = sippres__hint_lookup(ctx, context, exten, &h);

@@ -23,12 +23,14 @@ const char *sippres__content_type_intern(struct sippres_ctx *ctx, const char *s,
 			return NULL;
 	}
 	buf[n] = '\0';
-	if (sippres_body_supported(ctx, buf) != 1)
-		return NULL;
+	/* an interned type was a valid token: only whether a generator is
+	 * still registered needs asking */
 	for (size_t i = 0; i < ss->ntypes; i++) {
 		if (strcmp(ss->types[i], buf) == 0)
-			return ss->types[i];
+			return sippres__body_has_generator(ctx, ss->types[i], n) ? ss->types[i] : NULL;
 	}
+	if (sippres_body_supported(ctx, buf) != 1)
+		return NULL;
 	if (ss->ntypes == ss->types_cap) {
 		size_t cap = ss->types_cap ? ss->types_cap * 2 : 8;
 		t = sippres__reallocarray(ctx, ss->types, cap, sizeof(*t));

@@ -81,7 +81,7 @@ static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint
 {
 	struct sippres__endpoint *ep;
 	struct sippres__hint *h;
-	struct sippres__sub_fields f;
+	struct sippres__sub_fields f = {.hashed = false};
 	struct sippres_sub *s;
 	struct sippres__rls *rls;
 	const char *content_type;

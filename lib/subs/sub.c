@@ -18,12 +18,19 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 	struct sippres__subs *ss = ctx->subs;
 	size_t lens[SS_COUNT], total = 0;
 	struct sippres_sub *s;
+	bool same_remote;
 	char *w;
 
 	for (int i = 0; i < SS_COUNT; i++) {
 		lens[i] = f->v[i] ? strlen(f->v[i]) : 0;
 		total += lens[i] + 1;
 	}
+	/* the body's remote party is most often the From URI itself: its bytes
+	 * are then shared */
+	same_remote = lens[SS_BODY_REMOTE] == lens[SS_REMOTE_URI] && lens[SS_BODY_REMOTE] &&
+	              memcmp(f->v[SS_BODY_REMOTE], f->v[SS_REMOTE_URI], lens[SS_BODY_REMOTE]) == 0;
+	if (same_remote)
+		total -= lens[SS_BODY_REMOTE] + 1;
 	if (total > UINT16_MAX)
 		return SIPPRES_E_TOOBIG;
 	if (sippres__heap_reserve(ctx, &ss->heap, ss->heap.n + 1) < 0)
@@ -34,6 +41,10 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 	memset(s, 0, sizeof(*s));
 	w = s->str;
 	for (int i = 0; i < SS_COUNT; i++) {
+		if (i == SS_BODY_REMOTE && same_remote) {
+			s->off[i] = s->off[SS_REMOTE_URI];
+			continue;
+		}
 		s->off[i] = (uint16_t)(w - s->str);
 		if (lens[i])
 			memcpy(w, f->v[i], lens[i]);
@@ -54,7 +65,8 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 	ss->count++;
 	ep->nsubs++;
 	sippres__map_insert(ctx, &ss->dialogs, &s->node,
-	                    dialog_hash(ctx, sippres__sub_str(s, SS_CALL_ID), sippres__sub_str(s, SS_LOCAL_TAG)));
+	                    f->hashed ? f->dialog_hash
+	                              : dialog_hash(ctx, sippres__sub_str(s, SS_CALL_ID), sippres__sub_str(s, SS_LOCAL_TAG)));
 	*ret = s;
 	return 0;
 }
@@ -82,12 +94,11 @@ static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 		sippres__rls_free(ctx, s->rls);
 		s->rls = NULL;
 	}
-	sippres__sub_unqueue(ss, s);
 	sippres__map_remove(&ss->dialogs, &s->node);
 	sippres__dlist_remove(&ss->all, &s->all_node);
 	ss->count--;
 	s->ep->nsubs--;
-	sippres__free(ctx, s);
+	sippres__sub_release(ctx, s);
 }
 
 void sippres__sub_end(struct sippres_ctx *ctx, struct sippres_sub *s)
@@ -115,7 +126,15 @@ SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, con
 
 	if (!ctx || !call_id || !local_tag)
 		return NULL;
-	h = dialog_hash(ctx, call_id, local_tag);
+	return sippres__sub_find_hash(ctx, call_id, local_tag, &h);
+}
+
+struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
+                                           uint32_t *hash)
+{
+	uint32_t h = dialog_hash(ctx, call_id, local_tag);
+
+	*hash = h;
 	for (struct sippres__hnode *n = sippres__map_chain(&ctx->subs->dialogs, h); n; n = n->next) {
 		struct sippres_sub *s = SIPPRES__CONTAINER_OF(n, struct sippres_sub, node);
 		if (n->hash == h && strcmp(sippres__sub_str(s, SS_CALL_ID), call_id) == 0 &&
@@ -169,7 +188,7 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 
 	if (!ctx || !s || !res)
 		return SIPPRES_E_INVAL;
-	if (res->size < RES_V1_SIZE)
+	if (sippres__check_size(res->size, RES_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
@@ -291,7 +310,7 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
 
 	if (!ctx || !s || !info)
 		return SIPPRES_E_INVAL;
-	if (info->size < INFO_V1_SIZE)
+	if (sippres__check_size(info->size, INFO_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	memset(&i, 0, sizeof(i));
 	i.size = sizeof(i);

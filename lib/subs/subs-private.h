@@ -24,8 +24,10 @@ enum sippres__sub_str {
 	SS_USER_AGENT, SS_BODY_REMOTE, SS_COUNT
 };
 
-/* What is queued to be sent from sippres_ctx_handle_timeout(). */
-enum sippres__queued { SQ_NONE = 0, SQ_INITIAL, SQ_REFRESH, SQ_FINAL, SQ_RESTORED, SQ_DROP };
+/* What is queued to be sent from sippres_ctx_handle_timeout(). SQ_FREED: the
+ * subscription ended while queued; only the queue holds it, and its drain
+ * frees it (so ending one is O(1) with a singly linked queue). */
+enum sippres__queued { SQ_NONE = 0, SQ_INITIAL, SQ_REFRESH, SQ_FINAL, SQ_RESTORED, SQ_DROP, SQ_FREED };
 
 enum sippres__final { SF_TIMEOUT = 0, SF_NORESOURCE, SF_DEACTIVATED, SF_REJECTED };
 
@@ -111,7 +113,12 @@ struct sippres__subs {
 /* The strings of a new subscription, by enum sippres__sub_str. */
 struct sippres__sub_fields {
 	const char *v[SS_COUNT];
+	bool hashed;          /* dialog_hash is the hash of call-id and local tag */
+	uint32_t dialog_hash;
 };
+/* sippres_sub_find, also giving the dialog hash it computed */
+struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
+                                           uint32_t *hash);
 
 /* subs.c: lifecycle, for the context */
 int sippres__subs_new(struct sippres_ctx *ctx);
@@ -155,7 +162,11 @@ const char *sippres__content_type_intern(struct sippres_ctx *ctx, const char *s,
 /* timer.c */
 void sippres__subs_set_now(struct sippres_ctx *ctx, uint64_t now);
 void sippres__sub_queue(struct sippres__subs *ss, struct sippres_sub *s, uint8_t what);
-void sippres__sub_unqueue(struct sippres__subs *ss, struct sippres_sub *s);
+/* Free a subscription that has ended (unlinked from everything else): now,
+ * or at the queue's drain when it is queued. */
+void sippres__sub_release(struct sippres_ctx *ctx, struct sippres_sub *s);
+/* Free the ended subscriptions the queue still holds (the context's end). */
+void sippres__subs_queue_free(struct sippres_ctx *ctx);
 /* (Re)arm the expiry of s (room in the heap was reserved at creation). */
 void sippres__sub_schedule(struct sippres__subs *ss, struct sippres_sub *s, uint64_t expires_at);
 /* Arm (delay > 0) or cancel (delay 0) the batched NOTIFY of a list subscription. */

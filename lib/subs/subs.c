@@ -41,6 +41,7 @@ void sippres__subs_free(struct sippres_ctx *ctx)
 		sippres__rls_free(ctx, s->rls);
 		s->rls = NULL;
 	}
+	sippres__subs_queue_free(ctx); /* the ended ones it still holds; the live ones are in all */
 	n = ss->all.head;
 	while (n) {
 		struct sippres__dnode *next = n->next;

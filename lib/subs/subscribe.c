@@ -185,6 +185,33 @@ static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe
 }
 
 /* The dialog's local tag: the host's, or 64 random bits as 16 hex digits. */
+/* scheme:user@host[:port], as snprintf would write it (truncated to cap) */
+static void make_local_uri(char *out, size_t cap, const struct sippres_subscribe_req *req, const char *host)
+{
+	size_t sl = strlen(req->ruri_scheme), ul = strlen(req->ruri_user), hl = strlen(host), n;
+
+	if (sl + ul + hl + 16 >= cap) {
+		if (req->ruri_port)
+			snprintf(out, cap, "%s:%s@%s:%u", req->ruri_scheme, req->ruri_user, host, req->ruri_port);
+		else
+			snprintf(out, cap, "%s:%s@%s", req->ruri_scheme, req->ruri_user, host);
+		return;
+	}
+	memcpy(out, req->ruri_scheme, sl);
+	n = sl;
+	out[n++] = ':';
+	memcpy(out + n, req->ruri_user, ul);
+	n += ul;
+	out[n++] = '@';
+	memcpy(out + n, host, hl);
+	n += hl;
+	if (req->ruri_port) {
+		out[n++] = ':';
+		n += sippres__dec(out + n, req->ruri_port);
+	}
+	out[n] = '\0';
+}
+
 static int local_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, const char **out)
 {
 	static const char hex[] = SIPPRES__ALPHA_HEX;
@@ -269,7 +296,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	struct sippres__hint *h;
 	struct sippres__rls *rls;
 	struct sippres_exten_status st;
-	struct sippres__sub_fields f;
+	struct sippres__sub_fields f = {.hashed = false};
 	struct sippres_sub *s;
 	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD];
 	const char *tag;
@@ -281,7 +308,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	r = sippres__check_struct(req, REQ_V1_SIZE, sizeof(*req));
 	if (r < 0)
 		return r;
-	if (res->size < RES_V1_SIZE)
+	if (sippres__check_size(res->size, RES_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
@@ -299,19 +326,18 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = local_tag(ctx, req, &tag);
-	if (r == 0 && sippres_sub_find(ctx, req->call_id, tag))
+	if (r == 0 && sippres__sub_find_hash(ctx, req->call_id, tag, &f.dialog_hash))
 		r = SIPPRES_E_EXISTS;
+	f.hashed = true;
 	if (r < 0) {
 		sippres__rls_free(ctx, rls);
 		return r;
 	}
-	if (req->ruri_port)
-		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s:%u", req->ruri_scheme, req->ruri_user, v.host,
-		         req->ruri_port);
-	else
-		snprintf(local_uri, sizeof(local_uri), "%s:%s@%s", req->ruri_scheme, req->ruri_user, v.host);
-	for (char *p = local_uri; *p && *p != ':'; p++)
-		*p = (char)sippres__ascii_lower((unsigned char)*p);
+	make_local_uri(local_uri, sizeof(local_uri), req, v.host);
+	for (char *p = local_uri; *p && *p != ':'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + ('a' - 'A'));
+	}
 	strip_uri(req->from_uri, body_remote, sizeof(body_remote));
 
 	f.v[SS_CALL_ID] = req->call_id;

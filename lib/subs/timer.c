@@ -13,26 +13,29 @@ void sippres__subs_set_now(struct sippres_ctx *ctx, uint64_t now)
 		ctx->subs->now = now;
 }
 
-void sippres__sub_unqueue(struct sippres__subs *ss, struct sippres_sub *s)
+void sippres__sub_release(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
-	struct sippres_sub **pp;
-
-	if (s->queued == SQ_NONE)
+	if (s->queued == SQ_NONE) {
+		sippres__free(ctx, s);
 		return;
-	/* the queue is short-lived (drained by every handle_timeout) */
-	for (pp = &ss->q_head; *pp; pp = &(*pp)->qnext) {
-		if (*pp == s) {
-			*pp = s->qnext;
-			break;
-		}
 	}
-	if (ss->q_tail == s) {
-		ss->q_tail = NULL;
-		for (struct sippres_sub *q = ss->q_head; q; q = q->qnext)
-			ss->q_tail = q;
+	/* unlinking from the middle of the queue would walk it: the drain frees it */
+	s->queued = SQ_FREED;
+}
+
+void sippres__subs_queue_free(struct sippres_ctx *ctx)
+{
+	struct sippres__subs *ss = ctx->subs;
+	struct sippres_sub *s = ss->q_head;
+
+	while (s) {
+		struct sippres_sub *next = s->qnext;
+
+		if (s->queued == SQ_FREED)
+			sippres__free(ctx, s);
+		s = next;
 	}
-	s->qnext = NULL;
-	s->queued = SQ_NONE;
+	ss->q_head = ss->q_tail = NULL;
 }
 
 void sippres__sub_queue(struct sippres__subs *ss, struct sippres_sub *s, uint8_t what)
@@ -139,6 +142,9 @@ static int drain_queue(struct sippres_ctx *ctx, int *sent)
 		s->qnext = NULL;
 		s->queued = SQ_NONE;
 		switch (what) {
+		case SQ_FREED:
+			sippres__free(ctx, s);
+			continue;
 		case SQ_DROP:
 			sippres__sub_end(ctx, s);
 			continue;

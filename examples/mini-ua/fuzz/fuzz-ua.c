@@ -67,6 +67,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static unsigned k;
+	static bool init;
+
+	if (!init) {
+		/* libFuzzer calls LLVMFuzzerInitialize first; the replay driver (fuzz/driver.c) does not */
+		if (!ua.ctx)
+			LLVMFuzzerInitialize(NULL, NULL);
+		init = true;
+	}
 
 	ua_on_datagram(&ua, (const char *)data, size, &src);
 	if (++k % 64 == 0) {
