@@ -363,6 +363,42 @@ def test_10000_subscriptions_three_nodes():
         cl.close()
 
 
+def test_unproven_subscription_not_stored():
+    """A subscription whose Contact is not its source is held (--notify-contact match, docs/security.md)
+    until the subscriber proves itself with a request in the dialog: until then its record is not in Redis
+    (no node that takes it over may NOTIFY an address nobody vouched for)."""
+    cl = Cluster(names=('a',))
+    try:
+        c = cl.client('a')
+        other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        other.bind(('127.0.0.1', 0))
+        ruri = 'sip:1000@127.0.0.1:%d' % cl.nodes['a'].addr[1]
+        d = sipclient.Dialog('%s@127.0.0.1' % sipclient.token(12), sipclient.token(8),
+                             'sip:tester@%s' % c.hostport, ruri, ruri, 1)
+        d.event = 'dialog'
+        c.request('SUBSCRIBE', ruri, [('From', '<%s>;tag=%s' % (d.local_uri, d.local_tag)), ('To', '<%s>' % ruri),
+                                      ('Call-ID', d.call_id), ('CSeq', '1 SUBSCRIBE'),
+                                      ('Contact', '<sip:tester@127.0.0.1:%d>' % other.getsockname()[1]),
+                                      ('Max-Forwards', '70'), ('Event', 'dialog'),
+                                      ('Accept', 'application/dialog-info+xml'), ('Expires', '600')])
+        r = c.response(d.call_id, (1, 'SUBSCRIBE'))
+        check(r.status == 200, 'SUBSCRIBE: %s', r.start)
+        d.remote_tag = r.to_tag
+        time.sleep(0.5)
+        n = cl.redis.command('HLEN', 'sippres:subs:node-a')
+        check(n == 0, 'the record of an unproven subscription is in Redis (%r)', n)
+        r = c.resubscribe(d, 600)
+        check(r.status == 200, 'refresh: %s', r.start)
+        deadline = time.monotonic() + 5
+        while cl.redis.command('HLEN', 'sippres:subs:node-a') != 1:
+            check(time.monotonic() < deadline, 'the record did not reach Redis once proven')
+            time.sleep(0.05)
+        other.close()
+        return 'stored only once proven'
+    finally:
+        cl.close()
+
+
 def main():
     tmu.parse_args()
     if not available():
@@ -370,7 +406,7 @@ def main():
         return 0
     import taprun
     return taprun.run([test_change_crosses_nodes, test_takeover_after_kill9, test_redis_restart_loses_nothing,
-                       test_10000_subscriptions_three_nodes], tmu.ARGS.k)
+                       test_unproven_subscription_not_stored, test_10000_subscriptions_three_nodes], tmu.ARGS.k)
 
 
 if __name__ == '__main__':
