@@ -306,6 +306,17 @@ static void subscribe(struct node *n)
 
 /* ------------------------------------------------------------------------- tests */
 
+/* Nodes node-a and node-b (all[0], all[1]) on prefix, connected, and a
+ * subscriber on node-a that got its first NOTIFY. */
+static void two_nodes_one_subscriber(struct node **all, const char *prefix)
+{
+	node_start(all[0], "node-a", prefix);
+	node_start(all[1], "node-b", prefix);
+	pump_until(all, 2, all_connected, all);
+	subscribe(all[0]);
+	pump_until(all, 2, notified, all[0]);
+}
+
 static void test_views_and_late_node(void **state)
 {
 	struct node a, b, c;
@@ -346,11 +357,7 @@ static void test_takeover(void **state)
 	uint64_t t;
 
 	(void)state;
-	node_start(&a, "node-a", "t2:");
-	node_start(&b, "node-b", "t2:");
-	pump_until(all, 2, all_connected, all);
-	subscribe(&a);
-	pump_until(all, 2, notified, &a);
+	two_nodes_one_subscriber(all, "t2:");
 	assert_int_equal(sippres_device_state_set(a.ctx, "PJSIP/alice", SIPPRES_DEVICE_RINGING), 0);
 	cseq = a.cseq;
 	assert_int_equal(cseq, 2);
@@ -393,11 +400,7 @@ static void test_stalled_node_lets_go(void **state)
 	struct sippres_redis_status st = {.size = sizeof(st)};
 
 	(void)state;
-	node_start(&a, "node-a", "t3:");
-	node_start(&b, "node-b", "t3:");
-	pump_until(all, 2, all_connected, all);
-	subscribe(&a);
-	pump_until(all, 2, notified, &a);
+	two_nodes_one_subscriber(all, "t3:");
 	a.stalled = true;
 	pump_until(all, 2, has_sub, &b);
 	a.stalled = false;
@@ -424,11 +427,7 @@ static void test_redis_restart(void **state)
 	uint32_t cseq;
 
 	(void)state;
-	node_start(&a, "node-a", "t4:");
-	node_start(&b, "node-b", "t4:");
-	pump_until(all, 2, all_connected, all);
-	subscribe(&a);
-	pump_until(all, 2, notified, &a);
+	two_nodes_one_subscriber(all, "t4:");
 	redis_stop();
 	assert_int_equal(sippres_device_state_set(a.ctx, "PJSIP/alice", SIPPRES_DEVICE_BUSY), 0);
 	assert_int_equal(sippres_presence_state_set(b.ctx, "CustomPresence:alice", SIPPRES_PRESENCE_DND, NULL, NULL), 0);

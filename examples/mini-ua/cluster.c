@@ -16,10 +16,7 @@
 static void cluster_log(void *user_data, int level, const char *msg)
 {
 	(void)user_data;
-	ua_log(level == SIPPRES_LOG_ERROR ? LOG_ERR : level == SIPPRES_LOG_WARNING ? LOG_WARN
-	                                           : level == SIPPRES_LOG_INFO    ? LOG_INFO
-	                                                                          : LOG_DEBUG,
-	       "cluster: %s", msg);
+	ua_log_sippres(level, "cluster", msg);
 }
 
 int cluster_open(struct ua *ua, const char *hostport, const char *node_id, unsigned long lease_ms)

@@ -107,13 +107,18 @@ void ua_local_for(struct ua *ua, const struct ua_addr *dst, char *out, size_t le
 
 /* ---- library callbacks -------------------------------------------------------------- */
 
-static void cb_log(void *user_data, int level, const char *msg)
+void ua_log_sippres(int level, const char *what, const char *msg)
 {
-	(void)user_data;
 	ua_log(level == SIPPRES_LOG_ERROR ? LOG_ERR : level == SIPPRES_LOG_WARNING ? LOG_WARN
 	                                           : level == SIPPRES_LOG_INFO    ? LOG_INFO
 	                                                                          : LOG_DEBUG,
-	       "lib: %s", msg);
+	       "%s: %s", what, msg);
+}
+
+static void cb_log(void *user_data, int level, const char *msg)
+{
+	(void)user_data;
+	ua_log_sippres(level, "lib", msg);
 }
 
 static int cb_random(void *user_data, uint8_t *buf, size_t len)

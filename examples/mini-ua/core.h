@@ -87,6 +87,8 @@ struct ua {
 };
 
 /* core.c */
+/* A log line of libsippresence or libsippresence-redis (level: enum sippres_log_level), prefixed "what: ". */
+void ua_log_sippres(int level, const char *what, const char *msg);
 int ua_init(struct ua *ua, uint32_t t1, bool persist);
 void ua_fini(struct ua *ua);
 /* New limits (main.c, from the options); 0 or -1 (out of memory). */

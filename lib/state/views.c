@@ -317,30 +317,65 @@ static void calls_replace(struct sippres_ctx *ctx, struct sippres__source *d, st
 	}
 }
 
+/* The source m names (made if new) and o's view of it: 1 when m is newer
+ * than that view, 0 when it is stale (the source is given back), or
+ * SIPPRES_E_NOMEM. */
+static int view_fresh(struct sippres_ctx *ctx, struct sippres__map *map, struct sippres__origin *o,
+                      const struct sippres__vmsg *m, struct sippres__source **s, struct sippres__view **v)
+{
+	*s = sippres__source_get(ctx, map, m->name, strlen(m->name));
+	if (!*s)
+		return SIPPRES_E_NOMEM;
+	*v = view_of(*s, o);
+	if (*v && m->seq <= (*v)->seq) {
+		sippres__source_gc(ctx, map, *s);
+		return 0;
+	}
+	return 1;
+}
+
+/* Room for o's view of s when it has none (0 or SIPPRES_E_NOMEM). */
+static int view_room(struct sippres_ctx *ctx, struct sippres__source *s, const struct sippres__view *v)
+{
+	int r = views_make(ctx, s);
+
+	return r == 0 && !v ? views_room(ctx, s) : r;
+}
+
+/* m becomes o's view of s (room made by view_room). */
+static struct sippres__view *view_take(struct sippres__source *s, struct sippres__origin *o, struct sippres__view *v,
+                                       const struct sippres__vmsg *m)
+{
+	if (!v) {
+		v = &s->views->v[s->views->n++];
+		memset(v, 0, sizeof(*v));
+		v->o = o;
+	}
+	v->seq = m->seq;
+	v->stamp = m->stamp;
+	v->state = m->state;
+	v->set = true;
+	return v;
+}
+
 static int apply_device(struct sippres_ctx *ctx, struct sippres__origin *o, const struct sippres__vmsg *m)
 {
-	struct sippres__source *d = sippres__source_get(ctx, &ctx->reg->devices, m->name, strlen(m->name));
 	struct sippres__call **calls = NULL;
+	struct sippres__source *d;
 	struct sippres__view *v;
 	uint32_t flags = 0;
 	size_t k = 0;
-	int r = 0;
+	int r = view_fresh(ctx, &ctx->reg->devices, o, m, &d, &v);
 
-	if (!d)
-		return SIPPRES_E_NOMEM;
-	v = view_of(d, o);
-	if (v && m->seq <= v->seq) {
-		sippres__source_gc(ctx, &ctx->reg->devices, d);
-		return 0;
-	}
+	if (r <= 0)
+		return r;
+	r = 0;
 	if (m->ncalls && !(calls = sippres__calloc(ctx, m->ncalls, sizeof(*calls))))
 		r = SIPPRES_E_NOMEM;
 	for (; r == 0 && k < m->ncalls; k++)
 		r = sippres__call_pack(ctx, &m->calls[k], &calls[k]);
 	if (r == 0)
-		r = views_make(ctx, d);
-	if (r == 0 && !v)
-		r = views_room(ctx, d);
+		r = view_room(ctx, d, v);
 	if (r == 0 && ctx->reg->autohint_ctxs)
 		r = sippres__autohints_for(ctx, d);
 	if (r < 0) {
@@ -350,15 +385,7 @@ static int apply_device(struct sippres_ctx *ctx, struct sippres__origin *o, cons
 		sippres__source_gc(ctx, &ctx->reg->devices, d);
 		return r;
 	}
-	if (!v) {
-		v = &d->views->v[d->views->n++];
-		memset(v, 0, sizeof(*v));
-		v->o = o;
-	}
-	v->seq = m->seq;
-	v->stamp = m->stamp;
-	v->state = m->state;
-	v->set = true;
+	view_take(d, o, v, m);
 	calls_replace(ctx, d, o, calls, m->ncalls);
 	sippres__free(ctx, calls);
 	merge_device(d);
@@ -372,45 +399,31 @@ static int apply_device(struct sippres_ctx *ctx, struct sippres__origin *o, cons
 
 static int apply_provider(struct sippres_ctx *ctx, struct sippres__origin *o, const struct sippres__vmsg *m)
 {
-	struct sippres__source *p = sippres__source_get(ctx, &ctx->reg->providers, m->name, strlen(m->name));
+	struct sippres__source *p;
 	struct sippres__view *v;
 	char *sub = NULL, *msg = NULL, *old_sub, *old_msg;
 	const char *esub, *emsg;
-	int r = 0;
+	int r = view_fresh(ctx, &ctx->reg->providers, o, m, &p, &v);
 
-	if (!p)
-		return SIPPRES_E_NOMEM;
-	v = view_of(p, o);
-	if (v && m->seq <= v->seq) {
-		sippres__source_gc(ctx, &ctx->reg->providers, p);
-		return 0;
-	}
+	if (r <= 0)
+		return r;
+	r = 0;
 	if ((m->subtype && !(sub = sippres__strdup(ctx, m->subtype))) ||
 	    (m->message && !(msg = sippres__strdup(ctx, m->message))))
 		r = SIPPRES_E_NOMEM;
 	if (r == 0)
-		r = views_make(ctx, p);
-	if (r == 0 && !v)
-		r = views_room(ctx, p);
+		r = view_room(ctx, p, v);
 	if (r < 0) {
 		sippres__free(ctx, sub);
 		sippres__free(ctx, msg);
 		sippres__source_gc(ctx, &ctx->reg->providers, p);
 		return r;
 	}
-	if (!v) {
-		v = &p->views->v[p->views->n++];
-		memset(v, 0, sizeof(*v));
-		v->o = o;
-	}
-	old_sub = v->subtype;
-	old_msg = v->message;
 	esub = p->subtype;
 	emsg = p->message;
-	v->seq = m->seq;
-	v->stamp = m->stamp;
-	v->state = m->state;
-	v->set = true;
+	v = view_take(p, o, v, m);
+	old_sub = v->subtype;
+	old_msg = v->message;
 	v->subtype = sub;
 	v->message = msg;
 	merge_provider(ctx, p);

@@ -23,41 +23,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sipclient  # noqa: E402
 import test_mini_ua as tmu  # noqa: E402
+import test_mini_ua_publish as tmp  # noqa: E402
 from redisserver import Redis, available  # noqa: E402
 from sipclient import Client  # noqa: E402
 from taprun import check  # noqa: E402
 
 LEASE_MS = 1000
 
-PJSIP = """
-; ---- added by test_mini_ua_cluster.py ----
-[phone5]
-type=endpoint
-context=pubtest
-
-[watcher5]
-type=endpoint
-context=pubtest
-
-[5000]
-type=inbound-publication
-endpoint=phone5
-event_presence=yes
-event_dialog=yes
-min_expiry=60
-"""
-
-EXT = """
-[pubtest]
-exten => 5000,hint,PJSIP/p5000&Dialog/5000,Publish:5000
-"""
-
-PIDF = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" '
-        'xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:5000@127.0.0.1">'
-        '<tuple id="t1"><status><basic>open</basic></status></tuple>'
-        '<dm:person id="p1"><rpid:activities><rpid:away/></rpid:activities><dm:note>at lunch</dm:note></dm:person>'
-        '</presence>')
+# the PUBLISH test's sections: phone5 publishes to 5000, watcher (context pubtest) subscribes to it
+PJSIP, EXT, PIDF = tmp.PJSIP, tmp.EXT, tmp.PIDF % ('away', 'at lunch')
 
 
 class Cluster:
@@ -125,7 +99,7 @@ def test_change_crosses_nodes():
         check('<state>confirmed</state>' in n.body, 'B did not NOTIFY A\'s change: %s', n.body)
         check(n.src[1] == cl.nodes['b'].addr[1], 'the NOTIFY came from %r, not B', n.src)
         # a PUBLISH to C
-        p = cl.client('b', user='watcher5')
+        p = cl.client('b', user='watcher')
         dp, r = p.subscribe('5000', 'presence', accept='application/pidf+xml')
         check(r.status == 200, 'SUBSCRIBE 5000 on B: %s', r.start)
         p.notify(dp)
