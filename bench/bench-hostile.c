@@ -7,6 +7,7 @@
  *     ratio t(10 n) / t(n) is about 10 when the work is linear or n log n, and
  *     about 100 when it is quadratic:
  *       - one hint naming n devices (sippres_hint_set);
+ *       - n pattern hints in one context, then one lookup;
  *       - sippres_list_set with n items;
  *       - an RFC 4826 document with n lists (sippres_list_load_xml);
  *       - a pjsip.conf resource_list with n list_item values;
@@ -194,6 +195,28 @@ static double hint_devices(int n)
 	return dt;
 }
 
+static double patterns(int n)
+{
+	struct sippres_ctx *ctx;
+	struct sippres_exten_status st = {.size = sizeof(st)};
+	char e[32], v[32];
+	double t0, dt;
+
+	if (sippres_ctx_new(NULL, NULL, NULL, &ctx) < 0)
+		exit(1);
+	t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		snprintf(e, sizeof(e), "_%dX.", i);
+		snprintf(v, sizeof(v), "A/p%d", i);
+		if (sippres_hint_set(ctx, "default", e, v, NULL) < 0)
+			exit(1);
+	}
+	sippres_exten_status_get(ctx, "default", "91", &st); /* the first lookup sorts them */
+	dt = now_s() - t0;
+	sippres_ctx_free(ctx);
+	return dt;
+}
+
 static double list_items(int n)
 {
 	struct sippres_ctx *ctx;
@@ -344,6 +367,7 @@ int main(int argc, char **argv)
 	if (argc < 3 || strcmp(argv[2], "quick") != 0)
 		bench_config(1800);
 	scaling("sippres_hint_set, one hint of n devices", hint_devices, n);
+	scaling("sippres_hint_set, n pattern hints in one context", patterns, n);
 	scaling("sippres_list_set, n items", list_items, n);
 	scaling("sippres_list_load_xml, n lists", lists_xml, n);
 	scaling("sippres_config_load_pjsip, resource_list of n list_item", pjsip_list, n);

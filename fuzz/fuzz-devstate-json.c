@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "publish/publish-private.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sippres_ctx *ctx;
 	int r;
 
-	if (sippres_ctx_new(NULL, NULL, NULL, &ctx) < 0)
+	if (!(ctx = fuzz_ctx(NULL, NULL)))
 		return 0;
 	r = sippres__ast_event_parse(ctx, (const char *)data, size, &ev);
 	if (r == 0) {

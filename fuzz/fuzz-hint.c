@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <libsippresence/libsippresence.h>
+#include "fuzz.h"
 
 static void noop(void *ud, const struct sippres_exten_status *st)
 {
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = malloc(size + 1), *lines[8] = {0}, *p;
 	int n = 0;
 
-	if (!text || sippres_ctx_new(NULL, NULL, NULL, &ctx) < 0) {
+	if (!text || !(ctx = fuzz_ctx(NULL, NULL))) {
 		free(text);
 		return 0;
 	}

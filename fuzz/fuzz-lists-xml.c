@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <libsippresence/libsippresence.h>
+#include "fuzz.h"
 
 static int on_notify(void *ud, struct sippres_sub *sub, const struct sippres_notify *n)
 {
@@ -23,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sippres_diag diag = {.size = sizeof(diag)};
 	struct sippres_ctx *ctx;
 
-	if (sippres_ctx_new(NULL, &cb, NULL, &ctx) < 0)
+	if (!(ctx = fuzz_ctx(&cb, NULL)))
 		return 0;
 	sippres_endpoint_set(ctx, "alice", &ep);
 	sippres_hint_set(ctx, "default", "alice", "PJSIP/a", NULL);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "publish/publish-private.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -15,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sippres_ctx *ctx;
 	int r;
 
-	if (sippres_ctx_new(NULL, NULL, NULL, &ctx) < 0)
+	if (!(ctx = fuzz_ctx(NULL, NULL)))
 		return 0;
 	sippres_hint_set(ctx, "default", "1000", "PJSIP/a,Publish:1000", NULL);
 	r = sippres__pidf_parse(ctx, (const char *)data, size, &p);

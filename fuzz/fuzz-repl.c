@@ -12,6 +12,8 @@
 
 #include <libsippresence/libsippresence.h>
 
+#include "fuzz.h"
+
 static int on_notify(void *ud, struct sippres_sub *sub, const struct sippres_notify *n)
 {
 	(void)ud;
@@ -37,8 +39,6 @@ static uint32_t crc32(const uint8_t *p, size_t n)
 	return ~c;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sippres_callbacks cb = {.size = sizeof(cb), .notify = on_notify, .replicate = on_replicate};
@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags;
 	size_t off = 1;
 
-	if (size < 1 || sippres_ctx_new(NULL, &cb, NULL, &ctx) < 0)
+	if (size < 1 || !(ctx = fuzz_ctx(&cb, NULL)))
 		return 0;
 	flags = data[0];
 	sippres_endpoint_set(ctx, "alice", &ep);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <libsippresence/libsippresence.h>
+#include "fuzz.h"
 
 static int on_notify(void *ud, struct sippres_sub *sub, const struct sippres_notify *n)
 {
@@ -38,14 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	mode = data[0];
-	text = malloc(size);
+	text = fuzz_split(data + 1, size - 1, f, 24, &nf);
 	if (!text)
 		return 0;
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
-	for (char *p = text; nf < 24 && p < text + size - 1; p += strlen(p) + 1)
-		f[nf++] = p;
-	if (sippres_ctx_new(NULL, &cb, NULL, &ctx) < 0) {
+	if (!(ctx = fuzz_ctx(&cb, NULL))) {
 		free(text);
 		return 0;
 	}

@@ -22,6 +22,8 @@
 #include <libxml/parser.h>
 #include <libxml/xmlmemory.h>
 
+#include "libfail.h"
+
 #define MAX_N 64
 
 struct captured {
@@ -700,33 +702,41 @@ static void test_duplicates_at_scale(void **state)
 	free(v);
 }
 
-/* libxml2's own allocator (global: set only in this test program, to malloc
- * wrappers, so blocks from before stay freeable), failing its n-th call. */
-static long xml_count, xml_fail_at;
-static int xml_failed;
-
-static bool xml_refuse(void)
+/* A list whose expansion passes the tree's bound (20,000 nodes: three
+ * sublists of 10,000 members) is served with the members up to the bound,
+ * not refused as out of memory (issue 11's review: node_new's NULL at the
+ * bound was reported as SIPPRES_E_NOMEM). */
+static void test_tree_bound(void **state)
 {
-	if (xml_fail_at && ++xml_count == xml_fail_at) {
-		xml_failed = 1;
-		return true;
+	enum { N = 10000 };
+	struct fx *f = *state;
+	const char **v = calloc(N, sizeof(*v));
+	char (*names)[16] = calloc(N, 16);
+	const char *subs[3] = {"s1", "s2", "s3"};
+	struct sippres_list l = {.size = sizeof(l), .event = "presence", .items = v, .n_items = N};
+	struct sippres_subscribe_res res = {.size = sizeof(res)};
+	struct sippres_sub *s = NULL;
+
+	assert_non_null(v);
+	assert_non_null(names);
+	assert_int_equal(sippres_hint_set(f->ctx, "default", "_9XXXXX", "Custom:${EXTEN}", NULL), 0);
+	for (int k = 0; k < 3; k++) {
+		for (int i = 0; i < N; i++) {
+			snprintf(names[i], 16, "9%d%04d", k, i);
+			v[i] = names[i];
+		}
+		l.name = subs[k];
+		assert_int_equal(sippres_list_set(f->ctx, &l), 0);
 	}
-	return false;
-}
-
-static void *xml_malloc(size_t n)
-{
-	return xml_refuse() ? NULL : malloc(n);
-}
-
-static void *xml_realloc(void *p, size_t n)
-{
-	return xml_refuse() ? NULL : realloc(p, n);
-}
-
-static char *xml_strdup(const char *str)
-{
-	return xml_refuse() ? NULL : strdup(str);
+	l.name = "huge";
+	l.items = subs;
+	l.n_items = 3;
+	assert_int_equal(sippres_list_set(f->ctx, &l), 0);
+	assert_int_equal(sub(f, "std", "huge", "presence", true, "huge-1", &s, &res), 200);
+	assert_non_null(s);
+	assert_int_equal(sippres_sub_count(f->ctx), 1);
+	free(names);
+	free(v);
 }
 
 /* An allocation that fails inside libxml2 is SIPPRES_E_NOMEM, not a parse
@@ -753,19 +763,17 @@ static void test_libxml2_oom(void **state)
 	int nomem = 0, ok = 0, ns = 0;
 	long n;
 
-	assert_int_equal(xmlMemSetup(free, xml_malloc, xml_realloc, xml_strdup), 0);
+	assert_int_equal(xmlMemSetup(free, lib_malloc, lib_realloc, lib_strdup), 0);
 	for (n = 1; n < 10000; n++) {
 		struct sippres_diag d = {.size = sizeof(d)};
 		int r;
 
 		sippres_list_remove(f->ctx, "oomteam");
 		sippres_list_remove(f->ctx, "oomops");
-		xml_count = 0;
-		xml_failed = 0;
-		xml_fail_at = n;
+		lib_fail(n);
 		r = sippres_list_load_xml(f->ctx, doc, sizeof(doc) - 1, NULL, &d);
-		xml_fail_at = 0;
-		if (!xml_failed) {
+		lib_fail_at = 0;
+		if (!lib_failed) {
 			assert_int_equal(r, 2);
 			break;
 		}
@@ -808,6 +816,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xml_loader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_at_scale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_libxml2_oom, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_bound, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }

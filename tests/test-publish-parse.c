@@ -21,6 +21,7 @@
 #include <libxml/xmlmemory.h>
 
 #include "failalloc.h"
+#include "libfail.h"
 #include "publish/publish-private.h"
 
 struct fx {
@@ -1393,35 +1394,6 @@ static void test_oom_ctx_allocator(void **state)
 	}
 }
 
-/* libxml2's and jansson's own allocators (global: set only in this test
- * program, to plain malloc wrappers, so blocks from before stay freeable). */
-static long lib_count, lib_fail_at;
-static int lib_failed;
-
-static bool lib_refuse(void)
-{
-	if (lib_fail_at && ++lib_count == lib_fail_at) {
-		lib_failed = 1;
-		return true;
-	}
-	return false;
-}
-
-static void *lib_malloc(size_t n)
-{
-	return lib_refuse() ? NULL : malloc(n);
-}
-
-static void *lib_realloc(void *p, size_t n)
-{
-	return lib_refuse() ? NULL : realloc(p, n);
-}
-
-static char *lib_strdup(const char *s)
-{
-	return lib_refuse() ? NULL : strdup(s);
-}
-
 static void test_oom_library_allocators(void **state)
 {
 	struct fx *x = *state;
@@ -1438,9 +1410,7 @@ static void test_oom_library_allocators(void **state)
 		for (long n = 1; n < 100000; n++) {
 			int r;
 
-			lib_count = 0;
-			lib_failed = 0;
-			lib_fail_at = n;
+			lib_fail(n);
 			r = run_one(x, oom_inputs[i].w, b, len, got);
 			lib_fail_at = 0;
 			assert_int_equal(x->f.live, x->live0);

@@ -387,6 +387,40 @@ static void test_public_writer(void **state)
 	sippres__xml_release(&w);
 }
 
+/* An attribute the open element already has is refused (fuzz-xmlwriter's
+ * first finding: <r a="1" a="2"/> was written, which is not well-formed),
+ * in both formats (the asterisk one prints an empty value bare), however
+ * the earlier values look. */
+static void test_public_writer_duplicate_attribute(void **state)
+{
+	static const char *const values[] = {"1", "", "a=\"b\" c", " a", "a a=", "x\"a\"", "a"};
+	struct sippres_xml w;
+
+	(void)state;
+	for (uint32_t format = 0; format < 2; format++) {
+		for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+			w_init(&w, format);
+			assert_int_equal(sippres_xml_start(&w, "r"), 0);
+			assert_int_equal(sippres_xml_attr(&w, "b", values[i], (size_t)-1), 0);
+			assert_int_equal(sippres_xml_attr(&w, "a", values[i], (size_t)-1), 0);
+			assert_int_equal(sippres_xml_attr(&w, "ab", values[i], (size_t)-1), 0);
+			assert_int_equal(sippres_xml_attr(&w, "x:a", "v", 1), 0); /* another name */
+			assert_int_equal(sippres_xml_attr(&w, "a", "2", 1), SIPPRES_E_INVAL);
+			assert_int_equal(sippres_xml_end(&w), SIPPRES_E_INVAL); /* sticky */
+			sippres__xml_release(&w);
+		}
+		/* the same name on another element is fine */
+		w_init(&w, format);
+		assert_int_equal(sippres_xml_start(&w, "r"), 0);
+		assert_int_equal(sippres_xml_attr(&w, "a", "1", 1), 0);
+		assert_int_equal(sippres_xml_start(&w, "c"), 0);
+		assert_int_equal(sippres_xml_attr(&w, "a", "1", 1), 0);
+		assert_int_equal(sippres_xml_end(&w), 0);
+		assert_int_equal(sippres_xml_end(&w), 0);
+		sippres__xml_release(&w);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_structure_errors),
 		cmocka_unit_test(test_big_values),
 		cmocka_unit_test(test_public_writer),
+		cmocka_unit_test(test_public_writer_duplicate_attribute),
 		cmocka_unit_test(test_random_alphabets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -309,6 +309,7 @@ void ua_flush(struct ua *ua)
 		if (!x)
 			continue; /* finished before it was sent */
 		x->queued = false;
+		ntx_sent(&ua->ntx, x, ua_now_mono_ms()); /* timers E and F from its real first transmission */
 		ua_send(ua, x->data, x->len, &x->dst);
 		if ((i & 63) == 63)
 			inbox_fill(ua);
@@ -1059,6 +1060,7 @@ void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_
 void ua_run_timers(struct ua *ua)
 {
 	uint64_t mono = ua_now_mono_ms(), wall, deadline;
+	unsigned long sent = 0;
 	struct ntx *x;
 	int guard = 0;
 
@@ -1092,8 +1094,11 @@ void ua_run_timers(struct ua *ua)
 			       x->publish ? x->local_tag : x->call_id, x->cseq);
 			ua_send(ua, x->data, x->len, &x->dst);
 			ntx_fired(&ua->ntx, x, mono);
+			if ((++sent & 63) == 0)
+				inbox_fill(ua); /* a burst of retransmissions reads the socket as it goes, as ua_flush() */
 		}
 	}
+	inbox_run(ua);
 	stx_expire(&ua->stx, mono);
 	outpub_run_timers(ua, mono);
 	cluster_run_timers(ua);

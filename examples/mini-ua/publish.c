@@ -396,7 +396,8 @@ static void send_publish(struct ua *ua, struct outpub *op, uint64_t now, bool re
 		ua_log(LOG_ERR, "outbound publish %s: cannot build a PUBLISH to %s", op->name, op->server_uri);
 		goto fail;
 	}
-	x = ntx_add(&ua->ntx, op->branch, op->call_id, op->name, o.cseq, data, len, &op->dst, now);
+	/* timers E and F count from the transmission below, not from when the caller read the clock */
+	x = ntx_add(&ua->ntx, op->branch, op->call_id, op->name, o.cseq, data, len, &op->dst, ua_now_mono_ms());
 	if (!x) {
 		ua_log(LOG_ERR, "out of memory: outbound publish %s: PUBLISH not sent", op->name);
 		goto fail;

@@ -136,6 +136,7 @@ struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id
 	x->len = len;
 	x->dst = *dst;
 	x->interval = t->t1;
+	x->start = now;
 	x->fire_at = now + t->t1;
 	x->f_at = now + 64u * t->t1;
 	if (t->count >= t->nbuckets)
@@ -198,6 +199,18 @@ void ntx_short(struct ntx_table *t, struct ntx *x)
 	heap_fix(t, x->heap_index);
 }
 
+void ntx_sent(struct ntx_table *t, struct ntx *x, uint64_t now)
+{
+	uint64_t shift = now > x->start ? now - x->start : 0;
+
+	if (!shift)
+		return;
+	x->start = now;
+	x->fire_at += shift;
+	x->f_at += shift;
+	heap_fix(t, x->heap_index);
+}
+
 void ntx_hold(struct ntx_table *t, struct ntx *x)
 {
 	x->held = true;
@@ -209,6 +222,7 @@ void ntx_release(struct ntx_table *t, struct ntx *x, uint64_t now)
 {
 	x->held = false;
 	x->interval = t->t1;
+	x->start = now;
 	x->fire_at = now + t->t1;
 	x->f_at = now + 64u * t->t1;
 	heap_fix(t, x->heap_index);
@@ -244,7 +258,12 @@ void ntx_fired(struct ntx_table *t, struct ntx *x, uint64_t now)
 		if (x->interval > UA_T2_MS)
 			x->interval = UA_T2_MS;
 	}
-	x->fire_at = min_u64(now + x->interval, x->f_at);
+	/* from when it was due, so that a busy loop does not stretch the schedule past timer F (0, T1, 3T1, 7T1
+	 * ... 63T1 before F at 64T1); when far behind, half an interval from now rather than a burst */
+	x->fire_at = x->fire_at + x->interval;
+	if (x->fire_at < now + x->interval / 2)
+		x->fire_at = now + x->interval / 2;
+	x->fire_at = min_u64(x->fire_at, x->f_at);
 	heap_fix(t, x->heap_index);
 }
 

@@ -228,6 +228,7 @@ struct ntx {
 	char *data;
 	size_t len;
 	struct ua_addr dst;
+	uint64_t start;            /* when its schedule starts (its first transmission), monotonic ms */
 	uint64_t fire_at;          /* next timer (E or F), monotonic ms */
 	uint64_t f_at;             /* timer F */
 	uint32_t interval;         /* current E interval */
@@ -256,6 +257,8 @@ struct ntx *ntx_find(struct ntx_table *t, const char *branch);
 void ntx_remove(struct ntx_table *t, struct ntx *x); /* and free */
 /* To an address that has not answered us yet: one retransmission, timer F at 3*T1 (docs/security.md). */
 void ntx_short(struct ntx_table *t, struct ntx *x);
+/* Sent for the first time now (it waited in a queue since ntx_add): its timers count from now. */
+void ntx_sent(struct ntx_table *t, struct ntx *x, uint64_t now);
 /* Not sent until ntx_release(): only its timer F runs. */
 void ntx_hold(struct ntx_table *t, struct ntx *x);
 /* Sent now: the whole RFC 3261 schedule from now on. */

@@ -770,7 +770,9 @@ SIPPRES_EXPORT int sippres_xml_start(struct sippres_xml *xml, const char *name);
 /**
  * Add an attribute to the element just opened (before any child or text).
  * The value is escaped; len is its length in bytes, or (size_t)-1 for a
- * NUL-terminated value. An embedded NUL becomes U+FFFD.
+ * NUL-terminated value. An embedded NUL becomes U+FFFD. A name the element
+ * already has is SIPPRES_E_INVAL (since 0.2: it was written twice, which is
+ * not well-formed XML).
  * @return 0, SIPPRES_E_INVAL, SIPPRES_E_NOMEM, SIPPRES_E_TOOBIG. @since 0.1
  */
 SIPPRES_EXPORT int sippres_xml_attr(struct sippres_xml *xml, const char *name, const char *value, size_t len);

@@ -584,6 +584,31 @@ static bool xml_name_ok(const char *s, size_t *len)
 	return n > 0;
 }
 
+/* The open start tag already has an attribute called name[0..n). The tag is
+ * our own output: ` name="value"` with no raw '"' in a value (escaped), or
+ * ` name` bare (the asterisk format's empty value). */
+static bool attr_dup(const struct sippres_xml *w, const char *name, size_t n)
+{
+	const struct sippres__xml_level *lv = &w->stack[w->depth - 1];
+	const char *p = w->buf + lv->name_off + lv->name_len, *end = w->buf + w->len;
+
+	while (p < end) {
+		const char *a = ++p; /* past the space */
+
+		while (p < end && *p != '=' && *p != ' ')
+			p++;
+		if ((size_t)(p - a) == n && memcmp(a, name, n) == 0)
+			return true;
+		if (p < end && *p == '=') {
+			p += 2; /* =" */
+			while (p < end && *p != '"')
+				p++;
+			p++;
+		}
+	}
+	return false;
+}
+
 static int writer_fail(struct sippres_xml *w, int err)
 {
 	if (!w->err)
@@ -611,6 +636,8 @@ SIPPRES_EXPORT int sippres_xml_attr(struct sippres_xml *xml, const char *name, c
 		return SIPPRES_E_INVAL;
 	if (!xml_name_ok(name, &n) || (!value && len))
 		return writer_fail(xml, SIPPRES_E_INVAL);
+	if (!xml->err && xml->open && attr_dup(xml, name, n))
+		return writer_fail(xml, SIPPRES_E_INVAL); /* not well-formed XML */
 	if (len == (size_t)-1)
 		len = strlen(value);
 	sippres__xml_attr(xml, name, n, value ? value : "", len);

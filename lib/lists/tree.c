@@ -44,8 +44,6 @@ static struct sippres__rls_node *node_new(struct sippres_ctx *ctx, struct sippre
 {
 	struct sippres__rls_node *n;
 
-	if (rls->nnodes >= MAX_TREE)
-		return NULL;
 	n = sippres__calloc(ctx, 1, sizeof(*n));
 	if (!n)
 		return NULL;
@@ -88,6 +86,12 @@ static int build_children(struct sippres_ctx *ctx, struct sippres__rls *rls, str
 
 		if (sippres__set_find(vis, item, NULL))
 			continue; /* names already in the tree: first visit wins */
+		if (rls->nnodes >= MAX_TREE) {
+			/* the members up to the bound are served, the rest left out */
+			sippres__log(ctx, SIPPRES_LOG_INFO, "list %s: more than %d members and sublists; %s and the rest left out",
+			             rls->root->name, MAX_TREE, item);
+			return 0;
+		}
 		sub = sippres__list_find(ctx, item, def->event);
 		if (sub && depth < 16) {
 			struct sippres__rls_node *prev = node->last_child;

@@ -88,8 +88,9 @@ struct sippres__hint_body {
 struct sippres__context {
 	struct sippres__hnode node;
 	char *name;
-	struct sippres__map hints;          /* concrete hints by extension */
-	struct sippres__hint *patterns;     /* pattern hints, most specific first */
+	struct sippres__map hints;          /* every hint by extension (patterns by their "_..." name) */
+	struct sippres__dlist patterns;     /* pattern hints, most specific first once sorted */
+	bool patterns_unsorted;             /* a pattern was added since the last sort */
 	size_t nhints;                      /* concrete + pattern */
 	char **includes;                    /* `include =>` names, searched in this order */
 	size_t nincludes;
@@ -100,7 +101,7 @@ struct sippres__context {
 };
 
 struct sippres__hint {
-	struct sippres__hnode node; /* in context->hints (concrete hints only) */
+	struct sippres__hnode node; /* in context->hints */
 	struct sippres__context *cx;
 	char *exten;
 	struct sippres__hint_body body;
@@ -113,7 +114,7 @@ struct sippres__hint {
 	struct sippres__hint *pattern;       /* instances: their pattern */
 	struct sippres__dlist instances;     /* patterns: their instances, newest first */
 	struct sippres__dnode inst_node;     /* instances: in the pattern's instances */
-	struct sippres__hint *pat_next;      /* in context->patterns */
+	struct sippres__dnode pat_node;      /* patterns: in context->patterns */
 	struct sippres__dnode all_node;      /* in the registry's list of every hint */
 	struct sippres__dlist watches;       /* struct sippres_watch, in the order added */
 	struct sippres__dlist links;         /* struct sippres__hlink, newest first */

@@ -44,6 +44,14 @@ static void empty(const char *d)
 		closedir(h);
 }
 
+static void cleanup(void)
+{
+	empty(dir);
+	empty(sdir);
+	rmdir(sdir);
+	rmdir(dir);
+}
+
 static void setup(void)
 {
 	char path[4096];
@@ -56,6 +64,7 @@ static void setup(void)
 	snprintf(sdir, sizeof(sdir), "%s/state", dir);
 	if (mkdir(sdir, 0700) < 0)
 		exit(1);
+	atexit(cleanup); /* the directory goes when the replay (or the fuzzer) ends */
 	snprintf(path, sizeof(path), "%s/extensions.conf", EXAMPLES_DIR);
 	ext_text = ua_read_file(path, &ext_len);
 	snprintf(path, sizeof(path), "%s/pjsip.conf", EXAMPLES_DIR);

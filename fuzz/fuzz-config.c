@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <libsippresence/libsippresence.h>
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	g_data = data + 1;
 	g_len = size - 1;
-	if (sippres_ctx_new(NULL, NULL, NULL, &ctx) < 0)
+	if (!(ctx = fuzz_ctx(NULL, NULL)))
 		return 0;
 	if (data[0] & 1)
 		sippres_config_load_pjsip(ctx, "pjsip.conf", (const char *)data + 1, size - 1, &io);
