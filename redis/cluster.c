@@ -453,8 +453,10 @@ static void registered(struct sippres_redis *r, long long how)
 		return;
 	}
 	a->how = how;
-	/* writes stop until the reset is answered: the node's hashes are emptied first */
+	/* writes stop until the reset is answered: the node's hashes are emptied first; and the changes
+	 * published meanwhile were not applied, so the others' views are read again after it */
 	r->state = SRD_REGISTERING;
+	r->synced = false;
 	r->connect_deadline = r->now + SRD_CONNECT_TIMEOUT_MS + r->lease_ms;
 	if (eval(r, on_reset, a, SCRIPT_RESET, 4, 5, args, NULL) < 0) {
 		free(a);
@@ -633,13 +635,15 @@ static void on_check(struct sippres_redis *r, redisReply *reply, void *arg)
 	for (size_t i = 0; i < all->elements; i++)
 		node_seen(r, all->element[i]->str, all->element[i]->len);
 	/* a node that left the hash without a takeover this node heard of (it
-	 * was taken over while this one was away) no longer counts either;
-	 * after a Redis restart the nodes register again within a lease or two */
+	 * was taken over while this one was away, or died while Redis was down)
+	 * no longer counts either; after a Redis restart the live nodes register
+	 * again within two leases and a reconnection delay */
 	for (size_t i = 0; i < r->nnodes;) {
 		struct srd_node *n = &r->nodes[i];
 
-		if (n->missing_since && r->now - n->missing_since > 2ull * r->lease_ms &&
-		    r->now - r->up_since > 2ull * r->lease_ms) {
+		uint64_t grace = 2ull * r->lease_ms + r->retry_max_ms; /* a node's reconnection included */
+
+		if (n->missing_since && r->now - n->missing_since > grace && r->now - r->up_since > grace) {
 			char name[SIPPRES_MAX_ORIGIN + 1];
 
 			snprintf(name, sizeof(name), "%s", n->name);

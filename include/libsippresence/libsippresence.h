@@ -1590,7 +1590,7 @@ struct sippres_repl_change {
  * continue above seq_floor: a node that restarts must start above the
  * numbers it used before, so pass a number that grows with the wall clock
  * (the mini UA passes milliseconds since 1970 times 1000).
- * @return 0, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT.
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT, SIPPRES_E_NOMEM.
  * @since 0.2
  */
 SIPPRES_EXPORT int sippres_repl_start(struct sippres_ctx *ctx, const char *origin, uint64_t seq_floor);
