@@ -854,7 +854,7 @@ int main(int argc, char **argv)
 	g.timeout = 60;
 	g.event = "presence";
 	g.label = "server";
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) { /* every option takes a value */
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
 			usage();
@@ -880,7 +880,6 @@ int main(int argc, char **argv)
 			g.label = v;
 		else
 			usage();
-		i++;
 	}
 	if (!server || g.n < 1 || g.m < 1 || g.k < 0 || g.nsock < 1 || g.nsock > 256 || g.window < 1 ||
 	    (long)g.n * g.m > 2000000 || g.timeout <= 0 || g.timeout > 600)

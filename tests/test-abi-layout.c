@@ -219,9 +219,10 @@ static void test_endpoint(void **state)
 		MEMBER(sippres_endpoint, notify_failure_limit, 48, 4),
 		MEMBER(sippres_endpoint, max_notify_size, 52, 4),
 		MEMBER(sippres_endpoint, callerid, 56, 8),
+		MEMBER(sippres_endpoint, auth, 64, 8),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_endpoint, 64, m);
+	CHECK_STRUCT(sippres_endpoint, 72, m);
 }
 
 static void test_subscribe_req(void **state)
@@ -371,9 +372,10 @@ static void test_config_io(void **state)
 		MEMBER(sippres_config_io, problem, 32, 8),
 		MEMBER(sippres_config_io, loaded, 40, 8),
 		MEMBER(sippres_config_io, outbound_publish, 48, 8),
+		MEMBER(sippres_config_io, transport, 56, 8),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_config_io, 56, m);
+	CHECK_STRUCT(sippres_config_io, 64, m);
 }
 
 static void test_inbound_publication(void **state)
@@ -463,6 +465,97 @@ static void test_conf_outbound_publish(void **state)
 	};
 	(void)state;
 	CHECK_STRUCT(sippres_conf_outbound_publish, 48, m);
+}
+
+static void test_conf_transport(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_conf_transport, size, 0, 8),
+		MEMBER(sippres_conf_transport, protocol, 8, 8),
+		MEMBER(sippres_conf_transport, bind, 16, 8),
+		MEMBER(sippres_conf_transport, cert_file, 24, 8),
+		MEMBER(sippres_conf_transport, priv_key_file, 32, 8),
+		MEMBER(sippres_conf_transport, ca_list_file, 40, 8),
+		MEMBER(sippres_conf_transport, ca_list_path, 48, 8),
+		MEMBER(sippres_conf_transport, verify_client, 56, 4),
+		MEMBER(sippres_conf_transport, require_client_cert, 60, 4),
+		MEMBER(sippres_conf_transport, method, 64, 8),
+		MEMBER(sippres_conf_transport, cipher, 72, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_conf_transport, 80, m);
+}
+
+static void test_auth(void **state)
+{
+	static const struct member a[] = {
+		MEMBER(sippres_auth, size, 0, 8),
+		MEMBER(sippres_auth, type, 8, 4),
+		MEMBER(sippres_auth, algorithms, 12, 4),
+		MEMBER(sippres_auth, username, 16, 8),
+		MEMBER(sippres_auth, password, 24, 8),
+		MEMBER(sippres_auth, md5_cred, 32, 8),
+		MEMBER(sippres_auth, realm, 40, 8),
+		MEMBER(sippres_auth, nonce_lifetime, 48, 4),
+	};
+	static const struct member i[] = {
+		MEMBER(sippres_identify, size, 0, 8),
+		MEMBER(sippres_identify, endpoint, 8, 8),
+		MEMBER(sippres_identify, match, 16, 8),
+		MEMBER(sippres_identify, n_match, 24, 8),
+	};
+	static const struct member c[] = {
+		MEMBER(sippres_auth_credential, username, 0, 8),
+		MEMBER(sippres_auth_credential, realm, 8, 8),
+	};
+	static const struct member s[] = {
+		MEMBER(sippres_auth_secret, size, 0, 8),
+		MEMBER(sippres_auth_secret, auth, 8, 8),
+		MEMBER(sippres_auth_secret, username, 16, 8),
+		MEMBER(sippres_auth_secret, realm, 24, 8),
+		MEMBER(sippres_auth_secret, type, 32, 4),
+		MEMBER(sippres_auth_secret, algorithms, 36, 4),
+		MEMBER(sippres_auth_secret, password, 40, 8),
+		MEMBER(sippres_auth_secret, md5_cred, 48, 8),
+		MEMBER(sippres_auth_secret, nonce_lifetime, 56, 4),
+	};
+	static const struct member q[] = {
+		MEMBER(sippres_auth_req, size, 0, 8),
+		MEMBER(sippres_auth_req, endpoint, 8, 8),
+		MEMBER(sippres_auth_req, from_user, 16, 8),
+		MEMBER(sippres_auth_req, source_ip, 24, 8),
+		MEMBER(sippres_auth_req, source_port, 32, 4),
+		MEMBER(sippres_auth_req, flags, 36, 4),
+		MEMBER(sippres_auth_req, credentials, 40, 8),
+		MEMBER(sippres_auth_req, n_credentials, 48, 8),
+		MEMBER(sippres_auth_req, verify, 56, 8),
+		MEMBER(sippres_auth_req, user_data, 64, 8),
+	};
+	static const struct member ch[] = {
+		MEMBER(sippres_auth_challenge, realm, 0, 8),
+		MEMBER(sippres_auth_challenge, algorithms, 8, 4),
+		MEMBER(sippres_auth_challenge, stale, 12, 4),
+		MEMBER(sippres_auth_challenge, nonce_lifetime, 16, 4),
+	};
+	static const struct member r[] = {
+		MEMBER(sippres_auth_res, size, 0, 8),
+		MEMBER(sippres_auth_res, decision, 8, 4),
+		MEMBER(sippres_auth_res, status, 12, 4),
+		MEMBER(sippres_auth_res, identified_by, 16, 4),
+		MEMBER(sippres_auth_res, endpoint, 24, 8),
+		MEMBER(sippres_auth_res, auth, 32, 8),
+		MEMBER(sippres_auth_res, challenges, 40, 8),
+		MEMBER(sippres_auth_res, n_challenges, 48, 8),
+		MEMBER(sippres_auth_res, reason, 56, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_auth, 56, a);
+	CHECK_STRUCT(sippres_identify, 32, i);
+	CHECK_STRUCT(sippres_auth_credential, 16, c);
+	CHECK_STRUCT(sippres_auth_secret, 64, s);
+	CHECK_STRUCT(sippres_auth_req, 72, q);
+	CHECK_STRUCT(sippres_auth_challenge, 24, ch);
+	CHECK_STRUCT(sippres_auth_res, 64, r);
 }
 
 static void test_repl_change(void **state)
@@ -562,6 +655,9 @@ static void test_enums(void **state)
 		CONSTANT(SIPPRES_NOTIFY_REFRESH, 2),
 		CONSTANT(SIPPRES_NOTIFY_FINAL, 3),
 		CONSTANT(SIPPRES_NOTIFY_RESTORED, 4),
+		CONSTANT(SIPPRES_AUTH_VERDICT_OK, 0),
+		CONSTANT(SIPPRES_AUTH_VERDICT_STALE, 1),
+		CONSTANT(SIPPRES_AUTH_VERDICT_WRONG, 2),
 
 		CONSTANT(SIPPRES_REPL_DEVICE, 1),
 		CONSTANT(SIPPRES_REPL_PRESENCE, 2),
@@ -596,6 +692,19 @@ static void test_macros(void **state)
 		CONSTANT(SIPPRES_DEFAULT_MAX_INSTANCES, 65536),
 		CONSTANT(SIPPRES_MAX_INCLUDE_SEARCH, 128),
 		CONSTANT(SIPPRES_AUTOHINTS_DEFAULT_MAX, 10000),
+		CONSTANT(SIPPRES_AUTH_USERPASS, 0),
+		CONSTANT(SIPPRES_AUTH_MD5, 1),
+		CONSTANT(SIPPRES_AUTH_ALG_MD5, 0x1),
+		CONSTANT(SIPPRES_AUTH_ALG_SHA256, 0x2),
+		CONSTANT(SIPPRES_AUTH_DEFAULT_NONCE_LIFETIME, 32),
+		CONSTANT(SIPPRES_IDENTIFY_NONE, 0),
+		CONSTANT(SIPPRES_IDENTIFY_IP, 1),
+		CONSTANT(SIPPRES_IDENTIFY_USERNAME, 2),
+		CONSTANT(SIPPRES_IDENTIFY_ANONYMOUS, 3),
+		CONSTANT(SIPPRES_IDENTIFY_DIALOG, 4),
+		CONSTANT(SIPPRES_AUTH_ACCEPT, 0),
+		CONSTANT(SIPPRES_AUTH_CHALLENGE, 1),
+		CONSTANT(SIPPRES_AUTH_FORBID, 2),
 		CONSTANT(SIPPRES_MAX_ORIGIN, 64),
 	};
 	(void)state;
@@ -627,6 +736,8 @@ int main(void)
 		cmocka_unit_test(test_publication_info),
 		cmocka_unit_test(test_outbound_publish),
 		cmocka_unit_test(test_conf_outbound_publish),
+		cmocka_unit_test(test_conf_transport),
+		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_repl_change),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_enums),

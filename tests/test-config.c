@@ -913,9 +913,10 @@ static void test_pjsip_endpoints(void **state)
 	assert_string_equal(s.eps[i].context, "(null)");
 	assert_string_equal(s.eps[i].callerid, "(null)");
 	assert_int_equal(ep->flags, 0);
-	assert_int_equal(s.n_loaded, 3);
+	assert_int_equal(s.n_loaded, 4);
 	assert_string_equal(s.loaded[0], "endpoint alice");
 	assert_string_equal(s.loaded[2], "endpoint carol");
+	assert_string_equal(s.loaded[3], "transport transport-udp"); /* for the host's io hook; nothing else */
 }
 
 static void test_pjsip_booleans(void **state)
@@ -1624,10 +1625,13 @@ static void test_oom(void **state)
 	                  "[bad]\ntype=inbound-publication\n";
 	const char *wiz = "[t](!)\ntype=wizard\nendpoint/context=c\nhas_hint=yes\n[a](t)\nhint_exten=1\n"
 	                  "[b](t)\nhint_exten=_2X\nhint_context=h\n[d]\ntype=wizard\nhas_hint=yes\n";
+	const char *auth = "[e]\ntype=endpoint\nauth=a1,a2\n[a1]\ntype=auth\nusername=u\npassword=p\n[i]\ntype=identify\n"
+	                   "endpoint=e\nmatch=192.0.2.0/24,10.0.0.1\nmatch=::1\n[t]\ntype=transport\nprotocol=tls\n"
+	                   "bind=0.0.0.0:5061\ncert_file=c\npriv_key_file=k\n";
 	long n;
 
 	(void)state;
-	for (int which = 0; which < 5; which++) {
+	for (int which = 0; which < 6; which++) {
 		for (n = 1;; n++) {
 			struct failer f = {.fail_at = n};
 			struct sippres_allocator alloc = {.size = sizeof(alloc), .user_data = &f, .malloc = f_malloc,
@@ -1651,8 +1655,10 @@ static void test_oom(void **state)
 				r = sippres_config_load_pjsip(ctx, "p", pj, strlen(pj), &io); /* into the engine */
 			else if (which == 3)
 				r = sippres_config_load_pjsip(ctx, "p", pub, strlen(pub), &io); /* publications */
-			else
+			else if (which == 4)
 				r = sippres_config_load_pjsip(ctx, "p", wiz, strlen(wiz), &io); /* wizards */
+			else
+				r = sippres_config_load_pjsip(ctx, "p", auth, strlen(auth), &io); /* auth, identify, transport */
 			if (r < 0)
 				assert_int_equal(r, SIPPRES_E_NOMEM);
 			assert_int_equal(s.includes, s.releases);

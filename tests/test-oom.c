@@ -195,6 +195,25 @@ static int run_sequence(struct failer *f)
 		req.ruri_user = "1000";
 		req.flags = 0;
 	}
+	/* authentication policy: objects, an endpoint's auth=, a challenge with its views */
+	{
+		struct sippres_auth a = {.size = sizeof(a), .username = "alice", .password = "pw", .realm = "r"};
+		const char *match[] = {"192.0.2.0/24", "2001:db8::1"};
+		struct sippres_identify id = {.size = sizeof(id), .endpoint = "guarded", .match = match, .n_match = 2};
+		struct sippres_endpoint gep = {.size = sizeof(gep), .auth = "a1, a2"};
+		struct sippres_auth_req ar = {.size = sizeof(ar), .from_user = "guarded", .source_ip = "192.0.2.9"};
+		struct sippres_auth_res as = {.size = sizeof(as)};
+
+		STEP(sippres_auth_set(ctx, "a1", &a));
+		STEP(sippres_auth_set(ctx, "a1", &a)); /* replaced */
+		STEP(sippres_identify_set(ctx, "i", &id));
+		STEP(sippres_endpoint_set(ctx, "guarded", &gep));
+		STEP(sippres_auth_check(ctx, &ar, &as));
+		if (last == 0 && as.decision == SIPPRES_AUTH_CHALLENGE)
+			assert_string_equal(as.challenges[0].realm, "r");
+		STEP(sippres_auth_remove(ctx, "a1"));
+		STEP(sippres_identify_remove(ctx, "i"));
+	}
 	STEP(sippres_endpoint_remove(ctx, "alice"));
 	STEP(sippres_ctx_handle_timeout(ctx, 10000000));
 	STEP(sippres_call_clear(ctx, "PJSIP/alice", "c1"));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "transport.h"
 
 struct conf_io {
 	char dir[4096];          /* directory of the top file: relative includes start there, as in /etc/asterisk */
@@ -16,6 +17,8 @@ struct conf_io {
 	struct strset *lists;
 	struct strset *inpubs;    /* inbound-publication names */
 	struct strset *autohints; /* contexts with autohints = yes */
+	struct strset *auths, *identifies; /* type=auth and type=identify names */
+	struct transport_conf **transports; /* with transports: type=transport sections are kept (NULL: not) */
 	struct ua *ua;            /* with outpubs: where outbound-publish facts go (NULL: not kept) */
 	struct outpub **outpubs;
 	int n_endpoints, n_hints, n_inpubs, n_outpubs;
@@ -85,6 +88,10 @@ static void conf_loaded(void *user_data, const char *type, const char *name)
 		c->n_outpubs++;
 	} else if (strcmp(type, "autohints") == 0) {
 		set = c->autohints;
+	} else if (strcmp(type, "auth") == 0) {
+		set = c->auths;
+	} else if (strcmp(type, "identify") == 0) {
+		set = c->identifies;
 	}
 	if (set && strset_add(set, name) < 0) {
 		ua_log(LOG_ERR, "out of memory: %s %s is not known", type, name);
@@ -103,6 +110,16 @@ static void conf_outbound_publish(void *user_data, const char *name, const struc
 		         o->server_uri ? o->server_uri : "(none)");
 }
 
+static void conf_transport(void *user_data, const char *name, const struct sippres_conf_transport *t)
+{
+	struct conf_io *c = user_data;
+
+	if (c->transports && transport_conf_add(c->transports, name, t) < 0) {
+		ua_log(LOG_ERR, "out of memory: transport %s is not used", name);
+		c->oom = true;
+	}
+}
+
 /* Load one file into ctx. Returns the number of problems, or -1 (reason in c->first, logged). */
 static int load_file(struct sippres_ctx *ctx, const char *path, bool pjsip, struct conf_io *c)
 {
@@ -114,6 +131,7 @@ static int load_file(struct sippres_ctx *ctx, const char *path, bool pjsip, stru
 		.problem = conf_problem,
 		.loaded = conf_loaded,
 		.outbound_publish = conf_outbound_publish,
+		.transport = conf_transport,
 	};
 	char *copy = strdup(path), *text;
 	size_t len = 0;
@@ -275,8 +293,8 @@ int ua_config_load(struct ua *ua, const char *extensions, const char *pjsip)
 {
 	struct outpub *fresh = NULL;
 	struct conf_io c = {.endpoints = &ua->endpoints, .lists = &ua->lists, .inpubs = &ua->inpubs,
-	                    .autohints = &ua->autohints, .ua = ua,
-	                    .outpubs = &fresh};
+	                    .autohints = &ua->autohints, .auths = &ua->auths, .identifies = &ua->identifies, .ua = ua,
+	                    .outpubs = &fresh, .transports = &ua->transports};
 	int r;
 
 	ua->extensions_path = strdup(extensions);
@@ -527,10 +545,10 @@ static unsigned remove_gone(struct sippres_ctx *ctx, const struct strset *old, c
 
 int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 {
-	struct strset endpoints = {0}, lists = {0}, inpubs = {0}, autohints = {0};
+	struct strset endpoints = {0}, lists = {0}, inpubs = {0}, autohints = {0}, auths = {0}, identifies = {0};
 	struct outpub *fresh = NULL;
 	struct conf_io c = {.endpoints = &endpoints, .lists = &lists, .inpubs = &inpubs, .autohints = &autohints,
-	                    .ua = ua, .outpubs = &fresh};
+	                    .auths = &auths, .identifies = &identifies, .ua = ua, .outpubs = &fresh};
 	struct conf_io again = {.quiet = true};
 	struct reload_counts n = {0};
 	struct sippres_ctx *scratch = NULL;
@@ -568,6 +586,16 @@ int ua_reload(struct ua *ua, struct sbuf *out, char *err, size_t errlen)
 	n.endpoints_removed = remove_gone(ua->ctx, &ua->endpoints, &endpoints, sippres_endpoint_remove);
 	n.lists_removed = remove_gone(ua->ctx, &ua->lists, &lists, sippres_list_remove);
 	n.inpubs_removed = remove_gone(ua->ctx, &ua->inpubs, &inpubs, sippres_inbound_publication_remove);
+	/* an auth or identify section gone: its object goes too (an endpoint still naming the auth is then
+	 * answered 500, never let in) */
+	remove_gone(ua->ctx, &ua->auths, &auths, sippres_auth_remove);
+	remove_gone(ua->ctx, &ua->identifies, &identifies, sippres_identify_remove);
+	strset_free(&ua->auths);
+	strset_free(&ua->identifies);
+	ua->auths = auths;
+	ua->identifies = identifies;
+	memset(&auths, 0, sizeof(auths));
+	memset(&identifies, 0, sizeof(identifies));
 	strset_free(&ua->endpoints);
 	strset_free(&ua->lists);
 	strset_free(&ua->inpubs);
@@ -598,6 +626,8 @@ out:
 	strset_free(&lists);
 	strset_free(&inpubs);
 	strset_free(&autohints);
+	strset_free(&auths);
+	strset_free(&identifies);
 	outpub_free_list(fresh);
 	sippres_ctx_free(scratch);
 	return rc;

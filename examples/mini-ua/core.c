@@ -11,7 +11,9 @@
 #include <osipparser2/osip_port.h>
 
 #include "core.h"
+#include "auth.h"
 #include "cli-show.h"
+#include "transport.h"
 
 #define UA_ALLOW "OPTIONS, SUBSCRIBE, NOTIFY, PUBLISH"
 #define UA_ALLOW_EVENTS "presence, dialog"
@@ -74,7 +76,16 @@ void strset_free(struct strset *s)
 
 void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *dst)
 {
-	if (ua_sendto(ua->fd, data, len, dst) == 0)
+	if (stream_reply(ua, dst, data, len) || ua_sendto(ua->fd, data, len, dst) == 0)
+		ua->tx++;
+}
+
+/* A NOTIFY or PUBLISH transaction's message: on its connection, else over UDP. */
+static void send_ntx(struct ua *ua, const struct ntx *x)
+{
+	if (!x->conn_id)
+		ua_send(ua, x->data, x->len, &x->dst);
+	else if (stream_send_id(ua, x->conn_id, x->data, x->len))
 		ua->tx++;
 }
 
@@ -149,6 +160,7 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 {
 	struct ua *ua = user_data;
 	struct ua_sub *us = sippres_sub_get_user_data(sub);
+	struct notify_route rt;
 	struct notify_out o;
 	struct ua_addr dst;
 	char branch[32], via[80];
@@ -171,9 +183,14 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 		ua_log(LOG_WARN, "NOTIFY for %s: cannot send to Contact %s", n->call_id, n->contact);
 		return -1;
 	}
+	if (stream_route(ua, sub, n->contact, &dst, &rt) < 0)
+		return -1;
 	memcpy(branch, "z9hG4bK", 7);
 	ua_random_token(branch + 7, 20);
-	ua_local_for(ua, &dst, via, sizeof(via));
+	if (rt.proto)
+		snprintf(via, sizeof(via), "%s", rt.local);
+	else
+		ua_local_for(ua, &dst, via, sizeof(via));
 	user = sip_uri_user(n->local_uri);
 	sbuf_init(&contact);
 	sbuf_add(&contact, "sip:", 4);
@@ -196,6 +213,10 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 	};
 	data = sip_build_notify(&o, &len);
 	sbuf_free(&contact);
+	if (data && rt.proto && !stream_patch_message(&data, &len, rt.proto)) {
+		free(data);
+		data = NULL;
+	}
 	if (!data) {
 		ua_log(LOG_ERR, "cannot build the NOTIFY for %s (Contact %s)", n->call_id, n->contact);
 		return -1;
@@ -209,7 +230,10 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 			ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u not sent", n->call_id, n->cseq);
 			return -1;
 		}
-		if (!limits_proven(&ua->limits, &dst, now)) {
+		if (rt.conn_id) {
+			x->conn_id = rt.conn_id; /* a live connection: proven, reliable */
+			ntx_reliable(&ua->ntx, x);
+		} else if (!limits_proven(&ua->limits, &dst, now)) {
 			/* an address that never answered: a short schedule, and only a few in flight at once */
 			if (limits_unproven_send(&ua->limits, &dst, now)) {
 				ntx_short(&ua->ntx, x);
@@ -224,7 +248,7 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 			struct ntx **q = realloc(ua->outq, cap * sizeof(*q));
 
 			if (!q) {
-				ua_send(ua, x->data, x->len, &x->dst); /* cannot defer: send now */
+				send_ntx(ua, x); /* cannot defer: send now */
 				return 0;
 			}
 			ua->outq = q;
@@ -310,7 +334,7 @@ void ua_flush(struct ua *ua)
 			continue; /* finished before it was sent */
 		x->queued = false;
 		ntx_sent(&ua->ntx, x, ua_now_mono_ms()); /* timers E and F from its real first transmission */
-		ua_send(ua, x->data, x->len, &x->dst);
+		send_ntx(ua, x);
 		if ((i & 63) == 63)
 			inbox_fill(ua);
 	}
@@ -480,6 +504,9 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 		cfg.log_level = SIPPRES_LOG_DEBUG;
 	if (ntx_table_init(&ua->ntx, t1) < 0 || stx_table_init(&ua->stx, 64u * (t1 ? t1 : 500)) < 0)
 		return -1;
+	ua->auth = ua_auth_new();
+	if (!ua->auth)
+		return -1;
 	{
 		struct limits_conf lc;
 
@@ -501,6 +528,9 @@ void ua_fini(struct ua *ua)
 	if (ua->ctx)
 		sippres_sub_foreach(ua->ctx, free_one, ua);
 	sippres_ctx_free(ua->ctx); /* no callback fires: stored records stay */
+	ua_auth_free(ua->auth);
+	streams_close(ua);
+	transport_conf_free(ua->transports);
 	limits_fini(&ua->limits);
 	free(ua->outq);
 	for (size_t i = ua->inbox_head; i < ua->inbox_len; i++)
@@ -512,6 +542,8 @@ void ua_fini(struct ua *ua)
 	strset_free(&ua->autohints);
 	strset_free(&ua->lists);
 	strset_free(&ua->inpubs);
+	strset_free(&ua->auths);
+	strset_free(&ua->identifies);
 	outpub_free_list(ua->outpubs);
 	outpub_free_list(ua->outpubs_ending);
 	free(ua->extensions_path);
@@ -534,10 +566,17 @@ static void respond(struct ua *ua, const struct sip_in *in, const struct ua_addr
 	char *data;
 
 	store_sync(ua); /* a 200 to a SUBSCRIBE: acknowledged means stored */
-	data = sip_send_response(ua->fd, in, src, status, reason, to_tag, extra, &len, &sent);
-	if (!data)
-		return;
-	ua->tx += sent;
+	if (streams_current(ua)) { /* over the connection the request came on */
+		data = sip_build_response(in, src, status, reason, to_tag, extra, &len);
+		if (!data)
+			return;
+		ua_send(ua, data, len, src);
+	} else {
+		data = sip_send_response(ua->fd, in, src, status, reason, to_tag, extra, &len, &sent);
+		if (!data)
+			return;
+		ua->tx += sent;
+	}
 	if (key && stx_add(&ua->stx, key, data, len, ua_now_mono_ms()) < 0)
 		ua_log(LOG_WARN, "out of memory: a retransmitted %s will be processed again", in->method);
 	free(data);
@@ -552,14 +591,19 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
 
 	sbuf_init(&x);
 	if (res->status >= 200 && res->status < 300) {
-		ua_local_for(ua, src, local, sizeof(local));
+		struct conn *c = streams_current(ua);
+
+		if (c)
+			conn_local(c, local, sizeof(local));
+		else
+			ua_local_for(ua, src, local, sizeof(local));
 		sbuf_printf(&x, "Expires: %u\r\n", res->expires);
 		sbuf_add(&x, "Contact: <sip:", 14);
 		if (resource && resource[0]) {
 			sip_user_escape(&x, resource); /* never a malformed header, whatever the Request-URI had */
 			sbuf_add(&x, "@", 1);
 		}
-		sbuf_printf(&x, "%s>\r\n", local);
+		sbuf_printf(&x, "%s%s%s>\r\n", local, c ? ";transport=" : "", c ? proto_name(conn_proto(c)) : "");
 	}
 	if (res->min_expires)
 		sbuf_printf(&x, "Min-Expires: %u\r\n", res->min_expires);
@@ -579,14 +623,26 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
 	sbuf_free(&x);
 }
 
-/* DESIGN.md 5.1: the endpoint named by the From URI's user part, else [anonymous] when it exists; NULL: 403. */
-static const char *endpoint_of(const struct ua *ua, const char *from_user)
+/* Who sent the request, and did it prove it (docs/security.md): the library identifies the endpoint
+ * (type=identify, the From user, [anonymous]) and decides on the credentials; auth.c checks the digest.
+ * Returns the endpoint (o->endpoint), or NULL when the request was answered (401, 403 or 500). */
+static const char *authorize(struct ua *ua, const struct sip_in *in, const struct ua_addr *src, const char *key,
+                             const char *from_user, const char *dialog_endpoint, struct auth_outcome *o)
 {
-	if (from_user && strset_has(&ua->endpoints, from_user))
-		return from_user;
-	if (strset_has(&ua->endpoints, "anonymous"))
-		return "anonymous";
-	return NULL;
+	if (ua_auth_request(ua->ctx, ua->auth, in, src, from_user, dialog_endpoint, o) < 0) {
+		respond(ua, in, src, key, 500, NULL, NULL, NULL);
+		sbuf_free(&o->extra);
+		return NULL;
+	}
+	if (o->status) {
+		ua_log(LOG_DEBUG, "%s %s from %s: %d (%s)", in->method, in->call_id,
+		       o->endpoint[0] ? o->endpoint : from_user ? from_user : "(no user)", o->status, o->why);
+		respond(ua, in, src, key, o->status, NULL, NULL, o->extra.len ? o->extra.s : NULL);
+		sbuf_free(&o->extra);
+		return NULL;
+	}
+	sbuf_free(&o->extra);
+	return o->endpoint;
 }
 
 static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struct ua_addr *src, const char *key)
@@ -594,6 +650,7 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 	struct sippres_subscribe_req req;
 	struct sippres_subscribe_res res;
 	struct sippres_sub *sub = NULL;
+	struct auth_outcome ao;
 	struct sub_facts f;
 	const char *endpoint;
 	int r;
@@ -609,10 +666,8 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 		sub_facts_free(&f);
 		return;
 	}
-	endpoint = endpoint_of(ua, f.from_user);
+	endpoint = authorize(ua, in, src, key, f.from_user, NULL, &ao);
 	if (!endpoint) {
-		ua_log(LOG_DEBUG, "SUBSCRIBE %s from %s: 403 (no such endpoint)", in->call_id, f.from_uri);
-		respond(ua, in, src, key, 403, NULL, NULL, NULL);
 		sub_facts_free(&f);
 		return;
 	}
@@ -631,7 +686,9 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 		/* docs/security.md, "Reflection": is the Contact where the SUBSCRIBE came from? */
 		struct ua_addr c;
 		int cr = addr_from_uri(f.contact, ua->local.ss.ss_family, &c);
-		bool proven = ua->notify_contact != UA_CONTACT_MATCH || cr == -2 || (cr == 0 && addr_equal(&c, src));
+		/* over TCP or TLS the connection is the proof: the NOTIFYs go back on it */
+		bool proven = ua->notify_contact != UA_CONTACT_MATCH || cr == -2 || (cr == 0 && addr_equal(&c, src)) ||
+		              streams_current(ua) != NULL;
 
 		ua->creating = sub_data_new(endpoint, src, proven);
 		if (!ua->creating) {
@@ -684,6 +741,7 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 	} else {
 		ua_log(LOG_DEBUG, "SUBSCRIBE %s to %s from endpoint %s, event %s: %u %s", in->call_id, f.ruri_user, endpoint,
 		       f.event ? f.event : "(none)", res.status, res.reason ? res.reason : "");
+		stream_bind_sub(ua, sub); /* its NOTIFYs go back on the connection it came on */
 		respond_decision(ua, in, src, key, &res, f.ruri_user);
 	}
 	sub_facts_free(&f);
@@ -692,7 +750,9 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const struct sip_in *in,
                                  const struct ua_addr *src, const char *key)
 {
+	struct sippres_sub_info info = {.size = sizeof(info)};
 	struct sippres_subscribe_res res;
+	struct auth_outcome ao;
 	int64_t expires = sip_expires(in);
 	char *user;
 	int r;
@@ -701,6 +761,11 @@ static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const s
 		respond(ua, in, src, key, 400, "Bad Request", NULL, NULL);
 		return;
 	}
+	/* as Asterisk, an in-dialog request of an endpoint with auth= is challenged too */
+	if (sippres_sub_get_info(ua->ctx, sub, &info) < 0 || !authorize(ua, in, src, key, NULL, info.endpoint, &ao))
+		return;
+	if (streams_current(ua))
+		stream_bind_sub(ua, sub); /* a refresh on a new connection moves the NOTIFYs there */
 	memset(&res, 0, sizeof(res));
 	res.size = sizeof(res);
 	r = sippres_sub_refresh(ua->ctx, sub, expires, ua_now_wall_ms(), &res);
@@ -719,6 +784,7 @@ static void on_publish(struct ua *ua, const struct sip_in *in, const struct ua_a
 {
 	struct sippres_publish_req req = {.size = sizeof(req)};
 	struct sippres_publish_res res = {.size = sizeof(res)};
+	struct auth_outcome ao;
 	struct pub_facts f;
 	struct sbuf x;
 	const char *endpoint;
@@ -735,11 +801,8 @@ static void on_publish(struct ua *ua, const struct sip_in *in, const struct ua_a
 		pub_facts_free(&f);
 		return;
 	}
-	endpoint = endpoint_of(ua, f.from_user);
+	endpoint = authorize(ua, in, src, key, f.from_user, NULL, &ao);
 	if (!endpoint) {
-		ua_log(LOG_DEBUG, "PUBLISH %s from %s: 403 (no such endpoint)", in->call_id,
-		       f.from_user ? f.from_user : "(no user)");
-		respond(ua, in, src, key, 403, NULL, NULL, NULL);
 		pub_facts_free(&f);
 		return;
 	}
@@ -1092,7 +1155,7 @@ void ua_run_timers(struct ua *ua)
 			ua->retransmits++;
 			ua_log(LOG_DEBUG, "retransmitting %s %s cseq %u", x->publish ? "PUBLISH" : "NOTIFY",
 			       x->publish ? x->local_tag : x->call_id, x->cseq);
-			ua_send(ua, x->data, x->len, &x->dst);
+			send_ntx(ua, x);
 			ntx_fired(&ua->ntx, x, mono);
 			if ((++sent & 63) == 0)
 				inbox_fill(ua); /* a burst of retransmissions reads the socket as it goes, as ua_flush() */

@@ -7,7 +7,7 @@
 
 #include <libsippresence/libsippresence.h>
 
-#include "limits.h"
+#include "ua-limits.h"
 #include "store.h"
 #include "ua.h"
 
@@ -20,6 +20,8 @@ bool strset_has(const struct strset *s, const char *v);
 void strset_free(struct strset *s);
 
 struct outpub; /* publish.c */
+struct ua_auth; /* auth.c */
+struct streams; /* transport.c */
 struct sippres_redis; /* cluster.c */
 struct inbox_item;
 #define UA_INBOX_MAX_BYTES (64u << 20) /* read ahead during a send burst at most this much */
@@ -45,6 +47,7 @@ struct ua_sub {
 	bool counted;              /* in limits.c's counts (limits_sub_add took it) */
 	bool have_cseq;
 	uint32_t remote_cseq;      /* the subscriber's last CSeq (RFC 3261 12.2.2) */
+	uint64_t conn_id;          /* transport.c: the TCP or TLS connection its NOTIFYs go on; 0: UDP */
 	char endpoint[];
 };
 
@@ -59,11 +62,15 @@ struct ua {
 	struct strset autohints;   /* contexts with autohints = yes in extensions.conf */
 	struct strset lists;       /* resource list names from pjsip.conf */
 	struct strset inpubs;      /* inbound-publication (resource) names from pjsip.conf */
+	struct strset auths, identifies; /* type=auth and type=identify names from pjsip.conf */
 	struct outpub *outpubs;    /* outbound publishes (publish.c), a list */
 	struct outpub *outpubs_ending; /* removed or stopping ones whose removal PUBLISH is still to be answered */
 	char *extensions_path, *pjsip_path; /* what ua_reload() reads again */
 	char *state_dir;           /* NULL: no persistence */
 	struct store *store;       /* store.c, with state_dir */
+	struct ua_auth *auth;      /* auth.c: digest nonces and their uses */
+	struct streams *streams;   /* transport.c: TCP and TLS listeners and connections; NULL: none */
+	struct transport_conf *transports; /* pjsip.conf type=transport sections of the first load */
 	/* NOTIFYs built in the notify callback, sent when the library call that
 	 * made them returns: the library persists the subscription's next CSeq
 	 * after the callback, and a crash in between must not let a restart

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "ua-limits.h"
 
 /* A source is its IP address (port 0 in the key); a proven destination is address and port. */
 struct peer {

@@ -15,6 +15,7 @@
 
 #include "core.h"
 #include "subscriber.h"
+#include "transport.h"
 
 static volatile sig_atomic_t got_signal, got_hup;
 
@@ -53,7 +54,14 @@ static void usage(FILE *f)
 	           "                       (docs/cluster.md); needs --node-id\n"
 	           "  --node-id NAME       this node's id in the cluster, unique: letters, digits, - . _ :\n"
 	           "  --redis-lease MS     how long a silent node keeps its subscribers before another takes them\n"
-	           "                       over (default 3000)\n"
+	           "                       over (default 3000)\n",
+	        STORE_MAX_RECORDS_DEFAULT);
+	/* (two strings: one would pass the 4095 bytes C99 promises) */
+	fprintf(f, "  --max-connections N  TCP and TLS connections at most (default %d; pjsip.conf type=transport)\n"
+	           "  --max-connections-per-source N\n"
+	           "                       connections from one address at most (default %d)\n"
+	           "  --connection-idle-timeout S\n"
+	           "                       close a connection idle this long (default %d s)\n"
 	           "Limits (docs/security.md; 0 turns one off; also keys of pjsip.conf's type=global section,\n"
 	           "max_subscriptions ... notify_contact, which these options override):\n"
 	           "  --max-subscriptions N               subscriptions in all (default %d); past it: 503\n"
@@ -82,8 +90,9 @@ static void usage(FILE *f)
 	           "  dialplan reload | module reload | core reload   (also SIGHUP: extensions.conf and pjsip.conf again)\n"
 	           "  quit                 (also SIGTERM, SIGINT)\n"
 	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n",
-	        STORE_MAX_RECORDS_DEFAULT, LIMITS_MAX_SUBS, LIMITS_MAX_SUBS_PER_ENDPOINT, LIMITS_MAX_SUBS_PER_SOURCE,
-	        LIMITS_RATE_PER_SOURCE, STX_MAX_DEFAULT);
+	        STREAM_MAX_CONNS_DEFAULT, STREAM_MAX_PER_SOURCE_DEFAULT, STREAM_IDLE_DEFAULT_S,
+	        LIMITS_MAX_SUBS, LIMITS_MAX_SUBS_PER_ENDPOINT, LIMITS_MAX_SUBS_PER_SOURCE, LIMITS_RATE_PER_SOURCE,
+	        STX_MAX_DEFAULT);
 }
 
 /* ---- socket --------------------------------------------------------------------------- */
@@ -224,6 +233,9 @@ int main(int argc, char **argv)
 		{"t1", required_argument, NULL, 't'},     {"verbose", no_argument, NULL, 'v'},
 		{"control", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
 		{"max-records", required_argument, NULL, 'm'}, {"eid", required_argument, NULL, 'E'},
+		{"max-connections", required_argument, NULL, 1001},
+		{"max-connections-per-source", required_argument, NULL, 1002},
+		{"connection-idle-timeout", required_argument, NULL, 1003},
 		{"max-subscriptions", required_argument, NULL, 'S'},
 		{"max-subscriptions-per-endpoint", required_argument, NULL, 'P'},
 		{"max-subscriptions-per-source", required_argument, NULL, 'Q'},
@@ -239,7 +251,10 @@ int main(int argc, char **argv)
 	unsigned long redis_lease = 0;
 	struct ctl_server ctl = {.fd = -1};
 	sigset_t block, waitmask;
-	unsigned long t1 = 500, max_records = 0, max_cache = STX_MAX_DEFAULT;
+	unsigned long t1 = 500, max_records = 0, max_cache = STX_MAX_DEFAULT, max_conns = STREAM_MAX_CONNS_DEFAULT,
+	              max_per_source = STREAM_MAX_PER_SOURCE_DEFAULT, idle_s = STREAM_IDLE_DEFAULT_S;
+	struct pollfd *pfd = NULL;
+	size_t pfd_cap = 0;
 	struct limits_conf lc;
 	int notify_contact = UA_CONTACT_MATCH;
 	unsigned opts_given = 0;
@@ -315,6 +330,17 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 1001:
+		case 1002:
+		case 1003:
+			if (parse_number(optarg, o == 1003 ? 86400 : 1000000,
+			                 o == 1001 ? &max_conns : o == 1002 ? &max_per_source : &idle_s) < 0) {
+				fprintf(stderr, "--%s: a number from 1 to %d\n", o == 1001 ? "max-connections"
+				                : o == 1002 ? "max-connections-per-source" : "connection-idle-timeout",
+				        o == 1003 ? 86400 : 1000000);
+				return 2;
+			}
+			break;
 		case 'v': ua_verbosity++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -358,7 +384,10 @@ int main(int argc, char **argv)
 	if (open_socket(&ua, listen) < 0 || ua_config_load(&ua, extensions, pjsip) < 0 ||
 	    (state_dir && store_open(&ua, state_dir, max_records) < 0) ||
 	    store_load(&ua) < 0 || (control && ctl_server_open(&ctl, control) < 0) ||
+	    streams_open(&ua, ua.transports,
+	                 &(struct stream_limits){(unsigned)max_conns, (unsigned)max_per_source, (unsigned)idle_s}) < 0 ||
 	    (redis && cluster_open(&ua, redis, node_id, redis_lease) < 0)) {
+		ctl_server_close(&ctl);
 		ua_fini(&ua);
 		return 1;
 	}
@@ -374,8 +403,9 @@ int main(int argc, char **argv)
 	while (!ua.quit && !got_signal) {
 		struct pollfd p[3 + CTL_MAX_CLIENTS + CLUSTER_MAX_FDS] = {
 			{.fd = ua.fd, .events = POLLIN}, {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
-		size_t nctl = ctl_server_pollfds(&ctl, p + 2), ncl;
-		int n, ms;
+		size_t nctl = ctl_server_pollfds(&ctl, p + 2), ncl, nst = 0, np;
+		struct pollfd *sp;
+		int n, ms, sms;
 
 		if (got_hup) {
 			got_hup = 0;
@@ -385,16 +415,43 @@ int main(int argc, char **argv)
 			out.len = 0; /* the summary went to the log */
 		}
 		ua_run_timers(&ua);
+		streams_run_timers(&ua);
 		ms = ua_poll_timeout(&ua);
-		ncl = cluster_pollfds(&ua, p + 2 + nctl);
-		n = ppoll(p, 2 + nctl + ncl, ms < 0 ? NULL : &(struct timespec){ms / 1000, (ms % 1000) * 1000000L},
-		          &waitmask);
+		sms = streams_timeout(&ua);
+		if (sms >= 0 && (ms < 0 || sms < ms))
+			ms = sms;
+		sp = streams_pollfds(&ua, &nst); /* after the timers, which may close connections */
+		ncl = cluster_pollfds(&ua, p + 2 + nctl); /* --redis: the adapter's sockets */
+		/* one array: the socket, standard input, the control clients, Redis, the stream transports */
+		np = 2 + nctl + ncl + nst;
+		if (np > pfd_cap) {
+			struct pollfd *grown = realloc(pfd, np * sizeof(*pfd));
+
+			if (!grown) {
+				ua_log(LOG_ERR, "out of memory: stream connections not polled");
+				np = 2 + nctl + ncl;
+				nst = 0;
+			} else {
+				pfd = grown;
+				pfd_cap = np;
+			}
+		}
+		if (pfd) {
+			memcpy(pfd, p, (2 + nctl + ncl) * sizeof(*p));
+			if (nst)
+				memcpy(pfd + 2 + nctl + ncl, sp, nst * sizeof(*sp));
+		}
+		n = ppoll(pfd ? pfd : p, np, ms < 0 ? NULL : &(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, &waitmask);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			ua_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
+		if (pfd)
+			memcpy(p, pfd, (2 + nctl + ncl) * sizeof(*p));
+		if (nst)
+			streams_handle(&ua, pfd + 2 + nctl + ncl, nst);
 		if (p[0].revents & POLLIN)
 			ua_recv_batch(ua.fd, 256, on_datagram, &ua); /* a batch, then timers and control get their turn */
 		cluster_handle(&ua, p + 2 + nctl, ncl);
@@ -430,6 +487,7 @@ int main(int argc, char **argv)
 	ctl_server_close(&ctl);
 	ctl_lines_free(&in);
 	sbuf_free(&out);
+	free(pfd);
 	ua_fini(&ua);
 	return 0;
 }

@@ -115,18 +115,6 @@ size_t outpub_count(const struct ua *ua)
 	return n;
 }
 
-static char *dup_or_null(const char *s, bool *oom)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		*oom = true;
-	return d;
-}
-
 int outpub_conf(struct ua *ua, struct outpub **list, const char *name, const struct sippres_conf_outbound_publish *o)
 {
 	struct outpub *op = calloc(1, sizeof(*op)), **pp;
@@ -136,11 +124,11 @@ int outpub_conf(struct ua *ua, struct outpub **list, const char *name, const str
 		ua_log(LOG_ERR, "out of memory: outbound publish %s is not used", name);
 		return -1;
 	}
-	op->name = dup_or_null(name, &oom);
-	op->server_uri = dup_or_null(o->server_uri, &oom);
-	op->from_uri = dup_or_null(o->from_uri, &oom);
-	op->to_uri = dup_or_null(o->to_uri ? o->to_uri : o->server_uri, &oom);
-	op->event = dup_or_null(o->event ? o->event : "asterisk-devicestate", &oom);
+	op->name = ua_strdup_or_null(name, &oom);
+	op->server_uri = ua_strdup_or_null(o->server_uri, &oom);
+	op->from_uri = ua_strdup_or_null(o->from_uri, &oom);
+	op->to_uri = ua_strdup_or_null(o->to_uri ? o->to_uri : o->server_uri, &oom);
+	op->event = ua_strdup_or_null(o->event ? o->event : "asterisk-devicestate", &oom);
 	op->expiration = o->expiration ? o->expiration : 3600;
 	op->expires = op->expiration;
 	if (oom || !op->server_uri) {

@@ -28,6 +28,7 @@
 #include <osipparser2/osip_port.h>
 
 #include "subscriber.h"
+#include "transport.h"
 #include "ua.h"
 
 #define MAX_ACCEPT 32
@@ -62,6 +63,10 @@ struct subr {
 	unsigned long count;    /* 0: no limit */
 	uint64_t duration_ms;   /* 0: none */
 	uint32_t t1;
+	int proto;              /* --transport: UA_PROTO_UDP, _TCP or _TLS */
+	const char *ca;         /* --ca */
+	char *host;             /* the target's host, for the server certificate */
+	struct sub_stream *st;  /* tcp, tls: the connection */
 	/* socket */
 	int fd;
 	struct ua_addr local, dst;
@@ -120,6 +125,17 @@ static void finish(struct subr *s, int rc)
 	s->rc = rc;
 }
 
+/* Over the connection (--transport tcp|tls), else as a datagram to dst. */
+static void sub_send(struct subr *s, const char *data, size_t len, const struct ua_addr *dst)
+{
+	if (!s->st) {
+		ua_sendto(s->fd, data, len, dst);
+	} else if (sub_stream_send(s->st, data, len) < 0) {
+		event_line("the %s connection to the notifier failed", proto_name(s->proto));
+		finish(s, 1);
+	}
+}
+
 /* ---- SUBSCRIBE ------------------------------------------------------------------------- */
 
 static char *build_subscribe(const struct subr *s, uint32_t cseq, uint32_t expires, const char *branch, size_t *len)
@@ -165,6 +181,10 @@ static int send_subscribe(struct subr *s, uint32_t expires)
 	ua_random_token(branch + 7, 20);
 	s->cseq++;
 	data = build_subscribe(s, s->cseq, expires, branch, &len);
+	if (data && s->st && !stream_patch_message(&data, &len, s->proto)) {
+		free(data);
+		data = NULL;
+	}
 	if (!data) {
 		ua_log(LOG_ERR, "cannot build the SUBSCRIBE (Request-URI %s, From %s, Event %s)",
 		       s->remote_target ? s->remote_target : s->target, s->from_uri, s->event);
@@ -182,8 +202,10 @@ static int send_subscribe(struct subr *s, uint32_t expires)
 	s->tx.interval = s->t1;
 	s->tx.fire_at = now + s->t1;
 	s->tx.f_at = now + 64u * s->t1;
+	if (s->st)
+		s->tx.fire_at = s->tx.f_at; /* reliable: timer F only */
 	ua_log(LOG_DEBUG, "SUBSCRIBE cseq %u Expires %u", s->cseq, expires);
-	ua_sendto(s->fd, data, len, &s->dst);
+	sub_send(s, data, len, &s->dst);
 	return 0;
 }
 
@@ -371,10 +393,13 @@ static void respond(struct subr *s, const struct sip_in *in, const struct ua_add
                     const char *reason, const char *extra, bool keep)
 {
 	size_t len = 0;
-	char *r = sip_send_response(s->fd, in, src, status, reason, NULL, extra, &len, NULL);
+	char *r = s->st ? sip_build_response(in, src, status, reason, NULL, extra, &len)
+	                : sip_send_response(s->fd, in, src, status, reason, NULL, extra, &len, NULL);
 
 	if (!r)
 		return;
+	if (s->st)
+		sub_send(s, r, len, src);
 	if (keep) {
 		free(s->notify_resp);
 		s->notify_resp = r;
@@ -460,7 +485,7 @@ static void on_notify(struct subr *s, const struct sip_in *in, const char *raw, 
 	if (s->have_notify_cseq && in->cseq == s->notify_cseq && in->branch && s->notify_resp &&
 	    strcmp(in->branch, s->notify_branch) == 0) {
 		ua_log(LOG_DEBUG, "NOTIFY CSeq %u again: the same answer", in->cseq);
-		ua_sendto(s->fd, s->notify_resp, s->notify_resp_len, src);
+		sub_send(s, s->notify_resp, s->notify_resp_len, src);
 		return;
 	}
 	if (s->have_notify_cseq && in->cseq <= s->notify_cseq) {
@@ -562,6 +587,14 @@ static bool on_datagram_batch(void *arg, const char *buf, size_t len, const stru
 	return !s->done;
 }
 
+static void on_stream_message(void *arg, const char *msg, size_t len)
+{
+	struct subr *s = arg;
+
+	if (!s->done)
+		on_datagram(s, msg, len, &s->dst);
+}
+
 /* ---- timers and the loop --------------------------------------------------------------- */
 
 static void run_timers(struct subr *s)
@@ -577,7 +610,7 @@ static void run_timers(struct subr *s)
 			return;
 		}
 		ua_log(LOG_DEBUG, "SUBSCRIBE CSeq %u: retransmission", s->tx.cseq);
-		ua_sendto(s->fd, s->tx.data, s->tx.len, &s->dst);
+		sub_send(s, s->tx.data, s->tx.len, &s->dst);
 		if (!s->tx.proceeding)
 			s->tx.interval = s->tx.interval * 2 < UA_T2_MS ? s->tx.interval * 2 : UA_T2_MS;
 		s->tx.fire_at = now + s->tx.interval;
@@ -622,7 +655,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: sippres-mini-ua subscribe URI [--event presence|dialog] [--accept TYPE]... [--eventlist]\n"
 	        "                      [--expires N] [--from URI] [--listen ADDR:PORT] [--count N] [--duration S]\n"
-	        "                      [--t1 MS] [-v|--verbose]...\n"
+	        "                      [--t1 MS] [--transport udp|tcp|tls] [--ca FILE] [-v|--verbose]...\n"
 	        "  URI                  the resource: sip:1000@127.0.0.1:5070\n"
 	        "  --event NAME         event package (default presence)\n"
 	        "  --accept TYPE        an Accept value, repeatable (default: none, the notifier's default)\n"
@@ -635,6 +668,9 @@ static void usage(FILE *f)
 	        "  --count N            unsubscribe after N NOTIFYs\n"
 	        "  --duration S         unsubscribe after S seconds (decimals allowed)\n"
 	        "  --t1 MS              SIP timer T1 for retransmissions (default 500)\n"
+	        "  --transport tcp|tls  one TCP or TLS connection to the notifier instead of UDP (default udp)\n"
+	        "  --ca FILE            tls: check the notifier's certificate against these CAs (PEM) and the\n"
+	        "                       URI's host (default: no check)\n"
 	        "  -v, --verbose        more logs on standard error (twice: every SIP message)\n"
 	        "Prints every NOTIFY on standard output; refreshes at half the granted expiry;\n"
 	        "SIGINT/SIGTERM unsubscribe (a second one exits at once). Exit status 0 after the\n"
@@ -658,7 +694,8 @@ static int parse_args(struct subr *s, int argc, char **argv)
 		{"from", required_argument, NULL, 'f'},   {"listen", required_argument, NULL, 'l'},
 		{"count", required_argument, NULL, 'c'},  {"duration", required_argument, NULL, 'd'},
 		{"t1", required_argument, NULL, 't'},     {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},         {"transport", required_argument, NULL, 'T'},
+		{"ca", required_argument, NULL, 'C'},     {NULL, 0, NULL, 0},
 	};
 	const char *from = NULL, *listen = NULL;
 	int o;
@@ -721,6 +758,19 @@ static int parse_args(struct subr *s, int argc, char **argv)
 			s->t1 = (uint32_t)v;
 			break;
 		}
+		case 'T':
+			if (!strcasecmp(optarg, "udp")) {
+				s->proto = UA_PROTO_UDP;
+			} else if (!strcasecmp(optarg, "tcp")) {
+				s->proto = UA_PROTO_TCP;
+			} else if (!strcasecmp(optarg, "tls")) {
+				s->proto = UA_PROTO_TLS;
+			} else {
+				fprintf(stderr, "--transport: udp, tcp or tls\n");
+				return 2;
+			}
+			break;
+		case 'C': s->ca = optarg; break;
 		case 'v': ua_verbosity++; break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
@@ -733,6 +783,10 @@ static int parse_args(struct subr *s, int argc, char **argv)
 	s->target = argv[optind];
 	if (!s->event[0] || strpbrk(s->event, " \t\r\n")) {
 		fprintf(stderr, "--event: a package name such as presence or dialog\n");
+		return 2;
+	}
+	if (s->ca && s->proto != UA_PROTO_TLS) {
+		fprintf(stderr, "--ca: only with --transport tls\n");
 		return 2;
 	}
 	if (s->eventlist && s->n_accept > 0) {
@@ -786,7 +840,10 @@ static int setup(struct subr *s)
 		fprintf(stderr, "%s: expected a SIP URI such as sip:1000@127.0.0.1:5070\n", s->target);
 		return 2;
 	}
+	s->host = strdup(u->host);
 	osip_uri_free(u);
+	if (!s->host)
+		return 1;
 	if (addr_resolve_uri(s->target, AF_INET, &s->dst) < 0 && addr_resolve_uri(s->target, AF_INET6, &s->dst) < 0) {
 		ua_log(LOG_ERR, "%s: cannot find the address to send to", s->target);
 		return 1;
@@ -834,6 +891,15 @@ static int setup(struct subr *s)
 	} else {
 		addr_format(&s->local, s->local_str, sizeof(s->local_str));
 	}
+	if (s->proto != UA_PROTO_UDP) {
+		/* the connection's end is our address in Via and Contact */
+		struct ua_addr l;
+
+		s->st = sub_stream_open(&s->dst, s->proto, s->ca, s->host, &l);
+		if (!s->st)
+			return 1;
+		addr_format(&l, s->local_str, sizeof(s->local_str));
+	}
 	if (from) {
 		s->from_uri = strdup(from);
 		user = sip_uri_user(from);
@@ -880,6 +946,8 @@ static void cleanup(struct subr *s)
 {
 	if (s->fd >= 0)
 		close(s->fd);
+	sub_stream_close(s->st);
+	free(s->host);
 	tx_stop(s);
 	free(s->from_uri);
 	free(s->to_uri);
@@ -917,13 +985,13 @@ int subscriber_main(int argc, char **argv)
 	s.start = ua_now_mono_ms();
 	if (s.duration_ms)
 		s.deadline = s.start + s.duration_ms;
-	ua_log(LOG_INFO, "subscribing from udp %s to %s (Event: %s, From: %s)", s.local_str, s.target, s.event,
-	       s.from_uri);
+	ua_log(LOG_INFO, "subscribing from %s %s to %s (Event: %s, From: %s)", proto_name(s.proto), s.local_str,
+	       s.target, s.event, s.from_uri);
 	event_line("SUBSCRIBE %s Event: %s, Expires: %u, from %s", s.target, s.event, s.expires, s.local_str);
 	send_subscribe(&s, s.expires);
 
 	while (!s.done) {
-		struct pollfd p = {.fd = s.fd, .events = POLLIN};
+		struct pollfd p = {.fd = s.st ? sub_stream_fd(s.st) : s.fd, .events = POLLIN};
 		int n;
 
 		if (signals_seen > handled_signals) {
@@ -946,8 +1014,13 @@ int subscriber_main(int argc, char **argv)
 			finish(&s, 1);
 			break;
 		}
-		if (p.revents & POLLIN)
+		if (s.st && (p.revents & (POLLIN | POLLHUP | POLLERR)) && sub_stream_read(s.st, on_stream_message, &s) < 0 &&
+		    !s.done) {
+			event_line("the notifier closed the %s connection", proto_name(s.proto));
+			finish(&s, 1);
+		} else if (!s.st && (p.revents & POLLIN)) {
 			ua_recv_batch(s.fd, 64, on_datagram_batch, &s);
+		}
 	}
 	ua_log(LOG_INFO, "%lu NOTIFY(s) received; exit status %d", s.notifies, s.rc);
 	cleanup(&s);

@@ -13,6 +13,22 @@
  * bad command line. */
 int subscriber_main(int argc, char **argv);
 
+/* ---- subscriber-stream.c: --transport tcp|tls ------------------------------------- */
+
+struct ua_addr;
+struct sub_stream;
+/* Connect (and for tls the handshake, checking the server against ca and host when ca is given), at
+ * most 10 s; local gets our end's address. NULL: logged. proto: UA_PROTO_TCP or UA_PROTO_TLS. */
+struct sub_stream *sub_stream_open(const struct ua_addr *dst, int proto, const char *ca, const char *host,
+                                   struct ua_addr *local);
+int sub_stream_fd(const struct sub_stream *st);
+/* Write all of data (at most 5 s). 0 or -1. */
+int sub_stream_send(struct sub_stream *st, const char *data, size_t len);
+/* Read what is there and hand each complete message to fn. 0, or -1 when the connection is closed or
+ * sends what cannot be framed. */
+int sub_stream_read(struct sub_stream *st, void (*fn)(void *arg, const char *msg, size_t len), void *arg);
+void sub_stream_close(struct sub_stream *st);
+
 /* ---- notify-print.c ---------------------------------------------------------------- */
 
 /* One part of a multipart body: views into the body. */

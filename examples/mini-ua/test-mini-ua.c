@@ -15,8 +15,9 @@
 
 #include <libsippresence/libsippresence.h>
 
-#include "limits.h"
+#include "ua-limits.h"
 #include "ua.h"
+#include "transport.h"
 
 static const char *subscribe_msg =
 	"SUBSCRIBE sip:1000@127.0.0.1:5070 SIP/2.0\r\n"
@@ -709,6 +710,34 @@ static void test_response_cache(void **state)
 	free(k3);
 }
 
+/* RFC 3261 18.3 framing on a stream (frame.c): every way a buffer can end. */
+static void test_stream_frame(void **state)
+{
+	static const char two[] = "OPTIONS sip:a SIP/2.0\r\nl: 3\r\n\r\nabcNOTIFY sip:b SIP/2.0\r\n"
+	                          "Content-Length :0\r\n\r\n";
+	char big[STREAM_MAX_MESSAGE + 16];
+	size_t total = 0;
+
+	(void)state;
+	assert_int_equal(sip_stream_frame(two, sizeof(two) - 1, &total), 1);
+	assert_int_equal(total, strlen("OPTIONS sip:a SIP/2.0\r\nl: 3\r\n\r\nabc"));
+	assert_int_equal(sip_stream_frame(two + total, sizeof(two) - 1 - total, &total), 1);
+	assert_int_equal(total, strlen("NOTIFY sip:b SIP/2.0\r\nContent-Length :0\r\n\r\n"));
+	/* the body not all there yet, the headers not all there yet */
+	assert_int_equal(sip_stream_frame(two, 30, &total), 0);
+	assert_int_equal(sip_stream_frame(two, 10, &total), 0);
+	/* no Content-Length, or one that is not a number or too big */
+	assert_int_equal(sip_stream_frame("A sip:a SIP/2.0\r\nX: 1\r\n\r\n", 26, &total), -1);
+	assert_int_equal(sip_stream_frame("A sip:a SIP/2.0\r\nContent-Length: x\r\n\r\n", 39, &total), -2);
+	assert_int_equal(sip_stream_frame("A sip:a SIP/2.0\r\nContent-Length: 99999999999999999999\r\n\r\n", 58, &total),
+	                 -2);
+	assert_int_equal(sip_stream_frame("A sip:a SIP/2.0\r\nContent-Length: 65530\r\n\r\n", 43, &total), -2);
+	/* a header block that never ends within the bound */
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(sip_stream_frame(big, STREAM_MAX_MESSAGE - 1, &total), 0);
+	assert_int_equal(sip_stream_frame(big, STREAM_MAX_MESSAGE, &total), -2);
+}
+
 /* limits.c: the rate bucket refills, the counts per endpoint, source and in all, proven addresses, the
  * window of unproven requests, and the table of peers staying bounded (issue 11). */
 static void test_limits(void **state)
@@ -782,6 +811,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_stream_frame),
 		cmocka_unit_test(test_parse_subscribe),
 		cmocka_unit_test(test_parse_compact_ipv6),
 		cmocka_unit_test(test_parse_errors),

@@ -238,6 +238,12 @@ void ntx_proceeding(struct ntx_table *t, struct ntx *x, uint64_t now)
 	heap_fix(t, x->heap_index);
 }
 
+void ntx_reliable(struct ntx_table *t, struct ntx *x)
+{
+	x->fire_at = x->f_at;
+	heap_fix(t, x->heap_index);
+}
+
 uint64_t ntx_next(const struct ntx_table *t)
 {
 	return t->heap_len ? t->heap[0]->fire_at : UINT64_MAX;

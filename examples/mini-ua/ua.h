@@ -35,6 +35,8 @@ int ua_random(void *buf, size_t len);
 /* a token of n characters [0-9a-z] (n+1 bytes written) */
 void ua_random_token(char *out, size_t n);
 uint64_t ua_fnv64(const void *p, size_t n);
+/* strdup(s), NULL for NULL; a failed copy sets *oom. */
+char *ua_strdup_or_null(const char *s, bool *oom);
 /* A keyed hash (SipHash-2-4, key drawn at the first call): for tables whose keys come from the network. */
 uint64_t ua_hash(const void *p, size_t n);
 
@@ -237,6 +239,7 @@ struct ntx {
 	bool unproven;             /* to an address that has not answered yet: short schedule, counted in limits */
 	bool held;                 /* not sent: waiting for its address to prove itself (or for timer F) */
 	bool publish;              /* a PUBLISH of an outbound publish (call_id its Call-ID, local_tag its name) */
+	uint64_t conn_id;          /* sent over this stream connection (transport.c); 0: UDP */
 	size_t heap_index;
 	struct ntx *hnext;
 };
@@ -270,6 +273,8 @@ uint64_t ntx_next(const struct ntx_table *t);
 /* The transaction whose timer is due at now, or NULL. The caller then either
  * retransmits it (ntx_fired: E) or, when now >= f_at, times it out. */
 struct ntx *ntx_due(struct ntx_table *t, uint64_t now);
+/* Over a reliable transport: no retransmission, only timer F (RFC 3261 17.1.2.1). */
+void ntx_reliable(struct ntx_table *t, struct ntx *x);
 /* After a retransmission for timer E: schedule the next one. */
 void ntx_fired(struct ntx_table *t, struct ntx *x, uint64_t now);
 

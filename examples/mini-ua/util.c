@@ -195,3 +195,15 @@ char *ua_read_file(const char *path, size_t *len)
 	*len = b.len;
 	return b.s;
 }
+
+char *ua_strdup_or_null(const char *s, bool *oom)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}

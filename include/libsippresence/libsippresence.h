@@ -845,6 +845,10 @@ struct sippres_endpoint {
 	 *  apart for the host's listings (struct sippres_sub_info); it never
 	 *  goes into a body. @since 0.2 */
 	const char *callerid;
+	/** pjsip.conf's auth=: the names of the auth objects (sippres_auth_set()) that authenticate
+	 *  this endpoint's requests, comma-separated; NULL or "": none (the endpoint is not
+	 *  challenged). sippres_auth_check() applies it. @since 0.2 */
+	const char *auth;
 };
 
 /**
@@ -1188,6 +1192,25 @@ struct sippres_conf_outbound_publish {
 };
 
 /**
+ * What a `type=transport` section of pjsip.conf says (Asterisk's keys), for
+ * the host that owns the sockets. Given to the host by the library, which
+ * sets size. @since 0.2
+ */
+struct sippres_conf_transport {
+	size_t size;               /**< sizeof(struct sippres_conf_transport), set by the library */
+	const char *protocol;      /**< "udp" (the default), "tcp" or "tls", lower case */
+	const char *bind;          /**< "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT" as written (required) */
+	const char *cert_file;     /**< tls: the server certificate (PEM); required for tls */
+	const char *priv_key_file; /**< tls: its private key (PEM); required for tls */
+	const char *ca_list_file;  /**< tls: the CAs that client certificates must chain to; NULL: none */
+	const char *ca_list_path;  /**< tls: a directory of hashed CA certificates; NULL: none */
+	uint32_t verify_client;    /**< 1: a client certificate that is presented must verify */
+	uint32_t require_client_cert; /**< 1: a client must present a certificate */
+	const char *method;        /**< tls: method= as written ("tlsv1_2", ...); NULL: the library default */
+	const char *cipher;        /**< tls: cipher= as written (OpenSSL names); NULL: the default */
+};
+
+/**
  * Host hooks for a config load. Everything is optional; the host sets size.
  * @since 0.1
  */
@@ -1211,8 +1234,9 @@ struct sippres_config_io {
 	 *  in reading order. NULL: problems are only counted. @since 0.1 */
 	void (*problem)(void *user_data, const char *file, const struct sippres_diag *diag);
 	/** An object was registered: type "hint" (name "exten@context"),
-	 *  "endpoint", "resource_list", "inbound-publication" or "outbound-publish"
-	 *  (since 0.2) (name: the section name), or "autohints" (since 0.2; name:
+	 *  "endpoint", "resource_list", "inbound-publication", "outbound-publish",
+	 *  "auth", "identify" or "transport" (since 0.2) (name: the section name),
+	 *  or "autohints" (since 0.2; name:
 	 *  a context whose `autohints = yes` took effect). Hosts use it to
 	 *  learn the endpoint names they must identify requests against. @since 0.1 */
 	void (*loaded)(void *user_data, const char *type, const char *name);
@@ -1222,6 +1246,10 @@ struct sippres_config_io {
 	 *  during the call. Called before loaded(). NULL: the host does not
 	 *  publish. @since 0.2 */
 	void (*outbound_publish)(void *user_data, const char *name, const struct sippres_conf_outbound_publish *o);
+	/** A `type=transport` section was loaded: where and how the host listens (the library keeps
+	 *  nothing of it); views valid during the call. Called before loaded() (type "transport").
+	 *  NULL: the host takes no transports from the file. @since 0.2 */
+	void (*transport)(void *user_data, const char *name, const struct sippres_conf_transport *t);
 };
 
 /**
@@ -1316,9 +1344,27 @@ SIPPRES_EXPORT int sippres_config_load_extensions(struct sippres_ctx *ctx, const
  *   and default_expiry (seconds). A section that enables no package is a
  *   problem and is not loaded. devicestate_publish must name an
  *   outbound-publish section of this load.
+ * Authentication and transports (since 0.2; docs/security.md):
+ * - `type=auth` (auth_type=userpass|md5, username required, password,
+ *   md5_cred, realm, nonce_lifetime, supported_algorithms_uas=MD5,SHA-256)
+ *   becomes sippres_auth_set(); `auth_type=digest` is taken as userpass;
+ *   google_oauth and password_digest are problems (not loaded).
+ * - the endpoint key `auth=` (a comma list, also `endpoint/auth` in a
+ *   wizard) becomes sippres_endpoint.auth; a name that is no auth section of
+ *   the load is a problem (the endpoint loads, and its requests are answered
+ *   500 until the section exists).
+ * - `type=identify` (endpoint required, match= repeatable and comma-separated:
+ *   addresses, networks, optional ports) becomes sippres_identify_set(); a
+ *   host name in match, match_header and match_request_uri are problems and
+ *   are ignored.
+ * - `type=transport` (protocol=udp|tcp|tls, bind required, cert_file and
+ *   priv_key_file required for tls, ca_list_file, ca_list_path,
+ *   verify_client, require_client_cert, method, cipher) goes to the io hook
+ *   transport(); ws/wss are problems. Asterisk's NAT, QoS and keepalive keys
+ *   are ignored.
  * Sections are applied in this order (outbound-publish, then
- * inbound-publication) after the endpoints and lists, so a section may name
- * one written further down. Sections of other types are ignored; a section
+ * inbound-publication, then auth, identify and transport) after the
+ * endpoints and lists, so a section may name one written further down. Sections of other types are ignored; a section
  * without type is a problem.
  *
  * @param file as for sippres_config_load_extensions() (NULL: "pjsip.conf").
@@ -1518,6 +1564,194 @@ SIPPRES_EXPORT int sippres_ctx_set_eid(struct sippres_ctx *ctx, const char *eid)
 SIPPRES_EXPORT const char *sippres_ctx_get_eid(const struct sippres_ctx *ctx);
 /** @} */
 
+/**
+ * @defgroup auth Authentication and identification
+ * Who a request comes from, and whether it proved it: the policy of Asterisk's
+ * pjsip.conf `type=auth` and `type=identify` sections and the endpoint's
+ * `auth=`, decided by the library; the digest mechanics (nonces, hashes,
+ * the Authorization and WWW-Authenticate headers) stay with the host.
+ *
+ * The host calls sippres_auth_check() for every request it would hand to
+ * sippres_subscribe(), sippres_sub_refresh() or sippres_publish(), with the
+ * From user, the source address and the username and realm of each of the
+ * request's Authorization headers. The library identifies the endpoint (in
+ * Asterisk's default order: `type=identify` by source address, then the
+ * endpoint named by the From user, then `[anonymous]`; in a dialog the
+ * dialog's endpoint), and when that endpoint has auth= it asks the host,
+ * through the verify hook, to check the credentials that name one of its
+ * auth objects. The decision is SIPPRES_AUTH_ACCEPT (go on with the endpoint
+ * named in the result), SIPPRES_AUTH_CHALLENGE (answer 401 with one
+ * WWW-Authenticate per challenge and algorithm) or SIPPRES_AUTH_FORBID
+ * (answer the status given: 403, or 500 when the endpoint names no
+ * configured auth).
+ * @{ */
+
+#define SIPPRES_AUTH_USERPASS 0u /**< auth_type=userpass: a plain password. @since 0.2 */
+#define SIPPRES_AUTH_MD5 1u      /**< auth_type=md5: md5_cred, the MD5 of "username:realm:password". @since 0.2 */
+
+#define SIPPRES_AUTH_ALG_MD5 0x1u    /**< digest algorithm MD5 (RFC 2617, RFC 7616). @since 0.2 */
+#define SIPPRES_AUTH_ALG_SHA256 0x2u /**< digest algorithm SHA-256 (RFC 7616, RFC 8760). @since 0.2 */
+
+/** A nonce's lifetime when the auth object gives none: Asterisk's nonce_lifetime default (seconds). @since 0.2 */
+#define SIPPRES_AUTH_DEFAULT_NONCE_LIFETIME 32
+/** The realm when the auth object gives none: Asterisk's default_realm. @since 0.2 */
+#define SIPPRES_AUTH_DEFAULT_REALM "asterisk"
+
+/**
+ * An auth object (pjsip.conf `type=auth`), as the server checks it.
+ * @since 0.2
+ */
+struct sippres_auth {
+	size_t size;             /**< sizeof(struct sippres_auth), set by the host */
+	uint32_t type;           /**< SIPPRES_AUTH_USERPASS or SIPPRES_AUTH_MD5 */
+	uint32_t algorithms;     /**< SIPPRES_AUTH_ALG_* offered in challenges; 0: SHA-256 and MD5 for
+	                              userpass, MD5 for md5 (whose md5_cred serves MD5 only) */
+	const char *username;    /**< the digest username (required, non-empty) */
+	const char *password;    /**< userpass: the password (NULL: "") */
+	const char *md5_cred;    /**< md5: 32 hex digits */
+	const char *realm;       /**< NULL or "": SIPPRES_AUTH_DEFAULT_REALM */
+	uint32_t nonce_lifetime; /**< seconds a nonce stays fresh; 0: SIPPRES_AUTH_DEFAULT_NONCE_LIFETIME */
+};
+/**
+ * Add or replace an auth object. Usernames and realms are UTF-8 without
+ * control characters, double quotes or backslashes (they go into quoted
+ * header parameters).
+ * @return 0 added, 1 replaced, SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_NOMEM.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_auth_set(struct sippres_ctx *ctx, const char *name, const struct sippres_auth *auth);
+/** @return 0, SIPPRES_E_NOTFOUND, SIPPRES_E_INVAL. @since 0.2 */
+SIPPRES_EXPORT int sippres_auth_remove(struct sippres_ctx *ctx, const char *name);
+
+/**
+ * An identify object (pjsip.conf `type=identify`): requests whose source
+ * address matches one of match belong to endpoint.
+ * @since 0.2
+ */
+struct sippres_identify {
+	size_t size;               /**< sizeof(struct sippres_identify), set by the host */
+	const char *endpoint;      /**< the endpoint identified (required) */
+	const char *const *match;  /**< each an address with an optional port and prefix: "192.0.2.1",
+	                                "192.0.2.0/24", "192.0.2.0/255.255.255.0", "192.0.2.1:5060",
+	                                "2001:db8::/32", "[2001:db8::1]:5061/128" */
+	size_t n_match;            /**< at least 1 */
+};
+/**
+ * Add or replace an identify object. The endpoint need not exist yet.
+ * @return 0 added, 1 replaced, SIPPRES_E_INVAL (a match that is not an
+ *         address, bad prefix), SIPPRES_E_ABI, SIPPRES_E_NOMEM.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_identify_set(struct sippres_ctx *ctx, const char *name, const struct sippres_identify *id);
+/** @return 0, SIPPRES_E_NOTFOUND, SIPPRES_E_INVAL. @since 0.2 */
+SIPPRES_EXPORT int sippres_identify_remove(struct sippres_ctx *ctx, const char *name);
+
+/** What an Authorization header names (parsed by the host). @since 0.2 */
+struct sippres_auth_credential {
+	const char *username; /**< its username parameter */
+	const char *realm;    /**< its realm parameter */
+};
+
+/** The host's verdict on one Authorization header (the verify hook's return value). @since 0.2 */
+enum sippres_auth_verdict {
+	SIPPRES_AUTH_VERDICT_OK = 0,    /**< the response is right for a nonce the host issued that is fresh
+	                                     and was not used before with this nonce count */
+	SIPPRES_AUTH_VERDICT_STALE = 1, /**< the response is right but its nonce is too old, unknown, or
+	                                     replayed: challenge again with stale=true */
+	SIPPRES_AUTH_VERDICT_WRONG = 2  /**< the response is wrong (password, algorithm, parameters) */
+};
+
+/** What a response is checked against, handed to the verify hook; views valid during the call. @since 0.2 */
+struct sippres_auth_secret {
+	size_t size;             /**< sizeof(struct sippres_auth_secret), set by the library */
+	const char *auth;        /**< the auth object's name */
+	const char *username;    /**< the digest username the response must be for */
+	const char *realm;       /**< the realm in effect (never NULL) */
+	uint32_t type;           /**< SIPPRES_AUTH_USERPASS or SIPPRES_AUTH_MD5 */
+	uint32_t algorithms;     /**< SIPPRES_AUTH_ALG_* the response may use */
+	const char *password;    /**< userpass (never NULL) */
+	const char *md5_cred;    /**< md5: the HA1 in hex */
+	uint32_t nonce_lifetime; /**< seconds */
+};
+
+#define SIPPRES_IDENTIFY_NONE 0u      /**< no endpoint. @since 0.2 */
+#define SIPPRES_IDENTIFY_IP 1u        /**< by a type=identify match. @since 0.2 */
+#define SIPPRES_IDENTIFY_USERNAME 2u  /**< by the From user. @since 0.2 */
+#define SIPPRES_IDENTIFY_ANONYMOUS 3u /**< the [anonymous] endpoint. @since 0.2 */
+#define SIPPRES_IDENTIFY_DIALOG 4u    /**< the dialog's endpoint (sippres_auth_req.endpoint). @since 0.2 */
+
+/** A request to identify and authenticate. The host sets size. @since 0.2 */
+struct sippres_auth_req {
+	size_t size;               /**< sizeof(struct sippres_auth_req), set by the host */
+	const char *endpoint;      /**< in a dialog: the endpoint of its subscription (skips
+	                                identification); NULL: identify */
+	const char *from_user;     /**< the From URI's user part; NULL: none */
+	const char *source_ip;     /**< the source address in numeric form ("192.0.2.1", "2001:db8::1"); NULL: unknown */
+	uint32_t source_port;      /**< 0: unknown */
+	uint32_t flags;            /**< 0 */
+	const struct sippres_auth_credential *credentials; /**< each Authorization header of the request */
+	size_t n_credentials;      /**< how many; 0: the request has none */
+	/** Check credentials[index] against secret (the endpoint's auth object whose realm and username
+	 *  it names): return an enum sippres_auth_verdict, or < 0 to abort (SIPPRES_E_CALLBACK). Called
+	 *  at most once per credential, in the endpoint's auth= order. Required when n_credentials > 0. */
+	int (*verify)(void *user_data, size_t index, const struct sippres_auth_secret *secret);
+	void *user_data;           /**< for verify */
+};
+
+#define SIPPRES_AUTH_ACCEPT 0u    /**< go on with res.endpoint. @since 0.2 */
+#define SIPPRES_AUTH_CHALLENGE 1u /**< answer 401 with the challenges. @since 0.2 */
+#define SIPPRES_AUTH_FORBID 2u    /**< answer res.status (403, or 500: the endpoint names no auth object
+                                       that exists). @since 0.2 */
+
+/** One challenge to send: a WWW-Authenticate per algorithm in it, SHA-256 first. @since 0.2 */
+struct sippres_auth_challenge {
+	const char *realm;       /**< the realm to challenge with (WWW-Authenticate realm=) */
+	uint32_t algorithms;     /**< SIPPRES_AUTH_ALG_* */
+	uint32_t stale;          /**< 1: stale=true */
+	uint32_t nonce_lifetime; /**< seconds, for the host's nonce */
+};
+
+/** The decision. The host sets size; views valid until the next call on the context. @since 0.2 */
+struct sippres_auth_res {
+	size_t size;             /**< sizeof(struct sippres_auth_res), set by the host */
+	uint32_t decision;       /**< SIPPRES_AUTH_ACCEPT, _CHALLENGE or _FORBID */
+	uint32_t status;         /**< 0 (accept), 401, 403 or 500 */
+	uint32_t identified_by;  /**< SIPPRES_IDENTIFY_* */
+	const char *endpoint;    /**< the endpoint identified; NULL: none */
+	const char *auth;        /**< accept: the auth object whose credentials verified; NULL: none needed */
+	const struct sippres_auth_challenge *challenges; /**< challenge: one per auth object of the endpoint */
+	size_t n_challenges;     /**< how many challenges */
+	const char *reason;      /**< a short reason, for logs */
+};
+
+/**
+ * Identify a request's endpoint and decide on its credentials.
+ *
+ * Identification: req->endpoint when set; else the identify object whose
+ * match is the most specific (longest prefix, then one with a port) for
+ * source_ip and source_port; else the endpoint named by from_user; else the
+ * endpoint "anonymous" when it exists; else FORBID 403. An endpoint named by
+ * the From user never falls back to anonymous: `[anonymous]` is the only way
+ * in without the credentials of the endpoint one claims.
+ *
+ * Authentication, for an endpoint with auth=: each auth object is matched
+ * with the credentials whose realm is its realm. A credential with its
+ * username is verified through the hook; one with another username counts as
+ * wrong, as in Asterisk. ACCEPT at the first verdict OK. Otherwise every auth
+ * object of the endpoint becomes a challenge (stale when a credential for it
+ * was stale), and the decision is FORBID 403 when every auth object met a
+ * wrong credential, else CHALLENGE 401 (no credentials yet, another realm,
+ * a stale nonce). Asterisk answers the wrong-credential case with 401 and a
+ * new challenge; the library answers 403 so that a client with a bad password
+ * stops (RFC 6665 4.2.1.3 allows both).
+ *
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_ABI, SIPPRES_E_CALLBACK (verify
+ *         returned < 0 or a value out of range), SIPPRES_E_NOMEM.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_auth_check(struct sippres_ctx *ctx, const struct sippres_auth_req *req,
+                                      struct sippres_auth_res *res);
+/** @} */
 /* ---- replication (cluster) ------------------------------------------------ */
 /**
  * @defgroup repl Replication: several servers sharing state

@@ -77,11 +77,29 @@ static int apply_hint(void *user_data, const char *context, const char *exten, c
 	return r < 0 ? r : 0;
 }
 
+static int apply_auth(void *user_data, const char *name, const struct sippres_auth *a, struct sippres_diag *diag)
+{
+	int r = sippres_auth_set(user_data, name, a);
+
+	(void)diag;
+	return r < 0 ? r : 0;
+}
+
+static int apply_identify(void *user_data, const char *name, const struct sippres_identify *id,
+                          struct sippres_diag *diag)
+{
+	int r = sippres_identify_set(user_data, name, id);
+
+	(void)diag;
+	return r < 0 ? r : 0;
+}
+
 SIPPRES_EXPORT int sippres_config_load_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
                                              const struct sippres_config_io *io)
 {
 	struct sippres__pjsip_sink sink = {.user_data = ctx, .endpoint = apply_endpoint,
-	                                   .list = apply_list, .outbound = apply_outbound, .inbound = apply_inbound, .hint = apply_hint};
+	                                   .list = apply_list, .outbound = apply_outbound, .inbound = apply_inbound, .hint = apply_hint,
+	                                   .auth = apply_auth, .identify = apply_identify};
 
 	return sippres__config_pjsip(ctx, file, text, len, io, &sink);
 }

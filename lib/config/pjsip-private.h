@@ -34,6 +34,9 @@ struct sippres__pjsip_sink {
 	 * problem of the sink's own), else as above. */
 	int (*hint)(void *user_data, const char *context, const char *exten, const char *value,
 	            struct sippres_diag *diag);
+	int (*auth)(void *user_data, const char *name, const struct sippres_auth *a, struct sippres_diag *diag);
+	int (*identify)(void *user_data, const char *name, const struct sippres_identify *id,
+	                struct sippres_diag *diag);
 };
 
 int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char *text, size_t len,
@@ -47,5 +50,9 @@ int sippres__pjsip_sink_problem(struct sippres__conf_doc *doc, const struct sipp
 /* pjsip-publish.c: the outbound-publish, asterisk-publication and
  * inbound-publication sections of a read document, in that order. */
 int sippres__conf_pjsip_publications(struct sippres__conf_doc *doc, const struct sippres__pjsip_sink *sink);
+
+/* pjsip-auth.c: the auth, identify and transport sections of a read
+ * document, and the check of the endpoints' auth= names. */
+int sippres__conf_pjsip_auth(struct sippres__conf_doc *doc, const struct sippres__pjsip_sink *sink);
 
 #endif

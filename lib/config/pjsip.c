@@ -7,6 +7,7 @@
 
 #include "pjsip-private.h"
 #include "state/state-private.h"
+#include "subs/subs-private.h"
 
 #define LIST_EVENT_MAX 31 /* Asterisk keeps the event in char[32] */
 
@@ -88,6 +89,11 @@ static int endpoint_key(struct sippres__conf_doc *doc, const struct sippres__con
 			ep->max_notify_size = u;
 		else
 			ep->notify_failure_limit = u;
+	} else if (sippres__streq_nocase(k, "auth")) {
+		if (sippres__auth_list_check(val) < 0)
+			BAD("%s '%s': auth: '%s' is not a list of at most %d auth section names", what, cat->name, val,
+			    SIPPRES__MAX_ENDPOINT_AUTHS);
+		ep->auth = val[0] ? val : NULL;
 	}
 	/* every other key (Asterisk has ~200 endpoint options) is none of ours */
 	return 0;
@@ -312,25 +318,12 @@ out:
 static int list_items(struct sippres__conf_doc *doc, const struct sippres__conf_cat *cat, const struct sippres__conf_var *v,
                       struct sippres__conf_list *l, struct sippres__set *seen, bool *bad)
 {
-	const char *s = v->value;
-	size_t i = 0;
+	const char *p = v->value, *item;
+	size_t n;
 	int r;
 
-	while (s[i]) {
-		size_t b = i, e;
-
-		while (s[i] && s[i] != ',')
-			i++;
-		e = i;
-		if (s[i])
-			i++;
-		while (b < e && (s[b] == ' ' || s[b] == '\t'))
-			b++;
-		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
-			e--;
-		if (b == e)
-			continue;
-		r = list_item_add(doc, cat, v, l, seen, s + b, e - b, b, bad);
+	while (sippres__list_next(&p, &item, &n)) {
+		r = list_item_add(doc, cat, v, l, seen, item, n, (size_t)(item - v->value), bad);
 		if (r < 0)
 			return r;
 	}
@@ -519,10 +512,12 @@ int sippres__config_pjsip(struct sippres_ctx *ctx, const char *file, const char 
 		} else if (sippres__streq_nocase(type->value, "resource_list")) {
 			r = load_list(&doc, cat, sink);
 		}
-		/* publications: below; aor, auth, transport, identify, global, system, ...: not ours */
+		/* publications, auth, identify, transport: below; aor, global, system, ...: not ours */
 	}
 	if (r >= 0)
 		r = sippres__conf_pjsip_publications(&doc, sink);
+	if (r >= 0)
+		r = sippres__conf_pjsip_auth(&doc, sink);
 	if (r >= 0)
 		r = sippres__conf_emit_problems(&doc);
 	sippres__free(ctx, dup_of);

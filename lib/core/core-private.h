@@ -99,6 +99,10 @@ bool sippres__text_ok(const char *s, size_t n, size_t *bad_offset);
 /* true when s is a valid name: 1..SIPPRES_MAX_NAME bytes of valid UTF-8, no
  * control characters, no space. */
 bool sippres__name_ok(const char *s);
+/* The next element of a comma list, blanks around it skipped, empty ones passed over: its start and
+ * length, *p moved past it and its comma. false at the end. The text is not changed, so a caller that
+ * owns it may write a NUL at (*name)[*len]. */
+bool sippres__list_next(const char **p, const char **name, size_t *len);
 
 /* Two optional strings are equal (both NULL, or the same text). */
 static inline bool sippres__str_same(const char *a, const char *b)

@@ -133,3 +133,27 @@ uint32_t sippres__crc32(const uint8_t *p, size_t n)
 	}
 	return ~c;
 }
+
+bool sippres__list_next(const char **p, const char **name, size_t *len)
+{
+	const char *s = *p, *e;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			return false;
+		e = s;
+		while (*e && *e != ',')
+			e++;
+		*p = *e ? e + 1 : e;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e > s) {
+			*name = s;
+			*len = (size_t)(e - s);
+			return true;
+		}
+		s = *p;
+	}
+}

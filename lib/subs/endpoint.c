@@ -19,6 +19,7 @@ static void endpoint_destroy(struct sippres_ctx *ctx, struct sippres__endpoint *
 	sippres__free(ctx, e->sub_context);
 	sippres__free(ctx, e->cid_name);
 	sippres__free(ctx, e->cid_number);
+	sippres__free(ctx, e->auth);
 	sippres__free(ctx, e);
 }
 
@@ -119,8 +120,8 @@ static int cid_parse(struct sippres_ctx *ctx, const char *cid, char **name, char
 SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *name, const struct sippres_endpoint *ep)
 {
 	struct sippres__endpoint *e, *old;
-	const char *context, *sub_context;
-	int r;
+	const char *context, *sub_context, *auth = NULL;
+	int r, n_auth;
 
 	if (!ctx || !sippres__name_ok(name) || !ep)
 		return SIPPRES_E_INVAL;
@@ -132,6 +133,11 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 	if (!sippres__name_ok(context) || !sippres__name_ok(sub_context) || ep->profile > SIPPRES_PROFILE_ASTERISK ||
 	    (ep->flags & ~(SIPPRES_ENDPOINT_DENY_SUBSCRIBE | SIPPRES_ENDPOINT_NOTIFY_EARLY_INUSE_RINGING)))
 		return SIPPRES_E_INVAL;
+	if (ENDPOINT_HAS(ep, auth))
+		auth = ep->auth;
+	n_auth = sippres__auth_list_check(auth);
+	if (n_auth < 0)
+		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
 	e = sippres__calloc(ctx, 1, sizeof(*e));
@@ -140,7 +146,9 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 	e->name = sippres__strdup(ctx, name);
 	e->context = sippres__strdup(ctx, context);
 	e->sub_context = sippres__strdup(ctx, sub_context);
-	if (!e->name || !e->context || !e->sub_context ||
+	if (n_auth > 0)
+		e->auth = sippres__strdup(ctx, auth);
+	if (!e->name || !e->context || !e->sub_context || (n_auth > 0 && !e->auth) ||
 	    (ENDPOINT_HAS(ep, callerid) && ep->callerid && cid_parse(ctx, ep->callerid, &e->cid_name, &e->cid_number))) {
 		endpoint_destroy(ctx, e);
 		return SIPPRES_E_NOMEM;
@@ -150,6 +158,7 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 	e->opts.callerid = NULL; /* kept as cid_name and cid_number */
 	e->opts.context = e->context;
 	e->opts.subscribe_context = e->sub_context;
+	e->opts.auth = e->auth;
 	if (e->opts.max_expiry == 0)
 		e->opts.max_expiry = SIPPRES__DEFAULT_EXPIRY;
 	if (e->opts.default_expiry == 0)
@@ -163,11 +172,13 @@ SIPPRES_EXPORT int sippres_endpoint_set(struct sippres_ctx *ctx, const char *nam
 		old->sub_context = e->sub_context;
 		old->cid_name = e->cid_name;
 		old->cid_number = e->cid_number;
+		old->auth = e->auth;
 		old->opts = e->opts;
 		e->context = tmp.context;
 		e->sub_context = tmp.sub_context;
 		e->cid_name = tmp.cid_name;
 		e->cid_number = tmp.cid_number;
+		e->auth = tmp.auth;
 		endpoint_destroy(ctx, e);
 		return 1;
 	}

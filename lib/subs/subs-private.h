@@ -38,6 +38,7 @@ struct sippres__endpoint {
 	char *sub_context;  /* the context SUBSCRIBEs look in; never NULL */
 	char *cid_name;     /* the caller ID's name, NULL: none */
 	char *cid_number;   /* the caller ID's number, NULL: none */
+	char *auth;         /* auth= (checked names, comma-separated); NULL: none */
 	struct sippres_endpoint opts;
 	size_t nsubs;
 };
@@ -98,6 +99,10 @@ struct sippres__subs {
 	char substate[64];              /* Subscription-State value */
 	char tag[24];                   /* a local tag for a response */
 	uint64_t now;                   /* the latest now_ms the host gave */
+	struct sippres__map auths;      /* struct sippres__auth by name (auth.c) */
+	struct sippres__map identifies; /* struct sippres__identify by name (identify.c) */
+	struct sippres_auth_challenge *challenges; /* the last sippres_auth_check()'s */
+	size_t challenges_cap;
 	/* the body rendered last, for reuse across the subscriptions of one event */
 	struct {
 		bool valid;
@@ -123,6 +128,33 @@ struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *
 /* subs.c: lifecycle, for the context */
 int sippres__subs_new(struct sippres_ctx *ctx);
 void sippres__subs_free(struct sippres_ctx *ctx);
+
+/* The head that struct sippres__auth and struct sippres__identify share: their maps' key offset. */
+struct sippres__auth_key {
+	struct sippres__hnode node;
+	char *name;
+};
+/* auth.c: auth objects and the decision. An endpoint names at most this many. */
+#define SIPPRES__MAX_ENDPOINT_AUTHS 16
+void sippres__auth_free_all(struct sippres_ctx *ctx);
+/* A username or realm fit for a quoted header parameter. */
+bool sippres__auth_token_ok(const char *s);
+/* An auth= list: the number of names (>= 0), or SIPPRES_E_INVAL (a bad name, more than
+ * SIPPRES__MAX_ENDPOINT_AUTHS). NULL: 0. */
+int sippres__auth_list_check(const char *list);
+
+/* identify.c */
+struct sippres__ip_match_view {
+	uint8_t addr[16];
+	uint8_t family; /* 4 or 6 */
+	uint8_t prefix;
+	uint16_t port;  /* 0: any */
+};
+/* "ADDR[/PREFIX|/NETMASK]", "ADDR:PORT[/...]", "[V6]:PORT[/...]": 0 (out may be NULL) or -1. */
+int sippres__ip_match_parse(const char *s, struct sippres__ip_match_view *out);
+void sippres__identify_free_all(struct sippres_ctx *ctx);
+/* The endpoint of the most specific identify match for a numeric address, or NULL. */
+const char *sippres__identify_lookup(struct sippres_ctx *ctx, const char *ip, uint32_t port);
 
 /* endpoint.c */
 struct sippres__endpoint *sippres__endpoint_find(struct sippres_ctx *ctx, const char *name);

@@ -21,6 +21,14 @@ int sippres__subs_new(struct sippres_ctx *ctx)
 		sippres__free(ctx, ss);
 		return SIPPRES_E_NOMEM;
 	}
+	if (SIPPRES__SMAP_INIT(ctx, &ss->auths, 8, struct sippres__auth_key, node, name, false) < 0 ||
+	    SIPPRES__SMAP_INIT(ctx, &ss->identifies, 8, struct sippres__auth_key, node, name, false) < 0) {
+		sippres__map_fini(ctx, &ss->auths);
+		sippres__map_fini(ctx, &ss->dialogs);
+		sippres__map_fini(ctx, &ss->endpoints);
+		sippres__free(ctx, ss);
+		return SIPPRES_E_NOMEM;
+	}
 	ctx->subs = ss;
 	sippres__registry_set_hint_hook(ctx, sippres__subs_hint_event);
 	return 0;
@@ -49,6 +57,8 @@ void sippres__subs_free(struct sippres_ctx *ctx)
 		n = next;
 	}
 	sippres__endpoints_free(ctx);
+	sippres__auth_free_all(ctx);
+	sippres__identify_free_all(ctx);
 	for (size_t i = 0; i < ss->ntypes; i++)
 		sippres__free(ctx, ss->types[i]);
 	sippres__free(ctx, ss->types);

@@ -141,6 +141,8 @@ class Client:
         self.queue = []                # received, not yet consumed
         self.seen_notify = set()       # (call-id, cseq) answered
         self.log = []
+        self.via_transport = 'UDP'     # streamclient.StreamClient: TCP or TLS
+        self.contact_params = ''       # streamclient.StreamClient: ;transport=tcp|tls
 
     @property
     def hostport(self):
@@ -159,7 +161,7 @@ class Client:
         """Send a request; headers is a list of (name, value); returns (text, branch)."""
         branch = branch or 'z9hG4bK' + token(16)
         lines = ['%s %s SIP/2.0' % (method, ruri),
-                 'Via: SIP/2.0/UDP %s;branch=%s;rport' % (self.hostport, branch)]
+                 'Via: SIP/2.0/%s %s;branch=%s;rport' % (self.via_transport, self.hostport, branch)]
         lines += ['%s: %s' % (n, v) for n, v in headers]
         lines.append('Content-Length: %d' % len(body))
         text = ('\r\n'.join(lines) + '\r\n\r\n').encode() + (body if isinstance(body, bytes) else body.encode())
@@ -256,7 +258,7 @@ class Client:
         d.event = None if event is None else event + (';id=%s' % event_id if event_id else '')
         headers = [('From', '<%s>;tag=%s' % (from_uri, d.local_tag)), ('To', '<%s>' % ruri),
                    ('Call-ID', d.call_id), ('CSeq', '%d SUBSCRIBE' % d.cseq),
-                   ('Contact', '<sip:%s@%s>' % (user, self.hostport)), ('Max-Forwards', '70')]
+                   ('Contact', '<sip:%s@%s%s>' % (user, self.hostport, self.contact_params)), ('Max-Forwards', '70')]
         if d.event is not None:
             headers.append(('Event', d.event))
         for a in ([accept] if isinstance(accept, str) else (accept or [])):
@@ -281,8 +283,8 @@ class Client:
         headers = [('From', '<%s>;tag=%s' % (d.local_uri, d.local_tag)),
                    ('To', '<%s>;tag=%s' % (d.remote_uri, d.remote_tag)),
                    ('Call-ID', d.call_id), ('CSeq', '%d SUBSCRIBE' % d.cseq),
-                   ('Contact', '<sip:%s@%s>' % (self.user, self.hostport)), ('Max-Forwards', '70'),
-                   ('Event', d.event or 'presence')] + list(extra)
+                   ('Contact', '<sip:%s@%s%s>' % (self.user, self.hostport, self.contact_params)),
+                   ('Max-Forwards', '70'), ('Event', d.event or 'presence')] + list(extra)
         if expires is not None:
             headers.append(('Expires', str(expires)))
         self.request('SUBSCRIBE', d.ruri, headers)
