@@ -395,7 +395,8 @@ int ua_auth_request(struct sippres_ctx *ctx, struct ua_auth *a, const struct sip
 		osip_authorization_t *h = NULL;
 		struct cred *c = &creds[n];
 
-		if (osip_message_get_authorization(in->msg, i, &h) < 0 || !h)
+		/* a SUBSCRIBE read without libosip2 (in->fast) has no Authorization header */
+		if (!in->msg || osip_message_get_authorization(in->msg, i, &h) < 0 || !h)
 			break;
 		c->scheme = unq(h->auth_type);
 		c->username = unq(h->username);

@@ -853,7 +853,7 @@ static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const s
 	struct sippres_subscribe_res res;
 	struct auth_outcome ao;
 	int64_t expires = sip_expires(in);
-	char *user;
+	const char *user;
 	int r;
 
 	if (expires == -2) {
@@ -874,7 +874,7 @@ static void on_subscribe_refresh(struct ua *ua, struct sippres_sub *sub, const s
 		return;
 	}
 	ua_log(LOG_DEBUG, "SUBSCRIBE %s refresh (Expires %lld): %u", in->call_id, (long long)expires, res.status);
-	user = in->msg->req_uri->username;
+	user = sip_ruri_user(in);
 	respond_decision(ua, in, src, key, &res, user);
 }
 
@@ -1010,7 +1010,7 @@ static void on_request(struct ua *ua, const struct sip_in *in, const struct ua_a
 		respond(ua, in, src, key, 400, in->bad_reason, NULL, NULL);
 		goto out;
 	}
-	if (!in->msg->sip_version || strcmp(in->msg->sip_version, "SIP/2.0") != 0) {
+	if (in->msg && (!in->msg->sip_version || strcmp(in->msg->sip_version, "SIP/2.0") != 0)) {
 		respond(ua, in, src, key, 505, NULL, NULL, NULL);
 		goto out;
 	}

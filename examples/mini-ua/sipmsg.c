@@ -356,7 +356,7 @@ static int headers_only(const char *buf, size_t len, struct sbuf *out, char *cl,
 int sip_parse_notifier(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen)
 {
 	memset(in, 0, sizeof(*in));
-	if (len > 0 && !memchr(buf, '\0', len) && fast_response(buf, len, in))
+	if (len > 0 && !memchr(buf, '\0', len) && (fast_response(buf, len, in) || sip_parse_fast(buf, len, in)))
 		return 0;
 	return sip_parse(buf, len, in, err, errlen);
 }
@@ -481,6 +481,7 @@ void sip_in_free(struct sip_in *in)
 {
 	if (in->msg)
 		osip_message_free(in->msg);
+	sip_fast_free(in->fast);
 	free(in->call_id);
 	memset(in, 0, sizeof(*in));
 }
@@ -490,10 +491,37 @@ static bool name_is(const char *hname, const char *name, const char *compact)
 	return hname && (strcasecmp(hname, name) == 0 || (compact && strcasecmp(hname, compact) == 0));
 }
 
+const char *sip_ruri_user(const struct sip_in *in)
+{
+	if (in->fast)
+		return sip_fast_ruri_user(in->fast);
+	if (!in->msg || !in->msg->req_uri)
+		return NULL;
+	return in->msg->req_uri->username ? in->msg->req_uri->username : "";
+}
+
+/* The i-th header libosip2 keeps as a plain one (name, value ""), either way the request was read. */
+static bool header_at(const struct sip_in *in, osip_list_iterator_t *it, size_t i, const char **name,
+                      const char **value)
+{
+	osip_header_t *h;
+
+	if (in->fast)
+		return sip_fast_header_at(in->fast, i, name, value);
+	h = i == 0 ? osip_list_get_first(&in->msg->headers, it) : osip_list_get_next(it);
+	if (!h)
+		return false;
+	*name = h->hname;
+	*value = h->hvalue;
+	return true;
+}
+
 const char *sip_header(const struct sip_in *in, const char *name, const char *compact)
 {
 	osip_list_iterator_t it;
 
+	if (in->fast)
+		return sip_fast_header(in->fast, name, compact);
 	for (osip_header_t *h = osip_list_get_first(&in->msg->headers, &it); h; h = osip_list_get_next(&it)) {
 		if (name_is(h->hname, name, compact))
 			return h->hvalue ? h->hvalue : "";
@@ -505,13 +533,14 @@ bool sip_header_has_token(const struct sip_in *in, const char *name, const char 
 {
 	osip_list_iterator_t it;
 	size_t tl = strlen(token);
+	const char *hname, *hvalue;
 
-	for (osip_header_t *h = osip_list_get_first(&in->msg->headers, &it); h; h = osip_list_get_next(&it)) {
+	for (size_t i = 0; header_at(in, &it, i, &hname, &hvalue); i++) {
 		const char *s;
 
-		if (!name_is(h->hname, name, compact) || !h->hvalue)
+		if (!name_is(hname, name, compact) || !hvalue)
 			continue;
-		for (s = h->hvalue; *s;) {
+		for (s = hvalue; *s;) {
 			const char *e;
 
 			while (*s == ' ' || *s == '\t' || *s == ',')
@@ -631,15 +660,21 @@ static int parse_event(const char *v, struct sub_facts *f)
 	return 0;
 }
 
+static int facts_headers(const struct sip_in *in, struct sub_facts *f);
+
 int sip_subscribe_facts(const struct sip_in *in, struct sub_facts *f)
 {
 	osip_message_t *m = in->msg;
 	osip_contact_t *c = NULL;
-	const char *ev, *ua;
 	int n;
 
 	memset(f, 0, sizeof(*f));
 	f->expires = -1;
+	if (in->fast) {
+		if (sip_fast_facts(in->fast, f) < 0)
+			return -1;
+		return facts_headers(in, f);
+	}
 	f->ruri_scheme = xstrdup(m->req_uri->scheme);
 	f->ruri_user = xstrdup(m->req_uri->username ? m->req_uri->username : "");
 	/* the host as a URI writes it: osip drops the brackets of an IPv6 reference */
@@ -683,9 +718,6 @@ int sip_subscribe_facts(const struct sip_in *in, struct sub_facts *f)
 				return -1;
 		}
 	}
-	ev = sip_header(in, "event", "o");
-	if (ev && parse_event(ev, f) < 0)
-		return -1;
 	n = osip_list_size(&m->accepts);
 	if (n > 0) {
 		f->accept = calloc((size_t)n, sizeof(*f->accept));
@@ -709,6 +741,16 @@ int sip_subscribe_facts(const struct sip_in *in, struct sub_facts *f)
 			f->accept[f->n_accept++] = s;
 		}
 	}
+	return facts_headers(in, f);
+}
+
+/* sip_subscribe_facts' fields from plain headers (Event, Expires, Supported, User-Agent) */
+static int facts_headers(const struct sip_in *in, struct sub_facts *f)
+{
+	const char *ev = sip_header(in, "event", "o"), *ua;
+
+	if (ev && parse_event(ev, f) < 0)
+		return -1;
 	f->expires = sip_expires(in);
 	if (f->expires == -2) {
 		f->bad = "malformed Expires";
@@ -941,6 +983,28 @@ char *sip_build_response(const struct sip_in *req, const struct ua_addr *src, in
 	char *out = NULL;
 	char tag[17];
 
+	if (req->fast) {
+		/* written directly; extra headers libosip2 would not write back as they are take its path */
+		struct sip_in osip_req;
+		const char *raw;
+		size_t rawlen;
+		char err[64];
+
+		if (!req->to_tag && status != 100 && !to_tag) {
+			ua_random_token(tag, 16);
+			to_tag = tag;
+		}
+		out = sip_fast_response(req->fast, src, status, reason ? reason : sip_reason(status),
+		                        !req->to_tag && status != 100 ? to_tag : NULL, extra, len);
+		if (out)
+			return out;
+		raw = sip_fast_raw(req->fast, &rawlen);
+		if (sip_parse(raw, rawlen, &osip_req, err, sizeof(err)) < 0)
+			return NULL;
+		out = sip_build_response(&osip_req, src, status, reason, to_tag, extra, len);
+		sip_in_free(&osip_req);
+		return out;
+	}
 	if (osip_message_init(&r) != 0)
 		return NULL;
 	osip_message_set_version(r, osip_strdup("SIP/2.0"));

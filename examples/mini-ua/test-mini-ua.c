@@ -449,6 +449,101 @@ static void test_build_notify(void **state)
 	}
 }
 
+
+/* A plain SUBSCRIBE read without libosip2 (sip-fast.c): the same fields, facts, transaction key, header values
+ * and responses, byte for byte, as libosip2's path; anything less plain takes libosip2's path. */
+static void test_fast_subscribe(void **state)
+{
+	static const char *const plain[] = {
+		/* the load generator's */
+		"SUBSCRIBE sip:p3@127.0.0.1:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:40001;branch=z9hG4bKs3x1;rport\r\n"
+		"Max-Forwards: 70\r\nFrom: <sip:u0@127.0.0.1>;tag=f3\r\nTo: <sip:p3@127.0.0.1:5070>\r\n"
+		"Call-ID: lg3-77\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:u0@127.0.0.1:40001>\r\nEvent: presence\r\n"
+		"Accept: application/pidf+xml\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n",
+		/* a refresh in the dialog, behind a proxy, a phone's fields */
+		"SUBSCRIBE sip:1001@10.0.0.5:5060;transport=udp SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bK-p1;rport=5060\r\n"
+		"Via: SIP/2.0/UDP 192.168.1.20:5062;branch=z9hG4bK-phone;rport\r\n"
+		"From: \"Alice Smith\" <sip:alice@pbx.example.com>;tag=8d1c\r\n"
+		"To: <sip:1001@pbx.example.com>;tag=srv77\r\nCall-ID: 9f2e-11@192.168.1.20\r\nCSeq: 102 SUBSCRIBE\r\n"
+		"Contact: <sip:alice@192.168.1.20:5062;ob>;expires=3600\r\nEvent: dialog;id=4\r\n"
+		"Accept: application/dialog-info+xml, multipart/related, application/rlmi+xml\r\n"
+		"Supported: replaces, eventlist\r\nUser-Agent: Phone 1.2.3 (x)\r\nAllow-Events: dialog\r\n"
+		"Expires:  3600 \r\n\r\n",
+		/* an unsubscribe without Contact, no Accept, TCP Via without port, no rport */
+		"SUBSCRIBE sips:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP host.example.com;branch=z9hG4bKu9\r\n"
+		"From: <sips:carol@example.com:5061>;tag=a.b-c\r\nTo: <sips:bob@example.com>;tag=9\r\n"
+		"Call-ID: abc\r\nCSeq: 4294967295 SUBSCRIBE\r\nEvent: presence\r\nExpires: 0\r\n\r\n",
+		/* not RFC 3261's branch: the RFC 2543 key; a malformed Expires (a 400 decided the same way) */
+		"SUBSCRIBE sip:p1@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5062;branch=old1\r\n"
+		"From: <sip:127.0.0.1>;tag=1\r\nTo: <sip:p1@127.0.0.1>\r\nCall-ID: x\r\nCSeq: 0 SUBSCRIBE\r\n"
+		"Contact: <sip:u@127.0.0.2:5062>\r\nExpires: 1x\r\nMax-Forwards: 0\r\n\r\n",
+	};
+	static const char *const not_plain[] = {
+		/* compact forms, folded lines, a body, Authorization, a bare URI, an IPv6 host */
+		"SUBSCRIBE sip:p1@h SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nf: <sip:a@h>;tag=1\r\nt: <sip:p1@h>\r\n"
+		"i: x\r\nCSeq: 1 SUBSCRIBE\r\n\r\n",
+		"SUBSCRIBE sip:p1@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:p1@h>\r\n"
+		"Call-ID: x\r\nCSeq: 1 SUBSCRIBE\r\nEvent:\r\n presence\r\n\r\n",
+		"SUBSCRIBE sip:p1@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:p1@h>\r\n"
+		"Call-ID: x\r\nCSeq: 1 SUBSCRIBE\r\nContent-Length: 2\r\n\r\nab",
+		"SUBSCRIBE sip:p1@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:p1@h>\r\n"
+		"Call-ID: x\r\nCSeq: 1 SUBSCRIBE\r\nAuthorization: Digest username=\"a\"\r\n\r\n",
+		"SUBSCRIBE sip:p1@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: sip:a@h;tag=1\r\nTo: <sip:p1@h>\r\n"
+		"Call-ID: x\r\nCSeq: 1 SUBSCRIBE\r\n\r\n",
+		"SUBSCRIBE sip:p1@[::1]:5070 SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:5062;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n"
+		"To: <sip:p1@h>\r\nCall-ID: x\r\nCSeq: 1 SUBSCRIBE\r\n\r\n",
+		/* no From tag: libosip2's path answers 400 */
+		"SUBSCRIBE sip:p1@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>\r\nTo: <sip:p1@h>\r\n"
+		"Call-ID: x\r\nCSeq: 1 SUBSCRIBE\r\n\r\n",
+	};
+	static const char subst[] = " ;\"<>%A,:@\t=/\n0";
+	struct ua_addr src, other;
+	char why[2048];
+	unsigned taken = 0;
+
+	(void)state;
+	assert_int_equal(addr_parse_listen("127.0.0.1:40001", &src), 0);
+	assert_int_equal(addr_parse_listen("10.0.0.7:5060", &other), 0);
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		int r = sip_fast_compare(plain[i], strlen(plain[i]), &src, why, sizeof(why));
+
+		if (r != 1)
+			fail_msg("plain SUBSCRIBE %zu: %d %s", i, r, r < 0 ? why : "not taken");
+		assert_int_equal(sip_fast_compare(plain[i], strlen(plain[i]), &other, why, sizeof(why)), 1);
+	}
+	for (size_t i = 0; i < sizeof(not_plain) / sizeof(not_plain[0]); i++)
+		assert_int_equal(sip_fast_compare(not_plain[i], strlen(not_plain[i]), &src, why, sizeof(why)), 0);
+	/* every byte of the plain ones replaced by each of subst, or removed: taken or not, never different */
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		size_t n = strlen(plain[i]);
+		char *m = malloc(n + 1);
+
+		assert_non_null(m);
+		for (size_t at = 0; at < n; at++) {
+			for (size_t k = 0; k <= sizeof(subst) - 1; k++) {
+				size_t mn = n;
+				int r;
+
+				memcpy(m, plain[i], n);
+				if (k < sizeof(subst) - 1) {
+					m[at] = subst[k];
+				} else {
+					memmove(m + at, m + at + 1, n - at - 1);
+					mn--;
+				}
+				r = sip_fast_compare(m, mn, &src, why, sizeof(why));
+				if (r < 0)
+					fail_msg("SUBSCRIBE %zu with byte %zu %s: %s\n%.*s", i, at, k < sizeof(subst) - 1 ? "replaced" : "removed",
+					         why, (int)mn, m);
+				taken += r == 1;
+			}
+		}
+		free(m);
+	}
+	assert_true(taken > 100);
+}
+
 static void test_tokens(void **state)
 {
 	const char *m = "SUBSCRIBE sip:1@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n"
@@ -844,6 +939,7 @@ int main(void)
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_build_response),
 		cmocka_unit_test(test_build_notify),
+		cmocka_unit_test(test_fast_subscribe),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_timers),

@@ -310,18 +310,22 @@ char *stx_key(const struct sip_in *req)
 {
 	struct sbuf b;
 	osip_via_t *v = NULL;
+	const char *host = NULL, *port = NULL;
 
 	sbuf_init(&b);
-	osip_message_get_via(req->msg, 0, &v);
+	if (req->fast) {
+		sip_fast_via(req->fast, &host, &port);
+	} else if (osip_message_get_via(req->msg, 0, &v) >= 0 && v) {
+		host = v->host;
+		port = v->port;
+	}
 	/* RFC 3261 17.2.3: branch (magic cookie) + sent-by + method; else the
 	 * RFC 2543 way: Call-ID, From tag, CSeq and the top Via */
 	if (req->branch && strncmp(req->branch, "z9hG4bK", 7) == 0) {
-		sbuf_printf(&b, "%s|%s|%s|%s", req->branch, v && v->host ? v->host : "", v && v->port ? v->port : "",
-		            req->method);
+		sbuf_printf(&b, "%s|%s|%s|%s", req->branch, host ? host : "", port ? port : "", req->method);
 	} else {
 		sbuf_printf(&b, "~%s|%s|%u|%s|%s|%s|%s", req->call_id, req->from_tag ? req->from_tag : "", req->cseq,
-		            req->method, req->branch ? req->branch : "", v && v->host ? v->host : "",
-		            req->to_tag ? req->to_tag : "");
+		            req->method, req->branch ? req->branch : "", host ? host : "", req->to_tag ? req->to_tag : "");
 	}
 	if (b.oom) {
 		sbuf_free(&b);

@@ -101,6 +101,7 @@ struct sip_in {
 	size_t body_len;
 	bool body_short;        /* Content-Length says more bytes than the datagram has */
 	char branch_buf[64];    /* the branch of a response read without libosip2 (msg NULL) */
+	struct sip_fast *fast;  /* a plain SUBSCRIBE read without libosip2 (msg NULL): sip-fast.c */
 };
 /* Parse and check the mandatory headers (Via, From, To, Call-ID, CSeq whose
  * method matches). Returns 0, or -1 with a reason in err (message dropped). */
@@ -110,6 +111,8 @@ int sip_parse(const char *buf, size_t len, struct sip_in *in, char *err, size_t 
  * else as sip_parse. Callers must not use msg of a NOTIFY response. */
 int sip_parse_notifier(const char *buf, size_t len, struct sip_in *in, char *err, size_t errlen);
 void sip_in_free(struct sip_in *in);
+/* The user part of a request's Request-URI ("" when none; NULL: not a request). */
+const char *sip_ruri_user(const struct sip_in *in);
 
 /* The facts of a SUBSCRIBE for the library. Strings owned by the struct. */
 struct sub_facts {
@@ -225,6 +228,32 @@ void sip_user_escape(struct sbuf *b, const char *user);
 char *sip_uri_user(const char *uri);
 /* Reason phrase for a status. */
 const char *sip_reason(int status);
+
+/* ---- sip-fast.c: a plain SUBSCRIBE without libosip2 -------------------------------- */
+
+/* Read buf as a plain SUBSCRIBE (in->fast set, in->msg NULL, in->call_id malloc'ed; every field sip_parse
+ * sets for a request): true, else false with *in untouched (not plain: libosip2's path). buf must stay valid
+ * while in is used (responses built from it). */
+bool sip_parse_fast(const char *buf, size_t len, struct sip_in *in);
+void sip_fast_free(struct sip_fast *f);
+/* The value of the first header called name or compact (NULL: none), as sip_header gives it. */
+const char *sip_fast_header(const struct sip_fast *f, const char *name, const char *compact);
+bool sip_fast_header_at(const struct sip_fast *f, size_t i, const char **name, const char **value);
+/* The top Via's sent-by as libosip2 gives it (port NULL: none). */
+void sip_fast_via(const struct sip_fast *f, const char **host, const char **port);
+const char *sip_fast_ruri_user(const struct sip_fast *f);
+/* sip_subscribe_facts' fields taken from the URIs and lists (Request-URI, From, Contact, Accept). */
+int sip_fast_facts(const struct sip_fast *f, struct sub_facts *sf);
+/* The response sip_build_response writes, byte for byte, written directly; add_to_tag: the To tag to add
+ * (NULL: none). NULL: extra is not plain (libosip2's path) or out of memory. */
+char *sip_fast_response(const struct sip_fast *f, const struct ua_addr *src, int status, const char *reason,
+                        const char *add_to_tag, const char *extra, size_t *len);
+const char *sip_fast_raw(const struct sip_fast *f, size_t *len);
+/* Both ways on one datagram: when sip_parse_fast takes it, the fields, the facts, the transaction key, the
+ * header values and the responses (for a set of statuses, tags and extra headers, from src) must be those of
+ * libosip2's path. Returns 1 (equal), 0 (not plain: nothing to compare) or -1 (a difference, described in
+ * why). */
+int sip_fast_compare(const char *buf, size_t len, const struct ua_addr *src, char *why, size_t whylen);
 
 /* ---- txn.c ------------------------------------------------------------------- */
 
