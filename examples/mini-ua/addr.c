@@ -223,7 +223,11 @@ void ua_recv_batch(int fd, int max, bool (*fn)(void *arg, const char *buf, size_
 	struct mmsghdr msgs[RECV_BATCH];
 	struct iovec iov[RECV_BATCH];
 	struct ua_addr src[RECV_BATCH];
+	static bool busy; /* bufs are in use: a call from fn reads nothing */
 
+	if (busy)
+		return;
+	busy = true;
 	for (int k = 0; k < max;) {
 		int want = max - k < RECV_BATCH ? max - k : RECV_BATCH, r;
 
@@ -239,14 +243,17 @@ void ua_recv_batch(int fd, int max, bool (*fn)(void *arg, const char *buf, size_
 		}
 		r = recvmmsg(fd, msgs, (unsigned)want, MSG_DONTWAIT, NULL);
 		if (r <= 0)
-			return;
+			break;
 		for (int i = 0; i < r; i++) {
 			src[i].len = msgs[i].msg_hdr.msg_namelen;
-			if (!fn(arg, bufs[i], msgs[i].msg_len, &src[i]))
+			if (!fn(arg, bufs[i], msgs[i].msg_len, &src[i])) {
+				busy = false;
 				return;
+			}
 		}
 		k += r;
 		if (r < want)
-			return; /* the socket is empty */
+			break; /* the socket is empty */
 	}
+	busy = false;
 }

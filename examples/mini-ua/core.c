@@ -81,6 +81,70 @@ void ua_send(struct ua *ua, const char *data, size_t len, const struct ua_addr *
 		ua->tx++;
 }
 
+/* Up to 64 datagrams in one system call each time; a failure skips the datagram it failed on (a full queue,
+ * an unreachable address), as sendto would have. */
+static void send_mmsg(struct ua *ua, struct mmsghdr *msgs, unsigned n)
+{
+	for (unsigned off = 0; off < n;) {
+		int sent = sendmmsg(ua->fd, msgs + off, n - off, 0);
+
+		if (sent < 0) {
+			if (errno == EINTR)
+				continue;
+			ua_log(LOG_WARN, "sendmmsg: %s", strerror(errno));
+			off++;
+			continue;
+		}
+		ua->tx += (unsigned)sent;
+		off += (unsigned)sent;
+	}
+}
+
+static void mmsg_set(struct mmsghdr *m, struct iovec *iov, char *data, size_t len, struct ua_addr *dst)
+{
+	iov->iov_base = data;
+	iov->iov_len = len;
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &dst->ss;
+	m->msg_hdr.msg_namelen = dst->len;
+	m->msg_hdr.msg_iov = iov;
+	m->msg_hdr.msg_iovlen = 1;
+}
+
+/* Keep a response for rsp_flush (takes data). false: no room (the caller sends it now). */
+static bool rsp_queue(struct ua *ua, char *data, size_t len, const struct ua_addr *dst)
+{
+	if (ua->rspq_len == ua->rspq_cap) {
+		size_t cap = ua->rspq_cap ? ua->rspq_cap * 2 : 64;
+		struct rsp_out *q = realloc(ua->rspq, cap * sizeof(*q));
+
+		if (!q)
+			return false;
+		ua->rspq = q;
+		ua->rspq_cap = cap;
+	}
+	ua->rspq[ua->rspq_len++] = (struct rsp_out){.data = data, .len = len, .dst = *dst};
+	return true;
+}
+
+/* The queued responses, 64 per sendmmsg. */
+static void rsp_flush(struct ua *ua)
+{
+	struct mmsghdr msgs[64];
+	struct iovec iov[64];
+
+	for (size_t i = 0; i < ua->rspq_len;) {
+		unsigned n = 0;
+
+		for (; i < ua->rspq_len && n < 64; i++, n++)
+			mmsg_set(&msgs[n], &iov[n], ua->rspq[i].data, ua->rspq[i].len, &ua->rspq[i].dst);
+		send_mmsg(ua, msgs, n);
+	}
+	for (size_t i = 0; i < ua->rspq_len; i++)
+		free(ua->rspq[i].data);
+	ua->rspq_len = 0;
+}
+
 /* A NOTIFY or PUBLISH transaction's message: on its connection, else over UDP. */
 static void send_ntx(struct ua *ua, const struct ntx *x)
 {
@@ -271,42 +335,41 @@ struct inbox_item {
 	char data[];
 };
 
+/* One datagram into the inbox (ua_recv_batch's callback); false: no more room. */
+static bool inbox_add(void *arg, const char *buf, size_t len, const struct ua_addr *src)
+{
+	struct ua *ua = arg;
+	struct inbox_item *it;
+
+	if (ua->inbox_len == ua->inbox_cap) {
+		size_t cap = ua->inbox_cap ? ua->inbox_cap * 2 : 256;
+		struct inbox_item **v = realloc(ua->inbox, cap * sizeof(*v));
+
+		if (!v)
+			return false;
+		ua->inbox = v;
+		ua->inbox_cap = cap;
+	}
+	it = malloc(sizeof(*it) + len);
+	if (!it)
+		return false;
+	it->src = *src;
+	it->len = len;
+	memcpy(it->data, buf, len);
+	ua->inbox[ua->inbox_len++] = it;
+	ua->inbox_bytes += len;
+	ua->early_reads++;
+	return ua->inbox_bytes < UA_INBOX_MAX_BYTES;
+}
+
 /* What waits on the socket, read into memory (not handled: a NOTIFY burst is being sent), so that the 200s of
- * the first NOTIFYs do not overflow the socket's buffer while the last ones go out. */
+ * the first NOTIFYs do not overflow the socket's buffer while the last ones go out: up to 256 datagrams, 32
+ * per recvmmsg. */
 static void inbox_fill(struct ua *ua)
 {
-	static char buf[65536];
-
-	if (ua->fd < 0)
+	if (ua->fd < 0 || ua->inbox_bytes >= UA_INBOX_MAX_BYTES)
 		return;
-	for (int k = 0; k < 256 && ua->inbox_bytes < UA_INBOX_MAX_BYTES; k++) {
-		struct inbox_item *it;
-		struct ua_addr src;
-		ssize_t r;
-
-		src.len = sizeof(src.ss);
-		r = recvfrom(ua->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&src.ss, &src.len);
-		if (r < 0)
-			return;
-		if (ua->inbox_len == ua->inbox_cap) {
-			size_t cap = ua->inbox_cap ? ua->inbox_cap * 2 : 256;
-			struct inbox_item **v = realloc(ua->inbox, cap * sizeof(*v));
-
-			if (!v)
-				return;
-			ua->inbox = v;
-			ua->inbox_cap = cap;
-		}
-		it = malloc(sizeof(*it) + (size_t)r);
-		if (!it)
-			return;
-		it->src = src;
-		it->len = (size_t)r;
-		memcpy(it->data, buf, (size_t)r);
-		ua->inbox[ua->inbox_len++] = it;
-		ua->inbox_bytes += (size_t)r;
-		ua->early_reads++;
-	}
+	ua_recv_batch(ua->fd, 256, inbox_add, ua);
 }
 
 /* Handle what inbox_fill() read, in order (their handling may send and read more). */
@@ -365,6 +428,7 @@ void ua_flush(struct ua *ua)
 
 	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
 	cluster_flush(ua); /* and in Redis's hands */
+	rsp_flush(ua); /* the responses first: a 200 before its subscription's first NOTIFY */
 	if (ua_verbosity >= 2) {
 		/* one by one, each logged */
 		for (; i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX; i++) {
@@ -387,7 +451,6 @@ void ua_flush(struct ua *ua)
 	/* a fan-out queues one NOTIFY per subscriber: up to 64 per system call */
 	while (i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX) {
 		unsigned n = 0;
-		int sent;
 
 		for (; i < ua->outq_len && n < 64 && ua->inflight < UA_INFLIGHT_MAX; i++) {
 			struct ntx *x = ua->outq[i];
@@ -404,30 +467,10 @@ void ua_flush(struct ua *ua)
 				send_ntx(ua, x); /* over its TCP or TLS connection, not the UDP socket */
 				continue;
 			}
-			iov[n].iov_base = x->data;
-			iov[n].iov_len = x->len;
-			memset(&msgs[n], 0, sizeof(msgs[n]));
-			msgs[n].msg_hdr.msg_name = &x->dst.ss;
-			msgs[n].msg_hdr.msg_namelen = x->dst.len;
-			msgs[n].msg_hdr.msg_iov = &iov[n];
-			msgs[n].msg_hdr.msg_iovlen = 1;
+			mmsg_set(&msgs[n], &iov[n], x->data, x->len, &x->dst);
 			n++;
 		}
-		for (unsigned off = 0; off < n;) {
-			sent = sendmmsg(ua->fd, msgs + off, n - off, 0);
-			if (sent < 0) {
-				if (errno == EINTR)
-					continue;
-				/* the first one failed (a full queue, an unreachable
-				 * address): skip it, as sendto would have; its
-				 * retransmission timer sends it again */
-				ua_log(LOG_WARN, "sendmmsg: %s", strerror(errno));
-				off++;
-				continue;
-			}
-			ua->tx += (unsigned)sent;
-			off += (unsigned)sent;
-		}
+		send_mmsg(ua, msgs, n); /* one that fails is sent again by its retransmission timer */
 		/* the 200s of the first NOTIFYs are read while the rest go out (not when the
 		 * rest waits for them: the loop reads them then, many per system call) */
 		if (i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX)
@@ -632,6 +675,9 @@ void ua_fini(struct ua *ua)
 	transport_conf_free(ua->transports);
 	limits_fini(&ua->limits);
 	free(ua->outq);
+	for (size_t i = 0; i < ua->rspq_len; i++)
+		free(ua->rspq[i].data);
+	free(ua->rspq);
 	for (size_t i = ua->inbox_head; i < ua->inbox_len; i++)
 		free(ua->inbox[i]);
 	free(ua->inbox);
@@ -661,23 +707,20 @@ static void respond(struct ua *ua, const struct sip_in *in, const struct ua_addr
                     const char *reason, const char *to_tag, const char *extra)
 {
 	size_t len = 0;
-	bool sent;
 	char *data;
 
 	store_sync(ua); /* a 200 to a SUBSCRIBE: acknowledged means stored */
-	if (streams_current(ua)) { /* over the connection the request came on */
-		data = sip_build_response(in, src, status, reason, to_tag, extra, &len);
-		if (!data)
-			return;
-		ua_send(ua, data, len, src);
-	} else {
-		data = sip_send_response(ua->fd, in, src, status, reason, to_tag, extra, &len, &sent);
-		if (!data)
-			return;
-		ua->tx += sent;
+	data = sip_build_response(in, src, status, reason, to_tag, extra, &len);
+	if (!data) {
+		ua_log(LOG_ERR, "cannot build a %d response", status);
+		return;
 	}
 	if (key && stx_add(&ua->stx, key, data, len, ua_now_mono_ms()) < 0)
 		ua_log(LOG_WARN, "out of memory: a retransmitted %s will be processed again", in->method);
+	/* over UDP in a batch: sent with the batch's other responses (ua_flush); over a connection, on it */
+	if (ua->in_batch && ua_verbosity < 2 && !streams_current(ua) && rsp_queue(ua, data, len, src))
+		return;
+	ua_send(ua, data, len, src);
 	free(data);
 }
 
@@ -1123,23 +1166,16 @@ static void release_held(struct ua *ua, const struct ua_addr *dst)
 static void on_response(struct ua *ua, const struct sip_in *in)
 {
 	struct ntx *x;
-	char *call_id, *tag;
-	uint32_t cseq;
 
 	if (in->branch && strcmp(in->cseq_method, "PUBLISH") == 0 && (x = ntx_find(&ua->ntx, in->branch)) &&
 	    x->publish) {
-		char *name;
-
 		if (in->status < 200) {
 			ntx_proceeding(&ua->ntx, x, ua_now_mono_ms());
 			return;
 		}
-		name = x->local_tag;
-		x->local_tag = NULL;
 		unqueue(ua, x);
-		outpub_response(ua, name, x->branch, in, in->status);
+		outpub_response(ua, x->local_tag, x->branch, in, in->status);
 		ntx_remove(&ua->ntx, x);
-		free(name);
 		return;
 	}
 	if (!in->branch || strcmp(in->cseq_method, "NOTIFY") != 0 || !(x = ntx_find(&ua->ntx, in->branch)) ||
@@ -1162,16 +1198,11 @@ static void on_response(struct ua *ua, const struct sip_in *in)
 		return;
 	}
 	ua_log(LOG_DEBUG, "NOTIFY %s cseq %u: %d", x->call_id, x->cseq, in->status);
-	/* take what we need: the library may send NOTIFYs (and add transactions) from report() */
-	call_id = x->call_id;
-	tag = x->local_tag;
-	cseq = x->cseq;
-	x->call_id = x->local_tag = NULL;
+	/* out of the table first: the library may send NOTIFYs (and add transactions) from report() */
 	unqueue(ua, x);
-	ntx_remove(&ua->ntx, x);
-	report(ua, call_id, tag, cseq, in->status);
-	free(call_id);
-	free(tag);
+	ntx_detach(&ua->ntx, x);
+	report(ua, x->call_id, x->local_tag, x->cseq, in->status);
+	ntx_destroy(x);
 }
 
 void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src)
@@ -1239,27 +1270,18 @@ void ua_run_timers(struct ua *ua)
 	ua_flush(ua);
 	while ((x = ntx_due(&ua->ntx, mono)) != NULL) {
 		if (mono >= x->f_at && x->publish) {
-			char *name = x->local_tag;
-
-			ua_log(LOG_DEBUG, "PUBLISH %s cseq %u: no response (timer F)", name, x->cseq);
-			x->local_tag = NULL;
-			outpub_response(ua, name, x->branch, NULL, 408);
+			ua_log(LOG_DEBUG, "PUBLISH %s cseq %u: no response (timer F)", x->local_tag, x->cseq);
+			outpub_response(ua, x->local_tag, x->branch, NULL, 408);
 			ntx_remove(&ua->ntx, x);
-			free(name);
 		} else if (mono >= x->f_at) {
-			char *call_id = x->call_id, *tag = x->local_tag;
-			uint32_t cseq = x->cseq;
-
-			ua_log(LOG_DEBUG, "NOTIFY %s cseq %u: %s (timer F)", call_id, cseq,
+			ua_log(LOG_DEBUG, "NOTIFY %s cseq %u: %s (timer F)", x->call_id, x->cseq,
 			       x->held ? "held, its address never answered" : "no response");
 			if (x->unproven)
 				limits_unproven_done(&ua->limits, &x->dst);
-			x->call_id = x->local_tag = NULL;
 			unqueue(ua, x);
-			ntx_remove(&ua->ntx, x);
-			report(ua, call_id, tag, cseq, 408);
-			free(call_id);
-			free(tag);
+			ntx_detach(&ua->ntx, x);
+			report(ua, x->call_id, x->local_tag, x->cseq, 408);
+			ntx_destroy(x);
 		} else if (x->queued) {
 			ntx_fired(&ua->ntx, x, mono); /* not sent yet: waiting in the queue for room */
 		} else {

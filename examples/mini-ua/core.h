@@ -24,6 +24,11 @@ struct ua_auth; /* auth.c */
 struct streams; /* transport.c */
 struct sippres_redis; /* cluster.c */
 struct inbox_item;
+struct rsp_out {
+	char *data;
+	size_t len;
+	struct ua_addr dst;
+};
 /* At most this many NOTIFYs unanswered at once; the rest of a burst waits in
  * the send queue for answers (flow control: a burst never outruns the
  * subscribers, so their answers do not overflow the socket and nothing is
@@ -97,6 +102,10 @@ struct ua {
 	size_t inbox_head, inbox_len, inbox_cap, inbox_bytes;
 	bool inbox_running;
 	unsigned long early_reads;
+	/* UDP responses to the datagrams of a batch (in_batch), sent together by ua_flush before the NOTIFYs
+	 * they cause (a 200 precedes its first NOTIFY) */
+	struct rsp_out *rspq;
+	size_t rspq_len, rspq_cap;
 	/* statistics for logs */
 	unsigned long rx, tx, retransmits, dropped, held, refused;
 };

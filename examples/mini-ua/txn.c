@@ -24,10 +24,8 @@ int ntx_table_init(struct ntx_table *t, uint32_t t1)
 	return t->buckets ? 0 : -1;
 }
 
-static void ntx_free(struct ntx *x)
+void ntx_destroy(struct ntx *x)
 {
-	free(x->call_id);
-	free(x->local_tag);
 	free(x->data);
 	free(x);
 }
@@ -35,7 +33,7 @@ static void ntx_free(struct ntx *x)
 void ntx_table_fini(struct ntx_table *t)
 {
 	for (size_t i = 0; i < t->heap_len; i++)
-		ntx_free(t->heap[i]);
+		ntx_destroy(t->heap[i]);
 	free(t->heap);
 	free(t->buckets);
 	memset(t, 0, sizeof(*t));
@@ -112,11 +110,12 @@ static void grow_buckets(struct ntx_table *t)
 struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id, const char *local_tag, uint32_t cseq,
                     char *data, size_t len, const struct ua_addr *dst, uint64_t now)
 {
-	struct ntx *x = calloc(1, sizeof(*x));
-	size_t b;
+	size_t cl = strlen(call_id) + 1, tl = strlen(local_tag) + 1, b;
+	struct ntx *x = malloc(sizeof(*x) + cl + tl);
 
 	if (!x)
 		goto fail;
+	memset(x, 0, sizeof(*x));
 	if (t->heap_len == t->heap_cap) {
 		size_t n = t->heap_cap ? t->heap_cap * 2 : 64;
 		struct ntx **h = realloc(t->heap, n * sizeof(*h));
@@ -127,10 +126,10 @@ struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id
 		t->heap_cap = n;
 	}
 	snprintf(x->branch, sizeof(x->branch), "%s", branch);
-	x->call_id = strdup(call_id);
-	x->local_tag = strdup(local_tag);
-	if (!x->call_id || !x->local_tag)
-		goto fail;
+	memcpy(x->str, call_id, cl);
+	memcpy(x->str + cl, local_tag, tl);
+	x->call_id = x->str;
+	x->local_tag = x->str + cl;
 	x->cseq = cseq;
 	x->data = data;
 	x->len = len;
@@ -150,11 +149,7 @@ struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id
 	heap_up(t, x->heap_index);
 	return x;
 fail:
-	if (x) {
-		free(x->call_id);
-		free(x->local_tag);
-		free(x);
-	}
+	free(x);
 	free(data);
 	return NULL;
 }
@@ -170,6 +165,12 @@ struct ntx *ntx_find(struct ntx_table *t, const char *branch)
 
 void ntx_remove(struct ntx_table *t, struct ntx *x)
 {
+	ntx_detach(t, x);
+	ntx_destroy(x);
+}
+
+void ntx_detach(struct ntx_table *t, struct ntx *x)
+{
 	struct ntx **pp = &t->buckets[bucket_of(x->branch, t->nbuckets)];
 	size_t i = x->heap_index;
 
@@ -184,7 +185,6 @@ void ntx_remove(struct ntx_table *t, struct ntx *x)
 		t->heap[i]->heap_index = i;
 		heap_fix(t, i);
 	}
-	ntx_free(x);
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)

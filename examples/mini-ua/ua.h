@@ -262,7 +262,7 @@ int sip_fast_compare(const char *buf, size_t len, const struct ua_addr *src, cha
 /* NOTIFY client transaction (RFC 3261 17.1.2, timers E and F over UDP). */
 struct ntx {
 	char branch[48];
-	char *call_id, *local_tag; /* which subscription (looked up again on the outcome) */
+	const char *call_id, *local_tag; /* which subscription (looked up again on the outcome): in str[] */
 	uint32_t cseq;
 	char *data;
 	size_t len;
@@ -280,6 +280,7 @@ struct ntx {
 	uint64_t conn_id;          /* sent over this stream connection (transport.c); 0: UDP */
 	size_t heap_index;
 	struct ntx *hnext;
+	char str[];                /* call_id and local_tag: one allocation with the transaction */
 };
 
 struct ntx_table {
@@ -296,6 +297,9 @@ struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id
                     char *data, size_t len, const struct ua_addr *dst, uint64_t now);
 struct ntx *ntx_find(struct ntx_table *t, const char *branch);
 void ntx_remove(struct ntx_table *t, struct ntx *x); /* and free */
+/* ntx_remove in two steps: out of the table (its fields stay readable), then freed. */
+void ntx_detach(struct ntx_table *t, struct ntx *x);
+void ntx_destroy(struct ntx *x);
 /* To an address that has not answered us yet: one retransmission, timer F at 3*T1 (docs/security.md). */
 void ntx_short(struct ntx_table *t, struct ntx *x);
 /* Sent for the first time now (it waited in a queue since ntx_add): its timers count from now. */
