@@ -379,11 +379,20 @@ static void inbox_run(struct ua *ua)
 		return;
 	ua->inbox_running = true;
 	while (ua->inbox_head < ua->inbox_len) {
-		struct inbox_item *it = ua->inbox[ua->inbox_head++];
+		bool outer = ua->in_batch;
 
-		ua->inbox_bytes -= it->len;
-		ua_on_datagram(ua, it->data, it->len, &it->src);
-		free(it);
+		/* as a batch: their responses and NOTIFYs go out together after it (and the flush may read more) */
+		ua->in_batch = true;
+		while (ua->inbox_head < ua->inbox_len) {
+			struct inbox_item *it = ua->inbox[ua->inbox_head++];
+
+			ua->inbox_bytes -= it->len;
+			ua_on_datagram(ua, it->data, it->len, &it->src);
+			free(it);
+		}
+		ua->in_batch = outer;
+		if (!outer)
+			ua_flush(ua);
 	}
 	ua->inbox_head = ua->inbox_len = 0;
 	ua->inbox_running = false;

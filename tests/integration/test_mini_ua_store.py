@@ -435,9 +435,9 @@ def test_durable_before_sent():
             durable |= renamed
             renamed = set()
             continue
-        # NOTIFYs go out in batches (sendmmsg), answers one by one (sendto)
+        # NOTIFYs go out in batches (sendmmsg), answers one by one (sendto) or a batch's together (sendmmsg)
         m = re.match(r'sendto\(\d+, "(NOTIFY|SIP/2.0 200)', l) or \
-            re.match(r'sendmmsg\(\d+, \[\{msg_hdr=.*?iov_base="(NOTIFY)', l)
+            re.match(r'sendmmsg\(\d+, \[\{msg_hdr=.*?iov_base="(NOTIFY|SIP/2.0 200)', l)
         if m:
             # in this dialog every message is preceded by a new record of its own
             sent.append((m.group(1), bool(durable) and not renamed))
