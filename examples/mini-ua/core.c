@@ -230,7 +230,7 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 	struct ua_addr dst;
 	char branch[32], via[80];
 	struct sbuf contact;
-	char *user, *data;
+	char *user, *data, *block;
 	size_t len = 0;
 	uint64_t now = ua_now_mono_ms();
 
@@ -276,20 +276,23 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 		.content_type = n->content_type, .body = n->body, .body_len = n->body_len,
 		.require_eventlist = n->require_eventlist != 0, .allow_events = UA_ALLOW_EVENTS, .user_agent = UA_USER_AGENT,
 	};
-	data = sip_build_notify(&o, &len);
+	/* over UDP the transaction and its message in one allocation; over a stream the message is patched */
+	block = rt.proto ? NULL : sip_build_notify_at(&o, ntx_head(n->call_id, n->local_tag), &len);
+	data = block ? NULL : sip_build_notify(&o, &len);
 	sbuf_free(&contact);
 	if (data && rt.proto && !stream_patch_message(&data, &len, rt.proto)) {
 		free(data);
 		data = NULL;
 	}
-	if (!data) {
+	if (!data && !block) {
 		ua_log(LOG_ERR, "cannot build the NOTIFY for %s (Contact %s)", n->call_id, n->contact);
 		return -1;
 	}
 	ua_log(LOG_DEBUG, "NOTIFY %s cseq %u %s (%s, %zu body bytes)", n->call_id, n->cseq, n->subscription_state,
 	       n->content_type ? n->content_type : "no body", n->body_len);
 	{
-		struct ntx *x = ntx_add(&ua->ntx, branch, n->call_id, n->local_tag, n->cseq, data, len, &dst, now);
+		struct ntx *x = block ? ntx_add_at(&ua->ntx, block, branch, n->call_id, n->local_tag, n->cseq, len, &dst, now)
+		                      : ntx_add(&ua->ntx, branch, n->call_id, n->local_tag, n->cseq, data, len, &dst, now);
 
 		if (!x) {
 			ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u not sent", n->call_id, n->cseq);

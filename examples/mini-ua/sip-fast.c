@@ -460,9 +460,11 @@ bool sip_parse_fast(const char *buf, size_t len, struct sip_in *in)
 	f->from_user = fu.user ? keep(f, fu.user, fu.user_n) : NULL;
 	f->contact_uri = have_contact ? keep(f, cub, (size_t)(cue - cub)) : NULL;
 	memset(in, 0, sizeof(*in));
-	in->call_id = strndup(cid, cidn);
+	in->call_id = cidn < sizeof(in->call_id_buf) ? in->call_id_buf : malloc(cidn + 1);
 	if (!in->call_id)
 		goto no;
+	memcpy(in->call_id, cid, cidn);
+	in->call_id[cidn] = '\0';
 	in->fast = f;
 	in->is_request = true;
 	in->method = "SUBSCRIBE";
@@ -472,7 +474,8 @@ bool sip_parse_fast(const char *buf, size_t len, struct sip_in *in)
 	in->from_tag = keep(f, from_tag, ftn);
 	in->to_tag = to_tag && ttn ? keep(f, to_tag, ttn) : NULL;
 	if (!in->branch || !in->from_tag || (to_tag && ttn && !in->to_tag)) {
-		free(in->call_id);
+		if (in->call_id != in->call_id_buf)
+			free(in->call_id);
 		memset(in, 0, sizeof(*in));
 		goto no;
 	}

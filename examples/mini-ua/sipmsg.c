@@ -216,7 +216,7 @@ static bool fast_response(const char *buf, size_t len, struct sip_in *in)
 			return false;
 		in->cseq = (uint32_t)n;
 	}
-	in->call_id = malloc(cidn + 1);
+	in->call_id = cidn < sizeof(in->call_id_buf) ? in->call_id_buf : malloc(cidn + 1);
 	if (!in->call_id)
 		return false;
 	memcpy(in->call_id, cid, cidn);
@@ -482,7 +482,8 @@ void sip_in_free(struct sip_in *in)
 	if (in->msg)
 		osip_message_free(in->msg);
 	sip_fast_free(in->fast);
-	free(in->call_id);
+	if (in->call_id != in->call_id_buf)
+		free(in->call_id);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -1174,9 +1175,9 @@ static char *put_header(char *o, const char *name, const char *v)
 /* The NOTIFY written directly, byte for byte what the libosip2 builder
  * writes for the same fields (test-mini-ua compares them): a fan-out builds
  * one per subscriber, and the libosip2 way costs some fifty allocations. */
-static char *build_notify_direct(const struct notify_out *n, size_t *len)
+static char *build_notify_direct(const struct notify_out *n, size_t head, size_t *len)
 {
-	char cseq[16], cl[24], *out, *o;
+	char cseq[16], cl[24], *block, *out, *o;
 	size_t need, body_len = n->content_type ? n->body_len : 0;
 
 	snprintf(cseq, sizeof(cseq), "%u", n->cseq);
@@ -1186,9 +1187,10 @@ static char *build_notify_direct(const struct notify_out *n, size_t *len)
 	       strlen(n->contact) + strlen(n->event) + strlen(n->subscription_state) +
 	       (n->allow_events ? strlen(n->allow_events) + 16 : 0) + (n->user_agent ? strlen(n->user_agent) + 16 : 0) +
 	       (n->content_type ? strlen(n->content_type) + 16 : 0) + body_len;
-	out = o = malloc(need);
-	if (!out)
+	block = malloc(head + need);
+	if (!block)
 		return NULL;
+	out = o = block + head;
 	PUTS(o, "NOTIFY ");
 	PUTS(o, n->ruri);
 	PUTS(o, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
@@ -1230,22 +1232,32 @@ static char *build_notify_direct(const struct notify_out *n, size_t *len)
 	o += body_len;
 	*o = '\0';
 	*len = (size_t)(o - out);
-	return out;
+	return block;
 }
 
-char *sip_build_notify(const struct notify_out *n, size_t *len)
+/* Fields plain enough to go straight to text; anything else through libosip2, which refuses what it cannot
+ * parse. */
+static bool notify_plain(const struct notify_out *n)
 {
-	/* fields that are plain enough go straight to text; anything else
-	 * through libosip2, which refuses what it cannot parse */
-	if (uri_plain(n->ruri) && uri_plain(n->from_uri) && uri_plain(n->to_uri) && uri_plain(n->contact) &&
+	return uri_plain(n->ruri) && uri_plain(n->from_uri) && uri_plain(n->to_uri) && uri_plain(n->contact) &&
 	    line_safe(n->via_sent_by) && line_safe(n->branch) && line_safe(n->from_tag) &&
 	    (!n->to_tag || line_safe(n->to_tag)) && line_safe(n->call_id) && line_safe(n->event) &&
 	    line_safe(n->subscription_state) && (!n->allow_events || line_safe(n->allow_events)) &&
 	    (!n->user_agent || line_safe(n->user_agent)) && (!n->content_type || line_safe(n->content_type)) &&
 	    !strpbrk(n->from_tag, ";>, ") && (!n->to_tag || !strpbrk(n->to_tag, ";>, ")) && n->call_id[0] &&
-	    !strpbrk(n->call_id, " \t") && !strpbrk(n->branch, ";, \t"))
-		return build_notify_direct(n, len);
+	    !strpbrk(n->call_id, " \t") && !strpbrk(n->branch, ";, \t");
+}
+
+char *sip_build_notify(const struct notify_out *n, size_t *len)
+{
+	if (notify_plain(n))
+		return build_notify_direct(n, 0, len);
 	return sip_build_notify_osip(n, len);
+}
+
+char *sip_build_notify_at(const struct notify_out *n, size_t head, size_t *len)
+{
+	return notify_plain(n) ? build_notify_direct(n, head, len) : NULL;
 }
 
 char *sip_build_notify_osip(const struct notify_out *n, size_t *len)

@@ -443,6 +443,12 @@ static void test_build_notify(void **state)
 			assert_non_null(b);
 			assert_int_equal(la, lb);
 			assert_memory_equal(a, b, la);
+			free(b);
+			/* the same bytes after a transaction's room (ntx_add_at) */
+			b = sip_build_notify_at(&n, 200, &lb);
+			assert_non_null(b);
+			assert_int_equal(la, lb);
+			assert_memory_equal(a, b + 200, la);
 			free(a);
 			free(b);
 		}

@@ -26,7 +26,8 @@ int ntx_table_init(struct ntx_table *t, uint32_t t1)
 
 void ntx_destroy(struct ntx *x)
 {
-	free(x->data);
+	if (!x->data_inline)
+		free(x->data);
 	free(x);
 }
 
@@ -107,15 +108,49 @@ static void grow_buckets(struct ntx_table *t)
 	t->nbuckets = n;
 }
 
+size_t ntx_head(const char *call_id, const char *local_tag)
+{
+	return sizeof(struct ntx) + strlen(call_id) + 1 + strlen(local_tag) + 1;
+}
+
+static struct ntx *add(struct ntx_table *t, struct ntx *x, const char *branch, const char *call_id,
+                       const char *local_tag, uint32_t cseq, char *data, size_t len, const struct ua_addr *dst,
+                       uint64_t now);
+
 struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id, const char *local_tag, uint32_t cseq,
                     char *data, size_t len, const struct ua_addr *dst, uint64_t now)
 {
-	size_t cl = strlen(call_id) + 1, tl = strlen(local_tag) + 1, b;
-	struct ntx *x = malloc(sizeof(*x) + cl + tl);
+	struct ntx *x = malloc(ntx_head(call_id, local_tag));
 
-	if (!x)
-		goto fail;
+	if (!x) {
+		free(data);
+		return NULL;
+	}
 	memset(x, 0, sizeof(*x));
+	x = add(t, x, branch, call_id, local_tag, cseq, data, len, dst, now);
+	if (!x)
+		free(data);
+	return x;
+}
+
+struct ntx *ntx_add_at(struct ntx_table *t, void *block, const char *branch, const char *call_id,
+                       const char *local_tag, uint32_t cseq, size_t len, const struct ua_addr *dst, uint64_t now)
+{
+	struct ntx *x = block;
+
+	memset(x, 0, sizeof(*x));
+	x->data_inline = true;
+	return add(t, x, branch, call_id, local_tag, cseq, (char *)block + ntx_head(call_id, local_tag), len, dst, now);
+}
+
+/* x (its struct zeroed, with room for the strings after it) into the table; NULL (x freed, not data) when
+ * out of memory */
+static struct ntx *add(struct ntx_table *t, struct ntx *x, const char *branch, const char *call_id,
+                       const char *local_tag, uint32_t cseq, char *data, size_t len, const struct ua_addr *dst,
+                       uint64_t now)
+{
+	size_t cl = strlen(call_id) + 1, tl = strlen(local_tag) + 1, b;
+
 	if (t->heap_len == t->heap_cap) {
 		size_t n = t->heap_cap ? t->heap_cap * 2 : 64;
 		struct ntx **h = realloc(t->heap, n * sizeof(*h));
@@ -125,7 +160,9 @@ struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id
 		t->heap = h;
 		t->heap_cap = n;
 	}
-	snprintf(x->branch, sizeof(x->branch), "%s", branch);
+	b = strnlen(branch, sizeof(x->branch) - 1);
+	memcpy(x->branch, branch, b);
+	x->branch[b] = '\0';
 	memcpy(x->str, call_id, cl);
 	memcpy(x->str + cl, local_tag, tl);
 	x->call_id = x->str;
@@ -150,7 +187,6 @@ struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id
 	return x;
 fail:
 	free(x);
-	free(data);
 	return NULL;
 }
 

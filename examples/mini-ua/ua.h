@@ -102,6 +102,7 @@ struct sip_in {
 	bool body_short;        /* Content-Length says more bytes than the datagram has */
 	char branch_buf[64];    /* the branch of a response read without libosip2 (msg NULL) */
 	struct sip_fast *fast;  /* a plain SUBSCRIBE read without libosip2 (msg NULL): sip-fast.c */
+	char call_id_buf[96];   /* call_id when it fits, read without libosip2 (not malloc'ed then) */
 };
 /* Parse and check the mandatory headers (Via, From, To, Call-ID, CSeq whose
  * method matches). Returns 0, or -1 with a reason in err (message dropped). */
@@ -198,6 +199,10 @@ struct notify_out {
 };
 /* Returns a malloc'ed NOTIFY or NULL (a field osip cannot parse, or out of memory). */
 char *sip_build_notify(const struct notify_out *n, size_t *len);
+/* sip_build_notify's direct writing at head bytes into a malloc'ed block (returned; the message at block + head,
+ * *len bytes): a NOTIFY transaction and its message in one allocation (ntx_add_at). NULL: fields that are not
+ * plain (sip_build_notify takes libosip2's path for them), or out of memory. */
+char *sip_build_notify_at(const struct notify_out *n, size_t head, size_t *len);
 /* The same through libosip2 (sip_build_notify takes it for fields that are
  * not plain; the tests compare the two). */
 char *sip_build_notify_osip(const struct notify_out *n, size_t *len);
@@ -277,6 +282,7 @@ struct ntx {
 	bool held;                 /* not sent: waiting for its address to prove itself (or for timer F) */
 	bool inflight;             /* sent by ua_flush and counted in ua->inflight until it ends */
 	bool publish;              /* a PUBLISH of an outbound publish (call_id its Call-ID, local_tag its name) */
+	bool data_inline;          /* data is in the transaction's own allocation (ntx_add_at) */
 	uint64_t conn_id;          /* sent over this stream connection (transport.c); 0: UDP */
 	size_t heap_index;
 	struct ntx *hnext;
@@ -295,6 +301,12 @@ void ntx_table_fini(struct ntx_table *t);
 /* Takes ownership of data. Returns the transaction or NULL (out of memory: data freed). */
 struct ntx *ntx_add(struct ntx_table *t, const char *branch, const char *call_id, const char *local_tag, uint32_t cseq,
                     char *data, size_t len, const struct ua_addr *dst, uint64_t now);
+/* The bytes before the message in a block for ntx_add_at. */
+size_t ntx_head(const char *call_id, const char *local_tag);
+/* ntx_add for a message already written at block + ntx_head(call_id, local_tag) (len bytes; block from malloc,
+ * taken: freed on failure). */
+struct ntx *ntx_add_at(struct ntx_table *t, void *block, const char *branch, const char *call_id,
+                       const char *local_tag, uint32_t cseq, size_t len, const struct ua_addr *dst, uint64_t now);
 struct ntx *ntx_find(struct ntx_table *t, const char *branch);
 void ntx_remove(struct ntx_table *t, struct ntx *x); /* and free */
 /* ntx_remove in two steps: out of the table (its fields stay readable), then freed. */
