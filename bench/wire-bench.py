@@ -220,6 +220,13 @@ def main():
     for f in os.listdir(args.build):
         if f.startswith('libsippresence.so') and not os.path.isdir(os.path.join(args.build, f)):
             shutil.copy2(os.path.join(args.build, f), snap, follow_symlinks=True)
+    # the mini UA links libsippresence-redis when it is built (rpath $ORIGIN/../redis)
+    redis_dir = os.path.join(args.build, 'redis')
+    if os.path.isdir(redis_dir):
+        os.makedirs(os.path.join(snap, 'redis'))
+        for f in os.listdir(redis_dir):
+            if f.startswith('libsippresence-redis.so') and not os.path.isdir(os.path.join(redis_dir, f)):
+                shutil.copy2(os.path.join(redis_dir, f), os.path.join(snap, 'redis'), follow_symlinks=True)
     shutil.copy2(os.path.join(args.build, 'examples', 'sippres-mini-ua'), os.path.join(snap, 'examples'))
     shutil.copy2(loadgen, os.path.join(snap, 'bench'))
     loadgen = os.path.join(snap, 'bench', 'sippres-loadgen')
