@@ -162,7 +162,10 @@ void ua_local_for(struct ua *ua, const struct ua_addr *dst, char *out, size_t le
 	int fd;
 
 	if (!addr_is_wildcard(&ua->local)) {
-		snprintf(out, len, "%s", ua->local_str);
+		size_t n = strnlen(ua->local_str, len - 1);
+
+		memcpy(out, ua->local_str, n);
+		out[n] = '\0';
 		return;
 	}
 	a = ua->local;
@@ -205,7 +208,7 @@ static int cb_random(void *user_data, uint8_t *buf, size_t len)
 
 /* Where a subscription's NOTIFYs go: its Contact's numeric address, or the SUBSCRIBE's source (policy
  * source, or a Contact with a host name: no DNS in the loop). -1: nowhere. */
-static int notify_target(struct ua *ua, const struct ua_sub *us, const char *contact, struct ua_addr *dst)
+static int notify_target(struct ua *ua, struct ua_sub *us, const char *contact, struct ua_addr *dst)
 {
 	int r;
 
@@ -213,7 +216,23 @@ static int notify_target(struct ua *ua, const struct ua_sub *us, const char *con
 		*dst = us->src;
 		return 0;
 	}
-	r = addr_from_uri(contact, ua->local.ss.ss_family, dst);
+	if (us && us->contact && strcmp(us->contact, contact) == 0) {
+		/* the Contact resolved for its last NOTIFY */
+		r = us->contact_r;
+		*dst = us->contact_dst;
+	} else {
+		r = addr_from_uri(contact, ua->local.ss.ss_family, dst);
+		if (us) {
+			char *c = strdup(contact);
+
+			if (c) {
+				free(us->contact);
+				us->contact = c;
+				us->contact_r = r;
+				us->contact_dst = *dst;
+			}
+		}
+	}
 	if (r == -2 && us && us->src.len) {
 		*dst = us->src;
 		return 0;
@@ -528,6 +547,13 @@ static void sub_data_free(struct ua *ua, struct sippres_sub *sub)
 	if (us->counted)
 		limits_sub_remove(&ua->limits, us->src.len ? &us->src : NULL, us->endpoint);
 	sippres_sub_set_user_data(sub, NULL);
+	ua_sub_free(us);
+}
+
+void ua_sub_free(struct ua_sub *us)
+{
+	if (us)
+		free(us->contact);
 	free(us);
 }
 
@@ -741,7 +767,7 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
                              const struct sippres_subscribe_res *res, const char *resource)
 {
 	struct sbuf x;
-	char local[80];
+	char local[80], num[24];
 
 	sbuf_init(&x);
 	if (res->status >= 200 && res->status < 300) {
@@ -751,13 +777,18 @@ static void respond_decision(struct ua *ua, const struct sip_in *in, const struc
 			conn_local(c, local, sizeof(local));
 		else
 			ua_local_for(ua, src, local, sizeof(local));
-		sbuf_printf(&x, "Expires: %u\r\n", res->expires);
-		sbuf_add(&x, "Contact: <sip:", 14);
+		ua_utoa(num, res->expires);
+		sbuf_add(&x, "Expires: ", 9);
+		sbuf_add(&x, num, strlen(num));
+		sbuf_add(&x, "\r\nContact: <sip:", 16);
 		if (resource && resource[0]) {
 			sip_user_escape(&x, resource); /* never a malformed header, whatever the Request-URI had */
 			sbuf_add(&x, "@", 1);
 		}
-		sbuf_printf(&x, "%s%s%s>\r\n", local, c ? ";transport=" : "", c ? proto_name(conn_proto(c)) : "");
+		sbuf_add(&x, local, strlen(local));
+		if (c)
+			sbuf_printf(&x, ";transport=%s", proto_name(conn_proto(c)));
+		sbuf_add(&x, ">\r\n", 3);
 	}
 	if (res->min_expires)
 		sbuf_printf(&x, "Min-Expires: %u\r\n", res->min_expires);
@@ -882,7 +913,7 @@ static void on_subscribe_new(struct ua *ua, const struct sip_in *in, const struc
 			ua_log(LOG_INFO, "SUBSCRIBE %s: Contact %s is not its source; NOTIFYs wait for a request in the dialog",
 			       in->call_id, f.contact);
 	} else {
-		free(ua->creating);
+		ua_sub_free(ua->creating);
 	}
 	ua->creating = NULL;
 	if (r == SIPPRES_E_INVAL) {

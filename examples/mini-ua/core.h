@@ -58,6 +58,9 @@ struct ua_sub {
 	bool have_cseq;
 	uint32_t remote_cseq;      /* the subscriber's last CSeq (RFC 3261 12.2.2) */
 	uint64_t conn_id;          /* transport.c: the TCP or TLS connection its NOTIFYs go on; 0: UDP */
+	char *contact;             /* the Contact last resolved for its NOTIFYs (NULL: none yet) ... */
+	struct ua_addr contact_dst; /* ... to this address ... */
+	int contact_r;             /* ... with this result of addr_from_uri (it is not parsed again per NOTIFY) */
 	char endpoint[];
 };
 
@@ -119,6 +122,8 @@ void ua_fini(struct ua *ua);
 int ua_set_limits(struct ua *ua, const struct limits_conf *c);
 /* After store_load(): the restored subscriptions get their struct ua_sub (proven, source unknown). */
 void ua_adopt_restored(struct ua *ua);
+/* What the UA keeps of a subscription, freed (NULL: nothing). */
+void ua_sub_free(struct ua_sub *us);
 void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src);
 /* ua_recv_batch on the server socket with ua_on_datagram-calling fn, one ua_flush at the end of the batch */
 void ua_recv_all(struct ua *ua, int max, bool (*fn)(void *arg, const char *buf, size_t len, const struct ua_addr *src));

@@ -53,15 +53,15 @@ static const char *keep(struct sip_fast *f, const char *s, size_t n)
 	return d;
 }
 
-static bool is_alnum(char c)
+static inline bool is_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 /* characters libosip2 writes back as they are in each place */
-static bool tok_char(char c)
+static inline bool tok_char(char c)
 {
-	return is_alnum(c) || (c && strchr("-_.!~*'", c));
+	return is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '!' || c == '~' || c == '*' || c == '\'';
 }
 
 static bool user_char(char c)
@@ -244,23 +244,16 @@ static bool nameaddr(const char *s, const char *e, struct uri_parts *u, const ch
 	return params(gt + 1, e, tag, tagn, NULL, NULL, NULL, NULL, gt + 1);
 }
 
-static bool name_eq(const char *p, size_t n, const char *want)
-{
-	return strlen(want) == n && strncasecmp(p, want, n) == 0;
-}
+/* the header name p (n bytes) is the literal want, in any case */
+#define name_eq(p, n, want) ((n) == sizeof(want) - 1 && strncasecmp((p), (want), (n)) == 0)
 
 /* Header names libosip2 keeps as plain headers (sip_header finds them) and that a SUBSCRIBE may carry here.
  * Any other header (Route, Authorization, Allow, Content-Type, ...) takes libosip2's path. */
 static bool generic_name(const char *p, size_t n)
 {
-	static const char *const names[] = {"Max-Forwards", "Event", "Expires", "User-Agent", "Supported",
-	                                    "Allow-Events", "Date"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (name_eq(p, n, names[i]))
-			return true;
-	}
-	return false;
+	return name_eq(p, n, "Max-Forwards") || name_eq(p, n, "Event") || name_eq(p, n, "Expires") ||
+	       name_eq(p, n, "User-Agent") || name_eq(p, n, "Supported") || name_eq(p, n, "Allow-Events") ||
+	       name_eq(p, n, "Date");
 }
 
 void sip_fast_free(struct sip_fast *f)
@@ -572,7 +565,7 @@ static bool extra_plain(const char *extra)
 char *sip_fast_response(const struct sip_fast *f, const struct ua_addr *src, int status, const char *reason,
                         const char *add_to_tag, const char *extra, size_t *len)
 {
-	char port[8], src_host[64] = "", *out, *o;
+	char port[24], src_host[64] = "", *out, *o;
 	const char *v0 = f->via[0];
 	size_t need;
 	bool received = false, rport = false;
@@ -582,7 +575,7 @@ char *sip_fast_response(const struct sip_fast *f, const struct ua_addr *src, int
 	if (src) {
 		/* RFC 3581 rport, RFC 3261 18.2.1 received, as sip_build_response writes them */
 		addr_host(src, src_host, sizeof(src_host));
-		snprintf(port, sizeof(port), "%u", addr_port(src));
+		ua_utoa(port, addr_port(src));
 		received = f->via_rport || strcmp(f->via_host, src_host) != 0;
 		rport = f->via_rport_end >= 0;
 	}
@@ -593,7 +586,11 @@ char *sip_fast_response(const struct sip_fast *f, const struct ua_addr *src, int
 	out = o = malloc(need);
 	if (!out)
 		return NULL;
-	o += sprintf(o, "SIP/2.0 %d %s\r\nVia: ", status, reason);
+	o = stpcpy(o, "SIP/2.0 ");
+	o += ua_utoa(o, (uint64_t)(status > 0 ? status : 0));
+	*o++ = ' ';
+	o = stpcpy(o, reason);
+	o = stpcpy(o, "\r\nVia: ");
 	if (rport) {
 		memcpy(o, v0, (size_t)f->via_rport_end);
 		o += f->via_rport_end;

@@ -1177,11 +1177,11 @@ static char *put_header(char *o, const char *name, const char *v)
  * one per subscriber, and the libosip2 way costs some fifty allocations. */
 static char *build_notify_direct(const struct notify_out *n, size_t head, size_t *len)
 {
-	char cseq[16], cl[24], *block, *out, *o;
+	char cseq[24], cl[24], *block, *out, *o;
 	size_t need, body_len = n->content_type ? n->body_len : 0;
 
-	snprintf(cseq, sizeof(cseq), "%u", n->cseq);
-	snprintf(cl, sizeof(cl), "%zu", body_len);
+	ua_utoa(cseq, n->cseq);
+	ua_utoa(cl, body_len);
 	need = 256 + strlen(n->ruri) + strlen(n->via_sent_by) + strlen(n->branch) + strlen(n->from_uri) +
 	       strlen(n->from_tag) + strlen(n->to_uri) + (n->to_tag ? strlen(n->to_tag) : 0) + strlen(n->call_id) +
 	       strlen(n->contact) + strlen(n->event) + strlen(n->subscription_state) +
@@ -1337,7 +1337,18 @@ char *sip_uri_user(const char *uri)
 {
 	osip_uri_t *u = NULL;
 	char *user = NULL;
+	const char *s = uri;
 
+	/* sip:user@..., the user of unreserved characters (libosip2 gives it as it is): no parse */
+	if (strncmp(s, "sip:", 4) == 0 || strncmp(s, "sips:", 5) == 0) {
+		const char *b = s + (s[3] == ':' ? 4 : 5), *e = b;
+
+		while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9') ||
+		       (*e && strchr("-_.!~*'+", *e)))
+			e++;
+		if (*e == '@' && e > b && e[1] && !strpbrk(e + 1, "@<>\"% \t\r\n"))
+			return strndup(b, (size_t)(e - b));
+	}
 	if (osip_uri_init(&u) != 0)
 		return NULL;
 	if (osip_uri_parse(u, uri) == 0 && u->username)

@@ -96,7 +96,7 @@ static void grow_buckets(struct ntx_table *t)
 
 		while (x) {
 			struct ntx *next = x->hnext;
-			size_t j = bucket_of(x->branch, n);
+			size_t j = (size_t)(x->hash & (n - 1));
 
 			x->hnext = b[j];
 			b[j] = x;
@@ -177,7 +177,8 @@ static struct ntx *add(struct ntx_table *t, struct ntx *x, const char *branch, c
 	x->f_at = now + 64u * t->t1;
 	if (t->count >= t->nbuckets)
 		grow_buckets(t);
-	b = bucket_of(x->branch, t->nbuckets);
+	x->hash = ua_hash(x->branch, strlen(x->branch));
+	b = (size_t)(x->hash & (t->nbuckets - 1));
 	x->hnext = t->buckets[b];
 	t->buckets[b] = x;
 	t->count++;
@@ -207,7 +208,7 @@ void ntx_remove(struct ntx_table *t, struct ntx *x)
 
 void ntx_detach(struct ntx_table *t, struct ntx *x)
 {
-	struct ntx **pp = &t->buckets[bucket_of(x->branch, t->nbuckets)];
+	struct ntx **pp = &t->buckets[x->hash & (t->nbuckets - 1)];
 	size_t i = x->heap_index;
 
 	while (*pp && *pp != x)
@@ -358,7 +359,10 @@ char *stx_key(const struct sip_in *req)
 	/* RFC 3261 17.2.3: branch (magic cookie) + sent-by + method; else the
 	 * RFC 2543 way: Call-ID, From tag, CSeq and the top Via */
 	if (req->branch && strncmp(req->branch, "z9hG4bK", 7) == 0) {
-		sbuf_printf(&b, "%s|%s|%s|%s", req->branch, host ? host : "", port ? port : "", req->method);
+		const char *parts[] = {req->branch, "|", host ? host : "", "|", port ? port : "", "|", req->method};
+
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+			sbuf_add(&b, parts[i], strlen(parts[i]));
 	} else {
 		sbuf_printf(&b, "~%s|%s|%u|%s|%s|%s|%s", req->call_id, req->from_tag ? req->from_tag : "", req->cseq,
 		            req->method, req->branch ? req->branch : "", host ? host : "", req->to_tag ? req->to_tag : "");

@@ -35,6 +35,8 @@ int ua_random(void *buf, size_t len);
 /* a token of n characters [0-9a-z] (n+1 bytes written) */
 void ua_random_token(char *out, size_t n);
 uint64_t ua_fnv64(const void *p, size_t n);
+/* v in decimal into out (at least 21 bytes), NUL-terminated; returns the number of digits. */
+size_t ua_utoa(char *out, uint64_t v);
 /* strdup(s), NULL for NULL; a failed copy sets *oom. */
 char *ua_strdup_or_null(const char *s, bool *oom);
 /* A keyed hash (SipHash-2-4, key drawn at the first call): for tables whose keys come from the network. */
@@ -285,6 +287,7 @@ struct ntx {
 	bool data_inline;          /* data is in the transaction's own allocation (ntx_add_at) */
 	uint64_t conn_id;          /* sent over this stream connection (transport.c); 0: UDP */
 	size_t heap_index;
+	uint64_t hash;             /* of branch (its bucket) */
 	struct ntx *hnext;
 	char str[];                /* call_id and local_tag: one allocation with the transaction */
 };

@@ -207,3 +207,18 @@ char *ua_strdup_or_null(const char *s, bool *oom)
 		*oom = true;
 	return d;
 }
+
+size_t ua_utoa(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
