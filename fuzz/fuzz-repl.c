@@ -13,6 +13,7 @@
 #include <libsippresence/libsippresence.h>
 
 #include "fuzz.h"
+#include "core/core-private.h"
 
 static int on_notify(void *ud, struct sippres_sub *sub, const struct sippres_notify *n)
 {
@@ -25,18 +26,6 @@ static void on_replicate(void *ud, const struct sippres_repl_change *c)
 {
 	(void)ud;
 	(void)c;
-}
-
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-	}
-	return ~c;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -78,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				uint32_t crc;
 
 				memcpy(m, data + off, n);
-				crc = crc32(m, n - 4);
+				crc = sippres__crc32(m, n - 4);
 				for (int i = 0; i < 4; i++)
 					m[n - 4 + i] = (uint8_t)(crc >> (8 * i));
 				sippres_repl_apply(ctx, m, n);

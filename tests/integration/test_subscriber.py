@@ -475,7 +475,9 @@ def test_timer_f_and_provisional():
               'retransmissions changed branch or CSeq: %r', [(m.branch, m.cseq) for _, m in got])
         check(6 <= len(got) <= 8, '%d transmissions in 3.2 s with T1 = 50 ms', len(got))
         gaps = [b[0] - a[0] for a, b in zip(got, got[1:])]
-        check(all(g2 > g1 * 1.4 for g1, g2 in zip(gaps[1:], gaps[2:])), 'intervals do not double: %r', gaps)
+        # the intervals from 200 ms on (50 and 100 ms ones are within a loaded machine's scheduling jitter)
+        check(len(gaps) >= 5 and all(g2 > g1 * 1.4 for g1, g2 in zip(gaps[2:], gaps[3:])),
+              'intervals do not double: %r', gaps)
         s = got[0][1]
         check(s.get('event') == 'presence' and s.get('expires') == '600' and s.get('max-forwards') == '70'
               and s.branch.startswith('z9hG4bK') and s.from_tag and s.to_tag is None
