@@ -64,7 +64,8 @@ class UA:
         self.addr = None
         self.ready = threading.Event()
         threading.Thread(target=self._read_out, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self.err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self.err_reader.start()
         if not self.ready.wait(10):
             self.kill9()
             raise AssertionError('the mini UA did not start:\n' + ''.join(self.err))
@@ -127,6 +128,8 @@ class UA:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill9()
+        # its last log lines (the store's counters at exit...) are read before log() is asked for them
+        self.err_reader.join(5)
         return self.proc.returncode
 
     def log(self):
