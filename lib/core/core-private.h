@@ -94,7 +94,10 @@ void sippres__copy_out(void *out, const void *in, size_t in_size);
 /* Strings */
 bool sippres__streq_nocase(const char *a, const char *b);
 bool sippres__memeq_nocase(const char *a, const char *b, size_t n);
-int sippres__ascii_lower(int c);
+static inline int sippres__ascii_lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
 /* Length of a valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
 size_t sippres__utf8_seq_len(const unsigned char *s, size_t n);
 /* true when s[0..n) is valid UTF-8 without control characters (< 0x20, 0x7f). */
@@ -115,9 +118,19 @@ static inline bool sippres__str_same(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Hashing: seeded FNV-1a with a final avalanche, optionally ASCII case-folded;
- * hash2 combines two strings (a pair key). Every hash in lib/ is one of these. */
+/* Hashing: seeded, eight bytes at a time (multiply and rotate) with a final
+ * avalanche, optionally ASCII case-folded; hash_mem takes a length; hash2
+ * combines two strings (a pair key). Every hash in lib/ is one of these. */
 uint32_t sippres__hash(uint32_t seed, const char *s, bool nocase);
+uint32_t sippres__hash_mem(uint32_t seed, const char *s, size_t n, bool nocase);
+/* The same in steps, for a key of several strings: init, a step per string
+ * (its length is mixed in), final. */
+static inline uint64_t sippres__hash_init(uint32_t seed)
+{
+	return (uint64_t)seed << 32 | seed;
+}
+uint64_t sippres__hash_step(uint64_t h, const char *s, size_t n, bool nocase);
+uint32_t sippres__hash_final(uint64_t h);
 uint32_t sippres__hash2(uint32_t seed, const char *a, const char *b);
 
 /* Intrusive chained hash map. The owner embeds a struct sippres__hnode in
@@ -158,6 +171,41 @@ void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struc
 /* Insert n in place of the entry with the same key, which is returned (now
  * unlinked, for the caller to free), or NULL when there was none. */
 struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n);
+
+/* Shared strings (shared.c): reference-counted tuples of up to
+ * SIPPRES__SHARED_MAX strings, one copy for every holder of the same tuple
+ * (subscriptions from one phone share its From URI, Contact and User-Agent;
+ * those to one resource their local URI). A string equal to an earlier one
+ * of its tuple shares its bytes. */
+#define SIPPRES__SHARED_MAX 4
+struct sippres__shared {
+	struct sippres__shared *next; /* in its table's chain */
+	uint32_t hash;
+	uint32_t refs;
+	uint16_t off[SIPPRES__SHARED_MAX];
+	uint8_t n;                    /* strings in the tuple */
+	uint8_t user;                 /* free for the holders: set once, when fresh */
+	char str[];
+};
+struct sippres__shared_set {
+	struct sippres__shared **b;
+	size_t nb, count; /* nb: a power of two */
+	uint32_t seed;
+};
+int sippres__shared_init(struct sippres_ctx *ctx, struct sippres__shared_set *t);
+/* Free the table (its entries must all have been put back). */
+void sippres__shared_fini(struct sippres_ctx *ctx, struct sippres__shared_set *t);
+/* A reference to the tuple v[0..n) (lengths len; a NULL string has length 0
+ * and reads back as ""), made when there is none (*fresh true), or NULL when
+ * out of memory or longer than 64 KiB together. */
+struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
+                                            const char *const *v, const size_t *len, bool *fresh);
+/* Give a reference back (NULL: nothing); the last one frees the tuple. */
+void sippres__shared_put(struct sippres_ctx *ctx, struct sippres__shared_set *t, struct sippres__shared *e);
+static inline const char *sippres__shared_str(const struct sippres__shared *e, int i)
+{
+	return e->str + e->off[i];
+}
 
 /* A scratch set for duplicate checks (set.c): borrowed keys, strings
  * (compared byte for byte) or pointers, each with a value; expected O(1) per

@@ -5,11 +5,6 @@
 
 #include "core-private.h"
 
-int sippres__ascii_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
 bool sippres__memeq_nocase(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -86,10 +81,17 @@ bool sippres__text_ok(const char *s, size_t n, size_t *bad_offset)
 
 bool sippres__name_ok(const char *s)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t n;
 
 	if (!s)
 		return false;
+	/* printable ASCII other than the space, the common case, byte by byte;
+	 * the first other byte sends the whole name to the full check */
+	for (n = 0; n <= SIPPRES_MAX_NAME && u[n] > 0x20 && u[n] < 0x7f; n++)
+		;
+	if (u[n] == '\0' && n > 0 && n <= SIPPRES_MAX_NAME)
+		return true;
 	n = strnlen(s, SIPPRES_MAX_NAME + 1);
 	if (n == 0 || n > SIPPRES_MAX_NAME)
 		return false;
@@ -98,28 +100,76 @@ bool sippres__name_ok(const char *s)
 	return strchr(s, ' ') == NULL;
 }
 
+#define HASH_K 0x9E3779B97F4A7C15ull
+
+static inline uint64_t hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * HASH_K;
+	return (h << 31) | (h >> 33);
+}
+
+/* A-Z to a-z in each of the eight bytes; other bytes unchanged. */
+static inline uint64_t fold_lower(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low = w & (0x7f * ones);
+	uint64_t ge_a = low + (0x80 - 'A') * ones, gt_z = low + (0x80 - 'Z' - 1) * ones;
+
+	return w | (((ge_a ^ gt_z) & ~w & (0x80 * ones)) >> 2);
+}
+
+uint64_t sippres__hash_step(uint64_t h, const char *s, size_t n, bool nocase)
+{
+	uint64_t w;
+	uint32_t lo, hi;
+
+	h ^= n * HASH_K;
+	if (n > 8) {
+		/* whole words, then the last eight bytes (overlapping the word
+		 * before: the length is in h already) */
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, s + i, 8);
+			h = hash_word(h, nocase ? fold_lower(w) : w);
+		}
+		memcpy(&w, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		w = (uint64_t)hi << 32 | lo;
+	} else if (n > 0) {
+		w = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+	} else {
+		w = 0;
+	}
+	return hash_word(h, nocase ? fold_lower(w) : w);
+}
+
+uint32_t sippres__hash_final(uint64_t h)
+{
+	/* final avalanche so the low bits depend on every byte */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+uint32_t sippres__hash_mem(uint32_t seed, const char *s, size_t n, bool nocase)
+{
+	return sippres__hash_final(sippres__hash_step(sippres__hash_init(seed), s, n, nocase));
+}
+
 uint32_t sippres__hash(uint32_t seed, const char *s, bool nocase)
 {
-	uint32_t h = 2166136261u ^ seed;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (nocase)
-			c = (unsigned char)sippres__ascii_lower(c);
-		h ^= c;
-		h *= 16777619u;
-	}
-	/* final avalanche so low bits depend on every byte */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	return h;
+	return sippres__hash_mem(seed, s, strlen(s), nocase);
 }
 
 uint32_t sippres__hash2(uint32_t seed, const char *a, const char *b)
 {
-	return sippres__hash(seed, a, false) * 31u + sippres__hash(seed, b, false);
+	return sippres__hash_final(
+		sippres__hash_step(sippres__hash_step(sippres__hash_init(seed), a, strlen(a), false), b, strlen(b), false));
 }
 
 uint32_t sippres__crc32(const uint8_t *p, size_t n)
