@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Write the dpkg symbols file of libsippresence0 from lib/libsippresence.map.
+"""Write the dpkg symbols file of libsippresence0 from lib/libsippresence.map
+(or of libsippresence-redis0 from redis/libsippresence-redis.map: the map's
+node names say which).
 
 Each version node LIBSIPPRESENCE_X.Y of the map is the release X.Y.0 that
 introduced its symbols, so every symbol of the node gets X.Y.0 as its minimal
@@ -11,16 +13,19 @@ difference fails the package build); tests/debian-symbols-check.py compares it
 with the map and the library in every meson test run.
 
 Usage: gen-symbols.py [MAP] > debian/libsippresence0.symbols
+       gen-symbols.py redis/libsippresence-redis.map > debian/libsippresence-redis0.symbols
 """
 
 import os
 import re
 import sys
 
-SONAME = 'libsippresence.so.0'
-PACKAGE = 'libsippresence0'
-DEV_PACKAGE = 'libsippresence-dev'
-NODE = re.compile(r'^LIBSIPPRESENCE_(\d+)\.(\d+)$')
+# node prefix -> (soname, package, development package)
+LIBS = {
+    'LIBSIPPRESENCE': ('libsippresence.so.0', 'libsippresence0', 'libsippresence-dev'),
+    'LIBSIPPRESENCE_REDIS': ('libsippresence-redis.so.0', 'libsippresence-redis0', 'libsippresence-redis-dev'),
+}
+NODE = re.compile(r'^(LIBSIPPRESENCE(?:_REDIS)?)_(\d+)\.(\d+)$')
 
 
 def read_map(path):
@@ -53,7 +58,7 @@ def symbols(nodes):
     """The symbols file's lines, after its header: (symbol@node, minimal version)."""
     out = []
     for node, names in nodes:
-        major, minor = NODE.match(node).groups()
+        major, minor = NODE.match(node).groups()[1:]
         minver = '%s.%s.0' % (major, minor)
         out.append(('%s@%s' % (node, node), minver))
         out += [('%s@%s' % (n, node), minver) for n in names]
@@ -61,7 +66,11 @@ def symbols(nodes):
 
 
 def render(nodes):
-    lines = ['%s %s #MINVER#' % (SONAME, PACKAGE), '* Build-Depends-Package: %s' % DEV_PACKAGE]
+    prefixes = set(NODE.match(n).group(1) for n, _ in nodes)
+    if len(prefixes) != 1:
+        raise ValueError('nodes of several libraries: %s' % ', '.join(sorted(prefixes)))
+    soname, package, dev_package = LIBS[prefixes.pop()]
+    lines = ['%s %s #MINVER#' % (soname, package), '* Build-Depends-Package: %s' % dev_package]
     lines += [' %s %s' % s for s in symbols(nodes)]
     return '\n'.join(lines) + '\n'
 

@@ -121,5 +121,6 @@ SIPPRES_EXPORT void sippres_ctx_free(struct sippres_ctx *ctx)
 	if (!ctx)
 		return;
 	teardown(ctx, NLAYERS);
+	sippres__repl_free(ctx);
 	ctx->alloc.free(ctx->alloc.user_data, ctx);
 }

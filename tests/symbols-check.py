@@ -16,6 +16,8 @@ Also checked:
   - each exported symbol of the library carries the version node the map gives it.
 
 Usage: symbols-check.py --headers DIR --map FILE --lib FILE [--version X.Y.Z] [--nm NM]
+                        [--export MACRO] [--node PREFIX]
+(--export SIPPRES_REDIS_EXPORT --node LIBSIPPRESENCE_REDIS check libsippresence-redis the same way.)
 Exit status: 0 all agree, 1 a mismatch (each difference is listed), 2 usage/tool error.
 """
 
@@ -26,6 +28,7 @@ import subprocess
 import sys
 
 NODE_RE = re.compile(r'^LIBSIPPRESENCE_(\d+)\.(\d+)$')
+EXPORT = 'SIPPRES_EXPORT'  # --export
 NAME_RE = re.compile(r'^sippres_[a-z0-9_]+$')
 
 
@@ -72,7 +75,7 @@ def header_exports(headers_dir, problems):
             if not m:
                 continue
             name = m.group(1)
-            has_export = re.search(r'\bSIPPRES_EXPORT\b', decl) is not None
+            has_export = re.search(r'\b%s\b' % EXPORT, decl) is not None
             if has_export and not NAME_RE.match(name):
                 problems.append('%s: cannot read the function name of an SIPPRES_EXPORT declaration: %s'
                                 % (fn, st))
@@ -191,7 +194,12 @@ def main():
     ap.add_argument('--lib', required=True, help='the built shared library')
     ap.add_argument('--version', default='', help='project version; no node may be newer')
     ap.add_argument('--nm', default=os.environ.get('NM', 'nm'))
+    ap.add_argument('--export', default='SIPPRES_EXPORT', help='the export macro of the headers')
+    ap.add_argument('--node', default='LIBSIPPRESENCE', help='the prefix of the map\'s version nodes')
     a = ap.parse_args()
+    global EXPORT, NODE_RE
+    EXPORT = a.export
+    NODE_RE = re.compile(r'^%s_(\d+)\.(\d+)$' % re.escape(a.node))
 
     problems = []
     hdr = header_exports(a.headers, problems)

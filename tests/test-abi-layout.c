@@ -92,9 +92,10 @@ static void test_callbacks(void **state)
 		MEMBER(sippres_callbacks, persist_publication, 48, 8),
 		MEMBER(sippres_callbacks, forget_publication, 56, 8),
 		MEMBER(sippres_callbacks, publish, 64, 8),
+		MEMBER(sippres_callbacks, replicate, 72, 8),
 	};
 	(void)state;
-	CHECK_STRUCT(sippres_callbacks, 72, m);
+	CHECK_STRUCT(sippres_callbacks, 80, m);
 }
 
 static void test_diag(void **state)
@@ -557,6 +558,22 @@ static void test_auth(void **state)
 	CHECK_STRUCT(sippres_auth_res, 64, r);
 }
 
+static void test_repl_change(void **state)
+{
+	static const struct member m[] = {
+		MEMBER(sippres_repl_change, size, 0, 8),
+		MEMBER(sippres_repl_change, kind, 8, 4),
+		MEMBER(sippres_repl_change, removed, 12, 4),
+		MEMBER(sippres_repl_change, origin, 16, 8),
+		MEMBER(sippres_repl_change, seq, 24, 8),
+		MEMBER(sippres_repl_change, key, 32, 8),
+		MEMBER(sippres_repl_change, data, 40, 8),
+		MEMBER(sippres_repl_change, len, 48, 8),
+	};
+	(void)state;
+	CHECK_STRUCT(sippres_repl_change, 56, m);
+}
+
 static void test_error_codes(void **state)
 {
 	static const struct constant c[] = {
@@ -641,6 +658,12 @@ static void test_enums(void **state)
 		CONSTANT(SIPPRES_AUTH_VERDICT_OK, 0),
 		CONSTANT(SIPPRES_AUTH_VERDICT_STALE, 1),
 		CONSTANT(SIPPRES_AUTH_VERDICT_WRONG, 2),
+
+		CONSTANT(SIPPRES_REPL_DEVICE, 1),
+		CONSTANT(SIPPRES_REPL_PRESENCE, 2),
+		CONSTANT(SIPPRES_REPL_SWEEP, 3),
+		CONSTANT(SIPPRES_REPL_SUBSCRIPTION, 4),
+		CONSTANT(SIPPRES_REPL_PUBLICATION, 5),
 	};
 	(void)state;
 	CHECK_CONSTANTS("enum constants", c);
@@ -682,6 +705,7 @@ static void test_macros(void **state)
 		CONSTANT(SIPPRES_AUTH_ACCEPT, 0),
 		CONSTANT(SIPPRES_AUTH_CHALLENGE, 1),
 		CONSTANT(SIPPRES_AUTH_FORBID, 2),
+		CONSTANT(SIPPRES_MAX_ORIGIN, 64),
 	};
 	(void)state;
 	CHECK_CONSTANTS("numeric macros", c);
@@ -714,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_conf_outbound_publish),
 		cmocka_unit_test(test_conf_transport),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_repl_change),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_macros),

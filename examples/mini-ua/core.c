@@ -119,13 +119,18 @@ void ua_local_for(struct ua *ua, const struct ua_addr *dst, char *out, size_t le
 
 /* ---- library callbacks -------------------------------------------------------------- */
 
-static void cb_log(void *user_data, int level, const char *msg)
+void ua_log_sippres(int level, const char *what, const char *msg)
 {
-	(void)user_data;
 	ua_log(level == SIPPRES_LOG_ERROR ? LOG_ERR : level == SIPPRES_LOG_WARNING ? LOG_WARN
 	                                           : level == SIPPRES_LOG_INFO    ? LOG_INFO
 	                                                                          : LOG_DEBUG,
-	       "lib: %s", msg);
+	       "%s: %s", what, msg);
+}
+
+static void cb_log(void *user_data, int level, const char *msg)
+{
+	(void)user_data;
+	ua_log_sippres(level, "lib", msg);
 }
 
 static int cb_random(void *user_data, uint8_t *buf, size_t len)
@@ -359,6 +364,7 @@ void ua_flush(struct ua *ua)
 	uint64_t now = 0;
 
 	store_sync(ua); /* the records these NOTIFYs describe are on disk before they go out */
+	cluster_flush(ua); /* and in Redis's hands */
 	if (ua_verbosity >= 2) {
 		/* one by one, each logged */
 		for (; i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX; i++) {
@@ -537,6 +543,36 @@ static void cb_forget_publication(void *user_data, struct sippres_publication *p
 	store_forget_publication(user_data, pub);
 }
 
+/* Whether the subscription a record key ("CALL-ID LOCAL-TAG") names may be stored: not while it is unproven
+ * (as cb_persist: a node that takes it over would NOTIFY an address nobody vouched for). */
+static bool record_proven(struct ua *ua, const char *key)
+{
+	const char *sp = strrchr(key, ' ');
+	const struct ua_sub *us = NULL;
+	struct sippres_sub *sub;
+	char call_id[1024];
+
+	if (!sp || (size_t)(sp - key) >= sizeof(call_id))
+		return true;
+	memcpy(call_id, key, (size_t)(sp - key));
+	call_id[sp - key] = '\0';
+	sub = sippres_sub_find(ua->ctx, call_id, sp + 1);
+	if (sub)
+		us = sippres_sub_get_user_data(sub);
+	if (!us)
+		us = ua->creating;
+	return !us || us->proven;
+}
+
+static void cb_replicate(void *user_data, const struct sippres_repl_change *c)
+{
+	struct ua *ua = user_data;
+
+	if (c->kind == SIPPRES_REPL_SUBSCRIPTION && !c->removed && !record_proven(ua, c->key))
+		return;
+	cluster_replicate(ua, c);
+}
+
 static int cb_publish(void *user_data, const char *outbound, const char *event, const char *content_type,
                       const char *body, size_t len)
 {
@@ -557,6 +593,7 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 		.persist_publication = persist ? cb_persist_publication : NULL,
 		.forget_publication = persist ? cb_forget_publication : NULL,
 		.publish = cb_publish,
+		.replicate = cb_replicate, /* nothing is replicated before cluster_open() */
 	};
 	int r;
 
@@ -586,6 +623,7 @@ int ua_init(struct ua *ua, uint32_t t1, bool persist)
 
 void ua_fini(struct ua *ua)
 {
+	cluster_close(ua); /* the lease runs out: another node takes the subscribers over */
 	if (ua->ctx)
 		sippres_sub_foreach(ua->ctx, free_one, ua);
 	sippres_ctx_free(ua->ctx); /* no callback fires: stored records stay */
@@ -1237,6 +1275,7 @@ void ua_run_timers(struct ua *ua)
 	inbox_run(ua);
 	stx_expire(&ua->stx, mono);
 	outpub_run_timers(ua, mono);
+	cluster_run_timers(ua);
 	/* the library: queued NOTIFYs, expiry; handle_timeout may schedule more that are due at once */
 	wall = ua_now_wall_ms();
 	while (guard++ < 8 && sippres_ctx_next_timeout(ua->ctx, wall, &deadline) == 1 && deadline <= wall) {
@@ -1268,6 +1307,9 @@ int ua_poll_timeout(struct ua *ua)
 		if (n < t)
 			t = n;
 	}
+	n = cluster_next(ua);
+	if (n != UINT64_MAX && (n > wall ? n - wall : 0) < t)
+		t = n > wall ? n - wall : 0;
 	if (t == UINT64_MAX)
 		return -1;
 	return t > 60000 ? 60000 : (int)t;

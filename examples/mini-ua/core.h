@@ -22,6 +22,7 @@ void strset_free(struct strset *s);
 struct outpub; /* publish.c */
 struct ua_auth; /* auth.c */
 struct streams; /* transport.c */
+struct sippres_redis; /* cluster.c */
 struct inbox_item;
 /* At most this many NOTIFYs unanswered at once; the rest of a burst waits in
  * the send queue for answers (flow control: a burst never outruns the
@@ -85,6 +86,7 @@ struct ua {
 	bool in_batch;             /* a batch of datagrams is being read: one ua_flush after it */
 	size_t inflight;           /* NOTIFYs sent and not answered yet (at most UA_INFLIGHT_MAX) */
 	bool quit;
+	struct sippres_redis *redis; /* cluster.c: --redis, NULL without */
 	/* issue 11: limits (limits.c), the NOTIFY target policy, the subscription being created */
 	struct limits limits;
 	int notify_contact;        /* UA_CONTACT_* */
@@ -100,6 +102,8 @@ struct ua {
 };
 
 /* core.c */
+/* A log line of libsippresence or libsippresence-redis (level: enum sippres_log_level), prefixed "what: ". */
+void ua_log_sippres(int level, const char *what, const char *msg);
 int ua_init(struct ua *ua, uint32_t t1, bool persist);
 void ua_fini(struct ua *ua);
 /* New limits (main.c, from the options); 0 or -1 (out of memory). */
@@ -162,6 +166,22 @@ void outpub_response(struct ua *ua, const char *name, const char *branch, const 
 void outpub_run_timers(struct ua *ua, uint64_t mono);
 uint64_t outpub_next(const struct ua *ua); /* monotonic ms, UINT64_MAX: none */
 size_t outpub_count(const struct ua *ua);
+
+/* cluster.c: --redis HOST:PORT --node-id NAME (docs/cluster.md). Without --redis every function is a no-op. */
+#define CLUSTER_MAX_FDS 2
+/* Connect (at the next cluster_run_timers) as node node_id; lease_ms 0: the adapter's default. 0 or -1 (logged). */
+int cluster_open(struct ua *ua, const char *hostport, const char *node_id, unsigned long lease_ms);
+void cluster_close(struct ua *ua);
+/* The library's replicate callback. */
+void cluster_replicate(struct ua *ua, const struct sippres_repl_change *c);
+/* Before NOTIFYs go out: the records they describe are written to Redis first. */
+void cluster_flush(struct ua *ua);
+/* pollfds for the adapter's sockets (at most CLUSTER_MAX_FDS); after poll(), handle them. */
+size_t cluster_pollfds(struct ua *ua, struct pollfd *p);
+void cluster_handle(struct ua *ua, const struct pollfd *p, size_t n);
+void cluster_run_timers(struct ua *ua);
+/* The adapter's next deadline on the wall clock, UINT64_MAX: none. */
+uint64_t cluster_next(struct ua *ua);
 
 /* control.c: --control PATH, a Unix stream socket taking the control commands, several clients at once,
  * each bounded (CTL_MAX_LINE bytes a line, CTL_MAX_OUT bytes of replies waiting), all non-blocking. */

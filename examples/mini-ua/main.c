@@ -35,7 +35,7 @@ static void usage(FILE *f)
 	           "                      [--max-subscriptions N] [--max-subscriptions-per-endpoint N]\n"
 	           "                      [--max-subscriptions-per-source N] [--rate-per-source N]\n"
 	           "                      [--max-response-cache N] [--notify-contact match|source|any]\n"
-	           "                      [-v|--verbose]...\n"
+	           "                      [--redis HOST:PORT --node-id NAME [--redis-lease MS]] [-v|--verbose]...\n"
 	           "       sippres-mini-ua -rx COMMAND [--control PATH]\n"
 	           "  --listen ADDR:PORT   UDP address to serve: 127.0.0.1:5070, [::1]:5070, 0.0.0.0:5060 (port 0: any)\n"
 	           "  --extensions FILE    Asterisk extensions.conf with the hints\n"
@@ -50,7 +50,14 @@ static void usage(FILE *f)
 	           "  --eid EID            entity id of the asterisk-devicestate states this server publishes (six\n"
 	           "                       hex pairs, 02:00:00:00:00:01; default: a random one per start)\n"
 	           "  --t1 MS              SIP timer T1 for NOTIFY and PUBLISH retransmission (default 500; for tests)\n"
-	           "  --max-connections N  TCP and TLS connections at most (default %d; pjsip.conf type=transport)\n"
+	           "  --redis HOST:PORT    one node of a cluster sharing state and subscriptions through this Redis\n"
+	           "                       (docs/cluster.md); needs --node-id\n"
+	           "  --node-id NAME       this node's id in the cluster, unique: letters, digits, - . _ :\n"
+	           "  --redis-lease MS     how long a silent node keeps its subscribers before another takes them\n"
+	           "                       over (default 3000)\n",
+	        STORE_MAX_RECORDS_DEFAULT);
+	/* (two strings: one would pass the 4095 bytes C99 promises) */
+	fprintf(f, "  --max-connections N  TCP and TLS connections at most (default %d; pjsip.conf type=transport)\n"
 	           "  --max-connections-per-source N\n"
 	           "                       connections from one address at most (default %d)\n"
 	           "  --connection-idle-timeout S\n"
@@ -83,7 +90,7 @@ static void usage(FILE *f)
 	           "  dialplan reload | module reload | core reload   (also SIGHUP: extensions.conf and pjsip.conf again)\n"
 	           "  quit                 (also SIGTERM, SIGINT)\n"
 	           "The subscriber mode: sippres-mini-ua subscribe URI ... (sippres-mini-ua subscribe --help)\n",
-	        STORE_MAX_RECORDS_DEFAULT, STREAM_MAX_CONNS_DEFAULT, STREAM_MAX_PER_SOURCE_DEFAULT, STREAM_IDLE_DEFAULT_S,
+	        STREAM_MAX_CONNS_DEFAULT, STREAM_MAX_PER_SOURCE_DEFAULT, STREAM_IDLE_DEFAULT_S,
 	        LIMITS_MAX_SUBS, LIMITS_MAX_SUBS_PER_ENDPOINT, LIMITS_MAX_SUBS_PER_SOURCE, LIMITS_RATE_PER_SOURCE,
 	        STX_MAX_DEFAULT);
 }
@@ -215,6 +222,9 @@ static int parse_number(const char *arg, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* Long options without a short letter (--redis, --node-id, --redis-lease: cluster.c). */
+enum { OPT_REDIS = 256, OPT_NODE_ID, OPT_REDIS_LEASE };
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -232,9 +242,13 @@ int main(int argc, char **argv)
 		{"rate-per-source", required_argument, NULL, 'R'},
 		{"max-response-cache", required_argument, NULL, 'C'},
 		{"notify-contact", required_argument, NULL, 'N'},
+		{"redis", required_argument, NULL, OPT_REDIS}, {"node-id", required_argument, NULL, OPT_NODE_ID},
+		{"redis-lease", required_argument, NULL, OPT_REDIS_LEASE},
 		{NULL, 0, NULL, 0},
 	};
 	const char *listen = NULL, *extensions = NULL, *pjsip = NULL, *state_dir = NULL, *control = NULL, *eid = NULL;
+	const char *redis = NULL, *node_id = NULL;
+	unsigned long redis_lease = 0;
 	struct ctl_server ctl = {.fd = -1};
 	sigset_t block, waitmask;
 	unsigned long t1 = 500, max_records = 0, max_cache = STX_MAX_DEFAULT, max_conns = STREAM_MAX_CONNS_DEFAULT,
@@ -296,6 +310,14 @@ int main(int argc, char **argv)
 		case 's': state_dir = optarg; break;
 		case 'c': control = optarg; break;
 		case 'E': eid = optarg; break;
+		case OPT_REDIS: redis = optarg; break;
+		case OPT_NODE_ID: node_id = optarg; break;
+		case OPT_REDIS_LEASE:
+			if (parse_number(optarg, 3600000, &redis_lease) < 0 || redis_lease < 200) {
+				fprintf(stderr, "--redis-lease: milliseconds from 200 to 3600000\n");
+				return 2;
+			}
+			break;
 		case 't':
 			if (parse_number(optarg, 60000, &t1) < 0) {
 				fprintf(stderr, "--t1: milliseconds from 1 to 60000\n");
@@ -328,7 +350,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || !listen || !extensions || !pjsip) {
+	if (optind != argc || !listen || !extensions || !pjsip || !redis != !node_id) {
 		usage(stderr);
 		return 2;
 	}
@@ -363,7 +385,8 @@ int main(int argc, char **argv)
 	    (state_dir && store_open(&ua, state_dir, max_records) < 0) ||
 	    store_load(&ua) < 0 || (control && ctl_server_open(&ctl, control) < 0) ||
 	    streams_open(&ua, ua.transports,
-	                 &(struct stream_limits){(unsigned)max_conns, (unsigned)max_per_source, (unsigned)idle_s}) < 0) {
+	                 &(struct stream_limits){(unsigned)max_conns, (unsigned)max_per_source, (unsigned)idle_s}) < 0 ||
+	    (redis && cluster_open(&ua, redis, node_id, redis_lease) < 0)) {
 		ctl_server_close(&ctl);
 		ua_fini(&ua);
 		return 1;
@@ -378,9 +401,9 @@ int main(int argc, char **argv)
 	sbuf_init(&out);
 
 	while (!ua.quit && !got_signal) {
-		struct pollfd p[3 + CTL_MAX_CLIENTS] = {{.fd = ua.fd, .events = POLLIN},
-		                                        {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
-		size_t nctl = ctl_server_pollfds(&ctl, p + 2), nst = 0, np;
+		struct pollfd p[3 + CTL_MAX_CLIENTS + CLUSTER_MAX_FDS] = {
+			{.fd = ua.fd, .events = POLLIN}, {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
+		size_t nctl = ctl_server_pollfds(&ctl, p + 2), ncl, nst = 0, np;
 		struct pollfd *sp;
 		int n, ms, sms;
 
@@ -398,14 +421,15 @@ int main(int argc, char **argv)
 		if (sms >= 0 && (ms < 0 || sms < ms))
 			ms = sms;
 		sp = streams_pollfds(&ua, &nst); /* after the timers, which may close connections */
-		/* one array: the socket, standard input, the control clients, the stream transports */
-		np = 2 + nctl + nst;
+		ncl = cluster_pollfds(&ua, p + 2 + nctl); /* --redis: the adapter's sockets */
+		/* one array: the socket, standard input, the control clients, Redis, the stream transports */
+		np = 2 + nctl + ncl + nst;
 		if (np > pfd_cap) {
 			struct pollfd *grown = realloc(pfd, np * sizeof(*pfd));
 
 			if (!grown) {
 				ua_log(LOG_ERR, "out of memory: stream connections not polled");
-				np = 2 + nctl;
+				np = 2 + nctl + ncl;
 				nst = 0;
 			} else {
 				pfd = grown;
@@ -413,9 +437,9 @@ int main(int argc, char **argv)
 			}
 		}
 		if (pfd) {
-			memcpy(pfd, p, (2 + nctl) * sizeof(*p));
+			memcpy(pfd, p, (2 + nctl + ncl) * sizeof(*p));
 			if (nst)
-				memcpy(pfd + 2 + nctl, sp, nst * sizeof(*sp));
+				memcpy(pfd + 2 + nctl + ncl, sp, nst * sizeof(*sp));
 		}
 		n = ppoll(pfd ? pfd : p, np, ms < 0 ? NULL : &(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, &waitmask);
 		if (n < 0) {
@@ -425,11 +449,12 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (pfd)
-			memcpy(p, pfd, (2 + nctl) * sizeof(*p));
+			memcpy(p, pfd, (2 + nctl + ncl) * sizeof(*p));
 		if (nst)
-			streams_handle(&ua, pfd + 2 + nctl, nst);
+			streams_handle(&ua, pfd + 2 + nctl + ncl, nst);
 		if (p[0].revents & POLLIN)
 			ua_recv_all(&ua, 256, on_datagram); /* a batch, then timers and control get their turn */
+		cluster_handle(&ua, p + 2 + nctl, ncl);
 		if (stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
 			char tmp[4096];
 			ssize_t r = read(STDIN_FILENO, tmp, sizeof(tmp));

@@ -173,6 +173,7 @@ struct sippres_exten_status;
 struct sippres_sub;
 struct sippres_publication;
 struct sippres_notify;
+struct sippres_repl_change;
 
 /**
  * Host callbacks, copied at creation. NULL members mean "feature unused".
@@ -213,6 +214,12 @@ struct sippres_callbacks {
 	 *  < 0 when it cannot be sent (logged; state stays). @since 0.2 */
 	int (*publish)(void *user_data, const char *outbound, const char *event, const char *content_type,
 	               const char *body, size_t len);
+	/** A change to hand to the other nodes of a cluster (see the Replication
+	 *  group): called, once sippres_repl_start() has named this node, for
+	 *  every change of this node's view of a device or presence provider and
+	 *  for every change of a subscription's or publication's record. The
+	 *  change is a view valid during the call. @since 0.2 */
+	void (*replicate)(void *user_data, const struct sippres_repl_change *change);
 };
 
 /**
@@ -1745,6 +1752,154 @@ struct sippres_auth_res {
 SIPPRES_EXPORT int sippres_auth_check(struct sippres_ctx *ctx, const struct sippres_auth_req *req,
                                       struct sippres_auth_res *res);
 /** @} */
+/* ---- replication (cluster) ------------------------------------------------ */
+/**
+ * @defgroup repl Replication: several servers sharing state
+ * Several servers behind one domain share their state through a bus (the
+ * optional libsippresence-redis adapter uses Redis; any bus will do). Each
+ * server is a *node* with an origin id. Once sippres_repl_start() has named
+ * it, every change of this node's *view* of a device (its state as set here,
+ * with its calls) or of a presence provider, and every change of a
+ * subscription's or publication's record, goes to the replicate callback;
+ * the host carries it to the other nodes, which hand view messages to
+ * sippres_repl_apply(). Each view message carries its origin and a sequence
+ * number, a Lamport clock per node (strictly increasing, and above every
+ * number the node has seen), so a stale or duplicated message never wins.
+ * The merge rules (docs/cluster.md):
+ * - a device's state is the aggregate (sippres_device_state_aggregate()) of
+ *   every node's view of it, this node's own included, as Asterisk
+ *   aggregates the states its servers (eids) report; its calls are every
+ *   node's calls;
+ * - a presence provider takes the view with the highest sequence number
+ *   (ties: the greater origin id, byte order);
+ * - a view replaces the same origin's earlier view of the same device or
+ *   provider only when its sequence number is higher.
+ * Subscriptions and publications have one owner, the node whose records
+ * they are; another node takes them over with sippres_sub_adopt() and
+ * sippres_publication_adopt().
+ * @{ */
+
+/** Longest origin id, in bytes. @since 0.2 */
+#define SIPPRES_MAX_ORIGIN 64
+
+/** What a replication change is about. @since 0.2 */
+enum sippres_repl_kind {
+	SIPPRES_REPL_DEVICE = 1,       /**< this node's view of a device: its state and calls (key: the device) */
+	SIPPRES_REPL_PRESENCE = 2,     /**< this node's view of a presence provider (key: the provider) */
+	SIPPRES_REPL_SWEEP = 3,        /**< after sippres_repl_resync(): this node's views re-sent before it
+	                                    are all it has (key: "") */
+	SIPPRES_REPL_SUBSCRIPTION = 4, /**< a subscription's record (key: "CALL-ID LOCAL-TAG") */
+	SIPPRES_REPL_PUBLICATION = 5   /**< a publication's record (key: its entity-tag) */
+};
+
+/**
+ * One change for the other nodes, handed to the replicate callback; views
+ * valid during the call.
+ * @since 0.2
+ */
+struct sippres_repl_change {
+	size_t size;        /**< sizeof(struct sippres_repl_change), set by the library */
+	uint32_t kind;      /**< enum sippres_repl_kind */
+	uint32_t removed;   /**< records: 1 when the subscription or publication ended (data is NULL) */
+	const char *origin; /**< this node's origin id */
+	uint64_t seq;       /**< the change's sequence number */
+	/** Views: the device or provider name ("" for a sweep); a subscription:
+	 *  its Call-ID, a space and its local tag; a publication: its entity-tag
+	 *  (a refresh changes it: the old key comes first as removed). Each key
+	 *  names the latest of its kind from this origin: a store keeps the last
+	 *  data per (origin, kind, key) and drops the key when removed. */
+	const char *key;
+	/** Views: the message for sippres_repl_apply() on the other nodes.
+	 *  Records: the record, as the persist (persist_publication) callback
+	 *  gets it, for sippres_sub_adopt() (sippres_publication_adopt()). */
+	const void *data;
+	size_t len;         /**< bytes of data */
+};
+
+/**
+ * Name this node and turn replication on (the replicate callback is then
+ * called). Call it before the state is set, or call sippres_repl_resync()
+ * afterwards. origin: 1 to SIPPRES_MAX_ORIGIN bytes of ASCII letters,
+ * digits and `-._:`, unique in the cluster. The node's sequence numbers
+ * continue above seq_floor: a node that restarts must start above the
+ * numbers it used before, so pass a number that grows with the wall clock
+ * (the mini UA passes milliseconds since 1970 times 1000).
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT, SIPPRES_E_NOMEM.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_repl_start(struct sippres_ctx *ctx, const char *origin, uint64_t seq_floor);
+
+/**
+ * Apply a view message another node's replicate callback gave
+ * (SIPPRES_REPL_DEVICE, SIPPRES_REPL_PRESENCE, SIPPRES_REPL_SWEEP), by the
+ * merge rules above; the watchers and subscriptions of what changed are
+ * told, as for a local change. The node's clock moves past seq.
+ * @return 1 applied, 0 ignored (stale: not newer than what this node has
+ *         from that origin for the same key; a duplicate; this node's own
+ *         origin; below a sweep or a drop of that origin),
+ *         SIPPRES_E_PARSE (not a view message, corrupt or truncated),
+ *         SIPPRES_E_INVAL, SIPPRES_E_TOOBIG (more than 1024 origins),
+ *         SIPPRES_E_REENTRANT, SIPPRES_E_NOMEM (nothing changed).
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_repl_apply(struct sippres_ctx *ctx, const void *data, size_t len);
+
+/**
+ * Forget every view an origin gave (the node left, or its lease ran out):
+ * the states it set no longer count, and the watchers hear of the changes.
+ * Its messages up to the highest sequence number seen from it are ignored
+ * from now on; newer ones (the node came back) are applied again.
+ * @return the number of views dropped, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_repl_origin_drop(struct sippres_ctx *ctx, const char *origin);
+
+/**
+ * Hand everything this node owns to the replicate callback again, with new
+ * sequence numbers: every view of a device or provider set here, a sweep
+ * (the other nodes drop this node's views that were not re-sent), and the
+ * record of every publication and subscription. For a bus that lost them
+ * (a Redis that restarted empty) and after a (re)connection.
+ * @return the number of changes handed over, SIPPRES_E_INVAL (replication
+ *         is not started), SIPPRES_E_REENTRANT, SIPPRES_E_NOMEM.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_repl_resync(struct sippres_ctx *ctx);
+
+/**
+ * Take over a subscription another node owned, from its record (the data
+ * of a SIPPRES_REPL_SUBSCRIPTION change): as sippres_sub_restore(), it keeps
+ * the dialog and continues the CSeq and the dialog-info (or RLMI) version,
+ * and queues the full-state NOTIFY a restart sends (reason
+ * SIPPRES_NOTIFY_RESTORED). The record is handed to the persist and
+ * replicate callbacks at once, as this node's.
+ * @return as sippres_sub_restore().
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_sub_adopt(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms,
+                                     struct sippres_sub **ret);
+
+/**
+ * Let go of a subscription another node has taken over: it is freed with no
+ * NOTIFY; forget fires (drop this node's copy of the record), replicate
+ * does not (the record is the new owner's).
+ * @return 0, SIPPRES_E_INVAL, SIPPRES_E_REENTRANT.
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_sub_release(struct sippres_ctx *ctx, struct sippres_sub *sub);
+
+/**
+ * Take over a publication another node owned, from its record (the data of
+ * a SIPPRES_REPL_PUBLICATION change): as sippres_publication_restore(), then
+ * the record goes to the persist_publication and replicate callbacks as
+ * this node's.
+ * @return as sippres_publication_restore().
+ * @since 0.2
+ */
+SIPPRES_EXPORT int sippres_publication_adopt(struct sippres_ctx *ctx, const void *record, size_t len,
+                                             uint64_t now_ms, struct sippres_publication **ret);
+/** @} */
+/* ---- end of replication ---------------------------------------------------- */
 
 #ifdef __cplusplus
 }

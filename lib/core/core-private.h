@@ -16,6 +16,7 @@ struct sippres__bodies;
 struct sippres__subs;
 struct sippres__lists;
 struct sippres__pubs;
+struct sippres__repl;
 
 struct sippres_ctx {
 	struct sippres_allocator alloc;
@@ -35,6 +36,7 @@ struct sippres_ctx {
 	 * cost more than the rest of the NOTIFY). Used bytes are zeroed. */
 	uint8_t rnd_pool[256];
 	uint16_t rnd_avail;
+	struct sippres__repl *repl;     /* replication (core/repl.c); NULL until sippres_repl_start() */
 };
 
 /* Allocation through the context's allocator. sippres__malloc(ctx, 0) returns NULL. */
@@ -391,6 +393,70 @@ static inline uint32_t sippres__get32(const uint8_t *p)
 static inline uint64_t sippres__get64(const uint8_t *p)
 {
 	return (uint64_t)sippres__get32(p) | ((uint64_t)sippres__get32(p + 4) << 32);
+}
+
+/* ---- replication (repl.c): the origin id, the Lamport clock, the change
+ * handed to the replicate callback, and the little-endian message writer
+ * the layers encode their messages with. docs/cluster.md. */
+struct sippres__repl {
+	char origin[SIPPRES_MAX_ORIGIN + 1];
+	uint64_t seq;         /* the last sequence number used or seen */
+	uint8_t *buf;         /* the message being encoded */
+	size_t cap;
+	char *key;            /* a record's key being handed over */
+	size_t key_cap;
+};
+/* Replication is on: started and a replicate callback set. */
+static inline bool sippres__repl_on(const struct sippres_ctx *ctx)
+{
+	return ctx->repl && ctx->cb.replicate;
+}
+/* The next sequence number of this node. */
+uint64_t sippres__repl_tick(struct sippres_ctx *ctx);
+/* A number another node used: the clock moves past it. */
+void sippres__repl_seen(struct sippres_ctx *ctx, uint64_t seq);
+/* Room for an n-byte message in ctx->repl->buf (0 or SIPPRES_E_NOMEM). */
+int sippres__repl_reserve(struct sippres_ctx *ctx, size_t n);
+/* Hand a change to the replicate callback (data may be NULL when removed). */
+void sippres__repl_emit(struct sippres_ctx *ctx, uint32_t kind, bool removed, const char *key, uint64_t seq,
+                        const void *data, size_t len);
+/* A record's change: key "A B" (b NULL: "A"), built in ctx->repl->key; a
+ * failed allocation is logged and the change not handed over. */
+void sippres__repl_record(struct sippres_ctx *ctx, uint32_t kind, const char *a, const char *b, const void *data,
+                          size_t len);
+/* Free the replication state (the context is going). */
+void sippres__repl_free(struct sippres_ctx *ctx);
+/* origin: 1..SIPPRES_MAX_ORIGIN bytes of [A-Za-z0-9._:-]. */
+bool sippres__origin_ok(const char *s, size_t len);
+/* A writer over a reserved buffer (no bounds checks: reserve first). */
+struct sippres__wr {
+	uint8_t *p;
+	size_t off;
+};
+static inline void sippres__wr8(struct sippres__wr *w, uint8_t v)
+{
+	w->p[w->off++] = v;
+}
+static inline void sippres__wr16(struct sippres__wr *w, uint16_t v)
+{
+	sippres__put16(w->p + w->off, v);
+	w->off += 2;
+}
+static inline void sippres__wr32(struct sippres__wr *w, uint32_t v)
+{
+	sippres__put32(w->p + w->off, v);
+	w->off += 4;
+}
+static inline void sippres__wr64(struct sippres__wr *w, uint64_t v)
+{
+	sippres__put64(w->p + w->off, v);
+	w->off += 8;
+}
+static inline void sippres__wrmem(struct sippres__wr *w, const void *s, size_t n)
+{
+	if (n)
+		memcpy(w->p + w->off, s, n);
+	w->off += n;
 }
 
 /* Size of the first published version of struct sippres_call. */

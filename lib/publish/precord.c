@@ -15,14 +15,13 @@
 #define HEADER 24
 #define NSTR 3
 
-void sippres__pub_persist(struct sippres_ctx *ctx, struct sippres_publication *p)
+/* Encode p's record into ps->record; its length, or 0 (no memory: logged). */
+static size_t record_build(struct sippres_ctx *ctx, struct sippres_publication *p)
 {
 	struct sippres__pubs *ps = ctx->pubs;
 	const char *strs[NSTR] = {p->res->name, p->res->endpoint, p->etag};
 	size_t need = HEADER + 4 + 4 + p->body_len, off = HEADER;
 
-	if (!ctx->cb.persist_publication)
-		return;
 	for (int i = 0; i < NSTR; i++)
 		need += 2 + strlen(strs[i]);
 	if (need > ps->record_cap) {
@@ -30,7 +29,7 @@ void sippres__pub_persist(struct sippres_ctx *ctx, struct sippres_publication *p
 
 		if (!b) {
 			sippres__log(ctx, SIPPRES_LOG_WARNING, "out of memory: publication %s not stored", p->etag);
-			return;
+			return 0;
 		}
 		ps->record = b;
 		ps->record_cap = need;
@@ -52,9 +51,41 @@ void sippres__pub_persist(struct sippres_ctx *ctx, struct sippres_publication *p
 	memcpy(ps->record + off + 4, p->body, p->body_len);
 	off += 4 + p->body_len;
 	sippres__put32(ps->record + off, sippres__crc32(ps->record, off));
-	ctx->in_callback++;
-	ctx->cb.persist_publication(ctx->user_data, p, ps->record, off + 4);
-	ctx->in_callback--;
+	return off + 4;
+}
+
+void sippres__pub_persist(struct sippres_ctx *ctx, struct sippres_publication *p)
+{
+	size_t len;
+
+	if (!ctx->cb.persist_publication && !sippres__repl_on(ctx))
+		return;
+	len = record_build(ctx, p);
+	if (!len)
+		return;
+	if (ctx->cb.persist_publication) {
+		ctx->in_callback++;
+		ctx->cb.persist_publication(ctx->user_data, p, ctx->pubs->record, len);
+		ctx->in_callback--;
+	}
+	if (sippres__repl_on(ctx))
+		sippres__repl_record(ctx, SIPPRES_REPL_PUBLICATION, p->etag, NULL, ctx->pubs->record, len);
+}
+
+int sippres__pubs_resync(struct sippres_ctx *ctx)
+{
+	int n = 0;
+
+	for (struct sippres__dnode *d = ctx->pubs->all.head; d; d = d->next) {
+		struct sippres_publication *p = SIPPRES__CONTAINER_OF(d, struct sippres_publication, all_node);
+		size_t len = record_build(ctx, p);
+
+		if (!len)
+			return SIPPRES_E_NOMEM;
+		sippres__repl_record(ctx, SIPPRES_REPL_PUBLICATION, p->etag, NULL, ctx->pubs->record, len);
+		n++;
+	}
+	return n;
 }
 
 struct precord {
@@ -151,4 +182,17 @@ SIPPRES_EXPORT int sippres_publication_restore(struct sippres_ctx *ctx, const vo
 	}
 	sippres__free(ctx, rec);
 	return e;
+}
+
+SIPPRES_EXPORT int sippres_publication_adopt(struct sippres_ctx *ctx, const void *record, size_t len,
+                                             uint64_t now_ms, struct sippres_publication **ret)
+{
+	struct sippres_publication *p;
+	int e = sippres_publication_restore(ctx, record, len, now_ms, &p);
+
+	if (e < 0)
+		return e;
+	sippres__pub_persist(ctx, p); /* this node's record now */
+	*ret = p;
+	return 0;
 }

@@ -344,6 +344,10 @@ int sippres__pub_devicestate_apply(struct sippres_ctx *ctx, struct sippres__pub_
 void sippres__pub_device_hook(struct sippres_ctx *ctx, const char *device, int old_state, int state, bool remote);
 
 /* precord.c: persistence */
+/* The record to the persist_publication and replicate callbacks. */
 void sippres__pub_persist(struct sippres_ctx *ctx, struct sippres_publication *p);
+/* Every publication's record to the replicate callback (sippres_repl_resync()):
+ * how many, or SIPPRES_E_NOMEM. */
+int sippres__pubs_resync(struct sippres_ctx *ctx);
 
 #endif

@@ -42,8 +42,12 @@ static void set_etag(struct sippres_ctx *ctx, struct sippres_publication *p, con
 {
 	struct sippres__pubs *ps = ctx->pubs;
 
-	if (p->etag)
+	if (p->etag) {
 		sippres__map_remove(&ps->etags, &p->node);
+		/* the record's key is its entity-tag: the old one goes */
+		if (sippres__repl_on(ctx))
+			sippres__repl_record(ctx, SIPPRES_REPL_PUBLICATION, p->etag, NULL, NULL, 0);
+	}
 	memcpy(p->etag_buf, tag, SIPPRES__ETAG_LEN + 1);
 	p->etag = p->etag_buf;
 	sippres__smap_insert(ctx, &ps->etags, &p->node);
@@ -92,6 +96,8 @@ void sippres__pub_end(struct sippres_ctx *ctx, struct sippres_publication *p)
 	ps->count--;
 	if (p->event != SIPPRES_PUBLISH_DEVICESTATE)
 		sippres__pub_compose(ctx, r, p->event);
+	if (sippres__repl_on(ctx))
+		sippres__repl_record(ctx, SIPPRES_REPL_PUBLICATION, p->etag, NULL, NULL, 0);
 	if (ctx->cb.forget_publication) {
 		ctx->in_callback++;
 		ctx->cb.forget_publication(ctx->user_data, p);

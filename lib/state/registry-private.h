@@ -17,11 +17,35 @@ struct sippres__hlink {
 	uint32_t kind;
 };
 
+/* Another node of a cluster (views.c). */
+struct sippres__origin {
+	struct sippres__hnode node; /* in the registry's origins, by name */
+	char *name;
+	uint64_t seen;              /* the highest sequence number applied from it */
+	uint64_t floor;             /* its messages numbered at or below this are void (a sweep, a drop) */
+};
+
+/* One node's view of a device or provider. */
+struct sippres__view {
+	struct sippres__origin *o;  /* NULL: this node's own (always views->v[0]) */
+	uint64_t seq;               /* the message it came in (ours: the last we sent; 0: none yet) */
+	uint64_t stamp;             /* when it changed, on its origin's clock: the latest wins (providers) */
+	int32_t state;
+	bool set;
+	bool ast;                   /* ours, a device: the state came in as asterisk-devicestate */
+	char *subtype, *message;    /* providers; owned */
+};
+struct sippres__views {
+	size_t n, cap;
+	struct sippres__view v[];
+};
+
 /* A call on a device; pub's strings point into the same allocation. */
 struct sippres__call {
 	struct sippres_call pub;
 	uint64_t seq; /* creation order: lower is older */
 	struct sippres__dnode node; /* in the device's calls, oldest first */
+	struct sippres__origin *origin; /* NULL: set here; else the node whose view holds it */
 };
 
 /* A device or a presence provider. Kept while a hint refers to it, the host
@@ -37,6 +61,11 @@ struct sippres__source {
 	struct sippres__dlist calls;
 	struct sippres__dlist refs; /* the struct sippres__ref of every hint that names this source */
 	size_t nrefs;
+	/* With replication (views.c): every node's view, this node's first.
+	 * Then state is the merge of the views and is_set says some view is
+	 * set; a provider's subtype and message are the winning view's
+	 * (borrowed, not owned). NULL: this node's own state alone. */
+	struct sippres__views *views;
 };
 
 /* One device or provider of a hint, linked into the source's refs. */
@@ -129,6 +158,7 @@ struct sippres__registry {
 	sippres__hint_hook *hint_hook;
 	sippres__device_hook *device_hook;
 	bool calls_only;               /* the hint event being dispatched is a change of calls alone */
+	struct sippres__map origins;   /* struct sippres__origin by name (views.c) */
 	struct sippres__dlist idle;    /* instances that may have nothing linked or watching */
 	size_t ninstances;             /* live pattern-hint instances */
 };
@@ -194,6 +224,76 @@ struct sippres__source *sippres__source_get(struct sippres_ctx *ctx, struct sipp
 /* Free a source nothing needs any more. */
 void sippres__source_gc(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__source *s);
 void sippres__sources_free(struct sippres_ctx *ctx, struct sippres__map *m);
+
+/* A new call from the host's description (origin NULL, seq 0). */
+int sippres__call_pack(struct sippres_ctx *ctx, const struct sippres_call *in, struct sippres__call **ret);
+/* The device's state changed (d->state is the new one): recompute and tell
+ * every hint naming it, as sippres__device_state_apply() does (flags:
+ * SIPPRES__DEV_CALLS_CHANGED; SIPPRES__DEV_QUIET: no repeated RINGING). */
+#define SIPPRES__DEV_QUIET 4u
+void sippres__device_dispatch(struct sippres_ctx *ctx, struct sippres__source *d, uint32_t flags);
+/* The provider's effective state changed (p's members are the new ones;
+ * old_sub and old_msg the strings it had, still alive): tell its hints. */
+void sippres__provider_dispatch(struct sippres_ctx *ctx, struct sippres__source *p, const char *old_sub,
+                                const char *old_msg);
+/* This node's own view of a source: true when set here, with its state
+ * (and, for devices, whether it came from asterisk-devicestate). */
+bool sippres__source_local(const struct sippres__source *s, int *state, bool *ast);
+
+/* views-msg.c: the view messages (docs/cluster.md, "Messages") */
+#define SIPPRES__VMSG_SET 1u   /* from a state set: a repeated RINGING is told again */
+#define SIPPRES__VMSG_CALLS 2u /* the device's calls changed with the state */
+#define SIPPRES__VIEW_MAX_CALLS 256 /* calls of one device's view at most */
+struct sippres__vmsg {
+	uint32_t kind;       /* SIPPRES_REPL_DEVICE, _PRESENCE or _SWEEP */
+	uint32_t flags;      /* SIPPRES__VMSG_* */
+	uint64_t seq;
+	uint64_t stamp;      /* when the view changed (a resync re-sends it with a new seq) */
+	int32_t state;
+	const char *origin, *name;
+	const char *subtype, *message; /* presence; NULL: unset */
+	struct sippres_call *calls;    /* device */
+	size_t ncalls;
+	void *mem;           /* the decoded strings and calls */
+};
+/* Sizes and encodings of this node's view (the device's own calls, at most
+ * SIPPRES__VIEW_MAX_CALLS); encode into a buffer of the size's bytes. */
+size_t sippres__vmsg_device_size(const struct sippres__source *d, const char *origin);
+size_t sippres__vmsg_device_encode(const struct sippres__source *d, const char *origin, uint64_t seq,
+                                   uint64_t stamp, uint32_t flags, int state, uint8_t *buf);
+size_t sippres__vmsg_provider_size(const char *name, const char *origin, const char *sub, const char *msg);
+size_t sippres__vmsg_provider_encode(const char *name, const char *origin, uint64_t seq, uint64_t stamp, int state,
+                                     const char *sub, const char *msg, uint8_t *buf);
+size_t sippres__vmsg_sweep_size(const char *origin);
+size_t sippres__vmsg_sweep_encode(const char *origin, uint64_t seq, uint8_t *buf);
+/* Decode and check a message: SIPPRES_E_PARSE for anything corrupt,
+ * truncated or unknown, SIPPRES_E_NOMEM. _fini frees it. */
+int sippres__vmsg_decode(struct sippres_ctx *ctx, const void *data, size_t len, struct sippres__vmsg *m);
+void sippres__vmsg_fini(struct sippres_ctx *ctx, struct sippres__vmsg *m);
+
+/* views.c: replication */
+/* Before this node's own change of d (a device) or p (a provider): the
+ * views are made (when replication is on) and the message buffer reserved.
+ * 0 or SIPPRES_E_NOMEM (nothing changed). */
+int sippres__views_prepare_device(struct sippres_ctx *ctx, struct sippres__source *d);
+int sippres__views_prepare_provider(struct sippres_ctx *ctx, struct sippres__source *p, const char *subtype,
+                                    const char *message);
+/* This node's own view changed (views exist): set it, merge into d->state. */
+void sippres__views_set_device(struct sippres_ctx *ctx, struct sippres__source *d, int state, bool ast);
+/* The same for a provider: v0 takes sub and msg (owned); the old strings of
+ * v0 are returned in old_sub and old_msg for the caller to free after the
+ * dispatch. */
+void sippres__views_set_provider(struct sippres_ctx *ctx, struct sippres__source *p, int state, char *sub,
+                                 char *msg, char **old_sub, char **old_msg);
+/* Hand this node's view of a source to the replicate callback (replication
+ * on, prepared: cannot fail). flags: the SIPPRES__DEV_* of the change. */
+void sippres__views_emit_device(struct sippres_ctx *ctx, struct sippres__source *d, uint32_t flags);
+void sippres__views_emit_provider(struct sippres_ctx *ctx, struct sippres__source *p);
+/* Every view set here again, then a sweep (sippres_repl_resync()). Returns
+ * the number of changes handed over, or SIPPRES_E_NOMEM. */
+int sippres__views_resync(struct sippres_ctx *ctx);
+void sippres__views_free(struct sippres_ctx *ctx, struct sippres__source *s);
+void sippres__origins_free(struct sippres_ctx *ctx);
 
 /* hint.c */
 void sippres__hint_compute_devices(struct sippres__hint *h);

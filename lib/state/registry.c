@@ -46,6 +46,7 @@ void sippres__registry_free(struct sippres_ctx *ctx)
 	sippres__hints_free(ctx);
 	sippres__sources_free(ctx, &reg->devices);
 	sippres__sources_free(ctx, &reg->providers);
+	sippres__origins_free(ctx);
 	for (int i = 0; i < SCRATCH_COUNT; i++)
 		sippres__free(ctx, reg->scratch[i]);
 	sippres__free(ctx, reg);

@@ -45,8 +45,12 @@ static void source_destroy(struct sippres_ctx *ctx, struct sippres__source *s)
 		sippres__free(ctx, SIPPRES__CONTAINER_OF(n, struct sippres__call, node));
 		n = next;
 	}
-	sippres__free(ctx, s->subtype);
-	sippres__free(ctx, s->message);
+	if (s->views) {
+		sippres__views_free(ctx, s); /* frees the subtype and message (views own them) */
+	} else {
+		sippres__free(ctx, s->subtype);
+		sippres__free(ctx, s->message);
+	}
 	sippres__free(ctx, s->name);
 	sippres__free(ctx, s);
 }
@@ -83,11 +87,44 @@ bool sippres__hint_event_calls_only(const struct sippres_ctx *ctx)
 	return ctx->reg->calls_only;
 }
 
+bool sippres__source_local(const struct sippres__source *s, int *state, bool *ast)
+{
+	const struct sippres__view *v = s->views ? &s->views->v[0] : NULL;
+
+	if (v) {
+		*state = v->set ? v->state : SIPPRES_DEVICE_UNKNOWN;
+		*ast = v->ast;
+		return v->set;
+	}
+	*state = s->is_set ? s->state : SIPPRES_DEVICE_UNKNOWN;
+	*ast = s->remote;
+	return s->is_set;
+}
+
+void sippres__device_dispatch(struct sippres_ctx *ctx, struct sippres__source *d, uint32_t flags)
+{
+	for (struct sippres__dnode *n = d->refs.head; n; n = n->next) {
+		struct sippres__hint *h = SOURCE_REF(n)->hint;
+		int32_t was = h->exten_state;
+
+		sippres__hint_compute_devices(h);
+		/* Asterisk re-notifies a ringing state even when unchanged, so a new
+		 * ringing call reaches the watchers with its caller. */
+		if (was != h->exten_state || (!(flags & SIPPRES__DEV_QUIET) && (h->exten_state & SIPPRES_EXTEN_RINGING))) {
+			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_DEVICE);
+		} else if (flags & SIPPRES__DEV_CALLS_CHANGED) {
+			ctx->reg->calls_only = true;
+			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_DEVICE);
+			ctx->reg->calls_only = false;
+		}
+	}
+}
+
 int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int state, uint32_t flags)
 {
-	bool remote = flags & SIPPRES__DEV_REMOTE;
+	bool remote = flags & SIPPRES__DEV_REMOTE, ast;
 	struct sippres__source *d;
-	int old;
+	int old, r;
 	size_t bad;
 
 	if (!ctx || !device || state < 0 || state >= SIPPRES_DEVICE_STATE_COUNT)
@@ -99,33 +136,24 @@ int sippres__device_state_apply(struct sippres_ctx *ctx, const char *device, int
 	d = sippres__source_get(ctx, &ctx->reg->devices, device, strlen(device));
 	if (!d)
 		return SIPPRES_E_NOMEM;
-	if (ctx->reg->autohint_ctxs) {
-		int r = sippres__autohints_for(ctx, d);
-
-		if (r < 0) {
-			sippres__source_gc(ctx, &ctx->reg->devices, d);
-			return r;
-		}
+	r = ctx->reg->autohint_ctxs ? sippres__autohints_for(ctx, d) : 0;
+	if (r == 0 && sippres__repl_on(ctx))
+		r = sippres__views_prepare_device(ctx, d);
+	if (r < 0) {
+		sippres__source_gc(ctx, &ctx->reg->devices, d);
+		return r;
 	}
-	old = d->is_set ? d->state : SIPPRES_DEVICE_UNKNOWN;
-	d->state = state;
-	d->is_set = true;
-	d->remote = remote;
-	for (struct sippres__dnode *n = d->refs.head; n; n = n->next) {
-		struct sippres__hint *h = SOURCE_REF(n)->hint;
-		int32_t was = h->exten_state;
-
-		sippres__hint_compute_devices(h);
-		/* Asterisk re-notifies a ringing state even when unchanged, so a new
-		 * ringing call reaches the watchers with its caller. */
-		if (was != h->exten_state || (h->exten_state & SIPPRES_EXTEN_RINGING)) {
-			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_DEVICE);
-		} else if (flags & SIPPRES__DEV_CALLS_CHANGED) {
-			ctx->reg->calls_only = true;
-			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_DEVICE);
-			ctx->reg->calls_only = false;
-		}
+	sippres__source_local(d, &old, &ast);
+	if (d->views) {
+		sippres__views_set_device(ctx, d, state, remote);
+	} else {
+		d->state = state;
+		d->is_set = true;
+		d->remote = remote;
 	}
+	if (sippres__repl_on(ctx))
+		sippres__views_emit_device(ctx, d, flags);
+	sippres__device_dispatch(ctx, d, flags);
 	if (old != state && ctx->reg->device_hook)
 		ctx->reg->device_hook(ctx, d->name, old, state, remote);
 	return 0;
@@ -140,11 +168,13 @@ int sippres__local_devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg,
 	for (size_t i = 0; i < m->nbuckets; i++) {
 		for (struct sippres__hnode *e = m->buckets[i]; e; e = e->next) {
 			struct sippres__source *d = SIPPRES__CONTAINER_OF(e, struct sippres__source, node);
+			int state;
+			bool ast;
 
-			if (!d->is_set || d->remote)
+			if (!sippres__source_local(d, &state, &ast) || ast)
 				continue;
 			n++;
-			if (fn(arg, d->name, d->state) < 0)
+			if (fn(arg, d->name, state) < 0)
 				return n;
 		}
 	}
@@ -176,6 +206,23 @@ static int dup_optional(struct sippres_ctx *ctx, const char *s, char **out)
 	return *out ? 0 : SIPPRES_E_NOMEM;
 }
 
+void sippres__provider_dispatch(struct sippres_ctx *ctx, struct sippres__source *p, const char *old_sub,
+                                const char *old_msg)
+{
+	for (struct sippres__dnode *n = p->refs.head; n; n = n->next) {
+		struct sippres__hint *h = SOURCE_REF(n)->hint;
+		int32_t ost = h->presence_state;
+		const char *osub = h->pres_winner == p ? old_sub : (h->pres_winner ? h->pres_winner->subtype : NULL);
+		const char *omsg = h->pres_winner == p ? old_msg : (h->pres_winner ? h->pres_winner->message : NULL);
+
+		h->pres_winner = sippres__hint_presence_winner(h);
+		h->presence_state = h->pres_winner->state;
+		if (ost != h->presence_state || !sippres__str_same(osub, h->pres_winner->subtype) ||
+		    !sippres__str_same(omsg, h->pres_winner->message))
+			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_PRESENCE);
+	}
+}
+
 SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const char *provider, int state,
                                               const char *subtype, const char *message)
 {
@@ -199,28 +246,33 @@ SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const cha
 		return r;
 	}
 	p = sippres__source_get(ctx, &ctx->reg->providers, provider, strlen(provider));
-	if (!p) {
+	r = p ? 0 : SIPPRES_E_NOMEM;
+	if (r == 0 && sippres__repl_on(ctx)) {
+		r = sippres__views_prepare_provider(ctx, p, sub, msg);
+		if (r < 0)
+			sippres__source_gc(ctx, &ctx->reg->providers, p);
+	}
+	if (r < 0) {
 		sippres__free(ctx, sub);
 		sippres__free(ctx, msg);
-		return SIPPRES_E_NOMEM;
+		return r;
 	}
-	old_sub = p->subtype;
-	old_msg = p->message;
-	p->subtype = sub;
-	p->message = msg;
-	p->state = state;
-	p->is_set = true;
-	for (struct sippres__dnode *n = p->refs.head; n; n = n->next) {
-		struct sippres__hint *h = SOURCE_REF(n)->hint;
-		int32_t ost = h->presence_state;
-		const char *osub = h->pres_winner == p ? old_sub : (h->pres_winner ? h->pres_winner->subtype : NULL);
-		const char *omsg = h->pres_winner == p ? old_msg : (h->pres_winner ? h->pres_winner->message : NULL);
+	if (p->views) {
+		/* the effective strings are the winning view's; ours are freed after the dispatch */
+		const char *esub = p->subtype, *emsg = p->message;
 
-		h->pres_winner = sippres__hint_presence_winner(h);
-		h->presence_state = h->pres_winner->state;
-		if (ost != h->presence_state || !sippres__str_same(osub, h->pres_winner->subtype) ||
-		    !sippres__str_same(omsg, h->pres_winner->message))
-			sippres__hint_dispatch(ctx, h, SIPPRES_REASON_PRESENCE);
+		sippres__views_set_provider(ctx, p, state, sub, msg, &old_sub, &old_msg);
+		if (sippres__repl_on(ctx))
+			sippres__views_emit_provider(ctx, p);
+		sippres__provider_dispatch(ctx, p, esub, emsg);
+	} else {
+		old_sub = p->subtype;
+		old_msg = p->message;
+		p->subtype = sub;
+		p->message = msg;
+		p->state = state;
+		p->is_set = true;
+		sippres__provider_dispatch(ctx, p, old_sub, old_msg);
 	}
 	sippres__free(ctx, old_sub);
 	sippres__free(ctx, old_msg);
@@ -229,7 +281,7 @@ SIPPRES_EXPORT int sippres_presence_state_set(struct sippres_ctx *ctx, const cha
 
 /* ------------------------------------------------------------------ calls */
 
-static int call_pack(struct sippres_ctx *ctx, const struct sippres_call *in, struct sippres__call **ret)
+int sippres__call_pack(struct sippres_ctx *ctx, const struct sippres_call *in, struct sippres__call **ret)
 {
 	const char *const *fields[] = {&in->call_id, &in->local_tag, &in->remote_tag, &in->local_uri,
 	                               &in->local_display, &in->remote_uri, &in->remote_display};
@@ -278,8 +330,8 @@ static struct sippres__call *call_find(struct sippres__source *d, const char *ca
 	for (struct sippres__dnode *n = d->calls.head; n; n = n->next) {
 		struct sippres__call *c = SIPPRES__CONTAINER_OF(n, struct sippres__call, node);
 
-		if (strcmp(c->pub.call_id, call_id) == 0)
-			return c;
+		if (!c->origin && strcmp(c->pub.call_id, call_id) == 0)
+			return c; /* the host's own calls only: another node's come and go with its view */
 	}
 	return NULL;
 }
@@ -308,7 +360,7 @@ SIPPRES_EXPORT int sippres_call_set(struct sippres_ctx *ctx, const char *device,
 		r = sippres_call_clear(ctx, device, call->call_id);
 		return r == SIPPRES_E_NOTFOUND ? 0 : r;
 	}
-	r = call_pack(ctx, call, &c);
+	r = sippres__call_pack(ctx, call, &c);
 	if (r < 0)
 		return r;
 	d = sippres__source_get(ctx, &ctx->reg->devices, device, strlen(device));

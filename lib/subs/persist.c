@@ -11,7 +11,7 @@ void sippres__sub_persist(struct sippres_ctx *ctx, struct sippres_sub *s)
 	struct sippres__subs *ss = ctx->subs;
 	size_t len;
 
-	if (!ctx->cb.persist || s->queued == SQ_DROP)
+	if ((!ctx->cb.persist && !sippres__repl_on(ctx)) || s->queued == SQ_DROP)
 		return;
 	if (!ss->record) {
 		ss->record = sippres__malloc(ctx, SIPPRES__RECORD_MAX);
@@ -24,9 +24,14 @@ void sippres__sub_persist(struct sippres_ctx *ctx, struct sippres_sub *s)
 	len = sippres__record_write(ctx, s, ss->record, SIPPRES__RECORD_MAX);
 	if (len == 0)
 		return;
-	ctx->in_callback++;
-	ctx->cb.persist(ctx->user_data, s, ss->record, len);
-	ctx->in_callback--;
+	if (ctx->cb.persist) {
+		ctx->in_callback++;
+		ctx->cb.persist(ctx->user_data, s, ss->record, len);
+		ctx->in_callback--;
+	}
+	if (sippres__repl_on(ctx))
+		sippres__repl_record(ctx, SIPPRES_REPL_SUBSCRIPTION, sippres__sub_str(s, SS_CALL_ID),
+		                     sippres__sub_str(s, SS_LOCAL_TAG), ss->record, len);
 }
 
 size_t sippres__record_write(const struct sippres_ctx *ctx, const struct sippres_sub *s, uint8_t *buf, size_t cap)
@@ -119,13 +124,19 @@ static int restore(struct sippres_ctx *ctx, const void *record, size_t len, uint
 SIPPRES_EXPORT int sippres_sub_restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms,
                                        struct sippres_sub **ret)
 {
-	struct sippres__record *rec;
-	int r;
-
 	if (!ctx || !record || !ret)
 		return SIPPRES_E_INVAL;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
+	return sippres__sub_restore(ctx, record, len, now_ms, ret);
+}
+
+int sippres__sub_restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms,
+                         struct sippres_sub **ret)
+{
+	struct sippres__record *rec;
+	int r;
+
 	sippres__subs_set_now(ctx, now_ms);
 	rec = sippres__malloc(ctx, sizeof(*rec));
 	if (!rec)

@@ -195,6 +195,14 @@ static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 
 void sippres__sub_end(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
+	sippres__sub_end_as(ctx, s, true);
+}
+
+void sippres__sub_end_as(struct sippres_ctx *ctx, struct sippres_sub *s, bool replicate)
+{
+	if (replicate && sippres__repl_on(ctx))
+		sippres__repl_record(ctx, SIPPRES_REPL_SUBSCRIPTION, sippres__sub_str(s, SS_CALL_ID),
+		                     sippres__sub_str(s, SS_LOCAL_TAG), NULL, 0);
 	if (ctx->cb.forget) {
 		ctx->in_callback++;
 		ctx->cb.forget(ctx->user_data, s);

@@ -218,6 +218,8 @@ void sippres__sub_attach_list(struct sippres_sub *s, struct sippres__rls *rls);
 void sippres__sub_unshare(struct sippres_ctx *ctx, struct sippres_sub *s);
 /* The subscription is over: tell the host, then free it. */
 void sippres__sub_end(struct sippres_ctx *ctx, struct sippres_sub *s);
+/* The same; replicate: the end is this node's to tell (not a release). */
+void sippres__sub_end_as(struct sippres_ctx *ctx, struct sippres_sub *s, bool replicate);
 
 /* notify.c */
 /* Send one NOTIFY (st: the status being dispatched, or NULL to look it up).
@@ -253,8 +255,12 @@ void sippres__sub_schedule(struct sippres__subs *ss, struct sippres_sub *s, uint
 int sippres__sub_batch(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t delay_ms);
 
 /* persist.c */
-/* Hand the subscription's record to the host's persist callback. */
+/* Hand the subscription's record to the host's persist callback (and to
+ * the replicate callback). */
 void sippres__sub_persist(struct sippres_ctx *ctx, struct sippres_sub *s);
+/* sippres_sub_restore()'s work, after the argument checks. */
+int sippres__sub_restore(struct sippres_ctx *ctx, const void *record, size_t len, uint64_t now_ms,
+                         struct sippres_sub **ret);
 
 /* accept.c: Accept negotiation */
 /* asterisk: first exact match of a registered generator, q ignored.
