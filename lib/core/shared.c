@@ -77,11 +77,14 @@ static void grow(struct sippres_ctx *ctx, struct sippres__shared_set *t)
 struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
                                             const char *const *v, const size_t *len, bool *fresh)
 {
-	uint32_t h = tuple_hash(t, n, v, len);
 	struct sippres__shared *e;
 	size_t total = 0;
+	uint32_t h;
 	char *w;
 
+	if (n < 1 || n > SIPPRES__SHARED_MAX)
+		return NULL;
+	h = tuple_hash(t, n, v, len);
 	for (e = t->b[h & (t->nb - 1)]; e; e = e->next) {
 		if (e->hash == h && tuple_eq(e, n, v, len) && e->refs < UINT32_MAX) {
 			e->refs++;
@@ -89,8 +92,6 @@ struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sipp
 			return e;
 		}
 	}
-	if (n < 1 || n > SIPPRES__SHARED_MAX)
-		return NULL;
 	for (int i = 0; i < n; i++)
 		total += len[i] + 1;
 	if (total > UINT16_MAX)
