@@ -57,6 +57,21 @@ int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const c
  * through tables when given these (use them rather than the literals). */
 extern const char sippres__alpha_alnum[];
 extern const char sippres__alpha_lower[];
+/* Random tokens drawn ahead: exactly total bytes over the reader's life,
+ * taken from sippres_ctx_random() in chunks and handed out in order, so
+ * that many tokens cost a few draws and the bytes each token gets are the
+ * ones it would have got drawing alone (nothing else drawing meanwhile).
+ * Bytes handed out are zeroed; sippres__rnd_done() zeroes what is left. */
+struct sippres__rnd_reader {
+	struct sippres_ctx *ctx;
+	size_t left;    /* bytes not drawn yet */
+	uint16_t off, len;
+	uint8_t b[256];
+};
+void sippres__rnd_init(struct sippres__rnd_reader *r, struct sippres_ctx *ctx, size_t total);
+/* n characters of alphabet (sippres__alpha_alnum or _lower) and a NUL. */
+int sippres__rnd_token(struct sippres__rnd_reader *r, char *out, size_t n, const char *alphabet);
+void sippres__rnd_done(struct sippres__rnd_reader *r);
 
 /* Logging: formats only when a log callback is set and the level passes. */
 #if defined(__GNUC__)
