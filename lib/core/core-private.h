@@ -146,7 +146,50 @@ static inline uint64_t sippres__hash_init(uint32_t seed)
 {
 	return (uint64_t)seed << 32 | seed;
 }
-uint64_t sippres__hash_step(uint64_t h, const char *s, size_t n, bool nocase);
+#define SIPPRES__HASH_K 0x9E3779B97F4A7C15ull
+
+static inline uint64_t sippres__hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * SIPPRES__HASH_K;
+	return (h << 31) | (h >> 33);
+}
+
+/* A-Z to a-z in each of the eight bytes; other bytes unchanged. */
+static inline uint64_t sippres__fold_lower(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low = w & (0x7f * ones);
+	uint64_t ge_a = low + (0x80 - 'A') * ones, gt_z = low + (0x80 - 'Z' - 1) * ones;
+
+	return w | (((ge_a ^ gt_z) & ~w & (0x80 * ones)) >> 2);
+}
+
+static inline uint64_t sippres__hash_step(uint64_t h, const char *s, size_t n, bool nocase)
+{
+	uint64_t w;
+	uint32_t lo, hi;
+
+	h ^= n * SIPPRES__HASH_K;
+	if (n > 8) {
+		/* whole words, then the last eight bytes (overlapping the word
+		 * before: the length is in h already) */
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, s + i, 8);
+			h = sippres__hash_word(h, nocase ? sippres__fold_lower(w) : w);
+		}
+		memcpy(&w, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		w = (uint64_t)hi << 32 | lo;
+	} else if (n > 0) {
+		w = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+	} else {
+		w = 0;
+	}
+	return sippres__hash_word(h, nocase ? sippres__fold_lower(w) : w);
+}
 uint32_t sippres__hash_final(uint64_t h);
 uint32_t sippres__hash2(uint32_t seed, const char *a, const char *b);
 
