@@ -260,9 +260,13 @@ static int local_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req
 	r = sippres_ctx_random(ctx, rnd, sizeof(rnd));
 	if (r < 0)
 		return r;
-	for (int i = 0; i < 8; i++) {
-		tag[2 * i] = hex[rnd[i] >> 4];
-		tag[2 * i + 1] = hex[rnd[i] & 15];
+	for (int i = 0; i < 8; i += 2) {
+		unsigned v = (unsigned)rnd[i] << 8 | rnd[i + 1];
+
+		tag[2 * i] = hex[v >> 12];
+		tag[2 * i + 1] = hex[(v >> 8) & 15];
+		tag[2 * i + 2] = hex[(v >> 4) & 15];
+		tag[2 * i + 3] = hex[v & 15];
 	}
 	tag[16] = '\0';
 	*out = tag;
@@ -288,8 +292,7 @@ static size_t strip_uri(const char *uri, char *out, size_t cap)
 		if (*end)
 			end++;
 	} else {
-		while (*end && *end != ':' && *end != ';' && *end != '?' && *end != '>')
-			end++;
+		end += strcspn(end, ":;?>");
 	}
 	n = (size_t)(end - uri);
 	if (n >= cap)
