@@ -66,7 +66,7 @@ struct sippres__rnd_reader {
 	struct sippres_ctx *ctx;
 	size_t left;    /* bytes not drawn yet */
 	uint16_t off, len;
-	uint8_t b[256];
+	uint8_t b[2048]; /* a 100-member NOTIFY's tokens in one draw */
 };
 void sippres__rnd_init(struct sippres__rnd_reader *r, struct sippres_ctx *ctx, size_t total);
 /* n characters of alphabet (sippres__alpha_alnum or _lower) and a NUL. */

@@ -180,7 +180,7 @@ int sippres__rnd_token(struct sippres__rnd_reader *r, char *out, size_t n, const
 
 void sippres__rnd_done(struct sippres__rnd_reader *r)
 {
-	memset(r->b, 0, sizeof(r->b));
+	memset(r->b, 0, r->len); /* what was drawn and not handed out */
 	r->off = r->len = 0;
 }
 
