@@ -80,19 +80,22 @@ SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, siz
 			return SIPPRES_E_RANDOM;
 		return 0;
 	}
-	if (len > sizeof(ctx->rnd_pool) / 4)
-		return os_random(buf, len);
-	if (ctx->rnd_avail < len) {
-		if (os_random(ctx->rnd_pool, sizeof(ctx->rnd_pool)) < 0)
-			return SIPPRES_E_RANDOM;
-		ctx->rnd_avail = sizeof(ctx->rnd_pool);
-	}
-	{
-		uint8_t *p = ctx->rnd_pool + sizeof(ctx->rnd_pool) - ctx->rnd_avail;
+	while (len) {
+		uint8_t *p;
+		size_t n;
 
-		memcpy(buf, p, len);
-		memset(p, 0, len); /* handed out: not kept */
-		ctx->rnd_avail = (uint16_t)(ctx->rnd_avail - len);
+		if (ctx->rnd_avail == 0) {
+			if (os_random(ctx->rnd_pool, sizeof(ctx->rnd_pool)) < 0)
+				return SIPPRES_E_RANDOM;
+			ctx->rnd_avail = sizeof(ctx->rnd_pool);
+		}
+		p = ctx->rnd_pool + sizeof(ctx->rnd_pool) - ctx->rnd_avail;
+		n = len < ctx->rnd_avail ? len : ctx->rnd_avail;
+		memcpy(buf, p, n);
+		memset(p, 0, n); /* handed out: not kept */
+		ctx->rnd_avail = (uint16_t)(ctx->rnd_avail - n);
+		buf += n;
+		len -= n;
 	}
 	return 0;
 }
