@@ -204,6 +204,34 @@ struct sippres__hnode {
 	struct sippres__hnode *next;
 	uint32_t hash;
 };
+/* Double a chained table of entries of type T (linked through their member
+ * next, placed by their member hash): buckets (T **) and nb (a power of two)
+ * are updated. Best effort: when the allocation fails the table stays as it
+ * was, with longer chains, still correct. The map below, the shared strings
+ * and the subscriptions' dialog table grow with it. */
+#define SIPPRES__CHAINS_GROW(ctx, T, next, hash, buckets, nb)                                    \
+	do {                                                                                     \
+		size_t n_ = (nb) * 2;                                                            \
+		T **b_;                                                                          \
+                                                                                                 \
+		if (n_ > SIZE_MAX / sizeof(*b_) / 2 || !(b_ = sippres__calloc((ctx), n_, sizeof(*b_)))) \
+			break;                                                                   \
+		for (size_t i_ = 0; i_ < (nb); i_++) {                                           \
+			T *e_ = (buckets)[i_];                                                   \
+                                                                                                 \
+			while (e_) {                                                             \
+				T *nx_ = e_->next;                                               \
+				size_t j_ = e_->hash & (n_ - 1);                                 \
+                                                                                                 \
+				e_->next = b_[j_];                                               \
+				b_[j_] = e_;                                                     \
+				e_ = nx_;                                                        \
+			}                                                                        \
+		}                                                                                \
+		sippres__free((ctx), (buckets));                                                 \
+		(buckets) = b_;                                                                  \
+		(nb) = n_;                                                                       \
+	} while (0)
 struct sippres__map {
 	struct sippres__hnode **buckets;
 	size_t nbuckets; /* power of two */

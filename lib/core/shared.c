@@ -48,32 +48,6 @@ void sippres__shared_fini(struct sippres_ctx *ctx, struct sippres__shared_set *t
 	t->nb = t->count = 0;
 }
 
-static void grow(struct sippres_ctx *ctx, struct sippres__shared_set *t)
-{
-	size_t n = t->nb * 2;
-	struct sippres__shared **b;
-
-	if (n > SIZE_MAX / sizeof(*b) / 2)
-		return;
-	b = sippres__calloc(ctx, n, sizeof(*b));
-	if (!b)
-		return; /* longer chains, still correct */
-	for (size_t i = 0; i < t->nb; i++) {
-		struct sippres__shared *e = t->b[i];
-
-		while (e) {
-			struct sippres__shared *next = e->next;
-
-			e->next = b[e->hash & (n - 1)];
-			b[e->hash & (n - 1)] = e;
-			e = next;
-		}
-	}
-	sippres__free(ctx, t->b);
-	t->b = b;
-	t->nb = n;
-}
-
 struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
                                             const char *const *v, const size_t *len, bool *fresh)
 {
@@ -123,7 +97,7 @@ struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sipp
 	e->refs = 1;
 	e->hash = h;
 	if (t->count >= t->nb)
-		grow(ctx, t);
+		SIPPRES__CHAINS_GROW(ctx, struct sippres__shared, next, hash, t->b, t->nb);
 	e->next = t->b[h & (t->nb - 1)];
 	t->b[h & (t->nb - 1)] = e;
 	t->count++;

@@ -14,39 +14,13 @@ static uint32_t dialog_hash(struct sippres_ctx *ctx, const char *call_id, const 
 
 /* The dialog table: chains through struct sippres_sub.dnext, as many
  * buckets as subscriptions (a power of two), the hash kept in the
- * subscription. Growth is best effort: a failed one leaves longer chains. */
-static void dialogs_grow(struct sippres_ctx *ctx, struct sippres__subs *ss)
-{
-	size_t n = ss->dialogs_nb * 2;
-	struct sippres_sub **b;
-
-	if (n > SIZE_MAX / sizeof(*b) / 2)
-		return;
-	b = sippres__calloc(ctx, n, sizeof(*b));
-	if (!b)
-		return;
-	for (size_t i = 0; i < ss->dialogs_nb; i++) {
-		struct sippres_sub *e = ss->dialogs[i];
-
-		while (e) {
-			struct sippres_sub *next = e->dnext;
-
-			e->dnext = b[e->dhash & (n - 1)];
-			b[e->dhash & (n - 1)] = e;
-			e = next;
-		}
-	}
-	sippres__free(ctx, ss->dialogs);
-	ss->dialogs = b;
-	ss->dialogs_nb = n;
-}
-
+ * subscription. */
 static void dialogs_insert(struct sippres_ctx *ctx, struct sippres__subs *ss, struct sippres_sub *s)
 {
 	struct sippres_sub **b;
 
 	if (ss->count >= ss->dialogs_nb)
-		dialogs_grow(ctx, ss);
+		SIPPRES__CHAINS_GROW(ctx, struct sippres_sub, dnext, dhash, ss->dialogs, ss->dialogs_nb);
 	b = &ss->dialogs[s->dhash & (ss->dialogs_nb - 1)];
 	s->dnext = *b;
 	*b = s;
