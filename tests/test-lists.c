@@ -463,8 +463,8 @@ static void test_full_state_option(void **state)
 
 /* A flat list's instance ids and Content-IDs are drawn together, after its
  * parts: one draw for every member's two tokens, one each for the boundary
- * and the root Content-ID; each NOTIFY still gets new ones (RFC 4662 4.2:
- * instance ids unique; Content-IDs unique per message). A draw that fails
+ * and the root Content-ID; each NOTIFY still gets new ones (RFC 4662 5.5:
+ * an instance id unique within its resource). A draw that fails
  * fails that NOTIFY alone; the next one goes out. */
 static void test_tokens_drawn_ahead(void **state)
 {
