@@ -92,7 +92,7 @@ static void one(int members, uint32_t profile, int rounds, FILE *csv)
 	struct sippres_body body = {.size = sizeof(body)};
 	double *full = malloc(sizeof(double) * (size_t)rounds), *refresh = malloc(sizeof(double) * (size_t)rounds);
 	double *base = malloc(sizeof(double) * (size_t)rounds);
-	double f50, f10, f90, b50, r50;
+	double f50, f10, f90, b50, r50, fmean = 0;
 
 	/* a refresh forces a full-state NOTIFY of the whole list; the refresh
 	 * itself (re-expanding the list, as Asterisk does) is timed apart */
@@ -114,17 +114,23 @@ static void one(int members, uint32_t profile, int rounds, FILE *csv)
 			sippres_body_render(ctx, "application/pidf+xml", &in, &body);
 		base[i] = (now_wall() - t0) * 1e6;
 	}
-	f50 = quantile(full, rounds, 0.5);
+	f50 = quantile(full, rounds, 0.5); /* sorts full[] */
+	/* the mean of the fastest 95% too: the kernel's random bytes are read
+	 * 16 KB at a time, so one NOTIFY in eight pays for the next ones'
+	 * tokens (the median leaves that out, this mean spreads it; the
+	 * slowest 5%, NOTIFYs that lost their core, are left out) */
+	for (int i = 0; i < rounds * 95 / 100; i++)
+		fmean += full[i] / (rounds * 95 / 100);
 	f10 = quantile(full, rounds, 0.1);
 	f90 = quantile(full, rounds, 0.9);
 	b50 = quantile(base, rounds, 0.5);
 	r50 = quantile(refresh, rounds, 0.5);
-	printf("%-8s %7d %9.1f %9s %9.1f %6.2f %9zu %9.1f\n", profile ? "asterisk" : "standard", members, f50, "", b50,
+	printf("%-8s %7d %9.1f %9.1f %9.1f %6.2f %9zu %9.1f\n", profile ? "asterisk" : "standard", members, f50, fmean, b50,
 	       f50 / b50, last_len, r50);
 	printf("%-8s %7s %9s [%.1f-%.1f]\n", "", "", "", f10, f90);
 	if (csv)
-		fprintf(csv, "%s,%d,%.2f,%.2f,%.2f,%.2f,%.3f,%zu,%.2f\n", profile ? "asterisk" : "standard", members, f50, f10,
-		        f90, b50, f50 / b50, last_len, r50);
+		fprintf(csv, "%s,%d,%.2f,%.2f,%.2f,%.2f,%.3f,%zu,%.2f,%.2f\n", profile ? "asterisk" : "standard", members, f50,
+		        f10, f90, b50, f50 / b50, last_len, r50, fmean);
 	free(full);
 	free(refresh);
 	free(base);
@@ -155,10 +161,10 @@ int main(int argc, char **argv)
 		rounds = 10;
 	printf("full-state list NOTIFY (all member bodies, RLMI, multipart), median of %d, wall clock per NOTIFY;\n"
 	       "baseline: the same number of member bodies rendered alone\n", rounds);
-	printf("%-8s %7s %9s %9s %9s %6s %9s %9s\n", "profile", "members", "NOTIFY us", "", "bodies us", "ratio",
+	printf("%-8s %7s %9s %9s %9s %6s %9s %9s\n", "profile", "members", "NOTIFY us", "mean95 us", "bodies us", "ratio",
 	       "bytes", "refresh us");
 	if (csv)
-		fprintf(csv, "profile,members,notify_us,notify_p10_us,notify_p90_us,bodies_us,ratio,bytes,refresh_us\n");
+		fprintf(csv, "profile,members,notify_us,notify_p10_us,notify_p90_us,bodies_us,ratio,bytes,refresh_us,notify_mean95_us\n");
 	for (int k = 0; k < nsizes; k++) {
 		for (uint32_t profile = 0; profile < 2; profile++)
 			one(sizes[k], profile, sizes[k] > 300 ? rounds / 4 : rounds, csv);

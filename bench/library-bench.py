@@ -10,8 +10,9 @@ usage: bench/library-bench.py --build BUILD [--out DIR] [--quick] [--callgrind]
   fan-out     bench-subs: one change to N = 10 .. 100,000 subscribers
   scale       bench-subs: memory and creation time for 10^3 .. 10^6 subscriptions
   lists       bench-lists: full-state list NOTIFY for 10 .. 1,000 members
-  --callgrind also instructions per body (ours, libxml2) under valgrind: a
-              figure that does not depend on what else the machine runs
+  --callgrind also instructions per body (ours, libxml2), per
+              sippres_subscribe() and per 100-member list NOTIFY under valgrind:
+              figures that do not depend on what else the machine runs
 
 For each sweep it fits cost = a * work^b on the measured points (least
 squares on the logarithms) and states the shape from b: b near 0 is
@@ -68,6 +69,13 @@ def shape(b):
     return 'grows as work^%.2f' % b
 
 
+def collected(cmd):
+    """instructions callgrind counted for cmd (valgrind options first)"""
+    o = subprocess.run(['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null'] + cmd,
+                       capture_output=True, text=True)
+    return int([x for x in o.stderr.splitlines() if 'Collected' in x][0].split()[-1])
+
+
 def gnuplot(script):
     subprocess.run(['gnuplot'], input=script, text=True, check=False)
 
@@ -110,6 +118,18 @@ def main():
                 print('%-12s ours %7.0f  libxml2 %7.0f  ratio %5.1fx' % (kind, ir['ours'], ir['libxml2'],
                                                                          ir['libxml2'] / ir['ours']))
                 f.write('%s,%.0f,%.0f,%.2f\n' % (kind, ir['ours'], ir['libxml2'], ir['libxml2'] / ir['ours']))
+        sub_ir = collected(['--toggle-collect=sippres_subscribe', os.path.join(b, 'bench-subs'),
+                            '--sizes', '100000', '--fanout', '10']) / 200000
+        notify_ir = (collected(['--toggle-collect=sippres_ctx_handle_timeout', os.path.join(b, 'bench-lists'),
+                                '--rounds', '600', '100']) -
+                     collected(['--toggle-collect=sippres_ctx_handle_timeout', os.path.join(b, 'bench-lists'),
+                                '--rounds', '100', '100'])) / 1000
+        print('sippres_subscribe() at 10^5 subscriptions: %.0f instructions each (bench-subs makes them twice)'
+              % sub_ir)
+        print('100-member full-state list NOTIFY: %.0f instructions (600 rounds minus 100, both profiles)'
+              % notify_ir)
+        with open(os.path.join(out, 'instructions.csv'), 'w') as f:
+            f.write('what,instructions\nsubscribe_1e5,%.0f\nlist_notify_100,%.0f\n' % (sub_ir, notify_ir))
 
     # shapes
     print('\nhow each cost grows with its work (fit of cost = a * work^b):')

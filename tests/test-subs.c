@@ -784,6 +784,74 @@ static void test_info_and_foreach(void **state)
 }
 
 
+/* What subscriptions share is kept once (docs/performance.md, memory): the
+ * subscriber's From URI, Contact and User-Agent, and the local URI of a
+ * resource. Each subscription still reads its own values, a Digium
+ * User-Agent still gets its tuple, and ending one subscription leaves the
+ * others' strings as they were. */
+static void test_shared_strings(void **state)
+{
+	struct fx *f = *state;
+	struct sippres_sub *s1 = subscribe_ok(f, "std", "1000", "presence", "sh-1", 600);
+	struct sippres_sub *s2 = subscribe_ok(f, "std", "2000", "dialog", "sh-2", 600);
+	struct sippres_sub_info i1 = {.size = sizeof(i1)}, i2 = {.size = sizeof(i2)}, i3 = {.size = sizeof(i3)};
+	struct sippres_subscribe_req r = base_req("std", "1000", "presence");
+	struct sippres_subscribe_res res;
+	struct sippres_sub *s3, *s4, *s5;
+	int n;
+
+	assert_int_equal(sippres_sub_get_info(f->ctx, s1, &i1), 0);
+	assert_int_equal(sippres_sub_get_info(f->ctx, s2, &i2), 0);
+	assert_string_equal(i1.remote_uri, "sip:carol@192.0.2.20:5062");
+	assert_ptr_equal(i1.remote_uri, i2.remote_uri); /* one copy */
+	assert_ptr_equal(i1.contact, i2.contact);
+	assert_ptr_equal(i1.user_agent, i2.user_agent);
+	assert_string_equal(i2.local_uri, "sip:2000@192.0.2.10:5060");
+	/* the same phone with a Digium User-Agent: its own tuple, its own flag */
+	r.call_id = "sh-3";
+	r.user_agent = "Digium D65 1.2";
+	assert_int_equal(decide(f, &r, &res, &s3), 200);
+	/* another phone to the same resource: the local URI is shared */
+	r.call_id = "sh-4";
+	r.user_agent = "Yealink";
+	r.from_uri = "sip:dave@192.0.2.21";
+	r.contact = "sip:dave@192.0.2.21";
+	assert_int_equal(decide(f, &r, &res, &s4), 200);
+	assert_int_equal(sippres_sub_get_info(f->ctx, s3, &i3), 0);
+	assert_string_equal(i3.user_agent, "Digium D65 1.2");
+	assert_string_equal(i3.remote_uri, "sip:carol@192.0.2.20:5062");
+	assert_ptr_not_equal(i3.user_agent, i1.user_agent);
+	assert_ptr_equal(i3.local_uri, i1.local_uri);
+	assert_int_equal(sippres_sub_get_info(f->ctx, s4, &i3), 0);
+	assert_ptr_equal(i3.local_uri, i1.local_uri);
+	assert_string_equal(i3.remote_uri, "sip:dave@192.0.2.21");
+	/* carol again, asterisk profile: the body's remote party is her From
+	 * URI without its port */
+	r = base_req("ast", "1000", "presence");
+	r.call_id = "sh-5";
+	assert_int_equal(decide(f, &r, &res, &s5), 200);
+	n = f->nn;
+	assert_int_equal(flush(f), 5);
+	for (int k = n; k < f->nn; k++) {
+		const struct captured *c = &f->n[k];
+
+		if (c->sub == s5)
+			assert_non_null(strstr(c->body, ">sip:carol@192.0.2.20</contact>"));
+		/* only the Digium User-Agent's PIDF carries the Digium tuple */
+		assert_int_equal(strstr(c->body, "digium-presence") != NULL, c->sub == s3);
+		assert_string_equal(c->contact, c->sub == s4 ? "sip:dave@192.0.2.21" : "sip:carol@192.0.2.20:5062");
+	}
+	/* ending the first of them leaves the others' strings */
+	assert_int_equal(sippres_sub_terminate(f->ctx, s1, f->now), 0);
+	assert_int_equal(sippres_ctx_handle_timeout(f->ctx, f->now) >= 0, 1);
+	assert_int_equal(sippres_sub_get_info(f->ctx, s2, &i2), 0);
+	assert_string_equal(i2.remote_uri, "sip:carol@192.0.2.20:5062");
+	assert_string_equal(i2.contact, "sip:carol@192.0.2.20:5062");
+	assert_string_equal(i2.user_agent, "Yealink");
+	assert_int_equal(sippres_sub_get_info(f->ctx, s4, &i3), 0);
+	assert_string_equal(i3.local_uri, "sip:1000@192.0.2.10:5060");
+}
+
 /* An endpoint's callerid= (Asterisk's forms) comes back apart, as name and
  * number, in each of its subscriptions' info; replacing the endpoint
  * replaces them; an old-sized struct sippres_endpoint has none. */
@@ -1117,6 +1185,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_fields_persist, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_golden_asterisk_pidf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info_and_foreach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoint_callerid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe_through_include, setup, teardown),
 		cmocka_unit_test(test_queue_ends_at_scale),

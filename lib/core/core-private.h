@@ -31,10 +31,11 @@ struct sippres_ctx {
 	struct sippres__subs *subs;     /* subscription engine (lib/subs) */
 	struct sippres__lists *lists;   /* resource list definitions (lib/lists) */
 	struct sippres__pubs *pubs;     /* publications (lib/publish) */
-	/* without a random callback: the kernel's bytes, read 256 at a time (a
-	 * list NOTIFY draws two small tokens per member; a system call each
-	 * cost more than the rest of the NOTIFY). Used bytes are zeroed. */
-	uint8_t rnd_pool[256];
+	/* without a random callback: the kernel's bytes, read 16 KB at a time
+	 * (getrandom() costs 1.2 us a call and 1.4 ns a byte on the measuring
+	 * machine: a subscription draws 8 bytes, a 100-member list NOTIFY
+	 * 2,032, so one NOTIFY in eight refills). Used bytes are zeroed. */
+	uint8_t rnd_pool[16384];
 	uint16_t rnd_avail;
 	struct sippres__repl *repl;     /* replication (core/repl.c); NULL until sippres_repl_start() */
 };
@@ -57,6 +58,21 @@ int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const c
  * through tables when given these (use them rather than the literals). */
 extern const char sippres__alpha_alnum[];
 extern const char sippres__alpha_lower[];
+/* Random tokens drawn ahead: exactly total bytes over the reader's life,
+ * taken from sippres_ctx_random() in chunks and handed out in order, so
+ * that many tokens cost a few draws and the bytes each token gets are the
+ * ones it would have got drawing alone (nothing else drawing meanwhile).
+ * Bytes handed out are zeroed; sippres__rnd_done() zeroes what is left. */
+struct sippres__rnd_reader {
+	struct sippres_ctx *ctx;
+	size_t left;    /* bytes not drawn yet */
+	uint16_t off, len;
+	uint8_t b[2048]; /* a 100-member NOTIFY's tokens in one draw */
+};
+void sippres__rnd_init(struct sippres__rnd_reader *r, struct sippres_ctx *ctx, size_t total);
+/* n characters of alphabet (sippres__alpha_alnum or _lower) and a NUL. */
+int sippres__rnd_token(struct sippres__rnd_reader *r, char *out, size_t n, const char *alphabet);
+void sippres__rnd_done(struct sippres__rnd_reader *r);
 
 /* Logging: formats only when a log callback is set and the level passes. */
 #if defined(__GNUC__)
@@ -96,7 +112,10 @@ void sippres__copy_out(void *out, const void *in, size_t in_size);
 /* Strings */
 bool sippres__streq_nocase(const char *a, const char *b);
 bool sippres__memeq_nocase(const char *a, const char *b, size_t n);
-int sippres__ascii_lower(int c);
+static inline int sippres__ascii_lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
 /* Length of a valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
 size_t sippres__utf8_seq_len(const unsigned char *s, size_t n);
 /* true when s[0..n) is valid UTF-8 without control characters (< 0x20, 0x7f). */
@@ -117,9 +136,62 @@ static inline bool sippres__str_same(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Hashing: seeded FNV-1a with a final avalanche, optionally ASCII case-folded;
- * hash2 combines two strings (a pair key). Every hash in lib/ is one of these. */
+/* Hashing: seeded, eight bytes at a time (multiply and rotate) with a final
+ * avalanche, optionally ASCII case-folded; hash_mem takes a length; hash2
+ * combines two strings (a pair key). Every hash in lib/ is one of these. */
 uint32_t sippres__hash(uint32_t seed, const char *s, bool nocase);
+uint32_t sippres__hash_mem(uint32_t seed, const char *s, size_t n, bool nocase);
+/* The same in steps, for a key of several strings: init, a step per string
+ * (its length is mixed in), final. */
+static inline uint64_t sippres__hash_init(uint32_t seed)
+{
+	return (uint64_t)seed << 32 | seed;
+}
+#define SIPPRES__HASH_K 0x9E3779B97F4A7C15ull
+
+static inline uint64_t sippres__hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * SIPPRES__HASH_K;
+	return (h << 31) | (h >> 33);
+}
+
+/* A-Z to a-z in each of the eight bytes; other bytes unchanged. */
+static inline uint64_t sippres__fold_lower(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low = w & (0x7f * ones);
+	uint64_t ge_a = low + (0x80 - 'A') * ones, gt_z = low + (0x80 - 'Z' - 1) * ones;
+
+	return w | (((ge_a ^ gt_z) & ~w & (0x80 * ones)) >> 2);
+}
+
+static inline uint64_t sippres__hash_step(uint64_t h, const char *s, size_t n, bool nocase)
+{
+	uint64_t w;
+	uint32_t lo, hi;
+
+	h ^= n * SIPPRES__HASH_K;
+	if (n > 8) {
+		/* whole words, then the last eight bytes (overlapping the word
+		 * before: the length is in h already) */
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, s + i, 8);
+			h = sippres__hash_word(h, nocase ? sippres__fold_lower(w) : w);
+		}
+		memcpy(&w, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		w = (uint64_t)hi << 32 | lo;
+	} else if (n > 0) {
+		w = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+	} else {
+		w = 0;
+	}
+	return sippres__hash_word(h, nocase ? sippres__fold_lower(w) : w);
+}
+uint32_t sippres__hash_final(uint64_t h);
 uint32_t sippres__hash2(uint32_t seed, const char *a, const char *b);
 
 /* Intrusive chained hash map. The owner embeds a struct sippres__hnode in
@@ -132,6 +204,34 @@ struct sippres__hnode {
 	struct sippres__hnode *next;
 	uint32_t hash;
 };
+/* Double a chained table of entries of type T (linked through their member
+ * next, placed by their member hash): buckets (T **) and nb (a power of two)
+ * are updated. Best effort: when the allocation fails the table stays as it
+ * was, with longer chains, still correct. The map below, the shared strings
+ * and the subscriptions' dialog table grow with it. */
+#define SIPPRES__CHAINS_GROW(ctx, T, next, hash, buckets, nb)                                    \
+	do {                                                                                     \
+		size_t n_ = (nb) * 2;                                                            \
+		T **b_;                                                                          \
+                                                                                                 \
+		if (n_ > SIZE_MAX / sizeof(*b_) / 2 || !(b_ = sippres__calloc((ctx), n_, sizeof(*b_)))) \
+			break;                                                                   \
+		for (size_t i_ = 0; i_ < (nb); i_++) {                                           \
+			T *e_ = (buckets)[i_];                                                   \
+                                                                                                 \
+			while (e_) {                                                             \
+				T *nx_ = e_->next;                                               \
+				size_t j_ = e_->hash & (n_ - 1);                                 \
+                                                                                                 \
+				e_->next = b_[j_];                                               \
+				b_[j_] = e_;                                                     \
+				e_ = nx_;                                                        \
+			}                                                                        \
+		}                                                                                \
+		sippres__free((ctx), (buckets));                                                 \
+		(buckets) = b_;                                                                  \
+		(nb) = n_;                                                                       \
+	} while (0)
 struct sippres__map {
 	struct sippres__hnode **buckets;
 	size_t nbuckets; /* power of two */
@@ -160,6 +260,41 @@ void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struc
 /* Insert n in place of the entry with the same key, which is returned (now
  * unlinked, for the caller to free), or NULL when there was none. */
 struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n);
+
+/* Shared strings (shared.c): reference-counted tuples of up to
+ * SIPPRES__SHARED_MAX strings, one copy for every holder of the same tuple
+ * (subscriptions from one phone share its From URI, Contact and User-Agent;
+ * those to one resource their local URI). A string equal to an earlier one
+ * of its tuple shares its bytes. */
+#define SIPPRES__SHARED_MAX 4
+struct sippres__shared {
+	struct sippres__shared *next; /* in its table's chain */
+	uint32_t hash;
+	uint32_t refs;
+	uint16_t off[SIPPRES__SHARED_MAX];
+	uint8_t n;                    /* strings in the tuple */
+	uint8_t user;                 /* free for the holders: set once, when fresh */
+	char str[];
+};
+struct sippres__shared_set {
+	struct sippres__shared **b;
+	size_t nb, count; /* nb: a power of two */
+	uint32_t seed;
+};
+int sippres__shared_init(struct sippres_ctx *ctx, struct sippres__shared_set *t);
+/* Free the table (its entries must all have been put back). */
+void sippres__shared_fini(struct sippres_ctx *ctx, struct sippres__shared_set *t);
+/* A reference to the tuple v[0..n) (lengths len; a NULL string has length 0
+ * and reads back as ""), made when there is none (*fresh true), or NULL when
+ * out of memory or longer than 64 KiB together. */
+struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
+                                            const char *const *v, const size_t *len, bool *fresh);
+/* Give a reference back (NULL: nothing); the last one frees the tuple. */
+void sippres__shared_put(struct sippres_ctx *ctx, struct sippres__shared_set *t, struct sippres__shared *e);
+static inline const char *sippres__shared_str(const struct sippres__shared *e, int i)
+{
+	return e->str + e->off[i];
+}
 
 /* A scratch set for duplicate checks (set.c): borrowed keys, strings
  * (compared byte for byte) or pointers, each with a value; expected O(1) per

@@ -80,19 +80,22 @@ SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, siz
 			return SIPPRES_E_RANDOM;
 		return 0;
 	}
-	if (len > sizeof(ctx->rnd_pool) / 4)
-		return os_random(buf, len);
-	if (ctx->rnd_avail < len) {
-		if (os_random(ctx->rnd_pool, sizeof(ctx->rnd_pool)) < 0)
-			return SIPPRES_E_RANDOM;
-		ctx->rnd_avail = sizeof(ctx->rnd_pool);
-	}
-	{
-		uint8_t *p = ctx->rnd_pool + sizeof(ctx->rnd_pool) - ctx->rnd_avail;
+	while (len) {
+		uint8_t *p;
+		size_t n;
 
-		memcpy(buf, p, len);
-		memset(p, 0, len); /* handed out: not kept */
-		ctx->rnd_avail = (uint16_t)(ctx->rnd_avail - len);
+		if (ctx->rnd_avail == 0) {
+			if (os_random(ctx->rnd_pool, sizeof(ctx->rnd_pool)) < 0)
+				return SIPPRES_E_RANDOM;
+			ctx->rnd_avail = sizeof(ctx->rnd_pool);
+		}
+		p = ctx->rnd_pool + sizeof(ctx->rnd_pool) - ctx->rnd_avail;
+		n = len < ctx->rnd_avail ? len : ctx->rnd_avail;
+		memcpy(buf, p, n);
+		memset(p, 0, n); /* handed out: not kept */
+		ctx->rnd_avail = (uint16_t)(ctx->rnd_avail - n);
+		buf += n;
+		len -= n;
 	}
 	return 0;
 }
@@ -131,6 +134,57 @@ int sippres__random_string(struct sippres_ctx *ctx, char *out, size_t n, const c
 	}
 	out[n] = '\0';
 	return 0;
+}
+
+void sippres__rnd_init(struct sippres__rnd_reader *r, struct sippres_ctx *ctx, size_t total)
+{
+	r->ctx = ctx;
+	r->left = total;
+	r->off = r->len = 0;
+}
+
+int sippres__rnd_token(struct sippres__rnd_reader *r, char *out, size_t n, const char *alphabet)
+{
+	const char *t = alphabet == alnum_alphabet ? alnum_by_byte : lower_by_byte;
+
+	if (alphabet != alnum_alphabet && alphabet != lower_alphabet)
+		return SIPPRES_E_INVAL;
+	if ((size_t)(r->len - r->off) >= n) {
+		/* the common case: the whole token in what was drawn */
+		uint8_t *b = r->b + r->off;
+
+		for (size_t i = 0; i < n; i++)
+			out[i] = t[b[i]];
+		memset(b, 0, n); /* handed out: not kept */
+		r->off = (uint16_t)(r->off + n);
+		out[n] = '\0';
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (r->off == r->len) {
+			size_t k = r->left < sizeof(r->b) ? r->left : sizeof(r->b);
+			int e;
+
+			if (k == 0)
+				return SIPPRES_E_INVAL; /* more than announced */
+			e = sippres_ctx_random(r->ctx, r->b, k);
+			if (e < 0)
+				return e;
+			r->left -= k;
+			r->off = 0;
+			r->len = (uint16_t)k;
+		}
+		out[i] = t[r->b[r->off]];
+		r->b[r->off++] = 0; /* handed out: not kept */
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+void sippres__rnd_done(struct sippres__rnd_reader *r)
+{
+	memset(r->b, 0, r->len); /* what was drawn and not handed out */
+	r->off = r->len = 0;
 }
 
 void *sippres__malloc(struct sippres_ctx *ctx, size_t n)

@@ -34,39 +34,12 @@ struct sippres__hnode *sippres__map_chain(const struct sippres__map *m, uint32_t
 	return m->buckets[hash & (m->nbuckets - 1)];
 }
 
-static void grow(struct sippres_ctx *ctx, struct sippres__map *m)
-{
-	size_t n = m->nbuckets * 2;
-	struct sippres__hnode **b;
-
-	if (n > SIZE_MAX / sizeof(*b) / 2)
-		return;
-	b = sippres__calloc(ctx, n, sizeof(*b));
-	if (!b)
-		return; /* keep the smaller table: longer chains, still correct */
-	for (size_t i = 0; i < m->nbuckets; i++) {
-		struct sippres__hnode *e = m->buckets[i];
-
-		while (e) {
-			struct sippres__hnode *next = e->next;
-			size_t j = e->hash & (n - 1);
-
-			e->next = b[j];
-			b[j] = e;
-			e = next;
-		}
-	}
-	sippres__free(ctx, m->buckets);
-	m->buckets = b;
-	m->nbuckets = n;
-}
-
 void sippres__map_insert(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n, uint32_t hash)
 {
 	size_t i;
 
 	if (m->count >= m->nbuckets)
-		grow(ctx, m);
+		SIPPRES__CHAINS_GROW(ctx, struct sippres__hnode, next, hash, m->buckets, m->nbuckets);
 	i = hash & (m->nbuckets - 1);
 	n->hash = hash;
 	n->next = m->buckets[i];

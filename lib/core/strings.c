@@ -5,11 +5,6 @@
 
 #include "core-private.h"
 
-int sippres__ascii_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
 bool sippres__memeq_nocase(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -86,10 +81,17 @@ bool sippres__text_ok(const char *s, size_t n, size_t *bad_offset)
 
 bool sippres__name_ok(const char *s)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t n;
 
 	if (!s)
 		return false;
+	/* printable ASCII other than the space, the common case, byte by byte;
+	 * the first other byte sends the whole name to the full check */
+	for (n = 0; n <= SIPPRES_MAX_NAME && u[n] > 0x20 && u[n] < 0x7f; n++)
+		;
+	if (u[n] == '\0' && n > 0 && n <= SIPPRES_MAX_NAME)
+		return true;
 	n = strnlen(s, SIPPRES_MAX_NAME + 1);
 	if (n == 0 || n > SIPPRES_MAX_NAME)
 		return false;
@@ -98,28 +100,31 @@ bool sippres__name_ok(const char *s)
 	return strchr(s, ' ') == NULL;
 }
 
+uint32_t sippres__hash_final(uint64_t h)
+{
+	/* final avalanche so the low bits depend on every byte */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+uint32_t sippres__hash_mem(uint32_t seed, const char *s, size_t n, bool nocase)
+{
+	return sippres__hash_final(sippres__hash_step(sippres__hash_init(seed), s, n, nocase));
+}
+
 uint32_t sippres__hash(uint32_t seed, const char *s, bool nocase)
 {
-	uint32_t h = 2166136261u ^ seed;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (nocase)
-			c = (unsigned char)sippres__ascii_lower(c);
-		h ^= c;
-		h *= 16777619u;
-	}
-	/* final avalanche so low bits depend on every byte */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	return h;
+	return sippres__hash_mem(seed, s, strlen(s), nocase);
 }
 
 uint32_t sippres__hash2(uint32_t seed, const char *a, const char *b)
 {
-	return sippres__hash(seed, a, false) * 31u + sippres__hash(seed, b, false);
+	return sippres__hash_final(
+		sippres__hash_step(sippres__hash_step(sippres__hash_init(seed), a, strlen(a), false), b, strlen(b), false));
 }
 
 uint32_t sippres__crc32(const uint8_t *p, size_t n)

@@ -8,16 +8,11 @@
 
 #include "lists-private.h"
 
-/* Asterisk's tokens are five lowercase letters; ours are longer alphanumerics. */
-static int random_letters(struct sippres_ctx *ctx, char *out, size_t n)
-{
-	return sippres__random_string(ctx, out, n, sippres__alpha_lower);
-}
-
-static int random_token(struct sippres_ctx *ctx, char *out, size_t n)
-{
-	return sippres__random_string(ctx, out, n, sippres__alpha_alnum);
-}
+/* Asterisk's tokens are five lowercase letters; ours are longer
+ * alphanumerics. Token lengths: a part's id, a Content-ID's local part. */
+#define ID_LEN(rc) ((rc)->asterisk ? 5u : 8u)
+#define CID_LEN(rc) ((rc)->asterisk ? 5u : 12u)
+#define TOKEN_ALPHA(rc) ((rc)->asterisk ? sippres__alpha_lower : sippres__alpha_alnum)
 
 /* scheme:name@host[:port] without printf: this runs twice per member per NOTIFY. */
 static void member_uri(const struct sippres__rls *rls, const char *name, char *out, size_t cap)
@@ -88,6 +83,7 @@ struct sippres__rls_part {
 	struct sippres__rls_node *node;
 	char cid[80];
 	char id[24];
+	uint8_t cid_len;   /* strlen(cid); id is ID_LEN long */
 	const char *ctype;
 	char *ctype_owned; /* nested lists: their multipart Content-Type */
 	size_t off, len;   /* the body inside the arena */
@@ -267,7 +263,7 @@ static int render_rlmi(struct sippres__rls_render *rc, struct sippres__rls_node 
 		}
 		if (p) {
 			o = rc->asterisk ? PUT_LIT(o, "\n  <instance id=\"") : PUT_LIT(o, "\n    <instance id=\"");
-			o = sippres__put_attr(o, p->id, strlen(p->id));
+			o = sippres__put_attr(o, p->id, ID_LEN(rc));
 			o = terminated ? PUT_LIT(o, "\" state=\"terminated\"") : PUT_LIT(o, "\" state=\"active\"");
 			if (reason) {
 				o = PUT_LIT(o, " reason=\"");
@@ -276,7 +272,7 @@ static int render_rlmi(struct sippres__rls_render *rc, struct sippres__rls_node 
 			}
 			if (p->has_body) {
 				o = PUT_LIT(o, " cid=\"");
-				o = sippres__put_attr(o, p->cid, strlen(p->cid));
+				o = sippres__put_attr(o, p->cid, p->cid_len);
 				o = PUT_LIT(o, "\"");
 			}
 			o = rc->asterisk ? PUT_LIT(o, " />") : PUT_LIT(o, "/>");
@@ -303,9 +299,8 @@ static int render_rlmi(struct sippres__rls_render *rc, struct sippres__rls_node 
 /* Asterisk (pjproject's multipart printer): CRLF before each boundary,
  * Content-Length padded to 5 characters. Standard: RFC 2046 layout. */
 static void add_part(struct sippres__rls_render *rc, struct sippres__buf *out, const char *boundary, size_t blen,
-                     const char *cid, const char *ctype, const char *body, size_t len)
+                     const char *cid, size_t clen, const char *ctype, size_t tlen, const char *body, size_t len)
 {
-	size_t clen = strlen(cid), tlen = strlen(ctype);
 	char *o;
 
 	if (len > SIZE_MAX / 4 - 160 - blen - clen - tlen) {
@@ -347,23 +342,57 @@ static void add_part(struct sippres__rls_render *rc, struct sippres__buf *out, c
 	sippres__buf_commit(out, o);
 }
 
-static int make_cid(struct sippres__rls_render *rc, char *cid, size_t cap)
+/* local@host (local: a token of CID_LEN); returns its length (< cap) */
+static size_t cid_of(const struct sippres__rls_render *rc, const char *local, char *cid, size_t cap)
 {
-	char local[24];
-	int r = rc->asterisk ? random_letters(rc->ctx, local, 5) : random_token(rc->ctx, local, 12);
+	size_t ln = CID_LEN(rc), hn = rc->host_len;
 
-	size_t ln, hn;
-
-	if (r < 0)
-		return r;
-	ln = strlen(local);
-	hn = rc->host_len;
 	if (ln + hn + 2 > cap)
 		hn = cap - ln - 2;
 	memcpy(cid, local, ln);
 	cid[ln] = '@';
 	memcpy(cid + ln + 1, rc->rls->host, hn);
 	cid[ln + 1 + hn] = '\0';
+	return ln + 1 + hn;
+}
+
+/* A flat node's parts get their ids and Content-IDs after the loop, from one
+ * run of random bytes taken in the order drawing them one by one would have
+ * (id, then Content-ID, part after part): a NOTIFY draws a few times, not
+ * twice per member. Nested lists draw inside a member (their own parts,
+ * boundary and Content-ID) and XPIDF bodies draw too: those keep drawing
+ * one by one, in the same order as ever. */
+static int tokens_after(struct sippres__rls_render *rc, struct sippres__rls_part *parts, size_t np)
+{
+	struct sippres__rnd_reader rd;
+	size_t total = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < np; i++)
+		total += ID_LEN(rc) + (parts[i].has_body ? CID_LEN(rc) : 0);
+	sippres__rnd_init(&rd, rc->ctx, total);
+	for (size_t i = 0; i < np && r >= 0; i++) {
+		char local[16];
+
+		r = sippres__rnd_token(&rd, parts[i].id, ID_LEN(rc), TOKEN_ALPHA(rc));
+		if (r >= 0 && parts[i].has_body) {
+			r = sippres__rnd_token(&rd, local, CID_LEN(rc), TOKEN_ALPHA(rc));
+			if (r >= 0)
+				parts[i].cid_len = (uint8_t)cid_of(rc, local, parts[i].cid, sizeof(parts[i].cid));
+		}
+	}
+	sippres__rnd_done(&rd);
+	return r;
+}
+
+static int make_cid(struct sippres__rls_render *rc, char *cid, size_t cap, uint8_t *len)
+{
+	char local[16];
+	int r = sippres__random_string(rc->ctx, local, CID_LEN(rc), TOKEN_ALPHA(rc));
+
+	if (r < 0)
+		return r;
+	*len = (uint8_t)cid_of(rc, local, cid, cap);
 	return 0;
 }
 
@@ -392,10 +421,13 @@ static int build_parts(struct sippres__rls_render *rc, struct sippres__rls_node 
 	struct sippres_ctx *ctx = rc->ctx;
 	struct sippres__rls_part *parts;
 	size_t n = 0, np = 0;
+	bool later = strcmp(rc->in->content_type, "application/xpidf+xml") != 0; /* tokens_after() */
 	int r = 0;
 
-	for (struct sippres__rls_node *c = node->children; c; c = c->next)
+	for (struct sippres__rls_node *c = node->children; c; c = c->next) {
 		n++;
+		later = later && !c->is_list;
+	}
 	parts = parts_get(rc, n ? n : 1, node == rc->rls->root);
 	if (!parts)
 		return SIPPRES_E_NOMEM;
@@ -409,13 +441,16 @@ static int build_parts(struct sippres__rls_render *rc, struct sippres__rls_node 
 		p = &parts[np++];
 		p->node = c;
 		p->cid[0] = '\0';
+		p->cid_len = 0;
 		p->ctype = NULL;
 		p->ctype_owned = NULL;
 		p->off = p->len = p->uri_off = p->uri_len = 0;
 		p->has_body = false;
-		r = rc->asterisk ? random_letters(ctx, p->id, 5) : random_token(ctx, p->id, 8);
-		if (r < 0)
-			break;
+		if (!later) {
+			r = sippres__random_string(ctx, p->id, ID_LEN(rc), TOKEN_ALPHA(rc));
+			if (r < 0)
+				break;
+		}
 		if (c->is_list) {
 			struct sippres__rls_part *sub;
 			size_t nsub;
@@ -447,12 +482,14 @@ static int build_parts(struct sippres__rls_render *rc, struct sippres__rls_node 
 			if (r < 0)
 				break;
 		}
-		if (p->has_body) {
-			r = make_cid(rc, p->cid, sizeof(p->cid));
+		if (p->has_body && !later) {
+			r = make_cid(rc, p->cid, sizeof(p->cid), &p->cid_len);
 			if (r < 0)
 				break;
 		}
 	}
+	if (r >= 0 && later)
+		r = tokens_after(rc, parts, np);
 	if (r < 0) {
 		parts_free(ctx, parts, np);
 		return r;
@@ -471,6 +508,8 @@ static int assemble(struct sippres__rls_render *rc, struct sippres__rls_node *no
 	struct sippres_ctx *ctx = rc->ctx;
 	struct sippres__buf rlmi = {.ctx = ctx};
 	char boundary[24], root_cid[80], type[200];
+	const char *last;
+	uint8_t root_len;
 	size_t blen;
 	bool top = out == &rc->out && rc->kept;
 	int r;
@@ -485,9 +524,9 @@ static int assemble(struct sippres__rls_render *rc, struct sippres__rls_node *no
 
 	r = render_rlmi(rc, node, full, parts, np, lo, hi, &rlmi);
 	if (r >= 0)
-		r = rc->asterisk ? random_letters(ctx, boundary, 5) : random_token(ctx, boundary, 20);
+		r = sippres__random_string(ctx, boundary, rc->asterisk ? 5 : 20, TOKEN_ALPHA(rc));
 	if (r >= 0)
-		r = make_cid(rc, root_cid, sizeof(root_cid));
+		r = make_cid(rc, root_cid, sizeof(root_cid), &root_len);
 	if (r < 0) {
 		done_rlmi(rc, &rlmi, top);
 		return r;
@@ -507,13 +546,22 @@ static int assemble(struct sippres__rls_render *rc, struct sippres__rls_node *no
 		sippres__buf_grow(out, need);
 	}
 	blen = strlen(boundary);
-	add_part(rc, out, boundary, blen, root_cid,
-	         rc->asterisk ? "application/rlmi+xml" : "application/rlmi+xml;charset=\"UTF-8\"", rlmi.p, rlmi.len);
+	{
+		const char *rt = rc->asterisk ? "application/rlmi+xml" : "application/rlmi+xml;charset=\"UTF-8\"";
+
+		add_part(rc, out, boundary, blen, root_cid, root_len, rt, strlen(rt), rlmi.p, rlmi.len);
+	}
 	done_rlmi(rc, &rlmi, top);
-	for (size_t i = lo; i < np && i < hi; i++) {
-		if (parts[i].has_body)
-			add_part(rc, out, boundary, blen, parts[i].cid, parts[i].ctype, rc->arena.p + parts[i].off,
-			         parts[i].len);
+	last = NULL;
+	for (size_t i = lo, tlen = 0; i < np && i < hi; i++) {
+		if (!parts[i].has_body)
+			continue;
+		if (parts[i].ctype != last) { /* the members' type, most often */
+			last = parts[i].ctype;
+			tlen = strlen(last);
+		}
+		add_part(rc, out, boundary, blen, parts[i].cid, parts[i].cid_len, parts[i].ctype, tlen,
+		         rc->arena.p + parts[i].off, parts[i].len);
 	}
 	sippres__buf_str(out, rc->asterisk ? "\r\n--" : "--");
 	sippres__buf_str(out, boundary);

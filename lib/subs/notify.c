@@ -29,7 +29,7 @@ const char *sippres__content_type_intern(struct sippres_ctx *ctx, const char *s,
 		if (strcmp(ss->types[i], buf) == 0)
 			return sippres__body_has_generator(ctx, ss->types[i], n) ? ss->types[i] : NULL;
 	}
-	if (sippres_body_supported(ctx, buf) != 1)
+	if (ss->ntypes >= SIPPRES__MAX_TYPES || sippres_body_supported(ctx, buf) != 1)
 		return NULL;
 	if (ss->ntypes == ss->types_cap) {
 		size_t cap = ss->types_cap ? ss->types_cap * 2 : 8;
@@ -85,10 +85,12 @@ static int render(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 	const char *local = sippres__sub_str(s, SS_LOCAL_URI);
 	int r;
 
-	if (ss->last.valid && ss->last.hint == s->hint && ss->last.content_type == s->content_type &&
+	const char *ctype = sippres__sub_ctype(ctx, s);
+
+	if (ss->last.valid && ss->last.hint == s->w.hint && ss->last.content_type == ctype &&
 	    ss->last.profile == profile && ss->last.flags == flags && ss->last.digium == s->digium &&
-	    strcmp(ss->last.local_uri, local) == 0 &&
-	    (profile != SIPPRES_PROFILE_ASTERISK || strcmp(ss->last.remote, remote) == 0)) {
+	    (ss->last.local_uri == local || strcmp(ss->last.local_uri, local) == 0) &&
+	    (profile != SIPPRES_PROFILE_ASTERISK || ss->last.remote == remote || strcmp(ss->last.remote, remote) == 0)) {
 		size_t need;
 
 		if (ss->last.version == version || ss->last.body.version_len == 0) {
@@ -117,12 +119,12 @@ static int render(struct sippres_ctx *ctx, struct sippres_sub *s, const struct s
 	in.version = version;
 	ss->last.valid = false;
 	ss->last.body.size = sizeof(ss->last.body);
-	r = sippres_body_render(ctx, s->content_type, &in, &ss->last.body);
+	r = sippres_body_render(ctx, ctype, &in, &ss->last.body);
 	if (r < 0)
 		return r;
 	ss->last.valid = true;
-	ss->last.hint = s->hint;
-	ss->last.content_type = s->content_type;
+	ss->last.hint = s->w.hint;
+	ss->last.content_type = ctype;
 	ss->last.profile = profile;
 	ss->last.flags = flags;
 	ss->last.digium = s->digium;
@@ -180,7 +182,7 @@ static int emit(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t reason,
 	n.reason = reason;
 	n.cseq = s->cseq;
 	n.terminated = final;
-	n.require_eventlist = s->rls != NULL;
+	n.require_eventlist = s->is_list;
 	r = event_header(ctx, s, &n.event);
 	if (r < 0)
 		return r;
@@ -237,12 +239,12 @@ static int send_list(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t re
 	int r, e = 0;
 
 	body_base(s, &in.base);
-	in.content_type = s->content_type;
+	in.content_type = sippres__sub_ctype(ctx, s);
 	in.reason = reason;
 	in.final = final;
 	in.final_reason = final_reason_name(final_reason);
 	in.max_size = s->ep->opts.max_notify_size ? s->ep->opts.max_notify_size : SIPPRES__DEFAULT_MAX_NOTIFY;
-	r = sippres__rls_render_begin(ctx, s->rls, &in, &rr);
+	r = sippres__rls_render_begin(ctx, s->w.rls, &in, &rr);
 	if (r <= 0)
 		return r;
 	sippres__sub_batch(ctx, s, 0); /* this NOTIFY carries whatever was batched */
@@ -266,12 +268,12 @@ int sippres__sub_send(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t r
 	size_t body_len;
 	int r;
 
-	if (s->rls)
+	if (s->is_list)
 		return send_list(ctx, s, reason, final, final_reason);
 	if (!st) {
-		if (!s->hint)
+		if (!s->w.hint)
 			return SIPPRES_E_NOTFOUND;
-		sippres__hint_status(ctx, s->hint, &own);
+		sippres__hint_status(ctx, s->w.hint, &own);
 		st = &own;
 	}
 	bump = sippres__version_bumps(sippres__sub_asterisk(s), s->sent_any, reason, final_reason == SF_NORESOURCE);
@@ -282,7 +284,7 @@ int sippres__sub_send(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t r
 		return r;
 	if (bump)
 		s->version++;
-	return emit(ctx, s, reason, final, final_reason, s->content_type, body, body_len);
+	return emit(ctx, s, reason, final, final_reason, sippres__sub_ctype(ctx, s), body, body_len);
 }
 
 int sippres__sub_list_changed(struct sippres_ctx *ctx, struct sippres_sub *s)
@@ -326,9 +328,9 @@ int sippres__sub_finish(struct sippres_ctx *ctx, struct sippres_sub *s, const st
 /* Does the subscription take an event of a device's calls alone? Only
  * dialog-info in the standard profile (RFC 4235: every dialog change);
  * Asterisk sends nothing while the extension state stays. */
-static bool takes_calls_only(struct sippres_sub *s)
+static bool takes_calls_only(const struct sippres_ctx *ctx, const struct sippres_sub *s)
 {
-	return s && !sippres__sub_asterisk(s) && strcmp(s->content_type, "application/dialog-info+xml") == 0;
+	return s && !sippres__sub_asterisk(s) && strcmp(sippres__sub_ctype(ctx, s), "application/dialog-info+xml") == 0;
 }
 
 /* A list member's event: do what the lists layer asks. */
@@ -339,7 +341,7 @@ static void member_event(struct sippres_ctx *ctx, struct sippres__hlink *l, cons
 	uint32_t delay;
 	int act;
 
-	if (sippres__hint_event_calls_only(ctx) && !takes_calls_only(sippres__rls_of_link(l)->timer.owner))
+	if (sippres__hint_event_calls_only(ctx) && !takes_calls_only(ctx, sippres__rls_of_link(l)->timer.owner))
 		return;
 	act = sippres__rls_member_event(l, st, &rls, &delay);
 
@@ -372,9 +374,9 @@ void sippres__subs_hint_event(struct sippres_ctx *ctx, struct sippres__hint *h, 
 		}
 		if (s->queued != SQ_NONE)
 			continue; /* the queued NOTIFY will carry the current state */
-		if (st->reason == SIPPRES_REASON_PRESENCE && !sippres__sub_asterisk(s) && !shows_presence(s->content_type))
+		if (st->reason == SIPPRES_REASON_PRESENCE && !sippres__sub_asterisk(s) && !shows_presence(sippres__sub_ctype(ctx, s)))
 			continue;
-		if (sippres__hint_event_calls_only(ctx) && !takes_calls_only(s))
+		if (sippres__hint_event_calls_only(ctx) && !takes_calls_only(ctx, s))
 			continue;
 		sippres__sub_send(ctx, s, SIPPRES_NOTIFY_CHANGE, st, false, 0);
 	}

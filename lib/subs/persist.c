@@ -21,7 +21,7 @@ void sippres__sub_persist(struct sippres_ctx *ctx, struct sippres_sub *s)
 			return;
 		}
 	}
-	len = sippres__record_write(s, ss->record, SIPPRES__RECORD_MAX);
+	len = sippres__record_write(ctx, s, ss->record, SIPPRES__RECORD_MAX);
 	if (len == 0)
 		return;
 	if (ctx->cb.persist) {
@@ -34,18 +34,19 @@ void sippres__sub_persist(struct sippres_ctx *ctx, struct sippres_sub *s)
 		                     sippres__sub_str(s, SS_LOCAL_TAG), ss->record, len);
 }
 
-size_t sippres__record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap)
+size_t sippres__record_write(const struct sippres_ctx *ctx, const struct sippres_sub *s, uint8_t *buf, size_t cap)
 {
+	const struct sippres__hint *h = sippres__sub_hint(s);
 	const char *strs[SR_COUNT];
 
 	strs[SR_ENDPOINT] = s->ep->name;
-	strs[SR_RESOURCE] = s->rls ? sippres__rls_name(s->rls) : s->hint ? s->hint->exten : "";
+	strs[SR_RESOURCE] = s->is_list ? sippres__rls_name(s->w.rls) : h ? h->exten : "";
 	strs[SR_EVENT] = sippres__event_name(s->event);
-	strs[SR_CONTENT_TYPE] = s->content_type;
+	strs[SR_CONTENT_TYPE] = sippres__sub_ctype(ctx, s);
 	for (int i = 0; i < SS_COUNT; i++)
 		strs[SR_SUB_FIRST + i] = sippres__sub_str(s, i);
-	return sippres__record_encode(buf, cap, s->rls ? SIPPRES__RECORD_LIST : 0, s->expires_at, s->cseq,
-	                              s->rls ? sippres__rls_root_version(s->rls) : s->version, strs);
+	return sippres__record_encode(buf, cap, s->is_list ? SIPPRES__RECORD_LIST : 0, s->expires_at, s->cseq,
+	                              s->is_list ? sippres__rls_root_version(s->w.rls) : s->version, strs);
 }
 
 /* What the record names must still exist: its endpoint, event, body type,

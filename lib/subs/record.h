@@ -32,10 +32,11 @@ struct sippres__record {
 };
 
 struct sippres_sub;
+struct sippres_ctx;
 /* Encode; returns the length, or 0 when it does not fit. */
 size_t sippres__record_encode(uint8_t *buf, size_t cap, uint16_t flags, uint64_t expires_at, uint32_t cseq,
                               uint32_t version, const char *const strs[SR_COUNT]);
-size_t sippres__record_write(const struct sippres_sub *s, uint8_t *buf, size_t cap);
+size_t sippres__record_write(const struct sippres_ctx *ctx, const struct sippres_sub *s, uint8_t *buf, size_t cap);
 /* Decode and validate; SIPPRES_E_PARSE for anything corrupt, truncated or unknown. */
 int sippres__record_read(const void *data, size_t len, struct sippres__record *out);
 

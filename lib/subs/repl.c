@@ -63,7 +63,7 @@ SIPPRES_EXPORT int sippres_repl_resync(struct sippres_ctx *ctx)
 
 		if (s->queued == SQ_DROP)
 			continue;
-		len = sippres__record_write(s, ss->record, SIPPRES__RECORD_MAX);
+		len = sippres__record_write(ctx, s, ss->record, SIPPRES__RECORD_MAX);
 		if (len == 0)
 			continue;
 		sippres__repl_record(ctx, SIPPRES_REPL_SUBSCRIPTION, sippres__sub_str(s, SS_CALL_ID),

@@ -12,92 +12,158 @@ static uint32_t dialog_hash(struct sippres_ctx *ctx, const char *call_id, const 
 	return sippres__hash2(ctx->hash_seed, call_id, local_tag);
 }
 
+/* The dialog table: chains through struct sippres_sub.dnext, as many
+ * buckets as subscriptions (a power of two), the hash kept in the
+ * subscription. */
+static void dialogs_insert(struct sippres_ctx *ctx, struct sippres__subs *ss, struct sippres_sub *s)
+{
+	struct sippres_sub **b;
+
+	if (ss->count >= ss->dialogs_nb)
+		SIPPRES__CHAINS_GROW(ctx, struct sippres_sub, dnext, dhash, ss->dialogs, ss->dialogs_nb);
+	b = &ss->dialogs[s->dhash & (ss->dialogs_nb - 1)];
+	s->dnext = *b;
+	*b = s;
+}
+
+static void dialogs_remove(struct sippres__subs *ss, struct sippres_sub *s)
+{
+	for (struct sippres_sub **pp = &ss->dialogs[s->dhash & (ss->dialogs_nb - 1)]; *pp; pp = &(*pp)->dnext) {
+		if (*pp == s) {
+			*pp = s->dnext;
+			s->dnext = NULL;
+			return;
+		}
+	}
+}
+
+/* The index of an interned content type (sippres__content_type_intern). */
+static uint8_t type_index(const struct sippres__subs *ss, const char *content_type)
+{
+	size_t i = 0;
+
+	while (i + 1 < ss->ntypes && ss->types[i] != content_type)
+		i++;
+	return (uint8_t)i;
+}
+
+/* The subscriber's tuple and the local URI, shared with the other
+ * subscriptions that have the same. */
+static int share_strings(struct sippres_ctx *ctx, struct sippres_sub *s, const struct sippres__sub_fields *f,
+                         const size_t *lens)
+{
+	struct sippres__subs *ss = ctx->subs;
+	const char *pv[SP_COUNT] = {f->v[SS_REMOTE_URI], f->v[SS_CONTACT], f->v[SS_USER_AGENT], f->v[SS_BODY_REMOTE]};
+	size_t pl[SP_COUNT] = {lens[SS_REMOTE_URI], lens[SS_CONTACT], lens[SS_USER_AGENT], lens[SS_BODY_REMOTE]};
+	bool fresh;
+
+	s->local = sippres__shared_get(ctx, &ss->locals, 1, &f->v[SS_LOCAL_URI], &lens[SS_LOCAL_URI], &fresh);
+	if (!s->local)
+		return SIPPRES_E_NOMEM;
+	s->peer = sippres__shared_get(ctx, &ss->peers, SP_COUNT, pv, pl, &fresh);
+	if (!s->peer) {
+		sippres__shared_put(ctx, &ss->locals, s->local);
+		return SIPPRES_E_NOMEM;
+	}
+	/* whether the User-Agent names Digium: asked once per tuple */
+	if (fresh)
+		s->peer->user = sippres__ua_is_digium(sippres__shared_str(s->peer, SP_USER_AGENT));
+	s->digium = s->peer->user;
+	return 0;
+}
+
 int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, struct sippres__hint *h, int event,
                         const char *content_type, const struct sippres__sub_fields *f, struct sippres_sub **ret)
 {
+	static const uint8_t own[] = {SS_CALL_ID, SS_LOCAL_TAG, SS_REMOTE_TAG, SS_EVENT_ID};
 	struct sippres__subs *ss = ctx->subs;
 	size_t lens[SS_COUNT], total = 0;
 	struct sippres_sub *s;
-	bool same_remote;
 	char *w;
 
-	for (int i = 0; i < SS_COUNT; i++) {
-		lens[i] = f->v[i] ? strlen(f->v[i]) : 0;
-		total += lens[i] + 1;
-	}
-	/* the body's remote party is most often the From URI itself: its bytes
-	 * are then shared */
-	same_remote = lens[SS_BODY_REMOTE] == lens[SS_REMOTE_URI] && lens[SS_BODY_REMOTE] &&
-	              memcmp(f->v[SS_BODY_REMOTE], f->v[SS_REMOTE_URI], lens[SS_BODY_REMOTE]) == 0;
-	if (same_remote)
-		total -= lens[SS_BODY_REMOTE] + 1;
+	for (int i = 0; i < SS_COUNT; i++)
+		lens[i] = f->lens ? f->len[i] : f->v[i] ? strlen(f->v[i]) : 0;
+	for (size_t i = 0; i < sizeof(own); i++)
+		total += lens[own[i]] + 1;
 	if (total > UINT16_MAX)
 		return SIPPRES_E_TOOBIG;
 	if (sippres__heap_reserve(ctx, &ss->heap, ss->heap.n + 1) < 0)
 		return SIPPRES_E_NOMEM;
-	s = sippres__malloc(ctx, sizeof(*s) + total);
+	s = sippres__malloc(ctx, offsetof(struct sippres_sub, str) + total);
 	if (!s)
 		return SIPPRES_E_NOMEM;
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct sippres_sub, str));
+	if (share_strings(ctx, s, f, lens) < 0) {
+		sippres__free(ctx, s);
+		return SIPPRES_E_NOMEM;
+	}
 	w = s->str;
-	for (int i = 0; i < SS_COUNT; i++) {
-		if (i == SS_BODY_REMOTE && same_remote) {
-			s->off[i] = s->off[SS_REMOTE_URI];
-			continue;
-		}
-		s->off[i] = (uint16_t)(w - s->str);
-		if (lens[i])
-			memcpy(w, f->v[i], lens[i]);
-		w[lens[i]] = '\0';
-		w += lens[i] + 1;
+	for (size_t i = 0; i < sizeof(own); i++) {
+		size_t n = lens[own[i]];
+
+		if (i > 0)
+			s->off[i - 1] = (uint16_t)(w - s->str);
+		if (n)
+			memcpy(w, f->v[own[i]], n);
+		w[n] = '\0';
+		w += n + 1;
 	}
 	s->ep = ep;
 	s->event = (uint8_t)event;
-	s->content_type = content_type;
+	s->ctype = type_index(ss, content_type);
 	s->heap_idx = SIPPRES__NOT_IN_HEAP;
 	s->cseq = 1;
-	s->digium = sippres__ua_is_digium(f->v[SS_USER_AGENT]);
-	s->hint = h;
+	s->w.hint = h;
 	s->hl.kind = SIPPRES__HLINK_SUB;
 	if (h)
 		sippres__hlink_add(h, &s->hl);
 	sippres__dlist_append(&ss->all, &s->all_node);
 	ss->count++;
 	ep->nsubs++;
-	sippres__map_insert(ctx, &ss->dialogs, &s->node,
-	                    f->hashed ? f->dialog_hash
-	                              : dialog_hash(ctx, sippres__sub_str(s, SS_CALL_ID), sippres__sub_str(s, SS_LOCAL_TAG)));
+	s->dhash = f->hashed ? f->dialog_hash : dialog_hash(ctx, s->str, sippres__sub_str(s, SS_LOCAL_TAG));
+	dialogs_insert(ctx, ss, s);
 	*ret = s;
 	return 0;
 }
 
 void sippres__sub_attach_list(struct sippres_sub *s, struct sippres__rls *rls)
 {
-	s->rls = rls;
+	s->is_list = 1;
+	s->w.rls = rls;
 	rls->timer.owner = s;
+}
+
+void sippres__sub_unshare(struct sippres_ctx *ctx, struct sippres_sub *s)
+{
+	sippres__shared_put(ctx, &ctx->subs->peers, s->peer);
+	sippres__shared_put(ctx, &ctx->subs->locals, s->local);
+	s->peer = s->local = NULL;
 }
 
 static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
 	struct sippres__subs *ss = ctx->subs;
+	struct sippres__hint *h = sippres__sub_hint(s);
+	struct sippres__rls *rls = sippres__sub_rls(s);
 
 	if (ss->last.valid && ss->last.local_uri == sippres__sub_str(s, SS_LOCAL_URI))
-		ss->last.valid = false; /* the cache key points into this subscription */
-	if (s->hint) {
-		sippres__hlink_remove(s->hint, &s->hl);
-		sippres__hint_idle_check(ctx, s->hint);
-		s->hint = NULL;
+		ss->last.valid = false; /* the cache key may point into what is freed here */
+	if (h) {
+		sippres__hlink_remove(h, &s->hl);
+		sippres__hint_idle_check(ctx, h);
+		s->w.hint = NULL;
 	}
 	sippres__heap_remove(&ss->heap, s);
-	if (s->rls) {
-		sippres__heap_remove(&ss->batch, &s->rls->timer);
-		sippres__rls_free(ctx, s->rls);
-		s->rls = NULL;
+	if (rls) {
+		sippres__heap_remove(&ss->batch, &rls->timer);
+		sippres__rls_free(ctx, rls);
+		s->w.rls = NULL;
 	}
-	sippres__map_remove(&ss->dialogs, &s->node);
+	dialogs_remove(ss, s);
 	sippres__dlist_remove(&ss->all, &s->all_node);
 	ss->count--;
 	s->ep->nsubs--;
+	sippres__sub_unshare(ctx, s);
 	sippres__sub_release(ctx, s);
 }
 
@@ -132,13 +198,12 @@ SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, con
 struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
                                            uint32_t *hash)
 {
+	struct sippres__subs *ss = ctx->subs;
 	uint32_t h = dialog_hash(ctx, call_id, local_tag);
 
 	*hash = h;
-	for (struct sippres__hnode *n = sippres__map_chain(&ctx->subs->dialogs, h); n; n = n->next) {
-		struct sippres_sub *s = SIPPRES__CONTAINER_OF(n, struct sippres_sub, node);
-		if (n->hash == h && strcmp(sippres__sub_str(s, SS_CALL_ID), call_id) == 0 &&
-		    strcmp(sippres__sub_str(s, SS_LOCAL_TAG), local_tag) == 0)
+	for (struct sippres_sub *s = ss->dialogs[h & (ss->dialogs_nb - 1)]; s; s = s->dnext) {
+		if (s->dhash == h && strcmp(s->str, call_id) == 0 && strcmp(sippres__sub_str(s, SS_LOCAL_TAG), local_tag) == 0)
 			return s;
 	}
 	return NULL;
@@ -150,8 +215,9 @@ struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *
  * top-level members changed, carrying the version over. 1: nothing left. */
 static int refresh_list(struct sippres_ctx *ctx, struct sippres_sub *s)
 {
+	struct sippres__rls *rls = sippres__sub_rls(s);
 	const struct sippres__list_def *def =
-		sippres__list_find(ctx, sippres__rls_name(s->rls), sippres__event_name(s->event));
+		sippres__list_find(ctx, sippres__rls_name(rls), sippres__event_name(s->event));
 	struct sippres__rls *nr;
 	int r;
 
@@ -162,13 +228,13 @@ static int refresh_list(struct sippres_ctx *ctx, struct sippres_sub *s)
 		return 1;
 	if (r < 0)
 		return r;
-	if (sippres__rls_same_members(s->rls, nr)) {
+	if (sippres__rls_same_members(rls, nr)) {
 		sippres__rls_free(ctx, nr);
 		return 0;
 	}
-	sippres__rls_set_root_version(nr, sippres__rls_root_version(s->rls));
-	sippres__heap_remove(&ctx->subs->batch, &s->rls->timer);
-	sippres__rls_free(ctx, s->rls);
+	sippres__rls_set_root_version(nr, sippres__rls_root_version(rls));
+	sippres__heap_remove(&ctx->subs->batch, &rls->timer);
+	sippres__rls_free(ctx, rls);
 	sippres__sub_attach_list(s, nr);
 	return 0;
 }
@@ -206,7 +272,7 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 		decide(res, 200, "OK");
 		res->local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
 		res->expires = 0;
-		res->require_eventlist = s->rls != NULL; /* every 2xx of a list subscription (RFC 4662 4.1) */
+		res->require_eventlist = s->is_list; /* every 2xx of a list subscription (RFC 4662 4.1) */
 		sippres__heap_remove(&ss->heap, s);
 		/* the stored record expires now, so a restart before the final
 		 * NOTIFY does not bring the subscription back */
@@ -225,7 +291,7 @@ SIPPRES_EXPORT int sippres_sub_refresh(struct sippres_ctx *ctx, struct sippres_s
 	decide(res, 200, "OK");
 	res->local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
 	res->expires = (uint32_t)(requested < s->ep->opts.max_expiry ? requested : s->ep->opts.max_expiry);
-	if (s->rls) {
+	if (s->is_list) {
 		int r = refresh_list(ctx, s);
 
 		res->require_eventlist = 1;
@@ -278,7 +344,7 @@ SIPPRES_EXPORT int sippres_sub_terminate(struct sippres_ctx *ctx, struct sippres
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
 	sippres__subs_set_now(ctx, now_ms);
-	if (s->queued == SQ_DROP || !s->hint) {
+	if (s->queued == SQ_DROP || !sippres__sub_hint(s)) {
 		sippres__sub_end(ctx, s);
 		r = 0;
 	} else {
@@ -307,20 +373,22 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
                                         struct sippres_sub_info *info)
 {
 	struct sippres_sub_info i;
+	const struct sippres__hint *h;
 
 	if (!ctx || !s || !info)
 		return SIPPRES_E_INVAL;
 	if (sippres__check_size(info->size, INFO_V1_SIZE) < 0)
 		return SIPPRES_E_ABI;
+	h = sippres__sub_hint(s);
 	memset(&i, 0, sizeof(i));
 	i.size = sizeof(i);
 	i.endpoint = s->ep->name;
-	i.context = s->hint ? s->hint->cx->name : s->ep->sub_context;
-	i.resource = s->rls ? sippres__rls_name(s->rls) : s->hint ? s->hint->exten : "";
-	i.is_list = s->rls != NULL;
+	i.context = h ? h->cx->name : s->ep->sub_context;
+	i.resource = s->is_list ? sippres__rls_name(s->w.rls) : h ? h->exten : "";
+	i.is_list = s->is_list;
 	i.event = sippres__event_name(s->event);
 	i.event_id = sippres__sub_str(s, SS_EVENT_ID)[0] ? sippres__sub_str(s, SS_EVENT_ID) : NULL;
-	i.content_type = s->content_type;
+	i.content_type = sippres__sub_ctype(ctx, s);
 	i.call_id = sippres__sub_str(s, SS_CALL_ID);
 	i.local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
 	i.remote_tag = sippres__sub_str(s, SS_REMOTE_TAG);
@@ -332,7 +400,7 @@ SIPPRES_EXPORT int sippres_sub_get_info(struct sippres_ctx *ctx, const struct si
 	i.next_cseq = s->cseq;
 	i.profile = s->ep->opts.profile;
 	i.version = s->version;
-	i.exten_state = s->hint ? s->hint->exten_state : s->rls ? SIPPRES_EXTEN_DEACTIVATED : SIPPRES_EXTEN_REMOVED;
+	i.exten_state = h ? h->exten_state : s->is_list ? SIPPRES_EXTEN_DEACTIVATED : SIPPRES_EXTEN_REMOVED;
 	i.endpoint_cid_name = s->ep->cid_name;
 	i.endpoint_cid_number = s->ep->cid_number;
 	sippres__copy_out(info, &i, sizeof(i));

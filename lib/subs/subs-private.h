@@ -14,15 +14,23 @@
 #define SIPPRES__HLINK_SUB 0
 
 #define SIPPRES__DEFAULT_EXPIRY 3600
+/* Interned content types: a subscription keeps an index of one byte. */
+#define SIPPRES__MAX_TYPES 255
 /* A list NOTIFY larger than this is split, unless the endpoint says otherwise. */
 #define SIPPRES__DEFAULT_MAX_NOTIFY 64000
 
-/* Strings kept per subscription, in one block after the struct, in the
- * order the persistence record stores them (from SR_CALL_ID on). */
+/* A subscription's strings, in the order the persistence record stores them
+ * (from SR_CALL_ID on). The dialog's own (Call-ID, tags, event id) are kept
+ * in one block after the struct; what many subscriptions share is kept once
+ * (struct sippres__shared): the subscriber's From URI, Contact, User-Agent
+ * and body remote party as one tuple (a phone's BLF keys share it), the
+ * local URI as another (the watchers of a resource share it). */
 enum sippres__sub_str {
 	SS_CALL_ID, SS_LOCAL_TAG, SS_REMOTE_TAG, SS_REMOTE_URI, SS_CONTACT, SS_LOCAL_URI, SS_EVENT_ID,
 	SS_USER_AGENT, SS_BODY_REMOTE, SS_COUNT
 };
+/* The subscriber's tuple, by index. */
+enum { SP_REMOTE_URI, SP_CONTACT, SP_USER_AGENT, SP_BODY_REMOTE, SP_COUNT };
 
 /* What is queued to be sent from sippres_ctx_handle_timeout(). SQ_FREED: the
  * subscription ended while queued; only the queue holds it, and its drain
@@ -43,34 +51,62 @@ struct sippres__endpoint {
 	size_t nsubs;
 };
 
+/* 134 bytes before its strings (docs/performance.md counts them): kept
+ * small, as a million of them may live at once. */
 struct sippres_sub {
-	struct sippres__hnode node;     /* in the dialog map (call-id + local tag) */
-	struct sippres__hint *hint;
+	struct sippres_sub *dnext;      /* in the dialog table's chain (call-id + local tag) */
+	uint32_t dhash;                 /* hash of call-id and local tag (beside dnext: one cache line per hop) */
+	uint32_t heap_idx;
+	union {
+		struct sippres__hint *hint; /* !is_list: the hint watched; NULL once it is gone */
+		struct sippres__rls *rls;   /* is_list: the resource tree */
+	} w;                            /* read through sippres__sub_hint(), sippres__sub_rls() */
 	struct sippres__endpoint *ep;
 	struct sippres__hlink hl;       /* in the hint's links (kind SIPPRES__HLINK_SUB) */
 	struct sippres__dnode all_node; /* every subscription, creation order */
 	struct sippres_sub *qnext;      /* queue of NOTIFYs due now */
 	void *user_data;
-	struct sippres__rls *rls;       /* list subscriptions: the resource tree */
-	const char *content_type;       /* interned; for lists: the members' type */
+	struct sippres__shared *peer;   /* SP_*: From URI, Contact, User-Agent, body remote party */
+	struct sippres__shared *local;  /* the local URI */
 	uint64_t expires_at;
-	uint32_t heap_idx;
 	uint32_t cseq;                  /* next CSeq */
 	uint32_t version;               /* next dialog-info version */
 	uint32_t acked;                 /* highest CSeq whose final response was reported */
 	uint8_t event;                  /* enum sippres__event */
-	uint8_t queued;                 /* enum sippres__queued */
-	uint8_t final_reason;           /* for SQ_FINAL: enum sippres__final */
 	uint8_t failures;
-	uint8_t digium;                 /* User-Agent names Digium or Sangoma */
-	uint8_t sent_any;               /* a NOTIFY went out */
-	uint16_t off[SS_COUNT];         /* string offsets into str[] */
+	uint8_t ctype;                  /* index into subs->types; for lists: the members' type */
+	unsigned int queued : 3;        /* enum sippres__queued */
+	unsigned int final_reason : 2;  /* for SQ_FINAL: enum sippres__final */
+	unsigned int digium : 1;        /* User-Agent names Digium or Sangoma */
+	unsigned int sent_any : 1;      /* a NOTIFY went out */
+	unsigned int is_list : 1;       /* w.rls, not w.hint */
+	uint16_t off[3];                /* local tag, remote tag, event id in str[] (Call-ID at 0) */
 	char str[];
 };
 
 static inline const char *sippres__sub_str(const struct sippres_sub *s, int which)
 {
-	return s->str + s->off[which];
+	switch (which) {
+	case SS_CALL_ID: return s->str;
+	case SS_LOCAL_TAG: return s->str + s->off[0];
+	case SS_REMOTE_TAG: return s->str + s->off[1];
+	case SS_EVENT_ID: return s->str + s->off[2];
+	case SS_LOCAL_URI: return sippres__shared_str(s->local, 0);
+	case SS_REMOTE_URI: return sippres__shared_str(s->peer, SP_REMOTE_URI);
+	case SS_CONTACT: return sippres__shared_str(s->peer, SP_CONTACT);
+	case SS_USER_AGENT: return sippres__shared_str(s->peer, SP_USER_AGENT);
+	default: return sippres__shared_str(s->peer, SP_BODY_REMOTE);
+	}
+}
+
+static inline struct sippres__hint *sippres__sub_hint(const struct sippres_sub *s)
+{
+	return s->is_list ? NULL : s->w.hint;
+}
+
+static inline struct sippres__rls *sippres__sub_rls(const struct sippres_sub *s)
+{
+	return s->is_list ? s->w.rls : NULL;
 }
 
 static inline bool sippres__sub_asterisk(const struct sippres_sub *s)
@@ -83,14 +119,18 @@ static inline bool sippres__sub_asterisk(const struct sippres_sub *s)
 /* The engine's state, one per context. */
 struct sippres__subs {
 	struct sippres__map endpoints;  /* by name */
-	struct sippres__map dialogs;    /* by call-id and local tag */
+	struct sippres_sub **dialogs;   /* chains by call-id and local tag (struct sippres_sub.dnext) */
+	size_t dialogs_nb;              /* a power of two */
+	struct sippres__shared_set peers;  /* subscribers' tuples (SP_*) */
+	struct sippres__shared_set locals; /* local URIs */
 	struct sippres__dlist all;      /* every subscription, creation order */
 	size_t count;
 	struct sippres__heap heap;      /* subscriptions by expiry */
 	struct sippres__heap batch;     /* list trees with a batched NOTIFY due (struct sippres__rls_timer) */
 	struct sippres_sub *q_head, *q_tail;
-	char **types;                   /* interned content types */
+	char **types;                   /* interned content types (at most SIPPRES__MAX_TYPES) */
 	size_t ntypes, types_cap;
+	const char *dflt_type[2];       /* each event's default type, interned (or NULL: not yet) */
 	char *patch;                    /* a body with its version digits replaced */
 	size_t patch_cap;
 	uint8_t *record;                /* the persistence record being handed over */
@@ -115,9 +155,12 @@ struct sippres__subs {
 	} last;
 };
 
-/* The strings of a new subscription, by enum sippres__sub_str. */
+/* The strings of a new subscription, by enum sippres__sub_str; len[i] is
+ * their length when lens is set (else they are measured). */
 struct sippres__sub_fields {
 	const char *v[SS_COUNT];
+	size_t len[SS_COUNT];
+	bool lens;
 	bool hashed;          /* dialog_hash is the hash of call-id and local tag */
 	uint32_t dialog_hash;
 };
@@ -164,8 +207,15 @@ void sippres__endpoints_free(struct sippres_ctx *ctx);
 /* Create a subscription watching h (or none yet: a list) and register it. */
 int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, struct sippres__hint *h, int event,
                         const char *content_type, const struct sippres__sub_fields *f, struct sippres_sub **ret);
+/* The subscription's body type (interned). */
+static inline const char *sippres__sub_ctype(const struct sippres_ctx *ctx, const struct sippres_sub *s)
+{
+	return ctx->subs->types[s->ctype];
+}
 /* Give s its list tree. */
 void sippres__sub_attach_list(struct sippres_sub *s, struct sippres__rls *rls);
+/* Give back the strings s shares with others (when it is freed). */
+void sippres__sub_unshare(struct sippres_ctx *ctx, struct sippres_sub *s);
 /* The subscription is over: tell the host, then free it. */
 void sippres__sub_end(struct sippres_ctx *ctx, struct sippres_sub *s);
 /* The same; replicate: the end is this node's to tell (not a release). */

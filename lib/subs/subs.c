@@ -16,15 +16,15 @@ int sippres__subs_new(struct sippres_ctx *ctx)
 		sippres__free(ctx, ss);
 		return SIPPRES_E_NOMEM;
 	}
-	if (sippres__map_init(ctx, &ss->dialogs, 64) < 0) {
-		sippres__map_fini(ctx, &ss->endpoints);
-		sippres__free(ctx, ss);
-		return SIPPRES_E_NOMEM;
-	}
-	if (SIPPRES__SMAP_INIT(ctx, &ss->auths, 8, struct sippres__auth_key, node, name, false) < 0 ||
+	ss->dialogs_nb = 64;
+	ss->dialogs = sippres__calloc(ctx, ss->dialogs_nb, sizeof(*ss->dialogs));
+	if (!ss->dialogs || sippres__shared_init(ctx, &ss->peers) < 0 || sippres__shared_init(ctx, &ss->locals) < 0 ||
+	    SIPPRES__SMAP_INIT(ctx, &ss->auths, 8, struct sippres__auth_key, node, name, false) < 0 ||
 	    SIPPRES__SMAP_INIT(ctx, &ss->identifies, 8, struct sippres__auth_key, node, name, false) < 0) {
 		sippres__map_fini(ctx, &ss->auths);
-		sippres__map_fini(ctx, &ss->dialogs);
+		sippres__shared_fini(ctx, &ss->locals);
+		sippres__shared_fini(ctx, &ss->peers);
+		sippres__free(ctx, ss->dialogs);
 		sippres__map_fini(ctx, &ss->endpoints);
 		sippres__free(ctx, ss);
 		return SIPPRES_E_NOMEM;
@@ -46,13 +46,17 @@ void sippres__subs_free(struct sippres_ctx *ctx)
 	for (n = ss->all.head; n; n = n->next) {
 		struct sippres_sub *s = SIPPRES__SUB_OF(n);
 
-		sippres__rls_free(ctx, s->rls);
-		s->rls = NULL;
+		if (s->is_list) {
+			sippres__rls_free(ctx, s->w.rls);
+			s->w.rls = NULL;
+		}
 	}
 	sippres__subs_queue_free(ctx); /* the ended ones it still holds; the live ones are in all */
 	n = ss->all.head;
 	while (n) {
 		struct sippres__dnode *next = n->next;
+
+		sippres__sub_unshare(ctx, SIPPRES__SUB_OF(n));
 		sippres__free(ctx, SIPPRES__SUB_OF(n));
 		n = next;
 	}
@@ -62,7 +66,9 @@ void sippres__subs_free(struct sippres_ctx *ctx)
 	for (size_t i = 0; i < ss->ntypes; i++)
 		sippres__free(ctx, ss->types[i]);
 	sippres__free(ctx, ss->types);
-	sippres__map_fini(ctx, &ss->dialogs);
+	sippres__free(ctx, ss->dialogs);
+	sippres__shared_fini(ctx, &ss->peers);
+	sippres__shared_fini(ctx, &ss->locals);
 	sippres__heap_free(ctx, &ss->heap);
 	sippres__heap_free(ctx, &ss->batch);
 	sippres__free(ctx, ss->patch);

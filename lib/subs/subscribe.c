@@ -17,23 +17,24 @@ static void decide(struct sippres_subscribe_res *res, uint32_t status, const cha
 	res->reason = reason;
 }
 
-static bool field_ok(const char *s)
-{
-	return !s || strnlen(s, MAX_FIELD + 1) <= MAX_FIELD;
-}
+/* The request's string fields, in the order of their lengths in struct lens. */
+enum { F_RURI_USER, F_RURI_HOST, F_RURI_SCHEME, F_FROM_URI, F_FROM_TAG, F_CALL_ID, F_CONTACT, F_EVENT_ID,
+       F_USER_AGENT, F_LOCAL_TAG, F_COUNT };
 
-/* The request's arguments, as an API call: SIPPRES_E_INVAL when unusable. */
-static int check_req(const struct sippres_subscribe_req *req)
+/* The request's arguments, as an API call: SIPPRES_E_INVAL when unusable.
+ * Their lengths (0 for NULL) go to len[], measured once. */
+static int check_req(const struct sippres_subscribe_req *req, size_t len[F_COUNT])
 {
-	const char *const fields[] = {req->ruri_user, req->ruri_host, req->ruri_scheme, req->from_uri, req->from_tag,
-	                              req->call_id,   req->contact,   req->event_id,    req->user_agent,
-	                              req->local_tag};
+	const char *const fields[F_COUNT] = {req->ruri_user, req->ruri_host, req->ruri_scheme, req->from_uri,
+	                                     req->from_tag,  req->call_id,   req->contact,     req->event_id,
+	                                     req->user_agent, req->local_tag};
 
 	if (!req->endpoint || (req->n_accept && !req->accept) || req->ruri_port > 65535 ||
 	    (req->flags & ~SIPPRES_SUBSCRIBE_EVENTLIST))
 		return SIPPRES_E_INVAL;
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		if (!field_ok(fields[i]))
+	for (size_t i = 0; i < F_COUNT; i++) {
+		len[i] = fields[i] ? strnlen(fields[i], MAX_FIELD + 1) : 0;
+		if (len[i] > MAX_FIELD)
 			return SIPPRES_E_INVAL;
 	}
 	return 0;
@@ -51,14 +52,33 @@ struct verdict {
 	uint64_t requested;      /* expiry asked for, in seconds */
 	int event;
 	const char *content_type;
+	size_t host_len;
 	char host[MAX_FIELD + 3]; /* the Request-URI host, IPv6 in brackets */
 };
+
+/* An event's default body type, interned: looked up once, then only
+ * whether its generator is still registered is asked. */
+static const char *default_type(struct sippres_ctx *ctx, int event)
+{
+	struct sippres__subs *ss = ctx->subs;
+	const char *dflt;
+
+	if (event >= 0 && event < 2 && ss->dflt_type[event])
+		return sippres__body_has_generator(ctx, ss->dflt_type[event], strlen(ss->dflt_type[event]))
+		               ? ss->dflt_type[event]
+		               : NULL;
+	dflt = sippres__event_default_type(event);
+	dflt = sippres__content_type_intern(ctx, dflt, strlen(dflt), false);
+	if (dflt && event >= 0 && event < 2)
+		ss->dflt_type[event] = dflt;
+	return dflt;
+}
 
 /* The checks in Asterisk's order: endpoint (403), allow_subscribe (603), URI
  * scheme (416), required headers (400), Expires (400 for 0 in the asterisk
  * profile, else a fetch; 423), Event (489), Accept (489 asterisk, 406
  * standard), resource name (404). false when a final answer is in res. */
-static bool pre_checks(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req,
+static bool pre_checks(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, const size_t *len,
                        struct sippres_subscribe_res *res, struct verdict *v)
 {
 	struct sippres__endpoint *ep = sippres__name_ok(req->endpoint) ? sippres__endpoint_find(ctx, req->endpoint)
@@ -86,10 +106,16 @@ static bool pre_checks(struct sippres_ctx *ctx, const struct sippres_subscribe_r
 	}
 	/* an IPv6 address goes into URIs in brackets, whether or not the host's
 	 * parser kept them */
-	if (strchr(req->ruri_host, ':') && req->ruri_host[0] != '[')
-		snprintf(v->host, sizeof(v->host), "[%s]", req->ruri_host);
-	else
-		snprintf(v->host, sizeof(v->host), "%s", req->ruri_host);
+	if (req->ruri_host[0] != '[' && memchr(req->ruri_host, ':', len[F_RURI_HOST])) {
+		v->host[0] = '[';
+		memcpy(v->host + 1, req->ruri_host, len[F_RURI_HOST]);
+		v->host[len[F_RURI_HOST] + 1] = ']';
+		v->host_len = len[F_RURI_HOST] + 2;
+	} else {
+		memcpy(v->host, req->ruri_host, len[F_RURI_HOST]);
+		v->host_len = len[F_RURI_HOST];
+	}
+	v->host[v->host_len] = '\0';
 	v->fetch = false;
 	if (req->expires == 0) {
 		if (v->asterisk) {
@@ -115,9 +141,7 @@ static bool pre_checks(struct sippres_ctx *ctx, const struct sippres_subscribe_r
 	if (req->n_accept) {
 		v->content_type = sippres__accept_choose(ctx, v->event, v->asterisk, req->accept, req->n_accept);
 	} else {
-		const char *dflt = sippres__event_default_type(v->event);
-
-		v->content_type = sippres__content_type_intern(ctx, dflt, strlen(dflt), false);
+		v->content_type = default_type(ctx, v->event);
 	}
 	if (!v->content_type) {
 		if (v->asterisk) {
@@ -184,33 +208,43 @@ static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe
 	return 0;
 }
 
-/* The dialog's local tag: the host's, or 64 random bits as 16 hex digits. */
-/* scheme:user@host[:port], as snprintf would write it (truncated to cap) */
-static void make_local_uri(char *out, size_t cap, const struct sippres_subscribe_req *req, const char *host)
+/* scheme:user@host[:port] with the scheme in lower case, as snprintf
+ * would write it (truncated to cap); returns its length */
+static size_t make_local_uri(char *out, size_t cap, const struct sippres_subscribe_req *req, const size_t *len,
+                             const struct verdict *v)
 {
-	size_t sl = strlen(req->ruri_scheme), ul = strlen(req->ruri_user), hl = strlen(host), n;
+	size_t sl = len[F_RURI_SCHEME], ul = len[F_RURI_USER], hl = v->host_len, n;
+	const char *host = v->host;
 
 	if (sl + ul + hl + 16 >= cap) {
 		if (req->ruri_port)
 			snprintf(out, cap, "%s:%s@%s:%u", req->ruri_scheme, req->ruri_user, host, req->ruri_port);
 		else
 			snprintf(out, cap, "%s:%s@%s", req->ruri_scheme, req->ruri_user, host);
-		return;
-	}
-	memcpy(out, req->ruri_scheme, sl);
-	n = sl;
-	out[n++] = ':';
-	memcpy(out + n, req->ruri_user, ul);
-	n += ul;
-	out[n++] = '@';
-	memcpy(out + n, host, hl);
-	n += hl;
-	if (req->ruri_port) {
+		n = strlen(out);
+	} else {
+		memcpy(out, req->ruri_scheme, sl);
+		n = sl;
 		out[n++] = ':';
-		n += sippres__dec(out + n, req->ruri_port);
+		memcpy(out + n, req->ruri_user, ul);
+		n += ul;
+		out[n++] = '@';
+		memcpy(out + n, host, hl);
+		n += hl;
+		if (req->ruri_port) {
+			out[n++] = ':';
+			n += sippres__dec(out + n, req->ruri_port);
+		}
+		out[n] = '\0';
 	}
-	out[n] = '\0';
+	for (char *p = out; *p && *p != ':'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + ('a' - 'A'));
+	}
+	return n;
 }
+
+/* The dialog's local tag: the host's, or 64 random bits as 16 hex digits. */
 
 static int local_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, const char **out)
 {
@@ -226,17 +260,22 @@ static int local_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req
 	r = sippres_ctx_random(ctx, rnd, sizeof(rnd));
 	if (r < 0)
 		return r;
-	for (int i = 0; i < 8; i++) {
-		tag[2 * i] = hex[rnd[i] >> 4];
-		tag[2 * i + 1] = hex[rnd[i] & 15];
+	for (int i = 0; i < 8; i += 2) {
+		unsigned v = (unsigned)rnd[i] << 8 | rnd[i + 1];
+
+		tag[2 * i] = hex[v >> 12];
+		tag[2 * i + 1] = hex[(v >> 8) & 15];
+		tag[2 * i + 2] = hex[(v >> 4) & 15];
+		tag[2 * i + 3] = hex[v & 15];
 	}
 	tag[16] = '\0';
 	*out = tag;
 	return 0;
 }
 
-/* The subscriber URI as Asterisk prints it in From/To context: no port, no parameters. */
-static void strip_uri(const char *uri, char *out, size_t cap)
+/* The subscriber URI as Asterisk prints it in From/To context: no port, no
+ * parameters. Returns its length. */
+static size_t strip_uri(const char *uri, char *out, size_t cap)
 {
 	const char *at = strchr(uri, '@'), *host = at ? at + 1 : strchr(uri, ':');
 	const char *end;
@@ -253,14 +292,14 @@ static void strip_uri(const char *uri, char *out, size_t cap)
 		if (*end)
 			end++;
 	} else {
-		while (*end && *end != ':' && *end != ';' && *end != '?' && *end != '>')
-			end++;
+		end += strcspn(end, ":;?>");
 	}
 	n = (size_t)(end - uri);
 	if (n >= cap)
 		n = cap - 1;
 	memcpy(out, uri, n);
 	out[n] = '\0';
+	return n;
 }
 
 /* Queue the first NOTIFY (or the fetch's only one) and set the expiry. */
@@ -296,9 +335,10 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	struct sippres__hint *h;
 	struct sippres__rls *rls;
 	struct sippres_exten_status st;
-	struct sippres__sub_fields f = {.hashed = false};
+	struct sippres__sub_fields f = {.hashed = false, .lens = true};
 	struct sippres_sub *s;
 	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD];
+	size_t len[F_COUNT];
 	const char *tag;
 	size_t size;
 	int r;
@@ -312,7 +352,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		return SIPPRES_E_ABI;
 	if (ctx->in_callback)
 		return SIPPRES_E_REENTRANT;
-	if (check_req(req) < 0)
+	if (check_req(req, len) < 0)
 		return SIPPRES_E_INVAL;
 	sippres__hints_reclaim(ctx);
 	sippres__subs_set_now(ctx, now_ms);
@@ -320,7 +360,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	memset(res, 0, RES_V1_SIZE);
 	res->size = size;
 
-	if (!pre_checks(ctx, req, res, &v))
+	if (!pre_checks(ctx, req, len, res, &v))
 		return 0;
 	r = find_resource(ctx, req, &v, res, &h, &rls, &st);
 	if (r != 0)
@@ -333,21 +373,24 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		sippres__rls_free(ctx, rls);
 		return r;
 	}
-	make_local_uri(local_uri, sizeof(local_uri), req, v.host);
-	for (char *p = local_uri; *p && *p != ':'; p++) {
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + ('a' - 'A'));
-	}
-	strip_uri(req->from_uri, body_remote, sizeof(body_remote));
+	f.len[SS_LOCAL_URI] = make_local_uri(local_uri, sizeof(local_uri), req, len, &v);
+	f.len[SS_BODY_REMOTE] = strip_uri(req->from_uri, body_remote, sizeof(body_remote));
 
 	f.v[SS_CALL_ID] = req->call_id;
+	f.len[SS_CALL_ID] = len[F_CALL_ID];
 	f.v[SS_LOCAL_TAG] = tag;
+	f.len[SS_LOCAL_TAG] = tag == req->local_tag ? len[F_LOCAL_TAG] : strlen(tag);
 	f.v[SS_REMOTE_TAG] = req->from_tag;
+	f.len[SS_REMOTE_TAG] = len[F_FROM_TAG];
 	f.v[SS_REMOTE_URI] = req->from_uri;
+	f.len[SS_REMOTE_URI] = len[F_FROM_URI];
 	f.v[SS_CONTACT] = req->contact;
+	f.len[SS_CONTACT] = len[F_CONTACT];
 	f.v[SS_LOCAL_URI] = local_uri;
 	f.v[SS_EVENT_ID] = req->event_id;
+	f.len[SS_EVENT_ID] = len[F_EVENT_ID];
 	f.v[SS_USER_AGENT] = req->user_agent;
+	f.len[SS_USER_AGENT] = len[F_USER_AGENT];
 	f.v[SS_BODY_REMOTE] = body_remote;
 	r = sippres__sub_create(ctx, v.ep, h, v.event, v.content_type, &f, &s);
 	if (r < 0) {

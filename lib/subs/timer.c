@@ -68,7 +68,7 @@ void sippres__sub_schedule(struct sippres__subs *ss, struct sippres_sub *s, uint
 int sippres__sub_batch(struct sippres_ctx *ctx, struct sippres_sub *s, uint32_t delay_ms)
 {
 	struct sippres__subs *ss = ctx->subs;
-	struct sippres__rls_timer *t = s->rls ? &s->rls->timer : NULL;
+	struct sippres__rls_timer *t = s->is_list ? &s->w.rls->timer : NULL;
 
 	if (!t)
 		return 0;
