@@ -240,6 +240,34 @@ static int notify_target(struct ua *ua, struct ua_sub *us, const char *contact, 
 	return r < 0 ? -1 : 0;
 }
 
+static void report(struct ua *ua, const char *call_id, const char *local_tag, uint32_t cseq, int status);
+
+/* A NOTIFY transaction into the send queue (ua_flush sends it); beyond the window it is held for room. */
+static int outq_add(struct ua *ua, struct ntx *x)
+{
+	if (ua->outq_len == ua->outq_cap) {
+		size_t cap = ua->outq_cap ? ua->outq_cap * 2 : 64;
+		struct ntx **q = realloc(ua->outq, cap * sizeof(*q));
+
+		if (!q) {
+			/* cannot defer: send now (a lazy one written first) */
+			if (ntx_write(&ua->ntx, x) < 0) {
+				ntx_remove(&ua->ntx, x);
+				return -1;
+			}
+			send_ntx(ua, x);
+			return 0;
+		}
+		ua->outq = q;
+		ua->outq_cap = cap;
+	}
+	x->queued = true;
+	if (!x->unproven && ua->inflight + (ua->outq_len - ua->outq_head) >= UA_INFLIGHT_MAX)
+		ntx_hold(&ua->ntx, x); /* waits for room: no retransmission timer until it goes out */
+	ua->outq[ua->outq_len++] = x;
+	return 0;
+}
+
 static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sippres_notify *n)
 {
 	struct ua *ua = user_data;
@@ -295,6 +323,19 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 		.content_type = n->content_type, .body = n->body, .body_len = n->body_len,
 		.require_eventlist = n->require_eventlist != 0, .allow_events = UA_ALLOW_EVENTS, .user_agent = UA_USER_AGENT,
 	};
+	if (!rt.proto && ua->inflight + (ua->outq_len - ua->outq_head) >= UA_INFLIGHT_MAX &&
+	    limits_proven(&ua->limits, &dst, now) && sip_notify_plain(&o)) {
+		/* no room: it waits as its facts (the body shared with the other NOTIFYs of this change) and is
+		 * written only when it goes out, into the block of one that was answered (ua_flush) */
+		struct ntx *x = ntx_add_lazy(&ua->ntx, branch, &o, &dst, now);
+
+		sbuf_free(&contact);
+		if (!x) {
+			ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u not sent", n->call_id, n->cseq);
+			return -1;
+		}
+		return outq_add(ua, x);
+	}
 	/* over UDP the transaction and its message in one allocation; over a stream the message is patched */
 	block = rt.proto ? NULL : sip_build_notify_at(&o, ntx_head(n->call_id, n->local_tag), &len);
 	data = block ? NULL : sip_build_notify(&o, &len);
@@ -330,23 +371,8 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 				return 0;
 			}
 		}
-		if (ua->outq_len == ua->outq_cap) {
-			size_t cap = ua->outq_cap ? ua->outq_cap * 2 : 64;
-			struct ntx **q = realloc(ua->outq, cap * sizeof(*q));
-
-			if (!q) {
-				send_ntx(ua, x); /* cannot defer: send now */
-				return 0;
-			}
-			ua->outq = q;
-			ua->outq_cap = cap;
-		}
-		x->queued = true;
-		if (!x->unproven && ua->inflight + (ua->outq_len - ua->outq_head) >= UA_INFLIGHT_MAX)
-			ntx_hold(&ua->ntx, x); /* waits for room: no retransmission timer until it goes out */
-		ua->outq[ua->outq_len++] = x;
+		return outq_add(ua, x);
 	}
-	return 0;
 }
 
 /* ---- fairness: a burst of sends reads the socket as it goes --------------------------------- */
@@ -450,6 +476,23 @@ static void ntx_start(struct ua *ua, struct ntx *x, uint64_t now)
 		ntx_reliable(&ua->ntx, x);
 }
 
+/* The queue's entry i goes out now: a lazy NOTIFY's message is written (false: it could not be, out of
+ * memory: it ends as if unanswered, 408, and leaves the queue). */
+static bool outq_ready(struct ua *ua, size_t i)
+{
+	struct ntx *x = ua->outq[i];
+
+	if (ntx_write(&ua->ntx, x) == 0)
+		return true;
+	ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u not written", x->call_id, x->cseq);
+	ua->outq[i] = NULL;
+	x->queued = false;
+	ntx_detach(&ua->ntx, x);
+	report(ua, x->call_id, x->local_tag, x->cseq, 408);
+	ntx_destroy(&ua->ntx, x);
+	return false;
+}
+
 void ua_flush(struct ua *ua)
 {
 	struct mmsghdr msgs[64];
@@ -465,7 +508,7 @@ void ua_flush(struct ua *ua)
 		for (; i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX; i++) {
 			struct ntx *x = ua->outq[i];
 
-			if (!x)
+			if (!x || !outq_ready(ua, i))
 				continue; /* finished before it was sent */
 			x->queued = false;
 			x->inflight = true;
@@ -486,7 +529,7 @@ void ua_flush(struct ua *ua)
 		for (; i < ua->outq_len && n < 64 && ua->inflight < UA_INFLIGHT_MAX; i++) {
 			struct ntx *x = ua->outq[i];
 
-			if (!x)
+			if (!x || !outq_ready(ua, i))
 				continue;
 			x->queued = false;
 			x->inflight = true;
@@ -1245,7 +1288,7 @@ static void on_response(struct ua *ua, const struct sip_in *in)
 	unqueue(ua, x);
 	ntx_detach(&ua->ntx, x);
 	report(ua, x->call_id, x->local_tag, x->cseq, in->status);
-	ntx_destroy(x);
+	ntx_destroy(&ua->ntx, x);
 }
 
 void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src)
@@ -1324,7 +1367,7 @@ void ua_run_timers(struct ua *ua)
 			unqueue(ua, x);
 			ntx_detach(&ua->ntx, x);
 			report(ua, x->call_id, x->local_tag, x->cseq, 408);
-			ntx_destroy(x);
+			ntx_destroy(&ua->ntx, x);
 		} else if (x->queued) {
 			ntx_fired(&ua->ntx, x, mono); /* not sent yet: waiting in the queue for room */
 		} else {

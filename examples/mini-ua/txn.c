@@ -24,9 +24,36 @@ int ntx_table_init(struct ntx_table *t, uint32_t t1)
 	return t->buckets ? 0 : -1;
 }
 
-void ntx_destroy(struct ntx *x)
+static void body_unref(struct ntx_table *t, struct ntx_body *b)
 {
-	if (!x->data_inline)
+	if (!b || --b->refs)
+		return;
+	if (t->last_body == b)
+		t->last_body = NULL;
+	free(b);
+}
+
+/* A block back to the pool (freed when the pool is full or cannot grow). */
+static void pool_put(struct ntx_table *t, void *block)
+{
+	if (t->pool_len < NTX_POOL_MAX) {
+		if (!t->pool)
+			t->pool = malloc(NTX_POOL_MAX * sizeof(*t->pool));
+		if (t->pool) {
+			t->pool[t->pool_len++] = block;
+			return;
+		}
+	}
+	free(block);
+}
+
+void ntx_destroy(struct ntx_table *t, struct ntx *x)
+{
+	if (x->lazy)
+		body_unref(t, x->lazy->body);
+	if (x->data_pooled)
+		pool_put(t, x->data);
+	else if (!x->data_inline)
 		free(x->data);
 	free(x);
 }
@@ -34,10 +61,18 @@ void ntx_destroy(struct ntx *x)
 void ntx_table_fini(struct ntx_table *t)
 {
 	for (size_t i = 0; i < t->heap_len; i++)
-		ntx_destroy(t->heap[i]);
+		ntx_destroy(t, t->heap[i]);
+	for (size_t i = 0; i < t->pool_len; i++)
+		free(t->pool[i]);
+	free(t->pool);
 	free(t->heap);
 	free(t->buckets);
 	memset(t, 0, sizeof(*t));
+}
+
+size_t ntx_pool_len(const struct ntx_table *t)
+{
+	return t->pool_len;
 }
 
 static void heap_swap(struct ntx_table *t, size_t a, size_t b)
@@ -143,6 +178,127 @@ struct ntx *ntx_add_at(struct ntx_table *t, void *block, const char *branch, con
 	return add(t, x, branch, call_id, local_tag, cseq, (char *)block + ntx_head(call_id, local_tag), len, dst, now);
 }
 
+/* s copied at *p (advanced); NULL stays NULL */
+static const char *put_str(char **p, const char *s)
+{
+	size_t n;
+	char *d = *p;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
+
+static size_t len0(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+/* n's body as a shared one: the last one when it has the same bytes, else a new one (the last from now on) */
+static struct ntx_body *body_share(struct ntx_table *t, const struct notify_out *n)
+{
+	struct ntx_body *b = t->last_body;
+
+	if (!n->content_type || !n->body_len)
+		return NULL;
+	if (b && b->len == n->body_len && memcmp(b->data, n->body, n->body_len) == 0) {
+		b->refs++;
+		return b;
+	}
+	b = malloc(sizeof(*b) + n->body_len);
+	if (!b)
+		return NULL;
+	b->refs = 1;
+	b->len = n->body_len;
+	memcpy(b->data, n->body, n->body_len);
+	t->last_body = b;
+	return b;
+}
+
+struct ntx *ntx_add_lazy(struct ntx_table *t, const char *branch, const struct notify_out *n,
+                         const struct ua_addr *dst, uint64_t now)
+{
+	size_t head = (ntx_head(n->call_id, n->from_tag) + 7) & ~(size_t)7;
+	size_t strs = len0(n->ruri) + len0(n->via_sent_by) + len0(n->contact) + len0(n->from_uri) +
+	              len0(n->to_uri) + len0(n->to_tag) + len0(n->event) + len0(n->subscription_state) +
+	              len0(n->content_type) + len0(n->allow_events) + len0(n->user_agent);
+	char *block = malloc(head + sizeof(struct ntx_lazy) + strs), *p;
+	struct ntx_lazy *l;
+	struct ntx *x;
+
+	if (!block)
+		return NULL;
+	l = (struct ntx_lazy *)(block + head);
+	memset(l, 0, sizeof(*l));
+	if (n->content_type && n->body_len) {
+		l->body = body_share(t, n);
+		if (!l->body) {
+			free(block);
+			return NULL;
+		}
+	}
+	p = l->str;
+	l->ruri = put_str(&p, n->ruri);
+	l->via = put_str(&p, n->via_sent_by);
+	l->contact = put_str(&p, n->contact);
+	l->from_uri = put_str(&p, n->from_uri);
+	l->to_uri = put_str(&p, n->to_uri);
+	l->to_tag = put_str(&p, n->to_tag);
+	l->event = put_str(&p, n->event);
+	l->state = put_str(&p, n->subscription_state);
+	l->content_type = put_str(&p, n->content_type);
+	l->allow_events = put_str(&p, n->allow_events);
+	l->user_agent = put_str(&p, n->user_agent);
+	l->require_eventlist = n->require_eventlist;
+	x = (struct ntx *)block;
+	memset(x, 0, sizeof(*x));
+	x = add(t, x, branch, n->call_id, n->from_tag, n->cseq, NULL, 0, dst, now);
+	if (!x) {
+		body_unref(t, l->body); /* add freed the block */
+		return NULL;
+	}
+	x->lazy = l;
+	return x;
+}
+
+int ntx_write(struct ntx_table *t, struct ntx *x)
+{
+	struct ntx_lazy *l = x->lazy;
+	struct notify_out o;
+	size_t need;
+	char *block;
+
+	if (!l || x->data)
+		return 0;
+	o = (struct notify_out){
+		.ruri = l->ruri, .via_sent_by = l->via, .branch = x->branch, .from_uri = l->from_uri,
+		.from_tag = x->local_tag, .to_uri = l->to_uri, .to_tag = l->to_tag, .call_id = x->call_id,
+		.cseq = x->cseq, .contact = l->contact, .event = l->event, .subscription_state = l->state,
+		.content_type = l->content_type, .body = l->body ? l->body->data : NULL,
+		.body_len = l->body ? l->body->len : 0, .require_eventlist = l->require_eventlist,
+		.allow_events = l->allow_events, .user_agent = l->user_agent,
+	};
+	need = sip_notify_size(&o);
+	if (need <= NTX_BLOCK && t->pool_len) {
+		block = t->pool[--t->pool_len];
+		t->pool_reused++;
+	} else {
+		block = malloc(need <= NTX_BLOCK ? NTX_BLOCK : need);
+		if (!block)
+			return -1;
+	}
+	x->data_pooled = need <= NTX_BLOCK;
+	x->len = sip_notify_write(&o, block);
+	x->data = block;
+	body_unref(t, l->body);
+	l->body = NULL;
+	t->lazy_written++;
+	return 0;
+}
+
 /* x (its struct zeroed, with room for the strings after it) into the table; NULL (x freed, not data) when
  * out of memory */
 static struct ntx *add(struct ntx_table *t, struct ntx *x, const char *branch, const char *call_id,
@@ -203,7 +359,7 @@ struct ntx *ntx_find(struct ntx_table *t, const char *branch)
 void ntx_remove(struct ntx_table *t, struct ntx *x)
 {
 	ntx_detach(t, x);
-	ntx_destroy(x);
+	ntx_destroy(t, x);
 }
 
 void ntx_detach(struct ntx_table *t, struct ntx *x)

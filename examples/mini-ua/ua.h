@@ -205,6 +205,12 @@ char *sip_build_notify(const struct notify_out *n, size_t *len);
  * *len bytes): a NOTIFY transaction and its message in one allocation (ntx_add_at). NULL: fields that are not
  * plain (sip_build_notify takes libosip2's path for them), or out of memory. */
 char *sip_build_notify_at(const struct notify_out *n, size_t head, size_t *len);
+/* Fields plain enough for the direct writing (sip_build_notify takes libosip2's path for the others). */
+bool sip_notify_plain(const struct notify_out *n);
+/* The direct writing in two steps: at most sip_notify_size(n) bytes (NUL included), written to out by
+ * sip_notify_write (returns the message's length). Only for sip_notify_plain(n). */
+size_t sip_notify_size(const struct notify_out *n);
+size_t sip_notify_write(const struct notify_out *n, char *out);
 /* The same through libosip2 (sip_build_notify takes it for fields that are
  * not plain; the tests compare the two). */
 char *sip_build_notify_osip(const struct notify_out *n, size_t *len);
@@ -266,6 +272,27 @@ int sip_fast_compare(const char *buf, size_t len, const struct ua_addr *src, cha
 
 #define UA_T2_MS 4000u
 
+/* A NOTIFY body shared by the NOTIFYs of one change that wait to be written (the same bytes for every
+ * watcher of a presentity's new state): counted references, freed when the last one is written or ends. */
+struct ntx_body {
+	size_t refs;
+	size_t len;
+	char data[];
+};
+/* The facts of a NOTIFY over UDP whose message is written only when it is sent (a burst larger than the
+ * window waits as these, not as messages): in the transaction's allocation, after its Call-ID and tag. */
+struct ntx_lazy {
+	const char *ruri, *via, *contact, *from_uri, *to_uri, *to_tag, *event, *state, *content_type;
+	const char *allow_events, *user_agent;
+	struct ntx_body *body;     /* NULL: no body */
+	bool require_eventlist;
+	char str[];
+};
+/* Message blocks of this size are kept for reuse (at most NTX_POOL_MAX of them): the NOTIFYs written when
+ * sent take the block of one that was answered, still in the cache. */
+#define NTX_BLOCK 2048
+#define NTX_POOL_MAX 2048
+
 /* NOTIFY client transaction (RFC 3261 17.1.2, timers E and F over UDP). */
 struct ntx {
 	char branch[48];
@@ -285,6 +312,8 @@ struct ntx {
 	bool inflight;             /* sent by ua_flush and counted in ua->inflight until it ends */
 	bool publish;              /* a PUBLISH of an outbound publish (call_id its Call-ID, local_tag its name) */
 	bool data_inline;          /* data is in the transaction's own allocation (ntx_add_at) */
+	bool data_pooled;          /* data is an NTX_BLOCK block of the table's pool */
+	struct ntx_lazy *lazy;     /* data NULL: the message is written from these when it is sent (ntx_write) */
 	uint64_t conn_id;          /* sent over this stream connection (transport.c); 0: UDP */
 	size_t heap_index;
 	uint64_t hash;             /* of branch (its bucket) */
@@ -298,6 +327,10 @@ struct ntx_table {
 	struct ntx **heap;
 	size_t heap_len, heap_cap;
 	uint32_t t1;               /* ms, 500 by default */
+	void **pool;               /* NTX_BLOCK blocks for reuse */
+	size_t pool_len;
+	struct ntx_body *last_body; /* the body shared last (not a reference: cleared when freed) */
+	unsigned long lazy_written, pool_reused; /* statistics */
 };
 int ntx_table_init(struct ntx_table *t, uint32_t t1);
 void ntx_table_fini(struct ntx_table *t);
@@ -314,7 +347,17 @@ struct ntx *ntx_find(struct ntx_table *t, const char *branch);
 void ntx_remove(struct ntx_table *t, struct ntx *x); /* and free */
 /* ntx_remove in two steps: out of the table (its fields stay readable), then freed. */
 void ntx_detach(struct ntx_table *t, struct ntx *x);
-void ntx_destroy(struct ntx *x);
+void ntx_destroy(struct ntx_table *t, struct ntx *x);
+/* A NOTIFY transaction whose message is written when sent: its facts (copied, with body shared from
+ * t->last_body when it has the same bytes) at x->lazy, data NULL. from_tag is local_tag, call_id, branch and
+ * cseq are the transaction's. NULL: out of memory. */
+struct ntx *ntx_add_lazy(struct ntx_table *t, const char *branch, const struct notify_out *n,
+                         const struct ua_addr *dst, uint64_t now);
+/* x's message written now (a lazy one: into a pooled block; its body reference dropped); 0, -1: out of
+ * memory. Any other transaction: 0, nothing to do. */
+int ntx_write(struct ntx_table *t, struct ntx *x);
+/* Bodies and blocks the table holds (tests). */
+size_t ntx_pool_len(const struct ntx_table *t);
 /* To an address that has not answered us yet: one retransmission, timer F at 3*T1 (docs/security.md). */
 void ntx_short(struct ntx_table *t, struct ntx *x);
 /* Sent for the first time now (it waited in a queue since ntx_add): its timers count from now. */
