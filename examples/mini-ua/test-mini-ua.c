@@ -789,10 +789,11 @@ static void test_timers(void **state)
 	ntx_table_fini(&t);
 }
 
-/* A NOTIFY that waits for room is kept as its facts: written when sent, byte for byte what the direct
- * writing makes, into a block reused from one that ended; one body shared by the NOTIFYs of one change and
- * freed with the last one that is written or ends (valgrind and ASan see a leak or a double free). */
-static void test_lazy_notify(void **state)
+/* A NOTIFY that waits for room is kept as a record: what differs per dialog, the rest (our address, the
+ * presentity, the event, the body) shared by the NOTIFYs of one change and freed with the last one sent or
+ * ended (valgrind and ASan see a leak or a double free); it becomes a transaction when it goes out, byte for
+ * byte what the direct writing makes, in the block of one that ended. */
+static void test_pending_notify(void **state)
 {
 	const char *body1 = "<presence>open</presence>", *body2 = "<presence>closed</presence>";
 	struct notify_out n = {
@@ -804,101 +805,107 @@ static void test_lazy_notify(void **state)
 	};
 	struct ntx_table t;
 	struct ua_addr dst;
-	struct ntx *x[4];
+	struct ntx_pend *p[4];
+	struct ntx *x, *y;
 	char *want;
 	size_t want_len;
-	void *block;
 
 	(void)state;
 	assert_int_equal(addr_parse_listen("127.0.0.1:5062", &dst), 0);
 	assert_int_equal(ntx_table_init(&t, 500), 0);
 	for (int i = 0; i < 3; i++) {
-		char b[16], c[16], tag[16];
+		char c[16], tag[16], st[32];
 
-		snprintf(b, sizeof(b), "z9hG4bKl%d", i);
 		snprintf(c, sizeof(c), "c%d@h", i);
 		snprintf(tag, sizeof(tag), "ours%d", i);
-		n.branch = b;
+		snprintf(st, sizeof(st), "active;expires=%d", 599 - i);
 		n.call_id = c;
 		n.from_tag = tag;
+		n.subscription_state = st;
 		n.cseq = 7 + (uint32_t)i;
-		x[i] = ntx_add_lazy(&t, b, &n, &dst, 0);
-		assert_non_null(x[i]);
-		assert_null(x[i]->data);
-		assert_string_equal(x[i]->call_id, c);
-		assert_string_equal(x[i]->local_tag, tag);
-		assert_ptr_equal(x[i]->lazy->body, x[0]->lazy->body); /* the same bytes: one body */
+		p[i] = ntx_pend_new(&t, &n, &dst, 1000);
+		assert_non_null(p[i]);
+		assert_string_equal(p[i]->call_id, c);
+		assert_string_equal(p[i]->local_tag, tag);
+		assert_string_equal(p[i]->state, st);
+		assert_ptr_equal(p[i]->chg, p[0]->chg); /* the same change: one copy */
 	}
-	assert_int_equal(x[0]->lazy->body->refs, 3);
-	assert_ptr_equal(ntx_find(&t, "z9hG4bKl1"), x[1]);
-	/* another change: a body of its own */
+	assert_int_equal(p[0]->chg->refs, 3);
+	assert_int_equal(t.count, 0); /* no transaction yet */
+	/* another change: its own */
 	n.body = body2;
 	n.body_len = strlen(body2);
-	n.branch = "z9hG4bKl3";
 	n.call_id = "c3@h";
 	n.from_tag = "ours3";
 	n.to_tag = NULL;
 	n.cseq = 1;
-	x[3] = ntx_add_lazy(&t, "z9hG4bKl3", &n, &dst, 0);
-	assert_non_null(x[3]);
-	assert_ptr_not_equal(x[3]->lazy->body, x[0]->lazy->body);
-	assert_ptr_equal(t.last_body, x[3]->lazy->body);
-	/* written when sent: what sip_build_notify writes for the same facts */
-	assert_int_equal(ntx_write(&t, x[1]), 0);
+	p[3] = ntx_pend_new(&t, &n, &dst, 1000);
+	assert_non_null(p[3]);
+	assert_ptr_not_equal(p[3]->chg, p[0]->chg);
+	assert_ptr_equal(t.last_change, p[3]->chg);
+	/* sent: a transaction whose message is what sip_build_notify writes for the same facts */
+	x = ntx_pend_send(&t, p[1], "z9hG4bKl1", 2000);
+	assert_non_null(x);
+	assert_ptr_equal(ntx_find(&t, "z9hG4bKl1"), x);
+	assert_string_equal(x->call_id, "c1@h");
+	assert_string_equal(x->local_tag, "ours1");
+	assert_int_equal(x->cseq, 8);
+	assert_true(addr_equal(&x->dst, &dst));
+	assert_int_equal(x->start, 2000);
 	n.body = body1;
 	n.body_len = strlen(body1);
 	n.branch = "z9hG4bKl1";
 	n.call_id = "c1@h";
 	n.from_tag = "ours1";
 	n.to_tag = "theirs";
+	n.subscription_state = "active;expires=598";
 	n.cseq = 8;
 	want = sip_build_notify(&n, &want_len);
 	assert_non_null(want);
-	assert_int_equal(x[1]->len, want_len);
-	assert_memory_equal(x[1]->data, want, want_len);
+	assert_int_equal(x->len, want_len);
+	assert_memory_equal(x->data, want, want_len);
 	free(want);
-	assert_null(x[1]->lazy->body);       /* the message has its own copy */
-	assert_int_equal(x[0]->lazy->body->refs, 2);
-	assert_int_equal(ntx_write(&t, x[1]), 0); /* written once */
-	assert_int_equal(x[1]->len, want_len);
-	/* one that ends unwritten (timer F while it waited) drops its reference */
-	ntx_remove(&t, x[0]);
-	assert_int_equal(x[2]->lazy->body->refs, 1);
-	/* an answered one's block goes back to the pool and the next one written takes it */
-	block = x[1]->data;
+	assert_int_equal(p[0]->chg->refs, 2);
+	/* one that ends unsent (timer F while it waited) drops its reference */
+	ntx_pend_free(&t, p[0]);
+	assert_int_equal(p[2]->chg->refs, 1);
+	/* an answered transaction's block goes back to the pool and the next one sent takes it */
+	assert_true(x->pooled);
 	assert_int_equal(ntx_pool_len(&t), 0);
-	ntx_remove(&t, x[1]);
+	ntx_remove(&t, x);
 	assert_int_equal(ntx_pool_len(&t), 1);
-	assert_int_equal(ntx_write(&t, x[2]), 0);
-	assert_ptr_equal(x[2]->data, block);
+	y = ntx_pend_send(&t, p[2], "z9hG4bKl2", 3000);
+	assert_ptr_equal(y, x);
 	assert_int_equal(ntx_pool_len(&t), 0);
-	assert_true(x[2]->data_pooled);
 	assert_int_equal(t.pool_reused, 1);
-	/* the last reference to body1 went with that writing; body2's goes with its unwritten transaction */
-	assert_ptr_equal(t.last_body, x[3]->lazy->body);
-	ntx_remove(&t, x[3]);
-	assert_null(t.last_body);
-	ntx_remove(&t, x[2]);
-	assert_int_equal(ntx_pool_len(&t), 1);
-	assert_int_equal(t.count, 0);
-	/* a message longer than a pool block is written into one of its own */
+	assert_int_equal(t.pend_sent, 2);
+	assert_non_null(memmem(y->data, y->len, "CSeq: 9 NOTIFY\r\n", 16));
+	/* the last reference to the first change went with that; the second's goes with its record */
+	assert_ptr_equal(t.last_change, p[3]->chg);
+	ntx_pend_free(&t, p[3]);
+	assert_null(t.last_change);
+	/* a message longer than a pool block gets one of its own */
 	{
 		size_t big = NTX_BLOCK + 100;
 		char *b = malloc(big);
+		struct ntx_pend *q;
 
 		assert_non_null(b);
 		memset(b, 'x', big);
 		n.body = b;
 		n.body_len = big;
-		x[0] = ntx_add_lazy(&t, "z9hG4bKbig", &n, &dst, 0);
+		q = ntx_pend_new(&t, &n, &dst, 0);
 		free(b);
-		assert_non_null(x[0]);
-		assert_int_equal(ntx_write(&t, x[0]), 0);
-		assert_false(x[0]->data_pooled);
-		assert_true(x[0]->len > big);
-		assert_null(t.last_body);
+		assert_non_null(q);
+		x = ntx_pend_send(&t, q, "z9hG4bKbig", 0);
+		assert_non_null(x);
+		assert_false(x->pooled);
+		assert_true(x->len > big);
+		assert_null(t.last_change);
 	}
-	ntx_table_fini(&t); /* with x[0] and the pool's block */
+	ntx_remove(&t, y);
+	assert_int_equal(ntx_pool_len(&t), 1);
+	ntx_table_fini(&t); /* with the big one and the pool's block */
 }
 
 static void test_response_cache(void **state)
@@ -1061,7 +1068,7 @@ int main(void)
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_timers),
-		cmocka_unit_test(test_lazy_notify),
+		cmocka_unit_test(test_pending_notify),
 		cmocka_unit_test(test_response_cache),
 		cmocka_unit_test(test_limits),
 	};

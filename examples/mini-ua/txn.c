@@ -24,13 +24,13 @@ int ntx_table_init(struct ntx_table *t, uint32_t t1)
 	return t->buckets ? 0 : -1;
 }
 
-static void body_unref(struct ntx_table *t, struct ntx_body *b)
+static void change_unref(struct ntx_table *t, struct ntx_change *c)
 {
-	if (!b || --b->refs)
+	if (!c || --c->refs)
 		return;
-	if (t->last_body == b)
-		t->last_body = NULL;
-	free(b);
+	if (t->last_change == c)
+		t->last_change = NULL;
+	free(c);
 }
 
 /* A block back to the pool (freed when the pool is full or cannot grow). */
@@ -49,13 +49,12 @@ static void pool_put(struct ntx_table *t, void *block)
 
 void ntx_destroy(struct ntx_table *t, struct ntx *x)
 {
-	if (x->lazy)
-		body_unref(t, x->lazy->body);
-	if (x->data_pooled)
-		pool_put(t, x->data);
-	else if (!x->data_inline)
+	if (!x->data_inline)
 		free(x->data);
-	free(x);
+	if (x->pooled)
+		pool_put(t, x);
+	else
+		free(x);
 }
 
 void ntx_table_fini(struct ntx_table *t)
@@ -197,106 +196,135 @@ static size_t len0(const char *s)
 	return s ? strlen(s) + 1 : 0;
 }
 
-/* n's body as a shared one: the last one when it has the same bytes, else a new one (the last from now on) */
-static struct ntx_body *body_share(struct ntx_table *t, const struct notify_out *n)
+static bool same(const char *a, const char *b)
 {
-	struct ntx_body *b = t->last_body;
-
-	if (!n->content_type || !n->body_len)
-		return NULL;
-	if (b && b->len == n->body_len && memcmp(b->data, n->body, n->body_len) == 0) {
-		b->refs++;
-		return b;
-	}
-	b = malloc(sizeof(*b) + n->body_len);
-	if (!b)
-		return NULL;
-	b->refs = 1;
-	b->len = n->body_len;
-	memcpy(b->data, n->body, n->body_len);
-	t->last_body = b;
-	return b;
+	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-struct ntx *ntx_add_lazy(struct ntx_table *t, const char *branch, const struct notify_out *n,
-                         const struct ua_addr *dst, uint64_t now)
+/* n's shared facts: the last change when they are the same, else a new one (the last from now on) */
+static struct ntx_change *change_share(struct ntx_table *t, const struct notify_out *n)
 {
-	size_t head = (ntx_head(n->call_id, n->from_tag) + 7) & ~(size_t)7;
-	size_t strs = len0(n->ruri) + len0(n->via_sent_by) + len0(n->contact) + len0(n->from_uri) +
-	              len0(n->to_uri) + len0(n->to_tag) + len0(n->event) + len0(n->subscription_state) +
-	              len0(n->content_type) + len0(n->allow_events) + len0(n->user_agent);
-	char *block = malloc(head + sizeof(struct ntx_lazy) + strs), *p;
-	struct ntx_lazy *l;
-	struct ntx *x;
+	struct ntx_change *c = t->last_change;
+	size_t body_len = n->content_type ? n->body_len : 0;
+	char *p;
 
-	if (!block)
-		return NULL;
-	l = (struct ntx_lazy *)(block + head);
-	memset(l, 0, sizeof(*l));
-	if (n->content_type && n->body_len) {
-		l->body = body_share(t, n);
-		if (!l->body) {
-			free(block);
-			return NULL;
-		}
+	if (c && c->require_eventlist == n->require_eventlist && c->body_len == body_len &&
+	    same(c->via, n->via_sent_by) && same(c->contact, n->contact) && same(c->from_uri, n->from_uri) &&
+	    same(c->event, n->event) && same(c->content_type, n->content_type) &&
+	    same(c->allow_events, n->allow_events) && same(c->user_agent, n->user_agent) &&
+	    (!body_len || memcmp(c->body, n->body, body_len) == 0)) {
+		c->refs++;
+		return c;
 	}
-	p = l->str;
-	l->ruri = put_str(&p, n->ruri);
-	l->via = put_str(&p, n->via_sent_by);
-	l->contact = put_str(&p, n->contact);
-	l->from_uri = put_str(&p, n->from_uri);
-	l->to_uri = put_str(&p, n->to_uri);
-	l->to_tag = put_str(&p, n->to_tag);
-	l->event = put_str(&p, n->event);
-	l->state = put_str(&p, n->subscription_state);
-	l->content_type = put_str(&p, n->content_type);
-	l->allow_events = put_str(&p, n->allow_events);
-	l->user_agent = put_str(&p, n->user_agent);
-	l->require_eventlist = n->require_eventlist;
-	x = (struct ntx *)block;
-	memset(x, 0, sizeof(*x));
-	x = add(t, x, branch, n->call_id, n->from_tag, n->cseq, NULL, 0, dst, now);
-	if (!x) {
-		body_unref(t, l->body); /* add freed the block */
+	c = malloc(sizeof(*c) + len0(n->via_sent_by) + len0(n->contact) + len0(n->from_uri) + len0(n->event) +
+	           len0(n->content_type) + len0(n->allow_events) + len0(n->user_agent) + body_len);
+	if (!c)
 		return NULL;
-	}
-	x->lazy = l;
-	return x;
+	c->refs = 1;
+	p = c->str;
+	c->via = put_str(&p, n->via_sent_by);
+	c->contact = put_str(&p, n->contact);
+	c->from_uri = put_str(&p, n->from_uri);
+	c->event = put_str(&p, n->event);
+	c->content_type = put_str(&p, n->content_type);
+	c->allow_events = put_str(&p, n->allow_events);
+	c->user_agent = put_str(&p, n->user_agent);
+	c->require_eventlist = n->require_eventlist;
+	c->body_len = body_len;
+	c->body = body_len ? p : NULL;
+	if (body_len)
+		memcpy(p, n->body, body_len);
+	t->last_change = c;
+	return c;
 }
 
-int ntx_write(struct ntx_table *t, struct ntx *x)
+struct ntx_pend *ntx_pend_new(struct ntx_table *t, const struct notify_out *n, const struct ua_addr *dst,
+                              uint64_t now)
 {
-	struct ntx_lazy *l = x->lazy;
-	struct notify_out o;
-	size_t need;
-	char *block;
+	struct ntx_pend *p;
+	char *s;
 
-	if (!l || x->data)
-		return 0;
-	o = (struct notify_out){
-		.ruri = l->ruri, .via_sent_by = l->via, .branch = x->branch, .from_uri = l->from_uri,
-		.from_tag = x->local_tag, .to_uri = l->to_uri, .to_tag = l->to_tag, .call_id = x->call_id,
-		.cseq = x->cseq, .contact = l->contact, .event = l->event, .subscription_state = l->state,
-		.content_type = l->content_type, .body = l->body ? l->body->data : NULL,
-		.body_len = l->body ? l->body->len : 0, .require_eventlist = l->require_eventlist,
-		.allow_events = l->allow_events, .user_agent = l->user_agent,
+	if ((size_t)dst->len > sizeof(p->dst))
+		return NULL;
+	p = malloc(sizeof(*p) + len0(n->call_id) + len0(n->from_tag) + len0(n->ruri) + len0(n->to_uri) +
+	           len0(n->to_tag) + len0(n->subscription_state));
+	if (!p)
+		return NULL;
+	p->chg = change_share(t, n);
+	if (!p->chg) {
+		free(p);
+		return NULL;
+	}
+	p->ready = NULL;
+	p->gone = false;
+	p->cseq = n->cseq;
+	p->at = now;
+	p->dst_len = dst->len;
+	memcpy(&p->dst, &dst->ss, dst->len);
+	s = p->str;
+	p->call_id = put_str(&s, n->call_id);
+	p->local_tag = put_str(&s, n->from_tag);
+	p->ruri = put_str(&s, n->ruri);
+	p->to_uri = put_str(&s, n->to_uri);
+	p->to_tag = put_str(&s, n->to_tag);
+	p->state = put_str(&s, n->subscription_state);
+	return p;
+}
+
+struct ntx_pend *ntx_pend_ready(struct ntx *x, uint64_t now)
+{
+	struct ntx_pend *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->ready = x;
+	p->at = now;
+	x->queued = true;
+	return p;
+}
+
+void ntx_pend_free(struct ntx_table *t, struct ntx_pend *p)
+{
+	if (p)
+		change_unref(t, p->chg);
+	free(p);
+}
+
+struct ntx *ntx_pend_send(struct ntx_table *t, struct ntx_pend *p, const char *branch, uint64_t now)
+{
+	const struct ntx_change *c = p->chg;
+	const struct notify_out o = {
+		.ruri = p->ruri, .via_sent_by = c->via, .branch = branch, .from_uri = c->from_uri,
+		.from_tag = p->local_tag, .to_uri = p->to_uri, .to_tag = p->to_tag, .call_id = p->call_id,
+		.cseq = p->cseq, .contact = c->contact, .event = c->event, .subscription_state = p->state,
+		.content_type = c->content_type, .body = c->body, .body_len = c->body_len,
+		.require_eventlist = c->require_eventlist, .allow_events = c->allow_events, .user_agent = c->user_agent,
 	};
-	need = sip_notify_size(&o);
-	if (need <= NTX_BLOCK && t->pool_len) {
+	size_t head = ntx_head(p->call_id, p->local_tag), need = head + sip_notify_size(&o);
+	struct ua_addr dst;
+	struct ntx *x;
+	char *block;
+	bool pooled = need <= NTX_BLOCK;
+
+	if (pooled && t->pool_len) {
 		block = t->pool[--t->pool_len];
 		t->pool_reused++;
 	} else {
-		block = malloc(need <= NTX_BLOCK ? NTX_BLOCK : need);
+		block = malloc(pooled ? NTX_BLOCK : need);
 		if (!block)
-			return -1;
+			return NULL;
 	}
-	x->data_pooled = need <= NTX_BLOCK;
-	x->len = sip_notify_write(&o, block);
-	x->data = block;
-	body_unref(t, l->body);
-	l->body = NULL;
-	t->lazy_written++;
-	return 0;
+	memset(&dst, 0, sizeof(dst));
+	memcpy(&dst.ss, &p->dst, p->dst_len);
+	dst.len = p->dst_len;
+	x = ntx_add_at(t, block, branch, p->call_id, p->local_tag, p->cseq,
+	               sip_notify_write(&o, block + head), &dst, now);
+	if (!x)
+		return NULL; /* ntx_add_at freed the block */
+	x->pooled = pooled;
+	t->pend_sent++;
+	ntx_pend_free(t, p);
+	return x;
 }
 
 /* x (its struct zeroed, with room for the strings after it) into the table; NULL (x freed, not data) when

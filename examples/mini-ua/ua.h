@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <osipparser2/osip_parser.h>
@@ -272,24 +273,36 @@ int sip_fast_compare(const char *buf, size_t len, const struct ua_addr *src, cha
 
 #define UA_T2_MS 4000u
 
-/* A NOTIFY body shared by the NOTIFYs of one change that wait to be written (the same bytes for every
- * watcher of a presentity's new state): counted references, freed when the last one is written or ends. */
-struct ntx_body {
+/* What the NOTIFYs of one change that wait for room have in common (the same for every watcher of a
+ * presentity's new state: our address, the presentity, the event, the body): shared, counted references,
+ * freed with the last NOTIFY written from it (or ended). */
+struct ntx_change {
 	size_t refs;
-	size_t len;
-	char data[];
-};
-/* The facts of a NOTIFY over UDP whose message is written only when it is sent (a burst larger than the
- * window waits as these, not as messages): in the transaction's allocation, after its Call-ID and tag. */
-struct ntx_lazy {
-	const char *ruri, *via, *contact, *from_uri, *to_uri, *to_tag, *event, *state, *content_type;
-	const char *allow_events, *user_agent;
-	struct ntx_body *body;     /* NULL: no body */
+	const char *via, *contact, *from_uri, *event, *content_type, *allow_events, *user_agent;
 	bool require_eventlist;
+	size_t body_len;
+	const char *body;          /* NULL: no body */
 	char str[];
 };
-/* Message blocks of this size are kept for reuse (at most NTX_POOL_MAX of them): the NOTIFYs written when
- * sent take the block of one that was answered, still in the cache. */
+/* A NOTIFY over UDP waiting for room in the window (a burst larger than UA_INFLIGHT_MAX): not yet a
+ * transaction, only what differs per dialog, written into a transaction (ntx_pend_send) when it goes out. */
+struct ntx_pend {
+	struct ntx_change *chg;    /* NULL: ready holds the NOTIFY */
+	struct ntx *ready;         /* a NOTIFY built already (not one for this form) waiting its turn in order */
+	bool gone;                 /* ready ended while it waited (timer F): nothing to send */
+	uint32_t cseq;
+	uint64_t at;               /* when it began to wait (monotonic ms): its timer F counts from then */
+	socklen_t dst_len;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} dst;
+	const char *call_id, *local_tag, *ruri, *to_uri, *to_tag, *state;
+	char str[];
+};
+/* Blocks of this size (a transaction and its message) are kept for reuse, at most NTX_POOL_MAX of them: the
+ * NOTIFYs written when they go out take the block of one that was answered, still in the cache. */
 #define NTX_BLOCK 2048
 #define NTX_POOL_MAX 2048
 
@@ -312,8 +325,7 @@ struct ntx {
 	bool inflight;             /* sent by ua_flush and counted in ua->inflight until it ends */
 	bool publish;              /* a PUBLISH of an outbound publish (call_id its Call-ID, local_tag its name) */
 	bool data_inline;          /* data is in the transaction's own allocation (ntx_add_at) */
-	bool data_pooled;          /* data is an NTX_BLOCK block of the table's pool */
-	struct ntx_lazy *lazy;     /* data NULL: the message is written from these when it is sent (ntx_write) */
+	bool pooled;               /* the transaction and its message are an NTX_BLOCK block of the table's pool */
 	uint64_t conn_id;          /* sent over this stream connection (transport.c); 0: UDP */
 	size_t heap_index;
 	uint64_t hash;             /* of branch (its bucket) */
@@ -329,8 +341,8 @@ struct ntx_table {
 	uint32_t t1;               /* ms, 500 by default */
 	void **pool;               /* NTX_BLOCK blocks for reuse */
 	size_t pool_len;
-	struct ntx_body *last_body; /* the body shared last (not a reference: cleared when freed) */
-	unsigned long lazy_written, pool_reused; /* statistics */
+	struct ntx_change *last_change; /* the change shared last (not a reference: cleared when freed) */
+	unsigned long pend_sent, pool_reused; /* statistics */
 };
 int ntx_table_init(struct ntx_table *t, uint32_t t1);
 void ntx_table_fini(struct ntx_table *t);
@@ -348,15 +360,18 @@ void ntx_remove(struct ntx_table *t, struct ntx *x); /* and free */
 /* ntx_remove in two steps: out of the table (its fields stay readable), then freed. */
 void ntx_detach(struct ntx_table *t, struct ntx *x);
 void ntx_destroy(struct ntx_table *t, struct ntx *x);
-/* A NOTIFY transaction whose message is written when sent: its facts (copied, with body shared from
- * t->last_body when it has the same bytes) at x->lazy, data NULL. from_tag is local_tag, call_id, branch and
- * cseq are the transaction's. NULL: out of memory. */
-struct ntx *ntx_add_lazy(struct ntx_table *t, const char *branch, const struct notify_out *n,
-                         const struct ua_addr *dst, uint64_t now);
-/* x's message written now (a lazy one: into a pooled block; its body reference dropped); 0, -1: out of
- * memory. Any other transaction: 0, nothing to do. */
-int ntx_write(struct ntx_table *t, struct ntx *x);
-/* Bodies and blocks the table holds (tests). */
+/* A NOTIFY to wait for room as a record: the facts n gives that differ per dialog copied, the rest shared
+ * with t->last_change when it has the same ones (n->branch is not kept: ntx_pend_send takes one). NULL: out
+ * of memory. */
+struct ntx_pend *ntx_pend_new(struct ntx_table *t, const struct notify_out *n, const struct ua_addr *dst,
+                              uint64_t now);
+/* A record holding a NOTIFY transaction built already (x->queued set: it waits in order with the others). */
+struct ntx_pend *ntx_pend_ready(struct ntx *x, uint64_t now);
+void ntx_pend_free(struct ntx_table *t, struct ntx_pend *p);
+/* Its transaction now, its message written (with branch) into a pooled block; p freed. NULL: out of memory
+ * (p kept). */
+struct ntx *ntx_pend_send(struct ntx_table *t, struct ntx_pend *p, const char *branch, uint64_t now);
+/* Blocks the pool holds (tests). */
 size_t ntx_pool_len(const struct ntx_table *t);
 /* To an address that has not answered us yet: one retransmission, timer F at 3*T1 (docs/security.md). */
 void ntx_short(struct ntx_table *t, struct ntx *x);
