@@ -240,9 +240,12 @@ def test_burst():
         STATE['conf'] = tmu.make_conf()
     ua = tmu.UA(STATE['conf'])
     try:
-        return burst(ua)
+        note = burst(ua)
     finally:
-        ua.quit()
+        rc = ua.quit()
+    # under MINIUA_WRAPPER=valgrind (meson test --setup=valgrindua), 99: a memory error or a leak
+    check(rc == 0, 'the burst UA exited with %r', rc)
+    return note
 
 
 def burst(ua):
