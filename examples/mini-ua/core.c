@@ -114,15 +114,8 @@ static void mmsg_set(struct mmsghdr *m, struct iovec *iov, char *data, size_t le
 /* Keep a response for rsp_flush (takes data). false: no room (the caller sends it now). */
 static bool rsp_queue(struct ua *ua, char *data, size_t len, const struct ua_addr *dst)
 {
-	if (ua->rspq_len == ua->rspq_cap) {
-		size_t cap = ua->rspq_cap ? ua->rspq_cap * 2 : 64;
-		struct rsp_out *q = realloc(ua->rspq, cap * sizeof(*q));
-
-		if (!q)
-			return false;
-		ua->rspq = q;
-		ua->rspq_cap = cap;
-	}
+	if (!ua_grow(&ua->rspq, &ua->rspq_cap, ua->rspq_len, sizeof(*ua->rspq), 64))
+		return false;
 	ua->rspq[ua->rspq_len++] = (struct rsp_out){.data = data, .len = len, .dst = *dst};
 	return true;
 }
@@ -251,30 +244,14 @@ static bool window_full(const struct ua *ua)
 /* Room for one more entry in the send queue; false: out of memory. */
 static bool outq_room(struct ua *ua)
 {
-	if (ua->outq_len == ua->outq_cap) {
-		size_t cap = ua->outq_cap ? ua->outq_cap * 2 : 64;
-		struct ntx **q = realloc(ua->outq, cap * sizeof(*q));
-
-		if (!q)
-			return false;
-		ua->outq = q;
-		ua->outq_cap = cap;
-	}
-	return true;
+	return ua_grow(&ua->outq, &ua->outq_cap, ua->outq_len, sizeof(*ua->outq), 64);
 }
 
 /* A record to the end of the waiting queue; -1: out of memory. */
 static int pend_push(struct ua *ua, struct ntx_pend *p)
 {
-	if (ua->pendq_len == ua->pendq_cap) {
-		size_t cap = ua->pendq_cap ? ua->pendq_cap * 2 : 256;
-		struct ntx_pend **q = realloc(ua->pendq, cap * sizeof(*q));
-
-		if (!q)
-			return -1;
-		ua->pendq = q;
-		ua->pendq_cap = cap;
-	}
+	if (!ua_grow(&ua->pendq, &ua->pendq_cap, ua->pendq_len, sizeof(*ua->pendq), 256))
+		return -1;
 	ua->pendq[ua->pendq_len++] = p;
 	return 0;
 }
@@ -426,15 +403,8 @@ static bool inbox_add(void *arg, const char *buf, size_t len, const struct ua_ad
 	struct ua *ua = arg;
 	struct inbox_item *it;
 
-	if (ua->inbox_len == ua->inbox_cap) {
-		size_t cap = ua->inbox_cap ? ua->inbox_cap * 2 : 256;
-		struct inbox_item **v = realloc(ua->inbox, cap * sizeof(*v));
-
-		if (!v)
-			return false;
-		ua->inbox = v;
-		ua->inbox_cap = cap;
-	}
+	if (!ua_grow(&ua->inbox, &ua->inbox_cap, ua->inbox_len, sizeof(*ua->inbox), 256))
+		return false;
 	it = malloc(sizeof(*it) + len);
 	if (!it)
 		return false;

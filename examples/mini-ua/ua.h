@@ -40,6 +40,9 @@ uint64_t ua_fnv64(const void *p, size_t n);
 size_t ua_utoa(char *out, uint64_t v);
 /* strdup(s), NULL for NULL; a failed copy sets *oom. */
 char *ua_strdup_or_null(const char *s, bool *oom);
+/* Room for one more element in an array grown by doubling (*v, *cap elements of size bytes; first: its first
+ * capacity) when len == *cap; false: out of memory (the array unchanged). */
+bool ua_grow(void *v, size_t *cap, size_t len, size_t size, size_t first);
 /* A keyed hash (SipHash-2-4, key drawn at the first call): for tables whose keys come from the network. */
 uint64_t ua_hash(const void *p, size_t n);
 
