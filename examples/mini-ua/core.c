@@ -483,7 +483,7 @@ static void ntx_start(struct ua *ua, struct ntx *x, uint64_t now)
 		ntx_reliable(&ua->ntx, x);
 }
 
-/* The waiting queue from its head to *head moved to the front once half of it is behind. */
+/* The waiting queue's entries from its head on moved to the front once half of it is behind. */
 static void pend_compact(struct ua *ua)
 {
 	if (ua->pendq_head >= ua->pendq_len) {
@@ -500,7 +500,7 @@ static void pend_compact(struct ua *ua)
  * is written into the block of a transaction that ended (the pool), still in the cache. */
 static void pend_refill(struct ua *ua, size_t i, unsigned max, uint64_t now)
 {
-	for (; max && ua->pendq_head < ua->pendq_len && ua->inflight + (ua->outq_len - i) < UA_INFLIGHT_MAX; max--) {
+	while (max && ua->pendq_head < ua->pendq_len && ua->inflight + (ua->outq_len - i) < UA_INFLIGHT_MAX) {
 		struct ntx_pend *p = ua->pendq[ua->pendq_head];
 		struct ntx *x = p->ready;
 
@@ -518,9 +518,10 @@ static void pend_refill(struct ua *ua, size_t i, unsigned max, uint64_t now)
 			free(p); /* a record of one built already (NULL: it ended while it waited) */
 		}
 		ua->pendq_head++;
-		if (x) {
+		if (x) { /* the ones that ended while they waited do not count against max */
 			x->queued = true;
 			ua->outq[ua->outq_len++] = x;
+			max--;
 		}
 	}
 	pend_compact(ua);
