@@ -807,27 +807,25 @@ static void test_pending_notify(void **state)
 	struct ua_addr dst;
 	struct ntx_pend *p[4];
 	struct ntx *x, *y;
-	char *want;
+	char *want, c[3][16], tag[3][16], st[3][32]; /* n points to them until the end */
 	size_t want_len;
 
 	(void)state;
 	assert_int_equal(addr_parse_listen("127.0.0.1:5062", &dst), 0);
 	assert_int_equal(ntx_table_init(&t, 500), 0);
 	for (int i = 0; i < 3; i++) {
-		char c[16], tag[16], st[32];
-
-		snprintf(c, sizeof(c), "c%d@h", i);
-		snprintf(tag, sizeof(tag), "ours%d", i);
-		snprintf(st, sizeof(st), "active;expires=%d", 599 - i);
-		n.call_id = c;
-		n.from_tag = tag;
-		n.subscription_state = st;
+		snprintf(c[i], sizeof(c[i]), "c%d@h", i);
+		snprintf(tag[i], sizeof(tag[i]), "ours%d", i);
+		snprintf(st[i], sizeof(st[i]), "active;expires=%d", 599 - i);
+		n.call_id = c[i];
+		n.from_tag = tag[i];
+		n.subscription_state = st[i];
 		n.cseq = 7 + (uint32_t)i;
 		p[i] = ntx_pend_new(&t, &n, &dst, 1000);
 		assert_non_null(p[i]);
-		assert_string_equal(p[i]->call_id, c);
-		assert_string_equal(p[i]->local_tag, tag);
-		assert_string_equal(p[i]->state, st);
+		assert_string_equal(p[i]->call_id, c[i]);
+		assert_string_equal(p[i]->local_tag, tag[i]);
+		assert_string_equal(p[i]->state, st[i]);
 		assert_ptr_equal(p[i]->chg, p[0]->chg); /* the same change: one copy */
 	}
 	assert_int_equal(p[0]->chg->refs, 3);
