@@ -86,8 +86,10 @@ def run(exe):
             check(len(lines) == 1 and lines[0].startswith('alice 1000@default'), 'subscriptions: %r', lines)
             ua.ok('devstate change PJSIP/alice INUSE')
             bs.expect({'Alice': 'Busy'})
-            log = ''.join(ua.err)
-            check(re.search(r'SIP/2\.0 401 Unauthorized', log), 'no 401 in the mini UA log')
+            # the UA's stderr is read by a thread: wait for the line rather than read what is there
+            check(ua.wait_log('SIP/2.0 401 Unauthorized', timeout=5.0), 'no 401 in the mini UA log:\n%s',
+                  ua.log()[-3000:])
+            log = ua.log()
             m = re.search(r'Authorization: Digest [^\n]*algorithm=([A-Za-z0-9-]+)', log)
             alg = m.group(1) if m else 'MD5 (no algorithm parameter)'
             notes.append('right password: challenged, answered with %s, Online then Busy' % alg)
