@@ -12,29 +12,11 @@ static uint32_t dialog_hash(struct sippres_ctx *ctx, const char *call_id, const 
 	return sippres__hash2(ctx->hash_seed, call_id, local_tag);
 }
 
-/* The dialog table: chains through struct sippres_sub.dnext, as many
- * buckets as subscriptions (a power of two), the hash kept in the
- * subscription. */
-static void dialogs_insert(struct sippres_ctx *ctx, struct sippres__subs *ss, struct sippres_sub *s)
+/* The dialog table (struct sippres__htab): a subscription is found by the
+ * hash of its call-id and local tag, recomputed when it is removed. */
+static void dialogs_remove(struct sippres_ctx *ctx, struct sippres__subs *ss, struct sippres_sub *s)
 {
-	struct sippres_sub **b;
-
-	if (ss->count >= ss->dialogs_nb)
-		SIPPRES__CHAINS_GROW(ctx, struct sippres_sub, dnext, dhash, ss->dialogs, ss->dialogs_nb);
-	b = &ss->dialogs[s->dhash & (ss->dialogs_nb - 1)];
-	s->dnext = *b;
-	*b = s;
-}
-
-static void dialogs_remove(struct sippres__subs *ss, struct sippres_sub *s)
-{
-	for (struct sippres_sub **pp = &ss->dialogs[s->dhash & (ss->dialogs_nb - 1)]; *pp; pp = &(*pp)->dnext) {
-		if (*pp == s) {
-			*pp = s->dnext;
-			s->dnext = NULL;
-			return;
-		}
-	}
+	sippres__htab_remove(&ss->dialogs, dialog_hash(ctx, s->str, sippres__sub_str(s, SS_LOCAL_TAG)), s);
 }
 
 /* The index of an interned content type (sippres__content_type_intern). */
@@ -87,7 +69,7 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 		total += lens[own[i]] + 1;
 	if (total > UINT16_MAX)
 		return SIPPRES_E_TOOBIG;
-	if (sippres__heap_reserve(ctx, &ss->heap, ss->heap.n + 1) < 0)
+	if (sippres__heap_reserve(ctx, &ss->heap, ss->heap.n + 1) < 0 || sippres__htab_reserve(ctx, &ss->dialogs) < 0)
 		return SIPPRES_E_NOMEM;
 	s = sippres__malloc(ctx, offsetof(struct sippres_sub, str) + total);
 	if (!s)
@@ -120,8 +102,8 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 	sippres__dlist_append(&ss->all, &s->all_node);
 	ss->count++;
 	ep->nsubs++;
-	s->dhash = f->hashed ? f->dialog_hash : dialog_hash(ctx, s->str, sippres__sub_str(s, SS_LOCAL_TAG));
-	dialogs_insert(ctx, ss, s);
+	sippres__htab_insert(&ss->dialogs,
+	                     f->hashed ? f->dialog_hash : dialog_hash(ctx, s->str, sippres__sub_str(s, SS_LOCAL_TAG)), s);
 	*ret = s;
 	return 0;
 }
@@ -159,7 +141,7 @@ static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 		sippres__rls_free(ctx, rls);
 		s->w.rls = NULL;
 	}
-	dialogs_remove(ss, s);
+	dialogs_remove(ctx, ss, s);
 	sippres__dlist_remove(&ss->all, &s->all_node);
 	ss->count--;
 	s->ep->nsubs--;
@@ -199,11 +181,15 @@ struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *
                                            uint32_t *hash)
 {
 	struct sippres__subs *ss = ctx->subs;
-	uint32_t h = dialog_hash(ctx, call_id, local_tag);
+	struct sippres__htab *t = &ss->dialogs;
+	uint32_t h = dialog_hash(ctx, call_id, local_tag), key = sippres__htab_key(h);
 
 	*hash = h;
-	for (struct sippres_sub *s = ss->dialogs[h & (ss->dialogs_nb - 1)]; s; s = s->dnext) {
-		if (s->dhash == h && strcmp(s->str, call_id) == 0 && strcmp(sippres__sub_str(s, SS_LOCAL_TAG), local_tag) == 0)
+	for (size_t i = sippres__htab_home(t, key); t->h[i]; i = sippres__htab_next(t, i)) {
+		struct sippres_sub *s = t->p[i];
+
+		if (t->h[i] == key && strcmp(s->str, call_id) == 0 &&
+		    strcmp(sippres__sub_str(s, SS_LOCAL_TAG), local_tag) == 0)
 			return s;
 	}
 	return NULL;

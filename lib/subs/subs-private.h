@@ -51,12 +51,9 @@ struct sippres__endpoint {
 	size_t nsubs;
 };
 
-/* 134 bytes before its strings (docs/performance.md counts them): kept
+/* 122 bytes before its strings (docs/performance.md counts them): kept
  * small, as a million of them may live at once. */
 struct sippres_sub {
-	struct sippres_sub *dnext;      /* in the dialog table's chain (call-id + local tag) */
-	uint32_t dhash;                 /* hash of call-id and local tag (beside dnext: one cache line per hop) */
-	uint32_t heap_idx;
 	union {
 		struct sippres__hint *hint; /* !is_list: the hint watched; NULL once it is gone */
 		struct sippres__rls *rls;   /* is_list: the resource tree */
@@ -69,6 +66,7 @@ struct sippres_sub {
 	struct sippres__shared *peer;   /* SP_*: From URI, Contact, User-Agent, body remote party */
 	struct sippres__shared *local;  /* the local URI */
 	uint64_t expires_at;
+	uint32_t heap_idx;
 	uint32_t cseq;                  /* next CSeq */
 	uint32_t version;               /* next dialog-info version */
 	uint32_t acked;                 /* highest CSeq whose final response was reported */
@@ -119,8 +117,7 @@ static inline bool sippres__sub_asterisk(const struct sippres_sub *s)
 /* The engine's state, one per context. */
 struct sippres__subs {
 	struct sippres__map endpoints;  /* by name */
-	struct sippres_sub **dialogs;   /* chains by call-id and local tag (struct sippres_sub.dnext) */
-	size_t dialogs_nb;              /* a power of two */
+	struct sippres__htab dialogs;   /* by the hash of call-id and local tag */
 	struct sippres__shared_set peers;  /* subscribers' tuples (SP_*) */
 	struct sippres__shared_set locals; /* local URIs */
 	struct sippres__dlist all;      /* every subscription, creation order */
