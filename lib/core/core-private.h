@@ -288,6 +288,21 @@ static inline size_t sippres__htab_next(const struct sippres__htab *t, size_t i)
 {
 	return (i + 1) & (t->nb - 1);
 }
+/* Ask for the cache lines a lookup of hash starts with (a hint, no effect
+ * on the result), so that a caller with several lookups to make can
+ * overlap their cache misses. */
+static inline void sippres__htab_prefetch(const struct sippres__htab *t, uint32_t hash)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	size_t i = sippres__htab_home(t, sippres__htab_key(hash));
+
+	__builtin_prefetch(&t->h[i]);
+	__builtin_prefetch(&t->p[i]);
+#else
+	(void)t;
+	(void)hash;
+#endif
+}
 /* Room for one more entry: 0, or SIPPRES_E_NOMEM when the table could not
  * grow and is too full to take it (it is unchanged either way). */
 int sippres__htab_reserve(struct sippres_ctx *ctx, struct sippres__htab *t);
@@ -322,6 +337,14 @@ void sippres__shared_fini(struct sippres_ctx *ctx, struct sippres__shared_set *t
  * out of memory or longer than 64 KiB together. */
 struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
                                             const char *const *v, const size_t *len, bool *fresh);
+/* The same in steps, for a caller with several lookups to overlap: the
+ * tuple's hash, a hint to fetch what its lookup will read (call it some
+ * time before the get), the get with that hash. */
+uint32_t sippres__shared_hash(const struct sippres__shared_set *t, int n, const char *const *v, const size_t *len);
+void sippres__shared_prefetch(const struct sippres__shared_set *t, uint32_t hash);
+struct sippres__shared *sippres__shared_get_hashed(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
+                                                   const char *const *v, const size_t *len, uint32_t hash,
+                                                   bool *fresh);
 /* Give a reference back (NULL: nothing); the last one frees the tuple. */
 void sippres__shared_put(struct sippres_ctx *ctx, struct sippres__shared_set *t, struct sippres__shared *e);
 static inline const char *sippres__shared_str(const struct sippres__shared *e, int i)

@@ -6,7 +6,7 @@
 
 #include "core-private.h"
 
-static uint32_t tuple_hash(const struct sippres__shared_set *t, int n, const char *const *v, const size_t *len)
+uint32_t sippres__shared_hash(const struct sippres__shared_set *t, int n, const char *const *v, const size_t *len)
 {
 	uint64_t h = sippres__hash_init(t->seed);
 
@@ -41,17 +41,45 @@ void sippres__shared_fini(struct sippres_ctx *ctx, struct sippres__shared_set *t
 	sippres__htab_fini(ctx, &t->tab);
 }
 
+/* The entry the lookup will most likely compare first: the first with the
+ * same hash (its hash array is what sippres__htab_prefetch asked for). */
+void sippres__shared_prefetch(const struct sippres__shared_set *t, uint32_t hash)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	uint32_t key = sippres__htab_key(hash);
+
+	for (size_t i = sippres__htab_home(&t->tab, key); t->tab.h[i]; i = sippres__htab_next(&t->tab, i)) {
+		if (t->tab.h[i] == key) {
+			__builtin_prefetch(t->tab.p[i]);
+			__builtin_prefetch((const char *)t->tab.p[i] + 64);
+			return;
+		}
+	}
+#else
+	(void)t;
+	(void)hash;
+#endif
+}
+
 struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
                                             const char *const *v, const size_t *len, bool *fresh)
 {
+	if (n < 1 || n > SIPPRES__SHARED_MAX)
+		return NULL;
+	return sippres__shared_get_hashed(ctx, t, n, v, len, sippres__shared_hash(t, n, v, len), fresh);
+}
+
+struct sippres__shared *sippres__shared_get_hashed(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
+                                                   const char *const *v, const size_t *len, uint32_t h,
+                                                   bool *fresh)
+{
 	struct sippres__shared *e;
 	size_t total = 0;
-	uint32_t h, key;
+	uint32_t key;
 	char *w;
 
 	if (n < 1 || n > SIPPRES__SHARED_MAX)
 		return NULL;
-	h = tuple_hash(t, n, v, len);
 	key = sippres__htab_key(h);
 	for (size_t i = sippres__htab_home(&t->tab, key); t->tab.h[i]; i = sippres__htab_next(&t->tab, i)) {
 		if (t->tab.h[i] != key)

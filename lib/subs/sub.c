@@ -29,20 +29,62 @@ static uint8_t type_index(const struct sippres__subs *ss, const char *content_ty
 	return (uint8_t)i;
 }
 
+/* The subscriber's tuple (SP_*) out of f's strings. */
+static void peer_tuple(const struct sippres__sub_fields *f, const size_t *lens, const char *pv[SP_COUNT],
+                       size_t pl[SP_COUNT])
+{
+	static const uint8_t from[SP_COUNT] = {SS_REMOTE_URI, SS_CONTACT, SS_USER_AGENT, SS_BODY_REMOTE};
+
+	for (int i = 0; i < SP_COUNT; i++) {
+		pv[i] = f->v[from[i]];
+		pl[i] = lens[from[i]];
+	}
+}
+
+void sippres__sub_prepare_dialog(struct sippres_ctx *ctx, struct sippres__sub_fields *f)
+{
+	f->dialog_hash = dialog_hash(ctx, f->v[SS_CALL_ID], f->v[SS_LOCAL_TAG]);
+	sippres__htab_prefetch(&ctx->subs->dialogs, f->dialog_hash);
+}
+
+void sippres__sub_prepare(struct sippres_ctx *ctx, struct sippres__sub_fields *f)
+{
+	struct sippres__subs *ss = ctx->subs;
+	const char *pv[SP_COUNT];
+	size_t pl[SP_COUNT];
+
+	peer_tuple(f, f->len, pv, pl);
+	f->local_hash = sippres__shared_hash(&ss->locals, 1, &f->v[SS_LOCAL_URI], &f->len[SS_LOCAL_URI]);
+	sippres__htab_prefetch(&ss->locals.tab, f->local_hash);
+	f->peer_hash = sippres__shared_hash(&ss->peers, SP_COUNT, pv, pl);
+	sippres__htab_prefetch(&ss->peers.tab, f->peer_hash);
+	f->hashed = true;
+}
+
+void sippres__sub_prefetch_shared(struct sippres_ctx *ctx, const struct sippres__sub_fields *f)
+{
+	sippres__shared_prefetch(&ctx->subs->locals, f->local_hash);
+	sippres__shared_prefetch(&ctx->subs->peers, f->peer_hash);
+}
+
 /* The subscriber's tuple and the local URI, shared with the other
  * subscriptions that have the same. */
 static int share_strings(struct sippres_ctx *ctx, struct sippres_sub *s, const struct sippres__sub_fields *f,
                          const size_t *lens)
 {
 	struct sippres__subs *ss = ctx->subs;
-	const char *pv[SP_COUNT] = {f->v[SS_REMOTE_URI], f->v[SS_CONTACT], f->v[SS_USER_AGENT], f->v[SS_BODY_REMOTE]};
-	size_t pl[SP_COUNT] = {lens[SS_REMOTE_URI], lens[SS_CONTACT], lens[SS_USER_AGENT], lens[SS_BODY_REMOTE]};
+	const char *pv[SP_COUNT];
+	size_t pl[SP_COUNT];
 	bool fresh;
 
-	s->local = sippres__shared_get(ctx, &ss->locals, 1, &f->v[SS_LOCAL_URI], &lens[SS_LOCAL_URI], &fresh);
+	peer_tuple(f, lens, pv, pl);
+	s->local = f->hashed ? sippres__shared_get_hashed(ctx, &ss->locals, 1, &f->v[SS_LOCAL_URI], &lens[SS_LOCAL_URI],
+	                                                  f->local_hash, &fresh)
+	                     : sippres__shared_get(ctx, &ss->locals, 1, &f->v[SS_LOCAL_URI], &lens[SS_LOCAL_URI], &fresh);
 	if (!s->local)
 		return SIPPRES_E_NOMEM;
-	s->peer = sippres__shared_get(ctx, &ss->peers, SP_COUNT, pv, pl, &fresh);
+	s->peer = f->hashed ? sippres__shared_get_hashed(ctx, &ss->peers, SP_COUNT, pv, pl, f->peer_hash, &fresh)
+	                    : sippres__shared_get(ctx, &ss->peers, SP_COUNT, pv, pl, &fresh);
 	if (!s->peer) {
 		sippres__shared_put(ctx, &ss->locals, s->local);
 		return SIPPRES_E_NOMEM;
@@ -71,7 +113,7 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 		return SIPPRES_E_TOOBIG;
 	if (sippres__heap_reserve(ctx, &ss->heap, ss->heap.n + 1) < 0 || sippres__htab_reserve(ctx, &ss->dialogs) < 0)
 		return SIPPRES_E_NOMEM;
-	s = sippres__malloc(ctx, offsetof(struct sippres_sub, str) + total);
+	s = sippres__malloc(ctx, offsetof(struct sippres_sub, str) + total - !lens[SS_EVENT_ID]);
 	if (!s)
 		return SIPPRES_E_NOMEM;
 	memset(s, 0, offsetof(struct sippres_sub, str));
@@ -79,17 +121,21 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 		sippres__free(ctx, s);
 		return SIPPRES_E_NOMEM;
 	}
+	/* Call-ID, local tag, remote tag, then the event id only when it is
+	 * not empty (else the remote tag's NUL is its ""): each after the NUL
+	 * of the one before */
 	w = s->str;
-	for (size_t i = 0; i < sizeof(own); i++) {
+	for (size_t i = 0; i < sizeof(own) - !lens[SS_EVENT_ID]; i++) {
 		size_t n = lens[own[i]];
 
-		if (i > 0)
-			s->off[i - 1] = (uint16_t)(w - s->str);
+		if (i == 1)
+			s->ltag = (uint16_t)(w - s->str);
 		if (n)
 			memcpy(w, f->v[own[i]], n);
 		w[n] = '\0';
 		w += n + 1;
 	}
+	s->has_event_id = lens[SS_EVENT_ID] != 0;
 	s->ep = ep;
 	s->event = (uint8_t)event;
 	s->ctype = type_index(ss, content_type);
@@ -180,11 +226,16 @@ SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, con
 struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
                                            uint32_t *hash)
 {
-	struct sippres__subs *ss = ctx->subs;
-	struct sippres__htab *t = &ss->dialogs;
-	uint32_t h = dialog_hash(ctx, call_id, local_tag), key = sippres__htab_key(h);
+	*hash = dialog_hash(ctx, call_id, local_tag);
+	return sippres__sub_find_hashed(ctx, call_id, local_tag, *hash);
+}
 
-	*hash = h;
+struct sippres_sub *sippres__sub_find_hashed(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
+                                             uint32_t hash)
+{
+	struct sippres__htab *t = &ctx->subs->dialogs;
+	uint32_t key = sippres__htab_key(hash);
+
 	for (size_t i = sippres__htab_home(t, key); t->h[i]; i = sippres__htab_next(t, i)) {
 		struct sippres_sub *s = t->p[i];
 

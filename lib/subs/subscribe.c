@@ -335,7 +335,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	struct sippres__hint *h;
 	struct sippres__rls *rls;
 	struct sippres_exten_status st;
-	struct sippres__sub_fields f = {.hashed = false, .lens = true};
+	struct sippres__sub_fields f = {.lens = true};
 	struct sippres_sub *s;
 	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD];
 	size_t len[F_COUNT];
@@ -366,20 +366,17 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = local_tag(ctx, req, &tag);
-	if (r == 0 && sippres__sub_find_hash(ctx, req->call_id, tag, &f.dialog_hash))
-		r = SIPPRES_E_EXISTS;
-	f.hashed = true;
 	if (r < 0) {
 		sippres__rls_free(ctx, rls);
 		return r;
 	}
-	f.len[SS_LOCAL_URI] = make_local_uri(local_uri, sizeof(local_uri), req, len, &v);
-	f.len[SS_BODY_REMOTE] = strip_uri(req->from_uri, body_remote, sizeof(body_remote));
-
 	f.v[SS_CALL_ID] = req->call_id;
 	f.len[SS_CALL_ID] = len[F_CALL_ID];
 	f.v[SS_LOCAL_TAG] = tag;
 	f.len[SS_LOCAL_TAG] = tag == req->local_tag ? len[F_LOCAL_TAG] : strlen(tag);
+	/* the dialog table's cache lines first, then the shared tuples': their
+	 * misses overlap with each other and with the work in between */
+	sippres__sub_prepare_dialog(ctx, &f);
 	f.v[SS_REMOTE_TAG] = req->from_tag;
 	f.len[SS_REMOTE_TAG] = len[F_FROM_TAG];
 	f.v[SS_REMOTE_URI] = req->from_uri;
@@ -387,11 +384,19 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	f.v[SS_CONTACT] = req->contact;
 	f.len[SS_CONTACT] = len[F_CONTACT];
 	f.v[SS_LOCAL_URI] = local_uri;
+	f.len[SS_LOCAL_URI] = make_local_uri(local_uri, sizeof(local_uri), req, len, &v);
 	f.v[SS_EVENT_ID] = req->event_id;
 	f.len[SS_EVENT_ID] = len[F_EVENT_ID];
 	f.v[SS_USER_AGENT] = req->user_agent;
 	f.len[SS_USER_AGENT] = len[F_USER_AGENT];
 	f.v[SS_BODY_REMOTE] = body_remote;
+	f.len[SS_BODY_REMOTE] = strip_uri(req->from_uri, body_remote, sizeof(body_remote));
+	sippres__sub_prepare(ctx, &f);
+	if (sippres__sub_find_hashed(ctx, req->call_id, tag, f.dialog_hash)) {
+		sippres__rls_free(ctx, rls);
+		return SIPPRES_E_EXISTS;
+	}
+	sippres__sub_prefetch_shared(ctx, &f);
 	r = sippres__sub_create(ctx, v.ep, h, v.event, v.content_type, &f, &s);
 	if (r < 0) {
 		sippres__rls_free(ctx, rls);
