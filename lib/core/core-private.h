@@ -73,6 +73,11 @@ void sippres__rnd_init(struct sippres__rnd_reader *r, struct sippres_ctx *ctx, s
 /* n characters of alphabet (sippres__alpha_alnum or _lower) and a NUL. */
 int sippres__rnd_token(struct sippres__rnd_reader *r, char *out, size_t n, const char *alphabet);
 void sippres__rnd_done(struct sippres__rnd_reader *r);
+/* The next len bytes sippres_ctx_random() will hand out, without drawing
+ * them: true when they are known (the library's own pool holds them; never
+ * with a random callback). For guesses only (a prefetch): the next draw may
+ * differ when something draws in between. */
+bool sippres__random_peek(const struct sippres_ctx *ctx, uint8_t *buf, size_t len);
 
 /* Logging: formats only when a log callback is set and the level passes. */
 #if defined(__GNUC__)

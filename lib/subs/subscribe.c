@@ -188,7 +188,9 @@ static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe
 		}
 		return r < 0 ? r : 0;
 	}
-	r = sippres__hint_lookup(ctx, v->ep->sub_context, req->ruri_user, h);
+	/* the names were checked: the endpoint's context when it was set, the
+	 * user in pre_checks() */
+	r = sippres__hint_lookup_names_ok(ctx, v->ep->sub_context, req->ruri_user, h);
 	if (r == SIPPRES_E_NOTFOUND || r == SIPPRES_E_INVAL) {
 		decide(res, 404, "Not Found");
 		return 1;
@@ -244,12 +246,24 @@ static size_t make_local_uri(char *out, size_t cap, const struct sippres_subscri
 	return n;
 }
 
-/* The dialog's local tag: the host's, or 64 random bits as 16 hex digits. */
+/* 8 random bytes as 16 hex digits and a NUL: two digits per byte from a
+ * table of every byte's pair. */
+static void hex_tag(char *tag, const uint8_t rnd[8])
+{
+#define P4(x) #x "0" #x "1" #x "2" #x "3" #x "4" #x "5" #x "6" #x "7" #x "8" #x "9" #x "a" #x "b" #x "c" #x "d" \
+	#x "e" #x "f"
+	static const char pairs[] = P4(0) P4(1) P4(2) P4(3) P4(4) P4(5) P4(6) P4(7) P4(8) P4(9) P4(a) P4(b) P4(c)
+		P4(d) P4(e) P4(f);
+#undef P4
 
+	for (int i = 0; i < 8; i++)
+		memcpy(tag + 2 * i, pairs + 2 * rnd[i], 2);
+	tag[16] = '\0';
+}
+
+/* The dialog's local tag: the host's, or 64 random bits as 16 hex digits. */
 static int local_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, const char **out)
 {
-	static const char hex[] = SIPPRES__ALPHA_HEX;
-	char *tag = ctx->subs->tag;
 	uint8_t rnd[8];
 	int r;
 
@@ -260,17 +274,21 @@ static int local_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req
 	r = sippres_ctx_random(ctx, rnd, sizeof(rnd));
 	if (r < 0)
 		return r;
-	for (int i = 0; i < 8; i += 2) {
-		unsigned v = (unsigned)rnd[i] << 8 | rnd[i + 1];
-
-		tag[2 * i] = hex[v >> 12];
-		tag[2 * i + 1] = hex[(v >> 8) & 15];
-		tag[2 * i + 2] = hex[(v >> 4) & 15];
-		tag[2 * i + 3] = hex[v & 15];
-	}
-	tag[16] = '\0';
-	*out = tag;
+	hex_tag(ctx->subs->tag, rnd);
+	*out = ctx->subs->tag;
 	return 0;
+}
+
+/* The local tag the dialog will most likely get (the host's, or the next
+ * random bytes when they are known ahead) in guess[17]; false: unknown. */
+static bool guess_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, char *guess)
+{
+	uint8_t rnd[8];
+
+	if (set(req->local_tag) || !sippres__random_peek(ctx, rnd, sizeof(rnd)))
+		return false;
+	hex_tag(guess, rnd);
+	return true;
 }
 
 /* The subscriber URI as Asterisk prints it in From/To context: no port, no
@@ -337,7 +355,8 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	struct sippres_exten_status st;
 	struct sippres__sub_fields f = {.lens = true};
 	struct sippres_sub *s;
-	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD];
+	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD], guess[17];
+	bool guessed;
 	size_t len[F_COUNT];
 	const char *tag;
 	size_t size;
@@ -362,6 +381,13 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 
 	if (!pre_checks(ctx, req, len, res, &v))
 		return 0;
+	/* the dialog table's cache lines are asked for before the resource
+	 * lookup when the local tag is known ahead: the misses overlap */
+	f.v[SS_CALL_ID] = req->call_id;
+	f.v[SS_LOCAL_TAG] = set(req->local_tag) ? req->local_tag : guess;
+	guessed = set(req->local_tag) || guess_tag(ctx, req, guess);
+	if (guessed)
+		sippres__sub_prepare_dialog(ctx, &f);
 	r = find_resource(ctx, req, &v, res, &h, &rls, &st);
 	if (r != 0)
 		return r < 0 ? r : 0;
@@ -374,9 +400,10 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	f.len[SS_CALL_ID] = len[F_CALL_ID];
 	f.v[SS_LOCAL_TAG] = tag;
 	f.len[SS_LOCAL_TAG] = tag == req->local_tag ? len[F_LOCAL_TAG] : strlen(tag);
-	/* the dialog table's cache lines first, then the shared tuples': their
-	 * misses overlap with each other and with the work in between */
-	sippres__sub_prepare_dialog(ctx, &f);
+	/* (else now: their misses overlap with the shared tuples' and the work
+	 * in between) */
+	if (!guessed || (tag != req->local_tag && memcmp(tag, guess, sizeof(guess)) != 0))
+		sippres__sub_prepare_dialog(ctx, &f);
 	f.v[SS_REMOTE_TAG] = req->from_tag;
 	f.len[SS_REMOTE_TAG] = len[F_FROM_TAG];
 	f.v[SS_REMOTE_URI] = req->from_uri;
