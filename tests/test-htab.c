@@ -27,13 +27,8 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *x = calloc(1, sizeof(*x));
-	struct sippres_allocator a = {.size = sizeof(a), .user_data = &x->f, .malloc = failer_malloc,
-	                              .realloc = failer_realloc, .free = failer_free};
-	struct sippres_config cfg = {.size = sizeof(cfg), .allocator = &a};
 
-	if (!x || sippres_ctx_new(&cfg, NULL, NULL, &x->ctx) < 0)
-		return -1;
-	if (sippres__htab_init(x->ctx, &x->t, 8) < 0)
+	if (!x || failer_ctx_new(&x->f, &x->ctx) < 0 || sippres__htab_init(x->ctx, &x->t, 8) < 0)
 		return -1;
 	*state = x;
 	return 0;
