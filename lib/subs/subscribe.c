@@ -381,29 +381,13 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 
 	if (!pre_checks(ctx, req, len, res, &v))
 		return 0;
-	/* the dialog table's cache lines are asked for before the resource
-	 * lookup when the local tag is known ahead: the misses overlap */
-	f.v[SS_CALL_ID] = req->call_id;
-	f.v[SS_LOCAL_TAG] = set(req->local_tag) ? req->local_tag : guess;
-	guessed = set(req->local_tag) || guess_tag(ctx, req, guess);
-	if (guessed)
-		sippres__sub_prepare_dialog(ctx, &f);
-	r = find_resource(ctx, req, &v, res, &h, &rls, &st);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	r = local_tag(ctx, req, &tag);
-	if (r < 0) {
-		sippres__rls_free(ctx, rls);
-		return r;
-	}
+	/* Everything the creation looks up is hashed, and the cache lines of
+	 * those lookups asked for, before the resource lookup: its misses and
+	 * theirs overlap. The dialog table's need the local tag, known ahead
+	 * when it is the host's or the next bytes of the library's own random
+	 * pool (else asked for once it is drawn). */
 	f.v[SS_CALL_ID] = req->call_id;
 	f.len[SS_CALL_ID] = len[F_CALL_ID];
-	f.v[SS_LOCAL_TAG] = tag;
-	f.len[SS_LOCAL_TAG] = tag == req->local_tag ? len[F_LOCAL_TAG] : strlen(tag);
-	/* (else now: their misses overlap with the shared tuples' and the work
-	 * in between) */
-	if (!guessed || (tag != req->local_tag && memcmp(tag, guess, sizeof(guess)) != 0))
-		sippres__sub_prepare_dialog(ctx, &f);
 	f.v[SS_REMOTE_TAG] = req->from_tag;
 	f.len[SS_REMOTE_TAG] = len[F_FROM_TAG];
 	f.v[SS_REMOTE_URI] = req->from_uri;
@@ -418,12 +402,28 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	f.len[SS_USER_AGENT] = len[F_USER_AGENT];
 	f.v[SS_BODY_REMOTE] = body_remote;
 	f.len[SS_BODY_REMOTE] = strip_uri(req->from_uri, body_remote, sizeof(body_remote));
+	f.v[SS_LOCAL_TAG] = set(req->local_tag) ? req->local_tag : guess;
+	guessed = set(req->local_tag) || guess_tag(ctx, req, guess);
+	if (guessed)
+		sippres__sub_prepare_dialog(ctx, &f);
 	sippres__sub_prepare(ctx, &f);
+	r = find_resource(ctx, req, &v, res, &h, &rls, &st);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	sippres__sub_prefetch_shared(ctx, &f);
+	r = local_tag(ctx, req, &tag);
+	if (r < 0) {
+		sippres__rls_free(ctx, rls);
+		return r;
+	}
+	f.v[SS_LOCAL_TAG] = tag;
+	f.len[SS_LOCAL_TAG] = tag == req->local_tag ? len[F_LOCAL_TAG] : strlen(tag);
+	if (!guessed || (tag != req->local_tag && memcmp(tag, guess, sizeof(guess)) != 0))
+		sippres__sub_prepare_dialog(ctx, &f);
 	if (sippres__sub_find_hashed(ctx, req->call_id, tag, f.dialog_hash)) {
 		sippres__rls_free(ctx, rls);
 		return SIPPRES_E_EXISTS;
 	}
-	sippres__sub_prefetch_shared(ctx, &f);
 	r = sippres__sub_create(ctx, v.ep, h, v.event, v.content_type, &f, &s);
 	if (r < 0) {
 		sippres__rls_free(ctx, rls);
