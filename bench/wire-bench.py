@@ -6,6 +6,7 @@ A B A B, each server started fresh for each run and stopped after it.
 
 usage: bench/wire-bench.py --build BUILD [--rounds R] [-n N] [-m M] [-k K]
                            [--events presence,dialog] [--out DIR] [--servers mini,kamailio]
+                           [--build-b BUILD_B --servers mini,mini-b]
 
 Workload per run (see bench/loadgen.c): the M presentities PUBLISH once; N
 subscribers x M presentities SUBSCRIBE (every NOTIFY answered); K PUBLISHes to
@@ -19,7 +20,11 @@ setting. Without kamailio installed only the mini UA is measured.
 
 Writes DIR/wire-runs.jsonl (one loadgen report per run), DIR/wire.csv (the
 medians) and, with gnuplot, DIR/wire-rates.png and DIR/wire-cpu.png; prints a
-table of medians with the spread (min-max) over the rounds."""
+table of medians with the spread (min-max) over the rounds.
+
+An A/B of two mini UA builds in the same run: --build-b names the second
+build (e.g. the base commit built from `git archive main`), --servers
+mini,mini-b runs both alternately (mini-b listens on its own port)."""
 
 import argparse
 import json
@@ -36,6 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 MINI_PORT = 5170
 KAM_PORT = 5180
+MINI_B_PORT = 5175
 
 
 def options_ping(port, timeout=10.0):
@@ -67,11 +73,10 @@ def options_ping(port, timeout=10.0):
 
 
 class Mini:
-    name = 'mini-ua'
-
-    def __init__(self, build, m, workdir):
+    def __init__(self, build, m, workdir, name='mini-ua', port=MINI_PORT):
+        self.name = name
         self.ua = os.path.join(build, 'examples', 'sippres-mini-ua')
-        self.dir = os.path.join(workdir, 'mini')
+        self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         with open(os.path.join(self.dir, 'extensions.conf'), 'w') as f:
             f.write('[default]\n')
@@ -87,7 +92,7 @@ class Mini:
             for p in range(m):
                 f.write('[p%d]\ntype=inbound-publication\nendpoint=pub\nevent_presence=yes\nevent_dialog=yes\n\n' % p)
         self.proc = None
-        self.port = MINI_PORT
+        self.port = port
 
     def start(self):
         self.log = open(os.path.join(self.dir, 'mini-ua.log'), 'w')
@@ -181,6 +186,28 @@ METRICS = [
 PHASES = ['initial_publish', 'subscribe', 'fanout', 'burst', 'unsubscribe']
 
 
+def snapshot(build, snap):
+    """The mini UA, its libraries and the load generator of build copied under snap (returned)."""
+    loadgen = os.path.join(build, 'bench', 'sippres-loadgen')
+    if not os.access(loadgen, os.X_OK):
+        raise SystemExit('no %s: build first (meson compile -C %s)' % (loadgen, build))
+    os.makedirs(os.path.join(snap, 'examples'))
+    os.makedirs(os.path.join(snap, 'bench'))
+    for f in os.listdir(build):
+        if f.startswith('libsippresence.so') and not os.path.isdir(os.path.join(build, f)):
+            shutil.copy2(os.path.join(build, f), snap, follow_symlinks=True)
+    # the mini UA links libsippresence-redis when it is built (rpath $ORIGIN/../redis)
+    redis_dir = os.path.join(build, 'redis')
+    if os.path.isdir(redis_dir):
+        os.makedirs(os.path.join(snap, 'redis'))
+        for f in os.listdir(redis_dir):
+            if f.startswith('libsippresence-redis.so') and not os.path.isdir(os.path.join(redis_dir, f)):
+                shutil.copy2(os.path.join(redis_dir, f), os.path.join(snap, 'redis'), follow_symlinks=True)
+    shutil.copy2(os.path.join(build, 'examples', 'sippres-mini-ua'), os.path.join(snap, 'examples'))
+    shutil.copy2(loadgen, os.path.join(snap, 'bench'))
+    return snap
+
+
 def metric(run, phase, field):
     if phase:
         return run[phase].get(field)
@@ -196,6 +223,7 @@ def metric(run, phase, field):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--build', required=True)
+    ap.add_argument('--build-b', help='a second mini UA build for --servers mini,mini-b')
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('-n', type=int, default=1000)
     ap.add_argument('-m', type=int, default=10)
@@ -214,27 +242,18 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix='wire-bench-')
     # a copy of the binaries, so that a rebuild while this runs changes nothing
-    snap = os.path.join(work, 'bin')
-    os.makedirs(os.path.join(snap, 'examples'))
-    os.makedirs(os.path.join(snap, 'bench'))
-    for f in os.listdir(args.build):
-        if f.startswith('libsippresence.so') and not os.path.isdir(os.path.join(args.build, f)):
-            shutil.copy2(os.path.join(args.build, f), snap, follow_symlinks=True)
-    # the mini UA links libsippresence-redis when it is built (rpath $ORIGIN/../redis)
-    redis_dir = os.path.join(args.build, 'redis')
-    if os.path.isdir(redis_dir):
-        os.makedirs(os.path.join(snap, 'redis'))
-        for f in os.listdir(redis_dir):
-            if f.startswith('libsippresence-redis.so') and not os.path.isdir(os.path.join(redis_dir, f)):
-                shutil.copy2(os.path.join(redis_dir, f), os.path.join(snap, 'redis'), follow_symlinks=True)
-    shutil.copy2(os.path.join(args.build, 'examples', 'sippres-mini-ua'), os.path.join(snap, 'examples'))
-    shutil.copy2(loadgen, os.path.join(snap, 'bench'))
+    snap = snapshot(args.build, os.path.join(work, 'bin'))
     loadgen = os.path.join(snap, 'bench', 'sippres-loadgen')
     args.build = snap
+    snap_b = snapshot(args.build_b, os.path.join(work, 'bin-b')) if args.build_b else None
     servers = []
     for s in args.servers.split(','):
         if s == 'mini':
             servers.append(Mini(args.build, args.m, work))
+        elif s == 'mini-b':
+            if not snap_b:
+                raise SystemExit('--servers mini-b needs --build-b')
+            servers.append(Mini(snap_b, args.m, work, name='mini-b', port=MINI_B_PORT))
         elif s == 'kamailio':
             if Kamailio.available():
                 servers.append(Kamailio(work))

@@ -114,15 +114,8 @@ static void mmsg_set(struct mmsghdr *m, struct iovec *iov, char *data, size_t le
 /* Keep a response for rsp_flush (takes data). false: no room (the caller sends it now). */
 static bool rsp_queue(struct ua *ua, char *data, size_t len, const struct ua_addr *dst)
 {
-	if (ua->rspq_len == ua->rspq_cap) {
-		size_t cap = ua->rspq_cap ? ua->rspq_cap * 2 : 64;
-		struct rsp_out *q = realloc(ua->rspq, cap * sizeof(*q));
-
-		if (!q)
-			return false;
-		ua->rspq = q;
-		ua->rspq_cap = cap;
-	}
+	if (!ua_grow(&ua->rspq, &ua->rspq_cap, ua->rspq_len, sizeof(*ua->rspq), 64))
+		return false;
 	ua->rspq[ua->rspq_len++] = (struct rsp_out){.data = data, .len = len, .dst = *dst};
 	return true;
 }
@@ -240,6 +233,54 @@ static int notify_target(struct ua *ua, struct ua_sub *us, const char *contact, 
 	return r < 0 ? -1 : 0;
 }
 
+static void report(struct ua *ua, const char *call_id, const char *local_tag, uint32_t cseq, int status);
+
+/* The window is full: what is queued now waits for answers. */
+static bool window_full(const struct ua *ua)
+{
+	return ua->inflight + (ua->outq_len - ua->outq_head) >= UA_INFLIGHT_MAX;
+}
+
+/* Room for one more entry in the send queue; false: out of memory. */
+static bool outq_room(struct ua *ua)
+{
+	return ua_grow(&ua->outq, &ua->outq_cap, ua->outq_len, sizeof(*ua->outq), 64);
+}
+
+/* A record to the end of the waiting queue; -1: out of memory. */
+static int pend_push(struct ua *ua, struct ntx_pend *p)
+{
+	if (!ua_grow(&ua->pendq, &ua->pendq_cap, ua->pendq_len, sizeof(*ua->pendq), 256))
+		return -1;
+	ua->pendq[ua->pendq_len++] = p;
+	return 0;
+}
+
+/* A NOTIFY transaction into the send queue (ua_flush sends it). When the window is full, or NOTIFYs wait
+ * already, it waits behind them (held: no retransmission timer until it goes out). */
+static int outq_add(struct ua *ua, struct ntx *x, uint64_t now)
+{
+	if (!x->unproven && (ua->pendq_head < ua->pendq_len || window_full(ua))) {
+		struct ntx_pend *p = ntx_pend_ready(x, now);
+
+		if (p && pend_push(ua, p) == 0) {
+			ntx_hold(&ua->ntx, x);
+			return 0;
+		}
+		free(p);
+		x->queued = false;
+	}
+	if (!outq_room(ua)) {
+		send_ntx(ua, x); /* cannot defer: send now */
+		return 0;
+	}
+	x->queued = true;
+	if (!x->unproven && window_full(ua))
+		ntx_hold(&ua->ntx, x); /* waits for room: no retransmission timer until it goes out */
+	ua->outq[ua->outq_len++] = x;
+	return 0;
+}
+
 static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sippres_notify *n)
 {
 	struct ua *ua = user_data;
@@ -295,6 +336,20 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 		.content_type = n->content_type, .body = n->body, .body_len = n->body_len,
 		.require_eventlist = n->require_eventlist != 0, .allow_events = UA_ALLOW_EVENTS, .user_agent = UA_USER_AGENT,
 	};
+	if (!rt.proto && (ua->pendq_head < ua->pendq_len || window_full(ua)) && limits_proven(&ua->limits, &dst, now) &&
+	    sip_notify_plain(&o)) {
+		/* no room: it waits as a record (what its dialog has of its own; the rest shared with the other
+		 * NOTIFYs of this change) and becomes a transaction only when it goes out (ua_flush) */
+		struct ntx_pend *p = ntx_pend_new(&ua->ntx, &o, &dst, now);
+
+		sbuf_free(&contact);
+		if (!p || pend_push(ua, p) < 0) {
+			ntx_pend_free(&ua->ntx, p);
+			ua_log(LOG_ERR, "out of memory: NOTIFY %s cseq %u not sent", n->call_id, n->cseq);
+			return -1;
+		}
+		return 0;
+	}
 	/* over UDP the transaction and its message in one allocation; over a stream the message is patched */
 	block = rt.proto ? NULL : sip_build_notify_at(&o, ntx_head(n->call_id, n->local_tag), &len);
 	data = block ? NULL : sip_build_notify(&o, &len);
@@ -330,23 +385,8 @@ static int cb_notify(void *user_data, struct sippres_sub *sub, const struct sipp
 				return 0;
 			}
 		}
-		if (ua->outq_len == ua->outq_cap) {
-			size_t cap = ua->outq_cap ? ua->outq_cap * 2 : 64;
-			struct ntx **q = realloc(ua->outq, cap * sizeof(*q));
-
-			if (!q) {
-				send_ntx(ua, x); /* cannot defer: send now */
-				return 0;
-			}
-			ua->outq = q;
-			ua->outq_cap = cap;
-		}
-		x->queued = true;
-		if (!x->unproven && ua->inflight + (ua->outq_len - ua->outq_head) >= UA_INFLIGHT_MAX)
-			ntx_hold(&ua->ntx, x); /* waits for room: no retransmission timer until it goes out */
-		ua->outq[ua->outq_len++] = x;
+		return outq_add(ua, x, now);
 	}
-	return 0;
 }
 
 /* ---- fairness: a burst of sends reads the socket as it goes --------------------------------- */
@@ -363,15 +403,8 @@ static bool inbox_add(void *arg, const char *buf, size_t len, const struct ua_ad
 	struct ua *ua = arg;
 	struct inbox_item *it;
 
-	if (ua->inbox_len == ua->inbox_cap) {
-		size_t cap = ua->inbox_cap ? ua->inbox_cap * 2 : 256;
-		struct inbox_item **v = realloc(ua->inbox, cap * sizeof(*v));
-
-		if (!v)
-			return false;
-		ua->inbox = v;
-		ua->inbox_cap = cap;
-	}
+	if (!ua_grow(&ua->inbox, &ua->inbox_cap, ua->inbox_len, sizeof(*ua->inbox), 256))
+		return false;
 	it = malloc(sizeof(*it) + len);
 	if (!it)
 		return false;
@@ -450,10 +483,74 @@ static void ntx_start(struct ua *ua, struct ntx *x, uint64_t now)
 		ntx_reliable(&ua->ntx, x);
 }
 
+/* The waiting queue's entries from its head on moved to the front once half of it is behind. */
+static void pend_compact(struct ua *ua)
+{
+	if (ua->pendq_head >= ua->pendq_len) {
+		ua->pendq_head = ua->pendq_len = 0;
+	} else if (ua->pendq_head > ua->pendq_len / 2) {
+		memmove(ua->pendq, ua->pendq + ua->pendq_head, (ua->pendq_len - ua->pendq_head) * sizeof(*ua->pendq));
+		ua->pendq_len -= ua->pendq_head;
+		ua->pendq_head = 0;
+	}
+}
+
+/* NOTIFYs that waited for room become transactions while the window has room, at most max now, just before
+ * they are sent: appended to the send queue (whose entries from i on are not sent yet). A record's message
+ * is written into the block of a transaction that ended (the pool), still in the cache. */
+static void pend_refill(struct ua *ua, size_t i, unsigned max, uint64_t now)
+{
+	while (max && ua->pendq_head < ua->pendq_len && ua->inflight + (ua->outq_len - i) < UA_INFLIGHT_MAX) {
+		struct ntx_pend *p = ua->pendq[ua->pendq_head];
+		struct ntx *x = p->ready;
+
+		if (!outq_room(ua))
+			break;
+		if (p->chg) {
+			char branch[32];
+
+			memcpy(branch, "z9hG4bK", 7);
+			ua_random_token(branch + 7, 20);
+			x = ntx_pend_send(&ua->ntx, p, branch, now); /* p freed */
+			if (!x)
+				break; /* out of memory: it waits (its timer F ends it) */
+		} else {
+			free(p); /* a record of one built already (NULL: it ended while it waited) */
+		}
+		ua->pendq_head++;
+		if (x) { /* the ones that ended while they waited do not count against max */
+			x->queued = true;
+			ua->outq[ua->outq_len++] = x;
+			max--;
+		}
+	}
+	pend_compact(ua);
+}
+
+/* Records that waited longer than timer F (64*T1) end as unanswered NOTIFYs (408); a built one has its own
+ * timer F. */
+static void pend_expire(struct ua *ua, uint64_t now)
+{
+	while (ua->pendq_head < ua->pendq_len) {
+		struct ntx_pend *p = ua->pendq[ua->pendq_head];
+
+		if (p->ready || p->at + 64u * ua->ntx.t1 > now)
+			break;
+		ua->pendq_head++;
+		if (p->chg) {
+			ua_log(LOG_DEBUG, "NOTIFY %s cseq %u: waited for room past timer F", p->call_id, p->cseq);
+			report(ua, p->call_id, p->local_tag, p->cseq, 408);
+		}
+		ntx_pend_free(&ua->ntx, p);
+	}
+	pend_compact(ua);
+}
+
 void ua_flush(struct ua *ua)
 {
 	struct mmsghdr msgs[64];
 	struct iovec iov[64];
+	struct ua_addr dsts[64];
 	size_t i = ua->outq_head;
 	uint64_t now = 0;
 
@@ -462,9 +559,14 @@ void ua_flush(struct ua *ua)
 	rsp_flush(ua); /* the responses first: a 200 before its subscription's first NOTIFY */
 	if (ua_verbosity >= 2) {
 		/* one by one, each logged */
-		for (; i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX; i++) {
-			struct ntx *x = ua->outq[i];
+		for (;; i++) {
+			struct ntx *x;
 
+			if (i >= ua->outq_len)
+				pend_refill(ua, i, 64, ua_now_mono_ms());
+			if (i >= ua->outq_len || ua->inflight >= UA_INFLIGHT_MAX)
+				break;
+			x = ua->outq[i];
 			if (!x)
 				continue; /* finished before it was sent */
 			x->queued = false;
@@ -480,8 +582,16 @@ void ua_flush(struct ua *ua)
 		return;
 	}
 	/* a fan-out queues one NOTIFY per subscriber: up to 64 per system call */
-	while (i < ua->outq_len && ua->inflight < UA_INFLIGHT_MAX) {
+	for (;;) {
 		unsigned n = 0;
+
+		if (i >= ua->outq_len && ua->pendq_head < ua->pendq_len) {
+			if (!now)
+				now = ua_now_mono_ms();
+			pend_refill(ua, i, 64, now);
+		}
+		if (i >= ua->outq_len || ua->inflight >= UA_INFLIGHT_MAX)
+			break;
 
 		for (; i < ua->outq_len && n < 64 && ua->inflight < UA_INFLIGHT_MAX; i++) {
 			struct ntx *x = ua->outq[i];
@@ -498,7 +608,11 @@ void ua_flush(struct ua *ua)
 				send_ntx(ua, x); /* over its TCP or TLS connection, not the UDP socket */
 				continue;
 			}
-			mmsg_set(&msgs[n], &iov[n], x->data, x->len, &x->dst);
+			/* the address copied next to the headers: the kernel reads it from this hot page, not from
+			 * the transaction's (one page each in a burst) */
+			memcpy(&dsts[n].ss, &x->dst.ss, x->dst.len);
+			dsts[n].len = x->dst.len;
+			mmsg_set(&msgs[n], &iov[n], x->data, x->len, &dsts[n]);
 			n++;
 		}
 		send_mmsg(ua, msgs, n); /* one that fails is sent again by its retransmission timer */
@@ -523,6 +637,12 @@ static void unqueue(struct ua *ua, struct ntx *x)
 	for (size_t i = ua->outq_head; i < ua->outq_len; i++) {
 		if (ua->outq[i] == x)
 			ua->outq[i] = NULL;
+	}
+	for (size_t i = ua->pendq_head; i < ua->pendq_len; i++) {
+		if (ua->pendq[i]->ready == x) {
+			ua->pendq[i]->ready = NULL;
+			ua->pendq[i]->gone = true;
+		}
 	}
 }
 
@@ -713,6 +833,9 @@ void ua_fini(struct ua *ua)
 	transport_conf_free(ua->transports);
 	limits_fini(&ua->limits);
 	free(ua->outq);
+	for (size_t i = ua->pendq_head; i < ua->pendq_len; i++)
+		ntx_pend_free(&ua->ntx, ua->pendq[i]); /* before ntx_table_fini: their changes */
+	free(ua->pendq);
 	for (size_t i = 0; i < ua->rspq_len; i++)
 		free(ua->rspq[i].data);
 	free(ua->rspq);
@@ -1245,7 +1368,7 @@ static void on_response(struct ua *ua, const struct sip_in *in)
 	unqueue(ua, x);
 	ntx_detach(&ua->ntx, x);
 	report(ua, x->call_id, x->local_tag, x->cseq, in->status);
-	ntx_destroy(x);
+	ntx_destroy(&ua->ntx, x);
 }
 
 void ua_on_datagram(struct ua *ua, const char *buf, size_t len, const struct ua_addr *src)
@@ -1324,7 +1447,7 @@ void ua_run_timers(struct ua *ua)
 			unqueue(ua, x);
 			ntx_detach(&ua->ntx, x);
 			report(ua, x->call_id, x->local_tag, x->cseq, 408);
-			ntx_destroy(x);
+			ntx_destroy(&ua->ntx, x);
 		} else if (x->queued) {
 			ntx_fired(&ua->ntx, x, mono); /* not sent yet: waiting in the queue for room */
 		} else {
@@ -1338,6 +1461,7 @@ void ua_run_timers(struct ua *ua)
 		}
 	}
 	inbox_run(ua);
+	pend_expire(ua, mono);
 	stx_expire(&ua->stx, mono);
 	outpub_run_timers(ua, mono);
 	cluster_run_timers(ua);
@@ -1361,6 +1485,11 @@ int ua_poll_timeout(struct ua *ua)
 	n = ntx_next(&ua->ntx);
 	if (n != UINT64_MAX)
 		t = n > mono ? n - mono : 0;
+	if (ua->pendq_head < ua->pendq_len && !ua->pendq[ua->pendq_head]->ready) {
+		n = ua->pendq[ua->pendq_head]->at + 64u * ua->ntx.t1; /* waited past timer F: pend_expire */
+		if ((n > mono ? n - mono : 0) < t)
+			t = n > mono ? n - mono : 0;
+	}
 	n = outpub_next(ua);
 	if (n != UINT64_MAX && (n > mono ? n - mono : 0) < t)
 		t = n > mono ? n - mono : 0;

@@ -93,6 +93,10 @@ struct ua {
 	size_t outq_head;          /* the first entry not sent yet (the ones before it went out) */
 	bool in_batch;             /* a batch of datagrams is being read: one ua_flush after it */
 	size_t inflight;           /* NOTIFYs sent and not answered yet (at most UA_INFLIGHT_MAX) */
+	/* NOTIFYs waiting for room in the window, in order, as records (txn.c, struct ntx_pend): once one
+	 * waits, every later one waits behind it (a dialog's CSeqs go out in order) */
+	struct ntx_pend **pendq;
+	size_t pendq_head, pendq_len, pendq_cap;
 	bool quit;
 	struct sippres_redis *redis; /* cluster.c: --redis, NULL without */
 	/* issue 11: limits (limits.c), the NOTIFY target policy, the subscription being created */

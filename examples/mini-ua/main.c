@@ -481,9 +481,10 @@ int main(int argc, char **argv)
 	remove_publications(&ua, &waitmask);
 	ua_log(LOG_INFO, "stopping: %zu subscription(s)%s; %lu datagrams in, %lu out, %lu retransmissions, %lu dropped "
 	       "(%lu over a source's rate), %lu SUBSCRIBEs over a limit, %lu NOTIFYs held, %lu cached answers evicted, "
-	       "%lu read during send bursts",
+	       "%lu read during send bursts, %lu NOTIFYs written when the window had room (%lu into a reused block)",
 	       sippres_sub_count(ua.ctx), ua.state_dir ? " kept in the state directory" : "", ua.rx, ua.tx,
-	       ua.retransmits, ua.dropped, ua.limits.rate_dropped, ua.refused, ua.held, ua.stx.evicted, ua.early_reads);
+	       ua.retransmits, ua.dropped, ua.limits.rate_dropped, ua.refused, ua.held, ua.stx.evicted, ua.early_reads,
+	       ua.ntx.pend_sent, ua.ntx.pool_reused);
 	ctl_server_close(&ctl);
 	ctl_lines_free(&in);
 	sbuf_free(&out);

@@ -1175,22 +1175,24 @@ static char *put_header(char *o, const char *name, const char *v)
 /* The NOTIFY written directly, byte for byte what the libosip2 builder
  * writes for the same fields (test-mini-ua compares them): a fan-out builds
  * one per subscriber, and the libosip2 way costs some fifty allocations. */
-static char *build_notify_direct(const struct notify_out *n, size_t head, size_t *len)
+size_t sip_notify_size(const struct notify_out *n)
 {
-	char cseq[24], cl[24], *block, *out, *o;
-	size_t need, body_len = n->content_type ? n->body_len : 0;
+	size_t body_len = n->content_type ? n->body_len : 0;
 
-	ua_utoa(cseq, n->cseq);
-	ua_utoa(cl, body_len);
-	need = 256 + strlen(n->ruri) + strlen(n->via_sent_by) + strlen(n->branch) + strlen(n->from_uri) +
+	return 256 + strlen(n->ruri) + strlen(n->via_sent_by) + strlen(n->branch) + strlen(n->from_uri) +
 	       strlen(n->from_tag) + strlen(n->to_uri) + (n->to_tag ? strlen(n->to_tag) : 0) + strlen(n->call_id) +
 	       strlen(n->contact) + strlen(n->event) + strlen(n->subscription_state) +
 	       (n->allow_events ? strlen(n->allow_events) + 16 : 0) + (n->user_agent ? strlen(n->user_agent) + 16 : 0) +
 	       (n->content_type ? strlen(n->content_type) + 16 : 0) + body_len;
-	block = malloc(head + need);
-	if (!block)
-		return NULL;
-	out = o = block + head;
+}
+
+size_t sip_notify_write(const struct notify_out *n, char *out)
+{
+	char cseq[24], cl[24], *o = out;
+	size_t body_len = n->content_type ? n->body_len : 0;
+
+	ua_utoa(cseq, n->cseq);
+	ua_utoa(cl, body_len);
 	PUTS(o, "NOTIFY ");
 	PUTS(o, n->ruri);
 	PUTS(o, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
@@ -1231,13 +1233,23 @@ static char *build_notify_direct(const struct notify_out *n, size_t head, size_t
 		memcpy(o, n->body, body_len);
 	o += body_len;
 	*o = '\0';
-	*len = (size_t)(o - out);
+	return (size_t)(o - out);
+}
+
+
+static char *build_notify_direct(const struct notify_out *n, size_t head, size_t *len)
+{
+	char *block = malloc(head + sip_notify_size(n));
+
+	if (!block)
+		return NULL;
+	*len = sip_notify_write(n, block + head);
 	return block;
 }
 
 /* Fields plain enough to go straight to text; anything else through libosip2, which refuses what it cannot
  * parse. */
-static bool notify_plain(const struct notify_out *n)
+bool sip_notify_plain(const struct notify_out *n)
 {
 	return uri_plain(n->ruri) && uri_plain(n->from_uri) && uri_plain(n->to_uri) && uri_plain(n->contact) &&
 	    line_safe(n->via_sent_by) && line_safe(n->branch) && line_safe(n->from_tag) &&
@@ -1250,14 +1262,14 @@ static bool notify_plain(const struct notify_out *n)
 
 char *sip_build_notify(const struct notify_out *n, size_t *len)
 {
-	if (notify_plain(n))
+	if (sip_notify_plain(n))
 		return build_notify_direct(n, 0, len);
 	return sip_build_notify_osip(n, len);
 }
 
 char *sip_build_notify_at(const struct notify_out *n, size_t head, size_t *len)
 {
-	return notify_plain(n) ? build_notify_direct(n, head, len) : NULL;
+	return sip_notify_plain(n) ? build_notify_direct(n, head, len) : NULL;
 }
 
 char *sip_build_notify_osip(const struct notify_out *n, size_t *len)

@@ -789,6 +789,123 @@ static void test_timers(void **state)
 	ntx_table_fini(&t);
 }
 
+/* A NOTIFY that waits for room is kept as a record: what differs per dialog, the rest (our address, the
+ * presentity, the event, the body) shared by the NOTIFYs of one change and freed with the last one sent or
+ * ended (valgrind and ASan see a leak or a double free); it becomes a transaction when it goes out, byte for
+ * byte what the direct writing makes, in the block of one that ended. */
+static void test_pending_notify(void **state)
+{
+	const char *body1 = "<presence>open</presence>", *body2 = "<presence>closed</presence>";
+	struct notify_out n = {
+		.ruri = "sip:w0@127.0.0.1:5062", .via_sent_by = "127.0.0.1:5070", .branch = "z9hG4bKl0",
+		.from_uri = "sip:p0@127.0.0.1", .from_tag = "ours0", .to_uri = "sip:w0@127.0.0.1", .to_tag = "theirs",
+		.call_id = "c0@h", .cseq = 7, .contact = "sip:p0@127.0.0.1:5070", .event = "presence",
+		.subscription_state = "active;expires=599", .content_type = "application/pidf+xml", .body = body1,
+		.body_len = strlen(body1), .allow_events = "presence, dialog", .user_agent = "ua",
+	};
+	struct ntx_table t;
+	struct ua_addr dst;
+	struct ntx_pend *p[4];
+	struct ntx *x, *y;
+	char *want, c[3][16], tag[3][16], st[3][32]; /* n points to them until the end */
+	size_t want_len;
+
+	(void)state;
+	assert_int_equal(addr_parse_listen("127.0.0.1:5062", &dst), 0);
+	assert_int_equal(ntx_table_init(&t, 500), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(c[i], sizeof(c[i]), "c%d@h", i);
+		snprintf(tag[i], sizeof(tag[i]), "ours%d", i);
+		snprintf(st[i], sizeof(st[i]), "active;expires=%d", 599 - i);
+		n.call_id = c[i];
+		n.from_tag = tag[i];
+		n.subscription_state = st[i];
+		n.cseq = 7 + (uint32_t)i;
+		p[i] = ntx_pend_new(&t, &n, &dst, 1000);
+		assert_non_null(p[i]);
+		assert_string_equal(p[i]->call_id, c[i]);
+		assert_string_equal(p[i]->local_tag, tag[i]);
+		assert_string_equal(p[i]->state, st[i]);
+		assert_ptr_equal(p[i]->chg, p[0]->chg); /* the same change: one copy */
+	}
+	assert_int_equal(p[0]->chg->refs, 3);
+	assert_int_equal(t.count, 0); /* no transaction yet */
+	/* another change: its own */
+	n.body = body2;
+	n.body_len = strlen(body2);
+	n.call_id = "c3@h";
+	n.from_tag = "ours3";
+	n.to_tag = NULL;
+	n.cseq = 1;
+	p[3] = ntx_pend_new(&t, &n, &dst, 1000);
+	assert_non_null(p[3]);
+	assert_ptr_not_equal(p[3]->chg, p[0]->chg);
+	assert_ptr_equal(t.last_change, p[3]->chg);
+	/* sent: a transaction whose message is what sip_build_notify writes for the same facts */
+	x = ntx_pend_send(&t, p[1], "z9hG4bKl1", 2000);
+	assert_non_null(x);
+	assert_ptr_equal(ntx_find(&t, "z9hG4bKl1"), x);
+	assert_string_equal(x->call_id, "c1@h");
+	assert_string_equal(x->local_tag, "ours1");
+	assert_int_equal(x->cseq, 8);
+	assert_true(addr_equal(&x->dst, &dst));
+	assert_int_equal(x->start, 2000);
+	n.body = body1;
+	n.body_len = strlen(body1);
+	n.branch = "z9hG4bKl1";
+	n.call_id = "c1@h";
+	n.from_tag = "ours1";
+	n.to_tag = "theirs";
+	n.subscription_state = "active;expires=598";
+	n.cseq = 8;
+	want = sip_build_notify(&n, &want_len);
+	assert_non_null(want);
+	assert_int_equal(x->len, want_len);
+	assert_memory_equal(x->data, want, want_len);
+	free(want);
+	assert_int_equal(p[0]->chg->refs, 2);
+	/* one that ends unsent (timer F while it waited) drops its reference */
+	ntx_pend_free(&t, p[0]);
+	assert_int_equal(p[2]->chg->refs, 1);
+	/* an answered transaction's block goes back to the pool and the next one sent takes it */
+	assert_true(x->pooled);
+	assert_int_equal(ntx_pool_len(&t), 0);
+	ntx_remove(&t, x);
+	assert_int_equal(ntx_pool_len(&t), 1);
+	y = ntx_pend_send(&t, p[2], "z9hG4bKl2", 3000);
+	assert_ptr_equal(y, x);
+	assert_int_equal(ntx_pool_len(&t), 0);
+	assert_int_equal(t.pool_reused, 1);
+	assert_int_equal(t.pend_sent, 2);
+	assert_non_null(memmem(y->data, y->len, "CSeq: 9 NOTIFY\r\n", 16));
+	/* the last reference to the first change went with that; the second's goes with its record */
+	assert_ptr_equal(t.last_change, p[3]->chg);
+	ntx_pend_free(&t, p[3]);
+	assert_null(t.last_change);
+	/* a message longer than a pool block gets one of its own */
+	{
+		size_t big = NTX_BLOCK + 100;
+		char *b = malloc(big);
+		struct ntx_pend *q;
+
+		assert_non_null(b);
+		memset(b, 'x', big);
+		n.body = b;
+		n.body_len = big;
+		q = ntx_pend_new(&t, &n, &dst, 0);
+		free(b);
+		assert_non_null(q);
+		x = ntx_pend_send(&t, q, "z9hG4bKbig", 0);
+		assert_non_null(x);
+		assert_false(x->pooled);
+		assert_true(x->len > big);
+		assert_null(t.last_change);
+	}
+	ntx_remove(&t, y);
+	assert_int_equal(ntx_pool_len(&t), 1);
+	ntx_table_fini(&t); /* with the big one and the pool's block */
+}
+
 static void test_response_cache(void **state)
 {
 	struct stx_table t;
@@ -949,6 +1066,7 @@ int main(void)
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_timers),
+		cmocka_unit_test(test_pending_notify),
 		cmocka_unit_test(test_response_cache),
 		cmocka_unit_test(test_limits),
 	};

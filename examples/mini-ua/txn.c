@@ -24,20 +24,54 @@ int ntx_table_init(struct ntx_table *t, uint32_t t1)
 	return t->buckets ? 0 : -1;
 }
 
-void ntx_destroy(struct ntx *x)
+static void change_unref(struct ntx_table *t, struct ntx_change *c)
+{
+	if (!c || --c->refs)
+		return;
+	if (t->last_change == c)
+		t->last_change = NULL;
+	free(c);
+}
+
+/* A block back to the pool (freed when the pool is full or cannot grow). */
+static void pool_put(struct ntx_table *t, void *block)
+{
+	if (t->pool_len < NTX_POOL_MAX) {
+		if (!t->pool)
+			t->pool = malloc(NTX_POOL_MAX * sizeof(*t->pool));
+		if (t->pool) {
+			t->pool[t->pool_len++] = block;
+			return;
+		}
+	}
+	free(block);
+}
+
+void ntx_destroy(struct ntx_table *t, struct ntx *x)
 {
 	if (!x->data_inline)
 		free(x->data);
-	free(x);
+	if (x->pooled)
+		pool_put(t, x);
+	else
+		free(x);
 }
 
 void ntx_table_fini(struct ntx_table *t)
 {
 	for (size_t i = 0; i < t->heap_len; i++)
-		ntx_destroy(t->heap[i]);
+		ntx_destroy(t, t->heap[i]);
+	for (size_t i = 0; i < t->pool_len; i++)
+		free(t->pool[i]);
+	free(t->pool);
 	free(t->heap);
 	free(t->buckets);
 	memset(t, 0, sizeof(*t));
+}
+
+size_t ntx_pool_len(const struct ntx_table *t)
+{
+	return t->pool_len;
 }
 
 static void heap_swap(struct ntx_table *t, size_t a, size_t b)
@@ -143,6 +177,156 @@ struct ntx *ntx_add_at(struct ntx_table *t, void *block, const char *branch, con
 	return add(t, x, branch, call_id, local_tag, cseq, (char *)block + ntx_head(call_id, local_tag), len, dst, now);
 }
 
+/* s copied at *p (advanced); NULL stays NULL */
+static const char *put_str(char **p, const char *s)
+{
+	size_t n;
+	char *d = *p;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
+
+static size_t len0(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* n's shared facts: the last change when they are the same, else a new one (the last from now on) */
+static struct ntx_change *change_share(struct ntx_table *t, const struct notify_out *n)
+{
+	struct ntx_change *c = t->last_change;
+	size_t body_len = n->content_type ? n->body_len : 0;
+	char *p;
+
+	if (c && c->require_eventlist == n->require_eventlist && c->body_len == body_len &&
+	    same(c->via, n->via_sent_by) && same(c->contact, n->contact) && same(c->from_uri, n->from_uri) &&
+	    same(c->event, n->event) && same(c->content_type, n->content_type) &&
+	    same(c->allow_events, n->allow_events) && same(c->user_agent, n->user_agent) &&
+	    (!body_len || memcmp(c->body, n->body, body_len) == 0)) {
+		c->refs++;
+		return c;
+	}
+	c = malloc(sizeof(*c) + len0(n->via_sent_by) + len0(n->contact) + len0(n->from_uri) + len0(n->event) +
+	           len0(n->content_type) + len0(n->allow_events) + len0(n->user_agent) + body_len);
+	if (!c)
+		return NULL;
+	c->refs = 1;
+	p = c->str;
+	c->via = put_str(&p, n->via_sent_by);
+	c->contact = put_str(&p, n->contact);
+	c->from_uri = put_str(&p, n->from_uri);
+	c->event = put_str(&p, n->event);
+	c->content_type = put_str(&p, n->content_type);
+	c->allow_events = put_str(&p, n->allow_events);
+	c->user_agent = put_str(&p, n->user_agent);
+	c->require_eventlist = n->require_eventlist;
+	c->body_len = body_len;
+	c->body = body_len ? p : NULL;
+	if (body_len)
+		memcpy(p, n->body, body_len);
+	t->last_change = c;
+	return c;
+}
+
+struct ntx_pend *ntx_pend_new(struct ntx_table *t, const struct notify_out *n, const struct ua_addr *dst,
+                              uint64_t now)
+{
+	struct ntx_pend *p;
+	char *s;
+
+	if ((size_t)dst->len > sizeof(p->dst))
+		return NULL;
+	p = malloc(sizeof(*p) + len0(n->call_id) + len0(n->from_tag) + len0(n->ruri) + len0(n->to_uri) +
+	           len0(n->to_tag) + len0(n->subscription_state));
+	if (!p)
+		return NULL;
+	p->chg = change_share(t, n);
+	if (!p->chg) {
+		free(p);
+		return NULL;
+	}
+	p->ready = NULL;
+	p->gone = false;
+	p->cseq = n->cseq;
+	p->at = now;
+	p->dst_len = dst->len;
+	memcpy(&p->dst, &dst->ss, dst->len);
+	s = p->str;
+	p->call_id = put_str(&s, n->call_id);
+	p->local_tag = put_str(&s, n->from_tag);
+	p->ruri = put_str(&s, n->ruri);
+	p->to_uri = put_str(&s, n->to_uri);
+	p->to_tag = put_str(&s, n->to_tag);
+	p->state = put_str(&s, n->subscription_state);
+	return p;
+}
+
+struct ntx_pend *ntx_pend_ready(struct ntx *x, uint64_t now)
+{
+	struct ntx_pend *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->ready = x;
+	p->at = now;
+	x->queued = true;
+	return p;
+}
+
+void ntx_pend_free(struct ntx_table *t, struct ntx_pend *p)
+{
+	if (p)
+		change_unref(t, p->chg);
+	free(p);
+}
+
+struct ntx *ntx_pend_send(struct ntx_table *t, struct ntx_pend *p, const char *branch, uint64_t now)
+{
+	const struct ntx_change *c = p->chg;
+	const struct notify_out o = {
+		.ruri = p->ruri, .via_sent_by = c->via, .branch = branch, .from_uri = c->from_uri,
+		.from_tag = p->local_tag, .to_uri = p->to_uri, .to_tag = p->to_tag, .call_id = p->call_id,
+		.cseq = p->cseq, .contact = c->contact, .event = c->event, .subscription_state = p->state,
+		.content_type = c->content_type, .body = c->body, .body_len = c->body_len,
+		.require_eventlist = c->require_eventlist, .allow_events = c->allow_events, .user_agent = c->user_agent,
+	};
+	size_t head = ntx_head(p->call_id, p->local_tag), need = head + sip_notify_size(&o);
+	struct ua_addr dst;
+	struct ntx *x;
+	char *block;
+	bool pooled = need <= NTX_BLOCK;
+
+	if (pooled && t->pool_len) {
+		block = t->pool[--t->pool_len];
+		t->pool_reused++;
+	} else {
+		block = malloc(pooled ? NTX_BLOCK : need);
+		if (!block)
+			return NULL;
+	}
+	memset(&dst, 0, sizeof(dst));
+	memcpy(&dst.ss, &p->dst, p->dst_len);
+	dst.len = p->dst_len;
+	x = ntx_add_at(t, block, branch, p->call_id, p->local_tag, p->cseq,
+	               sip_notify_write(&o, block + head), &dst, now);
+	if (!x)
+		return NULL; /* ntx_add_at freed the block */
+	x->pooled = pooled;
+	t->pend_sent++;
+	ntx_pend_free(t, p);
+	return x;
+}
+
 /* x (its struct zeroed, with room for the strings after it) into the table; NULL (x freed, not data) when
  * out of memory */
 static struct ntx *add(struct ntx_table *t, struct ntx *x, const char *branch, const char *call_id,
@@ -203,7 +387,7 @@ struct ntx *ntx_find(struct ntx_table *t, const char *branch)
 void ntx_remove(struct ntx_table *t, struct ntx *x)
 {
 	ntx_detach(t, x);
-	ntx_destroy(x);
+	ntx_destroy(t, x);
 }
 
 void ntx_detach(struct ntx_table *t, struct ntx *x)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <osipparser2/osip_parser.h>
@@ -39,6 +40,9 @@ uint64_t ua_fnv64(const void *p, size_t n);
 size_t ua_utoa(char *out, uint64_t v);
 /* strdup(s), NULL for NULL; a failed copy sets *oom. */
 char *ua_strdup_or_null(const char *s, bool *oom);
+/* Room for one more element in an array grown by doubling (*v, *cap elements of size bytes; first: its first
+ * capacity) when len == *cap; false: out of memory (the array unchanged). */
+bool ua_grow(void *v, size_t *cap, size_t len, size_t size, size_t first);
 /* A keyed hash (SipHash-2-4, key drawn at the first call): for tables whose keys come from the network. */
 uint64_t ua_hash(const void *p, size_t n);
 
@@ -205,6 +209,12 @@ char *sip_build_notify(const struct notify_out *n, size_t *len);
  * *len bytes): a NOTIFY transaction and its message in one allocation (ntx_add_at). NULL: fields that are not
  * plain (sip_build_notify takes libosip2's path for them), or out of memory. */
 char *sip_build_notify_at(const struct notify_out *n, size_t head, size_t *len);
+/* Fields plain enough for the direct writing (sip_build_notify takes libosip2's path for the others). */
+bool sip_notify_plain(const struct notify_out *n);
+/* The direct writing in two steps: at most sip_notify_size(n) bytes (NUL included), written to out by
+ * sip_notify_write (returns the message's length). Only for sip_notify_plain(n). */
+size_t sip_notify_size(const struct notify_out *n);
+size_t sip_notify_write(const struct notify_out *n, char *out);
 /* The same through libosip2 (sip_build_notify takes it for fields that are
  * not plain; the tests compare the two). */
 char *sip_build_notify_osip(const struct notify_out *n, size_t *len);
@@ -266,6 +276,39 @@ int sip_fast_compare(const char *buf, size_t len, const struct ua_addr *src, cha
 
 #define UA_T2_MS 4000u
 
+/* What the NOTIFYs of one change that wait for room have in common (the same for every watcher of a
+ * presentity's new state: our address, the presentity, the event, the body): shared, counted references,
+ * freed with the last NOTIFY written from it (or ended). */
+struct ntx_change {
+	size_t refs;
+	const char *via, *contact, *from_uri, *event, *content_type, *allow_events, *user_agent;
+	bool require_eventlist;
+	size_t body_len;
+	const char *body;          /* NULL: no body */
+	char str[];
+};
+/* A NOTIFY over UDP waiting for room in the window (a burst larger than UA_INFLIGHT_MAX): not yet a
+ * transaction, only what differs per dialog, written into a transaction (ntx_pend_send) when it goes out. */
+struct ntx_pend {
+	struct ntx_change *chg;    /* NULL: ready holds the NOTIFY */
+	struct ntx *ready;         /* a NOTIFY built already (not one for this form) waiting its turn in order */
+	bool gone;                 /* ready ended while it waited (timer F): nothing to send */
+	uint32_t cseq;
+	uint64_t at;               /* when it began to wait (monotonic ms): its timer F counts from then */
+	socklen_t dst_len;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} dst;
+	const char *call_id, *local_tag, *ruri, *to_uri, *to_tag, *state;
+	char str[];
+};
+/* Blocks of this size (a transaction and its message) are kept for reuse, at most NTX_POOL_MAX of them: the
+ * NOTIFYs written when they go out take the block of one that was answered, still in the cache. */
+#define NTX_BLOCK 2048
+#define NTX_POOL_MAX 2048
+
 /* NOTIFY client transaction (RFC 3261 17.1.2, timers E and F over UDP). */
 struct ntx {
 	char branch[48];
@@ -285,6 +328,7 @@ struct ntx {
 	bool inflight;             /* sent by ua_flush and counted in ua->inflight until it ends */
 	bool publish;              /* a PUBLISH of an outbound publish (call_id its Call-ID, local_tag its name) */
 	bool data_inline;          /* data is in the transaction's own allocation (ntx_add_at) */
+	bool pooled;               /* the transaction and its message are an NTX_BLOCK block of the table's pool */
 	uint64_t conn_id;          /* sent over this stream connection (transport.c); 0: UDP */
 	size_t heap_index;
 	uint64_t hash;             /* of branch (its bucket) */
@@ -298,6 +342,10 @@ struct ntx_table {
 	struct ntx **heap;
 	size_t heap_len, heap_cap;
 	uint32_t t1;               /* ms, 500 by default */
+	void **pool;               /* NTX_BLOCK blocks for reuse */
+	size_t pool_len;
+	struct ntx_change *last_change; /* the change shared last (not a reference: cleared when freed) */
+	unsigned long pend_sent, pool_reused; /* statistics */
 };
 int ntx_table_init(struct ntx_table *t, uint32_t t1);
 void ntx_table_fini(struct ntx_table *t);
@@ -314,7 +362,20 @@ struct ntx *ntx_find(struct ntx_table *t, const char *branch);
 void ntx_remove(struct ntx_table *t, struct ntx *x); /* and free */
 /* ntx_remove in two steps: out of the table (its fields stay readable), then freed. */
 void ntx_detach(struct ntx_table *t, struct ntx *x);
-void ntx_destroy(struct ntx *x);
+void ntx_destroy(struct ntx_table *t, struct ntx *x);
+/* A NOTIFY to wait for room as a record: the facts n gives that differ per dialog copied, the rest shared
+ * with t->last_change when it has the same ones (n->branch is not kept: ntx_pend_send takes one). NULL: out
+ * of memory. */
+struct ntx_pend *ntx_pend_new(struct ntx_table *t, const struct notify_out *n, const struct ua_addr *dst,
+                              uint64_t now);
+/* A record holding a NOTIFY transaction built already (x->queued set: it waits in order with the others). */
+struct ntx_pend *ntx_pend_ready(struct ntx *x, uint64_t now);
+void ntx_pend_free(struct ntx_table *t, struct ntx_pend *p);
+/* Its transaction now, its message written (with branch) into a pooled block; p freed. NULL: out of memory
+ * (p kept). */
+struct ntx *ntx_pend_send(struct ntx_table *t, struct ntx_pend *p, const char *branch, uint64_t now);
+/* Blocks the pool holds (tests). */
+size_t ntx_pool_len(const struct ntx_table *t);
 /* To an address that has not answered us yet: one retransmission, timer F at 3*T1 (docs/security.md). */
 void ntx_short(struct ntx_table *t, struct ntx *x);
 /* Sent for the first time now (it waited in a queue since ntx_add): its timers count from now. */

@@ -222,3 +222,19 @@ size_t ua_utoa(char *out, uint64_t v)
 	out[n] = '\0';
 	return n;
 }
+
+bool ua_grow(void *v, size_t *cap, size_t len, size_t size, size_t first)
+{
+	void **pv = v, *n;
+	size_t c;
+
+	if (len < *cap)
+		return true;
+	c = *cap ? *cap * 2 : first;
+	n = realloc(*pv, c * size);
+	if (!n)
+		return false;
+	*pv = n;
+	*cap = c;
+	return true;
+}
