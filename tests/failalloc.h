@@ -70,4 +70,13 @@ static inline struct sippres_allocator failer_allocator(struct failer *f)
 	return a;
 }
 
+/* A context (no callbacks) whose allocations go through f. */
+static inline int failer_ctx_new(struct failer *f, struct sippres_ctx **ctx)
+{
+	struct sippres_allocator a = failer_allocator(f);
+	struct sippres_config cfg = {.size = sizeof(cfg), .allocator = &a};
+
+	return sippres_ctx_new(&cfg, NULL, NULL, ctx);
+}
+
 #endif

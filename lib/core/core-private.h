@@ -73,6 +73,11 @@ void sippres__rnd_init(struct sippres__rnd_reader *r, struct sippres_ctx *ctx, s
 /* n characters of alphabet (sippres__alpha_alnum or _lower) and a NUL. */
 int sippres__rnd_token(struct sippres__rnd_reader *r, char *out, size_t n, const char *alphabet);
 void sippres__rnd_done(struct sippres__rnd_reader *r);
+/* The next len bytes sippres_ctx_random() will hand out, without drawing
+ * them: true when they are known (the library's own pool holds them; never
+ * with a random callback). For guesses only (a prefetch): the next draw may
+ * differ when something draws in between. */
+bool sippres__random_peek(const struct sippres_ctx *ctx, uint8_t *buf, size_t len);
 
 /* Logging: formats only when a log callback is set and the level passes. */
 #if defined(__GNUC__)
@@ -207,8 +212,7 @@ struct sippres__hnode {
 /* Double a chained table of entries of type T (linked through their member
  * next, placed by their member hash): buckets (T **) and nb (a power of two)
  * are updated. Best effort: when the allocation fails the table stays as it
- * was, with longer chains, still correct. The map below, the shared strings
- * and the subscriptions' dialog table grow with it. */
+ * was, with longer chains, still correct. The map below grows with it. */
 #define SIPPRES__CHAINS_GROW(ctx, T, next, hash, buckets, nb)                                    \
 	do {                                                                                     \
 		size_t n_ = (nb) * 2;                                                            \
@@ -261,6 +265,57 @@ void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struc
  * unlinked, for the caller to free), or NULL when there was none. */
 struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n);
 
+/* Open-addressed table of entries by their 32-bit hash (htab.c): an array
+ * of hashes (0: an empty slot) beside an array of pointers, linear probing,
+ * at most half full, removal by backward shift. A miss reads only the
+ * hashes (one cache line, mostly), and growth moves the entries without
+ * reading them. The owner compares its entries itself:
+ *   for (size_t i = sippres__htab_home(t, h); t->h[i]; i = sippres__htab_next(t, i))
+ *           if (t->h[i] == h && matches(t->p[i])) ...
+ * with h = sippres__htab_key(hash). */
+struct sippres__htab {
+	uint32_t *h;
+	void **p;
+	size_t nb, count; /* nb: a power of two */
+};
+int sippres__htab_init(struct sippres_ctx *ctx, struct sippres__htab *t, size_t nb);
+void sippres__htab_fini(struct sippres_ctx *ctx, struct sippres__htab *t);
+/* The stored form of a hash (0 is kept for empty slots). */
+static inline uint32_t sippres__htab_key(uint32_t hash)
+{
+	return hash ? hash : 1;
+}
+static inline size_t sippres__htab_home(const struct sippres__htab *t, uint32_t key)
+{
+	return key & (t->nb - 1);
+}
+static inline size_t sippres__htab_next(const struct sippres__htab *t, size_t i)
+{
+	return (i + 1) & (t->nb - 1);
+}
+/* Ask for the cache lines a lookup of hash starts with (a hint, no effect
+ * on the result), so that a caller with several lookups to make can
+ * overlap their cache misses. */
+static inline void sippres__htab_prefetch(const struct sippres__htab *t, uint32_t hash)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	size_t i = sippres__htab_home(t, sippres__htab_key(hash));
+
+	__builtin_prefetch(&t->h[i]);
+	__builtin_prefetch(&t->p[i]);
+#else
+	(void)t;
+	(void)hash;
+#endif
+}
+/* Room for one more entry: 0, or SIPPRES_E_NOMEM when the table could not
+ * grow and is too full to take it (it is unchanged either way). */
+int sippres__htab_reserve(struct sippres_ctx *ctx, struct sippres__htab *t);
+/* Add p under hash, after a successful reserve (never fails). */
+void sippres__htab_insert(struct sippres__htab *t, uint32_t hash, void *p);
+/* Remove p, added under hash (nothing when it is not there). */
+void sippres__htab_remove(struct sippres__htab *t, uint32_t hash, const void *p);
+
 /* Shared strings (shared.c): reference-counted tuples of up to
  * SIPPRES__SHARED_MAX strings, one copy for every holder of the same tuple
  * (subscriptions from one phone share its From URI, Contact and User-Agent;
@@ -268,8 +323,7 @@ struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres
  * of its tuple shares its bytes. */
 #define SIPPRES__SHARED_MAX 4
 struct sippres__shared {
-	struct sippres__shared *next; /* in its table's chain */
-	uint32_t hash;
+	uint32_t hash;                /* its key in the set's table */
 	uint32_t refs;
 	uint16_t off[SIPPRES__SHARED_MAX];
 	uint8_t n;                    /* strings in the tuple */
@@ -277,8 +331,7 @@ struct sippres__shared {
 	char str[];
 };
 struct sippres__shared_set {
-	struct sippres__shared **b;
-	size_t nb, count; /* nb: a power of two */
+	struct sippres__htab tab; /* the tuples by hash */
 	uint32_t seed;
 };
 int sippres__shared_init(struct sippres_ctx *ctx, struct sippres__shared_set *t);
@@ -289,6 +342,14 @@ void sippres__shared_fini(struct sippres_ctx *ctx, struct sippres__shared_set *t
  * out of memory or longer than 64 KiB together. */
 struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
                                             const char *const *v, const size_t *len, bool *fresh);
+/* The same in steps, for a caller with several lookups to overlap: the
+ * tuple's hash, a hint to fetch what its lookup will read (call it some
+ * time before the get), the get with that hash. */
+uint32_t sippres__shared_hash(const struct sippres__shared_set *t, int n, const char *const *v, const size_t *len);
+void sippres__shared_prefetch(const struct sippres__shared_set *t, uint32_t hash);
+struct sippres__shared *sippres__shared_get_hashed(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
+                                                   const char *const *v, const size_t *len, uint32_t hash,
+                                                   bool *fresh);
 /* Give a reference back (NULL: nothing); the last one frees the tuple. */
 void sippres__shared_put(struct sippres_ctx *ctx, struct sippres__shared_set *t, struct sippres__shared *e);
 static inline const char *sippres__shared_str(const struct sippres__shared *e, int i)

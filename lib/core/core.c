@@ -100,6 +100,14 @@ SIPPRES_EXPORT int sippres_ctx_random(struct sippres_ctx *ctx, uint8_t *buf, siz
 	return 0;
 }
 
+bool sippres__random_peek(const struct sippres_ctx *ctx, uint8_t *buf, size_t len)
+{
+	if (ctx->cb.random || ctx->rnd_avail < len)
+		return false;
+	memcpy(buf, ctx->rnd_pool + sizeof(ctx->rnd_pool) - ctx->rnd_avail, len);
+	return true;
+}
+
 const char sippres__alpha_alnum[] = SIPPRES__ALPHA_ALNUM;
 const char sippres__alpha_lower[] = SIPPRES__ALPHA_LOWER;
 #define alnum_alphabet sippres__alpha_alnum

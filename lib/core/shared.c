@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared strings: reference-counted tuples of a few strings, one copy for
- * every holder of the same tuple, found through a chained hash table keyed
- * by all of the tuple's bytes. */
+ * every holder of the same tuple, found through an open-addressed table
+ * (struct sippres__htab) keyed by a hash of all of the tuple's bytes. */
 #include <string.h>
 
 #include "core-private.h"
 
-static uint32_t tuple_hash(const struct sippres__shared_set *t, int n, const char *const *v, const size_t *len)
+uint32_t sippres__shared_hash(const struct sippres__shared_set *t, int n, const char *const *v, const size_t *len)
 {
 	uint64_t h = sippres__hash_init(t->seed);
 
@@ -31,36 +31,61 @@ static bool tuple_eq(const struct sippres__shared *e, int n, const char *const *
 
 int sippres__shared_init(struct sippres_ctx *ctx, struct sippres__shared_set *t)
 {
-	t->b = sippres__calloc(ctx, 64, sizeof(*t->b));
-	if (!t->b)
-		return SIPPRES_E_NOMEM;
-	t->nb = 64;
-	t->count = 0;
 	t->seed = ctx->hash_seed;
-	return 0;
+	return sippres__htab_init(ctx, &t->tab, 64);
 }
 
 void sippres__shared_fini(struct sippres_ctx *ctx, struct sippres__shared_set *t)
 {
 	/* every holder gave its reference back before: nothing is left but the table */
-	sippres__free(ctx, t->b);
-	t->b = NULL;
-	t->nb = t->count = 0;
+	sippres__htab_fini(ctx, &t->tab);
+}
+
+/* The entry the lookup will most likely compare first: the first with the
+ * same hash (its hash array is what sippres__htab_prefetch asked for). */
+void sippres__shared_prefetch(const struct sippres__shared_set *t, uint32_t hash)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	uint32_t key = sippres__htab_key(hash);
+
+	for (size_t i = sippres__htab_home(&t->tab, key); t->tab.h[i]; i = sippres__htab_next(&t->tab, i)) {
+		if (t->tab.h[i] == key) {
+			__builtin_prefetch(t->tab.p[i]);
+			__builtin_prefetch((const char *)t->tab.p[i] + 64);
+			return;
+		}
+	}
+#else
+	(void)t;
+	(void)hash;
+#endif
 }
 
 struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
                                             const char *const *v, const size_t *len, bool *fresh)
 {
+	if (n < 1 || n > SIPPRES__SHARED_MAX)
+		return NULL;
+	return sippres__shared_get_hashed(ctx, t, n, v, len, sippres__shared_hash(t, n, v, len), fresh);
+}
+
+struct sippres__shared *sippres__shared_get_hashed(struct sippres_ctx *ctx, struct sippres__shared_set *t, int n,
+                                                   const char *const *v, const size_t *len, uint32_t h,
+                                                   bool *fresh)
+{
 	struct sippres__shared *e;
 	size_t total = 0;
-	uint32_t h;
+	uint32_t key;
 	char *w;
 
 	if (n < 1 || n > SIPPRES__SHARED_MAX)
 		return NULL;
-	h = tuple_hash(t, n, v, len);
-	for (e = t->b[h & (t->nb - 1)]; e; e = e->next) {
-		if (e->hash == h && tuple_eq(e, n, v, len) && e->refs < UINT32_MAX) {
+	key = sippres__htab_key(h);
+	for (size_t i = sippres__htab_home(&t->tab, key); t->tab.h[i]; i = sippres__htab_next(&t->tab, i)) {
+		if (t->tab.h[i] != key)
+			continue;
+		e = t->tab.p[i];
+		if (tuple_eq(e, n, v, len) && e->refs < UINT32_MAX) {
 			e->refs++;
 			*fresh = false;
 			return e;
@@ -68,7 +93,7 @@ struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sipp
 	}
 	for (int i = 0; i < n; i++)
 		total += len[i] + 1;
-	if (total > UINT16_MAX)
+	if (total > UINT16_MAX || sippres__htab_reserve(ctx, &t->tab) < 0)
 		return NULL;
 	e = sippres__malloc(ctx, offsetof(struct sippres__shared, str) + total);
 	if (!e)
@@ -96,27 +121,15 @@ struct sippres__shared *sippres__shared_get(struct sippres_ctx *ctx, struct sipp
 	e->user = 0;
 	e->refs = 1;
 	e->hash = h;
-	if (t->count >= t->nb)
-		SIPPRES__CHAINS_GROW(ctx, struct sippres__shared, next, hash, t->b, t->nb);
-	e->next = t->b[h & (t->nb - 1)];
-	t->b[h & (t->nb - 1)] = e;
-	t->count++;
+	sippres__htab_insert(&t->tab, h, e);
 	*fresh = true;
 	return e;
 }
 
 void sippres__shared_put(struct sippres_ctx *ctx, struct sippres__shared_set *t, struct sippres__shared *e)
 {
-	struct sippres__shared **pp;
-
 	if (!e || --e->refs > 0)
 		return;
-	for (pp = &t->b[e->hash & (t->nb - 1)]; *pp; pp = &(*pp)->next) {
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
-	}
-	t->count--;
+	sippres__htab_remove(&t->tab, e->hash, e);
 	sippres__free(ctx, e);
 }

@@ -55,6 +55,14 @@ void sippres__context_gc(struct sippres_ctx *ctx, struct sippres__context *c)
  * is searched once per lookup, and at most SIPPRES_MAX_INCLUDE_SEARCH are. */
 int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sippres__hint **ret)
 {
+	if (!sippres__name_ok(context) || !sippres__name_ok(exten))
+		return SIPPRES_E_INVAL;
+	return sippres__hint_lookup_names_ok(ctx, context, exten, ret);
+}
+
+int sippres__hint_lookup_names_ok(struct sippres_ctx *ctx, const char *context, const char *exten,
+                                  struct sippres__hint **ret)
+{
 	struct {
 		struct sippres__context *c;
 		size_t next; /* the next of c's includes to follow */
@@ -64,8 +72,6 @@ int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const cha
 	uint64_t mark;
 	int r;
 
-	if (!sippres__name_ok(context) || !sippres__name_ok(exten))
-		return SIPPRES_E_INVAL;
 	c = sippres__context_find(ctx, context);
 	if (!c || exten[0] == '_')
 		return SIPPRES_E_NOTFOUND;

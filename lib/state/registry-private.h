@@ -202,6 +202,9 @@ int sippres__local_devices_foreach(struct sippres_ctx *ctx, int (*fn)(void *arg,
                              void *arg);
 /* Find (instantiating a pattern) and describe a hint. */
 int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const char *exten, struct sippres__hint **ret);
+/* The same for names the caller has checked with sippres__name_ok(). */
+int sippres__hint_lookup_names_ok(struct sippres_ctx *ctx, const char *context, const char *exten,
+                                  struct sippres__hint **ret);
 void sippres__hint_status(struct sippres_ctx *ctx, const struct sippres__hint *h, struct sippres_exten_status *st);
 /* Link and unlink a watcher of a hint. */
 void sippres__hlink_add(struct sippres__hint *h, struct sippres__hlink *l);

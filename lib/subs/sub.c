@@ -12,29 +12,11 @@ static uint32_t dialog_hash(struct sippres_ctx *ctx, const char *call_id, const 
 	return sippres__hash2(ctx->hash_seed, call_id, local_tag);
 }
 
-/* The dialog table: chains through struct sippres_sub.dnext, as many
- * buckets as subscriptions (a power of two), the hash kept in the
- * subscription. */
-static void dialogs_insert(struct sippres_ctx *ctx, struct sippres__subs *ss, struct sippres_sub *s)
+/* The dialog table (struct sippres__htab): a subscription is found by the
+ * hash of its call-id and local tag, recomputed when it is removed. */
+static void dialogs_remove(struct sippres_ctx *ctx, struct sippres__subs *ss, struct sippres_sub *s)
 {
-	struct sippres_sub **b;
-
-	if (ss->count >= ss->dialogs_nb)
-		SIPPRES__CHAINS_GROW(ctx, struct sippres_sub, dnext, dhash, ss->dialogs, ss->dialogs_nb);
-	b = &ss->dialogs[s->dhash & (ss->dialogs_nb - 1)];
-	s->dnext = *b;
-	*b = s;
-}
-
-static void dialogs_remove(struct sippres__subs *ss, struct sippres_sub *s)
-{
-	for (struct sippres_sub **pp = &ss->dialogs[s->dhash & (ss->dialogs_nb - 1)]; *pp; pp = &(*pp)->dnext) {
-		if (*pp == s) {
-			*pp = s->dnext;
-			s->dnext = NULL;
-			return;
-		}
-	}
+	sippres__htab_remove(&ss->dialogs, dialog_hash(ctx, s->str, sippres__sub_str(s, SS_LOCAL_TAG)), s);
 }
 
 /* The index of an interned content type (sippres__content_type_intern). */
@@ -47,20 +29,62 @@ static uint8_t type_index(const struct sippres__subs *ss, const char *content_ty
 	return (uint8_t)i;
 }
 
+/* The subscriber's tuple (SP_*) out of f's strings. */
+static void peer_tuple(const struct sippres__sub_fields *f, const size_t *lens, const char *pv[SP_COUNT],
+                       size_t pl[SP_COUNT])
+{
+	static const uint8_t from[SP_COUNT] = {SS_REMOTE_URI, SS_CONTACT, SS_USER_AGENT, SS_BODY_REMOTE};
+
+	for (int i = 0; i < SP_COUNT; i++) {
+		pv[i] = f->v[from[i]];
+		pl[i] = lens[from[i]];
+	}
+}
+
+void sippres__sub_prepare_dialog(struct sippres_ctx *ctx, struct sippres__sub_fields *f)
+{
+	f->dialog_hash = dialog_hash(ctx, f->v[SS_CALL_ID], f->v[SS_LOCAL_TAG]);
+	sippres__htab_prefetch(&ctx->subs->dialogs, f->dialog_hash);
+}
+
+void sippres__sub_prepare(struct sippres_ctx *ctx, struct sippres__sub_fields *f)
+{
+	struct sippres__subs *ss = ctx->subs;
+	const char *pv[SP_COUNT];
+	size_t pl[SP_COUNT];
+
+	peer_tuple(f, f->len, pv, pl);
+	f->local_hash = sippres__shared_hash(&ss->locals, 1, &f->v[SS_LOCAL_URI], &f->len[SS_LOCAL_URI]);
+	sippres__htab_prefetch(&ss->locals.tab, f->local_hash);
+	f->peer_hash = sippres__shared_hash(&ss->peers, SP_COUNT, pv, pl);
+	sippres__htab_prefetch(&ss->peers.tab, f->peer_hash);
+	f->hashed = true;
+}
+
+void sippres__sub_prefetch_shared(struct sippres_ctx *ctx, const struct sippres__sub_fields *f)
+{
+	sippres__shared_prefetch(&ctx->subs->locals, f->local_hash);
+	sippres__shared_prefetch(&ctx->subs->peers, f->peer_hash);
+}
+
 /* The subscriber's tuple and the local URI, shared with the other
  * subscriptions that have the same. */
 static int share_strings(struct sippres_ctx *ctx, struct sippres_sub *s, const struct sippres__sub_fields *f,
                          const size_t *lens)
 {
 	struct sippres__subs *ss = ctx->subs;
-	const char *pv[SP_COUNT] = {f->v[SS_REMOTE_URI], f->v[SS_CONTACT], f->v[SS_USER_AGENT], f->v[SS_BODY_REMOTE]};
-	size_t pl[SP_COUNT] = {lens[SS_REMOTE_URI], lens[SS_CONTACT], lens[SS_USER_AGENT], lens[SS_BODY_REMOTE]};
+	const char *pv[SP_COUNT];
+	size_t pl[SP_COUNT];
 	bool fresh;
 
-	s->local = sippres__shared_get(ctx, &ss->locals, 1, &f->v[SS_LOCAL_URI], &lens[SS_LOCAL_URI], &fresh);
+	peer_tuple(f, lens, pv, pl);
+	s->local = f->hashed ? sippres__shared_get_hashed(ctx, &ss->locals, 1, &f->v[SS_LOCAL_URI], &lens[SS_LOCAL_URI],
+	                                                  f->local_hash, &fresh)
+	                     : sippres__shared_get(ctx, &ss->locals, 1, &f->v[SS_LOCAL_URI], &lens[SS_LOCAL_URI], &fresh);
 	if (!s->local)
 		return SIPPRES_E_NOMEM;
-	s->peer = sippres__shared_get(ctx, &ss->peers, SP_COUNT, pv, pl, &fresh);
+	s->peer = f->hashed ? sippres__shared_get_hashed(ctx, &ss->peers, SP_COUNT, pv, pl, f->peer_hash, &fresh)
+	                    : sippres__shared_get(ctx, &ss->peers, SP_COUNT, pv, pl, &fresh);
 	if (!s->peer) {
 		sippres__shared_put(ctx, &ss->locals, s->local);
 		return SIPPRES_E_NOMEM;
@@ -87,9 +111,9 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 		total += lens[own[i]] + 1;
 	if (total > UINT16_MAX)
 		return SIPPRES_E_TOOBIG;
-	if (sippres__heap_reserve(ctx, &ss->heap, ss->heap.n + 1) < 0)
+	if (sippres__heap_reserve(ctx, &ss->heap, ss->heap.n + 1) < 0 || sippres__htab_reserve(ctx, &ss->dialogs) < 0)
 		return SIPPRES_E_NOMEM;
-	s = sippres__malloc(ctx, offsetof(struct sippres_sub, str) + total);
+	s = sippres__malloc(ctx, offsetof(struct sippres_sub, str) + total - !lens[SS_EVENT_ID]);
 	if (!s)
 		return SIPPRES_E_NOMEM;
 	memset(s, 0, offsetof(struct sippres_sub, str));
@@ -97,17 +121,21 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 		sippres__free(ctx, s);
 		return SIPPRES_E_NOMEM;
 	}
+	/* Call-ID, local tag, remote tag, then the event id only when it is
+	 * not empty (else the remote tag's NUL is its ""): each after the NUL
+	 * of the one before */
 	w = s->str;
-	for (size_t i = 0; i < sizeof(own); i++) {
+	for (size_t i = 0; i < sizeof(own) - !lens[SS_EVENT_ID]; i++) {
 		size_t n = lens[own[i]];
 
-		if (i > 0)
-			s->off[i - 1] = (uint16_t)(w - s->str);
+		if (i == 1)
+			s->ltag = (uint16_t)(w - s->str);
 		if (n)
 			memcpy(w, f->v[own[i]], n);
 		w[n] = '\0';
 		w += n + 1;
 	}
+	s->has_event_id = lens[SS_EVENT_ID] != 0;
 	s->ep = ep;
 	s->event = (uint8_t)event;
 	s->ctype = type_index(ss, content_type);
@@ -120,8 +148,8 @@ int sippres__sub_create(struct sippres_ctx *ctx, struct sippres__endpoint *ep, s
 	sippres__dlist_append(&ss->all, &s->all_node);
 	ss->count++;
 	ep->nsubs++;
-	s->dhash = f->hashed ? f->dialog_hash : dialog_hash(ctx, s->str, sippres__sub_str(s, SS_LOCAL_TAG));
-	dialogs_insert(ctx, ss, s);
+	sippres__htab_insert(&ss->dialogs,
+	                     f->hashed ? f->dialog_hash : dialog_hash(ctx, s->str, sippres__sub_str(s, SS_LOCAL_TAG)), s);
 	*ret = s;
 	return 0;
 }
@@ -159,7 +187,7 @@ static void sub_free(struct sippres_ctx *ctx, struct sippres_sub *s)
 		sippres__rls_free(ctx, rls);
 		s->w.rls = NULL;
 	}
-	dialogs_remove(ss, s);
+	dialogs_remove(ctx, ss, s);
 	sippres__dlist_remove(&ss->all, &s->all_node);
 	ss->count--;
 	s->ep->nsubs--;
@@ -198,12 +226,21 @@ SIPPRES_EXPORT struct sippres_sub *sippres_sub_find(struct sippres_ctx *ctx, con
 struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
                                            uint32_t *hash)
 {
-	struct sippres__subs *ss = ctx->subs;
-	uint32_t h = dialog_hash(ctx, call_id, local_tag);
+	*hash = dialog_hash(ctx, call_id, local_tag);
+	return sippres__sub_find_hashed(ctx, call_id, local_tag, *hash);
+}
 
-	*hash = h;
-	for (struct sippres_sub *s = ss->dialogs[h & (ss->dialogs_nb - 1)]; s; s = s->dnext) {
-		if (s->dhash == h && strcmp(s->str, call_id) == 0 && strcmp(sippres__sub_str(s, SS_LOCAL_TAG), local_tag) == 0)
+struct sippres_sub *sippres__sub_find_hashed(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
+                                             uint32_t hash)
+{
+	struct sippres__htab *t = &ctx->subs->dialogs;
+	uint32_t key = sippres__htab_key(hash);
+
+	for (size_t i = sippres__htab_home(t, key); t->h[i]; i = sippres__htab_next(t, i)) {
+		struct sippres_sub *s = t->p[i];
+
+		if (t->h[i] == key && strcmp(s->str, call_id) == 0 &&
+		    strcmp(sippres__sub_str(s, SS_LOCAL_TAG), local_tag) == 0)
 			return s;
 	}
 	return NULL;

@@ -51,12 +51,9 @@ struct sippres__endpoint {
 	size_t nsubs;
 };
 
-/* 134 bytes before its strings (docs/performance.md counts them): kept
+/* 119 bytes before its strings (docs/performance.md counts them): kept
  * small, as a million of them may live at once. */
 struct sippres_sub {
-	struct sippres_sub *dnext;      /* in the dialog table's chain (call-id + local tag) */
-	uint32_t dhash;                 /* hash of call-id and local tag (beside dnext: one cache line per hop) */
-	uint32_t heap_idx;
 	union {
 		struct sippres__hint *hint; /* !is_list: the hint watched; NULL once it is gone */
 		struct sippres__rls *rls;   /* is_list: the resource tree */
@@ -69,9 +66,11 @@ struct sippres_sub {
 	struct sippres__shared *peer;   /* SP_*: From URI, Contact, User-Agent, body remote party */
 	struct sippres__shared *local;  /* the local URI */
 	uint64_t expires_at;
+	uint32_t heap_idx;
 	uint32_t cseq;                  /* next CSeq */
 	uint32_t version;               /* next dialog-info version */
 	uint32_t acked;                 /* highest CSeq whose final response was reported */
+	uint16_t ltag;                  /* the local tag's offset in str[] */
 	uint8_t event;                  /* enum sippres__event */
 	uint8_t failures;
 	uint8_t ctype;                  /* index into subs->types; for lists: the members' type */
@@ -80,17 +79,30 @@ struct sippres_sub {
 	unsigned int digium : 1;        /* User-Agent names Digium or Sangoma */
 	unsigned int sent_any : 1;      /* a NOTIFY went out */
 	unsigned int is_list : 1;       /* w.rls, not w.hint */
-	uint16_t off[3];                /* local tag, remote tag, event id in str[] (Call-ID at 0) */
+	unsigned int has_event_id : 1;  /* str[] holds an event id (else it is "") */
+	/* Call-ID, local tag, remote tag, event id (when not empty), each after
+	 * the NUL of the one before */
 	char str[];
 };
 
+static inline const char *sippres__sub_remote_tag(const struct sippres_sub *s)
+{
+	const char *l = s->str + s->ltag;
+
+	return l + strlen(l) + 1;
+}
+
 static inline const char *sippres__sub_str(const struct sippres_sub *s, int which)
 {
+	const char *r;
+
 	switch (which) {
 	case SS_CALL_ID: return s->str;
-	case SS_LOCAL_TAG: return s->str + s->off[0];
-	case SS_REMOTE_TAG: return s->str + s->off[1];
-	case SS_EVENT_ID: return s->str + s->off[2];
+	case SS_LOCAL_TAG: return s->str + s->ltag;
+	case SS_REMOTE_TAG: return sippres__sub_remote_tag(s);
+	case SS_EVENT_ID:
+		r = sippres__sub_remote_tag(s);
+		return r + strlen(r) + s->has_event_id;
 	case SS_LOCAL_URI: return sippres__shared_str(s->local, 0);
 	case SS_REMOTE_URI: return sippres__shared_str(s->peer, SP_REMOTE_URI);
 	case SS_CONTACT: return sippres__shared_str(s->peer, SP_CONTACT);
@@ -119,8 +131,7 @@ static inline bool sippres__sub_asterisk(const struct sippres_sub *s)
 /* The engine's state, one per context. */
 struct sippres__subs {
 	struct sippres__map endpoints;  /* by name */
-	struct sippres_sub **dialogs;   /* chains by call-id and local tag (struct sippres_sub.dnext) */
-	size_t dialogs_nb;              /* a power of two */
+	struct sippres__htab dialogs;   /* by the hash of call-id and local tag */
 	struct sippres__shared_set peers;  /* subscribers' tuples (SP_*) */
 	struct sippres__shared_set locals; /* local URIs */
 	struct sippres__dlist all;      /* every subscription, creation order */
@@ -161,12 +172,24 @@ struct sippres__sub_fields {
 	const char *v[SS_COUNT];
 	size_t len[SS_COUNT];
 	bool lens;
-	bool hashed;          /* dialog_hash is the hash of call-id and local tag */
-	uint32_t dialog_hash;
+	bool hashed;          /* the hashes below are set (sippres__sub_prepare) */
+	uint32_t dialog_hash; /* of call-id and local tag */
+	uint32_t peer_hash, local_hash; /* of the subscriber's tuple, of the local URI */
 };
 /* sippres_sub_find, also giving the dialog hash it computed */
 struct sippres_sub *sippres__sub_find_hash(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
                                            uint32_t *hash);
+/* The same with the hash given. */
+struct sippres_sub *sippres__sub_find_hashed(struct sippres_ctx *ctx, const char *call_id, const char *local_tag,
+                                             uint32_t hash);
+/* Hash what the creation of a subscription with f (lens set) looks up, and
+ * ask for the cache lines of those lookups, so that their misses overlap:
+ * the dialog table's (f's Call-ID and local tag set), the shared tuples'
+ * tables (every string set; this sets f->hashed), then (some time later)
+ * the tuples' entries. */
+void sippres__sub_prepare_dialog(struct sippres_ctx *ctx, struct sippres__sub_fields *f);
+void sippres__sub_prepare(struct sippres_ctx *ctx, struct sippres__sub_fields *f);
+void sippres__sub_prefetch_shared(struct sippres_ctx *ctx, const struct sippres__sub_fields *f);
 
 /* subs.c: lifecycle, for the context */
 int sippres__subs_new(struct sippres_ctx *ctx);

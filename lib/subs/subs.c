@@ -16,15 +16,13 @@ int sippres__subs_new(struct sippres_ctx *ctx)
 		sippres__free(ctx, ss);
 		return SIPPRES_E_NOMEM;
 	}
-	ss->dialogs_nb = 64;
-	ss->dialogs = sippres__calloc(ctx, ss->dialogs_nb, sizeof(*ss->dialogs));
-	if (!ss->dialogs || sippres__shared_init(ctx, &ss->peers) < 0 || sippres__shared_init(ctx, &ss->locals) < 0 ||
+	if (sippres__htab_init(ctx, &ss->dialogs, 64) < 0 || sippres__shared_init(ctx, &ss->peers) < 0 || sippres__shared_init(ctx, &ss->locals) < 0 ||
 	    SIPPRES__SMAP_INIT(ctx, &ss->auths, 8, struct sippres__auth_key, node, name, false) < 0 ||
 	    SIPPRES__SMAP_INIT(ctx, &ss->identifies, 8, struct sippres__auth_key, node, name, false) < 0) {
 		sippres__map_fini(ctx, &ss->auths);
 		sippres__shared_fini(ctx, &ss->locals);
 		sippres__shared_fini(ctx, &ss->peers);
-		sippres__free(ctx, ss->dialogs);
+		sippres__htab_fini(ctx, &ss->dialogs);
 		sippres__map_fini(ctx, &ss->endpoints);
 		sippres__free(ctx, ss);
 		return SIPPRES_E_NOMEM;
@@ -66,7 +64,7 @@ void sippres__subs_free(struct sippres_ctx *ctx)
 	for (size_t i = 0; i < ss->ntypes; i++)
 		sippres__free(ctx, ss->types[i]);
 	sippres__free(ctx, ss->types);
-	sippres__free(ctx, ss->dialogs);
+	sippres__htab_fini(ctx, &ss->dialogs);
 	sippres__shared_fini(ctx, &ss->peers);
 	sippres__shared_fini(ctx, &ss->locals);
 	sippres__heap_free(ctx, &ss->heap);

@@ -188,7 +188,9 @@ static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe
 		}
 		return r < 0 ? r : 0;
 	}
-	r = sippres__hint_lookup(ctx, v->ep->sub_context, req->ruri_user, h);
+	/* the names were checked: the endpoint's context when it was set, the
+	 * user in pre_checks() */
+	r = sippres__hint_lookup_names_ok(ctx, v->ep->sub_context, req->ruri_user, h);
 	if (r == SIPPRES_E_NOTFOUND || r == SIPPRES_E_INVAL) {
 		decide(res, 404, "Not Found");
 		return 1;
@@ -244,12 +246,24 @@ static size_t make_local_uri(char *out, size_t cap, const struct sippres_subscri
 	return n;
 }
 
-/* The dialog's local tag: the host's, or 64 random bits as 16 hex digits. */
+/* 8 random bytes as 16 hex digits and a NUL: two digits per byte from a
+ * table of every byte's pair. */
+static void hex_tag(char *tag, const uint8_t rnd[8])
+{
+#define P4(x) #x "0" #x "1" #x "2" #x "3" #x "4" #x "5" #x "6" #x "7" #x "8" #x "9" #x "a" #x "b" #x "c" #x "d" \
+	#x "e" #x "f"
+	static const char pairs[] = P4(0) P4(1) P4(2) P4(3) P4(4) P4(5) P4(6) P4(7) P4(8) P4(9) P4(a) P4(b) P4(c)
+		P4(d) P4(e) P4(f);
+#undef P4
 
+	for (int i = 0; i < 8; i++)
+		memcpy(tag + 2 * i, pairs + 2 * rnd[i], 2);
+	tag[16] = '\0';
+}
+
+/* The dialog's local tag: the host's, or 64 random bits as 16 hex digits. */
 static int local_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, const char **out)
 {
-	static const char hex[] = SIPPRES__ALPHA_HEX;
-	char *tag = ctx->subs->tag;
 	uint8_t rnd[8];
 	int r;
 
@@ -260,17 +274,21 @@ static int local_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req
 	r = sippres_ctx_random(ctx, rnd, sizeof(rnd));
 	if (r < 0)
 		return r;
-	for (int i = 0; i < 8; i += 2) {
-		unsigned v = (unsigned)rnd[i] << 8 | rnd[i + 1];
-
-		tag[2 * i] = hex[v >> 12];
-		tag[2 * i + 1] = hex[(v >> 8) & 15];
-		tag[2 * i + 2] = hex[(v >> 4) & 15];
-		tag[2 * i + 3] = hex[v & 15];
-	}
-	tag[16] = '\0';
-	*out = tag;
+	hex_tag(ctx->subs->tag, rnd);
+	*out = ctx->subs->tag;
 	return 0;
+}
+
+/* The local tag the dialog will most likely get (the host's, or the next
+ * random bytes when they are known ahead) in guess[17]; false: unknown. */
+static bool guess_tag(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, char *guess)
+{
+	uint8_t rnd[8];
+
+	if (set(req->local_tag) || !sippres__random_peek(ctx, rnd, sizeof(rnd)))
+		return false;
+	hex_tag(guess, rnd);
+	return true;
 }
 
 /* The subscriber URI as Asterisk prints it in From/To context: no port, no
@@ -335,9 +353,10 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	struct sippres__hint *h;
 	struct sippres__rls *rls;
 	struct sippres_exten_status st;
-	struct sippres__sub_fields f = {.hashed = false, .lens = true};
+	struct sippres__sub_fields f = {.lens = true};
 	struct sippres_sub *s;
-	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD];
+	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD], guess[17];
+	bool guessed;
 	size_t len[F_COUNT];
 	const char *tag;
 	size_t size;
@@ -362,24 +381,13 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 
 	if (!pre_checks(ctx, req, len, res, &v))
 		return 0;
-	r = find_resource(ctx, req, &v, res, &h, &rls, &st);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	r = local_tag(ctx, req, &tag);
-	if (r == 0 && sippres__sub_find_hash(ctx, req->call_id, tag, &f.dialog_hash))
-		r = SIPPRES_E_EXISTS;
-	f.hashed = true;
-	if (r < 0) {
-		sippres__rls_free(ctx, rls);
-		return r;
-	}
-	f.len[SS_LOCAL_URI] = make_local_uri(local_uri, sizeof(local_uri), req, len, &v);
-	f.len[SS_BODY_REMOTE] = strip_uri(req->from_uri, body_remote, sizeof(body_remote));
-
+	/* Everything the creation looks up is hashed, and the cache lines of
+	 * those lookups asked for, before the resource lookup: its misses and
+	 * theirs overlap. The dialog table's need the local tag, known ahead
+	 * when it is the host's or the next bytes of the library's own random
+	 * pool (else asked for once it is drawn). */
 	f.v[SS_CALL_ID] = req->call_id;
 	f.len[SS_CALL_ID] = len[F_CALL_ID];
-	f.v[SS_LOCAL_TAG] = tag;
-	f.len[SS_LOCAL_TAG] = tag == req->local_tag ? len[F_LOCAL_TAG] : strlen(tag);
 	f.v[SS_REMOTE_TAG] = req->from_tag;
 	f.len[SS_REMOTE_TAG] = len[F_FROM_TAG];
 	f.v[SS_REMOTE_URI] = req->from_uri;
@@ -387,11 +395,35 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	f.v[SS_CONTACT] = req->contact;
 	f.len[SS_CONTACT] = len[F_CONTACT];
 	f.v[SS_LOCAL_URI] = local_uri;
+	f.len[SS_LOCAL_URI] = make_local_uri(local_uri, sizeof(local_uri), req, len, &v);
 	f.v[SS_EVENT_ID] = req->event_id;
 	f.len[SS_EVENT_ID] = len[F_EVENT_ID];
 	f.v[SS_USER_AGENT] = req->user_agent;
 	f.len[SS_USER_AGENT] = len[F_USER_AGENT];
 	f.v[SS_BODY_REMOTE] = body_remote;
+	f.len[SS_BODY_REMOTE] = strip_uri(req->from_uri, body_remote, sizeof(body_remote));
+	f.v[SS_LOCAL_TAG] = set(req->local_tag) ? req->local_tag : guess;
+	guessed = set(req->local_tag) || guess_tag(ctx, req, guess);
+	if (guessed)
+		sippres__sub_prepare_dialog(ctx, &f);
+	sippres__sub_prepare(ctx, &f);
+	r = find_resource(ctx, req, &v, res, &h, &rls, &st);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	sippres__sub_prefetch_shared(ctx, &f);
+	r = local_tag(ctx, req, &tag);
+	if (r < 0) {
+		sippres__rls_free(ctx, rls);
+		return r;
+	}
+	f.v[SS_LOCAL_TAG] = tag;
+	f.len[SS_LOCAL_TAG] = tag == req->local_tag ? len[F_LOCAL_TAG] : strlen(tag);
+	if (!guessed || (tag != req->local_tag && memcmp(tag, guess, sizeof(guess)) != 0))
+		sippres__sub_prepare_dialog(ctx, &f);
+	if (sippres__sub_find_hashed(ctx, req->call_id, tag, f.dialog_hash)) {
+		sippres__rls_free(ctx, rls);
+		return SIPPRES_E_EXISTS;
+	}
 	r = sippres__sub_create(ctx, v.ep, h, v.event, v.content_type, &f, &s);
 	if (r < 0) {
 		sippres__rls_free(ctx, rls);
