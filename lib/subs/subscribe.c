@@ -402,10 +402,11 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	f.len[SS_USER_AGENT] = len[F_USER_AGENT];
 	f.v[SS_BODY_REMOTE] = body_remote;
 	f.len[SS_BODY_REMOTE] = strip_uri(req->from_uri, body_remote, sizeof(body_remote));
-	f.v[SS_LOCAL_TAG] = set(req->local_tag) ? req->local_tag : guess;
 	guessed = set(req->local_tag) || guess_tag(ctx, req, guess);
-	if (guessed)
+	if (guessed) {
+		f.v[SS_LOCAL_TAG] = set(req->local_tag) ? req->local_tag : guess;
 		sippres__sub_prepare_dialog(ctx, &f);
+	}
 	sippres__sub_prepare(ctx, &f);
 	r = find_resource(ctx, req, &v, res, &h, &rls, &st);
 	if (r != 0)
