@@ -266,16 +266,20 @@ void sippres__smap_insert(struct sippres_ctx *ctx, struct sippres__map *m, struc
 struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres__map *m, struct sippres__hnode *n);
 
 /* Open-addressed table of entries by their 32-bit hash (htab.c): an array
- * of hashes (0: an empty slot) beside an array of pointers, linear probing,
- * at most half full, removal by backward shift. A miss reads only the
- * hashes (one cache line, mostly), and growth moves the entries without
- * reading them. The owner compares its entries itself:
- *   for (size_t i = sippres__htab_home(t, h); t->h[i]; i = sippres__htab_next(t, i))
- *           if (t->h[i] == h && matches(t->p[i])) ...
+ * of slots, each a hash (0: an empty slot) beside its entry's pointer, so
+ * that a lookup touches one cache line (and one page) of the table, mostly;
+ * linear probing, at most half full, removal by backward shift. Growth
+ * moves the entries without reading them. The owner compares its entries
+ * itself:
+ *   for (size_t i = sippres__htab_home(t, h); t->s[i].h; i = sippres__htab_next(t, i))
+ *           if (t->s[i].h == h && matches(t->s[i].p)) ...
  * with h = sippres__htab_key(hash). */
+struct sippres__hslot {
+	uint32_t h;
+	void *p;
+};
 struct sippres__htab {
-	uint32_t *h;
-	void **p;
+	struct sippres__hslot *s;
 	size_t nb, count; /* nb: a power of two */
 };
 int sippres__htab_init(struct sippres_ctx *ctx, struct sippres__htab *t, size_t nb);
@@ -301,12 +305,25 @@ static inline void sippres__htab_prefetch(const struct sippres__htab *t, uint32_
 #if defined(__GNUC__) || defined(__clang__)
 	size_t i = sippres__htab_home(t, sippres__htab_key(hash));
 
-	__builtin_prefetch(&t->h[i]);
-	__builtin_prefetch(&t->p[i]);
+	__builtin_prefetch(&t->s[i]);
 #else
 	(void)t;
 	(void)hash;
 #endif
+}
+/* The entry a lookup of hash will most likely compare first (the first
+ * with the same stored hash), or NULL: reads only the hash array, the
+ * lines sippres__htab_prefetch() asked for, so that the caller can ask for
+ * the entry's own lines next. */
+static inline void *sippres__htab_peek(const struct sippres__htab *t, uint32_t hash)
+{
+	uint32_t key = sippres__htab_key(hash);
+
+	for (size_t i = sippres__htab_home(t, key); t->s[i].h; i = sippres__htab_next(t, i)) {
+		if (t->s[i].h == key)
+			return t->s[i].p;
+	}
+	return NULL;
 }
 /* Room for one more entry: 0, or SIPPRES_E_NOMEM when the table could not
  * grow and is too full to take it (it is unchanged either way). */

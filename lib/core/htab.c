@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Open-addressed table of entries by their 32-bit hash: linear probing over
- * an array of hashes beside an array of pointers, removal by backward shift
- * (no tombstones). */
+ * an array of slots (hash and pointer side by side), removal by backward
+ * shift (no tombstones). */
 #include <string.h>
 
 #include "core-private.h"
@@ -12,15 +12,9 @@ int sippres__htab_init(struct sippres_ctx *ctx, struct sippres__htab *t, size_t 
 
 	while (n < nb)
 		n <<= 1;
-	t->h = sippres__calloc(ctx, n, sizeof(*t->h));
-	t->p = sippres__calloc(ctx, n, sizeof(*t->p));
-	if (!t->h || !t->p) {
-		sippres__free(ctx, t->h);
-		sippres__free(ctx, t->p);
-		t->h = NULL;
-		t->p = NULL;
+	t->s = sippres__calloc(ctx, n, sizeof(*t->s));
+	if (!t->s)
 		return SIPPRES_E_NOMEM;
-	}
 	t->nb = n;
 	t->count = 0;
 	return 0;
@@ -28,10 +22,8 @@ int sippres__htab_init(struct sippres_ctx *ctx, struct sippres__htab *t, size_t 
 
 void sippres__htab_fini(struct sippres_ctx *ctx, struct sippres__htab *t)
 {
-	sippres__free(ctx, t->h);
-	sippres__free(ctx, t->p);
-	t->h = NULL;
-	t->p = NULL;
+	sippres__free(ctx, t->s);
+	t->s = NULL;
 	t->nb = t->count = 0;
 }
 
@@ -39,31 +31,24 @@ void sippres__htab_fini(struct sippres_ctx *ctx, struct sippres__htab *t)
 static int grow(struct sippres_ctx *ctx, struct sippres__htab *t)
 {
 	size_t n = t->nb * 2, mask = n - 1;
-	uint32_t *h;
-	void **p;
+	struct sippres__hslot *s;
 
-	if (n > SIZE_MAX / sizeof(*p) / 2)
+	if (n > SIZE_MAX / sizeof(*s) / 2)
 		return SIPPRES_E_NOMEM;
-	h = sippres__calloc(ctx, n, sizeof(*h));
-	p = h ? sippres__calloc(ctx, n, sizeof(*p)) : NULL;
-	if (!p) {
-		sippres__free(ctx, h);
+	s = sippres__calloc(ctx, n, sizeof(*s));
+	if (!s)
 		return SIPPRES_E_NOMEM;
-	}
 	for (size_t i = 0; i < t->nb; i++) {
 		size_t j;
 
-		if (!t->h[i])
+		if (!t->s[i].h)
 			continue;
-		for (j = t->h[i] & mask; h[j]; j = (j + 1) & mask)
+		for (j = t->s[i].h & mask; s[j].h; j = (j + 1) & mask)
 			;
-		h[j] = t->h[i];
-		p[j] = t->p[i];
+		s[j] = t->s[i];
 	}
-	sippres__free(ctx, t->h);
-	sippres__free(ctx, t->p);
-	t->h = h;
-	t->p = p;
+	sippres__free(ctx, t->s);
+	t->s = s;
 	t->nb = n;
 	return 0;
 }
@@ -81,10 +66,10 @@ void sippres__htab_insert(struct sippres__htab *t, uint32_t hash, void *p)
 	size_t mask = t->nb - 1, i;
 	uint32_t h = sippres__htab_key(hash);
 
-	for (i = h & mask; t->h[i]; i = (i + 1) & mask)
+	for (i = h & mask; t->s[i].h; i = (i + 1) & mask)
 		;
-	t->h[i] = h;
-	t->p[i] = p;
+	t->s[i].h = h;
+	t->s[i].p = p;
 	t->count++;
 }
 
@@ -93,24 +78,23 @@ void sippres__htab_remove(struct sippres__htab *t, uint32_t hash, const void *p)
 	size_t mask = t->nb - 1, i;
 	uint32_t h = sippres__htab_key(hash);
 
-	for (i = h & mask; t->h[i]; i = (i + 1) & mask) {
-		if (t->h[i] == h && t->p[i] == p)
+	for (i = h & mask; t->s[i].h; i = (i + 1) & mask) {
+		if (t->s[i].h == h && t->s[i].p == p)
 			break;
 	}
-	if (!t->h[i])
+	if (!t->s[i].h)
 		return;
 	/* backward shift: each entry after the hole that may sit in it (its
 	 * home is not between the hole and itself) moves up, until an empty slot */
-	for (size_t j = (i + 1) & mask; t->h[j]; j = (j + 1) & mask) {
-		size_t home = t->h[j] & mask;
+	for (size_t j = (i + 1) & mask; t->s[j].h; j = (j + 1) & mask) {
+		size_t home = t->s[j].h & mask;
 
 		if (((j - home) & mask) >= ((j - i) & mask)) {
-			t->h[i] = t->h[j];
-			t->p[i] = t->p[j];
+			t->s[i] = t->s[j];
 			i = j;
 		}
 	}
-	t->h[i] = 0;
-	t->p[i] = NULL;
+	t->s[i].h = 0;
+	t->s[i].p = NULL;
 	t->count--;
 }

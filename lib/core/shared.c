@@ -46,14 +46,11 @@ void sippres__shared_fini(struct sippres_ctx *ctx, struct sippres__shared_set *t
 void sippres__shared_prefetch(const struct sippres__shared_set *t, uint32_t hash)
 {
 #if defined(__GNUC__) || defined(__clang__)
-	uint32_t key = sippres__htab_key(hash);
+	const char *e = sippres__htab_peek(&t->tab, hash);
 
-	for (size_t i = sippres__htab_home(&t->tab, key); t->tab.h[i]; i = sippres__htab_next(&t->tab, i)) {
-		if (t->tab.h[i] == key) {
-			__builtin_prefetch(t->tab.p[i]);
-			__builtin_prefetch((const char *)t->tab.p[i] + 64);
-			return;
-		}
+	if (e) {
+		__builtin_prefetch(e);
+		__builtin_prefetch(e + 64);
 	}
 #else
 	(void)t;
@@ -81,10 +78,10 @@ struct sippres__shared *sippres__shared_get_hashed(struct sippres_ctx *ctx, stru
 	if (n < 1 || n > SIPPRES__SHARED_MAX)
 		return NULL;
 	key = sippres__htab_key(h);
-	for (size_t i = sippres__htab_home(&t->tab, key); t->tab.h[i]; i = sippres__htab_next(&t->tab, i)) {
-		if (t->tab.h[i] != key)
+	for (size_t i = sippres__htab_home(&t->tab, key); t->tab.s[i].h; i = sippres__htab_next(&t->tab, i)) {
+		if (t->tab.s[i].h != key)
 			continue;
-		e = t->tab.p[i];
+		e = t->tab.s[i].p;
 		if (tuple_eq(e, n, v, len) && e->refs < UINT32_MAX) {
 			e->refs++;
 			*fresh = false;

@@ -23,7 +23,7 @@ struct sippres__context *sippres__context_get(struct sippres_ctx *ctx, const cha
 	if (!c)
 		return NULL;
 	c->name = sippres__strdup(ctx, name);
-	if (!c->name || SIPPRES__SMAP_INIT(ctx, &c->hints, 16, struct sippres__hint, node, exten, false) < 0) {
+	if (!c->name || sippres__htab_init(ctx, &c->hints, 16) < 0) {
 		sippres__free(ctx, c->name);
 		sippres__free(ctx, c);
 		return NULL;
@@ -44,7 +44,7 @@ void sippres__context_gc(struct sippres_ctx *ctx, struct sippres__context *c)
 	if (c->nhints || c->nincludes || c->autohints_max)
 		return;
 	sippres__map_remove(&ctx->reg->contexts, &c->node);
-	sippres__map_fini(ctx, &c->hints);
+	sippres__htab_fini(ctx, &c->hints);
 	sippres__free(ctx, c->name);
 	sippres__free(ctx, c);
 }
@@ -58,6 +58,35 @@ int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const cha
 	if (!sippres__name_ok(context) || !sippres__name_ok(exten))
 		return SIPPRES_E_INVAL;
 	return sippres__hint_lookup_names_ok(ctx, context, exten, ret);
+}
+
+void sippres__hint_ahead_start(struct sippres_ctx *ctx, const char *context, const char *exten,
+                               struct sippres__hint_ahead *a)
+{
+	struct sippres__context *c = sippres__context_find(ctx, context);
+
+	a->hints = c ? &c->hints : NULL;
+	if (!c)
+		return;
+	a->hash = sippres__hint_hash(ctx, exten);
+	sippres__htab_prefetch(a->hints, a->hash);
+}
+
+void sippres__hint_ahead_next(const struct sippres__hint_ahead *a)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	const struct sippres__hint *h = a->hints ? sippres__htab_peek(a->hints, a->hash) : NULL;
+
+	if (!h)
+		return;
+	/* the first line may straddle two (blocks are 16-byte aligned); the
+	 * links are written when a subscription joins */
+	__builtin_prefetch(h, 1);
+	__builtin_prefetch((const char *)h + 63, 1);
+	__builtin_prefetch(h + 1); /* the name: hint_alloc() puts it there */
+#else
+	(void)a;
+#endif
 }
 
 int sippres__hint_lookup_names_ok(struct sippres_ctx *ctx, const char *context, const char *exten,
@@ -212,7 +241,7 @@ static void context_destroy_node(struct sippres_ctx *ctx, struct sippres__hnode 
 	struct sippres__context *c = SIPPRES__CONTAINER_OF(n, struct sippres__context, node);
 
 	sippres__includes_free(ctx, c->includes, c->nincludes);
-	sippres__map_fini(ctx, &c->hints);
+	sippres__htab_fini(ctx, &c->hints);
 	sippres__free(ctx, c->name);
 	sippres__free(ctx, c);
 }

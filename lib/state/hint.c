@@ -185,11 +185,18 @@ struct sippres__source *sippres__hint_presence_winner(const struct sippres__hint
 
 /* ------------------------------------------------------------------ hints */
 
-static struct sippres__hint *hint_find(struct sippres__context *c, const char *exten)
+static struct sippres__hint *hint_find(struct sippres_ctx *ctx, struct sippres__context *c, const char *exten)
 {
-	struct sippres__hnode *n = sippres__smap_find(&c->hints, exten);
+	const struct sippres__htab *t = &c->hints;
+	uint32_t key = sippres__htab_key(sippres__hint_hash(ctx, exten));
 
-	return n ? SIPPRES__CONTAINER_OF(n, struct sippres__hint, node) : NULL;
+	for (size_t i = sippres__htab_home(t, key); t->s[i].h; i = sippres__htab_next(t, i)) {
+		struct sippres__hint *h = t->s[i].p;
+
+		if (t->s[i].h == key && strcmp(h->exten, exten) == 0)
+			return h;
+	}
+	return NULL;
 }
 
 /* A pattern hint by its name: patterns are in the context's map too, under
@@ -258,18 +265,22 @@ static void recompute(struct sippres__hint *h)
 	h->presence_state = h->pres_winner ? h->pres_winner->state : SIPPRES_PRESENCE_NOT_SET;
 }
 
-/* Allocate a hint shell (not yet linked anywhere). */
-static struct sippres__hint *hint_alloc(struct sippres_ctx *ctx, const char *exten)
+/* Allocate a hint shell for c (not yet linked anywhere), its name right
+ * after it in the same block, with room for it in c's table. */
+static struct sippres__hint *hint_alloc(struct sippres_ctx *ctx, struct sippres__context *c, const char *exten)
 {
-	struct sippres__hint *h = sippres__calloc(ctx, 1, sizeof(*h));
+	size_t n = strlen(exten) + 1;
+	struct sippres__hint *h;
 
+	if (sippres__htab_reserve(ctx, &c->hints) < 0)
+		return NULL;
+	h = sippres__malloc(ctx, sizeof(*h) + n);
 	if (!h)
 		return NULL;
-	h->exten = sippres__strdup(ctx, exten);
-	if (!h->exten) {
-		sippres__free(ctx, h);
-		return NULL;
-	}
+	memset(h, 0, sizeof(*h));
+	h->exten = (char *)(h + 1);
+	memcpy(h->exten, exten, n);
+	h->hash = sippres__hint_hash(ctx, exten);
 	return h;
 }
 
@@ -287,7 +298,7 @@ static void hint_link(struct sippres_ctx *ctx, struct sippres__context *c, struc
 		sippres__dlist_append(&c->patterns, &h->pat_node);
 		c->patterns_unsorted = true;
 	}
-	sippres__smap_insert(ctx, &c->hints, &h->node);
+	sippres__htab_insert(&c->hints, h->hash, h);
 	c->nhints++;
 	sippres__dlist_append(&reg->all, &h->all_node);
 	reg->nhints++;
@@ -328,14 +339,13 @@ static void hint_destroy(struct sippres_ctx *ctx, struct sippres__hint *h)
 	instance_detach(ctx, h);
 	if (h->is_pattern)
 		sippres__dlist_remove(&c->patterns, &h->pat_node);
-	sippres__map_remove(&c->hints, &h->node);
+	sippres__htab_remove(&c->hints, h->hash, h);
 	sippres__dlist_remove(&reg->all, &h->all_node);
 	reg->nhints--;
 	c->nhints--;
 	if (h->autohint)
 		c->nautohints--;
 	body_release(ctx, &h->body);
-	sippres__free(ctx, h->exten);
 	sippres__free(ctx, h);
 	sippres__context_gc(ctx, c);
 }
@@ -383,7 +393,7 @@ static int instantiate(struct sippres_ctx *ctx, struct sippres__hint *p, const c
 		             p->exten, p->cx->name, ctx->reg->ninstances, exten);
 		return SIPPRES_E_TOOBIG;
 	}
-	h = hint_alloc(ctx, exten);
+	h = hint_alloc(ctx, p->cx, exten);
 	if (!h) {
 		body_discard(ctx, &b);
 		return SIPPRES_E_NOMEM;
@@ -418,7 +428,7 @@ void sippres__hints_reclaim(struct sippres_ctx *ctx)
 int sippres__hint_lookup_own(struct sippres_ctx *ctx, struct sippres__context *c, const char *exten,
                              struct sippres__hint **ret)
 {
-	struct sippres__hint *h = hint_find(c, exten);
+	struct sippres__hint *h = hint_find(ctx, c, exten);
 
 	if (h) {
 		*ret = h;
@@ -445,7 +455,7 @@ int sippres__autohints_for(struct sippres_ctx *ctx, const struct sippres__source
 		struct sippres__hint *h;
 		int r;
 
-		if (hint_find(c, res))
+		if (hint_find(ctx, c, res))
 			continue;
 		if (c->nautohints >= c->autohints_max) {
 			sippres__log(ctx, SIPPRES_LOG_INFO, "context %s has %zu autohints: none made for %s", c->name,
@@ -457,7 +467,7 @@ int sippres__autohints_for(struct sippres_ctx *ctx, const struct sippres__source
 			return r;
 		if (r < 0)
 			return 0; /* a device name that is no hint value: no autohint anywhere */
-		h = hint_alloc(ctx, res);
+		h = hint_alloc(ctx, c, res);
 		if (!h) {
 			body_discard(ctx, &b);
 			return SIPPRES_E_NOMEM;
@@ -540,7 +550,7 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
 		return r;
 
 	c = sippres__context_find(ctx, context);
-	h = c ? (pattern ? pattern_find(c, exten) : hint_find(c, exten)) : NULL;
+	h = c ? (pattern ? pattern_find(ctx, c, exten) : hint_find(ctx, c, exten)) : NULL;
 	if (h) {
 		if (pattern) {
 			r = prepare_instances(ctx, h, value, &inst, &ninst);
@@ -567,7 +577,7 @@ SIPPRES_EXPORT int sippres_hint_set(struct sippres_ctx *ctx, const char *context
 		return 1;
 	}
 	c = sippres__context_get(ctx, context);
-	h = c ? hint_alloc(ctx, exten) : NULL;
+	h = c ? hint_alloc(ctx, c, exten) : NULL;
 	if (!h) {
 		if (c)
 			sippres__context_gc(ctx, c);
@@ -592,7 +602,7 @@ SIPPRES_EXPORT int sippres_hint_remove(struct sippres_ctx *ctx, const char *cont
 	c = sippres__context_find(ctx, context);
 	if (!c)
 		return SIPPRES_E_NOTFOUND;
-	h = exten[0] == '_' ? pattern_find(c, exten) : hint_find(c, exten);
+	h = exten[0] == '_' ? pattern_find(ctx, c, exten) : hint_find(ctx, c, exten);
 	if (!h)
 		return SIPPRES_E_NOTFOUND;
 	while (h->instances.head)
@@ -633,8 +643,7 @@ void sippres__hints_free(struct sippres_ctx *ctx)
 		sippres__free(ctx, h->body.provs);
 		sippres__free(ctx, h->body.value);
 		sippres__free(ctx, h->body.display);
-		sippres__free(ctx, h->exten);
-		sippres__free(ctx, h);
+			sippres__free(ctx, h);
 		a = next;
 	}
 	sippres__contexts_free(ctx);
@@ -649,7 +658,7 @@ const char *sippres__hint_own_value(struct sippres_ctx *ctx, const char *context
 
 	if (!c)
 		return NULL;
-	h = exten[0] == '_' ? pattern_find(c, exten) : hint_find(c, exten);
+	h = exten[0] == '_' ? pattern_find(ctx, c, exten) : hint_find(ctx, c, exten);
 	if (!h || h->autohint || h->pattern)
 		return NULL;
 	return h->body.value;

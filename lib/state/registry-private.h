@@ -88,7 +88,7 @@ struct sippres__hint_body {
 struct sippres__context {
 	struct sippres__hnode node;
 	char *name;
-	struct sippres__map hints;          /* every hint by extension (patterns by their "_..." name) */
+	struct sippres__htab hints;         /* every hint by extension's hash (patterns by their "_..." name) */
 	struct sippres__dlist patterns;     /* pattern hints, most specific first once sorted */
 	bool patterns_unsorted;             /* a pattern was added since the last sort */
 	size_t nhints;                      /* concrete + pattern */
@@ -101,15 +101,20 @@ struct sippres__context {
 };
 
 struct sippres__hint {
-	struct sippres__hnode node; /* in context->hints */
+	/* what a subscription's creation reads, in the first cache line: the
+	 * name, the presence state and the links */
 	struct sippres__context *cx;
-	char *exten;
-	struct sippres__hint_body body;
+	char *exten;                /* right after the struct, in the same block */
+	struct sippres__dlist links; /* struct sippres__hlink, newest first */
+	size_t nlinks;
+	uint32_t hash;              /* exten's, in context->hints */
+	int32_t presence_state;
 	bool is_pattern;
 	bool autohint;                       /* made by the context's autohints */
+	bool on_idle;
 	int32_t exten_state;
 	int32_t device_state;
-	int32_t presence_state;
+	struct sippres__hint_body body;
 	struct sippres__source *pres_winner; /* NULL: no providers */
 	struct sippres__hint *pattern;       /* instances: their pattern */
 	struct sippres__dlist instances;     /* patterns: their instances, newest first */
@@ -117,10 +122,7 @@ struct sippres__hint {
 	struct sippres__dnode pat_node;      /* patterns: in context->patterns */
 	struct sippres__dnode all_node;      /* in the registry's list of every hint */
 	struct sippres__dlist watches;       /* struct sippres_watch, in the order added */
-	struct sippres__dlist links;         /* struct sippres__hlink, newest first */
-	size_t nlinks;
 	struct sippres__dnode idle_node;     /* instances: in the registry's idle list */
-	bool on_idle;
 };
 
 struct sippres_watch {
@@ -206,6 +208,26 @@ int sippres__hint_lookup(struct sippres_ctx *ctx, const char *context, const cha
 int sippres__hint_lookup_names_ok(struct sippres_ctx *ctx, const char *context, const char *exten,
                                   struct sippres__hint **ret);
 void sippres__hint_status(struct sippres_ctx *ctx, const struct sippres__hint *h, struct sippres_exten_status *st);
+/* The hash an extension's hint is filed under in its context's table. */
+static inline uint32_t sippres__hint_hash(const struct sippres_ctx *ctx, const char *exten)
+{
+	return sippres__hash(ctx->hash_seed, exten, false);
+}
+
+/* A hint lookup's memory asked for ahead, in two steps that the caller
+ * separates by other work, so that the lookup's cache misses overlap it:
+ * start() finds the context and asks for the bucket of exten's chain,
+ * next() asks for the first hint of that chain (its first cache line and
+ * its name). Hints only: the lookup itself is unchanged. */
+struct sippres__hint_ahead {
+	const struct sippres__htab *hints; /* NULL: no such context */
+	uint32_t hash;
+};
+void sippres__hint_ahead_start(struct sippres_ctx *ctx, const char *context, const char *exten,
+                               struct sippres__hint_ahead *a);
+void sippres__hint_ahead_next(const struct sippres__hint_ahead *a);
+/* Its presence_state alone (reads the hint only, not its devices). */
+int sippres__hint_presence(const struct sippres__hint *h);
 /* Link and unlink a watcher of a hint. */
 void sippres__hlink_add(struct sippres__hint *h, struct sippres__hlink *l);
 void sippres__hlink_remove(struct sippres__hint *h, struct sippres__hlink *l);

@@ -183,6 +183,12 @@ void sippres__hint_status(struct sippres_ctx *ctx, const struct sippres__hint *h
 	fill_status(ctx, h, SIPPRES_REASON_QUERY, SCRATCH_QUERY, st);
 }
 
+int sippres__hint_presence(const struct sippres__hint *h)
+{
+	/* as fill_status() gives it for a query: a pattern's is not set */
+	return h->is_pattern ? SIPPRES_PRESENCE_NOT_SET : h->presence_state;
+}
+
 #define STATUS_V1_SIZE (offsetof(struct sippres_exten_status, is_pattern) + sizeof(uint32_t))
 
 SIPPRES_EXPORT int sippres_exten_status_get(struct sippres_ctx *ctx, const char *context, const char *exten,

@@ -236,10 +236,10 @@ struct sippres_sub *sippres__sub_find_hashed(struct sippres_ctx *ctx, const char
 	struct sippres__htab *t = &ctx->subs->dialogs;
 	uint32_t key = sippres__htab_key(hash);
 
-	for (size_t i = sippres__htab_home(t, key); t->h[i]; i = sippres__htab_next(t, i)) {
-		struct sippres_sub *s = t->p[i];
+	for (size_t i = sippres__htab_home(t, key); t->s[i].h; i = sippres__htab_next(t, i)) {
+		struct sippres_sub *s = t->s[i].p;
 
-		if (t->h[i] == key && strcmp(s->str, call_id) == 0 &&
+		if (t->s[i].h == key && strcmp(s->str, call_id) == 0 &&
 		    strcmp(sippres__sub_str(s, SS_LOCAL_TAG), local_tag) == 0)
 			return s;
 	}

@@ -163,12 +163,12 @@ static bool pre_checks(struct sippres_ctx *ctx, const struct sippres_subscribe_r
  * or a hint. 1 when a final answer is in res, 0 when found, or < 0. */
 static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe_req *req, const struct verdict *v,
                          struct sippres_subscribe_res *res, struct sippres__hint **h, struct sippres__rls **rls,
-                         struct sippres_exten_status *st)
+                         int *presence)
 {
 	const struct sippres__list_def *def = NULL;
 	int r;
 
-	memset(st, 0, sizeof(*st));
+	*presence = SIPPRES_PRESENCE_NOT_SET; /* a list's: its members have their own */
 	*h = NULL;
 	*rls = NULL;
 	if (req->flags & SIPPRES_SUBSCRIBE_EVENTLIST)
@@ -202,8 +202,8 @@ static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe
 	}
 	if (r < 0)
 		return r;
-	sippres__hint_status(ctx, *h, st);
-	if (st->presence_state == SIPPRES_PRESENCE_INVALID && !v->asterisk) {
+	*presence = sippres__hint_presence(*h);
+	if (*presence == SIPPRES_PRESENCE_INVALID && !v->asterisk) {
 		decide(res, 404, "Not Found");
 		return 1;
 	}
@@ -352,8 +352,9 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	struct verdict v;
 	struct sippres__hint *h;
 	struct sippres__rls *rls;
-	struct sippres_exten_status st;
+	int presence;
 	struct sippres__sub_fields f = {.lens = true};
+	struct sippres__hint_ahead ahead;
 	struct sippres_sub *s;
 	char local_uri[MAX_FIELD * 2 + 32], body_remote[MAX_FIELD], guess[17];
 	bool guessed;
@@ -381,9 +382,11 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 
 	if (!pre_checks(ctx, req, len, res, &v))
 		return 0;
+	sippres__hint_ahead_start(ctx, v.ep->sub_context, req->ruri_user, &ahead);
 	/* Everything the creation looks up is hashed, and the cache lines of
 	 * those lookups asked for, before the resource lookup: its misses and
-	 * theirs overlap. The dialog table's need the local tag, known ahead
+	 * theirs overlap. The hint's are asked for in two steps (its bucket,
+	 * then the hint) with this work between them. The dialog table's need the local tag, known ahead
 	 * when it is the host's or the next bytes of the library's own random
 	 * pool (else asked for once it is drawn). */
 	f.v[SS_CALL_ID] = req->call_id;
@@ -408,10 +411,10 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		sippres__sub_prepare_dialog(ctx, &f);
 	}
 	sippres__sub_prepare(ctx, &f);
-	r = find_resource(ctx, req, &v, res, &h, &rls, &st);
+	sippres__hint_ahead_next(&ahead);
+	r = find_resource(ctx, req, &v, res, &h, &rls, &presence);
 	if (r != 0)
 		return r < 0 ? r : 0;
-	sippres__sub_prefetch_shared(ctx, &f);
 	r = local_tag(ctx, req, &tag);
 	if (r < 0) {
 		sippres__rls_free(ctx, rls);
@@ -425,6 +428,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 		sippres__rls_free(ctx, rls);
 		return SIPPRES_E_EXISTS;
 	}
+	sippres__sub_prefetch_shared(ctx, &f);
 	r = sippres__sub_create(ctx, v.ep, h, v.event, v.content_type, &f, &s);
 	if (r < 0) {
 		sippres__rls_free(ctx, rls);
@@ -436,7 +440,7 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	}
 	decide(res, 200, "OK");
 	res->local_tag = sippres__sub_str(s, SS_LOCAL_TAG);
-	start(ctx, s, &v, st.presence_state != SIPPRES_PRESENCE_INVALID, now_ms, res);
+	start(ctx, s, &v, presence != SIPPRES_PRESENCE_INVALID, now_ms, res);
 	*ret = s;
 	return 0;
 }
