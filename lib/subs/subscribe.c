@@ -203,6 +203,10 @@ static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe
 	if (r < 0)
 		return r;
 	*presence = sippres__hint_presence(*h);
+#if defined(__GNUC__) || defined(__clang__)
+	/* the hint's newest link, whose prev the new subscription sets */
+	__builtin_prefetch((*h)->links.head, 1);
+#endif
 	if (*presence == SIPPRES_PRESENCE_INVALID && !v->asterisk) {
 		decide(res, 404, "Not Found");
 		return 1;
