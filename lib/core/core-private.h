@@ -274,10 +274,19 @@ struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres
  *   for (size_t i = sippres__htab_home(t, h); t->s[i].h; i = sippres__htab_next(t, i))
  *           if (t->s[i].h == h && matches(t->s[i].p)) ...
  * with h = sippres__htab_key(hash). */
+#if defined(__GNUC__) || defined(__clang__)
+/* 12 bytes, not 16: a third less of the table to touch (x86 and arm64 read
+ * the unaligned pointer at the same cost) */
+struct __attribute__((packed)) sippres__hslot {
+	uint32_t h;
+	void *p;
+};
+#else
 struct sippres__hslot {
 	uint32_t h;
 	void *p;
 };
+#endif
 struct sippres__htab {
 	struct sippres__hslot *s;
 	size_t nb, count; /* nb: a power of two */
