@@ -269,7 +269,8 @@ struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres
  * of slots, each a hash (0: an empty slot) beside its entry's pointer, so
  * that a lookup touches one cache line (and one page) of the table, mostly;
  * linear probing, at most half full, removal by backward shift. Growth
- * moves the entries without reading them. The owner compares its entries
+ * doubles the array in place (realloc) and moves the entries without
+ * reading them. The owner compares its entries
  * itself:
  *   for (size_t i = sippres__htab_home(t, h); t->s[i].h; i = sippres__htab_next(t, i))
  *           if (t->s[i].h == h && matches(t->s[i].p)) ...

@@ -27,29 +27,60 @@ void sippres__htab_fini(struct sippres_ctx *ctx, struct sippres__htab *t)
 	t->nb = t->count = 0;
 }
 
-/* Double the table; the entries move by their stored hashes, never read. */
+static bool moved_get(const uint64_t *moved, size_t i)
+{
+	return (moved[i / 64] >> (i % 64)) & 1;
+}
+
+/* Double the table in place: the array grows by realloc (a large block
+ * keeps its pages, so only the new half is fresh memory), then every entry
+ * moves to its place under the new mask, by its stored hash (entries are
+ * never read). An entry probes over slots already placed and takes the
+ * first that is empty or holds an entry not yet placed, which it displaces
+ * to be placed next; placed entries never move again, so each one's run
+ * from its home stays filled. */
 static int grow(struct sippres_ctx *ctx, struct sippres__htab *t)
 {
-	size_t n = t->nb * 2, mask = n - 1;
+	size_t n = t->nb, n2 = n * 2, mask = n2 - 1;
 	struct sippres__hslot *s;
+	uint64_t *moved; /* one bit per slot: placed under the new mask */
 
-	if (n > SIZE_MAX / sizeof(*s) / 2)
+	if (n2 > SIZE_MAX / sizeof(*s))
 		return SIPPRES_E_NOMEM;
-	s = sippres__calloc(ctx, n, sizeof(*s));
-	if (!s)
+	moved = sippres__calloc(ctx, (n2 + 63) / 64, sizeof(*moved));
+	if (!moved)
 		return SIPPRES_E_NOMEM;
-	for (size_t i = 0; i < t->nb; i++) {
-		size_t j;
-
-		if (!t->s[i].h)
-			continue;
-		for (j = t->s[i].h & mask; s[j].h; j = (j + 1) & mask)
-			;
-		s[j] = t->s[i];
+	s = sippres__realloc(ctx, t->s, n2 * sizeof(*s));
+	if (!s) {
+		sippres__free(ctx, moved);
+		return SIPPRES_E_NOMEM;
 	}
-	sippres__free(ctx, t->s);
+	memset(s + n, 0, n * sizeof(*s));
+	for (size_t j = 0; j < n; j++) {
+		struct sippres__hslot e;
+
+		if (!s[j].h || moved_get(moved, j))
+			continue;
+		e = s[j];
+		s[j].h = 0;
+		s[j].p = NULL;
+		for (;;) {
+			size_t i = e.h & mask;
+			struct sippres__hslot out;
+
+			while (s[i].h && moved_get(moved, i))
+				i = (i + 1) & mask;
+			moved[i / 64] |= (uint64_t)1 << (i % 64);
+			out = s[i];
+			s[i] = e;
+			if (!out.h)
+				break;
+			e = out; /* displaced before it was placed: its turn now */
+		}
+	}
+	sippres__free(ctx, moved);
 	t->s = s;
-	t->nb = n;
+	t->nb = n2;
 	return 0;
 }
 
