@@ -270,8 +270,7 @@ struct sippres__hnode *sippres__smap_put(struct sippres_ctx *ctx, struct sippres
  * that a lookup touches one cache line (and one page) of the table, mostly;
  * linear probing, at most half full, removal by backward shift. Growth
  * doubles the array in place (realloc) and moves the entries without
- * reading them. The owner compares its entries
- * itself:
+ * reading them. The owner compares its entries itself:
  *   for (size_t i = sippres__htab_home(t, h); t->s[i].h; i = sippres__htab_next(t, i))
  *           if (t->s[i].h == h && matches(t->s[i].p)) ...
  * with h = sippres__htab_key(hash). */
@@ -322,7 +321,7 @@ static inline void sippres__htab_prefetch(const struct sippres__htab *t, uint32_
 #endif
 }
 /* The entry a lookup of hash will most likely compare first (the first
- * with the same stored hash), or NULL: reads only the hash array, the
+ * with the same stored hash), or NULL: reads only the table's slots, the
  * lines sippres__htab_prefetch() asked for, so that the caller can ask for
  * the entry's own lines next. */
 static inline void *sippres__htab_peek(const struct sippres__htab *t, uint32_t hash)

@@ -643,7 +643,7 @@ void sippres__hints_free(struct sippres_ctx *ctx)
 		sippres__free(ctx, h->body.provs);
 		sippres__free(ctx, h->body.value);
 		sippres__free(ctx, h->body.display);
-			sippres__free(ctx, h);
+		sippres__free(ctx, h); /* and its name, in the same block */
 		a = next;
 	}
 	sippres__contexts_free(ctx);

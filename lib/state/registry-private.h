@@ -216,9 +216,9 @@ static inline uint32_t sippres__hint_hash(const struct sippres_ctx *ctx, const c
 
 /* A hint lookup's memory asked for ahead, in two steps that the caller
  * separates by other work, so that the lookup's cache misses overlap it:
- * start() finds the context and asks for the bucket of exten's chain,
- * next() asks for the first hint of that chain (its first cache line and
- * its name). Hints only: the lookup itself is unchanged. */
+ * start() finds the context and asks for exten's slot in its table, next()
+ * asks for the hint that slot names (its first cache line and its name).
+ * Hints only: the lookup itself is unchanged. */
 struct sippres__hint_ahead {
 	const struct sippres__htab *hints; /* NULL: no such context */
 	uint32_t hash;
