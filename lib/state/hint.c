@@ -280,7 +280,6 @@ static struct sippres__hint *hint_alloc(struct sippres_ctx *ctx, struct sippres_
 	memset(h, 0, sizeof(*h));
 	h->exten = (char *)(h + 1);
 	memcpy(h->exten, exten, n);
-	h->hash = sippres__hint_hash(ctx, exten);
 	return h;
 }
 
@@ -298,7 +297,7 @@ static void hint_link(struct sippres_ctx *ctx, struct sippres__context *c, struc
 		sippres__dlist_append(&c->patterns, &h->pat_node);
 		c->patterns_unsorted = true;
 	}
-	sippres__htab_insert(&c->hints, h->hash, h);
+	sippres__htab_insert(&c->hints, sippres__hint_hash(ctx, h->exten), h);
 	c->nhints++;
 	sippres__dlist_append(&reg->all, &h->all_node);
 	reg->nhints++;
@@ -339,7 +338,7 @@ static void hint_destroy(struct sippres_ctx *ctx, struct sippres__hint *h)
 	instance_detach(ctx, h);
 	if (h->is_pattern)
 		sippres__dlist_remove(&c->patterns, &h->pat_node);
-	sippres__htab_remove(&c->hints, h->hash, h);
+	sippres__htab_remove(&c->hints, sippres__hint_hash(ctx, h->exten), h);
 	sippres__dlist_remove(&reg->all, &h->all_node);
 	reg->nhints--;
 	c->nhints--;

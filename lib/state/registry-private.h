@@ -107,7 +107,6 @@ struct sippres__hint {
 	char *exten;                /* right after the struct, in the same block */
 	struct sippres__dlist links; /* struct sippres__hlink, newest first */
 	size_t nlinks;
-	uint32_t hash;              /* exten's, in context->hints */
 	int32_t presence_state;
 	bool is_pattern;
 	bool autohint;                       /* made by the context's autohints */

@@ -203,10 +203,6 @@ static int find_resource(struct sippres_ctx *ctx, const struct sippres_subscribe
 	if (r < 0)
 		return r;
 	*presence = sippres__hint_presence(*h);
-#if defined(__GNUC__) || defined(__clang__)
-	/* the hint's newest link, whose prev the new subscription sets */
-	__builtin_prefetch((*h)->links.head, 1);
-#endif
 	if (*presence == SIPPRES_PRESENCE_INVALID && !v->asterisk) {
 		decide(res, 404, "Not Found");
 		return 1;
@@ -389,10 +385,10 @@ SIPPRES_EXPORT int sippres_subscribe(struct sippres_ctx *ctx, const struct sippr
 	sippres__hint_ahead_start(ctx, v.ep->sub_context, req->ruri_user, &ahead);
 	/* Everything the creation looks up is hashed, and the cache lines of
 	 * those lookups asked for, before the resource lookup: its misses and
-	 * theirs overlap. The hint's are asked for in two steps (its bucket,
-	 * then the hint) with this work between them. The dialog table's need the local tag, known ahead
-	 * when it is the host's or the next bytes of the library's own random
-	 * pool (else asked for once it is drawn). */
+	 * theirs overlap. The hint's are asked for in two steps (its slot, then
+	 * the hint) with this work between them. The dialog table's need the
+	 * local tag, known ahead when it is the host's or the next bytes of the
+	 * library's own random pool (else asked for once it is drawn). */
 	f.v[SS_CALL_ID] = req->call_id;
 	f.len[SS_CALL_ID] = len[F_CALL_ID];
 	f.v[SS_REMOTE_TAG] = req->from_tag;
