@@ -75,8 +75,10 @@ class Sub:
         self.out = []
         self.err = []
         self.t0 = time.monotonic()
-        threading.Thread(target=self._read_out, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self.readers = [threading.Thread(target=self._read_out, daemon=True),
+                        threading.Thread(target=self._read_err, daemon=True)]
+        for t in self.readers:
+            t.start()
 
     def _read_out(self):
         cur = None
@@ -136,10 +138,14 @@ class Sub:
 
     def wait(self, timeout=10.0):
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError('the subscriber did not exit within %.1fs:\n%s' % (timeout, '\n'.join(self.out)))
+        # the process is gone, but its last output may still be on its way to out and err: read it all
+        for t in self.readers:
+            t.join(5)
+        return rc
 
     def finished(self, rc=0, timeout=10.0):
         got = self.wait(timeout)
